@@ -1,0 +1,107 @@
+"""Composition root: the FastAPI application with the chosen services, their projectors and
+workers, on one event store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from fastapi import FastAPI
+
+from shared.clock import Clock, SystemClock
+from shared.db import create_engine
+from shared.eventstore import EventStore, ProjectorRunner
+from shared.idempotency import BodyLimitAndIdempotency
+from shared.ops import router as ops_router
+from shared.problems import install_problem_handlers
+from shared.service import ServiceSpec
+from shared.settings import DEVELOPMENT_JWT_SECRET, Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = ("visits", "carers", "notifications")
+
+
+def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
+    from services.carers.api import SERVICE as CARERS
+    from services.notifications.api import SERVICE as NOTIFICATIONS
+    from services.visits.api import SERVICE as VISITS
+
+    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS)}
+    unknown = set(names) - set(known)
+    if unknown:
+        raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
+    return [known[n] for n in names]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Sequence[str] = SERVICE_NAMES,
+    clock: Clock | None = None,
+    database_url: str | None = None,
+    run_workers: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    url = database_url or settings.database_url
+    if not url:
+        raise ValueError("no database: set CARELOG_DATABASE_URL or use `carelog serve` (embedded)")
+    if settings.is_production and settings.jwt_secret == DEVELOPMENT_JWT_SECRET:
+        raise RuntimeError("refusing to start in production with the development JWT secret")
+    specs = service_specs(services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(url, pool_size=settings.pool_size)
+        store = EventStore(engine, max_batch=settings.group_commit_max_batch)
+        await store.start()
+        runners = {
+            spec.name: ProjectorRunner(engine, spec.projectors, poll_interval=settings.projector_poll_interval)
+            for spec in specs
+        }
+        app.state.engine = engine
+        app.state.store = store
+        app.state.runners = runners
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            for runner in runners.values():
+                await runner.start(store)
+            if run_workers:
+                for spec in specs:
+                    for worker in spec.workers:
+                        tasks.append(asyncio.create_task(worker(app.state), name=f"{spec.name}-worker"))
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for runner in runners.values():
+                await runner.stop()
+            await store.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="carelog",
+        version="0.1.0",
+        summary="The record of every child in a fostering agency, as an append-only event log.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.services = [s.name for s in specs]
+    app.state.runners = {}
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimitAndIdempotency,
+        max_body_bytes=settings.max_body_bytes,
+        lease_seconds=settings.idempotency_lease_seconds,
+    )
+    app.include_router(ops_router)
+    for spec in specs:
+        app.include_router(spec.router)
+    return app

@@ -1,0 +1,1 @@
+"""carers: projections (see DESIGN.md §1 for what lives here)."""

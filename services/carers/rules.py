@@ -1,0 +1,1 @@
+"""carers: rules (see DESIGN.md §1 for what lives here)."""

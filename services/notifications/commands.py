@@ -1,0 +1,1 @@
+"""notifications: commands (see DESIGN.md §1 for what lives here)."""

@@ -1,0 +1,1 @@
+"""The visits service. It talks to the other services only through the event log."""

@@ -1,0 +1,1 @@
+"""visits: events (see DESIGN.md §1 for what lives here)."""

@@ -1,0 +1,121 @@
+"""Bearer JWTs (PyJWT) and the principal they carry. The policy of who may see what is in
+`shared/policy.py`; here is only who the caller is."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from fastapi import Request
+from pydantic import BaseModel, Field
+
+from shared.problems import Problem
+from shared.settings import Settings
+
+
+class Role(StrEnum):
+    CHILD_SOCIAL_WORKER = "child_social_worker"
+    SUPERVISING_SOCIAL_WORKER = "supervising_social_worker"
+    MANAGER = "manager"
+    REGISTERED_MANAGER = "registered_manager"
+    CARER = "carer"
+    LADO = "lado"
+    INSPECTOR = "inspector"
+    ADMIN = "admin"
+
+
+WORKER_ROLES = frozenset(
+    {Role.CHILD_SOCIAL_WORKER, Role.SUPERVISING_SOCIAL_WORKER, Role.MANAGER, Role.REGISTERED_MANAGER}
+)
+MANAGERS = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER})
+READS_EVERYTHING = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER, Role.INSPECTOR})
+ALLOWED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+
+
+class Principal(BaseModel):
+    subject: str
+    role: Role
+    household_ids: list[uuid.UUID] = Field(default_factory=list)
+    child_ids: list[uuid.UUID] = Field(default_factory=list)
+
+    @property
+    def actor(self) -> dict[str, str]:
+        return {"actor_id": self.subject, "actor_role": self.role.value}
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    role: Role | str,
+    subject: str,
+    household_ids: list[uuid.UUID] | None = None,
+    child_ids: list[uuid.UUID] | None = None,
+    ttl: timedelta = timedelta(hours=8),
+    now: datetime | None = None,
+) -> str:
+    issued = now or datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": Role(role).value,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+    }
+    if household_ids:
+        claims["households"] = [str(h) for h in household_ids]
+    if child_ids:
+        claims["children"] = [str(c) for c in child_ids]
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(token: str, settings: Settings, jwk_client: Any | None = None) -> Principal:
+    algorithms = [a for a in settings.jwt_algorithms if a in ALLOWED_ALGORITHMS]
+    try:
+        header = jwt.get_unverified_header(token)
+        algorithm = header.get("alg")
+        if algorithm not in algorithms:
+            raise jwt.InvalidAlgorithmError(f"algorithm {algorithm!r} is not allowed")
+        if algorithm == "HS256":
+            key: Any = settings.jwt_secret
+        elif jwk_client is not None:
+            key = jwk_client.get_signing_key_from_jwt(token).key
+        else:
+            raise jwt.InvalidKeyError("no key for this algorithm")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+        return Principal(
+            subject=str(claims["sub"]),
+            role=Role(claims.get("role")),
+            household_ids=[uuid.UUID(h) for h in claims.get("households", [])],
+            child_ids=[uuid.UUID(c) for c in claims.get("children", [])],
+        )
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
+        raise Problem(
+            "unauthenticated",
+            f"The bearer token is not valid: {type(exc).__name__}.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from exc
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(
+            "unauthenticated",
+            "Send a bearer token in the Authorization header.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return decode_token(token.strip(), request.app.state.settings, getattr(request.app.state, "jwk_client", None))

@@ -1,0 +1,184 @@
+"""What every command needs: who is acting, when, how to name its events and how to append.
+
+A command builds `NewEvent`s with `ctx.event(...)` and appends them with `ctx.append(...)`, which
+maps the log's errors to problems and brings the service's own projections up to date before the
+request answers (read your own writes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, Request
+from pydantic import BaseModel
+
+from shared.auth import Principal, current_principal
+from shared.clock import Clock
+from shared.deadlines import (
+    DEADLINE_CANCELLED,
+    DEADLINE_MET,
+    DEADLINE_SET,
+    DeadlineCancelled,
+    DeadlineMet,
+    DeadlineSet,
+)
+from shared.eventstore import (
+    ANY_VERSION,
+    Check,
+    DuplicateEventConflict,
+    EventStore,
+    InvalidEventContent,
+    NewEvent,
+    ProjectorRunner,
+    RecordedEvent,
+    WrongExpectedVersion,
+)
+from shared.problems import Problem
+
+# Event ids derived from an Idempotency-Key are stable across retries, even after a crash.
+_EVENT_NAMESPACE = uuid.UUID("6f1c3c1e-8d0a-4e8b-9a51-1f0c6e7d2b40")
+
+
+@dataclass
+class CommandContext:
+    service: str
+    principal: Principal
+    clock: Clock
+    store: EventStore
+    runner: ProjectorRunner | None
+    request_id: str
+    correlation_id: str
+    idempotency_key: str | None = None
+    if_match: int | None = None
+    _counter: int = field(default=0, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def new_id(self) -> uuid.UUID:
+        """A fresh id; deterministic per request when the client sent an Idempotency-Key."""
+        self._counter += 1
+        if self.idempotency_key is None:
+            return uuid.uuid4()
+        return uuid.uuid5(_EVENT_NAMESPACE, f"{self.principal.subject}|{self.idempotency_key}|{self._counter}")
+
+    def metadata(self, causation_id: uuid.UUID | None = None) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            **self.principal.actor,
+            "service": self.service,
+            "request_id": self.request_id,
+            "correlation_id": self.correlation_id,
+        }
+        if causation_id is not None:
+            meta["causation_id"] = str(causation_id)
+        return meta
+
+    def event(
+        self,
+        type: str,
+        data: BaseModel | dict[str, Any],
+        *,
+        occurred_at: datetime | None = None,
+        child_ids: Sequence[uuid.UUID] = (),
+        causation_id: uuid.UUID | None = None,
+    ) -> NewEvent:
+        payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        return NewEvent(
+            type=type,
+            data=payload,
+            occurred_at=occurred_at or self.now(),
+            child_ids=tuple(dict.fromkeys(child_ids)),
+            metadata=self.metadata(causation_id),
+            event_id=self.new_id(),
+        )
+
+    def deadline_set(self, deadline: DeadlineSet, *, causation_id: uuid.UUID | None = None) -> NewEvent:
+        return self.event(
+            DEADLINE_SET,
+            deadline,
+            occurred_at=deadline.started_at,
+            child_ids=deadline.child_ids,
+            causation_id=causation_id,
+        )
+
+    def deadline_met(
+        self, met: DeadlineMet, child_ids: Sequence[uuid.UUID] = (), causation_id: uuid.UUID | None = None
+    ) -> NewEvent:
+        return self.event(DEADLINE_MET, met, occurred_at=met.met_at, child_ids=child_ids, causation_id=causation_id)
+
+    def deadline_cancelled(self, cancelled: DeadlineCancelled, child_ids: Sequence[uuid.UUID] = ()) -> NewEvent:
+        return self.event(DEADLINE_CANCELLED, cancelled, child_ids=child_ids)
+
+    def expected(self, current_version: int) -> int:
+        """The version to append at: If-Match when sent (412 on mismatch), else what we read."""
+        if self.if_match is not None and self.if_match != current_version:
+            raise precondition_failed(current_version)
+        return current_version
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: int = ANY_VERSION,
+        check: Check | None = None,
+    ) -> list[RecordedEvent]:
+        try:
+            recorded = await self.store.append(stream_id, events, expected_version, check)
+        except WrongExpectedVersion as exc:
+            if self.if_match is not None:
+                raise precondition_failed(exc.current) from exc
+            raise Problem(
+                "concurrency-conflict",
+                f"{stream_id} changed while this was being recorded; read it again and retry.",
+                current_version=exc.current,
+            ) from exc
+        except DuplicateEventConflict as exc:
+            raise Problem("state-conflict", str(exc)) from exc
+        except InvalidEventContent as exc:
+            raise Problem("validation", str(exc)) from exc
+        if self.runner is not None and recorded:
+            await self.runner.catch_up(up_to=recorded[-1].position)
+        return recorded
+
+
+def precondition_failed(current_version: int) -> Problem:
+    return Problem(
+        "precondition-failed",
+        f"The record is at version {current_version}; read it again before changing it.",
+        current_version=current_version,
+        headers={"ETag": f'"{current_version}"'},
+    )
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    cleaned = value.strip().removeprefix("W/").strip('"')
+    if not cleaned.isdigit():
+        raise Problem("malformed-request", "If-Match must be a stream version, e.g. If-Match: 3.")
+    return int(cleaned)
+
+
+def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
+    """A FastAPI dependency building the CommandContext of `service` for this request."""
+
+    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> CommandContext:
+        state = request.app.state
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        return CommandContext(
+            service=service,
+            principal=principal,
+            clock=state.clock,
+            store=state.store,
+            runner=state.runners.get(service),
+            request_id=request_id,
+            correlation_id=request.headers.get("x-correlation-id") or request_id,
+            idempotency_key=request.headers.get("idempotency-key"),
+            if_match=parse_if_match(request.headers.get("if-match")),
+        )
+
+    return dependency

@@ -1,0 +1,64 @@
+"""Recompute the hash chain and name the first position that does not match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.eventstore.hashing import GENESIS_HASH, event_hash
+from shared.eventstore.store import EVENT_COLUMNS, row_to_event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    head_position: int
+    head_hash: str
+    first_bad_position: int | None = None
+    reason: str | None = None
+
+
+async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResult:
+    expected_prev = GENESIS_HASH
+    expected_position = 0
+    checked = 0
+    async with engine.connect() as conn:
+        head = (await conn.execute(text("SELECT position, hash FROM events_head WHERE id"))).one()
+        while True:
+            rows = await conn.execute(
+                text(f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :p ORDER BY position LIMIT :n"),
+                {"p": expected_position, "n": chunk},
+            )
+            events = [row_to_event(r) for r in rows]
+            if not events:
+                break
+            for event in events:
+                expected_position += 1
+                if event.position != expected_position:
+                    return VerifyResult(False, checked, head.position, head.hash, expected_position, "gap")
+                if event.prev_hash != expected_prev:
+                    return VerifyResult(False, checked, head.position, head.hash, event.position, "prev_hash")
+                digest = event_hash(
+                    position=event.position,
+                    event_id=event.event_id,
+                    stream_id=event.stream_id,
+                    stream_version=event.stream_version,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    data=event.data,
+                    metadata=event.metadata,
+                    child_ids=event.child_ids,
+                    occurred_at=event.occurred_at,
+                    recorded_at=event.recorded_at,
+                    prev_hash=event.prev_hash,
+                )
+                if digest != event.hash:
+                    return VerifyResult(False, checked, head.position, head.hash, event.position, "hash")
+                expected_prev = event.hash
+                checked += 1
+        if head.position != expected_position or head.hash != expected_prev:
+            return VerifyResult(False, checked, head.position, head.hash, expected_position + 1, "head does not match")
+    return VerifyResult(True, checked, head.position, head.hash)

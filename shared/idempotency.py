@@ -1,0 +1,187 @@
+"""Idempotency-Key for every POST (DESIGN.md §4), and the request body cap.
+
+The first request with a key claims it (`in_flight`); its response (below 500) is stored and
+replayed to every retry. The same key with a different request is 422; a retry while the first
+is still running is 409. A claim left behind by a crashed process expires after a lease, and
+the retry then re-runs the command: its event ids derive from the key, so nothing doubles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.problems import Problem, problem_response
+
+
+class BodyLimitAndIdempotency:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, lease_seconds: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.lease_seconds = lease_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._problem(scope, send, Problem("payload-too-large", f"At most {self.max_body_bytes} bytes."))
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                await self._problem(scope, send, Problem("payload-too-large", f"At most {self.max_body_bytes} bytes."))
+                return
+        raw = bytes(body)
+        replay_sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal replay_sent
+            if not replay_sent:
+                replay_sent = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        key = headers.get("idempotency-key")
+        if scope["method"] != "POST" or not key:
+            await self.app(scope, replay_receive, send)
+            return
+        if len(key) > 255:
+            await self._problem(scope, send, Problem("malformed-request", "Idempotency-Key is at most 255 characters."))
+            return
+        engine = scope["app"].state.engine
+        # Keys are scoped to the caller's credentials so two clients never collide.
+        scope_id = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
+        request_hash = hashlib.sha256(
+            b"\n".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), raw])
+        ).hexdigest()
+        claimed, stored = await self._claim(engine, scope_id, key, request_hash)
+        if not claimed:
+            assert stored is not None
+            if stored["request_hash"] != request_hash:
+                await self._problem(
+                    scope, send, Problem("idempotency-key-reused", "This key was already used for another request.")
+                )
+            elif stored["state"] == "in_flight":
+                await self._problem(
+                    scope,
+                    send,
+                    Problem(
+                        "idempotency-in-flight",
+                        "The first request with this key is still running.",
+                        headers={"Retry-After": "1"},
+                    ),
+                )
+            else:
+                response_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored["headers"]]
+                response_headers.append((b"idempotent-replayed", b"true"))
+                await send({"type": "http.response.start", "status": stored["status"], "headers": response_headers})
+                await send({"type": "http.response.body", "body": stored["body"]})
+            return
+
+        status = 500
+        response_headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        finally:
+            await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
+
+    async def _claim(
+        self, engine: Any, scope_id: str, key: str, request_hash: str
+    ) -> tuple[bool, dict[str, Any] | None]:
+        async with engine.begin() as conn:
+            inserted = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO idempotency_keys (scope, key, request_hash, state) "
+                        "VALUES (:s, :k, :h, 'in_flight') ON CONFLICT DO NOTHING RETURNING key"
+                    ),
+                    {"s": scope_id, "k": key, "h": request_hash},
+                )
+            ).first()
+            if inserted:
+                return True, None
+            # A claim abandoned by a crashed process can be taken over after the lease.
+            taken = (
+                await conn.execute(
+                    text(
+                        "UPDATE idempotency_keys SET updated_at = now() WHERE scope = :s AND key = :k "
+                        "AND state = 'in_flight' AND request_hash = :h "
+                        "AND updated_at < now() - make_interval(secs => :lease) RETURNING key"
+                    ),
+                    {"s": scope_id, "k": key, "h": request_hash, "lease": self.lease_seconds},
+                )
+            ).first()
+            if taken:
+                return True, None
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT request_hash, state, status, headers, body FROM idempotency_keys "
+                        "WHERE scope = :s AND key = :k"
+                    ),
+                    {"s": scope_id, "k": key},
+                )
+            ).one()
+            headers = row.headers
+            return False, {
+                "request_hash": row.request_hash,
+                "state": row.state,
+                "status": row.status,
+                "headers": orjson.loads(headers) if isinstance(headers, str) else headers,
+                "body": row.body,
+            }
+
+    async def _settle(
+        self, engine: Any, scope_id: str, key: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        async with engine.begin() as conn:
+            if status >= 500:
+                # Nothing to replay: free the key so a retry runs the command again.
+                await conn.execute(
+                    text("DELETE FROM idempotency_keys WHERE scope = :s AND key = :k"), {"s": scope_id, "k": key}
+                )
+                return
+            kept = [
+                [k.decode("latin-1"), v.decode("latin-1")]
+                for k, v in headers
+                if k.lower() in (b"content-type", b"location", b"etag")
+            ]
+            await conn.execute(
+                text(
+                    "UPDATE idempotency_keys SET state = 'done', status = :st, headers = CAST(:hd AS jsonb), "
+                    "body = :b, updated_at = now() WHERE scope = :s AND key = :k"
+                ),
+                {"st": status, "hd": orjson.dumps(kept).decode(), "b": body, "s": scope_id, "k": key},
+            )
+
+    async def _problem(self, scope: Scope, send: Send, problem: Problem) -> None:
+        response = problem_response(problem, scope.get("path"))
+        await response({"type": "http"}, _empty_receive, send)
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,86 @@
+"""Liveness, readiness and the raw log (global feed and streams)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from shared.auth import Principal, Role, current_principal
+from shared.db import is_ready
+from shared.eventstore import EventFilter
+from shared.problems import Problem
+
+router = APIRouter()
+
+LOG_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
+
+
+def log_reader(principal: Principal = Depends(current_principal)) -> Principal:
+    if principal.role not in LOG_READERS:
+        raise Problem("forbidden", "Only admins and inspectors read the raw log.")
+    return principal
+
+
+@router.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["operations"], summary="Readiness: database reachable, migrations at head")
+async def readyz(request: Request) -> dict[str, Any]:
+    ready, reason = await is_ready(request.app.state.engine)
+    if not ready:
+        raise Problem("unavailable", reason)
+    return {"status": "ready"}
+
+
+@router.get("/v1/events", tags=["log"], summary="The global feed, in position order")
+async def global_feed(
+    request: Request,
+    _: Annotated[Principal, Depends(log_reader)],
+    after: Annotated[int, Query(ge=0, description="Return events after this position")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
+    service: Annotated[str | None, Query(pattern="^[a-z]+$")] = None,
+    child_id: uuid.UUID | None = None,
+    actor_id: Annotated[str | None, Query(max_length=200)] = None,
+    occurred_from: datetime | None = None,
+    occurred_to: datetime | None = None,
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    flt = EventFilter(
+        after=after,
+        limit=limit,
+        types=type,
+        type_prefix=f"{service}." if service else None,
+        child_id=child_id,
+        actor_id=actor_id,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+        as_of=as_of,
+    )
+    events = await request.app.state.store.read(flt)
+    return _page(events, limit)
+
+
+@router.get("/v1/streams/{stream_id}", tags=["log"], summary="One stream, in version order")
+async def read_stream(
+    request: Request,
+    stream_id: Annotated[str, Path(max_length=200)],
+    _: Annotated[Principal, Depends(log_reader)],
+    as_of: datetime | None = None,
+) -> dict[str, Any]:
+    events = await request.app.state.store.read_stream(stream_id, as_of=as_of)
+    if not events:
+        raise Problem("not-found", f"No stream {stream_id}.")
+    return {"stream_id": stream_id, "version": events[-1].stream_version, "events": [e.as_json() for e in events]}
+
+
+def _page(events: list[Any], limit: int) -> dict[str, Any]:
+    return {
+        "events": [e.as_json() for e in events],
+        "next_after": events[-1].position if len(events) == limit else None,
+    }

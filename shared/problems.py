@@ -1,0 +1,148 @@
+"""RFC 9457 problem details: one stable `type` per failure, all listed here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_BASE = "https://carelog.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# slug -> (status, title). The slug is the stable part of the `type` URI.
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "validation": (422, "The request is not valid"),
+    "business-rule": (422, "The request breaks a recording rule"),
+    "malformed-request": (400, "The request could not be read"),
+    "unauthenticated": (401, "Authentication is required"),
+    "forbidden": (403, "You do not have access to this"),
+    "not-found": (404, "Not found"),
+    "method-not-allowed": (405, "Method not allowed"),
+    "not-acceptable": (406, "Not acceptable"),
+    "concurrency-conflict": (409, "Someone else changed this record first"),
+    "idempotency-in-flight": (409, "A request with this Idempotency-Key is still being processed"),
+    "idempotency-key-reused": (422, "This Idempotency-Key was used with a different request"),
+    "invariant-violated": (409, "The change is refused because it would break a safeguard"),
+    "state-conflict": (409, "The record is not in a state that allows this"),
+    "precondition-failed": (412, "The record has changed since you last read it"),
+    "payload-too-large": (413, "The request body is too large"),
+    "unsupported-media-type": (415, "Send JSON (application/json)"),
+    "rate-limited": (429, "Too many requests"),
+    "internal": (500, "Internal error"),
+    "unavailable": (503, "The service is not ready"),
+}
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with an RFC 9457 problem."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str | None = None,
+        *,
+        status: int | None = None,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        default_status, default_title = PROBLEM_TYPES[slug]
+        self.slug = slug
+        self.status = status or default_status
+        self.title = title or default_title
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+        super().__init__(detail or self.title)
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        body.update(self.extensions)
+        return body
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    return Response(
+        content=orjson.dumps(problem.body(instance), default=str),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+_STATUS_SLUGS = {
+    400: "malformed-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "state-conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "rate-limited",
+    503: "unavailable",
+}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        errors.append(
+            {
+                "location": [str(part) for part in error.get("loc", ())],
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        # A body that is not JSON at all is a malformed request, not a validation failure.
+        if any(e["type"] == "json_invalid" for e in errors):
+            problem = Problem("malformed-request", "The body is not valid JSON.", errors=errors)
+        else:
+            problem = Problem("validation", "One or more fields are invalid.", errors=errors)
+        return problem_response(problem, request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        slug = _STATUS_SLUGS.get(exc.status_code, "internal" if exc.status_code >= 500 else "malformed-request")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        problem = Problem(slug, detail, status=exc.status_code, headers=dict(exc.headers or {}))
+        return problem_response(problem, request.url.path)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Never leak a stack trace; the log has it.
+        return problem_response(Problem("internal"), request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)

