@@ -66,7 +66,7 @@ class CommandContext:
             return uuid.uuid4()
         return uuid.uuid5(_EVENT_NAMESPACE, f"{self.principal.subject}|{self.idempotency_key}|{self._counter}")
 
-    def metadata(self, causation_id: uuid.UUID | None = None) -> dict[str, Any]:
+    def metadata(self, causation_id: uuid.UUID | None = None, summary: str | None = None) -> dict[str, Any]:
         meta: dict[str, Any] = {
             **self.principal.actor,
             "service": self.service,
@@ -75,6 +75,8 @@ class CommandContext:
         }
         if causation_id is not None:
             meta["causation_id"] = str(causation_id)
+        if summary:
+            meta["summary"] = summary
         return meta
 
     def event(
@@ -85,14 +87,16 @@ class CommandContext:
         occurred_at: datetime | None = None,
         child_ids: Sequence[uuid.UUID] = (),
         causation_id: uuid.UUID | None = None,
+        summary: str | None = None,
     ) -> NewEvent:
+        """A new event of this command. `summary` is the readable line shown in chronologies."""
         payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
         return NewEvent(
             type=type,
             data=payload,
             occurred_at=occurred_at or self.now(),
             child_ids=tuple(dict.fromkeys(child_ids)),
-            metadata=self.metadata(causation_id),
+            metadata=self.metadata(causation_id, summary),
             event_id=self.new_id(),
         )
 
@@ -103,15 +107,28 @@ class CommandContext:
             occurred_at=deadline.started_at,
             child_ids=deadline.child_ids,
             causation_id=causation_id,
+            summary=f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
         )
 
     def deadline_met(
         self, met: DeadlineMet, child_ids: Sequence[uuid.UUID] = (), causation_id: uuid.UUID | None = None
     ) -> NewEvent:
-        return self.event(DEADLINE_MET, met, occurred_at=met.met_at, child_ids=child_ids, causation_id=causation_id)
+        return self.event(
+            DEADLINE_MET,
+            met,
+            occurred_at=met.met_at,
+            child_ids=child_ids,
+            causation_id=causation_id,
+            summary=f"Clock met: {met.kind}" + (" (late)" if met.late else ""),
+        )
 
     def deadline_cancelled(self, cancelled: DeadlineCancelled, child_ids: Sequence[uuid.UUID] = ()) -> NewEvent:
-        return self.event(DEADLINE_CANCELLED, cancelled, child_ids=child_ids)
+        return self.event(
+            DEADLINE_CANCELLED,
+            cancelled,
+            child_ids=child_ids,
+            summary=f"Clock stopped: {cancelled.kind} ({cancelled.reason})",
+        )
 
     def expected(self, current_version: int) -> int:
         """The version to append at: If-Match when sent (412 on mismatch), else what we read."""
