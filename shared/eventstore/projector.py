@@ -196,10 +196,13 @@ class ProjectorRunner:
                     def on_notify(*_: object) -> None:
                         self._wake.set()
 
+                    closed = asyncio.Event()
+                    raw.add_termination_listener(lambda *_, closed=closed: closed.set())
                     await raw.add_listener(NOTIFY_CHANNEL, on_notify)
+                    # Anything appended while we were not listening is caught up here.
+                    self._wake.set()
                     try:
-                        while not raw.is_closed():
-                            await asyncio.sleep(1.0)
+                        await closed.wait()
                     finally:
                         with contextlib.suppress(Exception):
                             await raw.remove_listener(NOTIFY_CHANNEL, on_notify)

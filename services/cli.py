@@ -1,0 +1,154 @@
+"""The `carelog` command: serve, migrate, verify, replay, token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.app import SERVICE_NAMES, create_app, service_specs
+from shared.auth import Role, mint_token
+from shared.db import as_role, create_engine, migrate
+from shared.eventstore import ProjectorRunner, verify_chain
+from shared.settings import Settings, get_settings
+
+cli = typer.Typer(help="carelog: the record of every child in a fostering agency.", no_args_is_help=True)
+
+
+@contextlib.contextmanager
+def database(settings: Settings, data_dir: Path | None, *, migrate_first: bool = True) -> Iterator[tuple[str, str]]:
+    """Yield (owner_url, app_url): the configured database, or an embedded one we start."""
+    if settings.database_url:
+        if migrate_first:
+            migrate(settings.database_url)
+        yield settings.database_url, settings.database_url
+        return
+    from shared.embedded import start_embedded
+
+    embedded = start_embedded(data_dir or settings.data_dir)
+    try:
+        if migrate_first:
+            migrate(embedded.owner_url)
+        # We own this database, so the server runs as the append-only application role.
+        yield embedded.owner_url, as_role(embedded.owner_url)
+    finally:
+        embedded.stop()
+
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded PostgreSQL data directory")]
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    service: Annotated[str, typer.Option(help="all, or one of: " + ", ".join(SERVICE_NAMES))] = "all",
+    data_dir: DataDir = None,
+) -> None:
+    """Run the API (all services, or one) with its projectors and workers."""
+    import uvicorn
+
+    settings = get_settings()
+    services = SERVICE_NAMES if service == "all" else (service,)
+    try:
+        service_specs(services)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    with database(settings, data_dir) as (_owner, app_url):
+        app = create_app(settings, services=services, database_url=app_url)
+        typer.echo(f"carelog serving {', '.join(services)} on http://{host}:{port}", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+
+
+@cli.command("migrate")
+def migrate_command(data_dir: DataDir = None) -> None:
+    """Bring the database schema to the latest migration."""
+    with database(get_settings(), data_dir):
+        typer.echo("migrations at head")
+
+
+@cli.command()
+def verify(data_dir: DataDir = None) -> None:
+    """Recompute the hash chain; exit 1 naming the first position that does not match."""
+    with database(get_settings(), data_dir) as (_owner, app_url):
+        result = asyncio.run(_verify(app_url))
+    typer.echo(json.dumps(result.__dict__))
+    if not result.ok:
+        typer.echo(f"chain broken at position {result.first_bad_position} ({result.reason})", err=True)
+        raise typer.Exit(1)
+
+
+async def _verify(url: str):  # type: ignore[no-untyped-def]
+    engine = create_engine(url, pool_size=1)
+    try:
+        return await verify_chain(engine)
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def replay(
+    projection: Annotated[str | None, typer.Option(help="Projector name; all when omitted")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Rebuild projections from position 0."""
+    with database(get_settings(), data_dir) as (_owner, app_url):
+        asyncio.run(_replay(app_url, projection))
+
+
+async def _replay(url: str, name: str | None) -> None:
+    projectors = [p for spec in service_specs(SERVICE_NAMES) for p in spec.projectors]
+    if name is not None:
+        projectors = [p for p in projectors if p.name == name]
+        if not projectors:
+            typer.echo(f"no projection named {name}", err=True)
+            raise typer.Exit(2)
+    engine = create_engine(url, pool_size=2)
+    try:
+        runner = ProjectorRunner(engine, projectors)
+        for projector in projectors:
+            position = await runner.replay(projector)
+            typer.echo(f"{projector.name}: rebuilt to position {position}")
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def token(
+    role: Annotated[Role, typer.Option(help="The role the token carries")],
+    subject: Annotated[str, typer.Option(help="Who the caller is (worker id)")],
+    household: Annotated[list[uuid.UUID] | None, typer.Option(help="Household of a carer")] = None,
+    child: Annotated[list[uuid.UUID] | None, typer.Option(help="A child the token names")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in minutes")] = 480,
+) -> None:
+    """Mint a development token (HS256 with CARELOG_JWT_SECRET)."""
+    settings = get_settings()
+    if settings.is_production:
+        typer.echo("refusing to mint development tokens in production", err=True)
+        raise typer.Exit(2)
+    typer.echo(
+        mint_token(
+            settings,
+            role=role,
+            subject=subject,
+            household_ids=household,
+            child_ids=child,
+            ttl=timedelta(minutes=ttl),
+        )
+    )
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
