@@ -15,6 +15,7 @@ from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
 from shared.idempotency import BodyLimitAndIdempotency
+from shared.observability import RequestObservation, metrics_endpoint
 from shared.ops import router as ops_router
 from shared.problems import install_problem_handlers
 from shared.service import ServiceSpec
@@ -65,6 +66,7 @@ def create_app(
         app.state.engine = engine
         app.state.store = store
         app.state.runners = runners
+        app.state.gauge_sources = {spec.name: spec.gauges for spec in specs if spec.gauges is not None}
         tasks: list[asyncio.Task[Any]] = []
         try:
             for runner in runners.values():
@@ -101,7 +103,9 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         lease_seconds=settings.idempotency_lease_seconds,
     )
+    app.add_middleware(RequestObservation)
     app.include_router(ops_router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for spec in specs:
         app.include_router(spec.router)
     return app

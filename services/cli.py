@@ -18,6 +18,7 @@ from services.app import SERVICE_NAMES, create_app, service_specs
 from shared.auth import Role, mint_token
 from shared.db import as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, verify_chain
+from shared.observability import configure_logging
 from shared.settings import Settings, get_settings
 
 cli = typer.Typer(help="carelog: the record of every child in a fostering agency.", no_args_is_help=True)
@@ -57,6 +58,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    configure_logging()
     services = SERVICE_NAMES if service == "all" else (service,)
     try:
         service_specs(services)

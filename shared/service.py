@@ -12,6 +12,8 @@ from shared.eventstore import Projector
 
 # A long-running task of a service (e.g. the webhook dispatcher), given the app state.
 Worker = Callable[[Any], Awaitable[None]]
+# Figures a service offers to /metrics (e.g. outbox depth), given the app state.
+GaugeSource = Callable[[Any], Awaitable[dict[str, float]]]
 
 
 @dataclass(frozen=True)
@@ -20,3 +22,4 @@ class ServiceSpec:
     router: APIRouter
     projectors: Sequence[Projector] = ()
     workers: Sequence[Worker] = field(default_factory=tuple)
+    gauges: GaugeSource | None = None

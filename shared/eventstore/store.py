@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from shared.eventstore.model import (
     RecordedEvent,
     WrongExpectedVersion,
 )
+from shared.observability import APPEND_SECONDS, GROUP_COMMIT_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +147,12 @@ class EventStore:
             raise ValueError("append needs at least one event")
         await self.start()
         future: asyncio.Future[list[RecordedEvent]] = asyncio.get_running_loop().create_future()
+        started = time.perf_counter()
         self._queue.put_nowait(_Request(stream_id, events, expected_version, check, future))
-        return await future
+        try:
+            return await future
+        finally:
+            APPEND_SECONDS.observe(time.perf_counter() - started)
 
     async def _write_loop(self) -> None:
         while True:
@@ -170,6 +176,7 @@ class EventStore:
                         _settle(request, single_exc)
 
     async def _commit_batch(self, batch: list[_Request]) -> None:
+        GROUP_COMMIT_SIZE.observe(len(batch))
         outcomes: dict[int, list[RecordedEvent] | BaseException] = {}
         async with self.engine.connect() as conn:
             async with conn.begin():

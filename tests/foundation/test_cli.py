@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -19,6 +20,10 @@ from shared.db import as_role, create_engine
 from shared.eventstore import EventStore, NewEvent
 
 CARELOG = [sys.executable, "-m", "services.cli"]
+
+
+def run_carelog(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CARELOG, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def free_port() -> int:
@@ -68,7 +73,7 @@ async def test_verify_command_fails_naming_the_tampered_position(fresh_database_
     await store.stop()
     await engine.dispose()
     env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url}
-    clean = subprocess.run([*CARELOG, "verify"], env=env, capture_output=True, text=True, timeout=60)
+    clean = await asyncio.to_thread(run_carelog, "verify", env=env)
     assert clean.returncode == 0, clean.stderr
     owner = create_engine(fresh_database_url, pool_size=1)
     async with owner.begin() as conn:
@@ -76,15 +81,13 @@ async def test_verify_command_fails_naming_the_tampered_position(fresh_database_
         await conn.execute(text("""UPDATE events SET data = '{"i": 7}' WHERE position = 2"""))
         await conn.execute(text("ALTER TABLE events ENABLE ALWAYS TRIGGER events_no_update_or_delete"))
     await owner.dispose()
-    broken = subprocess.run([*CARELOG, "verify"], env=env, capture_output=True, text=True, timeout=60)
+    broken = await asyncio.to_thread(run_carelog, "verify", env=env)
     assert broken.returncode == 1
     assert "position 2" in broken.stderr
 
 
 def test_token_command_mints_a_token_the_server_accepts() -> None:
-    minted = subprocess.run(
-        [*CARELOG, "token", "--role", "inspector", "--subject", "ofsted-1"], capture_output=True, text=True, timeout=30
-    )
+    minted = run_carelog("token", "--role", "inspector", "--subject", "ofsted-1")
     assert minted.returncode == 0, minted.stderr
     from shared.auth import decode_token
     from shared.settings import Settings

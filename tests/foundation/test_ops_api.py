@@ -27,3 +27,14 @@ async def test_bad_query_values_are_problems(client: httpx.AsyncClient, auth) ->
     response = await client.get("/v1/events", headers=auth(Role.ADMIN), params={"limit": 10**9})
     assert response.status_code == 422
     assert response.json()["errors"]
+
+
+async def test_metrics_expose_requests_append_latency_and_projector_lag(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    body = response.text
+    assert 'carelog_http_requests_total{method="GET",route="/healthz",status="200"}' in body
+    assert "carelog_append_seconds_bucket" in body
+    assert "carelog_projector_lag_positions" in body
+    assert "x-request-id" in response.headers
