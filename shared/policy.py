@@ -1,16 +1,152 @@
-"""Who may do what. Until relationship-based access lands (issue 7), the rule is by role only:
-every endpoint needs a valid token; read-only roles never write."""
+"""Who may do what: one pure function of role, relationship and action (DESIGN.md §4).
+
+`decide` never touches the database; `shared/access.py` finds the caller's relationships to the
+object from the log and enforces the decision on every route listed in `ROUTES`.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
 
 from shared.auth import Principal, Role
 from shared.problems import Problem
 
-READ_ONLY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+
+class Resource(StrEnum):
+    CHILD = "child"  # the child's record: details, visits, incidents, complaints, chronology
+    SHARED_PLAN = "shared_plan"  # the parts of a child's record shared with the carers (reg 17)
+    HOUSEHOLD = "household"  # a fostering household, its members, checks, placements
+    ALLEGATION = "allegation"
+    NOTIFICATION = "notification"  # Schedule 7 / LADO notifications and escalations
+    SUBSCRIPTION = "subscription"  # webhook receivers
+    LOG = "log"  # the raw event log, verification, replay
+    ACCESS_LOG = "access_log"
+    ALLOCATION = "allocation"
+    REPORT = "report"  # agency-wide figures and worklists
+
+
+class Action(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    CREATE = "create"  # a new object: no relationship exists yet
+
+
+class Relation(StrEnum):
+    """How the caller stands to the object (found in the log by shared/access.py)."""
+
+    ALLOCATED = "allocated"  # the worker (or LADO) is allocated to this child or household
+    SUPERVISES_PLACEMENT = "supervises_placement"  # SSW of the household where the child is placed
+    ALLOCATED_CHILD_PLACED = "allocated_child_placed"  # the worker's child is placed in this household
+    OWN_HOUSEHOLD = "own_household"  # a carer and their own household
+    CARES_FOR_CHILD = "cares_for_child"  # a carer and a child placed with them
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    status: int = 200  # 403, or 404 where existence itself must not leak
+    reason: str = ""
+
+
+ALLOW = Decision(True)
+
+
+def deny(reason: str) -> Decision:
+    return Decision(False, 403, reason)
+
+
+def hide(reason: str) -> Decision:
+    return Decision(False, 404, reason)
+
+
+READERS_OF_EVERYTHING = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER, Role.INSPECTOR})
+AGENCY_MANAGERS = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER})
+CASEWORKERS = frozenset({Role.CHILD_SOCIAL_WORKER, Role.SUPERVISING_SOCIAL_WORKER})
+
+# Who may create a new object of each kind (no relationship exists yet).
+CREATORS: dict[Resource, frozenset[Role]] = {
+    Resource.CHILD: frozenset({Role.CHILD_SOCIAL_WORKER, *AGENCY_MANAGERS}),
+    Resource.HOUSEHOLD: frozenset({Role.SUPERVISING_SOCIAL_WORKER, *AGENCY_MANAGERS}),
+    Resource.ALLEGATION: frozenset({*CASEWORKERS, *AGENCY_MANAGERS, Role.LADO}),
+    Resource.SUBSCRIPTION: frozenset({Role.ADMIN, Role.REGISTERED_MANAGER}),
+    Resource.ALLOCATION: AGENCY_MANAGERS,
+}
+
+# Which relationships give a caseworker or LADO access, by resource: (read, write).
+RELATIONSHIP_GRANTS: dict[Role, dict[Resource, tuple[frozenset[Relation], frozenset[Relation]]]] = {
+    Role.CHILD_SOCIAL_WORKER: {
+        Resource.CHILD: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+        Resource.SHARED_PLAN: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+        Resource.HOUSEHOLD: (frozenset({Relation.ALLOCATED_CHILD_PLACED}), frozenset()),
+        Resource.ALLEGATION: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+        Resource.NOTIFICATION: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+    },
+    Role.SUPERVISING_SOCIAL_WORKER: {
+        Resource.CHILD: (frozenset({Relation.SUPERVISES_PLACEMENT}), frozenset({Relation.SUPERVISES_PLACEMENT})),
+        Resource.SHARED_PLAN: (
+            frozenset({Relation.SUPERVISES_PLACEMENT}),
+            frozenset({Relation.SUPERVISES_PLACEMENT}),
+        ),
+        Resource.HOUSEHOLD: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+        Resource.ALLEGATION: (
+            frozenset({Relation.ALLOCATED, Relation.SUPERVISES_PLACEMENT}),
+            frozenset({Relation.ALLOCATED, Relation.SUPERVISES_PLACEMENT}),
+        ),
+        Resource.NOTIFICATION: (
+            frozenset({Relation.ALLOCATED, Relation.SUPERVISES_PLACEMENT}),
+            frozenset({Relation.ALLOCATED, Relation.SUPERVISES_PLACEMENT}),
+        ),
+    },
+    Role.LADO: {
+        Resource.CHILD: (frozenset({Relation.ALLOCATED}), frozenset()),
+        Resource.HOUSEHOLD: (frozenset({Relation.ALLOCATED}), frozenset()),
+        Resource.NOTIFICATION: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+    },
+}
+
+
+def decide(role: Role, resource: Resource, action: Action, relations: frozenset[Relation] = frozenset()) -> Decision:
+    """May a caller with `role`, standing in `relations` to the object, do `action` on it?"""
+    if role == Role.INSPECTOR:
+        if action != Action.READ:
+            return deny("inspectors read everything and change nothing")
+        if resource in (Resource.SUBSCRIPTION,):
+            return deny("webhook receivers are managed by admins")
+        return ALLOW
+    if role == Role.ADMIN:
+        if resource in (Resource.SUBSCRIPTION, Resource.LOG):
+            return ALLOW
+        return deny("admins manage subscriptions, replay and verification, not children's records")
+    if action == Action.CREATE:
+        return ALLOW if role in CREATORS.get(resource, frozenset()) else deny(f"{role} may not create a {resource}")
+    if role in AGENCY_MANAGERS:
+        if resource == Resource.LOG:
+            return deny("the raw log is for admins and inspectors")
+        if resource == Resource.SUBSCRIPTION and role != Role.REGISTERED_MANAGER:
+            return deny("webhook receivers are managed by admins and the registered manager")
+        return ALLOW
+    if role == Role.CARER:
+        # A carer must not learn that other children or households exist: 404, never 403.
+        if resource == Resource.HOUSEHOLD and action == Action.READ and Relation.OWN_HOUSEHOLD in relations:
+            return ALLOW
+        if resource == Resource.SHARED_PLAN and Relation.CARES_FOR_CHILD in relations:
+            return ALLOW
+        return hide("not shared with this carer")
+    if role == Role.LADO and resource == Resource.ALLEGATION and action == Action.READ:
+        return ALLOW
+    grants = RELATIONSHIP_GRANTS.get(role, {}).get(resource)
+    if grants is None:
+        return deny(f"{role} has no access to {resource} records")
+    needed = grants[0] if action == Action.READ else grants[1]
+    if relations & needed:
+        return ALLOW
+    return deny(f"this {resource} is not allocated to you")
 
 
 def require_writer(principal: Principal) -> None:
-    if principal.role in READ_ONLY_ROLES:
+    """Defence in depth inside commands: read-only roles never write."""
+    if principal.role in (Role.INSPECTOR, Role.ADMIN):
         raise Problem("forbidden", f"The {principal.role.value} role does not change records.")
 
 

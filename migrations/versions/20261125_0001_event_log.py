@@ -49,7 +49,7 @@ def upgrade() -> None:
 
         CREATE FUNCTION events_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION 'events is append-only: % is refused', TG_OP
+            RAISE EXCEPTION '% is append-only: % is refused', TG_TABLE_NAME, TG_OP
                 USING ERRCODE = 'insufficient_privilege';
         END
         $$;

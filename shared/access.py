@@ -1,0 +1,388 @@
+"""Enforcing the policy on every route, the access log, break-glass and allocations.
+
+The caller's relationships to an object are found in the log itself (allocations, placements,
+the child's and household's registrations), so who could see what is reconstructable too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.auth import WORKER_ROLES, Principal, Role, current_principal
+from shared.deadlines import DeadlineSet
+from shared.eventstore import NewEvent
+from shared.policy import Action, Decision, Relation, Resource, decide
+from shared.problems import Problem
+
+CHILD_REGISTERED = "visits.ChildRegistered"
+HOUSEHOLD_REGISTERED = "carers.HouseholdRegistered"
+PLACEMENT_STARTED = "carers.PlacementStarted"
+PLACEMENT_ENDED = "carers.PlacementEnded"
+WORKER_ALLOCATED = "access.WorkerAllocated"
+ALLOCATION_ENDED = "access.AllocationEnded"
+BREAK_GLASS_USED = "access.BreakGlassUsed"
+BREAK_GLASS_HEADER = "x-break-glass-reason"
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    resource: Resource
+    action: Action
+    locate: str | None = None  # kind of object named by the path parameter `param`
+    param: str = "id"
+    audited: bool = False  # a read of the child's record: written to the access log
+
+
+@dataclass
+class Target:
+    child_ids: set[uuid.UUID] = field(default_factory=set)
+    household_ids: set[uuid.UUID] = field(default_factory=set)
+    found: bool = True
+
+
+# ---- finding the object and the caller's relationships in the log ------------------------------
+async def _first_event(conn: AsyncConnection, stream_id: str) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(
+            text("SELECT data, child_ids FROM events WHERE stream_id = :s ORDER BY stream_version LIMIT 1"),
+            {"s": stream_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    data = row.data if isinstance(row.data, dict) else orjson.loads(row.data)
+    return {"data": data, "child_ids": set(row.child_ids or ())}
+
+
+def _uuid_set(*values: Any) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for value in values:
+        if value is None:
+            continue
+        for item in value if isinstance(value, list | tuple | set) else [value]:
+            try:
+                found.add(uuid.UUID(str(item)))
+            except ValueError:
+                continue
+    return found
+
+
+async def locate(conn: AsyncConnection, kind: str, object_id: uuid.UUID) -> Target:
+    if kind == "child":
+        return Target(child_ids={object_id}, found=await _exists(conn, f"child-{object_id}"))
+    if kind == "household":
+        return Target(household_ids={object_id}, found=await _exists(conn, f"household-{object_id}"))
+    first = await _first_event(conn, f"{kind}-{object_id}")
+    if first is None:
+        return Target(found=False)
+    data = first["data"]
+    return Target(
+        child_ids=first["child_ids"] | _uuid_set(data.get("child_id"), data.get("child_ids")),
+        household_ids=_uuid_set(data.get("household_id"), data.get("about_household_id")),
+    )
+
+
+async def _exists(conn: AsyncConnection, stream_id: str) -> bool:
+    row = await conn.execute(text("SELECT 1 FROM events WHERE stream_id = :s LIMIT 1"), {"s": stream_id})
+    return row.first() is not None
+
+
+async def _allocated_workers(conn: AsyncConnection, kind: str, object_id: uuid.UUID) -> set[str]:
+    """Workers allocated to a child or household: its registration, then allocation events."""
+    registered_type, field_name = (
+        (CHILD_REGISTERED, "social_worker_id")
+        if kind == "child"
+        else (HOUSEHOLD_REGISTERED, "supervising_social_worker_id")
+    )
+    rows = await conn.execute(
+        text(
+            "SELECT type, data->>:f AS registered, data->>'worker_id' AS worker FROM events "
+            "WHERE stream_id = ANY(:streams) AND type = ANY(:types) ORDER BY position"
+        ),
+        {
+            "f": field_name,
+            "streams": [f"{kind}-{object_id}", f"allocation-{object_id}"],
+            "types": [registered_type, WORKER_ALLOCATED, ALLOCATION_ENDED],
+        },
+    )
+    workers: set[str] = set()
+    for row in rows:
+        if row.type == registered_type and row.registered:
+            workers.add(row.registered)
+        elif row.type == WORKER_ALLOCATED and row.worker:
+            workers.add(row.worker)
+        elif row.type == ALLOCATION_ENDED and row.worker:
+            workers.discard(row.worker)
+    return workers
+
+
+async def current_households_of(conn: AsyncConnection, child_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await conn.execute(
+        text(
+            "SELECT type, data->>'placement_id' AS placement, data->>'household_id' AS household FROM events "
+            "WHERE child_ids @> ARRAY[CAST(:c AS uuid)] AND type = ANY(:types) ORDER BY position"
+        ),
+        {"c": str(child_id), "types": [PLACEMENT_STARTED, PLACEMENT_ENDED]},
+    )
+    open_placements: dict[str, str] = {}
+    for row in rows:
+        if row.type == PLACEMENT_STARTED:
+            open_placements[row.placement] = row.household
+        else:
+            open_placements.pop(row.placement, None)
+    return _uuid_set(list(open_placements.values()))
+
+
+async def children_placed_in(conn: AsyncConnection, household_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await conn.execute(
+        text(
+            "SELECT type, data->>'placement_id' AS placement, data->>'child_id' AS child FROM events "
+            "WHERE type = ANY(:types) AND data->>'household_id' = :h ORDER BY position"
+        ),
+        {"h": str(household_id), "types": [PLACEMENT_STARTED, PLACEMENT_ENDED]},
+    )
+    open_placements: dict[str, str] = {}
+    for row in rows:
+        if row.type == PLACEMENT_STARTED:
+            open_placements[row.placement] = row.child
+        else:
+            open_placements.pop(row.placement, None)
+    return _uuid_set(list(open_placements.values()))
+
+
+async def relations_to(conn: AsyncConnection, principal: Principal, target: Target) -> frozenset[Relation]:
+    me = principal.subject
+    found: set[Relation] = set()
+    own_households = set(principal.household_ids)
+    for child_id in target.child_ids:
+        if child_id in principal.child_ids or me in await _allocated_workers(conn, "child", child_id):
+            found.add(Relation.ALLOCATED)
+        households = await current_households_of(conn, child_id)
+        if households & own_households:
+            found.add(Relation.CARES_FOR_CHILD)
+        if principal.role == Role.SUPERVISING_SOCIAL_WORKER:
+            for household_id in households:
+                if me in await _allocated_workers(conn, "household", household_id):
+                    found.add(Relation.SUPERVISES_PLACEMENT)
+    for household_id in target.household_ids:
+        if household_id in own_households:
+            found.add(Relation.OWN_HOUSEHOLD)
+        if principal.role != Role.CARER and me in await _allocated_workers(conn, "household", household_id):
+            found.add(Relation.ALLOCATED)
+        if principal.role == Role.CHILD_SOCIAL_WORKER:
+            for child_id in await children_placed_in(conn, household_id):
+                if child_id in principal.child_ids or me in await _allocated_workers(conn, "child", child_id):
+                    found.add(Relation.ALLOCATED_CHILD_PLACED)
+    return frozenset(found)
+
+
+# ---- enforcement -----------------------------------------------------------------------------
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+
+
+async def enforce_policy(request: Request) -> None:
+    """Global dependency: every route is either public or listed in the app's route table."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if path in PUBLIC_PATHS:
+        return
+    rules: dict[tuple[str, str], RouteRule] = request.app.state.route_rules
+    rule = rules.get((request.method, path or ""))
+    if rule is None:
+        raise Problem("forbidden", "This route has no access rule; refusing by default.")
+    principal = await current_principal(request)
+    target = Target()
+    if rule.locate is not None:
+        raw_id = request.path_params.get(rule.param)
+        try:
+            object_id = uuid.UUID(str(raw_id))
+        except ValueError:
+            return  # the route's own validation answers 422 for a malformed id
+        async with request.app.state.engine.connect() as conn:
+            target = await locate(conn, rule.locate, object_id)
+            relations = await relations_to(conn, principal, target) if target.found else frozenset()
+    else:
+        relations = frozenset()
+    decision = decide(principal.role, rule.resource, rule.action, relations)
+    break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
+    if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
+        await _record_break_glass(request, principal, target, break_glass_reason)
+        decision = Decision(True)
+    if not decision.allowed:
+        if decision.status == 404:
+            raise Problem("not-found", "No such record.")
+        raise Problem("forbidden", decision.reason)
+    if rule.locate is not None and not target.found:
+        raise Problem("not-found", f"No such {rule.locate}.")
+    if rule.audited:
+        for child_id in target.child_ids:
+            await record_access(request, principal, child_id, reason=break_glass_reason or None)
+
+
+def _may_break_glass(principal: Principal, rule: RouteRule, target: Target) -> bool:
+    return (
+        principal.role in WORKER_ROLES
+        and rule.resource in (Resource.CHILD, Resource.SHARED_PLAN, Resource.HOUSEHOLD)
+        and target.found
+        and bool(target.child_ids or target.household_ids)
+    )
+
+
+async def record_access(request: Request, principal: Principal, child_id: uuid.UUID, reason: str | None) -> None:
+    route = request.scope.get("route")
+    async with request.app.state.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO access_log (actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
+                "request_id) VALUES (:a, :r, :c, :m, :rt, :p, :bg, :reason, :rid)"
+            ),
+            {
+                "a": principal.subject,
+                "r": principal.role.value,
+                "c": child_id,
+                "m": request.method,
+                "rt": getattr(route, "path", ""),
+                "p": request.url.path,
+                "bg": reason is not None,
+                "reason": reason,
+                "rid": request.headers.get("x-request-id"),
+            },
+        )
+
+
+async def _record_break_glass(request: Request, principal: Principal, target: Target, reason: str) -> None:
+    """Break-glass is allowed, recorded in the log and escalated to the registered manager at once."""
+    now = request.app.state.clock.now()
+    subject_id = next(iter(sorted(target.child_ids or target.household_ids)))
+    kind = "child" if target.child_ids else "household"
+    deadline_id = uuid.uuid4()
+    metadata = {
+        **principal.actor,
+        "service": "access",
+        "summary": f"Break-glass access by {principal.subject}: {reason}",
+    }
+    children = tuple(sorted(target.child_ids))
+    events = [
+        NewEvent(
+            type=BREAK_GLASS_USED,
+            data={
+                "actor_id": principal.subject,
+                "role": principal.role.value,
+                "reason": reason[:2000],
+                "path": request.url.path,
+                f"{kind}_id": str(subject_id),
+            },
+            occurred_at=now,
+            child_ids=children,
+            metadata=metadata,
+        ),
+        NewEvent(
+            type="DeadlineSet",
+            data=DeadlineSet(
+                deadline_id=deadline_id,
+                kind="access.break_glass_review",
+                subject=f"{kind}-{subject_id}",
+                child_ids=list(children),
+                started_at=now,
+                due_at=now,
+                escalate_to=Role.REGISTERED_MANAGER.value,
+                description=f"Review break-glass access by {principal.subject}",
+                source="carelog access policy (DESIGN.md §4)",
+            ).model_dump(mode="json"),
+            occurred_at=now,
+            child_ids=children,
+            metadata={**metadata, "summary": "Break-glass access to be reviewed by the registered manager"},
+        ),
+    ]
+    await request.app.state.store.append(f"access-{subject_id}", events)
+
+
+# ---- the access log and allocations as API ---------------------------------------------------
+router = APIRouter(prefix="/v1", tags=["access"])
+
+
+@router.get("/children/{id}/access-log", summary="Who read this child's record, when and why")
+async def access_log(
+    request: Request,
+    id: uuid.UUID,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT id, at, actor_id, actor_role, method, route, path, break_glass, reason FROM access_log "
+                "WHERE child_id = :c AND id > :after ORDER BY id LIMIT :n"
+            ),
+            {"c": id, "after": after, "n": limit},
+        )
+        entries = [{**r._mapping, "at": r.at.isoformat()} for r in rows]
+    return {"child_id": str(id), "entries": entries, "next_after": entries[-1]["id"] if len(entries) == limit else None}
+
+
+class AllocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str = Field(min_length=1, max_length=200, examples=["sw-ada"])
+    role: Literal["child_social_worker", "supervising_social_worker", "lado"]
+    child_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AllocationRequest:
+        if (self.child_id is None) == (self.household_id is None):
+            raise ValueError("name exactly one of child_id or household_id")
+        return self
+
+
+async def _allocate(request: Request, body: AllocationRequest, event_type: str) -> dict[str, Any]:
+    principal = await current_principal(request)
+    target_id = body.child_id or body.household_id
+    kind = "child" if body.child_id else "household"
+    async with request.app.state.engine.connect() as conn:
+        if not await _exists(conn, f"{kind}-{target_id}"):
+            raise Problem("not-found", f"No such {kind}.")
+    now: datetime = request.app.state.clock.now()
+    verb = "allocated to" if event_type == WORKER_ALLOCATED else "no longer allocated to"
+    recorded = await request.app.state.store.append(
+        f"allocation-{target_id}",
+        [
+            NewEvent(
+                type=event_type,
+                data=body.model_dump(mode="json"),
+                occurred_at=now,
+                child_ids=(body.child_id,) if body.child_id else (),
+                metadata={**principal.actor, "service": "access", "summary": f"{body.worker_id} {verb} this {kind}"},
+            )
+        ],
+    )
+    return {"event_id": str(recorded[0].event_id), "position": recorded[0].position, **body.model_dump(mode="json")}
+
+
+@router.post("/allocations", status_code=201, summary="Allocate a worker to a child or household")
+async def allocate(request: Request, body: AllocationRequest) -> dict[str, Any]:
+    return await _allocate(request, body, WORKER_ALLOCATED)
+
+
+@router.post("/allocations/end", status_code=201, summary="End a worker's allocation")
+async def end_allocation(request: Request, body: AllocationRequest) -> dict[str, Any]:
+    return await _allocate(request, body, ALLOCATION_ENDED)
+
+
+ACCESS_ROUTES: dict[tuple[str, str], RouteRule] = {
+    ("GET", "/v1/children/{id}/access-log"): RouteRule(Resource.ACCESS_LOG, Action.READ, "child"),
+    ("POST", "/v1/allocations"): RouteRule(Resource.ALLOCATION, Action.CREATE),
+    ("POST", "/v1/allocations/end"): RouteRule(Resource.ALLOCATION, Action.CREATE),
+}
