@@ -96,7 +96,7 @@ def decode_token(token: str, settings: Settings, jwk_client: Any | None = None) 
         )
         return Principal(
             subject=str(claims["sub"]),
-            role=Role(claims.get("role")),
+            role=Role(str(claims.get("role"))),
             household_ids=[uuid.UUID(h) for h in claims.get("households", [])],
             child_ids=[uuid.UUID(c) for c in claims.get("children", [])],
         )

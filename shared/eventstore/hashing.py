@@ -33,7 +33,7 @@ def event_hash(
     recorded_at: datetime,
     prev_hash: str,
 ) -> str:
-    document = {
+    document: Any = {
         "position": position,
         "event_id": str(event_id),
         "stream_id": stream_id,

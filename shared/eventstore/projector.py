@@ -97,6 +97,9 @@ class ProjectorRunner:
         if up_to is not None and self._known.get(projector.name, -1) >= up_to:
             return self._known[projector.name]
         async with self._locks[projector.name]:
+            # Another request may have brought it this far while we waited for the lock.
+            if up_to is not None and self._known.get(projector.name, -1) >= up_to:
+                return self._known[projector.name]
             while True:
                 reached, more = await self._step(projector)
                 self._known[projector.name] = reached
