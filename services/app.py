@@ -16,6 +16,7 @@ from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
 from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint
+from shared.ops import checkpoint_worker
 from shared.ops import router as ops_router
 from shared.problems import install_problem_handlers
 from shared.service import ServiceSpec
@@ -72,6 +73,8 @@ def create_app(
             for runner in runners.values():
                 await runner.start(store)
             if run_workers:
+                if settings.checkpoint_interval > 0:
+                    tasks.append(asyncio.create_task(checkpoint_worker(app.state), name="checkpoints"))
                 for spec in specs:
                     for worker in spec.workers:
                         tasks.append(asyncio.create_task(worker(app.state), name=f"{spec.name}-worker"))

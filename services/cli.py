@@ -10,14 +10,15 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from services.app import SERVICE_NAMES, create_app, service_specs
 from shared.auth import Role, mint_token
+from shared.checkpoints import Checkpoint, hash_at, load_or_create_key, signature_valid, take_checkpoint
 from shared.db import as_role, create_engine, migrate
-from shared.eventstore import ProjectorRunner, verify_chain
+from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
 from shared.settings import Settings, get_settings
 
@@ -78,20 +79,61 @@ def migrate_command(data_dir: DataDir = None) -> None:
 
 
 @cli.command()
-def verify(data_dir: DataDir = None) -> None:
+def verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A signed checkpoint (JSON) the log must still contain unchanged")
+    ] = None,
+    public_key: Annotated[str | None, typer.Option(help="Trusted Ed25519 public key (base64)")] = None,
+    data_dir: DataDir = None,
+) -> None:
     """Recompute the hash chain; exit 1 naming the first position that does not match."""
+    expected = Checkpoint(**json.loads(checkpoint.read_text())) if checkpoint else None
     with database(get_settings(), data_dir) as (_owner, app_url):
-        result = asyncio.run(_verify(app_url))
+        result, at_checkpoint = asyncio.run(_verify(app_url, expected.position if expected else None))
     typer.echo(json.dumps(result.__dict__))
     if not result.ok:
         typer.echo(f"chain broken at position {result.first_bad_position} ({result.reason})", err=True)
         raise typer.Exit(1)
+    if expected is not None:
+        if not signature_valid(expected, public_key):
+            typer.echo("checkpoint signature is not valid", err=True)
+            raise typer.Exit(1)
+        if at_checkpoint != expected.head_hash:
+            typer.echo(f"log rewritten: hash at position {expected.position} differs from the checkpoint", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"checkpoint at position {expected.position} ({expected.signed_at}) holds")
 
 
-async def _verify(url: str):  # type: ignore[no-untyped-def]
+async def _verify(url: str, checkpoint_position: int | None) -> tuple[VerifyResult, str | None]:
     engine = create_engine(url, pool_size=1)
     try:
-        return await verify_chain(engine)
+        result = await verify_chain(engine)
+        at = await hash_at(engine, checkpoint_position) if checkpoint_position is not None else None
+        return result, at
+    finally:
+        await engine.dispose()
+
+
+@cli.command("checkpoint")
+def checkpoint_command(
+    out: Annotated[Path | None, typer.Option(help="Write the signed checkpoint here (JSON)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Sign the current head of the log now and store the checkpoint."""
+    settings = get_settings()
+    key = load_or_create_key(settings.checkpoint_key_path)
+    with database(settings, data_dir) as (_owner, app_url):
+        signed = asyncio.run(_checkpoint(app_url, key))
+    document = json.dumps(signed.as_json(), indent=2)
+    if out:
+        out.write_text(document + "\n")
+    typer.echo(document)
+
+
+async def _checkpoint(url: str, key: Any) -> Checkpoint:
+    engine = create_engine(url, pool_size=1)
+    try:
+        return await take_checkpoint(engine, key)
     finally:
         await engine.dispose()
 

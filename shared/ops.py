@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -9,10 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from shared.auth import Principal, Role, current_principal
+from shared.checkpoints import load_or_create_key, take_checkpoint
 from shared.db import is_ready
-from shared.eventstore import EventFilter
+from shared.eventstore import EventFilter, verify_chain
 from shared.problems import Problem
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 LOG_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
@@ -21,6 +25,12 @@ LOG_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
 def log_reader(principal: Principal = Depends(current_principal)) -> Principal:
     if principal.role not in LOG_READERS:
         raise Problem("forbidden", "Only admins and inspectors read the raw log.")
+    return principal
+
+
+def log_admin(principal: Principal = Depends(current_principal)) -> Principal:
+    if principal.role != Role.ADMIN:
+        raise Problem("forbidden", "Only admins sign checkpoints.")
     return principal
 
 
@@ -84,3 +94,34 @@ def _page(events: list[Any], limit: int) -> dict[str, Any]:
         "events": [e.as_json() for e in events],
         "next_after": events[-1].position if len(events) == limit else None,
     }
+
+
+@router.get("/v1/admin/verify", tags=["log"], summary="Recompute the hash chain of the whole log")
+async def verify(request: Request, _: Annotated[Principal, Depends(log_reader)]) -> dict[str, Any]:
+    result = await verify_chain(request.app.state.engine)
+    return dict(result.__dict__)
+
+
+@router.post(
+    "/v1/admin/checkpoints",
+    tags=["log"],
+    status_code=201,
+    summary="Sign (position, head hash, time) now with the agency's Ed25519 key",
+)
+async def create_checkpoint(request: Request, _: Annotated[Principal, Depends(log_admin)]) -> dict[str, Any]:
+    key = await asyncio.to_thread(load_or_create_key, request.app.state.settings.checkpoint_key_path)
+    return (await take_checkpoint(request.app.state.engine, key)).as_json()
+
+
+async def checkpoint_worker(state: Any) -> None:
+    """Sign the head every `checkpoint_interval` seconds (skipped while the log has not moved)."""
+    key = await asyncio.to_thread(load_or_create_key, state.settings.checkpoint_key_path)
+    last_position = -1
+    while True:
+        await asyncio.sleep(state.settings.checkpoint_interval)
+        try:
+            position, _ = await state.store.head()
+            if position != last_position:
+                last_position = (await take_checkpoint(state.engine, key)).position
+        except Exception:
+            log.exception("checkpoint failed; will retry")

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     idempotency_lease_seconds: float = 30.0
 
+    # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use).
+    checkpoint_key_file: Path | None = None
+    checkpoint_interval: float = 3600.0
+
     # The log and its followers.
     projector_poll_interval: float = 2.0
     group_commit_max_batch: int = 256
@@ -67,6 +71,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [float(s) for s in value.split(",") if s.strip()]
         return value
+
+    @property
+    def checkpoint_key_path(self) -> Path:
+        return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
 
     @property
     def is_production(self) -> bool:
