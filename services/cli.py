@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress
+from sqlalchemy import text
 
 from services.app import SERVICE_NAMES, create_app, service_specs
 from shared.auth import Role, mint_token
 from shared.checkpoints import Checkpoint, hash_at, load_or_create_key, signature_valid, take_checkpoint
-from shared.db import as_role, create_engine, migrate
+from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
 from shared.settings import Settings, get_settings
@@ -141,26 +144,73 @@ async def _checkpoint(url: str, key: Any) -> Checkpoint:
 @cli.command()
 def replay(
     projection: Annotated[str | None, typer.Option(help="Projector name; all when omitted")] = None,
+    as_of: Annotated[
+        datetime | None, typer.Option(help="Rebuild as the agency knew it at this instant (recorded_at <= T)")
+    ] = None,
+    to_position: Annotated[int | None, typer.Option(help="Rebuild up to this log position")] = None,
+    schema: Annotated[
+        str | None, typer.Option(help="Schema for a point-in-time rebuild (default asof_<timestamp>)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Rebuild projections from position 0."""
-    with database(get_settings(), data_dir) as (_owner, app_url):
-        asyncio.run(_replay(app_url, projection))
+    """Rebuild projections from position 0: in place, or as of a past instant into their own schema."""
+    point_in_time = as_of is not None or to_position is not None
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    if point_in_time and schema is None:
+        stamp = as_of.strftime("%Y%m%dt%H%M%S") if as_of else f"p{to_position}"
+        schema = f"asof_{stamp}"
+    if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+        raise typer.BadParameter("schema: lower-case letters, digits and _ only")
+    with database(get_settings(), data_dir) as (owner_url, app_url):
+        asyncio.run(_replay(owner_url if schema else app_url, projection, as_of, to_position, schema))
+    if schema:
+        typer.echo(f"projections as of {as_of or f'position {to_position}'} are in schema {schema}")
 
 
-async def _replay(url: str, name: str | None) -> None:
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+async def _replay(
+    url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None
+) -> None:
     projectors = [p for spec in service_specs(SERVICE_NAMES) for p in spec.projectors]
     if name is not None:
         projectors = [p for p in projectors if p.name == name]
         if not projectors:
             typer.echo(f"no projection named {name}", err=True)
             raise typer.Exit(2)
-    engine = create_engine(url, pool_size=2)
+    if schema is not None:
+        await _prepare_schema(url, schema, [t for p in projectors for t in p.tables])
+        # Unqualified names resolve to the new schema first; `events` still comes from public.
+        engine = create_engine(url, pool_size=2, connect_args={"server_settings": {"search_path": f"{schema},public"}})
+    else:
+        engine = create_engine(url, pool_size=2)
     try:
-        runner = ProjectorRunner(engine, projectors)
-        for projector in projectors:
-            position = await runner.replay(projector)
-            typer.echo(f"{projector.name}: rebuilt to position {position}")
+        runner = ProjectorRunner(engine, projectors, batch_size=2000)
+        with Progress(transient=True) as bar:
+            for projector in projectors:
+                task = bar.add_task(projector.name, total=None)
+
+                def advance(done: int, total: int, task: Any = task) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                position = await runner.replay(projector, to_position=to_position, as_of=as_of, progress=advance)
+                typer.echo(f"{projector.name}: rebuilt to position {position}")
+    finally:
+        await engine.dispose()
+
+
+async def _prepare_schema(url: str, schema: str, tables: list[str]) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            await conn.execute(text(f"CREATE SCHEMA {schema}"))
+            for table in [*tables, "projector_checkpoints"]:
+                await conn.execute(text(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"))
+            await conn.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {APP_ROLE}"))
+            await conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {APP_ROLE}"))
     finally:
         await engine.dispose()
 

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import text
@@ -133,8 +134,18 @@ class ProjectorRunner:
         return {p.name: known.get(p.name, 0) for p in self.projectors}
 
     # ---- rebuilding --------------------------------------------------------------------------
-    async def replay(self, projector: Projector, *, to_position: int | None = None) -> int:
-        """Rebuild `projector` from position 0 in one transaction; readers never see it half-built."""
+    async def replay(
+        self,
+        projector: Projector,
+        *,
+        to_position: int | None = None,
+        as_of: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Rebuild `projector` from position 0 in one transaction; readers never see it half-built.
+
+        `to_position` and `as_of` (recorded_at <= T) rebuild the projection as it stood then.
+        """
         async with self._locks[projector.name]:
             async with self.engine.connect() as conn, conn.begin():
                 await _lock_checkpoint(conn, projector.name)
@@ -144,10 +155,12 @@ class ProjectorRunner:
                 target = head if to_position is None else min(head, to_position)
                 position = 0
                 while position < target:
-                    events = await _read_events(conn, projector, position, target, self.batch_size)
+                    events = await _read_events(conn, projector, position, target, self.batch_size, as_of)
                     for event in events:
                         await projector.apply(conn, event)
                     position = events[-1].position if len(events) == self.batch_size else target
+                    if progress is not None:
+                        progress(position, target)
                 await conn.execute(
                     text("UPDATE projector_checkpoints SET position = :p WHERE name = :n"),
                     {"p": target, "n": projector.name},
@@ -228,10 +241,18 @@ async def _lock_checkpoint(conn: AsyncConnection, name: str) -> int:
 
 
 async def _read_events(
-    conn: AsyncConnection, projector: Projector, after: int, up_to: int, limit: int
+    conn: AsyncConnection,
+    projector: Projector,
+    after: int,
+    up_to: int,
+    limit: int,
+    as_of: datetime | None = None,
 ) -> list[RecordedEvent]:
     sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :a AND position <= :u"
     params: dict[str, Any] = {"a": after, "u": up_to, "n": limit}
+    if as_of is not None:
+        sql += " AND recorded_at <= :as_of"
+        params["as_of"] = as_of
     if projector.types is not None:
         sql += " AND type = ANY(:types)"
         params["types"] = sorted(projector.types)
