@@ -19,6 +19,7 @@ from shared.observability import RequestObservation, metrics_endpoint
 from shared.ops import checkpoint_worker
 from shared.ops import router as ops_router
 from shared.problems import install_problem_handlers
+from shared.ratelimit import LoginFreeRateLimit
 from shared.service import ServiceSpec
 from shared.settings import DEVELOPMENT_JWT_SECRET, Settings, get_settings
 
@@ -106,6 +107,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         lease_seconds=settings.idempotency_lease_seconds,
     )
+    app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
     app.add_middleware(RequestObservation)
     app.include_router(ops_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     max_page_size: int = 1000
     idempotency_lease_seconds: float = 30.0
+    login_free_requests_per_minute: int = 600
 
     # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use).
     checkpoint_key_file: Path | None = None

@@ -38,3 +38,18 @@ async def test_metrics_expose_requests_append_latency_and_projector_lag(client: 
     assert "carelog_append_seconds_bucket" in body
     assert "carelog_projector_lag_positions" in body
     assert "x-request-id" in response.headers
+
+
+async def test_login_free_endpoints_are_rate_limited(app_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    from services.app import create_app
+    from tests.conftest import test_settings
+
+    limited = create_app(test_settings(login_free_requests_per_minute=5), database_url=app_url, clock=clock)
+    async with limited.router.lifespan_context(limited):
+        transport = httpx.ASGITransport(app=limited, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://carelog.test") as c:
+            statuses = [(await c.get("/healthz")).status_code for _ in range(8)]
+            assert statuses[:5] == [200] * 5
+            assert statuses[5:] == [429] * 3
+            last = await c.get("/healthz")
+            assert last.headers["content-type"].startswith("application/problem+json")
