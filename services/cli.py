@@ -56,6 +56,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     service: Annotated[str, typer.Option(help="all, or one of: " + ", ".join(SERVICE_NAMES))] = "all",
+    migrate_first: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Run migrations before serving (a job may do it instead)")
+    ] = True,
     data_dir: DataDir = None,
 ) -> None:
     """Run the API (all services, or one) with its projectors and workers."""
@@ -68,7 +71,7 @@ def serve(
         service_specs(services)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    with database(settings, data_dir) as (_owner, app_url):
+    with database(settings, data_dir, migrate_first=migrate_first) as (_owner, app_url):
         app = create_app(settings, services=services, database_url=app_url)
         typer.echo(f"carelog serving {', '.join(services)} on http://{host}:{port}", err=True)
         uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
