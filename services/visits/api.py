@@ -1,10 +1,508 @@
 """visits: the HTTP API (thin: maps requests to commands and queries)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-from services.visits import projections
+import base64
+import binascii
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy import text
+
+from services.visits import commands as cmd
+from services.visits import events as ev
+from services.visits import projections, rules
+from shared.auth import Principal, current_principal
+from shared.commanding import CommandContext, command_context
+from shared.eventstore import RecordedEvent
+from shared.problems import Problem
 from shared.service import ServiceSpec
 
 router = APIRouter(prefix="/v1", tags=["visits"])
 
-SERVICE = ServiceSpec(name="visits", router=router, projectors=getattr(projections, "PROJECTORS", ()))
+Ctx = Annotated[CommandContext, Depends(command_context("visits"))]
+Reader = Annotated[Principal, Depends(current_principal)]
+ChildId = Annotated[uuid.UUID, Path(description="The child's id")]
+ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id")]
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid bearer token"},
+    403: {"description": "Read-only role"},
+    404: {"description": "Unknown child or complaint"},
+    409: {"description": "Concurrent change or wrong state"},
+    412: {"description": "If-Match does not match the current version"},
+    422: {"description": "Invalid input or a recording rule refused it; nothing was written"},
+}
+
+
+def _result(recorded: list[RecordedEvent], id_field: str) -> dict[str, Any]:
+    """The answer to a command: the main event, its stream version and the clocks it moved."""
+    first = recorded[0]
+    clocks = [
+        {"event": e.type, **{k: e.data[k] for k in ("deadline_id", "kind", "due_at", "reason", "late") if k in e.data}}
+        for e in recorded[1:]
+        if e.type.startswith("Deadline")
+    ]
+    return {
+        id_field: first.data[id_field],
+        "child_id": first.data.get("child_id"),
+        "event_id": str(first.event_id),
+        "stream_id": first.stream_id,
+        "version": recorded[-1].stream_version,
+        "type": first.type,
+        "summary": first.metadata.get("summary"),
+        "recorded_at": first.recorded_at.isoformat(),
+        "clocks": clocks,
+    }
+
+
+def _engine(request: Request) -> Any:
+    return request.app.state.engine
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+async def _require_child(conn: Any, child_id: uuid.UUID) -> Any:
+    child = await projections.get_child(conn, child_id)
+    if child is None:
+        raise Problem("not-found", f"No child {child_id}.")
+    return child
+
+
+def _deadline_json(row: Any, now: datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "deadline_id": str(row.deadline_id),
+        "kind": row.kind,
+        "description": row.description,
+        "started_at": row.started_at.isoformat(),
+        "due_at": row.due_at.isoformat(),
+        "status": row.status,
+        "source": row.source,
+        "overdue": row.status == "open" and rules.is_overdue(row.due_at, now),
+    }
+    if row.status == "met":
+        out["met_at"] = row.met_at.isoformat() if row.met_at else None
+        out["late"] = bool(row.late)
+    if row.status == "cancelled":
+        out["cancel_reason"] = row.cancel_reason
+    return out
+
+
+# ---- children ------------------------------------------------------------------------------------
+@router.post("/children", status_code=201, summary="Register a child", responses=PROBLEMS)
+async def register_child(body: cmd.RegisterChild, ctx: Ctx, response: Response) -> dict[str, Any]:
+    recorded = await cmd.register_child(ctx, body)
+    response.headers["Location"] = f"/v1/children/{recorded.data['child_id']}"
+    response.headers["ETag"] = f'"{recorded.stream_version}"'
+    return {**_result([recorded], "child_id"), **body.model_dump(mode="json")}
+
+
+@router.get("/children/{child_id}", summary="A child's current details and version", responses=PROBLEMS)
+async def get_child(child_id: ChildId, request: Request, response: Response, _: Reader) -> dict[str, Any]:
+    async with _engine(request).connect() as conn:
+        child = await _require_child(conn, child_id)
+        placement = await projections.current_placement(conn, child_id)
+    version = await request.app.state.store.stream_version(ev.child_stream(child_id))
+    response.headers["ETag"] = f'"{version}"'
+    return {
+        "child_id": str(child.child_id),
+        "name": child.name,
+        "date_of_birth": child.date_of_birth.isoformat(),
+        "legal_status": child.legal_status,
+        "placing_authority": child.placing_authority,
+        "social_worker_id": child.social_worker_id,
+        "registered_at": child.registered_at.isoformat(),
+        "placement": _placement_json(placement),
+        "version": version,
+    }
+
+
+def _placement_json(placement: Any) -> dict[str, Any] | None:
+    if placement is None:
+        return None
+    return {
+        "placement_id": str(placement.placement_id),
+        "household_id": str(placement.household_id) if placement.household_id else None,
+        "start_date": placement.start_date.isoformat(),
+        "long_term": placement.long_term,
+        "connected_person": placement.connected_person,
+        "placing_authority": placement.placing_authority,
+    }
+
+
+# ---- the record ----------------------------------------------------------------------------------
+@router.post("/children/{child_id}/visits", status_code=201, summary="Record a visit", responses=PROBLEMS)
+async def record_visit(child_id: ChildId, body: cmd.RecordVisit, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.record_visit(ctx, child_id, body), "visit_id")
+
+
+@router.post("/children/{child_id}/contacts", status_code=201, summary="Record any other contact", responses=PROBLEMS)
+async def record_contact(child_id: ChildId, body: cmd.RecordContact, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.record_contact(ctx, child_id, body), "contact_id")
+
+
+@router.post(
+    "/children/{child_id}/incidents", status_code=201, summary="Record an incident or health event", responses=PROBLEMS
+)
+async def record_incident(child_id: ChildId, body: cmd.RecordIncident, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.record_incident(ctx, child_id, body), "incident_id")
+
+
+@router.post(
+    "/children/{child_id}/statements", status_code=201, summary="Add the child's own words", responses=PROBLEMS
+)
+async def record_statement(child_id: ChildId, body: cmd.RecordStatement, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.record_statement(ctx, child_id, body), "statement_id")
+
+
+@router.post(
+    "/children/{child_id}/amendments",
+    status_code=201,
+    summary="Correct an earlier entry (the entry itself is never changed)",
+    responses=PROBLEMS,
+)
+async def amend_entry(child_id: ChildId, body: cmd.AmendEntry, ctx: Ctx) -> dict[str, Any]:
+    result = _result(await cmd.amend_entry(ctx, child_id, body), "amendment_id")
+    result["amends_event_id"] = str(body.amends_event_id)
+    return result
+
+
+# ---- complaints ----------------------------------------------------------------------------------
+@router.post("/children/{child_id}/complaints", status_code=201, summary="Receive a complaint", responses=PROBLEMS)
+async def receive_complaint(child_id: ChildId, body: cmd.ReceiveComplaint, ctx: Ctx) -> dict[str, Any]:
+    recorded = await cmd.receive_complaint(ctx, child_id, body)
+    result = _result(recorded, "complaint_id")
+    result["schedule7_row9"] = recorded[0].data["schedule7_row9"]
+    result["lado_consultation"] = recorded[0].data["lado_consultation"]
+    return result
+
+
+@router.post("/complaints/{complaint_id}/acknowledge", summary="Acknowledge a complaint", responses=PROBLEMS)
+async def acknowledge_complaint(complaint_id: ComplaintId, body: cmd.AcknowledgeComplaint, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.acknowledge_complaint(ctx, complaint_id, body), "complaint_id")
+
+
+@router.post(
+    "/complaints/{complaint_id}/respond", summary="Record the response at the current stage", responses=PROBLEMS
+)
+async def respond_complaint(complaint_id: ComplaintId, body: cmd.RespondComplaint, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.respond_complaint(ctx, complaint_id, body), "complaint_id")
+
+
+@router.post(
+    "/complaints/{complaint_id}/extend",
+    summary="Extend the current stage's timescale with a recorded reason (stage 1 to 20, stage 2 to 65 working days)",
+    responses=PROBLEMS,
+)
+async def extend_complaint(complaint_id: ComplaintId, body: cmd.ExtendComplaint, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.extend_complaint(ctx, complaint_id, body), "complaint_id")
+
+
+@router.post("/complaints/{complaint_id}/escalate", summary="Escalate to the next stage", responses=PROBLEMS)
+async def escalate_complaint(complaint_id: ComplaintId, body: cmd.EscalateComplaint, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.escalate_complaint(ctx, complaint_id, body), "complaint_id")
+
+
+@router.post("/complaints/{complaint_id}/close", summary="Close a complaint that has a response", responses=PROBLEMS)
+async def close_complaint(complaint_id: ComplaintId, body: cmd.CloseComplaint, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.close_complaint(ctx, complaint_id, body), "complaint_id")
+
+
+@router.get("/complaints/{complaint_id}", summary="A complaint, its stage and its clocks", responses=PROBLEMS)
+async def get_complaint(complaint_id: ComplaintId, request: Request, response: Response, _: Reader) -> dict[str, Any]:
+    async with _engine(request).connect() as conn:
+        complaint = await projections.get_complaint(conn, complaint_id)
+        if complaint is None:
+            raise Problem("not-found", f"No complaint {complaint_id}.")
+        clocks = await projections.complaint_deadlines(conn, complaint_id)
+    version = await request.app.state.store.stream_version(ev.complaint_stream(complaint_id))
+    response.headers["ETag"] = f'"{version}"'
+    return {**_complaint_json(complaint, clocks, _now(request)), "version": version}
+
+
+def _complaint_json(complaint: Any, clocks: list[Any], now: datetime) -> dict[str, Any]:
+    clock_json = [_deadline_json(c, now) for c in clocks]
+    return {
+        "complaint_id": str(complaint.complaint_id),
+        "child_id": str(complaint.child_id),
+        "received_at": complaint.received_at.isoformat(),
+        "made_by": complaint.made_by,
+        "about_household_id": str(complaint.about_household_id) if complaint.about_household_id else None,
+        "summary": complaint.summary,
+        "serious": complaint.serious,
+        "schedule7_row9": complaint.schedule7_row9,
+        "lado_consultation": complaint.lado_consultation,
+        "stage": complaint.stage,
+        "status": complaint.status,
+        "acknowledged_at": complaint.acknowledged_at.isoformat() if complaint.acknowledged_at else None,
+        "responded_at": complaint.responded_at.isoformat() if complaint.responded_at else None,
+        "closed_at": complaint.closed_at.isoformat() if complaint.closed_at else None,
+        "clocks": clock_json,
+        "out_of_timescale": any(c["overdue"] or c.get("late") for c in clock_json),
+    }
+
+
+# ---- chronology ----------------------------------------------------------------------------------
+class Order(StrEnum):
+    OCCURRED = "occurred"
+    RECORDED = "recorded"
+
+
+def _encode_cursor(order: Order, event: Any) -> str:
+    raw = orjson.dumps({"o": order.value, "t": event.occurred_at.isoformat(), "p": event.position})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, order: Order) -> tuple[datetime, int]:
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if value["o"] != order.value:
+            raise ValueError("cursor of another order")
+        return datetime.fromisoformat(value["t"]), int(value["p"])
+    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise Problem("malformed-request", "The cursor is not valid for this query; start again without it.") from exc
+
+
+_CHRONOLOGY_COLUMNS = "position, event_id, stream_id, type, data, metadata, occurred_at, recorded_at"
+
+
+@router.get(
+    "/children/{child_id}/chronology",
+    summary="Every event about the child, from every service, in order",
+    responses=PROBLEMS,
+)
+async def chronology(
+    child_id: ChildId,
+    request: Request,
+    _: Reader,
+    from_: Annotated[datetime | None, Query(alias="from", description="Occurred at or after")] = None,
+    to: Annotated[datetime | None, Query(description="Occurred at or before")] = None,
+    types: Annotated[list[str] | None, Query(description="Only these event types")] = None,
+    as_of: Annotated[datetime | None, Query(description="What the agency knew at this instant")] = None,
+    order: Order = Order.OCCURRED,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    for name, value in (("from", from_), ("to", to), ("as_of", as_of)):
+        if value is not None and value.tzinfo is None:
+            raise Problem("validation", f"{name} needs a time zone, e.g. 2026-11-25T12:00:00Z.")
+    clauses = ["child_ids @> ARRAY[CAST(:c AS uuid)]"]
+    params: dict[str, Any] = {"c": str(child_id), "n": limit + 1}
+    if from_ is not None:
+        clauses.append("occurred_at >= :from_")
+        params["from_"] = from_
+    if to is not None:
+        clauses.append("occurred_at <= :to")
+        params["to"] = to
+    if types:
+        clauses.append("type = ANY(:types)")
+        params["types"] = types
+    if as_of is not None:
+        clauses.append("recorded_at <= :as_of")
+        params["as_of"] = as_of
+    if cursor:
+        after_t, after_p = _decode_cursor(cursor, order)
+        if order == Order.OCCURRED:
+            clauses.append("(occurred_at, position) > (:at, :ap)")
+            params["at"] = after_t
+        else:
+            clauses.append("position > :ap")
+        params["ap"] = after_p
+    sort = "occurred_at, position" if order == Order.OCCURRED else "position"
+    sql = f"SELECT {_CHRONOLOGY_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY {sort} LIMIT :n"
+    async with _engine(request).connect() as conn:
+        await _require_child(conn, child_id)
+        rows = list(await conn.execute(text(sql), params))
+        page, more = rows[:limit], len(rows) > limit
+        amendments = await _amendments(conn, child_id, [r.event_id for r in page], as_of)
+    late_hours = request.app.state.settings.late_entry_hours
+    return {
+        "child_id": str(child_id),
+        "order": order.value,
+        "as_of": as_of.isoformat() if as_of else None,
+        "entries": [_entry(r, late_hours, amendments.get(r.event_id, [])) for r in page],
+        "next_cursor": _encode_cursor(order, page[-1]) if more and page else None,
+    }
+
+
+async def _amendments(
+    conn: Any, child_id: uuid.UUID, event_ids: list[uuid.UUID], as_of: datetime | None
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    if not event_ids:
+        return {}
+    sql = (
+        f"SELECT {_CHRONOLOGY_COLUMNS} FROM events WHERE child_ids @> ARRAY[CAST(:c AS uuid)] AND type = :t "
+        "AND data->>'amends_event_id' = ANY(:ids)"
+    )
+    params: dict[str, Any] = {"c": str(child_id), "t": ev.ENTRY_AMENDED, "ids": [str(i) for i in event_ids]}
+    if as_of is not None:
+        sql += " AND recorded_at <= :as_of"
+        params["as_of"] = as_of
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for row in await conn.execute(text(sql + " ORDER BY position"), params):
+        data = _json(row.data)
+        meta = _json(row.metadata)
+        found.setdefault(uuid.UUID(data["amends_event_id"]), []).append(
+            {
+                "event_id": str(row.event_id),
+                "reason": data.get("reason"),
+                "correction": data.get("correction"),
+                "recorded_at": row.recorded_at.isoformat(),
+                "recorded_by": _actor(meta),
+            }
+        )
+    return found
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _actor(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"actor_id": meta.get("actor_id"), "actor_role": meta.get("actor_role")}
+
+
+def _entry(row: Any, late_hours: float, amendments: list[dict[str, Any]]) -> dict[str, Any]:
+    meta = _json(row.metadata)
+    data = _json(row.data)
+    entry = {
+        "position": row.position,
+        "event_id": str(row.event_id),
+        "type": row.type,
+        "stream_id": row.stream_id,
+        "service": meta.get("service") or row.type.split(".", 1)[0],
+        "occurred_at": row.occurred_at.isoformat(),
+        "recorded_at": row.recorded_at.isoformat(),
+        "summary": meta.get("summary") or row.type,
+        "recorded_by": _actor(meta),
+        "late": rules.is_late_entry(row.occurred_at, row.recorded_at, late_hours),
+        "data": data,
+        "amended": bool(amendments),
+        "amendments": amendments,
+    }
+    if row.type == ev.ENTRY_AMENDED:
+        entry["amends_event_id"] = data.get("amends_event_id")
+    return entry
+
+
+# ---- compliance and the worklist -----------------------------------------------------------------
+@router.get(
+    "/children/{child_id}/compliance", summary="The child's statutory clocks, by the clock now", responses=PROBLEMS
+)
+async def compliance(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+    now = _now(request)
+    async with _engine(request).connect() as conn:
+        await _require_child(conn, child_id)
+        placement = await projections.current_placement(conn, child_id)
+        open_clocks = await projections.open_child_deadlines(conn, child_id)
+        visits = list(
+            await conn.execute(
+                text("SELECT * FROM visits_visits WHERE child_id = :c ORDER BY occurred_at DESC, visit_id"),
+                {"c": child_id},
+            )
+        )
+        complaints = list(
+            await conn.execute(
+                text("SELECT * FROM visits_complaints WHERE child_id = :c AND status <> 'closed' ORDER BY received_at"),
+                {"c": child_id},
+            )
+        )
+        complaint_clocks = {
+            c.complaint_id: await projections.complaint_deadlines(conn, c.complaint_id) for c in complaints
+        }
+    statutory = [d for d in open_clocks if d.kind == rules.STATUTORY_VISIT]
+    next_visit = _deadline_json(statutory[0], now) if statutory else None
+    follow_ups = [
+        _deadline_json(d, now) for d in open_clocks if d.kind in (rules.FOLLOW_UP_VISIT, rules.RETURN_HOME_INTERVIEW)
+    ]
+    last_visit = visits[0] if visits else None
+    seen_alone = next((v for v in visits if v.seen_alone), None)
+    with_narrative = next((v for v in visits if v.has_narrative), None)
+    complaint_json = [_complaint_json(c, complaint_clocks[c.complaint_id], now) for c in complaints]
+    overdue = (
+        bool(next_visit and next_visit["overdue"])
+        or any(f["overdue"] for f in follow_ups)
+        or any(c["overdue"] for cj in complaint_json for c in cj["clocks"])
+    )
+    return {
+        "child_id": str(child_id),
+        "as_at": now.isoformat(),
+        "placement": _placement_json(placement),
+        "next_statutory_visit": next_visit,
+        "statutory_visit_overdue": bool(next_visit and next_visit["overdue"]),
+        "last_visit": _visit_json(last_visit),
+        "last_seen_alone_at": seen_alone.occurred_at.isoformat() if seen_alone else None,
+        "days_since_seen_alone": rules.days_since(seen_alone.occurred_at if seen_alone else None, now),
+        "last_visit_with_narrative": _visit_json(with_narrative),
+        "open_follow_ups": follow_ups,
+        "open_complaints": complaint_json,
+        "overdue": overdue,
+    }
+
+
+def _visit_json(visit: Any) -> dict[str, Any] | None:
+    if visit is None:
+        return None
+    return {
+        "visit_id": str(visit.visit_id),
+        "event_id": str(visit.event_id),
+        "occurred_at": visit.occurred_at.isoformat(),
+        "visitor_id": visit.visitor_id,
+        "visitor_role": visit.visitor_role,
+        "kind": visit.kind,
+        "child_seen": visit.child_seen,
+        "seen_alone": visit.seen_alone,
+    }
+
+
+@router.get("/visits/due", summary="The worklist: visits due or overdue, per worker", responses=PROBLEMS)
+async def visits_due(
+    request: Request,
+    _: Reader,
+    worker_id: Annotated[str | None, Query(max_length=200, description="The child's social worker")] = None,
+    before: Annotated[datetime | None, Query(description="Due at or before (default: the next 14 days)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> dict[str, Any]:
+    now = _now(request)
+    if before is not None and before.tzinfo is None:
+        raise Problem("validation", "before needs a time zone, e.g. 2026-12-01T00:00:00Z.")
+    until = before or now + timedelta(days=cmd.SETTINGS.worklist_horizon_days)
+    sql = (
+        "SELECT d.*, c.name, c.social_worker_id FROM visits_deadlines d "
+        "LEFT JOIN visits_children c ON c.child_id = d.child_id "
+        "WHERE d.status = 'open' AND d.kind = ANY(:kinds) AND d.due_at <= :until"
+    )
+    params: dict[str, Any] = {
+        "kinds": sorted({*rules.VISIT_KINDS, rules.RETURN_HOME_INTERVIEW}),
+        "until": until,
+        "n": limit,
+    }
+    if worker_id is not None:
+        sql += " AND c.social_worker_id = :w"
+        params["w"] = worker_id
+    async with _engine(request).connect() as conn:
+        rows = list(await conn.execute(text(sql + " ORDER BY d.due_at, d.deadline_id LIMIT :n"), params))
+    return {
+        "as_at": now.isoformat(),
+        "before": until.isoformat(),
+        "worker_id": worker_id,
+        "items": [
+            {
+                **_deadline_json(r, now),
+                "child_id": str(r.child_id) if r.child_id else None,
+                "child_name": r.name,
+                "social_worker_id": r.social_worker_id,
+            }
+            for r in rows
+        ],
+    }
+
+
+SERVICE = ServiceSpec(name="visits", router=router, projectors=projections.PROJECTORS)

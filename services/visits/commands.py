@@ -1,1 +1,789 @@
-"""visits: commands (see DESIGN.md §1 for what lives here)."""
+"""visits: commands. Each validates, reads what it needs, and appends its events with the clocks
+they start or stop in the same append (nothing is written when a command is refused)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from services.visits import events as ev
+from services.visits import projections as pj
+from services.visits import rules
+from services.visits.rules import (
+    ContactKind,
+    IncidentCategory,
+    MadeBy,
+    NotSeenAloneReason,
+    VisitKind,
+    VisitorRole,
+)
+from shared.commanding import CommandContext
+from shared.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
+from shared.eventstore import NO_STREAM, NewEvent, RecordedEvent
+from shared.policy import require_writer
+from shared.problems import Problem
+
+SETTINGS = rules.VisitsSettings()
+
+Text = Field(min_length=1, max_length=20_000)
+ShortText = Field(min_length=1, max_length=200)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---- request bodies ------------------------------------------------------------------------------
+class RegisterChild(_Body):
+    name: str = ShortText
+    date_of_birth: date
+    legal_status: str = Field(min_length=1, max_length=100, examples=["section_31_care_order"])
+    placing_authority: str = ShortText
+    social_worker_id: str | None = Field(default=None, max_length=200)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Amira K",
+                    "date_of_birth": "2012-03-14",
+                    "legal_status": "section_31_care_order",
+                    "placing_authority": "West Northamptonshire Council",
+                    "social_worker_id": "sw-104",
+                }
+            ]
+        }
+    )
+
+
+class RecordVisit(_Body):
+    occurred_at: AwareDatetime
+    visitor_id: str = ShortText
+    visitor_role: VisitorRole
+    kind: VisitKind = VisitKind.STATUTORY
+    child_seen: bool
+    seen_alone: bool
+    not_seen_alone_reason: NotSeenAloneReason | None = None
+    bedroom_seen: bool | None = None
+    child_views: str | None = Field(default=None, max_length=20_000)
+    narrative: str | None = Field(default=None, max_length=20_000)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_at": "2026-11-24T15:30:00Z",
+                    "visitor_id": "sw-104",
+                    "visitor_role": "child_social_worker",
+                    "kind": "statutory",
+                    "child_seen": True,
+                    "seen_alone": True,
+                    "bedroom_seen": True,
+                    "child_views": "Says she likes her new school and wants to see her brother more.",
+                    "narrative": "Spoke with Amira alone in her bedroom for 40 minutes about school and contact.",
+                }
+            ]
+        }
+    )
+
+
+class RecordContact(_Body):
+    occurred_at: AwareDatetime
+    kind: ContactKind
+    with_whom: str = ShortText
+    summary: str = Text
+    worker_id: str | None = Field(default=None, max_length=200)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_at": "2026-11-24T10:00:00Z",
+                    "kind": "return_home_interview",
+                    "with_whom": "the child, by an independent worker",
+                    "summary": "Talked about where she went and who with; no exploitation indicators.",
+                }
+            ]
+        }
+    )
+
+
+class RecordIncident(_Body):
+    category: IncidentCategory
+    occurred_at: AwareDatetime
+    narrative: str = Text
+    needed_hospital_treatment: bool = False
+    police_called: bool = False
+    household_id: uuid.UUID | None = None
+    action_taken: str | None = Field(default=None, max_length=20_000)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category": "overdose",
+                    "occurred_at": "2026-11-24T22:10:00Z",
+                    "narrative": "Took about 12 paracetamol; carer called 111 and took her to A&E.",
+                    "needed_hospital_treatment": True,
+                }
+            ]
+        }
+    )
+
+
+class ReceiveComplaint(_Body):
+    received_at: AwareDatetime
+    made_by: MadeBy
+    about_household_id: uuid.UUID | None = None
+    summary: str = Text
+    serious: bool = False
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "received_at": "2026-11-24T09:00:00Z",
+                    "made_by": "child",
+                    "about_household_id": "0b6f0a4e-3f55-4d8c-9d2f-3c1b7a9e5a10",
+                    "summary": "Does not feel safe with the other children in the house.",
+                    "serious": True,
+                }
+            ]
+        }
+    )
+
+
+class AcknowledgeComplaint(_Body):
+    acknowledged_at: AwareDatetime | None = None
+    how: str | None = Field(default=None, max_length=200, examples=["letter to the child"])
+
+
+class RespondComplaint(_Body):
+    responded_at: AwareDatetime | None = None
+    response: str = Text
+    outcome: str = Field(min_length=1, max_length=100, examples=["upheld", "partly_upheld", "not_upheld"])
+
+
+class ExtendComplaint(_Body):
+    working_days: int = Field(ge=1, le=65, examples=[20])
+    reason: str = Text
+
+
+class EscalateComplaint(_Body):
+    requested_at: AwareDatetime | None = None
+    reason: str = Text
+
+
+class CloseComplaint(_Body):
+    closed_at: AwareDatetime | None = None
+    outcome: str = Field(min_length=1, max_length=100, examples=["resolved"])
+    learning: str | None = Field(default=None, max_length=20_000)
+
+
+class RecordStatement(_Body):
+    occurred_at: AwareDatetime
+    words: str = Text
+    how: str = Field(default="spoken", max_length=100, examples=["spoken", "written", "drawing", "message"])
+    about_event_id: uuid.UUID | None = None
+
+
+class AmendEntry(_Body):
+    amends_event_id: uuid.UUID
+    reason: str = Text
+    correction: str = Text
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def _refuse(reasons: list[str]) -> None:
+    if reasons:
+        raise Problem(
+            "business-rule", reasons[0] if len(reasons) == 1 else "The record breaks recording rules.", reasons=reasons
+        )
+
+
+def _not_future(ctx: CommandContext, instant: datetime, field: str) -> list[str]:
+    refusal = rules.future_refusal(instant, ctx.now(), field)
+    return [refusal] if refusal else []
+
+
+async def _begin(ctx: CommandContext) -> None:
+    require_writer(ctx.principal)
+    if ctx.runner is not None:
+        # Read what the log holds now, including placements appended by other services.
+        await ctx.runner.catch_up()
+
+
+async def _child(ctx: CommandContext, child_id: uuid.UUID) -> Any:
+    async with ctx.store.engine.connect() as conn:
+        child = await pj.get_child(conn, child_id)
+    if child is None:
+        raise Problem("not-found", f"No child {child_id}.")
+    return child
+
+
+async def _complaint(ctx: CommandContext, complaint_id: uuid.UUID) -> Any:
+    async with ctx.store.engine.connect() as conn:
+        complaint = await pj.get_complaint(conn, complaint_id)
+    if complaint is None:
+        raise Problem("not-found", f"No complaint {complaint_id}.")
+    return complaint
+
+
+def _met(ctx: CommandContext, deadline: Any, at: datetime, by: NewEvent, child_ids: list[uuid.UUID]) -> NewEvent:
+    return ctx.deadline_met(
+        DeadlineMet(
+            deadline_id=deadline.deadline_id,
+            kind=deadline.kind,
+            met_at=at,
+            met_by_event_id=by.event_id,
+            late=at > deadline.due_at,
+        ),
+        child_ids=child_ids,
+        causation_id=by.event_id,
+    )
+
+
+def _cancelled(ctx: CommandContext, deadline: Any, reason: str, child_ids: list[uuid.UUID]) -> NewEvent:
+    return ctx.deadline_cancelled(
+        DeadlineCancelled(deadline_id=deadline.deadline_id, kind=deadline.kind, reason=reason), child_ids=child_ids
+    )
+
+
+def _humanise(value: str) -> str:
+    return value.replace("_", " ")
+
+
+# ---- children ------------------------------------------------------------------------------------
+async def register_child(ctx: CommandContext, body: RegisterChild) -> RecordedEvent:
+    require_writer(ctx.principal)
+    if body.date_of_birth > rules.local_date(ctx.now()):
+        _refuse(["date_of_birth is in the future."])
+    child_id = ctx.new_id()
+    payload = ev.ChildRegistered(child_id=child_id, **body.model_dump())
+    event = ctx.event(
+        ev.CHILD_REGISTERED,
+        payload,
+        child_ids=[child_id],
+        summary=f"{body.name} registered ({_humanise(body.legal_status)}, placed by {body.placing_authority})",
+    )
+    recorded = await ctx.append(ev.child_stream(child_id), [event], expected_version=NO_STREAM)
+    return recorded[0]
+
+
+# ---- visits --------------------------------------------------------------------------------------
+def visit_summary(body: RecordVisit) -> str:
+    if not body.child_seen:
+        seen = "child not seen"
+    elif body.seen_alone:
+        seen = "child seen alone"
+    else:
+        seen = f"child seen, not alone ({_humanise(body.not_seen_alone_reason or 'no reason')})"
+    bedroom = "; bedroom seen" if body.bedroom_seen else ""
+    who = f"{_humanise(body.visitor_role.value)} {body.visitor_id}"
+    return f"{body.kind.value.capitalize()} visit by {who}: {seen}{bedroom}"
+
+
+async def record_visit(ctx: CommandContext, child_id: uuid.UUID, body: RecordVisit) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    reasons = rules.visit_refusals(
+        child_seen=body.child_seen,
+        seen_alone=body.seen_alone,
+        not_seen_alone_reason=body.not_seen_alone_reason,
+        narrative=body.narrative,
+        child_views=body.child_views,
+    ) + _not_future(ctx, body.occurred_at, "occurred_at")
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = ctx.expected(await ctx.store.stream_version(stream))
+    visit_id = ctx.new_id()
+    async with ctx.store.engine.connect() as conn:
+        placement = await pj.current_placement(conn, child_id)
+        deadlines = await pj.open_child_deadlines(conn, child_id)
+        placements = {d.placement_id: await pj.get_placement(conn, d.placement_id) for d in deadlines}
+    payload = ev.VisitRecorded(
+        visit_id=visit_id,
+        child_id=child_id,
+        household_id=placement.household_id if placement is not None else None,
+        **body.model_dump(mode="json"),
+    )
+    visit = ctx.event(
+        ev.VISIT_RECORDED, payload, occurred_at=body.occurred_at, child_ids=[child_id], summary=visit_summary(body)
+    )
+    events = [visit]
+    chained: set[uuid.UUID] = set()
+    for deadline in deadlines:
+        if deadline.started_at > body.occurred_at or not body.child_seen:
+            continue
+        if deadline.kind == rules.STATUTORY_VISIT and body.visitor_role == VisitorRole.CHILD_SOCIAL_WORKER:
+            events.append(_met(ctx, deadline, body.occurred_at, visit, [child_id]))
+            terms = placements.get(deadline.placement_id)
+            if terms is not None and terms.end_date is None and terms.placement_id not in chained:
+                chained.add(terms.placement_id)
+                events.append(_next_statutory_clock(ctx, child_id, terms, body.occurred_at, visit))
+        elif deadline.kind == rules.FOLLOW_UP_VISIT:
+            events.append(_met(ctx, deadline, body.occurred_at, visit, [child_id]))
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+def _next_statutory_clock(
+    ctx: CommandContext, child_id: uuid.UUID, placement: Any, visited_at: datetime, visit: NewEvent
+) -> NewEvent:
+    terms = rules.PlacementTerms(
+        start_date=placement.start_date, long_term=placement.long_term, connected_person=placement.connected_person
+    )
+    visit_day = rules.local_date(visited_at)
+    key = rules.statutory_interval_key(terms, visit_day)
+    due = rules.next_statutory_visit_due(terms, visit_day)
+    return ctx.deadline_set(
+        DeadlineSet(
+            deadline_id=ctx.new_id(),
+            kind=rules.STATUTORY_VISIT,
+            subject=ev.child_stream(child_id),
+            child_ids=[child_id],
+            household_id=placement.household_id,
+            started_at=visited_at,
+            due_at=rules.end_of_day(due),
+            description="Next statutory visit",
+            source=rules.STATUTORY[key].source,
+        ),
+        causation_id=visit.event_id,
+    )
+
+
+# ---- contacts, incidents, statements, amendments -------------------------------------------------
+async def record_contact(ctx: CommandContext, child_id: uuid.UUID, body: RecordContact) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    reasons = _not_future(ctx, body.occurred_at, "occurred_at")
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = ctx.expected(await ctx.store.stream_version(stream))
+    payload = ev.ContactRecorded(contact_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json"))
+    contact = ctx.event(
+        ev.CONTACT_RECORDED,
+        payload,
+        occurred_at=body.occurred_at,
+        child_ids=[child_id],
+        summary=f"{_humanise(body.kind.value).capitalize()} with {body.with_whom}",
+    )
+    events = [contact]
+    if body.kind == ContactKind.RETURN_HOME_INTERVIEW:
+        async with ctx.store.engine.connect() as conn:
+            deadlines = await pj.open_child_deadlines(conn, child_id)
+        for deadline in deadlines:
+            if deadline.kind == rules.RETURN_HOME_INTERVIEW and deadline.started_at <= body.occurred_at:
+                events.append(_met(ctx, deadline, body.occurred_at, contact, [child_id]))
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+async def record_incident(ctx: CommandContext, child_id: uuid.UUID, body: RecordIncident) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    reasons = _not_future(ctx, body.occurred_at, "occurred_at")
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = ctx.expected(await ctx.store.stream_version(stream))
+    household_id = body.household_id
+    if household_id is None:
+        async with ctx.store.engine.connect() as conn:
+            placement = await pj.current_placement(conn, child_id)
+        household_id = placement.household_id if placement is not None else None
+    payload = ev.IncidentRecorded(
+        incident_id=ctx.new_id(),
+        child_id=child_id,
+        **{**body.model_dump(mode="json"), "household_id": household_id},
+    )
+    extras = [
+        s
+        for s, on in (("hospital treatment", body.needed_hospital_treatment), ("police called", body.police_called))
+        if on
+    ]
+    incident = ctx.event(
+        ev.INCIDENT_RECORDED,
+        payload,
+        occurred_at=body.occurred_at,
+        child_ids=[child_id],
+        summary=f"Incident: {_humanise(body.category.value)}" + (f" ({', '.join(extras)})" if extras else ""),
+    )
+    events = [incident]
+    if rules.needs_follow_up_visit(
+        body.category, police_called=body.police_called, needed_hospital_treatment=body.needed_hospital_treatment
+    ):
+        events.append(
+            ctx.deadline_set(
+                DeadlineSet(
+                    deadline_id=ctx.new_id(),
+                    kind=rules.FOLLOW_UP_VISIT,
+                    subject=stream,
+                    child_ids=[child_id],
+                    household_id=household_id,
+                    started_at=body.occurred_at,
+                    due_at=rules.follow_up_visit_due(body.occurred_at, SETTINGS.follow_up_working_days),
+                    description=f"Visit to see the child after the {_humanise(body.category.value)}",
+                    source="Ofsted finding (NCT 2023); local practice: working days after the incident",
+                ),
+                causation_id=incident.event_id,
+            )
+        )
+    if rules.needs_return_home_interview(body.category):
+        events.append(
+            ctx.deadline_set(
+                DeadlineSet(
+                    deadline_id=ctx.new_id(),
+                    kind=rules.RETURN_HOME_INTERVIEW,
+                    subject=stream,
+                    child_ids=[child_id],
+                    household_id=household_id,
+                    started_at=body.occurred_at,
+                    due_at=rules.return_home_interview_due(body.occurred_at),
+                    description="Return home interview after the child was found",
+                    source=rules.STATUTORY["return_home_interview"].source,
+                ),
+                causation_id=incident.event_id,
+            )
+        )
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+async def record_statement(ctx: CommandContext, child_id: uuid.UUID, body: RecordStatement) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    reasons = _not_future(ctx, body.occurred_at, "occurred_at")
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = ctx.expected(await ctx.store.stream_version(stream))
+    payload = ev.StatementRecorded(statement_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json"))
+    words = body.words if len(body.words) <= 80 else body.words[:77] + "..."
+    event = ctx.event(
+        ev.STATEMENT_RECORDED,
+        payload,
+        occurred_at=body.occurred_at,
+        child_ids=[child_id],
+        summary=f"In the child's own words ({body.how}): \u201c{words}\u201d",
+    )
+    return await ctx.append(stream, [event], expected_version=expected)
+
+
+async def amend_entry(ctx: CommandContext, child_id: uuid.UUID, body: AmendEntry) -> list[RecordedEvent]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    async with ctx.store.engine.connect() as conn:
+        target = (
+            await conn.execute(
+                text("SELECT type, child_ids FROM events WHERE event_id = :e"), {"e": body.amends_event_id}
+            )
+        ).one_or_none()
+    if target is None or child_id not in (target.child_ids or []):
+        raise Problem(
+            "business-rule",
+            f"{body.amends_event_id} is not an entry in this child's record.",
+            reasons=[f"{body.amends_event_id} is not an entry in this child's record."],
+        )
+    stream = ev.child_stream(child_id)
+    expected = ctx.expected(await ctx.store.stream_version(stream))
+    payload = ev.EntryAmended(
+        amendment_id=ctx.new_id(),
+        child_id=child_id,
+        amends_event_id=body.amends_event_id,
+        amends_type=target.type,
+        reason=body.reason,
+        correction=body.correction,
+    )
+    event = ctx.event(
+        ev.ENTRY_AMENDED,
+        payload,
+        child_ids=[child_id],
+        causation_id=body.amends_event_id,
+        summary=f"Correction to an earlier entry ({target.type}): {body.reason}",
+    )
+    return await ctx.append(stream, [event], expected_version=expected)
+
+
+# ---- complaints ----------------------------------------------------------------------------------
+async def receive_complaint(ctx: CommandContext, child_id: uuid.UUID, body: ReceiveComplaint) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    reasons = _not_future(ctx, body.received_at, "received_at")
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    _refuse(reasons)
+    complaint_id = ctx.new_id()
+    stream = ev.complaint_stream(complaint_id)
+    row9, lado = rules.complaint_flags(
+        made_by=body.made_by, serious=body.serious, about_household_id=body.about_household_id
+    )
+    payload = ev.ComplaintReceived(
+        complaint_id=complaint_id,
+        child_id=child_id,
+        schedule7_row9=row9,
+        lado_consultation=lado,
+        **body.model_dump(mode="json"),
+    )
+    flags = [s for s, on in (("serious", body.serious), ("Schedule 7 row 9", row9), ("LADO consultation", lado)) if on]
+    received = ctx.event(
+        ev.COMPLAINT_RECEIVED,
+        payload,
+        occurred_at=body.received_at,
+        child_ids=[child_id],
+        summary=f"Complaint received from the {body.made_by.value}"
+        + (" about their carers" if body.about_household_id else "")
+        + (f" ({', '.join(flags)})" if flags else ""),
+    )
+    events = [
+        received,
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=rules.COMPLAINT_ACK,
+                subject=stream,
+                child_ids=[child_id],
+                household_id=body.about_household_id,
+                started_at=body.received_at,
+                due_at=rules.complaint_ack_due(body.received_at, SETTINGS.complaint_ack_working_days),
+                description="Acknowledge the complaint",
+                source="NCT KPI (local): acknowledged within 48 hours, on working days",
+            ),
+            causation_id=received.event_id,
+        ),
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=rules.complaint_stage_kind(1),
+                subject=stream,
+                child_ids=[child_id],
+                household_id=body.about_household_id,
+                started_at=body.received_at,
+                due_at=rules.complaint_stage_due(body.received_at, 1),
+                description="Respond to the complaint (stage 1)",
+                source=rules.complaint_stage_source(1),
+            ),
+            causation_id=received.event_id,
+        ),
+    ]
+    if body.made_by == MadeBy.CHILD:
+        events.append(
+            ctx.deadline_set(
+                DeadlineSet(
+                    deadline_id=ctx.new_id(),
+                    kind=rules.FOLLOW_UP_VISIT,
+                    subject=ev.child_stream(child_id),
+                    child_ids=[child_id],
+                    household_id=body.about_household_id,
+                    started_at=body.received_at,
+                    due_at=rules.follow_up_visit_due(body.received_at, SETTINGS.follow_up_working_days),
+                    description="Visit to see the child about their complaint",
+                    source="Ofsted finding (NCT 2023); local practice: working days after the complaint",
+                ),
+                causation_id=received.event_id,
+            )
+        )
+    return await ctx.append(stream, events, expected_version=NO_STREAM)
+
+
+async def _complaint_step(ctx: CommandContext, complaint_id: uuid.UUID) -> tuple[Any, list[Any], int]:
+    await _begin(ctx)
+    complaint = await _complaint(ctx, complaint_id)
+    async with ctx.store.engine.connect() as conn:
+        clocks = await pj.complaint_deadlines(conn, complaint_id, open_only=True)
+    expected = ctx.expected(await ctx.store.stream_version(ev.complaint_stream(complaint_id)))
+    return complaint, clocks, expected
+
+
+def _when(ctx: CommandContext, value: datetime | None, field: str, not_before: datetime) -> datetime:
+    at = value or ctx.now()
+    reasons = _not_future(ctx, at, field)
+    if at < not_before:
+        reasons.append(f"{field} is before the complaint was received.")
+    _refuse(reasons)
+    return at
+
+
+async def acknowledge_complaint(
+    ctx: CommandContext, complaint_id: uuid.UUID, body: AcknowledgeComplaint
+) -> list[RecordedEvent]:
+    complaint, clocks, expected = await _complaint_step(ctx, complaint_id)
+    if complaint.acknowledged_at is not None or complaint.status == "closed":
+        raise Problem("state-conflict", "The complaint has already been acknowledged.")
+    at = _when(ctx, body.acknowledged_at, "acknowledged_at", complaint.received_at)
+    child_ids = [complaint.child_id]
+    event = ctx.event(
+        ev.COMPLAINT_ACKNOWLEDGED,
+        ev.ComplaintAcknowledged(
+            complaint_id=complaint_id, child_id=complaint.child_id, acknowledged_at=at, how=body.how
+        ),
+        occurred_at=at,
+        child_ids=child_ids,
+        summary="Complaint acknowledged" + (f" ({body.how})" if body.how else ""),
+    )
+    events = [event] + [_met(ctx, c, at, event, child_ids) for c in clocks if c.kind == rules.COMPLAINT_ACK]
+    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+
+
+async def respond_complaint(
+    ctx: CommandContext, complaint_id: uuid.UUID, body: RespondComplaint
+) -> list[RecordedEvent]:
+    complaint, clocks, expected = await _complaint_step(ctx, complaint_id)
+    if complaint.status in ("responded", "closed"):
+        raise Problem("state-conflict", f"Stage {complaint.stage} already has a response; escalate or close it.")
+    at = _when(ctx, body.responded_at, "responded_at", complaint.received_at)
+    child_ids = [complaint.child_id]
+    stage_kind = rules.complaint_stage_kind(complaint.stage)
+    stage_clock = next((c for c in clocks if c.kind == stage_kind), None)
+    late = stage_clock is not None and at > stage_clock.due_at
+    event = ctx.event(
+        ev.COMPLAINT_RESPONDED,
+        ev.ComplaintResponded(
+            complaint_id=complaint_id,
+            child_id=complaint.child_id,
+            stage=complaint.stage,
+            responded_at=at,
+            response=body.response,
+            outcome=body.outcome,
+            late=late,
+        ),
+        occurred_at=at,
+        child_ids=child_ids,
+        summary=f"Complaint stage {complaint.stage} response: {_humanise(body.outcome)}"
+        + (" (out of timescale)" if late else ""),
+    )
+    events = [event] + [
+        _met(ctx, c, at, event, child_ids) for c in clocks if c.kind in (stage_kind, rules.COMPLAINT_ACK)
+    ]
+    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+
+
+async def extend_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: ExtendComplaint) -> list[RecordedEvent]:
+    complaint, clocks, expected = await _complaint_step(ctx, complaint_id)
+    stage_kind = rules.complaint_stage_kind(complaint.stage)
+    stage_clock = next((c for c in clocks if c.kind == stage_kind), None)
+    if complaint.stage == 3 or stage_clock is None:
+        raise Problem("state-conflict", f"Stage {complaint.stage} has no open response timescale to extend.")
+    try:
+        due = rules.complaint_stage_due(stage_clock.started_at, complaint.stage, extended_to=body.working_days)
+    except ValueError as exc:
+        _refuse([str(exc)])
+        raise
+    child_ids = [complaint.child_id]
+    stream = ev.complaint_stream(complaint_id)
+    event = ctx.event(
+        ev.COMPLAINT_EXTENDED,
+        ev.ComplaintTimescaleExtended(
+            complaint_id=complaint_id,
+            child_id=complaint.child_id,
+            stage=complaint.stage,
+            working_days=body.working_days,
+            reason=body.reason,
+        ),
+        child_ids=child_ids,
+        summary=f"Complaint stage {complaint.stage} timescale extended to {body.working_days} working days: "
+        f"{body.reason}",
+    )
+    events = [
+        event,
+        _cancelled(ctx, stage_clock, "timescale extended", child_ids),
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=stage_kind,
+                subject=stream,
+                child_ids=child_ids,
+                household_id=complaint.about_household_id,
+                started_at=stage_clock.started_at,
+                due_at=due,
+                description=f"Respond to the complaint (stage {complaint.stage}, extended)",
+                source=rules.complaint_stage_source(complaint.stage, extended=True),
+            ),
+            causation_id=event.event_id,
+        ),
+    ]
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+async def escalate_complaint(
+    ctx: CommandContext, complaint_id: uuid.UUID, body: EscalateComplaint
+) -> list[RecordedEvent]:
+    complaint, clocks, expected = await _complaint_step(ctx, complaint_id)
+    if complaint.status == "closed":
+        raise Problem("state-conflict", "The complaint is closed.")
+    if complaint.stage >= 3:
+        raise Problem("state-conflict", "The complaint is already at stage 3 (review panel).")
+    at = _when(ctx, body.requested_at, "requested_at", complaint.received_at)
+    stage_kind = rules.complaint_stage_kind(complaint.stage)
+    stage_clock = next((c for c in clocks if c.kind == stage_kind), None)
+    overdue = stage_clock is not None and rules.is_overdue(stage_clock.due_at, ctx.now())
+    if complaint.status != "responded" and not overdue:
+        raise Problem(
+            "state-conflict",
+            f"Stage {complaint.stage} can be escalated once it has a response, or when its timescale has passed.",
+        )
+    to_stage = complaint.stage + 1
+    child_ids = [complaint.child_id]
+    stream = ev.complaint_stream(complaint_id)
+    event = ctx.event(
+        ev.COMPLAINT_ESCALATED,
+        ev.ComplaintEscalated(
+            complaint_id=complaint_id,
+            child_id=complaint.child_id,
+            from_stage=complaint.stage,
+            to_stage=to_stage,
+            requested_at=at,
+            reason=body.reason,
+        ),
+        occurred_at=at,
+        child_ids=child_ids,
+        summary=f"Complaint escalated to stage {to_stage}"
+        + (" (review panel)" if to_stage == 3 else "")
+        + f": {body.reason}",
+    )
+    events = [event] + [_cancelled(ctx, c, "escalated", child_ids) for c in clocks if c.kind == stage_kind]
+    events.append(
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=rules.complaint_stage_kind(to_stage),
+                subject=stream,
+                child_ids=child_ids,
+                household_id=complaint.about_household_id,
+                started_at=at,
+                due_at=rules.complaint_stage_due(at, to_stage),
+                description="Hold the stage 3 review panel" if to_stage == 3 else "Respond to the complaint (stage 2)",
+                source=rules.complaint_stage_source(to_stage),
+            ),
+            causation_id=event.event_id,
+        )
+    )
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+async def close_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: CloseComplaint) -> list[RecordedEvent]:
+    complaint, clocks, expected = await _complaint_step(ctx, complaint_id)
+    if complaint.status == "closed":
+        raise Problem("state-conflict", "The complaint is already closed.")
+    if complaint.status != "responded":
+        _refuse([f"A complaint cannot be closed without a recorded response (stage {complaint.stage} has none)."])
+    at = _when(ctx, body.closed_at, "closed_at", complaint.received_at)
+    child_ids = [complaint.child_id]
+    event = ctx.event(
+        ev.COMPLAINT_CLOSED,
+        ev.ComplaintClosed(
+            complaint_id=complaint_id,
+            child_id=complaint.child_id,
+            closed_at=at,
+            stage=complaint.stage,
+            outcome=body.outcome,
+            learning=body.learning,
+        ),
+        occurred_at=at,
+        child_ids=child_ids,
+        summary=f"Complaint closed at stage {complaint.stage}: {_humanise(body.outcome)}",
+    )
+    events = [event] + [_cancelled(ctx, c, "complaint closed", child_ids) for c in clocks]
+    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)

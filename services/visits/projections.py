@@ -1,1 +1,513 @@
-"""visits: projections (see DESIGN.md §1 for what lives here)."""
+"""visits: read models built from the log, and the reactor that follows placements.
+
+One reactor, `visits`, owns every `visits_*` table. It applies this service's events, the clocks
+it set (`DeadlineSet/Met/Cancelled` with a `visits.*` kind, wherever they are stored) and the
+carers service's placement and allegation events; for those it also reacts, appending the visit
+clocks into the child's stream with ids derived from the cause (`reaction_id`), so a repeat is a
+no-op. `apply` never reads the clock: "overdue" is decided at query time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.visits import events as ev
+from services.visits import rules
+from shared.deadlines import (
+    DEADLINE_CANCELLED,
+    DEADLINE_MET,
+    DEADLINE_SET,
+    DeadlineCancelled,
+    DeadlineSet,
+)
+from shared.eventstore import NewEvent, Reactor, RecordedEvent, reaction_id, reaction_metadata
+
+log = logging.getLogger(__name__)
+
+SERVICE = "visits"
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        return None
+    return parsed
+
+
+class VisitsReactor(Reactor):
+    name = "visits"
+    tables = (
+        "visits_children",
+        "visits_placements",
+        "visits_visits",
+        "visits_incidents",
+        "visits_complaints",
+        "visits_deadlines",
+    )
+    types = frozenset(
+        {
+            ev.CHILD_REGISTERED,
+            ev.VISIT_RECORDED,
+            ev.INCIDENT_RECORDED,
+            ev.COMPLAINT_RECEIVED,
+            ev.COMPLAINT_ACKNOWLEDGED,
+            ev.COMPLAINT_RESPONDED,
+            ev.COMPLAINT_EXTENDED,
+            ev.COMPLAINT_ESCALATED,
+            ev.COMPLAINT_CLOSED,
+            ev.PLACEMENT_STARTED,
+            ev.PLACEMENT_ENDED,
+            ev.ALLEGATION_RECEIVED,
+            DEADLINE_SET,
+            DEADLINE_MET,
+            DEADLINE_CANCELLED,
+        }
+    )
+
+    def __init__(self, settings: rules.VisitsSettings | None = None) -> None:
+        self.settings = settings or rules.VisitsSettings()
+
+    # ---- applying ------------------------------------------------------------------------------
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        handler = _APPLY.get(event.type)
+        if handler is not None:
+            await handler(conn, event)
+
+    # ---- reacting ------------------------------------------------------------------------------
+    async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
+        if event.type == ev.PLACEMENT_STARTED:
+            return self._placement_started(event)
+        if event.type == ev.PLACEMENT_ENDED:
+            return await self._placement_ended(conn, event)
+        if event.type == ev.ALLEGATION_RECEIVED:
+            return self._allegation_received(event)
+        return ()
+
+    def _placement_started(self, cause: RecordedEvent) -> list[tuple[str, list[NewEvent]]]:
+        data = cause.data
+        child_id, start = _uuid(data.get("child_id")), _date(data.get("start_date"))
+        if child_id is None or start is None:
+            log.warning("PlacementStarted %s has no usable child_id/start_date; no visit clock", cause.event_id)
+            return []
+        terms = rules.PlacementTerms(
+            start_date=start,
+            long_term=bool(data.get("long_term")),
+            connected_person=bool(data.get("connected_person")),
+        )
+        due = rules.first_visit_due(terms)
+        source = rules.STATUTORY["connected_weekly_interval" if terms.connected_person else "first_visit"].source
+        deadline = DeadlineSet(
+            deadline_id=reaction_id(cause, "first-statutory-visit"),
+            kind=rules.STATUTORY_VISIT,
+            subject=ev.child_stream(child_id),
+            child_ids=[child_id],
+            household_id=_uuid(data.get("household_id")),
+            started_at=rules.start_of_day(start),
+            due_at=rules.end_of_day(due),
+            description="First statutory visit after the placement started",
+            source=source,
+        )
+        return [(ev.child_stream(child_id), [_reaction(cause, "first-statutory-visit", deadline)])]
+
+    async def _placement_ended(self, conn: AsyncConnection, cause: RecordedEvent) -> list[tuple[str, list[NewEvent]]]:
+        placement_id = _uuid(cause.data.get("placement_id"))
+        if placement_id is None:
+            return []
+        rows = await conn.execute(
+            text(
+                "SELECT deadline_id, kind, child_id FROM visits_deadlines "
+                "WHERE placement_id = :p AND status = 'open' ORDER BY due_at, deadline_id"
+            ),
+            {"p": placement_id},
+        )
+        reactions: list[tuple[str, list[NewEvent]]] = []
+        for row in rows:
+            cancelled = DeadlineCancelled(deadline_id=row.deadline_id, kind=row.kind, reason="placement ended")
+            key = f"cancel-{row.deadline_id}"
+            new = NewEvent(
+                type=DEADLINE_CANCELLED,
+                data=cancelled.model_dump(mode="json"),
+                occurred_at=cause.occurred_at,
+                child_ids=(row.child_id,),
+                metadata={
+                    **reaction_metadata(SERVICE, cause),
+                    "summary": "Clock stopped: statutory visits (the placement ended)",
+                },
+                event_id=reaction_id(cause, key),
+            )
+            reactions.append((ev.child_stream(row.child_id), [new]))
+        return reactions
+
+    def _allegation_received(self, cause: RecordedEvent) -> list[tuple[str, list[NewEvent]]]:
+        data = cause.data
+        received = _instant(data.get("received_at")) or cause.occurred_at
+        reactions: list[tuple[str, list[NewEvent]]] = []
+        child_ids = [c for c in (_uuid(x) for x in data.get("child_ids") or cause.child_ids) if c is not None]
+        for child_id in dict.fromkeys(child_ids):
+            key = f"follow-up-visit-{child_id}"
+            deadline = DeadlineSet(
+                deadline_id=reaction_id(cause, key),
+                kind=rules.FOLLOW_UP_VISIT,
+                subject=ev.child_stream(child_id),
+                child_ids=[child_id],
+                household_id=_uuid(data.get("household_id")),
+                started_at=received,
+                due_at=rules.follow_up_visit_due(received, self.settings.follow_up_working_days),
+                description="Visit to see the child after an allegation against the household",
+                source="Ofsted finding (NCT 2023); local practice: working days after the allegation",
+            )
+            reactions.append((ev.child_stream(child_id), [_reaction(cause, key, deadline)]))
+        return reactions
+
+
+def _reaction(cause: RecordedEvent, key: str, deadline: DeadlineSet) -> NewEvent:
+    return NewEvent(
+        type=DEADLINE_SET,
+        data=deadline.model_dump(mode="json"),
+        occurred_at=deadline.started_at,
+        child_ids=tuple(deadline.child_ids),
+        metadata={
+            **reaction_metadata(SERVICE, cause),
+            "summary": f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
+        },
+        event_id=reaction_id(cause, key + ":event"),
+    )
+
+
+# ---- apply handlers ------------------------------------------------------------------------------
+async def _child_registered(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_children (child_id, name, date_of_birth, legal_status, placing_authority, "
+            "social_worker_id, registered_at, event_id) VALUES (:c, :n, :dob, :ls, :pa, :sw, :at, :e) "
+            "ON CONFLICT (child_id) DO NOTHING"
+        ),
+        {
+            "c": uuid.UUID(d["child_id"]),
+            "n": d["name"],
+            "dob": date.fromisoformat(d["date_of_birth"]),
+            "ls": d["legal_status"],
+            "pa": d["placing_authority"],
+            "sw": d.get("social_worker_id"),
+            "at": e.occurred_at,
+            "e": e.event_id,
+        },
+    )
+
+
+async def _placement_started(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    placement_id, child_id, start = _uuid(d.get("placement_id")), _uuid(d.get("child_id")), _date(d.get("start_date"))
+    if placement_id is None or child_id is None or start is None:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO visits_placements (placement_id, child_id, household_id, start_date, long_term, "
+            "connected_person, placing_authority, started_position) VALUES (:p, :c, :h, :s, :lt, :cp, :pa, :pos) "
+            "ON CONFLICT (placement_id) DO NOTHING"
+        ),
+        {
+            "p": placement_id,
+            "c": child_id,
+            "h": _uuid(d.get("household_id")),
+            "s": start,
+            "lt": bool(d.get("long_term")),
+            "cp": bool(d.get("connected_person")),
+            "pa": d.get("placing_authority"),
+            "pos": e.position,
+        },
+    )
+
+
+async def _placement_ended(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    placement_id = _uuid(d.get("placement_id"))
+    if placement_id is None:
+        return
+    await conn.execute(
+        text("UPDATE visits_placements SET end_date = :d, end_reason = :r WHERE placement_id = :p"),
+        {"p": placement_id, "d": _date(d.get("end_date")) or e.occurred_at.date(), "r": d.get("reason")},
+    )
+
+
+async def _visit_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_visits (visit_id, event_id, child_id, occurred_at, visitor_id, visitor_role, kind, "
+            "child_seen, seen_alone, not_seen_alone_reason, bedroom_seen, has_narrative, has_views) VALUES "
+            "(:v, :e, :c, :at, :vid, :vr, :k, :cs, :sa, :nr, :bs, :hn, :hv) ON CONFLICT (visit_id) DO NOTHING"
+        ),
+        {
+            "v": uuid.UUID(d["visit_id"]),
+            "e": e.event_id,
+            "c": uuid.UUID(d["child_id"]),
+            "at": e.occurred_at,
+            "vid": d["visitor_id"],
+            "vr": d["visitor_role"],
+            "k": d["kind"],
+            "cs": bool(d["child_seen"]),
+            "sa": bool(d["seen_alone"]),
+            "nr": d.get("not_seen_alone_reason"),
+            "bs": d.get("bedroom_seen"),
+            "hn": bool((d.get("narrative") or "").strip()),
+            "hv": bool((d.get("child_views") or "").strip()),
+        },
+    )
+
+
+async def _incident_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_incidents (incident_id, event_id, child_id, category, occurred_at) "
+            "VALUES (:i, :e, :c, :k, :at) ON CONFLICT (incident_id) DO NOTHING"
+        ),
+        {
+            "i": uuid.UUID(d["incident_id"]),
+            "e": e.event_id,
+            "c": uuid.UUID(d["child_id"]),
+            "k": d["category"],
+            "at": e.occurred_at,
+        },
+    )
+
+
+async def _complaint_received(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_complaints (complaint_id, child_id, received_at, made_by, about_household_id, "
+            "summary, serious, schedule7_row9, lado_consultation, stage, status) VALUES "
+            "(:id, :c, :at, :mb, :h, :s, :se, :r9, :lado, 1, 'received') ON CONFLICT (complaint_id) DO NOTHING"
+        ),
+        {
+            "id": uuid.UUID(d["complaint_id"]),
+            "c": uuid.UUID(d["child_id"]),
+            "at": e.occurred_at,
+            "mb": d["made_by"],
+            "h": _uuid(d.get("about_household_id")),
+            "s": d["summary"],
+            "se": bool(d.get("serious")),
+            "r9": bool(d.get("schedule7_row9")),
+            "lado": bool(d.get("lado_consultation")),
+        },
+    )
+
+
+async def _complaint_update(conn: AsyncConnection, e: RecordedEvent, sets: str, **params: Any) -> None:
+    await conn.execute(
+        text(f"UPDATE visits_complaints SET {sets} WHERE complaint_id = :id"),
+        {"id": uuid.UUID(e.data["complaint_id"]), **params},
+    )
+
+
+async def _complaint_acknowledged(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _complaint_update(
+        conn,
+        e,
+        "acknowledged_at = :at, status = CASE WHEN status = 'received' THEN 'acknowledged' ELSE status END",
+        at=e.occurred_at,
+    )
+
+
+async def _complaint_responded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _complaint_update(
+        conn,
+        e,
+        "responded_at = :at, response = :r, response_outcome = :o, status = 'responded', "
+        "acknowledged_at = coalesce(acknowledged_at, :at)",
+        at=e.occurred_at,
+        r=e.data["response"],
+        o=e.data.get("outcome"),
+    )
+
+
+async def _complaint_extended(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _complaint_update(conn, e, "extended_working_days = :w", w=int(e.data["working_days"]))
+
+
+async def _complaint_escalated(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _complaint_update(
+        conn, e, "stage = :s, status = 'escalated', extended_working_days = NULL", s=int(e.data["to_stage"])
+    )
+
+
+async def _complaint_closed(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _complaint_update(
+        conn, e, "status = 'closed', closed_at = :at, outcome = :o", at=e.occurred_at, o=e.data["outcome"]
+    )
+
+
+async def _deadline_set(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    kind = str(d.get("kind", ""))
+    if not kind.startswith(f"{SERVICE}."):
+        return
+    child_ids = d.get("child_ids") or [str(c) for c in e.child_ids]
+    child_id = _uuid(child_ids[0]) if child_ids else None
+    complaint_id = _uuid(e.stream_id.removeprefix("complaint-")) if e.stream_id.startswith("complaint-") else None
+    placement_id = None
+    if kind == rules.STATUTORY_VISIT and child_id is not None:
+        placement_id = (
+            await conn.execute(
+                text(
+                    "SELECT placement_id FROM visits_placements WHERE child_id = :c AND end_date IS NULL "
+                    "ORDER BY start_date DESC, started_position DESC LIMIT 1"
+                ),
+                {"c": child_id},
+            )
+        ).scalar_one_or_none()
+    await conn.execute(
+        text(
+            "INSERT INTO visits_deadlines (deadline_id, kind, subject, stream_id, child_id, complaint_id, "
+            "placement_id, household_id, started_at, due_at, description, source, escalate_to, set_event_id) "
+            "VALUES (:id, :k, :sub, :st, :c, :cp, :p, :h, :sa, :due, :desc, :src, :esc, :e) "
+            "ON CONFLICT (deadline_id) DO NOTHING"
+        ),
+        {
+            "id": uuid.UUID(d["deadline_id"]),
+            "k": kind,
+            "sub": d["subject"],
+            "st": e.stream_id,
+            "c": child_id,
+            "cp": complaint_id,
+            "p": placement_id,
+            "h": _uuid(d.get("household_id")),
+            "sa": datetime.fromisoformat(d["started_at"]),
+            "due": datetime.fromisoformat(d["due_at"]),
+            "desc": d.get("description", kind),
+            "src": d.get("source", ""),
+            "esc": d.get("escalate_to", "registered_manager"),
+            "e": e.event_id,
+        },
+    )
+
+
+async def _deadline_met(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    if not str(d.get("kind", "")).startswith(f"{SERVICE}."):
+        return
+    await conn.execute(
+        text(
+            "UPDATE visits_deadlines SET status = 'met', met_at = :at, met_by_event_id = :by, late = :late "
+            "WHERE deadline_id = :id AND status = 'open'"
+        ),
+        {
+            "id": uuid.UUID(d["deadline_id"]),
+            "at": datetime.fromisoformat(d["met_at"]),
+            "by": _uuid(d.get("met_by_event_id")),
+            "late": bool(d.get("late")),
+        },
+    )
+
+
+async def _deadline_cancelled(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    if not str(d.get("kind", "")).startswith(f"{SERVICE}."):
+        return
+    await conn.execute(
+        text(
+            "UPDATE visits_deadlines SET status = 'cancelled', cancel_reason = :r "
+            "WHERE deadline_id = :id AND status = 'open'"
+        ),
+        {"id": uuid.UUID(d["deadline_id"]), "r": d.get("reason")},
+    )
+
+
+_APPLY = {
+    ev.CHILD_REGISTERED: _child_registered,
+    ev.VISIT_RECORDED: _visit_recorded,
+    ev.INCIDENT_RECORDED: _incident_recorded,
+    ev.COMPLAINT_RECEIVED: _complaint_received,
+    ev.COMPLAINT_ACKNOWLEDGED: _complaint_acknowledged,
+    ev.COMPLAINT_RESPONDED: _complaint_responded,
+    ev.COMPLAINT_EXTENDED: _complaint_extended,
+    ev.COMPLAINT_ESCALATED: _complaint_escalated,
+    ev.COMPLAINT_CLOSED: _complaint_closed,
+    ev.PLACEMENT_STARTED: _placement_started,
+    ev.PLACEMENT_ENDED: _placement_ended,
+    DEADLINE_SET: _deadline_set,
+    DEADLINE_MET: _deadline_met,
+    DEADLINE_CANCELLED: _deadline_cancelled,
+}
+
+PROJECTORS = [VisitsReactor()]
+
+
+# ---- queries over this service's tables (used by commands and the API) ---------------------------
+async def get_child(conn: AsyncConnection, child_id: uuid.UUID) -> Any:
+    return (
+        await conn.execute(text("SELECT * FROM visits_children WHERE child_id = :c"), {"c": child_id})
+    ).one_or_none()
+
+
+async def get_complaint(conn: AsyncConnection, complaint_id: uuid.UUID) -> Any:
+    return (
+        await conn.execute(text("SELECT * FROM visits_complaints WHERE complaint_id = :c"), {"c": complaint_id})
+    ).one_or_none()
+
+
+async def get_placement(conn: AsyncConnection, placement_id: uuid.UUID | None) -> Any:
+    if placement_id is None:
+        return None
+    return (
+        await conn.execute(text("SELECT * FROM visits_placements WHERE placement_id = :p"), {"p": placement_id})
+    ).one_or_none()
+
+
+async def current_placement(conn: AsyncConnection, child_id: uuid.UUID) -> Any:
+    return (
+        await conn.execute(
+            text(
+                "SELECT * FROM visits_placements WHERE child_id = :c AND end_date IS NULL "
+                "ORDER BY start_date DESC, started_position DESC LIMIT 1"
+            ),
+            {"c": child_id},
+        )
+    ).one_or_none()
+
+
+async def open_child_deadlines(conn: AsyncConnection, child_id: uuid.UUID) -> list[Any]:
+    rows = await conn.execute(
+        text("SELECT * FROM visits_deadlines WHERE child_id = :c AND status = 'open' ORDER BY due_at, deadline_id"),
+        {"c": child_id},
+    )
+    return list(rows)
+
+
+async def complaint_deadlines(conn: AsyncConnection, complaint_id: uuid.UUID, *, open_only: bool = False) -> list[Any]:
+    sql = "SELECT * FROM visits_deadlines WHERE complaint_id = :c AND kind = ANY(:kinds)"
+    if open_only:
+        sql += " AND status = 'open'"
+    rows = await conn.execute(
+        text(sql + " ORDER BY started_at, due_at"), {"c": complaint_id, "kinds": sorted(rules.COMPLAINT_KINDS)}
+    )
+    return list(rows)

@@ -1,0 +1,130 @@
+"""Helpers for the visits tests: register children, post other services' events into the log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shared.auth import Role
+from shared.eventstore import EventFilter, NewEvent, RecordedEvent
+
+WORKER = "sw-visits-104"
+
+
+def visit_body(occurred_at: datetime, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "occurred_at": occurred_at.isoformat(),
+        "visitor_id": WORKER,
+        "visitor_role": "child_social_worker",
+        "kind": "statutory",
+        "child_seen": True,
+        "seen_alone": True,
+        "bedroom_seen": True,
+        "child_views": "Likes school; wants more time with her brother.",
+        "narrative": "Spoke with her alone in her bedroom about school, contact and how she is settling.",
+    }
+    body.update(overrides)
+    return body
+
+
+class Visits:
+    """A small client for the visits API used by the tests."""
+
+    def __init__(self, client: httpx.AsyncClient, app: FastAPI, headers: dict[str, str]) -> None:
+        self.client = client
+        self.app = app
+        self.headers = headers
+
+    async def register(self, worker: str | None = WORKER, **overrides: Any) -> str:
+        body = {
+            "name": "Amira K",
+            "date_of_birth": "2012-03-14",
+            "legal_status": "section_31_care_order",
+            "placing_authority": "West Northamptonshire Council",
+            "social_worker_id": worker,
+            **overrides,
+        }
+        response = await self.client.post("/v1/children", json=body, headers=self.headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["child_id"])
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 201, **headers: str) -> dict[str, Any]:
+        response = await self.client.post(path, json=body, headers={**self.headers, **headers})
+        assert response.status_code == status, response.text
+        return dict(response.json())
+
+    async def get(self, path: str, status: int = 200, **params: Any) -> dict[str, Any]:
+        response = await self.client.get(path, params=params, headers=self.headers)
+        assert response.status_code == status, response.text
+        return dict(response.json())
+
+    async def events_about(self, child_id: str) -> list[RecordedEvent]:
+        return list(await self.app.state.store.read(EventFilter(child_id=uuid.UUID(child_id), limit=10_000)))
+
+    async def foreign(
+        self,
+        stream_id: str,
+        type: str,
+        data: dict[str, Any],
+        *,
+        occurred_at: datetime,
+        child_ids: list[str],
+        summary: str | None = None,
+    ) -> RecordedEvent:
+        """Append another service's event directly (that service is written concurrently)."""
+        service = type.split(".", 1)[0]
+        metadata: dict[str, Any] = {"actor_id": f"{service}-worker", "actor_role": "manager", "service": service}
+        if summary:
+            metadata["summary"] = summary
+        recorded = await self.app.state.store.append(
+            stream_id,
+            [
+                NewEvent(
+                    type=type,
+                    data=data,
+                    occurred_at=occurred_at,
+                    child_ids=tuple(uuid.UUID(c) for c in child_ids),
+                    metadata=metadata,
+                )
+            ],
+        )
+        return recorded[0]
+
+    async def place(
+        self,
+        child_id: str,
+        start: date,
+        *,
+        long_term: bool = False,
+        connected_person: bool = False,
+        household_id: str | None = None,
+        occurred_at: datetime,
+    ) -> str:
+        placement_id = str(uuid.uuid4())
+        await self.foreign(
+            f"placement-{placement_id}",
+            "carers.PlacementStarted",
+            {
+                "placement_id": placement_id,
+                "child_id": child_id,
+                "household_id": household_id or str(uuid.uuid4()),
+                "start_date": start.isoformat(),
+                "long_term": long_term,
+                "connected_person": connected_person,
+                "placing_authority": "West Northamptonshire Council",
+            },
+            occurred_at=occurred_at,
+            child_ids=[child_id],
+            summary="Placed with the Smith household",
+        )
+        return placement_id
+
+
+@pytest.fixture
+def visits(client: httpx.AsyncClient, app: FastAPI, auth: Any) -> Visits:
+    return Visits(client, app, auth(Role.CHILD_SOCIAL_WORKER, subject=WORKER))
