@@ -37,9 +37,11 @@ BREAK_GLASS_HEADER = "x-break-glass-reason"
 class RouteRule:
     resource: Resource
     action: Action
-    locate: str | None = None  # kind of object named by the path parameter `param`
+    locate: str | None = None  # kind of object named by the parameter `param`
     param: str = "id"
+    source: str = "path"  # where `param` is: path, query (optional filter) or body
     audited: bool = False  # a read of the child's record: written to the access log
+    self_param: str | None = None  # a query parameter naming the caller (their own worklist)
 
 
 @dataclass
@@ -203,17 +205,17 @@ async def enforce_policy(request: Request) -> None:
         raise Problem("forbidden", "This route has no access rule; refusing by default.")
     principal = await current_principal(request)
     target = Target()
-    if rule.locate is not None:
-        raw_id = request.path_params.get(rule.param)
-        try:
-            object_id = uuid.UUID(str(raw_id))
-        except ValueError:
-            return  # the route's own validation answers 422 for a malformed id
+    relations: frozenset[Relation] = frozenset()
+    object_id = await _object_id(request, rule)
+    if object_id is not None:
         async with request.app.state.engine.connect() as conn:
-            target = await locate(conn, rule.locate, object_id)
-            relations = await relations_to(conn, principal, target) if target.found else frozenset()
-    else:
-        relations = frozenset()
+            target = await locate(conn, str(rule.locate), object_id)
+            if target.found:
+                relations = await relations_to(conn, principal, target)
+    elif rule.locate is not None and rule.source == "path":
+        return  # a malformed id: the route's own validation answers 422
+    if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
+        relations = relations | {Relation.ALLOCATED}
     decision = decide(principal.role, rule.resource, rule.action, relations)
     break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
     if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
@@ -223,11 +225,32 @@ async def enforce_policy(request: Request) -> None:
         if decision.status == 404:
             raise Problem("not-found", "No such record.")
         raise Problem("forbidden", decision.reason)
-    if rule.locate is not None and not target.found:
+    if object_id is not None and not target.found and rule.source == "path":
         raise Problem("not-found", f"No such {rule.locate}.")
     if rule.audited:
         for child_id in target.child_ids:
             await record_access(request, principal, child_id, reason=break_glass_reason or None)
+
+
+async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:
+    """The id of the object the request names, if any and well-formed."""
+    if rule.locate is None:
+        return None
+    raw: Any
+    if rule.source == "path":
+        raw = request.path_params.get(rule.param)
+    elif rule.source == "query":
+        raw = request.query_params.get(rule.param)
+    else:
+        try:
+            body = await request.json()
+        except ValueError:
+            return None
+        raw = body.get(rule.param) if isinstance(body, dict) else None
+    try:
+        return uuid.UUID(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _may_break_glass(principal: Principal, rule: RouteRule, target: Target) -> bool:
@@ -381,8 +404,87 @@ async def end_allocation(request: Request, body: AllocationRequest) -> dict[str,
     return await _allocate(request, body, ALLOCATION_ENDED)
 
 
-ACCESS_ROUTES: dict[tuple[str, str], RouteRule] = {
-    ("GET", "/v1/children/{id}/access-log"): RouteRule(Resource.ACCESS_LOG, Action.READ, "child"),
-    ("POST", "/v1/allocations"): RouteRule(Resource.ALLOCATION, Action.CREATE),
-    ("POST", "/v1/allocations/end"): RouteRule(Resource.ALLOCATION, Action.CREATE),
+R, A = Resource, Action
+
+
+def _child(action: Action, param: str = "child_id", audited: bool = False) -> RouteRule:
+    return RouteRule(R.CHILD, action, "child", param, audited=audited)
+
+
+# Every route of the API and what it touches. A route missing here is refused (tested).
+ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
+    # the raw log and its verification
+    ("GET", "/v1/events"): RouteRule(R.LOG, A.READ),
+    ("GET", "/v1/streams/{stream_id}"): RouteRule(R.LOG, A.READ),
+    ("GET", "/v1/admin/verify"): RouteRule(R.LOG, A.READ),
+    ("POST", "/v1/admin/checkpoints"): RouteRule(R.LOG, A.WRITE),
+    # access
+    ("GET", "/v1/children/{id}/access-log"): RouteRule(R.ACCESS_LOG, A.READ, "child", "id"),
+    ("POST", "/v1/allocations"): RouteRule(R.ALLOCATION, A.CREATE),
+    ("POST", "/v1/allocations/end"): RouteRule(R.ALLOCATION, A.CREATE),
+    # visits: the child's record
+    ("POST", "/v1/children"): RouteRule(R.CHILD, A.CREATE),
+    ("GET", "/v1/children/{child_id}"): _child(A.READ, audited=True),
+    ("GET", "/v1/children/{child_id}/chronology"): _child(A.READ, audited=True),
+    ("GET", "/v1/children/{child_id}/compliance"): _child(A.READ, audited=True),
+    ("GET", "/v1/children/{child_id}/export"): _child(A.READ, audited=True),
+    ("POST", "/v1/children/{child_id}/visits"): _child(A.WRITE),
+    ("POST", "/v1/children/{child_id}/contacts"): _child(A.WRITE),
+    ("POST", "/v1/children/{child_id}/incidents"): _child(A.WRITE),
+    ("POST", "/v1/children/{child_id}/statements"): _child(A.WRITE),
+    ("POST", "/v1/children/{child_id}/amendments"): _child(A.WRITE),
+    ("POST", "/v1/children/{child_id}/complaints"): _child(A.WRITE),
+    ("GET", "/v1/complaints/{complaint_id}"): RouteRule(R.CHILD, A.READ, "complaint", "complaint_id", audited=True),
+    **{
+        ("POST", f"/v1/complaints/{{complaint_id}}/{step}"): RouteRule(R.CHILD, A.WRITE, "complaint", "complaint_id")
+        for step in ("acknowledge", "respond", "extend", "escalate", "close")
+    },
+    ("GET", "/v1/visits/due"): RouteRule(R.REPORT, A.READ, self_param="worker_id"),
+    # carers: households, placements, allegations
+    ("POST", "/v1/households"): RouteRule(R.HOUSEHOLD, A.CREATE),
+    ("GET", "/v1/compliance/households"): RouteRule(R.REPORT, A.READ),
+    ("GET", "/v1/households/{household_id}"): RouteRule(R.HOUSEHOLD, A.READ, "household", "household_id"),
+    ("GET", "/v1/households/{household_id}/compliance"): RouteRule(R.HOUSEHOLD, A.READ, "household", "household_id"),
+    **{
+        ("POST", f"/v1/households/{{household_id}}/{tail}"): RouteRule(
+            R.HOUSEHOLD, A.WRITE, "household", "household_id"
+        )
+        for tail in (
+            "members",
+            "members/{member_id}/checks",
+            "approval",
+            "approval/end",
+            "supervisions",
+            "training",
+            "reviews",
+            "holds",
+            "holds/{hold_id}/lift",
+        )
+    },
+    ("POST", "/v1/placements"): RouteRule(R.CHILD, A.WRITE, "child", "child_id", source="body"),
+    ("GET", "/v1/placements/{placement_id}"): RouteRule(R.CHILD, A.READ, "placement", "placement_id"),
+    ("POST", "/v1/placements/{placement_id}/end"): RouteRule(R.CHILD, A.WRITE, "placement", "placement_id"),
+    ("POST", "/v1/allegations"): RouteRule(R.ALLEGATION, A.CREATE),
+    ("GET", "/v1/allegations/{allegation_id}"): RouteRule(R.ALLEGATION, A.READ, "allegation", "allegation_id"),
+    **{
+        ("POST", f"/v1/allegations/{{allegation_id}}/{step}"): RouteRule(
+            R.ALLEGATION, A.WRITE, "allegation", "allegation_id"
+        )
+        for step in ("lado-referral", "written-confirmation", "outcome")
+    },
+    # notifications
+    ("POST", "/v1/subscriptions"): RouteRule(R.SUBSCRIPTION, A.CREATE),
+    ("GET", "/v1/subscriptions"): RouteRule(R.SUBSCRIPTION, A.READ),
+    ("GET", "/v1/subscriptions/{subscription_id}"): RouteRule(R.SUBSCRIPTION, A.READ),
+    ("POST", "/v1/subscriptions/{subscription_id}/disable"): RouteRule(R.SUBSCRIPTION, A.WRITE),
+    ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): RouteRule(R.SUBSCRIPTION, A.WRITE),
+    ("GET", "/v1/notifications"): RouteRule(R.NOTIFICATION, A.READ, "child", "child_id", source="query"),
+    ("GET", "/v1/notifications/{notification_id}"): RouteRule(
+        R.NOTIFICATION, A.READ, "notification", "notification_id"
+    ),
+    ("POST", "/v1/notifications/{notification_id}/acknowledge"): RouteRule(
+        R.NOTIFICATION, A.WRITE, "notification", "notification_id"
+    ),
+    ("GET", "/v1/escalations"): RouteRule(R.NOTIFICATION, A.READ, "child", "child_id", source="query"),
+    ("GET", "/v1/escalations/{escalation_id}"): RouteRule(R.NOTIFICATION, A.READ, "escalation", "escalation_id"),
 }

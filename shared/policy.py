@@ -81,6 +81,7 @@ RELATIONSHIP_GRANTS: dict[Role, dict[Resource, tuple[frozenset[Relation], frozen
         Resource.HOUSEHOLD: (frozenset({Relation.ALLOCATED_CHILD_PLACED}), frozenset()),
         Resource.ALLEGATION: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
         Resource.NOTIFICATION: (frozenset({Relation.ALLOCATED}), frozenset({Relation.ALLOCATED})),
+        Resource.REPORT: (frozenset({Relation.ALLOCATED}), frozenset()),  # their own worklist
     },
     Role.SUPERVISING_SOCIAL_WORKER: {
         Resource.CHILD: (frozenset({Relation.SUPERVISES_PLACEMENT}), frozenset({Relation.SUPERVISES_PLACEMENT})),
@@ -97,6 +98,7 @@ RELATIONSHIP_GRANTS: dict[Role, dict[Resource, tuple[frozenset[Relation], frozen
             frozenset({Relation.ALLOCATED, Relation.SUPERVISES_PLACEMENT}),
             frozenset({Relation.ALLOCATED, Relation.SUPERVISES_PLACEMENT}),
         ),
+        Resource.REPORT: (frozenset({Relation.ALLOCATED}), frozenset()),
     },
     Role.LADO: {
         Resource.CHILD: (frozenset({Relation.ALLOCATED}), frozenset()),
