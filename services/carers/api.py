@@ -1,10 +1,235 @@
 """carers: the HTTP API (thin: maps requests to commands and queries)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from services.carers import commands as cmd
 from services.carers import projections
+from services.carers.rules import HouseholdState, age_on, compliance, dbs_status, is_adult
+from shared.auth import Principal, current_principal
+from shared.commanding import CommandContext, command_context
+from shared.problems import Problem
 from shared.service import ServiceSpec
 
 router = APIRouter(prefix="/v1", tags=["carers"])
 
-SERVICE = ServiceSpec(name="carers", router=router, projectors=getattr(projections, "PROJECTORS", ()))
+Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
+Reader = Annotated[Principal, Depends(current_principal)]
+
+CREATED: dict[str, Any] = {"status_code": 201}
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown id (problem `not-found`)"},
+    409: {"description": "Refused: `invariant-violated` with `reasons`, or `state-conflict`"},
+    422: {"description": "Invalid input (`validation`) or a recording rule (`business-rule` with `reasons`)"},
+}
+
+
+async def _household(request: Request, household_id: uuid.UUID) -> HouseholdState:
+    async with request.app.state.engine.connect() as conn:
+        state = await projections.household(conn, household_id)
+    if state is None:
+        raise Problem("not-found", f"No household {household_id}.")
+    return state
+
+
+# ---- households ------------------------------------------------------------------------------
+@router.post("/households", summary="Register a fostering household", responses=REFUSALS, **CREATED)
+async def register_household(ctx: Ctx, body: cmd.HouseholdIn) -> dict[str, Any]:
+    return await cmd.register_household(ctx, body)
+
+
+@router.get("/compliance/households", summary="Agency view: every household with anything overdue")
+async def overdue_households(request: Request, _: Reader) -> dict[str, Any]:
+    now = request.app.state.clock.now()
+    async with request.app.state.engine.connect() as conn:
+        households = await projections.overdue_households(conn, now, cmd.local_rules())
+    return {"as_of": now.isoformat(), "count": len(households), "households": households}
+
+
+@router.get("/households/{household_id}", summary="A household: members, checks, approval, holds, placements")
+async def get_household(request: Request, response: Response, household_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+    state = await _household(request, household_id)
+    today = request.app.state.clock.now().date()
+    async with request.app.state.engine.connect() as conn:
+        placements = await projections.placements_of(conn, household_id)
+    response.headers["ETag"] = f'"{state.version}"'
+    members = []
+    for m in state.members.values():
+        dbs, expiry = dbs_status(m, today)
+        members.append(
+            {
+                **m.model_dump(mode="json"),
+                "age": age_on(m.date_of_birth, today),
+                "adult": is_adult(m, today),
+                "dbs": dbs,
+                "dbs_expires_on": expiry.isoformat() if expiry else None,
+            }
+        )
+    return {
+        "household_id": str(state.household_id),
+        "name": state.name,
+        "connected_person": state.connected_person,
+        "supervising_social_worker_id": state.supervising_social_worker_id,
+        "status": state.status.value,
+        "approved_at": state.approved_at.isoformat() if state.approved_at else None,
+        "terms": state.terms.model_dump(mode="json") if state.terms else None,
+        "members": members,
+        "holds": [h.model_dump(mode="json") for h in state.holds.values()],
+        "on_hold": bool(state.open_holds),
+        "current_placements": [p for p in placements if not p.get("ended")],
+        "past_placements": [p for p in placements if p.get("ended")],
+        "open_concerns": [c.model_dump(mode="json") for c in state.concerns.values() if c.addressed_at is None],
+        "trainings": state.trainings,
+        "reviews": state.reviews,
+        "last_supervision_at": state.last_supervision_at.isoformat() if state.last_supervision_at else None,
+        "last_review_at": state.last_review_at.isoformat() if state.last_review_at else None,
+        "version": state.version,
+    }
+
+
+@router.post(
+    "/households/{household_id}/members", summary="Add a person to the household", responses=REFUSALS, **CREATED
+)
+async def add_member(ctx: Ctx, household_id: uuid.UUID, body: cmd.MemberIn) -> dict[str, Any]:
+    return await cmd.add_member(ctx, household_id, body)
+
+
+@router.post(
+    "/households/{household_id}/members/{member_id}/checks",
+    summary="Record a check on a member (enhanced DBS, medical, references)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_check(ctx: Ctx, household_id: uuid.UUID, member_id: uuid.UUID, body: cmd.CheckIn) -> dict[str, Any]:
+    return await cmd.record_check(ctx, household_id, member_id, body)
+
+
+@router.post(
+    "/households/{household_id}/approval", summary="Approve (with terms) or refuse", responses=REFUSALS, **CREATED
+)
+async def decide_approval(ctx: Ctx, household_id: uuid.UUID, body: cmd.ApprovalIn) -> dict[str, Any]:
+    return await cmd.decide_approval(ctx, household_id, body)
+
+
+@router.post("/households/{household_id}/approval/end", summary="End the approval", responses=REFUSALS, **CREATED)
+async def end_approval(ctx: Ctx, household_id: uuid.UUID, body: cmd.EndApprovalIn) -> dict[str, Any]:
+    return await cmd.end_approval(ctx, household_id, body)
+
+
+@router.post(
+    "/households/{household_id}/supervisions", summary="A supervision by the SSW", responses=REFUSALS, **CREATED
+)
+async def record_supervision(ctx: Ctx, household_id: uuid.UUID, body: cmd.SupervisionIn) -> dict[str, Any]:
+    return await cmd.record_supervision(ctx, household_id, body)
+
+
+@router.post(
+    "/households/{household_id}/training", summary="A course completed by a carer", responses=REFUSALS, **CREATED
+)
+async def record_training(ctx: Ctx, household_id: uuid.UUID, body: cmd.TrainingIn) -> dict[str, Any]:
+    return await cmd.record_training(ctx, household_id, body)
+
+
+@router.post(
+    "/households/{household_id}/reviews",
+    summary="Annual review of approval, with the child's view",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_review(ctx: Ctx, household_id: uuid.UUID, body: cmd.ReviewIn) -> dict[str, Any]:
+    return await cmd.record_review(ctx, household_id, body)
+
+
+@router.post("/households/{household_id}/holds", summary="Hold new placements", responses=REFUSALS, **CREATED)
+async def place_hold(ctx: Ctx, household_id: uuid.UUID, body: cmd.HoldIn) -> dict[str, Any]:
+    return await cmd.place_hold(ctx, household_id, body)
+
+
+@router.post(
+    "/households/{household_id}/holds/{hold_id}/lift",
+    summary="Lift a hold, with the reason (managers only)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def lift_hold(ctx: Ctx, household_id: uuid.UUID, hold_id: uuid.UUID, body: cmd.LiftIn) -> dict[str, Any]:
+    return await cmd.lift_hold(ctx, household_id, hold_id, body)
+
+
+@router.get("/households/{household_id}/compliance", summary="Every clock of the household: due date and status")
+async def household_compliance(request: Request, household_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+    state = await _household(request, household_id)
+    return compliance(state, request.app.state.clock.now(), cmd.local_rules())
+
+
+# ---- placements ------------------------------------------------------------------------------
+@router.post(
+    "/placements",
+    summary="Place a child with a household (refused with 409 and every reason when unsafe)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def start_placement(ctx: Ctx, body: cmd.PlacementIn) -> dict[str, Any]:
+    return await cmd.start_placement(ctx, body)
+
+
+@router.get("/placements/{placement_id}", summary="A placement")
+async def get_placement(request: Request, placement_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        found = await projections.placement(conn, placement_id)
+    if found is None:
+        raise Problem("not-found", f"No placement {placement_id}.")
+    return found
+
+
+@router.post("/placements/{placement_id}/end", summary="End a placement", responses=REFUSALS, **CREATED)
+async def end_placement(ctx: Ctx, placement_id: uuid.UUID, body: cmd.PlacementEndIn) -> dict[str, Any]:
+    return await cmd.end_placement(ctx, placement_id, body)
+
+
+# ---- allegations -----------------------------------------------------------------------------
+@router.post(
+    "/allegations",
+    summary="An allegation against a household member (puts the household on hold; LADO clock)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def receive_allegation(ctx: Ctx, body: cmd.AllegationIn) -> dict[str, Any]:
+    return await cmd.receive_allegation(ctx, body)
+
+
+@router.get("/allegations/{allegation_id}", summary="An allegation and its clocks")
+async def get_allegation(request: Request, allegation_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        found = await projections.allegation(conn, allegation_id)
+    if found is None:
+        raise Problem("not-found", f"No allegation {allegation_id}.")
+    return found
+
+
+@router.post(
+    "/allegations/{allegation_id}/lado-referral", summary="The referral to the LADO", responses=REFUSALS, **CREATED
+)
+async def lado_referral(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.LadoReferralIn) -> dict[str, Any]:
+    return await cmd.record_lado_referral(ctx, allegation_id, body)
+
+
+@router.post(
+    "/allegations/{allegation_id}/written-confirmation",
+    summary="Written confirmation of the LADO referral",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def written_confirmation(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.WrittenConfirmationIn) -> dict[str, Any]:
+    return await cmd.record_written_confirmation(ctx, allegation_id, body)
+
+
+@router.post("/allegations/{allegation_id}/outcome", summary="The allegation's outcome", responses=REFUSALS, **CREATED)
+async def allegation_outcome(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.OutcomeIn) -> dict[str, Any]:
+    return await cmd.record_outcome(ctx, allegation_id, body)
+
+
+SERVICE = ServiceSpec(name="carers", router=router, projectors=projections.PROJECTORS)

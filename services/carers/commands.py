@@ -1,1 +1,1298 @@
-"""carers: commands (see DESIGN.md §1 for what lives here)."""
+"""carers: commands. Each validates, reads what it needs from the log, builds its events (with the
+clocks they start or stop) and appends them. Placement eligibility is evaluated inside the append
+transaction, under the log's lock, from the household's events as they are at that instant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.carers import events as ev
+from services.carers.rules import (
+    CARER_ROLES,
+    CLOCK_SOURCES,
+    STATUTORY,
+    AllegationOutcome,
+    CheckKind,
+    CheckResult,
+    Clock,
+    HouseholdState,
+    HouseholdStatus,
+    LocalRules,
+    MemberRole,
+    MemberState,
+    OpenDeadline,
+    PlacementRequest,
+    PlacementType,
+    Reason,
+    ReviewOutcome,
+    Terms,
+    TrainingCourse,
+    add_months_at,
+    add_years,
+    adult_from,
+    age_on,
+    evolve,
+    household_stream,
+    lado_confirmation_due,
+    lado_referral_due,
+    placement_eligibility,
+    start_of,
+    tsd_months,
+)
+from shared.auth import MANAGERS
+from shared.commanding import CommandContext
+from shared.eventstore import NewEvent, RecordedEvent, reaction_id
+from shared.eventstore.store import EVENT_COLUMNS, row_to_event
+from shared.policy import require_role, require_writer
+from shared.problems import Problem
+
+
+# ---- configuration (local practice) ----------------------------------------------------------
+class CarersSettings(BaseSettings):
+    """Local numbers (DOMAIN.md "(local)"), from CARELOG_CARERS_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CARELOG_CARERS_", extra="ignore")
+
+    supervision_months: int = Field(1, ge=1, le=12)
+    dbs_renewal_years: int = Field(3, ge=1, le=10)
+    safeguarding_renewal_years: int = Field(3, ge=1, le=10)
+    lado_written_confirmation_working_days: int = Field(3, ge=1, le=20)
+    approval_review_days: int = Field(28, ge=1, le=365)
+    due_soon_days: int = Field(14, ge=0, le=90)
+
+    def rules(self) -> LocalRules:
+        return LocalRules(**self.model_dump())
+
+
+@lru_cache
+def local_rules() -> LocalRules:
+    return CarersSettings().rules()
+
+
+# How far in the future a recorded occurrence may be (clock skew of a mobile device).
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- request bodies --------------------------------------------------------------------------
+class HouseholdIn(Body):
+    name: Text
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    connected_person: bool = Field(False, description="Family and friends (connected person) carers.")
+    supervising_social_worker_id: Text | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "The Okafor household", "supervising_social_worker_id": "ssw-17"}]},
+    )
+
+
+class MemberIn(Body):
+    name: Text
+    role: MemberRole
+    date_of_birth: date
+    joined_on: date | None = Field(None, description="When they joined the household (default: today).")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Ada Okafor", "role": "applicant", "date_of_birth": "1980-04-02"}]},
+    )
+
+
+class CheckIn(Body):
+    kind: CheckKind
+    result: CheckResult
+    checked_at: date
+    expires_on: date | None = Field(None, description="Default: DBS renewal period after checked_at (local).")
+    certificate_number: Annotated[str, StringConstraints(max_length=50)] | None = None
+    notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "dbs_enhanced", "result": "clear", "checked_at": "2026-11-20"}]},
+    )
+
+
+class ApprovalIn(Body):
+    decision: Annotated[str, StringConstraints(pattern="^(approved|refused)$")]
+    decided_at: AwareDatetime | None = None
+    terms: Terms | None = None
+    reason: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    panel_date: date | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision": "approved",
+                    "terms": {"age_min": 0, "age_max": 17, "max_children": 2, "placement_types": ["short_term"]},
+                }
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> ApprovalIn:
+        if self.decision == "approved" and self.terms is None:
+            raise ValueError("an approval needs its terms (age range, number of children, placement types)")
+        if self.decision == "refused" and not self.reason:
+            raise ValueError("a refusal needs its reason")
+        if self.terms is not None and self.terms.age_min > self.terms.age_max:
+            raise ValueError("terms.age_min is above terms.age_max")
+        return self
+
+
+class EndApprovalIn(Body):
+    reason: LongText
+    ended_at: AwareDatetime | None = None
+
+
+class ConcernAddressedIn(Body):
+    concern_id: uuid.UUID
+    action: LongText
+
+
+class SupervisionIn(Body):
+    occurred_at: AwareDatetime
+    unannounced: bool = False
+    supervising_social_worker_id: Text | None = Field(None, description="Default: the caller.")
+    children_discussed: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    children_seen: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    children_not_seen_reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    concerns: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]] = Field(
+        default_factory=list, max_length=50
+    )
+    concerns_addressed: list[ConcernAddressedIn] = Field(default_factory=list, max_length=50)
+    actions: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]] = Field(
+        default_factory=list, max_length=50
+    )
+    narrative: LongText
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_at": "2026-11-25T10:00:00Z",
+                    "unannounced": False,
+                    "concerns": ["Bedroom damp; carer to contact landlord"],
+                    "actions": ["SSW to check bedroom at next visit"],
+                    "narrative": "Discussed the children's routines and school; saw both bedrooms.",
+                }
+            ]
+        },
+    )
+
+
+class TrainingIn(Body):
+    member_id: uuid.UUID
+    course: TrainingCourse
+    title: Annotated[str, StringConstraints(max_length=200)] | None = None
+    completed_on: date
+    expires_on: date | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"member_id": str(uuid.UUID(int=1)), "course": "safeguarding", "completed_on": "2026-11-01"}]
+        },
+    )
+
+
+class ChildViewIn(Body):
+    child_id: uuid.UUID
+    view: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None = None
+    not_obtained_reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ChildViewIn:
+        if not self.view and not self.not_obtained_reason:
+            raise ValueError("give the child's view, or the reason it could not be obtained")
+        return self
+
+
+class ReviewIn(Body):
+    occurred_at: AwareDatetime
+    outcome: ReviewOutcome
+    to_panel: bool = False
+    child_views: list[ChildViewIn] = Field(default_factory=list, max_length=20)
+    carer_views: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    reviewer_id: Text | None = None
+    narrative: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    new_terms: Terms | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"occurred_at": "2026-11-25T10:00:00Z", "outcome": "continue", "to_panel": True}]
+        },
+    )
+
+
+class HoldIn(Body):
+    reason: LongText
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Home conditions: no placements until a risk assessment is done"}]},
+    )
+
+
+class LiftIn(Body):
+    reason: LongText
+
+
+class PlacementIn(Body):
+    child_id: uuid.UUID
+    household_id: uuid.UUID
+    start_date: date
+    long_term: bool = False
+    placing_authority: Text | None = Field(None, description="Default: the child's placing authority.")
+    placement_type: PlacementType | None = None
+    connected_person: bool | None = Field(None, description="Reg 24 temporary approval; default: the household's.")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "child_id": str(uuid.UUID(int=2)),
+                    "household_id": str(uuid.UUID(int=3)),
+                    "start_date": "2026-11-25",
+                    "long_term": False,
+                }
+            ]
+        },
+    )
+
+
+class PlacementEndIn(Body):
+    end_date: date
+    reason: Text
+    narrative: LongText
+    carer_feelings: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    child_wishes_contact: bool | None = None
+
+
+class AllegationIn(Body):
+    household_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    child_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
+    received_at: AwareDatetime
+    summary: LongText
+    source: Text | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_id": str(uuid.UUID(int=3)),
+                    "child_ids": [str(uuid.UUID(int=2))],
+                    "received_at": "2026-11-25T09:00:00Z",
+                    "summary": "External agency reports a serious allegation against the adults in the household.",
+                }
+            ]
+        },
+    )
+
+
+class LadoReferralIn(Body):
+    referred_at: AwareDatetime
+    lado_name: Text | None = None
+    reference: Text | None = None
+    written_confirmation_at: AwareDatetime | None = None
+
+
+class WrittenConfirmationIn(Body):
+    sent_at: AwareDatetime
+
+
+class OutcomeIn(Body):
+    outcome: AllegationOutcome
+    dbs_referral_made: bool
+    decided_at: AwareDatetime | None = None
+    narrative: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+
+
+# ---- reading the log -------------------------------------------------------------------------
+_RELATED = ", ".join(f"'{t}'" for t in ev.HOUSEHOLD_RELATED_TYPES)
+_HOUSEHOLD_EVENTS = text(
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = :s "
+    f"UNION ALL SELECT {EVENT_COLUMNS} FROM events WHERE type IN ({_RELATED}) "
+    "AND data->>'household_id' = :h AND stream_id <> :s "
+    "AND (type LIKE 'carers.%' OR data->>'kind' LIKE 'carers.%') ORDER BY position"
+)
+_CHILD = text(
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = :s AND type = '{ev.CHILD_REGISTERED}' "
+    "ORDER BY position LIMIT 1"
+)
+_CHILD_PLACEMENTS = text(
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE child_ids @> ARRAY[CAST(:c AS uuid)] "
+    f"AND type IN ('{ev.PLACEMENT_STARTED}', '{ev.PLACEMENT_ENDED}') ORDER BY position"
+)
+
+
+def fold(events: Iterable[RecordedEvent]) -> HouseholdState | None:
+    state: HouseholdState | None = None
+    for e in events:
+        state = evolve(
+            state, e.type, e.data, stream_id=e.stream_id, stream_version=e.stream_version, occurred_at=e.occurred_at
+        )
+    return state
+
+
+async def read_household(conn: AsyncConnection, household_id: uuid.UUID) -> HouseholdState | None:
+    rows = await conn.execute(_HOUSEHOLD_EVENTS, {"s": household_stream(household_id), "h": str(household_id)})
+    return fold(row_to_event(r) for r in rows)
+
+
+async def read_child(conn: AsyncConnection, child_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(_CHILD, {"s": f"child-{child_id}"})).first()
+    return row_to_event(row).data if row is not None else None
+
+
+async def open_placements_of_child(conn: AsyncConnection, child_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    current: dict[str, dict[str, Any]] = {}
+    for row in await conn.execute(_CHILD_PLACEMENTS, {"c": str(child_id)}):
+        e = row_to_event(row)
+        if e.type == ev.PLACEMENT_STARTED:
+            current[e.data["placement_id"]] = e.data
+        else:
+            current.pop(e.data["placement_id"], None)
+    return current
+
+
+async def load_household(ctx: CommandContext, household_id: uuid.UUID) -> HouseholdState:
+    async with ctx.store.engine.connect() as conn:
+        state = await read_household(conn, household_id)
+    if state is None:
+        raise Problem("not-found", f"No household {household_id}.")
+    return state
+
+
+async def load_stream(ctx: CommandContext, stream_id: str, what: str) -> list[RecordedEvent]:
+    events = await ctx.store.read_stream(stream_id)
+    if not events:
+        raise Problem("not-found", f"No {what} {stream_id.split('-', 1)[1]}.")
+    return events
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def refuse(*reasons: Reason) -> Problem:
+    return Problem(
+        "business-rule",
+        " ".join(r.detail for r in reasons),
+        reasons=[r.as_json() for r in reasons],
+    )
+
+
+def not_in_future(ctx: CommandContext, field: str, value: datetime | date) -> None:
+    now = ctx.now()
+    late = value > (now + FUTURE_TOLERANCE) if isinstance(value, datetime) else value > now.date()
+    if late:
+        raise refuse(Reason("in_the_future", f"{field} ({value}) is in the future; record what has happened."))
+
+
+def clock(
+    ctx: CommandContext,
+    household_id: uuid.UUID,
+    kind: Clock,
+    started_at: datetime,
+    due_at: datetime,
+    description: str,
+    *,
+    subject: str | None = None,
+    child_ids: Sequence[uuid.UUID] = (),
+    escalate_to: str = "registered_manager",
+    causation_id: uuid.UUID | None = None,
+    **extra: Any,
+) -> NewEvent:
+    deadline = ev.CarersDeadlineSet(
+        deadline_id=ctx.new_id(),
+        kind=kind.value,
+        subject=subject or household_stream(household_id),
+        child_ids=list(child_ids),
+        household_id=household_id,
+        started_at=started_at,
+        due_at=max(due_at, started_at),
+        escalate_to=escalate_to,
+        description=description,
+        source=CLOCK_SOURCES[kind],
+        **extra,
+    )
+    return ctx.deadline_set(deadline, causation_id=causation_id)
+
+
+def met(ctx: CommandContext, household_id: uuid.UUID, deadline: OpenDeadline, at: datetime, by: NewEvent) -> NewEvent:
+    return ctx.deadline_met(
+        ev.CarersDeadlineMet(
+            deadline_id=deadline.deadline_id,
+            kind=deadline.kind,
+            met_at=at,
+            met_by_event_id=by.event_id,
+            late=at > deadline.due_at,
+            household_id=household_id,
+        ),
+        causation_id=by.event_id,
+    )
+
+
+def cancelled(ctx: CommandContext, household_id: uuid.UUID, deadline: OpenDeadline, reason: str) -> NewEvent:
+    return ctx.deadline_cancelled(
+        ev.CarersDeadlineCancelled(
+            deadline_id=deadline.deadline_id, kind=deadline.kind, reason=reason, household_id=household_id
+        )
+    )
+
+
+def open_clocks(state: HouseholdState, kind: Clock, **match: Any) -> list[OpenDeadline]:
+    return [d for d in state.deadlines.values() if d.kind == kind and all(getattr(d, k) == v for k, v in match.items())]
+
+
+def dbs_clock(ctx: CommandContext, state: HouseholdState, member: MemberState, local: LocalRules) -> NewEvent:
+    """The clock for a member's first enhanced DBS: due when they join as an adult, or turn 18."""
+    due = start_of(max(member.joined_on, adult_from(member.date_of_birth)))
+    return clock(
+        ctx,
+        state.household_id,
+        Clock.DBS,
+        due,
+        due,
+        f"Enhanced DBS check for {member.name} before any placement",
+        member_id=member.member_id,
+    )
+
+
+def carer_clocks(
+    ctx: CommandContext, state: HouseholdState, member: MemberState, started: datetime, local: LocalRules
+) -> list[NewEvent]:
+    """TSD standards and safeguarding training clocks of a carer in an approved household."""
+    out = []
+    done = {t["course"] for t in state.trainings if t["member_id"] == str(member.member_id)}
+    if TrainingCourse.TSD_STANDARDS not in done and not open_clocks(state, Clock.TSD, member_id=member.member_id):
+        months = tsd_months(state.connected_person)
+        out.append(
+            clock(
+                ctx,
+                state.household_id,
+                Clock.TSD,
+                started,
+                add_months_at(started, months),
+                f"TSD standards completed by {member.name} ({months} months from approval)",
+                member_id=member.member_id,
+            )
+        )
+    review_due = state.review_due() or add_months_at(started, STATUTORY.annual_review_months)
+    if not open_clocks(state, Clock.SAFEGUARDING_TRAINING, member_id=member.member_id):
+        out.append(
+            clock(
+                ctx,
+                state.household_id,
+                Clock.SAFEGUARDING_TRAINING,
+                started,
+                review_due,
+                f"Safeguarding training by {member.name} before the next review",
+                member_id=member.member_id,
+            )
+        )
+    return out
+
+
+async def append_household(
+    ctx: CommandContext, state: HouseholdState, events: Sequence[NewEvent]
+) -> list[RecordedEvent]:
+    return await ctx.append(household_stream(state.household_id), events, expected_version=ctx.expected(state.version))
+
+
+def ids(recorded: Sequence[RecordedEvent]) -> dict[str, Any]:
+    return {"version": recorded[-1].stream_version, "position": recorded[-1].position}
+
+
+# ---- households ------------------------------------------------------------------------------
+async def register_household(ctx: CommandContext, body: HouseholdIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    household_id = ctx.new_id()
+    event = ctx.event(
+        ev.HOUSEHOLD_REGISTERED,
+        ev.HouseholdRegistered(household_id=household_id, **body.model_dump()),
+        summary=f"Fostering household registered: {body.name}",
+    )
+    recorded = await ctx.append(household_stream(household_id), [event], expected_version=0)
+    return {"household_id": str(household_id), **ids(recorded)}
+
+
+async def add_member(ctx: CommandContext, household_id: uuid.UUID, body: MemberIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    local = local_rules()
+    today = ctx.now().date()
+    joined = body.joined_on or today
+    not_in_future(ctx, "date_of_birth", body.date_of_birth)
+    if body.role in CARER_ROLES | {MemberRole.ADULT} and age_on(body.date_of_birth, joined) < STATUTORY.adult_age:
+        raise refuse(Reason("member_under_18", f"A member with role {body.role.value} must be 18 or over."))
+    if joined < body.date_of_birth:
+        raise refuse(Reason("joined_before_birth", "joined_on is before date_of_birth."))
+    member_id = ctx.new_id()
+    added = ev.MemberAdded(
+        household_id=household_id,
+        member_id=member_id,
+        name=body.name,
+        role=body.role,
+        date_of_birth=body.date_of_birth,
+        joined_on=joined,
+    )
+    event = ctx.event(ev.MEMBER_ADDED, added, summary=f"{body.name} joined the household as {body.role.value}")
+    member = MemberState.model_validate(added.model_dump())
+    events = [event, dbs_clock(ctx, state, member, local)]
+    if state.status == HouseholdStatus.APPROVED and body.role in CARER_ROLES:
+        events += carer_clocks(ctx, state, member, ctx.now(), local)
+    recorded = await append_household(ctx, state, events)
+    return {"household_id": str(household_id), "member_id": str(member_id), **ids(recorded)}
+
+
+async def record_check(
+    ctx: CommandContext, household_id: uuid.UUID, member_id: uuid.UUID, body: CheckIn
+) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    member = state.members.get(str(member_id))
+    if member is None:
+        raise Problem("not-found", f"No member {member_id} in household {household_id}.")
+    not_in_future(ctx, "checked_at", body.checked_at)
+    local = local_rules()
+    expires = body.expires_on
+    if body.kind == CheckKind.DBS_ENHANCED and expires is None:
+        expires = add_years(body.checked_at, local.dbs_renewal_years)
+    if expires is not None and expires <= body.checked_at:
+        raise refuse(Reason("expiry_before_check", "expires_on must be after checked_at."))
+    check_id = ctx.new_id()
+    event = ctx.event(
+        ev.CHECK_RECORDED,
+        ev.CheckRecorded(
+            household_id=household_id,
+            member_id=member_id,
+            check_id=check_id,
+            kind=body.kind.value,
+            result=body.result,
+            checked_at=body.checked_at,
+            expires_on=expires,
+            certificate_number=body.certificate_number,
+            notes=body.notes,
+        ),
+        occurred_at=start_of(body.checked_at),
+        summary=f"{body.kind.value} check for {member.name}: {body.result.value}",
+    )
+    events = [event]
+    if body.kind == CheckKind.DBS_ENHANCED and body.result == CheckResult.CLEAR and expires is not None:
+        at = start_of(body.checked_at)
+        events += [met(ctx, household_id, d, at, event) for d in open_clocks(state, Clock.DBS, member_id=member_id)]
+        events.append(
+            clock(
+                ctx,
+                household_id,
+                Clock.DBS,
+                at,
+                start_of(expires),
+                f"Enhanced DBS renewal for {member.name}",
+                member_id=member_id,
+            )
+        )
+    recorded = await append_household(ctx, state, events)
+    return {"check_id": str(check_id), "expires_on": expires.isoformat() if expires else None, **ids(recorded)}
+
+
+async def decide_approval(ctx: CommandContext, household_id: uuid.UUID, body: ApprovalIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    at = body.decided_at or ctx.now()
+    not_in_future(ctx, "decided_at", at)
+    if state.status == HouseholdStatus.APPROVED:
+        raise Problem("state-conflict", "The household is already approved; change terms at a review.")
+    local = local_rules()
+    if body.decision == "refused":
+        event = ctx.event(
+            ev.HOUSEHOLD_REFUSED,
+            ev.HouseholdRefused(household_id=household_id, refused_at=at, reason=body.reason or ""),
+            occurred_at=at,
+            summary=f"Approval refused: {state.name}",
+        )
+        recorded = await append_household(ctx, state, [event])
+        return {"household_id": str(household_id), "status": "refused", **ids(recorded)}
+    assert body.terms is not None
+    if not state.carers():
+        raise refuse(Reason("no_carer", "A household is approved for its carers: add an applicant first."))
+    event = ctx.event(
+        ev.HOUSEHOLD_APPROVED,
+        ev.HouseholdApproved(
+            household_id=household_id,
+            approval_id=ctx.new_id(),
+            approved_at=at,
+            terms=body.terms,
+            connected_person=state.connected_person,
+            panel_date=body.panel_date,
+            decision_maker_id=ctx.principal.subject,
+        ),
+        occurred_at=at,
+        summary=f"Approved as foster carers: {state.name} (up to {body.terms.max_children}, "
+        f"ages {body.terms.age_min}-{body.terms.age_max})",
+    )
+    approved = state.model_copy(deep=True)
+    approved.approved_at, approved.last_review_at = at, None
+    events = [
+        event,
+        clock(
+            ctx,
+            household_id,
+            Clock.SUPERVISION,
+            at,
+            add_months_at(at, local.supervision_months),
+            "Supervision of the carers by their supervising social worker",
+            escalate_to="manager",
+        ),
+        clock(
+            ctx,
+            household_id,
+            Clock.UNANNOUNCED_VISIT,
+            at,
+            add_months_at(at, STATUTORY.unannounced_visit_months),
+            "Unannounced visit to the household (children seen)",
+            escalate_to="manager",
+        ),
+        clock(
+            ctx,
+            household_id,
+            Clock.ANNUAL_REVIEW,
+            at,
+            add_months_at(at, STATUTORY.annual_review_months),
+            "First annual review of approval (goes to panel)",
+        ),
+    ]
+    for member in approved.carers():
+        events += carer_clocks(ctx, approved, member, at, local)
+    recorded = await append_household(ctx, state, events)
+    return {"household_id": str(household_id), "status": "approved", **ids(recorded)}
+
+
+async def end_approval(ctx: CommandContext, household_id: uuid.UUID, body: EndApprovalIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    if state.status != HouseholdStatus.APPROVED:
+        raise Problem("state-conflict", f"The household is not approved (status: {state.status.value}).")
+    at = body.ended_at or ctx.now()
+    not_in_future(ctx, "ended_at", at)
+    event = ctx.event(
+        ev.APPROVAL_ENDED,
+        ev.ApprovalEnded(household_id=household_id, ended_at=at, reason=body.reason),
+        occurred_at=at,
+        summary=f"Approval ended: {state.name}",
+    )
+    stops = {Clock.SUPERVISION, Clock.UNANNOUNCED_VISIT, Clock.ANNUAL_REVIEW, Clock.TSD, Clock.SAFEGUARDING_TRAINING}
+    stops |= {Clock.TRAINING_RENEWAL}
+    events = [event] + [
+        cancelled(ctx, household_id, d, "approval ended") for d in state.deadlines.values() if d.kind in stops
+    ]
+    recorded = await append_household(ctx, state, events)
+    return {"household_id": str(household_id), "status": "ended", **ids(recorded)}
+
+
+async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body: SupervisionIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    not_in_future(ctx, "occurred_at", body.occurred_at)
+    reasons = []
+    for item in body.concerns_addressed:
+        concern = state.concerns.get(str(item.concern_id))
+        if concern is None:
+            reasons.append(Reason("unknown_concern", f"No concern {item.concern_id} was raised for this household."))
+    placed = {p.child_id for p in state.placements.values()}
+    if body.unannounced and placed and not body.children_seen and not body.children_not_seen_reason:
+        reasons.append(
+            Reason(
+                "children_not_seen",
+                "Children must be seen during an unannounced visit: list children_seen or give "
+                "children_not_seen_reason.",
+            )
+        )
+    if reasons:
+        raise refuse(*reasons)
+    local = local_rules()
+    at = body.occurred_at
+    supervision_id = ctx.new_id()
+    concerns = [ev.Concern(concern_id=ctx.new_id(), text=c) for c in body.concerns]
+    children = list(dict.fromkeys([*body.children_discussed, *body.children_seen]))
+    event = ctx.event(
+        ev.SUPERVISION_RECORDED,
+        ev.SupervisionRecorded(
+            household_id=household_id,
+            supervision_id=supervision_id,
+            occurred_at=at,
+            unannounced=body.unannounced,
+            supervising_social_worker_id=body.supervising_social_worker_id or ctx.principal.subject,
+            children_discussed=body.children_discussed,
+            children_seen=body.children_seen,
+            children_not_seen_reason=body.children_not_seen_reason,
+            concerns=concerns,
+            concerns_addressed=[ev.ConcernAddressed(**c.model_dump()) for c in body.concerns_addressed],
+            actions=body.actions,
+            narrative=body.narrative,
+        ),
+        occurred_at=at,
+        child_ids=children,
+        summary=("Unannounced visit" if body.unannounced else "Supervision")
+        + f" of {state.name}"
+        + (f"; {len(concerns)} concern(s) raised" if concerns else ""),
+    )
+    events = [event]
+    next_due = add_months_at(at, local.supervision_months)
+    if state.status == HouseholdStatus.APPROVED:
+        events += [met(ctx, household_id, d, at, event) for d in open_clocks(state, Clock.SUPERVISION)]
+        events.append(
+            clock(ctx, household_id, Clock.SUPERVISION, at, next_due, "Next supervision", escalate_to="manager")
+        )
+        if body.unannounced:
+            events += [met(ctx, household_id, d, at, event) for d in open_clocks(state, Clock.UNANNOUNCED_VISIT)]
+            events.append(
+                clock(
+                    ctx,
+                    household_id,
+                    Clock.UNANNOUNCED_VISIT,
+                    at,
+                    add_months_at(at, STATUTORY.unannounced_visit_months),
+                    "Unannounced visit to the household (children seen)",
+                    escalate_to="manager",
+                )
+            )
+    for item in body.concerns_addressed:
+        events += [
+            met(ctx, household_id, d, at, event)
+            for d in open_clocks(state, Clock.SUPERVISION_FOLLOW_UP, concern_id=item.concern_id)
+        ]
+    for concern in concerns:
+        events.append(
+            clock(
+                ctx,
+                household_id,
+                Clock.SUPERVISION_FOLLOW_UP,
+                at,
+                next_due,
+                f"Follow up the concern raised in supervision: {concern.text[:120]}",
+                concern_id=concern.concern_id,
+                child_ids=children,
+                escalate_to="manager",
+            )
+        )
+    recorded = await append_household(ctx, state, events)
+    return {
+        "supervision_id": str(supervision_id),
+        "concerns": [{"concern_id": str(c.concern_id), "text": c.text} for c in concerns],
+        **ids(recorded),
+    }
+
+
+async def record_training(ctx: CommandContext, household_id: uuid.UUID, body: TrainingIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    member = state.members.get(str(body.member_id))
+    if member is None:
+        raise Problem("not-found", f"No member {body.member_id} in household {household_id}.")
+    not_in_future(ctx, "completed_on", body.completed_on)
+    local = local_rules()
+    expires = body.expires_on
+    if body.course == TrainingCourse.SAFEGUARDING and expires is None:
+        expires = add_years(body.completed_on, local.safeguarding_renewal_years)
+    if expires is not None and expires <= body.completed_on:
+        raise refuse(Reason("expiry_before_completion", "expires_on must be after completed_on."))
+    training_id = ctx.new_id()
+    at = start_of(body.completed_on)
+    event = ctx.event(
+        ev.TRAINING_RECORDED,
+        ev.TrainingRecorded(
+            household_id=household_id,
+            training_id=training_id,
+            member_id=body.member_id,
+            course=body.course.value,
+            title=body.title,
+            completed_on=body.completed_on,
+            expires_on=expires,
+        ),
+        occurred_at=at,
+        summary=f"Training completed by {member.name}: {body.title or body.course.value}",
+    )
+    events = [event]
+    course_clock = {TrainingCourse.TSD_STANDARDS: Clock.TSD, TrainingCourse.SAFEGUARDING: Clock.SAFEGUARDING_TRAINING}
+    if body.course in course_clock:
+        events += [
+            met(ctx, household_id, d, at, event)
+            for d in open_clocks(state, course_clock[body.course], member_id=body.member_id)
+        ]
+    events += [
+        met(ctx, household_id, d, at, event)
+        for d in open_clocks(state, Clock.TRAINING_RENEWAL, member_id=body.member_id, course=body.course.value)
+    ]
+    if expires is not None:
+        events.append(
+            clock(
+                ctx,
+                household_id,
+                Clock.TRAINING_RENEWAL,
+                at,
+                start_of(expires),
+                f"Renew {body.course.value} training for {member.name}",
+                member_id=body.member_id,
+                course=body.course.value,
+            )
+        )
+    recorded = await append_household(ctx, state, events)
+    return {"training_id": str(training_id), **ids(recorded)}
+
+
+async def record_review(ctx: CommandContext, household_id: uuid.UUID, body: ReviewIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    not_in_future(ctx, "occurred_at", body.occurred_at)
+    if state.status != HouseholdStatus.APPROVED:
+        raise Problem("state-conflict", f"Only an approved household is reviewed (status: {state.status.value}).")
+    first = state.reviews == 0
+    reasons = []
+    if first and not body.to_panel:
+        reasons.append(Reason("first_review_to_panel", "The first annual review goes to the fostering panel (reg 28)."))
+    placed = {p.child_id for p in state.placements.values()}
+    heard = {v.child_id for v in body.child_views}
+    for child_id in sorted(placed - heard, key=str):
+        reasons.append(
+            Reason(
+                "child_view_missing", f"Child {child_id} is placed here: record their view or why it was not obtained."
+            )
+        )
+    if body.outcome == ReviewOutcome.CHANGE_TERMS and body.new_terms is None:
+        reasons.append(Reason("new_terms_missing", "A change of terms needs new_terms."))
+    if body.new_terms is not None and body.new_terms.age_min > body.new_terms.age_max:
+        reasons.append(Reason("terms_invalid", "new_terms.age_min is above new_terms.age_max."))
+    if reasons:
+        raise refuse(*reasons)
+    at = body.occurred_at
+    review_id = ctx.new_id()
+    event = ctx.event(
+        ev.REVIEW_RECORDED,
+        ev.ReviewRecorded(
+            household_id=household_id,
+            review_id=review_id,
+            occurred_at=at,
+            first_review=first,
+            to_panel=body.to_panel,
+            outcome=body.outcome.value,
+            child_views=[ev.ChildView(**v.model_dump()) for v in body.child_views],
+            carer_views=body.carer_views,
+            reviewer_id=body.reviewer_id or ctx.principal.subject,
+            narrative=body.narrative,
+            new_terms=body.new_terms,
+        ),
+        occurred_at=at,
+        child_ids=sorted(heard | placed, key=str),
+        summary=f"Annual review of {state.name}: {body.outcome.value}" + (" (to panel)" if body.to_panel else ""),
+    )
+    events = [event]
+    events += [met(ctx, household_id, d, at, event) for d in open_clocks(state, Clock.ANNUAL_REVIEW)]
+    events += [met(ctx, household_id, d, at, event) for d in open_clocks(state, Clock.APPROVAL_REVIEW)]
+    next_due = add_months_at(at, STATUTORY.annual_review_months)
+    events.append(clock(ctx, household_id, Clock.ANNUAL_REVIEW, at, next_due, "Annual review of approval"))
+    for member in state.carers():
+        if not open_clocks(state, Clock.SAFEGUARDING_TRAINING, member_id=member.member_id):
+            events.append(
+                clock(
+                    ctx,
+                    household_id,
+                    Clock.SAFEGUARDING_TRAINING,
+                    at,
+                    next_due,
+                    f"Safeguarding training by {member.name} before the next review",
+                    member_id=member.member_id,
+                )
+            )
+    recorded = await append_household(ctx, state, events)
+    return {"review_id": str(review_id), "first_review": first, **ids(recorded)}
+
+
+# ---- holds -----------------------------------------------------------------------------------
+async def place_hold(ctx: CommandContext, household_id: uuid.UUID, body: HoldIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, household_id)
+    hold_id = ctx.new_id()
+    event = ctx.event(
+        ev.HOLD_PLACED,
+        ev.HoldPlaced(household_id=household_id, hold_id=hold_id, reason=body.reason, placed_at=ctx.now()),
+        summary=f"Hold on new placements with {state.name}: {body.reason[:120]}",
+    )
+    recorded = await append_household(ctx, state, [event])
+    return {"hold_id": str(hold_id), **ids(recorded)}
+
+
+async def lift_hold(ctx: CommandContext, household_id: uuid.UUID, hold_id: uuid.UUID, body: LiftIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    require_role(ctx.principal, MANAGERS, "lift a hold")
+    state = await load_household(ctx, household_id)
+    hold = state.holds.get(str(hold_id))
+    if hold is None:
+        raise Problem("not-found", f"No hold {hold_id} on household {household_id}.")
+    if hold.lifted_at is not None:
+        raise Problem("state-conflict", f"The hold was already lifted on {hold.lifted_at:%d %b %Y}.")
+    event = ctx.event(
+        ev.HOLD_LIFTED,
+        ev.HoldLifted(household_id=household_id, hold_id=hold_id, reason=body.reason, lifted_at=ctx.now()),
+        summary=f"Hold lifted on {state.name}: {body.reason[:120]}",
+    )
+    recorded = await append_household(ctx, state, [event])
+    return {"hold_id": str(hold_id), **ids(recorded)}
+
+
+# ---- placements ------------------------------------------------------------------------------
+def placement_stream(placement_id: uuid.UUID | str) -> str:
+    return f"placement-{placement_id}"
+
+
+async def start_placement(ctx: CommandContext, body: PlacementIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, body.household_id)
+    async with ctx.store.engine.connect() as conn:
+        child = await read_child(conn, body.child_id)
+    if child is None:
+        raise Problem("not-found", f"No child {body.child_id} is registered; register the child first.")
+    if child.get("date_of_birth") and date.fromisoformat(child["date_of_birth"]) > body.start_date:
+        raise refuse(Reason("before_birth", "start_date is before the child's date of birth."))
+    placement_id = ctx.new_id()
+    today = ctx.now().date()
+    started = ev.PlacementStarted(
+        placement_id=placement_id,
+        child_id=body.child_id,
+        household_id=body.household_id,
+        start_date=body.start_date,
+        long_term=body.long_term,
+        connected_person=state.connected_person if body.connected_person is None else body.connected_person,
+        placing_authority=body.placing_authority or child.get("placing_authority") or "unknown",
+        placement_type=body.placement_type,
+    )
+    event = ctx.event(
+        ev.PLACEMENT_STARTED,
+        started,
+        occurred_at=ctx.now() if body.start_date == today else start_of(body.start_date),
+        child_ids=[body.child_id],
+        summary=f"Placed with {state.name} from {body.start_date:%d %b %Y}"
+        + (" (long-term)" if body.long_term else ""),
+    )
+
+    async def eligible(conn: AsyncConnection) -> None:
+        """Runs under the log's lock: the state read here is the state the placement joins."""
+        current = await read_household(conn, body.household_id)
+        registered = await read_child(conn, body.child_id)
+        if current is None or registered is None:
+            raise Problem("not-found", "The household or child is no longer in the log.")
+        if not registered.get("date_of_birth"):
+            raise refuse(Reason("child_date_of_birth_unknown", "The child's date of birth is not recorded."))
+        dob = date.fromisoformat(registered["date_of_birth"])
+        request = PlacementRequest(body.child_id, dob, body.start_date, body.placement_type)
+        reasons = placement_eligibility(current, request, max(today, body.start_date))
+        elsewhere = await open_placements_of_child(conn, body.child_id)
+        for other in elsewhere.values():
+            reasons.append(
+                Reason("child_already_placed", f"The child is already placed (placement {other['placement_id']}).")
+            )
+        if reasons:
+            raise Problem(
+                "invariant-violated",
+                "The placement is refused: " + " ".join(r.detail for r in reasons),
+                reasons=[r.as_json() for r in reasons],
+                household_id=str(body.household_id),
+                child_id=str(body.child_id),
+            )
+
+    recorded = await ctx.append(placement_stream(placement_id), [event], expected_version=0, check=eligible)
+    return {"placement_id": str(placement_id), "position": recorded[-1].position, **ids(recorded)}
+
+
+def placement_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for e in events:
+        if e.type == ev.PLACEMENT_STARTED:
+            state = {**e.data, "end_date": None, "ended": False}
+        elif e.type == ev.PLACEMENT_ENDED:
+            state.update(
+                ended=True,
+                end_date=e.data["end_date"],
+                end_reason=e.data["reason"],
+                end_narrative=e.data["narrative"],
+            )
+    state["version"] = events[-1].stream_version if events else 0
+    return state
+
+
+async def end_placement(ctx: CommandContext, placement_id: uuid.UUID, body: PlacementEndIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    stream = placement_stream(placement_id)
+    placement = placement_state(await load_stream(ctx, stream, "placement"))
+    if placement.get("ended"):
+        raise Problem("state-conflict", f"The placement already ended on {placement['end_date']}.")
+    if body.end_date < date.fromisoformat(placement["start_date"]):
+        raise refuse(Reason("end_before_start", "end_date is before the placement's start_date."))
+    not_in_future(ctx, "end_date", body.end_date)
+    child_id = uuid.UUID(placement["child_id"])
+    event = ctx.event(
+        ev.PLACEMENT_ENDED,
+        ev.PlacementEnded(
+            placement_id=placement_id,
+            child_id=child_id,
+            household_id=uuid.UUID(placement["household_id"]),
+            **body.model_dump(),
+        ),
+        occurred_at=ctx.now() if body.end_date == ctx.now().date() else start_of(body.end_date),
+        child_ids=[child_id],
+        summary=f"Placement ended on {body.end_date:%d %b %Y}: {body.reason}",
+    )
+    recorded = await ctx.append(stream, [event], expected_version=ctx.expected(placement["version"]))
+    return {"placement_id": str(placement_id), **ids(recorded)}
+
+
+# ---- allegations -----------------------------------------------------------------------------
+def allegation_stream(allegation_id: uuid.UUID | str) -> str:
+    return f"allegation-{allegation_id}"
+
+
+def allegation_hold(cause: RecordedEvent, metadata: dict[str, Any]) -> NewEvent:
+    """The hold an allegation puts on its household. Its ids derive from the allegation's event,
+    so the command and the reactor (which repairs a crash between the two appends) agree."""
+    hold = ev.HoldPlaced(
+        household_id=cause.data["household_id"],
+        hold_id=reaction_id(cause, "hold-id"),
+        reason="Allegation against the household: no new placements until a manager lifts this hold.",
+        placed_at=cause.occurred_at,
+        allegation_id=cause.data["allegation_id"],
+    )
+    return NewEvent(
+        type=ev.HOLD_PLACED,
+        data=hold.model_dump(mode="json"),
+        occurred_at=cause.occurred_at,
+        child_ids=cause.child_ids,
+        metadata={**metadata, "causation_id": str(cause.event_id), "summary": "Household on hold: allegation"},
+        event_id=reaction_id(cause, "hold"),
+    )
+
+
+def allegation_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
+    state: dict[str, Any] = {"deadlines": {}}
+    for e in events:
+        if e.type == ev.ALLEGATION_RECEIVED:
+            state.update(e.data, referred_at=None, written_confirmation_at=None, outcome=None)
+        elif e.type == ev.LADO_REFERRAL_MADE:
+            state.update(referred_at=e.data["referred_at"], lado_name=e.data.get("lado_name"))
+            state["reference"] = e.data.get("reference")
+        elif e.type == ev.LADO_WRITTEN_CONFIRMATION_SENT:
+            state["written_confirmation_at"] = e.data["sent_at"]
+        elif e.type == ev.ALLEGATION_OUTCOME_RECORDED:
+            state.update(
+                outcome=e.data["outcome"],
+                dbs_referral_made=e.data["dbs_referral_made"],
+                decided_at=e.data["decided_at"],
+            )
+        elif e.type == "DeadlineSet":
+            state["deadlines"][e.data["deadline_id"]] = OpenDeadline.model_validate(e.data)
+        elif e.type in ("DeadlineMet", "DeadlineCancelled"):
+            state["deadlines"].pop(e.data["deadline_id"], None)
+    state["version"] = events[-1].stream_version if events else 0
+    return state
+
+
+async def receive_allegation(ctx: CommandContext, body: AllegationIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    state = await load_household(ctx, body.household_id)
+    not_in_future(ctx, "received_at", body.received_at)
+    if body.member_id is not None and str(body.member_id) not in state.members:
+        raise refuse(Reason("unknown_member", f"No member {body.member_id} in household {body.household_id}."))
+    local = local_rules()
+    allegation_id = ctx.new_id()
+    at = body.received_at
+    received = ctx.event(
+        ev.ALLEGATION_RECEIVED,
+        ev.AllegationReceived(allegation_id=allegation_id, **body.model_dump()),
+        occurred_at=at,
+        child_ids=body.child_ids,
+        summary=f"Allegation received about {state.name}",
+    )
+    subject = allegation_stream(allegation_id)
+    events = [
+        received,
+        clock(
+            ctx,
+            body.household_id,
+            Clock.LADO_REFERRAL,
+            at,
+            lado_referral_due(at),
+            "Refer the allegation to the LADO (1 working day)",
+            subject=subject,
+            child_ids=body.child_ids,
+            allegation_id=allegation_id,
+            causation_id=received.event_id,
+        ),
+        clock(
+            ctx,
+            body.household_id,
+            Clock.LADO_WRITTEN_CONFIRMATION,
+            at,
+            lado_confirmation_due(at, local),
+            f"Confirm the LADO referral in writing ({local.lado_written_confirmation_working_days} working days)",
+            subject=subject,
+            child_ids=body.child_ids,
+            allegation_id=allegation_id,
+            causation_id=received.event_id,
+        ),
+    ]
+    recorded = await ctx.append(subject, events, expected_version=0)
+    hold = allegation_hold(recorded[0], ctx.metadata())
+    await ctx.append(household_stream(body.household_id), [hold])
+    return {
+        "allegation_id": str(allegation_id),
+        "hold_id": hold.data["hold_id"],
+        "lado_referral_due_at": events[1].data["due_at"],
+        **ids(recorded),
+    }
+
+
+async def _allegation(ctx: CommandContext, allegation_id: uuid.UUID) -> dict[str, Any]:
+    return allegation_state(await load_stream(ctx, allegation_stream(allegation_id), "allegation"))
+
+
+def _deadline_events(
+    ctx: CommandContext, allegation: dict[str, Any], kind: Clock, at: datetime, by: NewEvent
+) -> list[NewEvent]:
+    household_id = uuid.UUID(allegation["household_id"])
+    return [met(ctx, household_id, d, at, by) for d in allegation["deadlines"].values() if d.kind == kind]
+
+
+async def record_lado_referral(ctx: CommandContext, allegation_id: uuid.UUID, body: LadoReferralIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    allegation = await _allegation(ctx, allegation_id)
+    if allegation["referred_at"] is not None:
+        raise Problem(
+            "state-conflict", f"The allegation was already referred to the LADO at {allegation['referred_at']}."
+        )
+    not_in_future(ctx, "referred_at", body.referred_at)
+    received_at = datetime.fromisoformat(allegation["received_at"])
+    if body.referred_at < received_at or (body.written_confirmation_at and body.written_confirmation_at < received_at):
+        raise refuse(Reason("before_allegation", "The referral cannot precede the allegation."))
+    if body.written_confirmation_at:
+        not_in_future(ctx, "written_confirmation_at", body.written_confirmation_at)
+    household_id = uuid.UUID(allegation["household_id"])
+    child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
+    event = ctx.event(
+        ev.LADO_REFERRAL_MADE,
+        ev.LadoReferralMade(
+            allegation_id=allegation_id,
+            household_id=household_id,
+            referred_at=body.referred_at,
+            lado_name=body.lado_name,
+            reference=body.reference,
+        ),
+        occurred_at=body.referred_at,
+        child_ids=child_ids,
+        summary="Allegation referred to the LADO",
+    )
+    events = [event, *_deadline_events(ctx, allegation, Clock.LADO_REFERRAL, body.referred_at, event)]
+    if body.written_confirmation_at:
+        confirmation = _confirmation_event(ctx, allegation_id, household_id, child_ids, body.written_confirmation_at)
+        events += [confirmation]
+        events += _deadline_events(
+            ctx, allegation, Clock.LADO_WRITTEN_CONFIRMATION, body.written_confirmation_at, confirmation
+        )
+    recorded = await ctx.append(
+        allegation_stream(allegation_id), events, expected_version=ctx.expected(allegation["version"])
+    )
+    return {"allegation_id": str(allegation_id), **ids(recorded)}
+
+
+def _confirmation_event(
+    ctx: CommandContext, allegation_id: uuid.UUID, household_id: uuid.UUID, child_ids: list[uuid.UUID], at: datetime
+) -> NewEvent:
+    return ctx.event(
+        ev.LADO_WRITTEN_CONFIRMATION_SENT,
+        ev.LadoWrittenConfirmationSent(allegation_id=allegation_id, household_id=household_id, sent_at=at),
+        occurred_at=at,
+        child_ids=child_ids,
+        summary="LADO referral confirmed in writing",
+    )
+
+
+async def record_written_confirmation(
+    ctx: CommandContext, allegation_id: uuid.UUID, body: WrittenConfirmationIn
+) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    allegation = await _allegation(ctx, allegation_id)
+    if allegation["written_confirmation_at"] is not None:
+        raise Problem("state-conflict", "The written confirmation is already recorded.")
+    not_in_future(ctx, "sent_at", body.sent_at)
+    if body.sent_at < datetime.fromisoformat(allegation["received_at"]):
+        raise refuse(Reason("before_allegation", "The confirmation cannot precede the allegation."))
+    household_id = uuid.UUID(allegation["household_id"])
+    child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
+    event = _confirmation_event(ctx, allegation_id, household_id, child_ids, body.sent_at)
+    events = [event, *_deadline_events(ctx, allegation, Clock.LADO_WRITTEN_CONFIRMATION, body.sent_at, event)]
+    recorded = await ctx.append(
+        allegation_stream(allegation_id), events, expected_version=ctx.expected(allegation["version"])
+    )
+    return {"allegation_id": str(allegation_id), **ids(recorded)}
+
+
+async def record_outcome(ctx: CommandContext, allegation_id: uuid.UUID, body: OutcomeIn) -> dict[str, Any]:
+    require_writer(ctx.principal)
+    allegation = await _allegation(ctx, allegation_id)
+    if allegation["outcome"] is not None:
+        raise Problem("state-conflict", f"The outcome is already recorded: {allegation['outcome']}.")
+    if allegation["referred_at"] is None:
+        raise Problem("state-conflict", "Refer the allegation to the LADO before recording its outcome.")
+    at = body.decided_at or ctx.now()
+    not_in_future(ctx, "decided_at", at)
+    household_id = uuid.UUID(allegation["household_id"])
+    child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
+    event = ctx.event(
+        ev.ALLEGATION_OUTCOME_RECORDED,
+        ev.AllegationOutcomeRecorded(
+            allegation_id=allegation_id,
+            household_id=household_id,
+            outcome=body.outcome.value,
+            dbs_referral_made=body.dbs_referral_made,
+            decided_at=at,
+            narrative=body.narrative,
+        ),
+        occurred_at=at,
+        child_ids=child_ids,
+        summary=f"Allegation outcome: {body.outcome.value}"
+        + ("; referred to the DBS" if body.dbs_referral_made else ""),
+    )
+    events = [event]
+    if body.outcome == AllegationOutcome.SUBSTANTIATED:
+        local = local_rules()
+        events.append(
+            clock(
+                ctx,
+                household_id,
+                Clock.APPROVAL_REVIEW,
+                at,
+                at + timedelta(days=local.approval_review_days),
+                "Review the household's approval after a substantiated allegation",
+                subject=allegation_stream(allegation_id),
+                child_ids=child_ids,
+                allegation_id=allegation_id,
+                causation_id=event.event_id,
+            )
+        )
+    recorded = await ctx.append(
+        allegation_stream(allegation_id), events, expected_version=ctx.expected(allegation["version"])
+    )
+    return {"allegation_id": str(allegation_id), "outcome": body.outcome.value, **ids(recorded)}

@@ -1,1 +1,246 @@
-"""carers: projections (see DESIGN.md §1 for what lives here)."""
+"""carers: read models built from the log, and the reactor that keeps allegation holds in place.
+
+`carers_households` keeps each household's folded state (the same fold as the commands and the
+placement check use); `carers_placements` and `carers_allegations` keep one row each. Overdue is
+never stored: it is derived at query time from the stored due dates and the injected clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.carers import events as ev
+from services.carers.commands import allegation_hold, allegation_state
+from services.carers.rules import HouseholdState, LocalRules, compliance, evolve
+from shared.eventstore import NewEvent, Projector, Reactor, RecordedEvent, reaction_metadata
+
+HOUSEHOLD_TYPES = frozenset(
+    {
+        ev.HOUSEHOLD_REGISTERED,
+        ev.MEMBER_ADDED,
+        ev.CHECK_RECORDED,
+        ev.HOUSEHOLD_APPROVED,
+        ev.HOUSEHOLD_REFUSED,
+        ev.APPROVAL_ENDED,
+        ev.SUPERVISION_RECORDED,
+        ev.TRAINING_RECORDED,
+        ev.REVIEW_RECORDED,
+        ev.HOLD_PLACED,
+        ev.HOLD_LIFTED,
+        ev.PLACEMENT_STARTED,
+        ev.PLACEMENT_ENDED,
+        ev.ALLEGATION_RECEIVED,
+        ev.LADO_REFERRAL_MADE,
+        ev.LADO_WRITTEN_CONFIRMATION_SENT,
+        ev.ALLEGATION_OUTCOME_RECORDED,
+        "DeadlineSet",
+        "DeadlineMet",
+        "DeadlineCancelled",
+    }
+)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def _household_of(event: RecordedEvent) -> str | None:
+    """The household an event changes, or None (another service's deadline, say)."""
+    if event.type.startswith("Deadline") and not str(event.data.get("kind", "")).startswith("carers."):
+        return None
+    value = event.data.get("household_id")
+    return str(value) if value else None
+
+
+class HouseholdsProjector(Projector):
+    name = "carers.households"
+    tables = ("carers_households", "carers_placements", "carers_allegations")
+    types = HOUSEHOLD_TYPES
+
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        household_id = _household_of(event)
+        if household_id is None:
+            return
+        row = (
+            await conn.execute(
+                text("SELECT state FROM carers_households WHERE household_id = :h FOR UPDATE"), {"h": household_id}
+            )
+        ).first()
+        current = HouseholdState.model_validate(row.state) if row is not None else None
+        state = evolve(
+            current,
+            event.type,
+            event.data,
+            stream_id=event.stream_id,
+            stream_version=event.stream_version,
+            occurred_at=event.occurred_at,
+        )
+        if state is not None:
+            await conn.execute(
+                text(
+                    "INSERT INTO carers_households (household_id, name, status, version, state, position) "
+                    "VALUES (:h, :n, :s, :v, CAST(:st AS jsonb), :p) ON CONFLICT (household_id) DO UPDATE SET "
+                    "name = EXCLUDED.name, status = EXCLUDED.status, version = EXCLUDED.version, "
+                    "state = EXCLUDED.state, position = EXCLUDED.position"
+                ),
+                {
+                    "h": household_id,
+                    "n": state.name,
+                    "s": state.status.value,
+                    "v": state.version,
+                    "st": _json(state.model_dump(mode="json")),
+                    "p": event.position,
+                },
+            )
+        if event.stream_id.startswith("placement-") and event.type in (ev.PLACEMENT_STARTED, ev.PLACEMENT_ENDED):
+            await self._placement(conn, event)
+        if event.stream_id.startswith("allegation-"):
+            await self._allegation(conn, event)
+
+    async def _placement(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        if event.type == ev.PLACEMENT_STARTED:
+            state = {**event.data, "ended": False, "end_date": None}
+        else:
+            row = (
+                await conn.execute(
+                    text("SELECT data FROM carers_placements WHERE placement_id = :p"),
+                    {"p": event.data["placement_id"]},
+                )
+            ).first()
+            state = {**(dict(row.data) if row is not None else event.data), "ended": True}
+            state.update(
+                end_date=event.data["end_date"],
+                end_reason=event.data["reason"],
+                end_narrative=event.data["narrative"],
+                carer_feelings=event.data.get("carer_feelings"),
+                child_wishes_contact=event.data.get("child_wishes_contact"),
+            )
+        state["version"] = event.stream_version
+        await conn.execute(
+            text(
+                "INSERT INTO carers_placements (placement_id, household_id, child_id, start_date, end_date, data) "
+                "VALUES (:p, :h, :c, :s, :e, CAST(:d AS jsonb)) ON CONFLICT (placement_id) DO UPDATE SET "
+                "end_date = EXCLUDED.end_date, data = EXCLUDED.data"
+            ),
+            {
+                "p": event.data["placement_id"],
+                "h": event.data["household_id"],
+                "c": event.data["child_id"],
+                "s": date.fromisoformat(state.get("start_date") or state["end_date"]),
+                "e": date.fromisoformat(state["end_date"]) if state.get("end_date") else None,
+                "d": _json(state),
+            },
+        )
+
+    async def _allegation(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        allegation_id = event.stream_id.removeprefix("allegation-")
+        row = (
+            await conn.execute(
+                text("SELECT events FROM carers_allegations WHERE allegation_id = :a"), {"a": allegation_id}
+            )
+        ).first()
+        history = list(row.events) if row is not None else []
+        history.append(event.as_json())
+        replayed = [_recorded(e) for e in history]
+        state = allegation_state(replayed)
+        state["deadlines"] = {k: v.model_dump(mode="json") for k, v in state["deadlines"].items()}
+        await conn.execute(
+            text(
+                "INSERT INTO carers_allegations (allegation_id, household_id, state, events) "
+                "VALUES (:a, :h, CAST(:s AS jsonb), CAST(:e AS jsonb)) ON CONFLICT (allegation_id) DO UPDATE SET "
+                "state = EXCLUDED.state, events = EXCLUDED.events"
+            ),
+            {"a": allegation_id, "h": event.data["household_id"], "s": _json(state), "e": _json(history)},
+        )
+
+
+def _recorded(data: dict[str, Any]) -> RecordedEvent:
+    return RecordedEvent(
+        position=data["position"],
+        event_id=uuid.UUID(data["event_id"]),
+        stream_id=data["stream_id"],
+        stream_version=data["stream_version"],
+        type=data["type"],
+        schema_version=data["schema_version"],
+        data=data["data"],
+        metadata=data["metadata"],
+        child_ids=tuple(uuid.UUID(c) for c in data["child_ids"]),
+        occurred_at=datetime.fromisoformat(data["occurred_at"]),
+        recorded_at=datetime.fromisoformat(data["recorded_at"]),
+        prev_hash=data["prev_hash"],
+        hash=data["hash"],
+    )
+
+
+class AllegationHoldReactor(Reactor):
+    """Every allegation puts its household on hold. The command appends the hold itself; this
+    repairs a crash between its two appends (same event id, so a repeat is a no-op)."""
+
+    name = "carers.allegation_holds"
+    types = frozenset({ev.ALLEGATION_RECEIVED})
+
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        return None
+
+    async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
+        hold = allegation_hold(event, reaction_metadata("carers", event))
+        return [(f"household-{event.data['household_id']}", [hold])]
+
+
+PROJECTORS: list[Projector] = [HouseholdsProjector(), AllegationHoldReactor()]
+
+
+# ---- queries ---------------------------------------------------------------------------------
+async def household(conn: AsyncConnection, household_id: uuid.UUID) -> HouseholdState | None:
+    row = (
+        await conn.execute(text("SELECT state FROM carers_households WHERE household_id = :h"), {"h": household_id})
+    ).first()
+    return HouseholdState.model_validate(row.state) if row is not None else None
+
+
+async def placements_of(conn: AsyncConnection, household_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        text("SELECT data FROM carers_placements WHERE household_id = :h ORDER BY start_date, placement_id"),
+        {"h": household_id},
+    )
+    return [dict(r.data) for r in rows]
+
+
+async def placement(conn: AsyncConnection, placement_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(text("SELECT data FROM carers_placements WHERE placement_id = :p"), {"p": placement_id})
+    ).first()
+    return dict(row.data) if row is not None else None
+
+
+async def allegation(conn: AsyncConnection, allegation_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(text("SELECT state FROM carers_allegations WHERE allegation_id = :a"), {"a": allegation_id})
+    ).first()
+    return dict(row.state) if row is not None else None
+
+
+async def overdue_households(conn: AsyncConnection, now: datetime, local: LocalRules) -> list[dict[str, Any]]:
+    """Every household with anything overdue at `now` (the agency's view)."""
+    out = []
+    for row in await conn.execute(text("SELECT state FROM carers_households ORDER BY name, household_id")):
+        report = compliance(HouseholdState.model_validate(row.state), now, local)
+        if report["overdue_count"]:
+            out.append(
+                {
+                    "household_id": report["household_id"],
+                    "name": report["name"],
+                    "status": report["status"],
+                    "on_hold": report["on_hold"],
+                    "overdue_count": report["overdue_count"],
+                    "overdue": report["overdue"],
+                }
+            )
+    return out

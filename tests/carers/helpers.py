@@ -1,0 +1,99 @@
+"""Helpers for the carers API tests: build households and children through the real API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.eventstore import EventFilter, NewEvent
+
+TERMS = {"age_min": 0, "age_max": 17, "max_children": 3, "placement_types": ["short_term", "long_term"]}
+
+
+async def register_child(app: FastAPI, date_of_birth: str = "2016-05-01", placing_authority: str = "Northants") -> str:
+    """A child in the log as the visits service records one (visits is written concurrently)."""
+    child_id = uuid.uuid4()
+    await app.state.store.append(
+        f"child-{child_id}",
+        [
+            NewEvent(
+                type="visits.ChildRegistered",
+                data={
+                    "child_id": str(child_id),
+                    "name": "Test Child",
+                    "date_of_birth": date_of_birth,
+                    "placing_authority": placing_authority,
+                    "legal_status": "s20",
+                },
+                occurred_at=app.state.clock.now(),
+                child_ids=(child_id,),
+            )
+        ],
+        0,
+    )
+    return str(child_id)
+
+
+async def post(client: httpx.AsyncClient, headers: dict[str, str], url: str, body: dict[str, Any], status: int = 201):
+    response = await client.post(url, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def household(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    *,
+    approved: bool = True,
+    decided_at: str | None = None,
+    terms: dict[str, Any] | None = None,
+    dbs_checked: str = "2026-10-01",
+    connected: bool = False,
+) -> dict[str, Any]:
+    """A household with one carer who has a clear enhanced DBS, approved unless told otherwise."""
+    created = await post(
+        client, headers, "/v1/households", {"name": "The Test household", "connected_person": connected}
+    )
+    hid = created["household_id"]
+    carer = await post(
+        client,
+        headers,
+        f"/v1/households/{hid}/members",
+        {"name": "Carer One", "role": "applicant", "date_of_birth": "1980-01-01"},
+    )
+    await post(
+        client,
+        headers,
+        f"/v1/households/{hid}/members/{carer['member_id']}/checks",
+        {"kind": "dbs_enhanced", "result": "clear", "checked_at": dbs_checked},
+    )
+    if approved:
+        body: dict[str, Any] = {"decision": "approved", "terms": terms or TERMS}
+        if decided_at:
+            body["decided_at"] = decided_at
+        await post(client, headers, f"/v1/households/{hid}/approval", body)
+    return {"household_id": hid, "carer_id": carer["member_id"]}
+
+
+async def place(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    household_id: str,
+    child_id: str,
+    start: date | str,
+    **extra: Any,
+) -> httpx.Response:
+    body = {"child_id": child_id, "household_id": household_id, "start_date": str(start), **extra}
+    return await client.post("/v1/placements", json=body, headers=headers)
+
+
+async def events_of(app: FastAPI, **filters: Any) -> list[Any]:
+    return await app.state.store.read(EventFilter(limit=10_000, **filters))
+
+
+def codes(problem: dict[str, Any]) -> set[str]:
+    return {r["code"] for r in problem["reasons"]}
