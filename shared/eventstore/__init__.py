@@ -11,10 +11,11 @@ from shared.eventstore.model import (
     WrongExpectedVersion,
 )
 from shared.eventstore.projector import Projector, ProjectorRunner, Reactor, reaction_id, reaction_metadata
-from shared.eventstore.store import Check, EventFilter, EventStore
+from shared.eventstore.store import EVENT_COLUMNS, Check, EventFilter, EventStore, row_to_event
 from shared.eventstore.verify import VerifyResult, verify_chain
 
 __all__ = [
+    "EVENT_COLUMNS",
     "ANY_VERSION",
     "NO_STREAM",
     "Check",
@@ -32,5 +33,6 @@ __all__ = [
     "WrongExpectedVersion",
     "reaction_id",
     "reaction_metadata",
+    "row_to_event",
     "verify_chain",
 ]

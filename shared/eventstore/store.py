@@ -235,11 +235,15 @@ class EventStore:
                         continue
                     if request.check is not None:
                         await flush()
+                        # Its own savepoint: a check that fails, even in SQL, fails alone.
+                        savepoint = await conn.begin_nested()
                         try:
                             await request.check(conn)
                         except Exception as refusal:
+                            await savepoint.rollback()
                             outcomes[index] = refusal
                             continue
+                        await savepoint.commit()
                     try:
                         encoded = [(_dump(e.data), _dump(e.metadata)) for e in request.events]
                     except InvalidEventContent as exc:

@@ -273,3 +273,18 @@ async def test_a_follower_is_woken_by_notify_from_another_process(
     finally:
         await runner.stop()
         await other_engine.dispose()
+
+
+async def test_a_check_that_fails_in_sql_fails_alone_in_its_batch(store: EventStore) -> None:
+    async def broken(conn: Any) -> None:
+        await conn.execute(text("SELECT 1/0"))
+
+    good_streams = [f"child-{uuid.uuid4()}" for _ in range(5)]
+    outcomes = await asyncio.gather(
+        *(store.append(s, [event()], NO_STREAM) for s in good_streams[:2]),
+        store.append(f"placement-{uuid.uuid4()}", [event()], NO_STREAM, check=broken),
+        *(store.append(s, [event()], NO_STREAM) for s in good_streams[2:]),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, list) for o in outcomes) == 5
+    assert isinstance(outcomes[2], DBAPIError)
