@@ -1,0 +1,241 @@
+"""The rules as data: which row each event raises, which version applies, retries and routing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.notifications import rules
+from services.notifications.rulebook import RULES_DIR, load_rule_sets
+
+AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+RULE_SETS = load_rule_sets()
+
+INCIDENT = "visits.IncidentRecorded"
+
+
+def rows(event_type: str, **data: object) -> set[str]:
+    return {m.rule_id for m in rules.matches(RULE_SETS, event_type, data, AT)}
+
+
+@pytest.mark.parametrize(
+    ("case", "event_type", "data", "expected"),
+    [
+        ("death", INCIDENT, {"category": "death"}, {"schedule7.row1"}),
+        ("serious illness", INCIDENT, {"category": "serious_illness"}, {"schedule7.row3"}),
+        ("serious accident", INCIDENT, {"category": "serious_accident"}, {"schedule7.row3"}),
+        ("overdose is always row 3", INCIDENT, {"category": "overdose"}, {"schedule7.row3"}),
+        (
+            "self-harm needing hospital",
+            INCIDENT,
+            {"category": "self_harm", "needed_hospital_treatment": True},
+            {"schedule7.row3"},
+        ),
+        ("self-harm without hospital", INCIDENT, {"category": "self_harm", "needed_hospital_treatment": False}, set()),
+        ("infectious disease", INCIDENT, {"category": "infectious_disease"}, {"schedule7.row4"}),
+        ("offence allegation", INCIDENT, {"category": "offence_allegation"}, {"schedule7.row5"}),
+        ("sexual exploitation", INCIDENT, {"category": "sexual_exploitation"}, {"schedule7.row6"}),
+        ("police called category", INCIDENT, {"category": "police_called"}, {"schedule7.row7"}),
+        ("police called flag", INCIDENT, {"category": "substance_misuse", "police_called": True}, {"schedule7.row7"}),
+        (
+            "missing and police",
+            INCIDENT,
+            {"category": "missing", "police_called": True},
+            {
+                "schedule7.row7",
+                "schedule7.row8",
+            },
+        ),
+        ("missing", INCIDENT, {"category": "missing"}, {"schedule7.row8"}),
+        ("cp enquiry started", INCIDENT, {"category": "child_protection_enquiry_started"}, {"schedule7.row10"}),
+        ("cp enquiry outcome", INCIDENT, {"category": "child_protection_enquiry_outcome"}, {"schedule7.row10"}),
+        ("seizure is not notifiable", INCIDENT, {"category": "seizure"}, set()),
+        (
+            "serious complaint about carer",
+            "visits.ComplaintReceived",
+            {"made_by": "parent", "schedule7_row9": True, "about_household_id": None},
+            {"schedule7.row9"},
+        ),
+        (
+            "complaint by child about carer",
+            "visits.ComplaintReceived",
+            {"made_by": "child", "schedule7_row9": True, "about_household_id": "h", "lado_consultation": True},
+            {"schedule7.row9", "lado.lado"},
+        ),
+        (
+            "LADO consultation flag",
+            "visits.ComplaintReceived",
+            {"made_by": "parent", "schedule7_row9": False, "lado_consultation": True},
+            {"lado.lado"},
+        ),
+        (
+            "complaint by a parent, not about a carer",
+            "visits.ComplaintReceived",
+            {"made_by": "parent", "schedule7_row9": False, "about_household_id": None},
+            set(),
+        ),
+        ("every allegation", "carers.AllegationReceived", {"child_ids": []}, {"lado.lado"}),
+        ("DBS referral", "carers.AllegationOutcomeRecorded", {"dbs_referral_made": True}, {"schedule7.row2"}),
+        ("outcome without DBS referral", "carers.AllegationOutcomeRecorded", {"dbs_referral_made": False}, set()),
+    ],
+    ids=lambda v: v if isinstance(v, str) and " " in v else "",
+)
+def test_which_rows_an_event_raises(case: str, event_type: str, data: dict[str, object], expected: set[str]) -> None:
+    assert rows(event_type, **data) == expected, case
+
+
+@pytest.mark.parametrize(
+    ("row", "recipients"),
+    [
+        ("1", {"ofsted", "placing_authority", "secretary_of_state", "area_authority", "health"}),
+        ("2", {"ofsted", "placing_authority"}),
+        ("3", {"ofsted", "placing_authority"}),
+        ("4", {"ofsted", "placing_authority", "health"}),
+        ("5", {"placing_authority", "police"}),
+        ("6", {"ofsted", "placing_authority", "area_authority", "police"}),
+        ("7", {"ofsted", "placing_authority", "police"}),
+        ("8", {"placing_authority", "police"}),
+        ("9", {"ofsted", "placing_authority"}),
+        ("10", {"ofsted", "placing_authority", "area_authority"}),
+    ],
+)
+def test_the_schedule_7_matrix(row: str, recipients: set[str]) -> None:
+    schedule7 = rules.effective_version(RULE_SETS, "schedule7", AT)
+    assert schedule7 is not None
+    assert set(schedule7.rows[row].recipients) == recipients
+    assert schedule7.rows[row].due == (timedelta(0) if row == "1" else timedelta(hours=24))
+
+
+def test_due_times_include_weekends() -> None:
+    saturday = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    schedule7 = rules.effective_version(RULE_SETS, "schedule7", saturday)
+    assert schedule7 is not None
+    assert rules.due_by(saturday, schedule7.rows["3"]) == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    assert rules.due_by(saturday, schedule7.rows["1"]) == saturday
+
+
+def test_every_rule_file_has_a_version_effective_date_and_source() -> None:
+    for rule_set in RULE_SETS:
+        assert rule_set.version >= 1
+        assert rule_set.effective_from <= date(2026, 11, 25)
+        assert rule_set.source
+    assert sorted(p.name for p in RULES_DIR.glob("*.yaml")) == ["lado-v1.yaml", "schedule7-v1.yaml"]
+
+
+def test_a_rule_change_is_a_new_version_picked_by_the_event_date(tmp_path: Path) -> None:
+    for path in RULES_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text())
+    v2 = (RULES_DIR / "schedule7-v1.yaml").read_text()
+    v2 = v2.replace("version: 1", "version: 2").replace("effective_from: 2011-04-01", "effective_from: 2027-01-01")
+    v2 = v2.replace(
+        "    title: Serious illness or serious accident of a placed child\n    recipients: [ofsted, placing_authority]",
+        "    title: Serious illness or serious accident of a placed child\n"
+        "    recipients: [ofsted, placing_authority, health]",
+    )
+    (tmp_path / "schedule7-v2.yaml").write_text(v2)
+    rule_sets = load_rule_sets(tmp_path)
+
+    before = rules.matches(rule_sets, INCIDENT, {"category": "overdose"}, datetime(2026, 12, 31, 23, 0, tzinfo=UTC))
+    after = rules.matches(rule_sets, INCIDENT, {"category": "overdose"}, datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
+    assert [(m.rule_set.version, set(m.row.recipients)) for m in before] == [(1, {"ofsted", "placing_authority"})]
+    assert [(m.rule_set.version, set(m.row.recipients)) for m in after] == [
+        (2, {"ofsted", "placing_authority", "health"})
+    ]
+    # England's date decides: 00:30 on 1 July 2027 in London is still 30 June in UTC.
+    assert rules.local_date(datetime(2027, 6, 30, 23, 30, tzinfo=UTC)) == date(2027, 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("case", "content", "message"),
+    [
+        ("unknown recipient", {"rows": {"1": {"title": "x", "recipients": ["press"], "due_hours": 0}}}, "unknown"),
+        ("trigger names no row", {"triggers": [{"id": "t", "event": "x", "row": "99"}]}, "unknown row"),
+        ("no source", {"source": ""}, "source"),
+    ],
+)
+def test_invalid_rule_files_are_refused(case: str, content: dict[str, object], message: str) -> None:
+    base: dict[str, object] = {
+        "rule_set": "t",
+        "version": 1,
+        "effective_from": "2020-01-01",
+        "source": "reg 36",
+        "rows": {"1": {"title": "x", "recipients": ["ofsted"], "due_hours": 0}},
+        "triggers": [],
+    }
+    with pytest.raises(rules.RuleError, match=message):
+        rules.parse_rule_set({**base, **content})
+
+
+def test_two_versions_must_take_effect_in_order() -> None:
+    one = rules.parse_rule_set(
+        {"rule_set": "t", "version": 1, "effective_from": "2020-01-01", "source": "s", "rows": {}, "triggers": []}
+    )
+    two = rules.parse_rule_set(
+        {"rule_set": "t", "version": 2, "effective_from": "2019-01-01", "source": "s", "rows": {}, "triggers": []}
+    )
+    with pytest.raises(rules.RuleError):
+        rules.check_versions([one, two])
+
+
+@pytest.mark.parametrize(
+    ("attempts_made", "delay"),
+    [(0, 0.0), (1, 5.0), (2, 300.0), (6, 36000.0), (7, None)],
+)
+def test_retry_schedule_then_dead_letter(attempts_made: int, delay: float | None) -> None:
+    assert rules.next_attempt_delay([0, 5, 300, 1800, 7200, 18000, 36000], attempts_made) == delay
+
+
+@pytest.mark.parametrize(
+    ("case", "sub", "expected"),
+    [
+        ("recipient in the notification", {"recipient": "ofsted"}, True),
+        ("recipient not in it", {"recipient": "police"}, False),
+        ("type filter matches", {"recipient": "ofsted", "event_types": ["notifications.NotificationRaised"]}, True),
+        ("type filter by prefix", {"recipient": "ofsted", "event_types": ["notifications.*"]}, True),
+        ("type filter excludes", {"recipient": "ofsted", "event_types": ["notifications.EscalationRaised"]}, False),
+        ("authority matches", {"recipient": "placing_authority", "placing_authority": " northamptonshire "}, True),
+        ("other authority", {"recipient": "placing_authority", "placing_authority": "Kent"}, False),
+    ],
+)
+def test_which_subscriptions_receive_a_message(case: str, sub: dict[str, object], expected: bool) -> None:
+    assert (
+        rules.subscription_matches(
+            recipient=str(sub["recipient"]),
+            event_types=list(sub.get("event_types", [])),  # type: ignore[call-overload]
+            placing_authority=sub.get("placing_authority"),  # type: ignore[arg-type]
+            message_type="notifications.NotificationRaised",
+            message_recipients=["ofsted", "placing_authority"],
+            message_placing_authorities=["Northamptonshire"],
+        )
+        is expected
+    ), case
+
+
+@pytest.mark.parametrize(
+    ("acknowledged", "statuses", "expected"),
+    [
+        (False, [], "raised"),
+        (False, ["pending", "delivered"], "pending"),
+        (False, ["delivered", "delivered"], "delivered"),
+        (False, ["dead", "delivered"], "dead_lettered"),
+        (True, ["dead"], "acknowledged"),
+    ],
+)
+def test_notification_status(acknowledged: bool, statuses: list[str], expected: str) -> None:
+    assert rules.notification_status(acknowledged=acknowledged, outbox_statuses=statuses) == expected
+
+
+@pytest.mark.parametrize(
+    ("placements", "on", "placed"),
+    [
+        ([], date(2026, 11, 25), False),
+        ([(date(2026, 1, 1), None)], date(2026, 11, 25), True),
+        ([(date(2026, 1, 1), date(2026, 6, 1))], date(2026, 11, 25), False),
+        ([(date(2026, 12, 1), None)], date(2026, 11, 25), False),
+        ([(date(2026, 1, 1), date(2026, 11, 25))], date(2026, 11, 25), True),
+    ],
+)
+def test_placed_on_a_date(placements: list[tuple[date, date | None]], on: date, placed: bool) -> None:
+    assert rules.is_placed(placements, on) is placed
