@@ -9,8 +9,10 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from shared.access import ROUTE_RULES, enforce_policy
+from shared.access import router as access_router
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
@@ -92,6 +94,7 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(
+        dependencies=[Depends(enforce_policy)],
         title="carelog",
         version="0.1.0",
         summary="The record of every child in a fostering agency, as an append-only event log.",
@@ -101,6 +104,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.services = [s.name for s in specs]
     app.state.runners = {}
+    app.state.route_rules = ROUTE_RULES
     install_problem_handlers(app)
     app.add_middleware(
         BodyLimitAndIdempotency,
@@ -110,6 +114,7 @@ def create_app(
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
     app.add_middleware(RequestObservation)
     app.include_router(ops_router)
+    app.include_router(access_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for spec in specs:
         app.include_router(spec.router)

@@ -31,6 +31,7 @@ WORKER_ALLOCATED = "access.WorkerAllocated"
 ALLOCATION_ENDED = "access.AllocationEnded"
 BREAK_GLASS_USED = "access.BreakGlassUsed"
 BREAK_GLASS_HEADER = "x-break-glass-reason"
+ALL_RELATIONS = frozenset(Relation)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,13 @@ async def enforce_policy(request: Request) -> None:
         return  # a malformed id: the route's own validation answers 422
     if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
         relations = relations | {Relation.ALLOCATED}
-    decision = decide(principal.role, rule.resource, rule.action, relations)
+    # A role that could not do this even with every relationship is refused before existence is
+    # revealed; otherwise an object that does not exist is simply not found.
+    decision = decide(principal.role, rule.resource, rule.action, ALL_RELATIONS)
+    if decision.allowed and object_id is not None and not target.found and rule.source == "path":
+        raise Problem("not-found", f"No such {rule.locate}.")
+    if decision.allowed:
+        decision = decide(principal.role, rule.resource, rule.action, relations)
     break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
     if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
         await _record_break_glass(request, principal, target, break_glass_reason)
@@ -225,8 +232,6 @@ async def enforce_policy(request: Request) -> None:
         if decision.status == 404:
             raise Problem("not-found", "No such record.")
         raise Problem("forbidden", decision.reason)
-    if object_id is not None and not target.found and rule.source == "path":
-        raise Problem("not-found", f"No such {rule.locate}.")
     if rule.audited:
         for child_id in target.child_ids:
             await record_access(request, principal, child_id, reason=break_glass_reason or None)

@@ -78,6 +78,7 @@ class ProjectorRunner:
         self.poll_interval = poll_interval
         self._locks = {p.name: asyncio.Lock() for p in self.projectors}
         self._known: dict[str, int] = {}
+        self._ensured: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.store: EventStore | None = None
@@ -91,8 +92,16 @@ class ProjectorRunner:
     # ---- catching up -------------------------------------------------------------------------
     async def catch_up(self, up_to: int | None = None) -> None:
         """Bring every projector to `up_to` (default: the head as it is now)."""
+        if up_to is None:
+            # Read the head once without any lock: projectors already there are skipped, and
+            # concurrent callers waiting on one projector's lock are served by one step.
+            up_to = await self._head()
         for projector in self.projectors:
             await self.catch_up_one(projector, up_to)
+
+    async def _head(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(_HEAD)).scalar_one())
 
     async def catch_up_one(self, projector: Projector, up_to: int | None = None) -> int:
         if up_to is not None and self._known.get(projector.name, -1) >= up_to:
@@ -104,13 +113,19 @@ class ProjectorRunner:
             while True:
                 reached, more = await self._step(projector)
                 self._known[projector.name] = reached
-                if not more or (up_to is not None and reached >= up_to):
+                # The head read under the lock may be older than `up_to` (the snapshot of a
+                # statement that waited for the lock): step again until `up_to` is reached.
+                if up_to is not None and reached >= up_to or up_to is None and not more:
                     return reached
 
     async def _step(self, projector: Projector) -> tuple[int, bool]:
         async with self.engine.connect() as conn, conn.begin():
-            checkpoint = await _lock_checkpoint(conn, projector.name)
-            head = int((await conn.execute(text("SELECT position FROM events_head WHERE id"))).scalar_one())
+            if projector.name not in self._ensured:
+                await _ensure_checkpoint(conn, projector.name)
+                self._ensured.add(projector.name)
+            # The checkpoint row locked, and the head read, in one round trip.
+            row = (await conn.execute(_LOCK_AND_HEAD, {"n": projector.name})).one()
+            checkpoint, head = int(row.position), int(row.head)
             if head <= checkpoint:
                 return checkpoint, False
             events = await _read_events(conn, projector, checkpoint, head, self.batch_size)
@@ -194,8 +209,11 @@ class ProjectorRunner:
                     await self.catch_up()
                 except Exception:
                     log.exception("projector catch-up failed; will retry")
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives just as the event is set, and stop() would then wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
                 self._wake.clear()
         finally:
             listener.cancel()
@@ -229,11 +247,22 @@ class ProjectorRunner:
             await asyncio.sleep(1.0)
 
 
-async def _lock_checkpoint(conn: AsyncConnection, name: str) -> int:
+_HEAD = text("SELECT position FROM events_head WHERE id")
+_LOCK_AND_HEAD = text(
+    "SELECT c.position, (SELECT h.position FROM events_head h WHERE h.id) AS head "
+    "FROM projector_checkpoints c WHERE c.name = :n FOR UPDATE OF c"
+)
+
+
+async def _ensure_checkpoint(conn: AsyncConnection, name: str) -> None:
     await conn.execute(
         text("INSERT INTO projector_checkpoints (name, position) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
         {"n": name},
     )
+
+
+async def _lock_checkpoint(conn: AsyncConnection, name: str) -> int:
+    await _ensure_checkpoint(conn, name)
     value = (
         await conn.execute(text("SELECT position FROM projector_checkpoints WHERE name = :n FOR UPDATE"), {"n": name})
     ).scalar_one()

@@ -44,6 +44,9 @@ async def post(client: httpx.AsyncClient, headers: dict[str, str], url: str, bod
     return response.json()
 
 
+SSW = "ssw-test"  # the supervising social worker every test household is allocated to
+
+
 async def household(
     client: httpx.AsyncClient,
     headers: dict[str, str],
@@ -56,7 +59,10 @@ async def household(
 ) -> dict[str, Any]:
     """A household with one carer who has a clear enhanced DBS, approved unless told otherwise."""
     created = await post(
-        client, headers, "/v1/households", {"name": "The Test household", "connected_person": connected}
+        client,
+        headers,
+        "/v1/households",
+        {"name": "The Test household", "connected_person": connected, "supervising_social_worker_id": SSW},
     )
     hid = created["household_id"]
     carer = await post(

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from shared.auth import Role
 from shared.clock import ManualClock
-from tests.carers.helpers import events_of, household, place, post, register_child
+from tests.carers.helpers import SSW, events_of, household, place, post, register_child
 from tests.conftest import settle
 
 
@@ -274,7 +274,7 @@ async def test_annual_review_goes_to_panel_first_and_hears_the_child(client, aut
 
 
 async def test_holds_are_placed_by_writers_and_lifted_by_managers_with_a_reason(client, auth, app: FastAPI) -> None:
-    ssw = auth(Role.SUPERVISING_SOCIAL_WORKER)
+    ssw = auth(Role.SUPERVISING_SOCIAL_WORKER, subject=SSW)  # allocated to the household
     hid = (await household(client, auth()))["household_id"]
     hold = await post(client, ssw, f"/v1/households/{hid}/holds", {"reason": "Home conditions: risk assessment"})
     assert (await client.get(f"/v1/households/{hid}", headers=ssw)).json()["on_hold"] is True

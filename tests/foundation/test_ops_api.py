@@ -16,8 +16,8 @@ async def test_global_feed_needs_a_token_and_a_reader_role(client: httpx.AsyncCl
     assert missing.status_code == 401
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert missing.json()["type"].endswith("/unauthenticated")
-    carer = await client.get("/v1/events", headers=auth(Role.CARER))
-    assert carer.status_code == 403
+    worker = await client.get("/v1/events", headers=auth(Role.CHILD_SOCIAL_WORKER))
+    assert worker.status_code == 403
     admin = await client.get("/v1/events", headers=auth(Role.ADMIN), params={"limit": 5})
     assert admin.status_code == 200
     assert "events" in admin.json()

@@ -127,4 +127,5 @@ class Visits:
 
 @pytest.fixture
 def visits(client: httpx.AsyncClient, app: FastAPI, auth: Any) -> Visits:
-    return Visits(client, app, auth(Role.CHILD_SOCIAL_WORKER, subject=WORKER))
+    # A registered manager: these tests are about the record; access is tested in tests/security.
+    return Visits(client, app, auth(Role.REGISTERED_MANAGER, subject=WORKER))

@@ -52,7 +52,7 @@ async def test_chronology_has_every_service_in_occurred_order(visits: Visits, ap
     assert by_id[ids["notification"]]["summary"] == "Placing authority notified"
     assert by_id[ids["notification"]]["recorded_by"] == {"actor_id": "notifications-worker", "actor_role": "manager"}
     assert by_id[ids["visit"]]["summary"].startswith("Statutory visit by child social worker")
-    assert by_id[ids["visit"]]["recorded_by"]["actor_role"] == "child_social_worker"
+    assert by_id[ids["visit"]]["recorded_by"]["actor_role"] == "registered_manager"
     assert by_id[ids["incident"]]["summary"] == "Incident: self harm"
     kinds = [e["type"] for e in entries]
     assert kinds.index("carers.PlacementStarted") < kinds.index("visits.VisitRecorded")
