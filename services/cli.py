@@ -243,6 +243,25 @@ def token(
     )
 
 
+@cli.command()
+def demo(
+    children: Annotated[int, typer.Option(help="Children in the agency")] = 100,
+    households: Annotated[int, typer.Option(help="Fostering households")] = 40,
+    seed: Annotated[int, typer.Option(help="Same seed, same agency")] = 7,
+    data_dir: DataDir = None,
+) -> None:
+    """Load a small, realistic agency (a year of history ending now) through the real API."""
+    from bench.generator import run_demo
+
+    settings = get_settings()
+    if settings.is_production:
+        typer.echo("refusing to load demo data in production", err=True)
+        raise typer.Exit(2)
+    with database(settings, data_dir) as (_owner, app_url):
+        summary = asyncio.run(run_demo(settings, app_url, seed=seed, children=children, households=households))
+    typer.echo(summary)
+
+
 def main() -> None:
     cli()
 

@@ -1,0 +1,1 @@
+"""carelog benchmarks: `python -m bench [--quick] [--events N]` (see bench/README.md)."""
