@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 
 from shared.access import ROUTE_RULES, enforce_policy
 from shared.access import router as access_router
+from shared.auth import jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
@@ -105,6 +106,7 @@ def create_app(
     app.state.services = [s.name for s in specs]
     app.state.runners = {}
     app.state.route_rules = ROUTE_RULES
+    app.state.jwk_client = jwk_client_for(settings)
     install_problem_handlers(app)
     app.add_middleware(
         BodyLimitAndIdempotency,
