@@ -208,10 +208,14 @@ async def enforce_policy(request: Request) -> None:
     target = Target()
     relations: frozenset[Relation] = frozenset()
     object_id = await _object_id(request, rule)
+    # Whether relationships matter at all for this caller: managers and inspectors need none.
+    needs_relations = decide(principal.role, rule.resource, rule.action) != decide(
+        principal.role, rule.resource, rule.action, ALL_RELATIONS
+    )
     if object_id is not None:
-        async with request.app.state.engine.connect() as conn:
+        async with request.app.state.store.reader.connect() as conn:
             target = await locate(conn, str(rule.locate), object_id)
-            if target.found:
+            if target.found and needs_relations:
                 relations = await relations_to(conn, principal, target)
     elif rule.locate is not None and rule.source == "path":
         return  # a malformed id: the route's own validation answers 422
@@ -269,7 +273,7 @@ def _may_break_glass(principal: Principal, rule: RouteRule, target: Target) -> b
 
 async def record_access(request: Request, principal: Principal, child_id: uuid.UUID, reason: str | None) -> None:
     route = request.scope.get("route")
-    async with request.app.state.engine.begin() as conn:
+    async with request.app.state.store.reader.connect() as conn:  # one autocommitted INSERT
         await conn.execute(
             text(
                 "INSERT INTO access_log (actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
@@ -347,7 +351,7 @@ async def access_log(
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         rows = await conn.execute(
             text(
                 "SELECT id, at, actor_id, actor_role, method, route, path, break_glass, reason FROM access_log "
@@ -439,6 +443,30 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/v1/children/{child_id}/statements"): _child(A.WRITE),
     ("POST", "/v1/children/{child_id}/amendments"): _child(A.WRITE),
     ("POST", "/v1/children/{child_id}/complaints"): _child(A.WRITE),
+    # visits: plans, risk, health, reviews, concerns (issue 12); carers see only the shared plans
+    ("GET", "/v1/children/{child_id}/shared-plans"): RouteRule(
+        R.SHARED_PLAN, A.READ, "child", "child_id", audited=True
+    ),
+    ("POST", "/v1/children/{child_id}/plans/{plan_id}/acknowledge"): RouteRule(
+        R.SHARED_PLAN, A.WRITE, "child", "child_id"
+    ),
+    ("GET", "/v1/children/{child_id}/plans"): _child(A.READ, audited=True),
+    ("GET", "/v1/children/{child_id}/health"): _child(A.READ, audited=True),
+    ("GET", "/v1/children/{child_id}/concerns"): _child(A.READ, audited=True),
+    **{
+        ("POST", f"/v1/children/{{child_id}}/{tail}"): _child(A.WRITE)
+        for tail in (
+            "plans",
+            "plans/{plan_id}/share",
+            "risk-assessments",
+            "health-checks",
+            "looked-after-reviews",
+            "concerns",
+            "concerns/{concern_id}/actions",
+            "concerns/{concern_id}/outcome",
+            "concerns/{concern_id}/escalate",
+        )
+    },
     ("GET", "/v1/complaints/{complaint_id}"): RouteRule(R.CHILD, A.READ, "complaint", "complaint_id", audited=True),
     **{
         ("POST", f"/v1/complaints/{{complaint_id}}/{step}"): RouteRule(R.CHILD, A.WRITE, "complaint", "complaint_id")
@@ -469,6 +497,9 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/v1/placements"): RouteRule(R.CHILD, A.WRITE, "child", "child_id", source="body"),
     ("GET", "/v1/placements/{placement_id}"): RouteRule(R.CHILD, A.READ, "placement", "placement_id"),
     ("POST", "/v1/placements/{placement_id}/end"): RouteRule(R.CHILD, A.WRITE, "placement", "placement_id"),
+    ("POST", "/v1/placements/{placement_id}/ending"): RouteRule(R.CHILD, A.WRITE, "placement", "placement_id"),
+    ("POST", "/v1/workers/{worker_id}/supervisions"): RouteRule(R.REPORT, A.WRITE),
+    ("GET", "/v1/caseloads"): RouteRule(R.REPORT, A.READ, self_param="worker_id"),
     ("POST", "/v1/allegations"): RouteRule(R.ALLEGATION, A.CREATE),
     ("GET", "/v1/allegations/{allegation_id}"): RouteRule(R.ALLEGATION, A.READ, "allegation", "allegation_id"),
     **{
@@ -492,4 +523,8 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ),
     ("GET", "/v1/escalations"): RouteRule(R.NOTIFICATION, A.READ, "child", "child_id", source="query"),
     ("GET", "/v1/escalations/{escalation_id}"): RouteRule(R.NOTIFICATION, A.READ, "escalation", "escalation_id"),
+    # investigations: reports and the inspector's pages (the export is listed with the child's record)
+    ("GET", "/v1/reports/kpis"): RouteRule(R.REPORT, A.READ),
+    ("GET", "/inspect/children/{child_id}"): _child(A.READ, audited=True),
+    ("GET", "/inspect/kpis"): RouteRule(R.REPORT, A.READ),
 }

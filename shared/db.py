@@ -30,14 +30,20 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+    # No pre-ping: it costs a round trip per checkout. A connection found dead fails its
+    # statement, and SQLAlchemy then invalidates the whole pool, so the next request reconnects.
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         **kwargs,
     )
+
+
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool in autocommit: a read is one round trip, with no BEGIN and no ROLLBACK."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def alembic_config(url: str) -> Config:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+log = structlog.get_logger("carelog.errors")
 
 PROBLEM_BASE = "https://carelog.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -135,7 +138,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(problem, request.url.path)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # Never leak a stack trace; the log has it.
+        # Never leak a stack trace to the client; the log has it.
+        log.error("unhandled error", path=request.url.path, exc_info=exc)
         return problem_response(Problem("internal"), request.url.path)
 
     app.add_exception_handler(Problem, on_problem)

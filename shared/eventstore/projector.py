@@ -73,6 +73,7 @@ class ProjectorRunner:
         poll_interval: float = 2.0,
     ) -> None:
         self.engine = engine
+        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.projectors = list(projectors)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
@@ -100,7 +101,7 @@ class ProjectorRunner:
             await self.catch_up_one(projector, up_to)
 
     async def _head(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return int((await conn.execute(_HEAD)).scalar_one())
 
     async def catch_up_one(self, projector: Projector, up_to: int | None = None) -> int:
@@ -143,7 +144,7 @@ class ProjectorRunner:
             return reached, reached < head
 
     async def checkpoints(self) -> dict[str, int]:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             rows = await conn.execute(text("SELECT name, position FROM projector_checkpoints"))
             known = {r.name: int(r.position) for r in rows}
         return {p.name: known.get(p.name, 0) for p in self.projectors}

@@ -108,6 +108,8 @@ class EventFilter:
 class EventStore:
     def __init__(self, engine: AsyncEngine, *, max_batch: int = 256) -> None:
         self.engine = engine
+        # Reads need no transaction: the same pool in autocommit saves BEGIN and ROLLBACK.
+        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -335,7 +337,7 @@ class EventStore:
         query = text("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = :s")
         if conn is not None:
             return int((await conn.execute(query, {"s": stream_id})).scalar_one())
-        async with self.engine.connect() as own:
+        async with self.reader.connect() as own:
             return int((await own.execute(query, {"s": stream_id})).scalar_one())
 
     async def read_stream(
@@ -347,7 +349,7 @@ class EventStore:
             sql += " AND recorded_at <= :as_of"
             params["as_of"] = as_of
         sql += " ORDER BY stream_version"
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             return [row_to_event(r) for r in await conn.execute(text(sql), params)]
 
     async def read(self, flt: EventFilter, conn: AsyncConnection | None = None) -> list[RecordedEvent]:
@@ -355,7 +357,7 @@ class EventStore:
         sql, params = build_filter_query(flt)
         if conn is not None:
             return [row_to_event(r) for r in await conn.execute(text(sql), params)]
-        async with self.engine.connect() as own:
+        async with self.reader.connect() as own:
             return [row_to_event(r) for r in await own.execute(text(sql), params)]
 
     async def iterate(self, flt: EventFilter, chunk: int = 1000) -> AsyncIterator[RecordedEvent]:
@@ -370,7 +372,7 @@ class EventStore:
             after = page[-1].position
 
     async def head(self) -> tuple[int, str]:
-        async with self.engine.connect() as conn:
+        async with self.reader.connect() as conn:
             row = (await conn.execute(text("SELECT position, hash FROM events_head WHERE id"))).one()
             return int(row.position), str(row.hash)
 
