@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.carers import commands as cmd
 from services.carers import projections
@@ -83,6 +83,8 @@ async def get_household(request: Request, response: Response, household_id: uuid
         "current_placements": [p for p in placements if not p.get("ended")],
         "past_placements": [p for p in placements if p.get("ended")],
         "open_concerns": [c.model_dump(mode="json") for c in state.concerns.values() if c.addressed_at is None],
+        "supervision_agenda": [a.model_dump(mode="json") for a in state.agenda.values() if a.discussed_at is None],
+        "incomplete_endings": [e.model_dump(mode="json") for e in state.incomplete_endings.values()],
         "trainings": state.trainings,
         "reviews": state.reviews,
         "last_supervision_at": state.last_supervision_at.isoformat() if state.last_supervision_at else None,
@@ -188,6 +190,49 @@ async def get_placement(request: Request, placement_id: uuid.UUID, _: Reader) ->
 @router.post("/placements/{placement_id}/end", summary="End a placement", responses=REFUSALS, **CREATED)
 async def end_placement(ctx: Ctx, placement_id: uuid.UUID, body: cmd.PlacementEndIn) -> dict[str, Any]:
     return await cmd.end_placement(ctx, placement_id, body)
+
+
+@router.post(
+    "/placements/{placement_id}/ending",
+    summary="Complete the ending record: the child's wishes about contact, the carers' views, the ending meeting",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_ending(ctx: Ctx, placement_id: uuid.UUID, body: cmd.EndingIn) -> dict[str, Any]:
+    return await cmd.record_ending(ctx, placement_id, body)
+
+
+# ---- the agency's oversight of its own workers ----------------------------------------------
+WorkerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]*$")]
+
+
+@router.post(
+    "/workers/{worker_id}/supervisions",
+    summary="A manager supervised a social worker (monthly clock, local)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_worker_supervision(ctx: Ctx, worker_id: WorkerId, body: cmd.WorkerSupervisionIn) -> dict[str, Any]:
+    return await cmd.record_worker_supervision(ctx, worker_id, body)
+
+
+@router.get("/caseloads", summary="Per worker: children and households allocated against targets; supervision")
+async def caseloads(
+    request: Request,
+    _: Reader,
+    worker_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    now = request.app.state.clock.now()
+    local = cmd.local_rules()
+    async with request.app.state.engine.connect() as conn:
+        workers = await projections.caseloads(conn, now, local, worker_id)
+    return {
+        "as_of": now.isoformat(),
+        "targets": {"children": local.caseload_children_target, "households": local.caseload_households_target},
+        "workers": workers,
+        "over_target": [w["worker_id"] for w in workers if w["over_target"]],
+        "supervision_overdue": [w["worker_id"] for w in workers if w["supervision"]["overdue"]],
+    }
 
 
 # ---- allegations -----------------------------------------------------------------------------

@@ -24,12 +24,14 @@ from services.carers.rules import (
     AllegationOutcome,
     CheckKind,
     CheckResult,
+    ChildNeed,
     Clock,
     HouseholdState,
     HouseholdStatus,
     LocalRules,
     MemberRole,
     MemberState,
+    NotSeenReason,
     OpenDeadline,
     PlacementRequest,
     PlacementType,
@@ -41,15 +43,20 @@ from services.carers.rules import (
     add_years,
     adult_from,
     age_on,
+    belongs_on_supervision_agenda,
+    children_unaccounted,
+    ending_parts_recorded,
     evolve,
     household_stream,
     lado_confirmation_due,
     lado_referral_due,
     placement_eligibility,
     start_of,
+    training_gaps,
     tsd_months,
 )
 from shared.auth import MANAGERS
+from shared.calendar import add_working_days_at
 from shared.commanding import CommandContext
 from shared.eventstore import NewEvent, RecordedEvent, reaction_id
 from shared.eventstore.store import EVENT_COLUMNS, row_to_event
@@ -69,6 +76,11 @@ class CarersSettings(BaseSettings):
     lado_written_confirmation_working_days: int = Field(3, ge=1, le=20)
     approval_review_days: int = Field(28, ge=1, le=365)
     due_soon_days: int = Field(14, ge=0, le=90)
+    needs_training_days: int = Field(28, ge=1, le=365)
+    ending_record_working_days: int = Field(5, ge=1, le=60)
+    worker_supervision_months: int = Field(1, ge=1, le=12)
+    caseload_children_target: int = Field(20, ge=1, le=200)
+    caseload_households_target: int = Field(16, ge=1, le=200)
 
     def rules(self) -> LocalRules:
         return LocalRules(**self.model_dump())
@@ -165,13 +177,28 @@ class ConcernAddressedIn(Body):
     action: LongText
 
 
+class NotSeenIn(Body):
+    child_id: uuid.UUID
+    reason: NotSeenReason
+
+
 class SupervisionIn(Body):
     occurred_at: AwareDatetime
     unannounced: bool = False
     supervising_social_worker_id: Text | None = Field(None, description="Default: the caller.")
     children_discussed: list[uuid.UUID] = Field(default_factory=list, max_length=20)
     children_seen: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    children_not_seen_reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    children_not_seen_reason: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None,
+        description="Legacy, for every placed child not seen: one of child_refused, "
+        "inappropriate_for_age_or_understanding, unable (free text does not account for a child).",
+    )
+    children_not_seen: list[NotSeenIn] = Field(
+        default_factory=list, max_length=20, description="Each placed child not seen, with one of the three reasons."
+    )
+    agenda_items_discussed: list[uuid.UUID] = Field(
+        default_factory=list, max_length=50, description="Items of the supervision agenda discussed (incidents)."
+    )
     concerns: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]] = Field(
         default_factory=list, max_length=50
     )
@@ -261,6 +288,9 @@ class PlacementIn(Body):
     placing_authority: Text | None = Field(None, description="Default: the child's placing authority.")
     placement_type: PlacementType | None = None
     connected_person: bool | None = Field(None, description="Reg 24 temporary approval; default: the household's.")
+    child_needs: list[ChildNeed] = Field(
+        default_factory=list, max_length=20, description="The child's needs (also read from the child's record)."
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -276,12 +306,67 @@ class PlacementIn(Body):
     )
 
 
-class PlacementEndIn(Body):
+OptionalLongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None
+
+
+class EndingParts(Body):
+    child_wishes_contact: bool | None = Field(None, description="Does the child wish to keep in touch with the carers?")
+    child_wishes: OptionalLongText = Field(None, description="The child's wishes about keeping in touch, in words.")
+    carer_views: OptionalLongText = Field(None, description="The carers' views and feelings about the ending.")
+    ending_meeting_held: bool | None = None
+    ending_meeting_on: date | None = None
+
+    def parts(self) -> list[str]:
+        return ending_parts_recorded(
+            child_wishes_contact=self.child_wishes_contact,
+            child_wishes=self.child_wishes,
+            carer_views=self.carer_views,
+            ending_meeting_held=self.ending_meeting_held,
+        )
+
+
+class PlacementEndIn(EndingParts):
     end_date: date
     reason: Text
     narrative: LongText
     carer_feelings: Annotated[str, StringConstraints(max_length=20_000)] | None = None
-    child_wishes_contact: bool | None = None
+
+    def parts(self) -> list[str]:
+        return ending_parts_recorded(
+            child_wishes_contact=self.child_wishes_contact,
+            child_wishes=self.child_wishes,
+            carer_views=self.carer_views or self.carer_feelings,
+            ending_meeting_held=self.ending_meeting_held,
+        )
+
+
+class EndingIn(EndingParts):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "child_wishes_contact": True,
+                    "child_wishes": "Wants to visit at Christmas",
+                    "carer_views": "Sad to see her go; would like to stay in touch",
+                    "ending_meeting_held": True,
+                }
+            ]
+        },
+    )
+
+
+class WorkerSupervisionIn(Body):
+    occurred_at: AwareDatetime
+    narrative: LongText
+    supervisor_id: Text | None = Field(None, description="Default: the caller.")
+    cases_discussed: list[uuid.UUID] = Field(default_factory=list, max_length=200)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"occurred_at": "2026-11-25T10:00:00Z", "narrative": "Caseload and reflective supervision."}]
+        },
+    )
 
 
 class AllegationIn(Body):
@@ -336,6 +421,10 @@ _CHILD = text(
     f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = :s AND type = '{ev.CHILD_REGISTERED}' "
     "ORDER BY position LIMIT 1"
 )
+_CHILD_NEEDS = text(
+    f"SELECT data FROM events WHERE stream_id = :s AND type = '{ev.CHILD_NEEDS_RECORDED}' "
+    "ORDER BY position DESC LIMIT 1"
+)
 _CHILD_PLACEMENTS = text(
     f"SELECT {EVENT_COLUMNS} FROM events WHERE child_ids @> ARRAY[CAST(:c AS uuid)] "
     f"AND type IN ('{ev.PLACEMENT_STARTED}', '{ev.PLACEMENT_ENDED}') ORDER BY position"
@@ -359,6 +448,15 @@ async def read_household(conn: AsyncConnection, household_id: uuid.UUID) -> Hous
 async def read_child(conn: AsyncConnection, child_id: uuid.UUID) -> dict[str, Any] | None:
     row = (await conn.execute(_CHILD, {"s": f"child-{child_id}"})).first()
     return row_to_event(row).data if row is not None else None
+
+
+async def recorded_needs(conn: AsyncConnection, child_id: uuid.UUID) -> list[str]:
+    """The child's current needs as the child's record holds them (visits.ChildNeedsRecorded)."""
+    row = (await conn.execute(_CHILD_NEEDS, {"s": f"child-{child_id}"})).first()
+    if row is None:
+        return []
+    data = row.data if isinstance(row.data, dict) else {}
+    return [str(n) for n in data.get("needs") or []]
 
 
 async def open_placements_of_child(conn: AsyncConnection, child_id: uuid.UUID) -> dict[str, dict[str, Any]]:
@@ -714,22 +812,39 @@ async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body:
         concern = state.concerns.get(str(item.concern_id))
         if concern is None:
             reasons.append(Reason("unknown_concern", f"No concern {item.concern_id} was raised for this household."))
+    for item_id in body.agenda_items_discussed:
+        item = state.agenda.get(str(item_id))
+        if item is None:
+            reasons.append(Reason("unknown_agenda_item", f"No agenda item {item_id} for this household."))
+        elif item.discussed_at is not None:
+            reasons.append(Reason("agenda_item_closed", f"Agenda item {item_id} was already discussed."))
     placed = {p.child_id for p in state.placements.values()}
-    if body.unannounced and placed and not body.children_seen and not body.children_not_seen_reason:
-        reasons.append(
-            Reason(
-                "children_not_seen",
-                "Children must be seen during an unannounced visit: list children_seen or give "
-                "children_not_seen_reason.",
+    seen = set(body.children_seen)
+    not_seen = {n.child_id: n.reason.value for n in body.children_not_seen}
+    for child_id in sorted(seen & set(not_seen), key=str):
+        reasons.append(Reason("seen_and_not_seen", f"Child {child_id} is listed both as seen and as not seen."))
+    if body.children_not_seen_reason in set(NotSeenReason):
+        for child_id in placed - seen - set(not_seen):
+            not_seen[child_id] = str(body.children_not_seen_reason)
+    if body.unannounced:
+        for child_id in children_unaccounted(placed, seen, not_seen):
+            reasons.append(
+                Reason(
+                    "children_not_seen",
+                    f"Child {child_id} is placed here: an unannounced visit must see every placed child or "
+                    "record why not (child_refused, inappropriate_for_age_or_understanding, unable) (NMS 21.8).",
+                )
             )
-        )
     if reasons:
         raise refuse(*reasons)
     local = local_rules()
     at = body.occurred_at
     supervision_id = ctx.new_id()
     concerns = [ev.Concern(concern_id=ctx.new_id(), text=c) for c in body.concerns]
-    children = list(dict.fromkeys([*body.children_discussed, *body.children_seen]))
+    agenda_children = [state.agenda[str(i)].child_id for i in body.agenda_items_discussed]
+    children = list(
+        dict.fromkeys([*body.children_discussed, *body.children_seen, *not_seen, *filter(None, agenda_children)])
+    )
     event = ctx.event(
         ev.SUPERVISION_RECORDED,
         ev.SupervisionRecorded(
@@ -741,6 +856,8 @@ async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body:
             children_discussed=body.children_discussed,
             children_seen=body.children_seen,
             children_not_seen_reason=body.children_not_seen_reason,
+            children_not_seen=[ev.NotSeen(child_id=c, reason=r) for c, r in not_seen.items()],
+            agenda_items_discussed=body.agenda_items_discussed,
             concerns=concerns,
             concerns_addressed=[ev.ConcernAddressed(**c.model_dump()) for c in body.concerns_addressed],
             actions=body.actions,
@@ -777,6 +894,32 @@ async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body:
             met(ctx, household_id, d, at, event)
             for d in open_clocks(state, Clock.SUPERVISION_FOLLOW_UP, concern_id=item.concern_id)
         ]
+    for item_id in body.agenda_items_discussed:
+        events += [
+            met(ctx, household_id, d, at, event) for d in open_clocks(state, Clock.INCIDENT_AGENDA, item_id=item_id)
+        ]
+    # An incident this supervision was due to discuss and did not: its moment has passed, so its
+    # clock falls due now and escalates (the item stays on the agenda until discussed).
+    discussed_ids = set(body.agenda_items_discussed)
+    for deadline in open_clocks(state, Clock.INCIDENT_AGENDA):
+        item = state.agenda.get(str(deadline.item_id))
+        if deadline.item_id in discussed_ids or item is None or item.occurred_at > at or deadline.due_at <= at:
+            continue
+        events += [
+            cancelled(ctx, household_id, deadline, "supervision held without discussing the incident"),
+            clock(
+                ctx,
+                household_id,
+                Clock.INCIDENT_AGENDA,
+                at,
+                at,
+                f"Not discussed at the supervision of {at:%d %b %Y}: {item.summary}",
+                child_ids=[item.child_id] if item.child_id else [],
+                escalate_to="manager",
+                causation_id=event.event_id,
+                item_id=item.item_id,
+            ),
+        ]
     for concern in concerns:
         events.append(
             clock(
@@ -792,9 +935,11 @@ async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body:
             )
         )
     recorded = await append_household(ctx, state, events)
+    discussed = {str(i) for i in body.agenda_items_discussed}
     return {
         "supervision_id": str(supervision_id),
         "concerns": [{"concern_id": str(c.concern_id), "text": c.text} for c in concerns],
+        "agenda_items_open": [i for i, a in state.agenda.items() if a.discussed_at is None and i not in discussed],
         **ids(recorded),
     }
 
@@ -835,10 +980,11 @@ async def record_training(ctx: CommandContext, household_id: uuid.UUID, body: Tr
             met(ctx, household_id, d, at, event)
             for d in open_clocks(state, course_clock[body.course], member_id=body.member_id)
         ]
-    events += [
-        met(ctx, household_id, d, at, event)
-        for d in open_clocks(state, Clock.TRAINING_RENEWAL, member_id=body.member_id, course=body.course.value)
-    ]
+    for kind in (Clock.TRAINING_RENEWAL, Clock.NEEDS_TRAINING):
+        events += [
+            met(ctx, household_id, d, at, event)
+            for d in open_clocks(state, kind, member_id=body.member_id, course=body.course.value)
+        ]
     if expires is not None:
         events.append(
             clock(
@@ -965,6 +1111,7 @@ async def start_placement(ctx: CommandContext, body: PlacementIn) -> dict[str, A
     state = await load_household(ctx, body.household_id)
     async with ctx.store.engine.connect() as conn:
         child = await read_child(conn, body.child_id)
+        needs_on_record = await recorded_needs(conn, body.child_id)
     if child is None:
         raise Problem("not-found", f"No child {body.child_id} is registered; register the child first.")
     if child.get("date_of_birth") and date.fromisoformat(child["date_of_birth"]) > body.start_date:
@@ -980,6 +1127,7 @@ async def start_placement(ctx: CommandContext, body: PlacementIn) -> dict[str, A
         connected_person=state.connected_person if body.connected_person is None else body.connected_person,
         placing_authority=body.placing_authority or child.get("placing_authority") or "unknown",
         placement_type=body.placement_type,
+        child_needs=list(dict.fromkeys([*(n.value for n in body.child_needs), *needs_on_record])),
     )
     event = ctx.event(
         ev.PLACEMENT_STARTED,
@@ -1015,15 +1163,62 @@ async def start_placement(ctx: CommandContext, body: PlacementIn) -> dict[str, A
                 child_id=str(body.child_id),
             )
 
-    recorded = await ctx.append(placement_stream(placement_id), [event], expected_version=0, check=eligible)
-    return {"placement_id": str(placement_id), "position": recorded[-1].position, **ids(recorded)}
+    starts = ctx.now() if body.start_date <= today else start_of(body.start_date)
+    gaps = needs_training_clocks(ctx, state, started.child_needs, body.child_id, starts, placement_id, event)
+    recorded = await ctx.append(placement_stream(placement_id), [event, *gaps], expected_version=0, check=eligible)
+    return {
+        "placement_id": str(placement_id),
+        "child_needs": started.child_needs,
+        "training_gaps": [
+            {"member_id": g.data["member_id"], "course": g.data["course"], "due_at": g.data["due_at"]} for g in gaps
+        ],
+        "position": recorded[-1].position,
+        **ids(recorded),
+    }
+
+
+def needs_training_clocks(
+    ctx: CommandContext,
+    state: HouseholdState,
+    needs: list[str],
+    child_id: uuid.UUID,
+    started: datetime,
+    placement_id: uuid.UUID,
+    cause: NewEvent,
+) -> list[NewEvent]:
+    """A training clock for every carer lacking a course the child's needs call for (matching):
+    the placement goes ahead, and the gap is a deadline in the household's compliance."""
+    local = local_rules()
+    carers = [(m.member_id, m.name) for m in state.carers()]
+    out = []
+    for gap in training_gaps(needs, carers, state.trainings, started.date()):
+        if open_clocks(state, Clock.NEEDS_TRAINING, member_id=gap.member_id, course=gap.course):
+            continue
+        out.append(
+            clock(
+                ctx,
+                state.household_id,
+                Clock.NEEDS_TRAINING,
+                started,
+                started + timedelta(days=local.needs_training_days),
+                f"{gap.member_name} to complete {gap.course} training for a placed child's needs "
+                f"({', '.join(gap.needs)})",
+                child_ids=[child_id],
+                escalate_to="manager",
+                causation_id=cause.event_id,
+                member_id=gap.member_id,
+                course=gap.course,
+                placement_id=placement_id,
+            )
+        )
+    return out
 
 
 def placement_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"deadlines": {}}
     for e in events:
         if e.type == ev.PLACEMENT_STARTED:
-            state = {**e.data, "end_date": None, "ended": False}
+            state = {**e.data, "end_date": None, "ended": False, "deadlines": state["deadlines"]}
         elif e.type == ev.PLACEMENT_ENDED:
             state.update(
                 ended=True,
@@ -1031,6 +1226,10 @@ def placement_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
                 end_reason=e.data["reason"],
                 end_narrative=e.data["narrative"],
             )
+        elif e.type == "DeadlineSet":
+            state["deadlines"][e.data["deadline_id"]] = OpenDeadline.model_validate(e.data)
+        elif e.type in ("DeadlineMet", "DeadlineCancelled"):
+            state["deadlines"].pop(e.data["deadline_id"], None)
     state["version"] = events[-1].stream_version if events else 0
     return state
 
@@ -1044,21 +1243,303 @@ async def end_placement(ctx: CommandContext, placement_id: uuid.UUID, body: Plac
     if body.end_date < date.fromisoformat(placement["start_date"]):
         raise refuse(Reason("end_before_start", "end_date is before the placement's start_date."))
     not_in_future(ctx, "end_date", body.end_date)
+    if body.ending_meeting_on is not None:
+        not_in_future(ctx, "ending_meeting_on", body.ending_meeting_on)
     child_id = uuid.UUID(placement["child_id"])
+    household_id = uuid.UUID(placement["household_id"])
+    parts = body.parts()
     event = ctx.event(
         ev.PLACEMENT_ENDED,
-        ev.PlacementEnded(
-            placement_id=placement_id,
-            child_id=child_id,
-            household_id=uuid.UUID(placement["household_id"]),
-            **body.model_dump(),
-        ),
+        ev.PlacementEnded(placement_id=placement_id, child_id=child_id, household_id=household_id, **body.model_dump()),
         occurred_at=ctx.now() if body.end_date == ctx.now().date() else start_of(body.end_date),
         child_ids=[child_id],
-        summary=f"Placement ended on {body.end_date:%d %b %Y}: {body.reason}",
+        summary=f"Placement ended on {body.end_date:%d %b %Y}: {body.reason}"
+        + ("" if parts else " (ending not recorded: no wishes, views or meeting)"),
     )
-    recorded = await ctx.append(stream, [event], expected_version=ctx.expected(placement["version"]))
-    return {"placement_id": str(placement_id), **ids(recorded)}
+    events = [event]
+    if not parts:
+        now = ctx.now()
+        local = local_rules()
+        events.append(
+            clock(
+                ctx,
+                household_id,
+                Clock.ENDING_RECORD,
+                now,
+                add_working_days_at(now, local.ending_record_working_days),
+                "Record the ending: the child's wishes about keeping in touch, the carers' views and feelings, "
+                "and whether an ending meeting was held",
+                subject=stream,
+                child_ids=[child_id],
+                escalate_to="manager",
+                causation_id=event.event_id,
+                placement_id=placement_id,
+            )
+        )
+    recorded = await ctx.append(stream, events, expected_version=ctx.expected(placement["version"]))
+    return {
+        "placement_id": str(placement_id),
+        "ending_recorded": parts,
+        "ending_flagged": not parts,
+        **ids(recorded),
+    }
+
+
+async def record_ending(ctx: CommandContext, placement_id: uuid.UUID, body: EndingIn) -> dict[str, Any]:
+    """Complete the record of an ending: what the child wishes, what the carers feel, the meeting."""
+    require_writer(ctx.principal)
+    stream = placement_stream(placement_id)
+    placement = placement_state(await load_stream(ctx, stream, "placement"))
+    if not placement.get("ended"):
+        raise Problem("state-conflict", "The placement has not ended; record the ending when it ends.")
+    parts = body.parts()
+    if not parts:
+        raise refuse(
+            Reason(
+                "ending_empty",
+                "Record at least one of: the child's wishes about keeping in touch, the carers' views and "
+                "feelings, whether an ending meeting was held.",
+            )
+        )
+    if body.ending_meeting_on is not None:
+        not_in_future(ctx, "ending_meeting_on", body.ending_meeting_on)
+    now = ctx.now()
+    child_id = uuid.UUID(placement["child_id"])
+    household_id = uuid.UUID(placement["household_id"])
+    event = ctx.event(
+        ev.ENDING_RECORDED,
+        ev.EndingRecorded(
+            placement_id=placement_id,
+            child_id=child_id,
+            household_id=household_id,
+            recorded_at=now,
+            **body.model_dump(),
+        ),
+        child_ids=[child_id],
+        summary="Ending recorded: " + ", ".join(p.replace("_", " ") for p in parts),
+    )
+    events = [event] + [
+        met(ctx, household_id, d, now, event) for d in placement["deadlines"].values() if d.kind == Clock.ENDING_RECORD
+    ]
+    recorded = await ctx.append(stream, events, expected_version=ctx.expected(placement["version"]))
+    return {"placement_id": str(placement_id), "ending_recorded": parts, **ids(recorded)}
+
+
+# ---- supervision of the agency's own social workers ------------------------------------------
+def worker_stream(worker_id: str) -> str:
+    return f"worker-{worker_id}"
+
+
+async def record_worker_supervision(ctx: CommandContext, worker_id: str, body: WorkerSupervisionIn) -> dict[str, Any]:
+    """A manager supervised a social worker: meets the open clock and starts the next (monthly, local)."""
+    require_writer(ctx.principal)
+    require_role(ctx.principal, MANAGERS, "record the supervision of a social worker")
+    not_in_future(ctx, "occurred_at", body.occurred_at)
+    stream = worker_stream(worker_id)
+    history = await ctx.store.read_stream(stream)
+    open_deadlines: dict[str, OpenDeadline] = {}
+    for e in history:
+        if e.type == "DeadlineSet":
+            open_deadlines[e.data["deadline_id"]] = OpenDeadline.model_validate(e.data)
+        elif e.type in ("DeadlineMet", "DeadlineCancelled"):
+            open_deadlines.pop(e.data["deadline_id"], None)
+    local = local_rules()
+    at = body.occurred_at
+    supervision_id = ctx.new_id()
+    event = ctx.event(
+        ev.WORKER_SUPERVISION_RECORDED,
+        ev.WorkerSupervisionRecorded(
+            worker_id=worker_id,
+            supervision_id=supervision_id,
+            occurred_at=at,
+            supervisor_id=body.supervisor_id or ctx.principal.subject,
+            narrative=body.narrative,
+            cases_discussed=body.cases_discussed,
+        ),
+        occurred_at=at,
+        summary=f"Supervision of social worker {worker_id}",
+    )
+    events = [event]
+    for deadline in open_deadlines.values():
+        events.append(
+            ctx.deadline_met(
+                ev.CarersDeadlineMet(
+                    deadline_id=deadline.deadline_id,
+                    kind=deadline.kind,
+                    met_at=at,
+                    met_by_event_id=event.event_id,
+                    late=at > deadline.due_at,
+                ),
+                causation_id=event.event_id,
+            )
+        )
+    due = add_months_at(at, local.worker_supervision_months)
+    events.append(
+        ctx.deadline_set(
+            ev.CarersDeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=Clock.WORKER_SUPERVISION.value,
+                subject=stream,
+                started_at=at,
+                due_at=due,
+                escalate_to="registered_manager",
+                description=f"Supervision of social worker {worker_id}",
+                source=CLOCK_SOURCES[Clock.WORKER_SUPERVISION],
+                worker_id=worker_id,
+            ),
+            causation_id=event.event_id,
+        )
+    )
+    recorded = await ctx.append(
+        stream, events, expected_version=ctx.expected(history[-1].stream_version if history else 0)
+    )
+    return {
+        "worker_id": worker_id,
+        "supervision_id": str(supervision_id),
+        "next_due_at": due.isoformat(),
+        "deadline_id": events[-1].data["deadline_id"],
+        **ids(recorded),
+    }
+
+
+# ---- following the child's record (reactors call these) --------------------------------------
+def _reaction(
+    cause: RecordedEvent, key: str, type: str, data: BaseModel, metadata: dict[str, Any], summary: str
+) -> NewEvent:
+    return NewEvent(
+        type=type,
+        data=data.model_dump(mode="json"),
+        occurred_at=cause.occurred_at,
+        child_ids=cause.child_ids,
+        metadata={**metadata, "summary": summary},
+        event_id=reaction_id(cause, key),
+    )
+
+
+async def incident_agenda(
+    conn: AsyncConnection, cause: RecordedEvent, metadata: dict[str, Any]
+) -> list[tuple[str, list[NewEvent]]]:
+    """A behavioural incident (carer assaulted, damage, police called) in a household goes on the
+    agenda of its next supervision, with a clock due when that supervision is due."""
+    data = cause.data
+    if not belongs_on_supervision_agenda(str(data.get("category", "")), bool(data.get("police_called"))):
+        return []
+    household_ids = [data["household_id"]] if data.get("household_id") else []
+    if not household_ids and data.get("child_id"):
+        placements = await open_placements_of_child(conn, uuid.UUID(data["child_id"]))
+        household_ids = sorted({p["household_id"] for p in placements.values()})
+    local = local_rules()
+    out = []
+    for household_id in household_ids:
+        state = await read_household(conn, uuid.UUID(household_id))
+        if state is None:
+            continue
+        at = datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else cause.occurred_at
+        supervisions = sorted(d.due_at for d in state.deadlines.values() if d.kind == Clock.SUPERVISION)
+        base = state.last_supervision_at or at
+        due = supervisions[0] if supervisions else add_months_at(max(base, at), local.supervision_months)
+        item_id = reaction_id(cause, f"agenda-item-id-{household_id}")
+        category = str(data.get("category"))
+        what = category.replace("_", " ") + (" (police called)" if data.get("police_called") else "")
+        item = ev.SupervisionAgendaItemAdded(
+            household_id=household_id,
+            item_id=item_id,
+            incident_id=data.get("incident_id"),
+            child_id=data.get("child_id"),
+            category=category,
+            occurred_at=at,
+            summary=f"Incident on {at:%d %b %Y}: {what}",
+            added_at=cause.recorded_at,
+        )
+        deadline = ev.CarersDeadlineSet(
+            deadline_id=reaction_id(cause, f"agenda-deadline-id-{household_id}"),
+            kind=Clock.INCIDENT_AGENDA.value,
+            subject=household_stream(household_id),
+            child_ids=list(cause.child_ids),
+            household_id=household_id,
+            started_at=at,
+            due_at=max(due, at),
+            escalate_to="manager",
+            description=f"Discuss at the next supervision: {what} on {at:%d %b %Y}",
+            source=CLOCK_SOURCES[Clock.INCIDENT_AGENDA],
+            item_id=item_id,
+        )
+        out.append(
+            (
+                household_stream(household_id),
+                [
+                    _reaction(
+                        cause,
+                        f"agenda-item-{household_id}",
+                        ev.SUPERVISION_AGENDA_ITEM_ADDED,
+                        item,
+                        metadata,
+                        f"On the agenda of {state.name}'s next supervision: {what}",
+                    ),
+                    _reaction(
+                        cause,
+                        f"agenda-deadline-{household_id}",
+                        "DeadlineSet",
+                        deadline,
+                        metadata,
+                        f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
+                    ),
+                ],
+            )
+        )
+    return out
+
+
+async def needs_recorded(
+    conn: AsyncConnection, cause: RecordedEvent, metadata: dict[str, Any]
+) -> list[tuple[str, list[NewEvent]]]:
+    """The child's record gained needs: the carers of the household where the child is placed need
+    the training those needs call for (a training clock per carer and course they lack)."""
+    child_id = cause.data.get("child_id")
+    needs = [str(n) for n in cause.data.get("needs") or []]
+    if not child_id or not needs:
+        return []
+    local = local_rules()
+    out = []
+    for placement in (await open_placements_of_child(conn, uuid.UUID(child_id))).values():
+        state = await read_household(conn, uuid.UUID(placement["household_id"]))
+        if state is None:
+            continue
+        started = max(cause.occurred_at, start_of(date.fromisoformat(placement["start_date"])))
+        carers = [(m.member_id, m.name) for m in state.carers()]
+        events = []
+        for gap in training_gaps(needs, carers, state.trainings, started.date()):
+            if open_clocks(state, Clock.NEEDS_TRAINING, member_id=gap.member_id, course=gap.course):
+                continue
+            deadline = ev.CarersDeadlineSet(
+                deadline_id=reaction_id(cause, f"needs-id-{placement['placement_id']}-{gap.member_id}-{gap.course}"),
+                kind=Clock.NEEDS_TRAINING.value,
+                subject=household_stream(state.household_id),
+                child_ids=[uuid.UUID(child_id)],
+                household_id=state.household_id,
+                started_at=started,
+                due_at=started + timedelta(days=local.needs_training_days),
+                escalate_to="manager",
+                description=f"{gap.member_name} to complete {gap.course} training for a placed child's needs "
+                f"({', '.join(gap.needs)})",
+                source=CLOCK_SOURCES[Clock.NEEDS_TRAINING],
+                member_id=gap.member_id,
+                course=gap.course,
+                placement_id=uuid.UUID(placement["placement_id"]),
+            )
+            events.append(
+                _reaction(
+                    cause,
+                    f"needs-{placement['placement_id']}-{gap.member_id}-{gap.course}",
+                    "DeadlineSet",
+                    deadline,
+                    metadata,
+                    f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
+                )
+            )
+        if events:
+            out.append((household_stream(state.household_id), events))
+    return out
 
 
 # ---- allegations -----------------------------------------------------------------------------

@@ -31,11 +31,15 @@ ALLEGATION_RECEIVED = "carers.AllegationReceived"
 LADO_REFERRAL_MADE = "carers.LadoReferralMade"
 LADO_WRITTEN_CONFIRMATION_SENT = "carers.LadoWrittenConfirmationSent"
 ALLEGATION_OUTCOME_RECORDED = "carers.AllegationOutcomeRecorded"
+SUPERVISION_AGENDA_ITEM_ADDED = "carers.SupervisionAgendaItemAdded"
+ENDING_RECORDED = "carers.EndingRecorded"
+WORKER_SUPERVISION_RECORDED = "carers.WorkerSupervisionRecorded"
 
 # Events outside the household stream that still change the household's state.
 HOUSEHOLD_RELATED_TYPES = (
     PLACEMENT_STARTED,
     PLACEMENT_ENDED,
+    ENDING_RECORDED,
     ALLEGATION_RECEIVED,
     ALLEGATION_OUTCOME_RECORDED,
     "DeadlineSet",
@@ -45,6 +49,12 @@ HOUSEHOLD_RELATED_TYPES = (
 
 # The child's record (owned by visits): a placement may only name a child registered there.
 CHILD_REGISTERED = "visits.ChildRegistered"
+# Other events of the child's record the carers service follows (read by type name from the log).
+CHILD_NEEDS_RECORDED = "visits.ChildNeedsRecorded"  # {child_id, needs: [...]}: the child's current needs
+INCIDENT_RECORDED = "visits.IncidentRecorded"  # {incident_id, child_id, category, police_called, household_id}
+# Allocations of workers to children and households (shared/access.py, `allocation-<id>` streams).
+WORKER_ALLOCATED = "access.WorkerAllocated"
+ALLOCATION_ENDED = "access.AllocationEnded"
 
 
 class HouseholdRegistered(BaseModel):
@@ -108,6 +118,11 @@ class ConcernAddressed(BaseModel):
     action: str
 
 
+class NotSeen(BaseModel):
+    child_id: uuid.UUID
+    reason: str
+
+
 class SupervisionRecorded(BaseModel):
     household_id: uuid.UUID
     supervision_id: uuid.UUID
@@ -117,6 +132,8 @@ class SupervisionRecorded(BaseModel):
     children_discussed: list[uuid.UUID] = Field(default_factory=list)
     children_seen: list[uuid.UUID] = Field(default_factory=list)
     children_not_seen_reason: str | None = None
+    children_not_seen: list[NotSeen] = Field(default_factory=list)
+    agenda_items_discussed: list[uuid.UUID] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
     concerns_addressed: list[ConcernAddressed] = Field(default_factory=list)
     actions: list[str] = Field(default_factory=list)
@@ -177,6 +194,7 @@ class PlacementStarted(BaseModel):
     connected_person: bool
     placing_authority: str
     placement_type: PlacementType | None = None
+    child_needs: list[str] = Field(default_factory=list)
 
 
 class PlacementEnded(BaseModel):
@@ -188,6 +206,49 @@ class PlacementEnded(BaseModel):
     narrative: str
     carer_feelings: str | None = None
     child_wishes_contact: bool | None = None
+    child_wishes: str | None = None
+    carer_views: str | None = None
+    ending_meeting_held: bool | None = None
+    ending_meeting_on: date | None = None
+
+
+class EndingRecorded(BaseModel):
+    """The ending of a placement completed after the fact: the child's wishes about keeping in
+    touch, the carers' views and feelings, whether an ending meeting was held."""
+
+    placement_id: uuid.UUID
+    child_id: uuid.UUID
+    household_id: uuid.UUID
+    recorded_at: AwareDatetime
+    child_wishes_contact: bool | None = None
+    child_wishes: str | None = None
+    carer_views: str | None = None
+    ending_meeting_held: bool | None = None
+    ending_meeting_on: date | None = None
+
+
+class SupervisionAgendaItemAdded(BaseModel):
+    """A behavioural incident put on the agenda of the household's next supervision."""
+
+    household_id: uuid.UUID
+    item_id: uuid.UUID
+    incident_id: uuid.UUID | None = None
+    child_id: uuid.UUID | None = None
+    category: str
+    occurred_at: AwareDatetime
+    summary: str
+    added_at: AwareDatetime
+
+
+class WorkerSupervisionRecorded(BaseModel):
+    """A manager supervised a social worker (stream `worker-<worker_id>`)."""
+
+    worker_id: str
+    supervision_id: uuid.UUID
+    occurred_at: AwareDatetime
+    supervisor_id: str
+    narrative: str
+    cases_discussed: list[uuid.UUID] = Field(default_factory=list)
 
 
 class AllegationReceived(BaseModel):
@@ -230,6 +291,9 @@ class CarersDeadlineSet(DeadlineSet):
     allegation_id: uuid.UUID | None = None
     concern_id: uuid.UUID | None = None
     course: str | None = None
+    item_id: uuid.UUID | None = None
+    placement_id: uuid.UUID | None = None
+    worker_id: str | None = None
 
 
 class CarersDeadlineMet(DeadlineMet):

@@ -17,8 +17,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.carers import events as ev
-from services.carers.commands import allegation_hold, allegation_state
-from services.carers.rules import HouseholdState, LocalRules, compliance, evolve
+from services.carers.commands import (
+    allegation_hold,
+    allegation_state,
+    incident_agenda,
+    needs_recorded,
+)
+from services.carers.rules import (
+    HouseholdState,
+    LocalRules,
+    caseload_status,
+    compliance,
+    ending_parts_recorded,
+    evolve,
+    worker_supervision_due,
+)
 from shared.eventstore import NewEvent, Projector, Reactor, RecordedEvent, reaction_metadata
 
 HOUSEHOLD_TYPES = frozenset(
@@ -40,6 +53,8 @@ HOUSEHOLD_TYPES = frozenset(
         ev.LADO_REFERRAL_MADE,
         ev.LADO_WRITTEN_CONFIRMATION_SENT,
         ev.ALLEGATION_OUTCOME_RECORDED,
+        ev.SUPERVISION_AGENDA_ITEM_ADDED,
+        ev.ENDING_RECORDED,
         "DeadlineSet",
         "DeadlineMet",
         "DeadlineCancelled",
@@ -99,7 +114,11 @@ class HouseholdsProjector(Projector):
                     "p": event.position,
                 },
             )
-        if event.stream_id.startswith("placement-") and event.type in (ev.PLACEMENT_STARTED, ev.PLACEMENT_ENDED):
+        if event.stream_id.startswith("placement-") and event.type in (
+            ev.PLACEMENT_STARTED,
+            ev.PLACEMENT_ENDED,
+            ev.ENDING_RECORDED,
+        ):
             await self._placement(conn, event)
         if event.stream_id.startswith("allegation-"):
             await self._allegation(conn, event)
@@ -115,13 +134,23 @@ class HouseholdsProjector(Projector):
                 )
             ).first()
             state = {**(dict(row.data) if row is not None else event.data), "ended": True}
-            state.update(
-                end_date=event.data["end_date"],
-                end_reason=event.data["reason"],
-                end_narrative=event.data["narrative"],
-                carer_feelings=event.data.get("carer_feelings"),
-                child_wishes_contact=event.data.get("child_wishes_contact"),
+            if event.type == ev.PLACEMENT_ENDED:
+                state.update(
+                    end_date=event.data["end_date"],
+                    end_reason=event.data["reason"],
+                    end_narrative=event.data["narrative"],
+                    carer_feelings=event.data.get("carer_feelings"),
+                )
+            for part in ENDING_FIELDS:
+                if event.data.get(part) is not None:
+                    state[part] = event.data[part]
+            state["ending_recorded"] = ending_parts_recorded(
+                child_wishes_contact=state.get("child_wishes_contact"),
+                child_wishes=state.get("child_wishes"),
+                carer_views=state.get("carer_views") or state.get("carer_feelings"),
+                ending_meeting_held=state.get("ending_meeting_held"),
             )
+            state["ending_flagged"] = not state["ending_recorded"]
         state["version"] = event.stream_version
         await conn.execute(
             text(
@@ -161,6 +190,9 @@ class HouseholdsProjector(Projector):
         )
 
 
+ENDING_FIELDS = ("child_wishes_contact", "child_wishes", "carer_views", "ending_meeting_held", "ending_meeting_on")
+
+
 def _recorded(data: dict[str, Any]) -> RecordedEvent:
     return RecordedEvent(
         position=data["position"],
@@ -194,7 +226,104 @@ class AllegationHoldReactor(Reactor):
         return [(f"household-{event.data['household_id']}", [hold])]
 
 
-PROJECTORS: list[Projector] = [HouseholdsProjector(), AllegationHoldReactor()]
+class IncidentAgendaReactor(Reactor):
+    """Follows the child's record: a behavioural incident in a household (carer assaulted, damage,
+    police called) goes on the agenda of the household's next supervision, with its clock."""
+
+    name = "carers.incident_agenda"
+    types = frozenset({ev.INCIDENT_RECORDED})
+
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        return None
+
+    async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
+        return await incident_agenda(conn, event, reaction_metadata("carers", event))
+
+
+class ChildNeedsReactor(Reactor):
+    """Follows the child's record: needs recorded for a placed child start training clocks for
+    carers who lack the courses those needs call for (matching)."""
+
+    name = "carers.child_needs"
+    types = frozenset({ev.CHILD_NEEDS_RECORDED})
+
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        return None
+
+    async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
+        return await needs_recorded(conn, event, reaction_metadata("carers", event))
+
+
+class CaseloadsProjector(Projector):
+    """Who is allocated to which child and household, and when each worker was last supervised."""
+
+    name = "carers.caseloads"
+    tables = ("carers_caseloads", "carers_workers")
+    types = frozenset(
+        {
+            ev.CHILD_REGISTERED,
+            ev.HOUSEHOLD_REGISTERED,
+            ev.WORKER_ALLOCATED,
+            ev.ALLOCATION_ENDED,
+            ev.WORKER_SUPERVISION_RECORDED,
+        }
+    )
+
+    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+        data = event.data
+        if event.type == ev.WORKER_SUPERVISION_RECORDED:
+            await conn.execute(
+                text(
+                    "INSERT INTO carers_workers (worker_id, last_supervised_at, supervisions) VALUES (:w, :at, 1) "
+                    "ON CONFLICT (worker_id) DO UPDATE SET supervisions = carers_workers.supervisions + 1, "
+                    "last_supervised_at = GREATEST(carers_workers.last_supervised_at, EXCLUDED.last_supervised_at)"
+                ),
+                {"w": data["worker_id"], "at": datetime.fromisoformat(data["occurred_at"])},
+            )
+            return
+        if event.type == ev.CHILD_REGISTERED:
+            worker, kind, object_id = data.get("social_worker_id"), "child", data.get("child_id")
+        elif event.type == ev.HOUSEHOLD_REGISTERED:
+            worker, kind, object_id = data.get("supervising_social_worker_id"), "household", data.get("household_id")
+        else:
+            if data.get("role") == "lado":
+                return  # the LADO's involvement is not a caseload
+            worker = data.get("worker_id")
+            kind = "child" if data.get("child_id") else "household"
+            object_id = data.get("child_id") or data.get("household_id")
+        if not worker or not object_id:
+            return
+        params = {"w": worker, "k": kind, "o": object_id, "at": event.occurred_at}
+        if event.type == ev.ALLOCATION_ENDED:
+            await conn.execute(
+                text("DELETE FROM carers_caseloads WHERE worker_id = :w AND kind = :k AND object_id = :o"), params
+            )
+            return
+        await conn.execute(
+            text(
+                "INSERT INTO carers_caseloads (worker_id, kind, object_id, since) VALUES (:w, :k, :o, :at) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO carers_workers (worker_id, first_allocated_at) VALUES (:w, :at) "
+                "ON CONFLICT (worker_id) DO UPDATE SET first_allocated_at = "
+                "LEAST(COALESCE(carers_workers.first_allocated_at, EXCLUDED.first_allocated_at), "
+                "EXCLUDED.first_allocated_at)"
+            ),
+            params,
+        )
+
+
+PROJECTORS: list[Projector] = [
+    HouseholdsProjector(),
+    AllegationHoldReactor(),
+    IncidentAgendaReactor(),
+    ChildNeedsReactor(),
+    CaseloadsProjector(),
+]
 
 
 # ---- queries ---------------------------------------------------------------------------------
@@ -243,4 +372,48 @@ async def overdue_households(conn: AsyncConnection, now: datetime, local: LocalR
                     "overdue": report["overdue"],
                 }
             )
+    return out
+
+
+async def caseloads(
+    conn: AsyncConnection, now: datetime, local: LocalRules, worker_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Per worker: children and households allocated against the targets (local), and whether the
+    worker's own supervision is overdue at `now`."""
+    where = "WHERE worker_id = :w" if worker_id else ""
+    allocated: dict[str, dict[str, list[str]]] = {}
+    for row in await conn.execute(
+        text(f"SELECT worker_id, kind, object_id FROM carers_caseloads {where} ORDER BY worker_id, since, object_id"),
+        {"w": worker_id},
+    ):
+        mine = allocated.setdefault(row.worker_id, {"child": [], "household": []})
+        mine[row.kind].append(str(row.object_id))
+    workers = {
+        r.worker_id: r
+        for r in await conn.execute(
+            text(f"SELECT worker_id, first_allocated_at, last_supervised_at, supervisions FROM carers_workers {where}"),
+            {"w": worker_id},
+        )
+    }
+    out = []
+    for worker in sorted(set(allocated) | set(workers)):
+        mine = allocated.get(worker, {"child": [], "household": []})
+        row = workers.get(worker)
+        last = row.last_supervised_at if row is not None else None
+        first = row.first_allocated_at if row is not None else None
+        due = worker_supervision_due(last, first, local)
+        out.append(
+            {
+                "worker_id": worker,
+                **caseload_status(len(mine["child"]), len(mine["household"]), local),
+                "child_ids": mine["child"],
+                "household_ids": mine["household"],
+                "supervision": {
+                    "last_supervised_at": last.isoformat() if last else None,
+                    "supervisions": row.supervisions if row is not None else 0,
+                    "due_at": due.isoformat() if due else None,
+                    "overdue": due is not None and due < now,
+                },
+            }
+        )
     return out

@@ -46,6 +46,11 @@ class LocalRules:
     lado_written_confirmation_working_days: int = 3  # written confirmation of the LADO referral
     approval_review_days: int = 28  # review of approval after a substantiated allegation
     due_soon_days: int = 14  # compliance shows "due_soon" this close to a due date
+    needs_training_days: int = 28  # carers trained for a placed child's needs within 28 days
+    ending_record_working_days: int = 5  # an incomplete ending record completed within 5 working days
+    worker_supervision_months: int = 1  # a social worker's own supervision: monthly
+    caseload_children_target: int = 20  # children per children's social worker
+    caseload_households_target: int = 16  # households per supervising social worker
 
 
 class MemberRole(StrEnum):
@@ -78,6 +83,10 @@ class TrainingCourse(StrEnum):
     MEDICATION = "medication"
     ALLEGATIONS = "allegations"
     EXPLOITATION = "exploitation"
+    EPILEPSY = "epilepsy"
+    SELF_HARM = "self_harm"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    DIABETES = "diabetes"
     OTHER = "other"
 
 
@@ -125,6 +134,10 @@ class Clock(StrEnum):
     LADO_REFERRAL = "carers.lado_referral"
     LADO_WRITTEN_CONFIRMATION = "carers.lado_written_confirmation"
     APPROVAL_REVIEW = "carers.approval_review"
+    NEEDS_TRAINING = "carers.needs_training"
+    INCIDENT_AGENDA = "carers.incident_agenda"
+    ENDING_RECORD = "carers.ending_record"
+    WORKER_SUPERVISION = "carers.worker_supervision"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -139,7 +152,143 @@ CLOCK_SOURCES: dict[str, str] = {
     Clock.LADO_REFERRAL: "Working Together to Safeguard Children 2023, chapter 4",
     Clock.LADO_WRITTEN_CONFIRMATION: "Working Together to Safeguard Children 2023, chapter 4 (3 working days: local)",
     Clock.APPROVAL_REVIEW: "Fostering Services (England) Regulations 2011 reg 28(2)(b)",
+    Clock.NEEDS_TRAINING: "reg 17(1) and NMS 20.5: training as appears necessary for the child placed (days: local)",
+    Clock.INCIDENT_AGENDA: "NMS 21.8; Ofsted finding: incidents not discussed at the next supervision (local)",
+    Clock.ENDING_RECORD: "NMS 11 and Ofsted finding: endings not recorded for children (working days: local)",
+    Clock.WORKER_SUPERVISION: "NMS 24.3 / 25.7: staff receive regular supervision (monthly: local)",
 }
+
+
+# ---- matching: a child's needs and the training they call for (versioned data) ----------------
+class ChildNeed(StrEnum):
+    EPILEPSY = "epilepsy"
+    COMPLEX_MEDICATION = "complex_medication"
+    SELF_HARM = "self_harm"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    DIABETES = "diabetes"
+    SEXUAL_EXPLOITATION_RISK = "sexual_exploitation_risk"
+
+
+# Which courses every carer of a child with the need must hold. Effective 2026-11-25 (local
+# policy under reg 17(1) and NMS 20.5; the Ofsted report found carers without the training their
+# children's health needs required). A need not listed calls for no particular course.
+NEEDS_TRAINING_EFFECTIVE = date(2026, 11, 25)
+NEEDS_TRAINING: dict[str, tuple[str, ...]] = {
+    ChildNeed.EPILEPSY: (TrainingCourse.EPILEPSY, TrainingCourse.FIRST_AID),
+    ChildNeed.COMPLEX_MEDICATION: (TrainingCourse.MEDICATION,),
+    ChildNeed.SELF_HARM: (TrainingCourse.SELF_HARM,),
+    ChildNeed.SUBSTANCE_MISUSE: (TrainingCourse.SUBSTANCE_MISUSE,),
+    ChildNeed.DIABETES: (TrainingCourse.DIABETES, TrainingCourse.MEDICATION),
+    ChildNeed.SEXUAL_EXPLOITATION_RISK: (TrainingCourse.EXPLOITATION,),
+}
+
+
+@dataclass(frozen=True)
+class TrainingGap:
+    member_id: uuid.UUID
+    member_name: str
+    course: str
+    needs: tuple[str, ...]
+
+
+def held_courses(trainings: list[dict[str, Any]], member_id: uuid.UUID, on: date) -> set[str]:
+    """Courses the member holds on `on` (completed by then and not expired)."""
+    held = set()
+    for t in trainings:
+        if t["member_id"] != str(member_id) or date.fromisoformat(str(t["completed_on"])) > on:
+            continue
+        expires = t.get("expires_on")
+        if expires is None or date.fromisoformat(str(expires)) > on:
+            held.add(t["course"])
+    return held
+
+
+def training_gaps(
+    needs: list[str], carers: list[tuple[uuid.UUID, str]], trainings: list[dict[str, Any]], on: date
+) -> list[TrainingGap]:
+    """Every (carer, course) the child's needs call for that the carer does not hold on `on`."""
+    wanted: dict[str, list[str]] = {}
+    for need in dict.fromkeys(needs):
+        for course in NEEDS_TRAINING.get(need, ()):
+            wanted.setdefault(str(course), []).append(str(need))
+    gaps = []
+    for member_id, name in carers:
+        held = held_courses(trainings, member_id, on)
+        for course, because in wanted.items():
+            if course not in held:
+                gaps.append(TrainingGap(member_id, name, course, tuple(because)))
+    return gaps
+
+
+# ---- behavioural incidents: onto the agenda of the next supervision ---------------------------
+AGENDA_INCIDENT_CATEGORIES = frozenset({"assault_on_carer", "damage", "police_called"})
+
+
+def belongs_on_supervision_agenda(category: str, police_called: bool = False) -> bool:
+    return category in AGENDA_INCIDENT_CATEGORIES or police_called
+
+
+# ---- endings ---------------------------------------------------------------------------------
+ENDING_PARTS = ("child_wishes", "carer_views", "ending_meeting")
+
+
+def ending_parts_recorded(
+    *,
+    child_wishes_contact: bool | None = None,
+    child_wishes: str | None = None,
+    carer_views: str | None = None,
+    ending_meeting_held: bool | None = None,
+) -> list[str]:
+    """Which of the three parts of a good ending the record holds."""
+    parts = []
+    if child_wishes_contact is not None or child_wishes:
+        parts.append("child_wishes")
+    if carer_views:
+        parts.append("carer_views")
+    if ending_meeting_held is not None:
+        parts.append("ending_meeting")
+    return parts
+
+
+# ---- unannounced visits: every placed child seen, or one of three reasons --------------------
+class NotSeenReason(StrEnum):
+    CHILD_REFUSED = "child_refused"
+    INAPPROPRIATE_FOR_AGE_OR_UNDERSTANDING = "inappropriate_for_age_or_understanding"
+    UNABLE = "unable"
+
+
+def children_unaccounted(
+    placed: set[uuid.UUID], seen: set[uuid.UUID], not_seen: dict[uuid.UUID, str]
+) -> list[uuid.UUID]:
+    """Placed children an unannounced visit neither saw nor gave one of the three reasons for."""
+    valid = {c for c, reason in not_seen.items() if reason in set(NotSeenReason)}
+    return sorted(placed - seen - valid, key=str)
+
+
+# ---- caseloads -------------------------------------------------------------------------------
+def caseload_status(children: int, households: int, local: LocalRules) -> dict[str, Any]:
+    over = []
+    if children > local.caseload_children_target:
+        over.append("children")
+    if households > local.caseload_households_target:
+        over.append("households")
+    return {
+        "children": children,
+        "children_target": local.caseload_children_target,
+        "households": households,
+        "households_target": local.caseload_households_target,
+        "over_target": bool(over),
+        "over_target_in": over,
+    }
+
+
+def worker_supervision_due(
+    last_supervised_at: datetime | None, first_allocated_at: datetime | None, local: LocalRules
+) -> datetime | None:
+    """When the worker's next supervision is due: a month (local) after the last, or after their
+    first allocation if they have never been supervised."""
+    base = last_supervised_at or first_allocated_at
+    return add_months_at(base, local.worker_supervision_months) if base else None
 
 
 # ---- dates -----------------------------------------------------------------------------------
@@ -225,6 +374,8 @@ class OpenDeadline(BaseModel):
     allegation_id: uuid.UUID | None = None
     concern_id: uuid.UUID | None = None
     course: str | None = None
+    item_id: uuid.UUID | None = None
+    placement_id: uuid.UUID | None = None
 
 
 class ConcernState(BaseModel):
@@ -240,6 +391,28 @@ class PlacementRef(BaseModel):
     placement_id: uuid.UUID
     child_id: uuid.UUID
     start_date: date
+    child_needs: list[str] = Field(default_factory=list)
+
+
+class AgendaItem(BaseModel):
+    """A behavioural incident to discuss at the household's next supervision."""
+
+    item_id: uuid.UUID
+    incident_id: uuid.UUID | None = None
+    child_id: uuid.UUID | None = None
+    category: str
+    occurred_at: datetime
+    summary: str
+    added_at: datetime
+    discussed_at: datetime | None = None
+    supervision_id: uuid.UUID | None = None
+
+
+class IncompleteEnding(BaseModel):
+    placement_id: uuid.UUID
+    child_id: uuid.UUID
+    end_date: date
+    missing: list[str]
 
 
 class AllegationRef(BaseModel):
@@ -263,6 +436,8 @@ class HouseholdState(BaseModel):
     concerns: dict[str, ConcernState] = Field(default_factory=dict)
     placements: dict[str, PlacementRef] = Field(default_factory=dict)
     allegations: dict[str, AllegationRef] = Field(default_factory=dict)
+    agenda: dict[str, AgendaItem] = Field(default_factory=dict)
+    incomplete_endings: dict[str, IncompleteEnding] = Field(default_factory=dict)
     last_supervision_at: datetime | None = None
     last_unannounced_at: datetime | None = None
     last_review_at: datetime | None = None
@@ -343,6 +518,12 @@ def evolve(
                 if known is not None:
                     known.addressed_at = at
                     known.action = follow_up.get("action")
+            for item_id in data.get("agenda_items_discussed", []):
+                item = state.agenda.get(str(item_id))
+                if item is not None and item.discussed_at is None:
+                    item.discussed_at, item.supervision_id = at, uuid.UUID(str(data["supervision_id"]))
+        case "carers.SupervisionAgendaItemAdded":
+            state.agenda.setdefault(data["item_id"], AgendaItem.model_validate(data))
         case "carers.TrainingRecorded":
             state.trainings.append(data)
         case "carers.ReviewRecorded":
@@ -364,6 +545,21 @@ def evolve(
             state.placements[data["placement_id"]] = PlacementRef.model_validate(data)
         case "carers.PlacementEnded":
             state.placements.pop(data["placement_id"], None)
+            recorded = ending_parts_recorded(
+                child_wishes_contact=data.get("child_wishes_contact"),
+                child_wishes=data.get("child_wishes"),
+                carer_views=data.get("carer_views") or data.get("carer_feelings"),
+                ending_meeting_held=data.get("ending_meeting_held"),
+            )
+            if not recorded:
+                state.incomplete_endings[data["placement_id"]] = IncompleteEnding(
+                    placement_id=data["placement_id"],
+                    child_id=data["child_id"],
+                    end_date=data["end_date"],
+                    missing=list(ENDING_PARTS),
+                )
+        case "carers.EndingRecorded":
+            state.incomplete_endings.pop(data["placement_id"], None)
         case "carers.AllegationReceived":
             held = any(str(h.allegation_id) == data["allegation_id"] for h in state.holds.values())
             state.allegations[data["allegation_id"]] = AllegationRef(
@@ -524,6 +720,25 @@ def compliance(state: HouseholdState, now: datetime, local: LocalRules) -> dict[
         {"hold_id": str(h.hold_id), "reason": h.reason, "placed_at": h.placed_at.isoformat()} for h in state.open_holds
     ]
     overdue = [i for i in items if i["status"] == "overdue"]
+    agenda = [
+        {**a.model_dump(mode="json"), "status": "open"}
+        for a in sorted(state.agenda.values(), key=lambda a: a.added_at)
+        if a.discussed_at is None
+    ]
+    gaps = [
+        {
+            "deadline_id": str(d.deadline_id),
+            "member_id": str(d.member_id) if d.member_id else None,
+            "course": d.course,
+            "description": d.description,
+            "due_at": d.due_at.isoformat(),
+            "status": item_status(d.due_at, now, local),
+        }
+        for d in sorted(state.deadlines.values(), key=lambda d: d.due_at)
+        if d.kind == Clock.NEEDS_TRAINING
+    ]
+    endings = [e.model_dump(mode="json") for e in state.incomplete_endings.values()]
+    flags = [{"kind": "training_gap", **g} for g in gaps] + [{"kind": "incomplete_ending", **e} for e in endings]
     return {
         "household_id": str(state.household_id),
         "name": state.name,
@@ -537,5 +752,9 @@ def compliance(state: HouseholdState, now: datetime, local: LocalRules) -> dict[
         "items": items,
         "overdue": overdue,
         "overdue_count": len(overdue),
-        "compliant": not overdue and not holds,
+        "supervision_agenda": agenda,
+        "training_gaps": gaps,
+        "incomplete_endings": endings,
+        "flags": flags,
+        "compliant": not overdue and not holds and not flags,
     }

@@ -36,6 +36,7 @@ async def test_a_placement_and_its_ending_follow_the_contract(client, auth, app:
         "connected_person": False,
         "placing_authority": "Northamptonshire CT",
         "placement_type": None,
+        "child_needs": [],
     }
     assert started.metadata["summary"]
     body = (await client.get(f"/v1/households/{hid}", headers=h)).json()

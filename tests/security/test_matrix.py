@@ -250,8 +250,11 @@ def fill(path: str, side: Side, world: World) -> str:
         "allegation_id": side.allegation,
         "notification_id": side.notification,
         "escalation_id": side.escalation,
+        "plan_id": side.child,  # issue 12 (visits): any id; the policy answers before the plan is looked up
+        "concern_id": side.child,
         "subscription_id": world.subscription,
         "stream_id": f"child-{side.child}",
+        "worker_id": "sw-own" if side is world.own else "sw-else",
     }
     return path.format(**values)
 
