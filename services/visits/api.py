@@ -99,9 +99,13 @@ def _deadline_json(row: Any, now: datetime) -> dict[str, Any]:
 @router.post("/children", status_code=201, summary="Register a child", responses=PROBLEMS)
 async def register_child(body: cmd.RegisterChild, ctx: Ctx, response: Response) -> dict[str, Any]:
     recorded = await cmd.register_child(ctx, body)
-    response.headers["Location"] = f"/v1/children/{recorded.data['child_id']}"
-    response.headers["ETag"] = f'"{recorded.stream_version}"'
-    return {**_result([recorded], "child_id"), **body.model_dump(mode="json")}
+    response.headers["Location"] = f"/v1/children/{recorded[0].data['child_id']}"
+    response.headers["ETag"] = f'"{recorded[-1].stream_version}"'
+    return {
+        **_result(recorded, "child_id"),
+        **body.model_dump(mode="json"),
+        "looked_after_since": recorded[0].data["looked_after_since"],
+    }
 
 
 @router.get("/children/{child_id}", summary="A child's current details and version", responses=PROBLEMS)
@@ -417,6 +421,19 @@ async def compliance(child_id: ChildId, request: Request, _: Reader) -> dict[str
         complaint_clocks = {
             c.complaint_id: await projections.complaint_deadlines(conn, c.complaint_id) for c in complaints
         }
+        health_json = await _health(conn, child_id, now)
+        concerns_json = await _concerns(conn, child_id, now, True)
+        lac_reviews = list(
+            await conn.execute(
+                text("SELECT * FROM visits_lac_reviews WHERE child_id = :c ORDER BY held_at DESC"), {"c": child_id}
+            )
+        )
+        risk = (
+            await conn.execute(
+                text("SELECT * FROM visits_risk_assessments WHERE child_id = :c ORDER BY assessed_at DESC LIMIT 1"),
+                {"c": child_id},
+            )
+        ).one_or_none()
     statutory = [d for d in open_clocks if d.kind == rules.STATUTORY_VISIT]
     next_visit = _deadline_json(statutory[0], now) if statutory else None
     follow_ups = [
@@ -426,10 +443,19 @@ async def compliance(child_id: ChildId, request: Request, _: Reader) -> dict[str
     seen_alone = next((v for v in visits if v.seen_alone), None)
     with_narrative = next((v for v in visits if v.has_narrative), None)
     complaint_json = [_complaint_json(c, complaint_clocks[c.complaint_id], now) for c in complaints]
+
+    def clocks_of(kinds: frozenset[str] | set[str]) -> list[dict[str, Any]]:
+        return [_deadline_json(d, now) for d in open_clocks if d.kind in kinds]
+
+    plan_clocks = clocks_of({rules.PLAN_REVIEW, rules.PLAN_ACKNOWLEDGEMENT})
+    risk_clocks = clocks_of(rules.RISK_KINDS)
+    review_clocks = clocks_of({rules.LAC_REVIEW})
     overdue = (
         bool(next_visit and next_visit["overdue"])
         or any(f["overdue"] for f in follow_ups)
         or any(c["overdue"] for cj in complaint_json for c in cj["clocks"])
+        or any(c["overdue"] for c in [*plan_clocks, *risk_clocks, *review_clocks, *health_json["open_clocks"]])
+        or any(c["clock"] and c["clock"]["overdue"] for c in concerns_json)
     )
     return {
         "child_id": str(child_id),
@@ -443,6 +469,21 @@ async def compliance(child_id: ChildId, request: Request, _: Reader) -> dict[str
         "last_visit_with_narrative": _visit_json(with_narrative),
         "open_follow_ups": follow_ups,
         "open_complaints": complaint_json,
+        "plans": {"open_clocks": plan_clocks},
+        "risk_assessment": {
+            "last_assessed_at": risk.assessed_at.isoformat() if risk else None,
+            "review_date": risk.review_date.isoformat() if risk else None,
+            "open_clocks": risk_clocks,
+        },
+        "health": health_json,
+        "looked_after_reviews": {
+            "held": len(lac_reviews),
+            "last_held_at": lac_reviews[0].held_at.isoformat() if lac_reviews else None,
+            "child_attended_last": lac_reviews[0].child_attended if lac_reviews else None,
+            "child_views_given_last": lac_reviews[0].child_views_given if lac_reviews else None,
+            "next": review_clocks[0] if review_clocks else None,
+        },
+        "open_concerns": concerns_json,
         "overdue": overdue,
     }
 
@@ -503,6 +544,271 @@ async def visits_due(
             for r in rows
         ],
     }
+
+
+# ---- plans, shared with the carers (reg 17) ---------------------------------------------------------
+PlanId = Annotated[uuid.UUID, Path(description="The plan's id (one per child and kind)")]
+ConcernId = Annotated[uuid.UUID, Path(description="The concern's id")]
+
+
+def _with_version(recorded: list[RecordedEvent], id_field: str) -> dict[str, Any]:
+    result = _result(recorded, id_field)
+    for key in ("kind", "version", "number", "to", "complaint_id"):
+        if key in recorded[0].data:
+            result[f"{'plan_' if key == 'version' else ''}{key}"] = recorded[0].data[key]
+    return result
+
+
+@router.post(
+    "/children/{child_id}/plans", status_code=201, summary="Record a new version of a plan", responses=PROBLEMS
+)
+async def record_plan(child_id: ChildId, body: cmd.RecordPlan, ctx: Ctx) -> dict[str, Any]:
+    return _with_version(await cmd.record_plan(ctx, child_id, body), "plan_id")
+
+
+@router.post(
+    "/children/{child_id}/plans/{plan_id}/share",
+    status_code=201,
+    summary="Share a version of a plan with the carer household",
+    responses=PROBLEMS,
+)
+async def share_plan(child_id: ChildId, plan_id: PlanId, body: cmd.SharePlan, ctx: Ctx) -> dict[str, Any]:
+    return _with_version(await cmd.share_plan(ctx, child_id, plan_id, body), "plan_id")
+
+
+@router.post(
+    "/children/{child_id}/plans/{plan_id}/acknowledge",
+    status_code=201,
+    summary="The carers acknowledge receiving a plan",
+    responses=PROBLEMS,
+)
+async def acknowledge_plan(child_id: ChildId, plan_id: PlanId, body: cmd.AcknowledgePlan, ctx: Ctx) -> dict[str, Any]:
+    return _with_version(await cmd.acknowledge_plan(ctx, child_id, plan_id, body), "plan_id")
+
+
+def _plan_json(row: Any) -> dict[str, Any]:
+    content = _json(row.content)
+    return {
+        "plan_id": str(row.plan_id),
+        "kind": row.kind,
+        "version": row.version,
+        "summary": row.summary,
+        "strategies": content.get("strategies", []),
+        "medications": content.get("medications", []),
+        "review_date": row.review_date.isoformat(),
+        "recorded_at": row.recorded_at.isoformat(),
+    }
+
+
+def _share_json(row: Any) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "household_id": str(row.household_id),
+        "shared_at": row.shared_at.isoformat(),
+        "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
+        "acknowledged_by": row.acknowledged_by,
+    }
+
+
+@router.get("/children/{child_id}/plans", summary="Every version of the child's plans and who holds them")
+async def list_plans(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+    now = _now(request)
+    async with _engine(request).connect() as conn:
+        await _require_child(conn, child_id)
+        versions = await projections.plan_versions(conn, child_id)
+        shares = await projections.plan_shares(conn, child_id)
+        clocks = await projections.child_deadlines(conn, child_id, {rules.PLAN_REVIEW, rules.PLAN_ACKNOWLEDGEMENT})
+    plans: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in versions:
+        plan = plans.setdefault(row.plan_id, {"plan_id": str(row.plan_id), "kind": row.kind, "versions": []})
+        plan["versions"].append(_plan_json(row))
+        plan["current"] = _plan_json(row)
+    for plan_id, plan in plans.items():
+        plan["shares"] = [_share_json(s) for s in shares if s.plan_id == plan_id]
+    return {
+        "child_id": str(child_id),
+        "plans": list(plans.values()),
+        "open_clocks": [_deadline_json(c, now) for c in clocks if c.status == "open"],
+    }
+
+
+@router.get(
+    "/children/{child_id}/shared-plans",
+    summary="The current plans shared with the carers the child is placed with (all a carer sees)",
+    responses=PROBLEMS,
+)
+async def shared_plans(child_id: ChildId, request: Request, principal: Reader) -> dict[str, Any]:
+    async with _engine(request).connect() as conn:
+        await _require_child(conn, child_id)
+        placement = await projections.current_placement(conn, child_id)
+        household_id = placement.household_id if placement is not None else None
+        if principal.role.value == "carer" and household_id not in set(principal.household_ids):
+            household_id = None
+        shares = await projections.plan_shares(conn, child_id, household_id) if household_id else []
+        latest: dict[uuid.UUID, Any] = {}
+        for share in shares:
+            if share.plan_id not in latest or share.version > latest[share.plan_id].version:
+                latest[share.plan_id] = share
+        plans = []
+        for plan_id, share in sorted(latest.items(), key=lambda item: item[1].kind):
+            version = (
+                await conn.execute(
+                    text("SELECT * FROM visits_plan_versions WHERE plan_id = :p AND version = :v"),
+                    {"p": plan_id, "v": share.version},
+                )
+            ).one()
+            plans.append(
+                {**_plan_json(version), **_share_json(share), "acknowledged": share.acknowledged_at is not None}
+            )
+    return {"child_id": str(child_id), "household_id": str(household_id) if household_id else None, "plans": plans}
+
+
+# ---- risk assessments, health, looked-after reviews ------------------------------------------------
+@router.post(
+    "/children/{child_id}/risk-assessments", status_code=201, summary="Record a risk assessment", responses=PROBLEMS
+)
+async def record_risk_assessment(child_id: ChildId, body: cmd.RecordRiskAssessment, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.record_risk_assessment(ctx, child_id, body), "assessment_id")
+
+
+@router.post(
+    "/children/{child_id}/health-checks",
+    status_code=201,
+    summary="Record a health assessment or dental check",
+    responses=PROBLEMS,
+)
+async def record_health_check(child_id: ChildId, body: cmd.RecordHealthCheck, ctx: Ctx) -> dict[str, Any]:
+    return _with_version(await cmd.record_health_check(ctx, child_id, body), "check_id")
+
+
+@router.post(
+    "/children/{child_id}/looked-after-reviews",
+    status_code=201,
+    summary="Record a looked-after child review (CPPR reg 33)",
+    responses=PROBLEMS,
+)
+async def record_lac_review(child_id: ChildId, body: cmd.RecordLacReview, ctx: Ctx) -> dict[str, Any]:
+    return _with_version(await cmd.record_lac_review(ctx, child_id, body), "review_id")
+
+
+async def _health(conn: Any, child_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    rows = list(
+        await conn.execute(
+            text(
+                "SELECT i.incident_id, i.event_id, i.category, i.occurred_at FROM visits_incidents i "
+                "WHERE i.child_id = :c AND i.category = ANY(:k) ORDER BY i.occurred_at, i.incident_id"
+            ),
+            {"c": child_id, "k": sorted(rules.HEALTH_TIMELINE_CATEGORIES)},
+        )
+    )
+    checks = list(
+        await conn.execute(
+            text("SELECT * FROM visits_health_checks WHERE child_id = :c ORDER BY occurred_at"), {"c": child_id}
+        )
+    )
+    clocks = await projections.child_deadlines(conn, child_id, rules.HEALTH_KINDS)
+    return {
+        "timeline": [
+            {
+                "incident_id": str(r.incident_id),
+                "event_id": str(r.event_id),
+                "category": r.category,
+                "occurred_at": r.occurred_at.isoformat(),
+            }
+            for r in rows
+        ],
+        "counts_by_month": rules.month_counts([(r.category, r.occurred_at) for r in rows]),
+        "checks": [
+            {"check_id": str(c.check_id), "kind": c.kind, "occurred_at": c.occurred_at.isoformat(), "by": c.by}
+            for c in checks
+        ],
+        "open_clocks": [_deadline_json(c, now) for c in clocks if c.status == "open"],
+    }
+
+
+@router.get("/children/{child_id}/health", summary="The child's health timeline, checks and clocks", responses=PROBLEMS)
+async def health(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+    async with _engine(request).connect() as conn:
+        await _require_child(conn, child_id)
+        return {"child_id": str(child_id), **await _health(conn, child_id, _now(request))}
+
+
+# ---- concerns ---------------------------------------------------------------------------------------
+@router.post(
+    "/children/{child_id}/concerns",
+    status_code=201,
+    summary="Record a concern a child raised or a worker noticed (not a formal complaint)",
+    responses=PROBLEMS,
+)
+async def raise_concern(child_id: ChildId, body: cmd.RaiseConcern, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.raise_concern(ctx, child_id, body), "concern_id")
+
+
+@router.post(
+    "/children/{child_id}/concerns/{concern_id}/actions",
+    status_code=201,
+    summary="Record an action taken on a concern",
+    responses=PROBLEMS,
+)
+async def action_concern(child_id: ChildId, concern_id: ConcernId, body: cmd.ConcernAction, ctx: Ctx) -> dict[str, Any]:
+    return _result(await cmd.action_concern(ctx, child_id, concern_id, body), "concern_id")
+
+
+@router.post(
+    "/children/{child_id}/concerns/{concern_id}/outcome",
+    status_code=201,
+    summary="Record the outcome of a concern",
+    responses=PROBLEMS,
+)
+async def resolve_concern(
+    child_id: ChildId, concern_id: ConcernId, body: cmd.ConcernOutcome, ctx: Ctx
+) -> dict[str, Any]:
+    return _result(await cmd.resolve_concern(ctx, child_id, concern_id, body), "concern_id")
+
+
+@router.post(
+    "/children/{child_id}/concerns/{concern_id}/escalate",
+    status_code=201,
+    summary="Escalate a concern to a complaint, an allegation or a child protection enquiry",
+    responses=PROBLEMS,
+)
+async def escalate_concern(
+    child_id: ChildId, concern_id: ConcernId, body: cmd.EscalateConcern, ctx: Ctx
+) -> dict[str, Any]:
+    return _with_version(await cmd.escalate_concern(ctx, child_id, concern_id, body), "concern_id")
+
+
+async def _concerns(conn: Any, child_id: uuid.UUID, now: datetime, open_only: bool) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM visits_concerns WHERE child_id = :c"
+    if open_only:
+        sql += " AND status IN ('open', 'actioned')"
+    rows = list(await conn.execute(text(sql + " ORDER BY raised_at, concern_id"), {"c": child_id}))
+    out = []
+    for r in rows:
+        clock = await projections.get_deadline(conn, r.response_deadline_id)
+        out.append(
+            {
+                "concern_id": str(r.concern_id),
+                "raised_at": r.raised_at.isoformat(),
+                "raised_by": r.raised_by,
+                "summary": r.summary,
+                "status": r.status,
+                "actions": r.actions,
+                "last_action": r.last_action,
+                "outcome": r.outcome,
+                "escalated_to": r.escalated_to,
+                "complaint_id": str(r.complaint_id) if r.complaint_id else None,
+                "clock": _deadline_json(clock, now) if clock is not None else None,
+            }
+        )
+    return out
+
+
+@router.get("/children/{child_id}/concerns", summary="The child's concerns and their clocks", responses=PROBLEMS)
+async def list_concerns(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+    async with _engine(request).connect() as conn:
+        await _require_child(conn, child_id)
+        return {"child_id": str(child_id), "concerns": await _concerns(conn, child_id, _now(request), False)}
 
 
 SERVICE = ServiceSpec(name="visits", router=router, projectors=projections.PROJECTORS)

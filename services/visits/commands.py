@@ -44,6 +44,9 @@ class RegisterChild(_Body):
     legal_status: str = Field(min_length=1, max_length=100, examples=["section_31_care_order"])
     placing_authority: str = ShortText
     social_worker_id: str | None = Field(default=None, max_length=200)
+    looked_after_since: date | None = Field(
+        default=None, description="The day the child became looked after (default: the day of registration)."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -258,20 +261,67 @@ def _humanise(value: str) -> str:
 
 
 # ---- children ------------------------------------------------------------------------------------
-async def register_child(ctx: CommandContext, body: RegisterChild) -> RecordedEvent:
+async def register_child(ctx: CommandContext, body: RegisterChild) -> list[RecordedEvent]:
+    """Registers the child and starts the clocks of becoming looked after: the initial health
+    assessment (28 days), the first looked-after child review (20 working days) and the dental check."""
     require_writer(ctx.principal)
-    if body.date_of_birth > rules.local_date(ctx.now()):
+    today = rules.local_date(ctx.now())
+    if body.date_of_birth > today:
         _refuse(["date_of_birth is in the future."])
+    looked_after_since = body.looked_after_since or today
+    reasons = []
+    if looked_after_since > today:
+        reasons.append("looked_after_since is in the future.")
+    if looked_after_since < body.date_of_birth:
+        reasons.append("looked_after_since is before the child's date of birth.")
+    _refuse(reasons)
     child_id = ctx.new_id()
-    payload = ev.ChildRegistered(child_id=child_id, **body.model_dump())
+    payload = ev.ChildRegistered(child_id=child_id, **{**body.model_dump(), "looked_after_since": looked_after_since})
     event = ctx.event(
         ev.CHILD_REGISTERED,
         payload,
         child_ids=[child_id],
         summary=f"{body.name} registered ({_humanise(body.legal_status)}, placed by {body.placing_authority})",
     )
-    recorded = await ctx.append(ev.child_stream(child_id), [event], expected_version=NO_STREAM)
-    return recorded[0]
+    stream = ev.child_stream(child_id)
+    started = rules.start_of_day(looked_after_since)
+    clocks = [
+        (
+            rules.INITIAL_HEALTH_ASSESSMENT,
+            rules.initial_health_assessment_due(looked_after_since),
+            "Initial health assessment after becoming looked after",
+            rules.STATUTORY["initial_health_assessment"].source,
+        ),
+        (
+            rules.LAC_REVIEW,
+            rules.first_lac_review_due(looked_after_since),
+            "First looked-after child review",
+            rules.STATUTORY["first_review"].source,
+        ),
+        (
+            rules.DENTAL_CHECK,
+            rules.add_months(looked_after_since, SETTINGS.dental_check_months),
+            "Dental check",
+            f"Local practice: a dental check every {SETTINGS.dental_check_months} months",
+        ),
+    ]
+    events = [event] + [
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=kind,
+                subject=stream,
+                child_ids=[child_id],
+                started_at=started,
+                due_at=rules.end_of_day(due),
+                description=description,
+                source=source,
+            ),
+            causation_id=event.event_id,
+        )
+        for kind, due, description, source in clocks
+    ]
+    return await ctx.append(stream, events, expected_version=NO_STREAM)
 
 
 # ---- visits --------------------------------------------------------------------------------------
@@ -429,6 +479,23 @@ async def record_incident(ctx: CommandContext, child_id: uuid.UUID, body: Record
                     due_at=rules.follow_up_visit_due(body.occurred_at, SETTINGS.follow_up_working_days),
                     description=f"Visit to see the child after the {_humanise(body.category.value)}",
                     source="Ofsted finding (NCT 2023); local practice: working days after the incident",
+                ),
+                causation_id=incident.event_id,
+            )
+        )
+    if rules.needs_risk_review(body.category, police_called=body.police_called):
+        events.append(
+            ctx.deadline_set(
+                DeadlineSet(
+                    deadline_id=ctx.new_id(),
+                    kind=rules.RISK_REVIEW_AFTER_INCIDENT,
+                    subject=stream,
+                    child_ids=[child_id],
+                    household_id=household_id,
+                    started_at=body.occurred_at,
+                    due_at=rules.risk_review_due(body.occurred_at, SETTINGS.risk_review_after_incident_working_days),
+                    description=f"Review the risk assessment after the {_humanise(body.category.value)}",
+                    source="Ofsted finding (NCT 2023); local practice: working days after a serious incident",
                 ),
                 causation_id=incident.event_id,
             )
@@ -787,3 +854,596 @@ async def close_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: Cl
     )
     events = [event] + [_cancelled(ctx, c, "complaint closed", child_ids) for c in clocks]
     return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+
+
+# ---- plans (care, safe care, health), shared with the carers (reg 17) ------------------------------
+_PLAN_NAMESPACE = uuid.UUID("0f3e9a52-6c1d-4b7e-8f20-2d9b5c4a7e11")
+
+
+def plan_id_for(child_id: uuid.UUID, kind: str) -> uuid.UUID:
+    """One plan of each kind per child; its versions are the PlanRecorded events."""
+    return uuid.uuid5(_PLAN_NAMESPACE, f"{child_id}|{kind}")
+
+
+class MedicationBody(_Body):
+    name: str = ShortText
+    dose: str = ShortText
+    given_by: str = ShortText
+    watch_for: str = Text
+    when: str | None = Field(default=None, max_length=200)
+
+
+class RecordPlan(_Body):
+    kind: rules.PlanKind
+    summary: str = Text
+    strategies: list[str] = Field(default_factory=list, max_length=100)
+    medications: list[MedicationBody] = Field(default_factory=list, max_length=100)
+    review_date: date
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "health",
+                    "summary": "Epilepsy: rescue medication and how carers and Amira manage it together.",
+                    "strategies": ["Amira keeps a seizure diary with her carer"],
+                    "medications": [
+                        {
+                            "name": "Buccal midazolam",
+                            "dose": "10 mg",
+                            "given_by": "trained foster carer",
+                            "watch_for": "seizure over 5 minutes; breathing",
+                            "when": "seizure lasting 5 minutes",
+                        }
+                    ],
+                    "review_date": "2027-02-25",
+                }
+            ]
+        }
+    )
+
+
+class SharePlan(_Body):
+    shared_at: AwareDatetime | None = None
+    how: str | None = Field(default=None, max_length=200, examples=["given in person at the placement"])
+    version: int | None = Field(default=None, ge=1, description="Default: the current version")
+
+
+class AcknowledgePlan(_Body):
+    version: int = Field(ge=1)
+    acknowledged_at: AwareDatetime | None = None
+
+
+async def _child_expected(ctx: CommandContext, child_id: uuid.UUID) -> int:
+    return ctx.expected(await ctx.store.stream_version(ev.child_stream(child_id)))
+
+
+async def record_plan(ctx: CommandContext, child_id: uuid.UUID, body: RecordPlan) -> list[RecordedEvent]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    today = rules.local_date(ctx.now())
+    _refuse(
+        rules.review_date_refusals(body.review_date, today)
+        + rules.medication_refusals(body.kind, [m.model_dump() for m in body.medications])
+    )
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    plan_id = plan_id_for(child_id, body.kind)
+    async with ctx.store.engine.connect() as conn:
+        current = await pj.current_plan(conn, plan_id)
+        previous_review = await pj.get_deadline(conn, current.review_deadline_id) if current is not None else None
+    version = (current.version if current is not None else 0) + 1
+    review_deadline_id = ctx.new_id()
+    payload = ev.PlanRecorded(
+        plan_id=plan_id,
+        child_id=child_id,
+        version=version,
+        review_deadline_id=review_deadline_id,
+        **body.model_dump(mode="json"),
+    )
+    label = f"{_humanise(body.kind.value)} plan"
+    recorded = ctx.event(
+        ev.PLAN_RECORDED,
+        payload,
+        child_ids=[child_id],
+        summary=f"{label.capitalize()} version {version} recorded (review by {body.review_date:%d %b %Y})",
+    )
+    events = [recorded]
+    if previous_review is not None and previous_review.status == "open":
+        events.append(_met(ctx, previous_review, ctx.now(), recorded, [child_id]))
+    events.append(
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=review_deadline_id,
+                kind=rules.PLAN_REVIEW,
+                subject=stream,
+                child_ids=[child_id],
+                started_at=ctx.now(),
+                due_at=rules.end_of_day(body.review_date),
+                description=f"Review the {label}",
+                source="CPPR 2010 reg 5-7 (care and health plans kept under review); review date set in the plan",
+            ),
+            causation_id=recorded.event_id,
+        )
+    )
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+async def share_plan(
+    ctx: CommandContext, child_id: uuid.UUID, plan_id: uuid.UUID, body: SharePlan
+) -> list[RecordedEvent]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    async with ctx.store.engine.connect() as conn:
+        current = await pj.current_plan(conn, plan_id)
+        placement = await pj.current_placement(conn, child_id)
+    if current is None or current.child_id != child_id:
+        raise Problem("not-found", f"No plan {plan_id} for this child.")
+    at = body.shared_at or ctx.now()
+    reasons = _not_future(ctx, at, "shared_at")
+    if placement is None or placement.household_id is None:
+        reasons.append("The child is not placed with a household: there is no carer to share the plan with.")
+    version = body.version or current.version
+    if version > current.version:
+        reasons.append(f"The plan has no version {version} (current: {current.version}).")
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    ack_deadline_id = ctx.new_id()
+    payload = ev.PlanShared(
+        share_id=ctx.new_id(),
+        plan_id=plan_id,
+        child_id=child_id,
+        kind=current.kind,
+        version=version,
+        household_id=placement.household_id,
+        shared_at=at,
+        how=body.how,
+        ack_deadline_id=ack_deadline_id,
+    )
+    label = f"{_humanise(current.kind)} plan"
+    shared = ctx.event(
+        ev.PLAN_SHARED,
+        payload,
+        occurred_at=at,
+        child_ids=[child_id],
+        summary=f"{label.capitalize()} version {version} shared with the carers"
+        + (f" ({body.how})" if body.how else ""),
+    )
+    clock = ctx.deadline_set(
+        DeadlineSet(
+            deadline_id=ack_deadline_id,
+            kind=rules.PLAN_ACKNOWLEDGEMENT,
+            subject=stream,
+            child_ids=[child_id],
+            household_id=placement.household_id,
+            started_at=at,
+            due_at=rules.plan_ack_due(at, SETTINGS.plan_ack_working_days),
+            description=f"Carers acknowledge receipt of the {label} (version {version})",
+            source="Fostering Services (England) Regs 2011 reg 17(3): carers hold the most recent care plan; "
+            f"local practice: acknowledged within {SETTINGS.plan_ack_working_days} working days",
+        ),
+        causation_id=shared.event_id,
+    )
+    return await ctx.append(stream, [shared, clock], expected_version=expected)
+
+
+async def acknowledge_plan(
+    ctx: CommandContext, child_id: uuid.UUID, plan_id: uuid.UUID, body: AcknowledgePlan
+) -> list[RecordedEvent]:
+    """The carer confirms they hold a version of the plan; meets the clocks of it and earlier versions."""
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    if ctx.principal.role.value != "carer":
+        _refuse(["Only the carers the plan was shared with acknowledge receiving it."])
+    own = set(ctx.principal.household_ids)
+    async with ctx.store.engine.connect() as conn:
+        shares = [s for s in await pj.plan_shares(conn, child_id) if s.plan_id == plan_id and s.household_id in own]
+        deadlines = {d.deadline_id: d for d in await pj.open_child_deadlines(conn, child_id)}
+    share = next((s for s in shares if s.version == body.version), None)
+    if share is None:
+        raise Problem("not-found", f"Version {body.version} of this plan was not shared with your household.")
+    at = body.acknowledged_at or ctx.now()
+    reasons = _not_future(ctx, at, "acknowledged_at")
+    if at < share.shared_at:
+        reasons.append("acknowledged_at is before the plan was shared.")
+    if share.acknowledged_at is not None:
+        raise Problem("state-conflict", f"Version {body.version} was already acknowledged.")
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    payload = ev.PlanAcknowledged(
+        plan_id=plan_id,
+        child_id=child_id,
+        kind=share.kind,
+        version=body.version,
+        household_id=share.household_id,
+        acknowledged_by=ctx.principal.subject,
+        acknowledged_at=at,
+    )
+    ack = ctx.event(
+        ev.PLAN_ACKNOWLEDGED,
+        payload,
+        occurred_at=at,
+        child_ids=[child_id],
+        summary=f"Carers acknowledged receiving the {_humanise(share.kind)} plan (version {body.version})",
+    )
+    events = [ack]
+    for s in shares:
+        deadline = deadlines.get(s.ack_deadline_id)
+        if s.version <= body.version and s.acknowledged_at is None and deadline is not None:
+            events.append(_met(ctx, deadline, at, ack, [child_id]))
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+# ---- risk assessments ----------------------------------------------------------------------------
+class HazardBody(_Body):
+    hazard: str = Text
+    measures: list[str] = Field(min_length=1, max_length=50)
+
+
+class RecordRiskAssessment(_Body):
+    assessed_at: AwareDatetime | None = None
+    assessed_by: str = ShortText
+    hazards: list[HazardBody] = Field(min_length=1, max_length=100)
+    review_date: date
+    summary: str | None = Field(default=None, max_length=20_000)
+    prompted_by_event_id: uuid.UUID | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "assessed_by": "sw-104",
+                    "hazards": [
+                        {
+                            "hazard": "Substance misuse: paraphernalia brought into the home",
+                            "measures": ["Carer may search bag and bedroom with Amira present; recorded each time"],
+                        }
+                    ],
+                    "review_date": "2027-01-25",
+                }
+            ]
+        }
+    )
+
+
+async def record_risk_assessment(
+    ctx: CommandContext, child_id: uuid.UUID, body: RecordRiskAssessment
+) -> list[RecordedEvent]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    at = body.assessed_at or ctx.now()
+    _refuse(_not_future(ctx, at, "assessed_at") + rules.review_date_refusals(body.review_date, rules.local_date(at)))
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    async with ctx.store.engine.connect() as conn:
+        open_clocks = [d for d in await pj.open_child_deadlines(conn, child_id) if d.kind in rules.RISK_KINDS]
+    payload = ev.RiskAssessmentRecorded(
+        assessment_id=ctx.new_id(),
+        child_id=child_id,
+        **{**body.model_dump(mode="json"), "assessed_at": at.isoformat()},
+    )
+    assessment = ctx.event(
+        ev.RISK_ASSESSMENT_RECORDED,
+        payload,
+        occurred_at=at,
+        child_ids=[child_id],
+        summary=f"Risk assessment by {body.assessed_by}: {len(body.hazards)} hazard(s), "
+        f"review by {body.review_date:%d %b %Y}",
+    )
+    events = [assessment] + [_met(ctx, d, at, assessment, [child_id]) for d in open_clocks if d.started_at <= at]
+    events.append(
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=rules.RISK_ASSESSMENT_REVIEW,
+                subject=stream,
+                child_ids=[child_id],
+                started_at=at,
+                due_at=rules.end_of_day(body.review_date),
+                description="Review the child's risk assessment",
+                source="Ofsted finding (NCT 2023): risk assessments regularly reviewed; review date in the assessment",
+            ),
+            causation_id=assessment.event_id,
+        )
+    )
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+# ---- health checks -------------------------------------------------------------------------------
+class RecordHealthCheck(_Body):
+    kind: rules.HealthCheckKind
+    occurred_at: AwareDatetime
+    by: str = ShortText
+    outcome: str = Text
+    actions: str | None = Field(default=None, max_length=20_000)
+
+
+_HEALTH_CLOCKS_MET = {
+    rules.HealthCheckKind.INITIAL_HEALTH_ASSESSMENT: {rules.INITIAL_HEALTH_ASSESSMENT, rules.HEALTH_ASSESSMENT},
+    rules.HealthCheckKind.REVIEW_HEALTH_ASSESSMENT: {rules.INITIAL_HEALTH_ASSESSMENT, rules.HEALTH_ASSESSMENT},
+    rules.HealthCheckKind.DENTAL_CHECK: {rules.DENTAL_CHECK},
+}
+
+
+async def record_health_check(ctx: CommandContext, child_id: uuid.UUID, body: RecordHealthCheck) -> list[RecordedEvent]:
+    await _begin(ctx)
+    child = await _child(ctx, child_id)
+    _refuse(_not_future(ctx, body.occurred_at, "occurred_at"))
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    met_kinds = _HEALTH_CLOCKS_MET[body.kind]
+    async with ctx.store.engine.connect() as conn:
+        open_clocks = [d for d in await pj.open_child_deadlines(conn, child_id) if d.kind in met_kinds]
+    payload = ev.HealthCheckRecorded(check_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json"))
+    check = ctx.event(
+        ev.HEALTH_CHECK_RECORDED,
+        payload,
+        occurred_at=body.occurred_at,
+        child_ids=[child_id],
+        summary=f"{_humanise(body.kind.value).capitalize()} by {body.by}",
+    )
+    events = [check] + [
+        _met(ctx, d, body.occurred_at, check, [child_id]) for d in open_clocks if d.started_at <= body.occurred_at
+    ]
+    day = rules.local_date(body.occurred_at)
+    if body.kind == rules.HealthCheckKind.DENTAL_CHECK:
+        kind, due = rules.DENTAL_CHECK, rules.add_months(day, SETTINGS.dental_check_months)
+        description, source = (
+            "Dental check",
+            f"Local practice: a dental check every {SETTINGS.dental_check_months} months",
+        )
+    else:
+        kind, due = rules.HEALTH_ASSESSMENT, rules.next_health_assessment_due(child.date_of_birth, day)
+        description = "Review health assessment"
+        source = rules.STATUTORY[rules.health_review_key(child.date_of_birth, day)].source
+    events.append(
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=kind,
+                subject=stream,
+                child_ids=[child_id],
+                started_at=body.occurred_at,
+                due_at=rules.end_of_day(due),
+                description=description,
+                source=source,
+            ),
+            causation_id=check.event_id,
+        )
+    )
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+# ---- looked-after child reviews (CPPR reg 33) ----------------------------------------------------
+class RecordLacReview(_Body):
+    held_at: AwareDatetime
+    chaired_by: str = ShortText
+    child_attended: bool
+    child_views_given: bool
+    how_views_given: str | None = Field(default=None, max_length=2000, examples=["spoke to the IRO before"])
+    decisions: str = Text
+
+
+async def record_lac_review(ctx: CommandContext, child_id: uuid.UUID, body: RecordLacReview) -> list[RecordedEvent]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    reasons = _not_future(ctx, body.held_at, "held_at")
+    if body.child_views_given and not (body.how_views_given or "").strip():
+        reasons.append("Say how the child gave their views (attended, met the chair, wrote, advocate...).")
+    _refuse(reasons)
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    async with ctx.store.engine.connect() as conn:
+        held = (
+            await conn.execute(text("SELECT count(*) FROM visits_lac_reviews WHERE child_id = :c"), {"c": child_id})
+        ).scalar_one()
+        open_clocks = [d for d in await pj.open_child_deadlines(conn, child_id) if d.kind == rules.LAC_REVIEW]
+    number = int(held) + 1
+    payload = ev.LookedAfterReviewRecorded(
+        review_id=ctx.new_id(), child_id=child_id, number=number, **body.model_dump(mode="json")
+    )
+    participation = (
+        "child attended"
+        if body.child_attended
+        else ("child's views given" if body.child_views_given else "child neither attended nor gave views")
+    )
+    review = ctx.event(
+        ev.LAC_REVIEW_RECORDED,
+        payload,
+        occurred_at=body.held_at,
+        child_ids=[child_id],
+        summary=f"Looked-after child review {number} chaired by {body.chaired_by} ({participation})",
+    )
+    events = [review] + [
+        _met(ctx, d, body.held_at, review, [child_id]) for d in open_clocks if d.started_at <= body.held_at
+    ]
+    key = rules.lac_review_key(number)
+    events.append(
+        ctx.deadline_set(
+            DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=rules.LAC_REVIEW,
+                subject=stream,
+                child_ids=[child_id],
+                started_at=body.held_at,
+                due_at=rules.end_of_day(rules.next_lac_review_due(rules.local_date(body.held_at), number)),
+                description=f"Looked-after child review {number + 1}",
+                source=rules.STATUTORY[key].source,
+            ),
+            causation_id=review.event_id,
+        )
+    )
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+# ---- concerns that are not formal complaints ------------------------------------------------------
+class RaiseConcern(_Body):
+    raised_at: AwareDatetime
+    raised_by: rules.ConcernRaisedBy
+    summary: str = Text
+    childs_words: str | None = Field(default=None, max_length=20_000)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "raised_at": "2026-11-24T16:00:00Z",
+                    "raised_by": "child",
+                    "summary": "Told her teacher she does not feel safe with the older boy in the house.",
+                    "childs_words": "I don't feel safe there.",
+                }
+            ]
+        }
+    )
+
+
+class ConcernAction(_Body):
+    actioned_at: AwareDatetime | None = None
+    action: str = Text
+
+
+class ConcernOutcome(_Body):
+    resolved_at: AwareDatetime | None = None
+    outcome: str = Text
+    child_told: bool = False
+
+
+class EscalateConcern(_Body):
+    escalated_at: AwareDatetime | None = None
+    to: rules.ConcernEscalation
+    reason: str = Text
+
+
+async def raise_concern(ctx: CommandContext, child_id: uuid.UUID, body: RaiseConcern) -> list[RecordedEvent]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    _refuse(_not_future(ctx, body.raised_at, "raised_at"))
+    stream = ev.child_stream(child_id)
+    expected = await _child_expected(ctx, child_id)
+    async with ctx.store.engine.connect() as conn:
+        placement = await pj.current_placement(conn, child_id)
+    household_id = placement.household_id if placement is not None else None
+    deadline_id = ctx.new_id()
+    payload = ev.ConcernRaised(
+        concern_id=ctx.new_id(),
+        child_id=child_id,
+        household_id=household_id,
+        response_deadline_id=deadline_id,
+        **body.model_dump(mode="json"),
+    )
+    concern = ctx.event(
+        ev.CONCERN_RAISED,
+        payload,
+        occurred_at=body.raised_at,
+        child_ids=[child_id],
+        summary=f"Concern raised by the {body.raised_by.value}: {body.summary[:120]}",
+    )
+    clock = ctx.deadline_set(
+        DeadlineSet(
+            deadline_id=deadline_id,
+            kind=rules.CONCERN_RESPONSE,
+            subject=stream,
+            child_ids=[child_id],
+            household_id=household_id,
+            started_at=body.raised_at,
+            due_at=rules.concern_response_due(body.raised_at, SETTINGS.concern_response_working_days),
+            description="Act on the concern and record its outcome",
+            source="Fostering Services (England) Regs 2011 reg 18; Ofsted finding (NCT 2023); local practice: "
+            f"{SETTINGS.concern_response_working_days} working days",
+        ),
+        causation_id=concern.event_id,
+    )
+    return await ctx.append(stream, [concern, clock], expected_version=expected)
+
+
+async def _concern_step(ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID) -> tuple[Any, Any, int]:
+    await _begin(ctx)
+    await _child(ctx, child_id)
+    async with ctx.store.engine.connect() as conn:
+        concern = await pj.get_concern(conn, concern_id)
+        deadline = await pj.get_deadline(conn, concern.response_deadline_id) if concern is not None else None
+    if concern is None or concern.child_id != child_id:
+        raise Problem("not-found", f"No concern {concern_id} for this child.")
+    expected = await _child_expected(ctx, child_id)
+    return concern, (deadline if deadline is not None and deadline.status == "open" else None), expected
+
+
+def _concern_when(ctx: CommandContext, value: datetime | None, field: str, concern: Any) -> datetime:
+    at = value or ctx.now()
+    reasons = _not_future(ctx, at, field)
+    if at < concern.raised_at:
+        reasons.append(f"{field} is before the concern was raised.")
+    _refuse(reasons)
+    return at
+
+
+async def action_concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: ConcernAction
+) -> list[RecordedEvent]:
+    concern, _, expected = await _concern_step(ctx, child_id, concern_id)
+    if concern.status in ("resolved", "escalated"):
+        raise Problem("state-conflict", f"The concern is already {concern.status}.")
+    at = _concern_when(ctx, body.actioned_at, "actioned_at", concern)
+    event = ctx.event(
+        ev.CONCERN_ACTIONED,
+        ev.ConcernActioned(concern_id=concern_id, child_id=child_id, actioned_at=at, action=body.action),
+        occurred_at=at,
+        child_ids=[child_id],
+        summary=f"Action on a concern: {body.action[:120]}",
+    )
+    return await ctx.append(ev.child_stream(child_id), [event], expected_version=expected)
+
+
+async def resolve_concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: ConcernOutcome
+) -> list[RecordedEvent]:
+    concern, deadline, expected = await _concern_step(ctx, child_id, concern_id)
+    if concern.status in ("resolved", "escalated"):
+        raise Problem("state-conflict", f"The concern is already {concern.status}.")
+    _refuse(rules.concern_outcome_refusals(actions=concern.actions, status=concern.status))
+    at = _concern_when(ctx, body.resolved_at, "resolved_at", concern)
+    event = ctx.event(
+        ev.CONCERN_RESOLVED,
+        ev.ConcernResolved(
+            concern_id=concern_id, child_id=child_id, resolved_at=at, outcome=body.outcome, child_told=body.child_told
+        ),
+        occurred_at=at,
+        child_ids=[child_id],
+        summary=f"Concern outcome: {body.outcome[:120]}" + (" (child told)" if body.child_told else ""),
+    )
+    events = [event] + ([_met(ctx, deadline, at, event, [child_id])] if deadline is not None else [])
+    return await ctx.append(ev.child_stream(child_id), events, expected_version=expected)
+
+
+async def escalate_concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: EscalateConcern
+) -> list[RecordedEvent]:
+    """The decision to treat the concern as a complaint, an allegation or a child protection enquiry.
+
+    A complaint is then received by this service (a reaction to this event, with its own clocks); an
+    allegation is for the carers team, who follow the log; a child protection enquiry is recorded
+    here and followed by its `child_protection_enquiry_started` incident."""
+    concern, deadline, expected = await _concern_step(ctx, child_id, concern_id)
+    if concern.status in ("resolved", "escalated"):
+        raise Problem("state-conflict", f"The concern is already {concern.status}.")
+    at = _concern_when(ctx, body.escalated_at, "escalated_at", concern)
+    complaint_id = ctx.new_id() if body.to == rules.ConcernEscalation.COMPLAINT else None
+    event = ctx.event(
+        ev.CONCERN_ESCALATED,
+        ev.ConcernEscalated(
+            concern_id=concern_id,
+            child_id=child_id,
+            escalated_at=at,
+            to=body.to.value,
+            reason=body.reason,
+            household_id=concern.household_id,
+            complaint_id=complaint_id,
+        ),
+        occurred_at=at,
+        child_ids=[child_id],
+        summary=f"Concern escalated to {_humanise(body.to.value)}: {body.reason[:120]}",
+    )
+    events = [event] + ([_met(ctx, deadline, at, event, [child_id])] if deadline is not None else [])
+    return await ctx.append(ev.child_stream(child_id), events, expected_version=expected)

@@ -23,6 +23,16 @@ COMPLAINT_RESPONDED = "visits.ComplaintResponded"
 COMPLAINT_EXTENDED = "visits.ComplaintTimescaleExtended"
 COMPLAINT_ESCALATED = "visits.ComplaintEscalated"
 COMPLAINT_CLOSED = "visits.ComplaintClosed"
+PLAN_RECORDED = "visits.PlanRecorded"
+PLAN_SHARED = "visits.PlanShared"
+PLAN_ACKNOWLEDGED = "visits.PlanAcknowledged"
+RISK_ASSESSMENT_RECORDED = "visits.RiskAssessmentRecorded"
+HEALTH_CHECK_RECORDED = "visits.HealthCheckRecorded"
+LAC_REVIEW_RECORDED = "visits.LookedAfterReviewRecorded"
+CONCERN_RAISED = "visits.ConcernRaised"
+CONCERN_ACTIONED = "visits.ConcernActioned"
+CONCERN_RESOLVED = "visits.ConcernResolved"
+CONCERN_ESCALATED = "visits.ConcernEscalated"
 
 # The carers service's events this service follows (the cross-service contract).
 PLACEMENT_STARTED = "carers.PlacementStarted"
@@ -45,6 +55,7 @@ class ChildRegistered(BaseModel):
     legal_status: str
     placing_authority: str
     social_worker_id: str | None = None
+    looked_after_since: date | None = None  # absent in events before issue 12: the registration date
 
 
 class VisitRecorded(BaseModel):
@@ -156,3 +167,129 @@ class ComplaintClosed(BaseModel):
     stage: int
     outcome: str
     learning: str | None = None
+
+
+# ---- plans, risk, health, reviews, concerns (issue 12; all in the child's stream) -----------------
+class Medication(BaseModel):
+    name: str
+    dose: str
+    given_by: str
+    watch_for: str
+    when: str | None = None
+
+
+class PlanRecorded(BaseModel):
+    """A new version of one of the child's plans (care, safe care, health); versions never change."""
+
+    plan_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    version: int
+    summary: str
+    strategies: list[str] = []
+    medications: list[Medication] = []
+    review_date: date
+    review_deadline_id: uuid.UUID | None = None
+
+
+class PlanShared(BaseModel):
+    """A version of a plan given to the carer household (reg 17: carers hold the care plan)."""
+
+    share_id: uuid.UUID
+    plan_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    version: int
+    household_id: uuid.UUID
+    shared_at: AwareDatetime
+    how: str | None = None
+    ack_deadline_id: uuid.UUID | None = None
+
+
+class PlanAcknowledged(BaseModel):
+    plan_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    version: int
+    household_id: uuid.UUID | None = None
+    acknowledged_by: str
+    acknowledged_at: AwareDatetime
+
+
+class Hazard(BaseModel):
+    hazard: str
+    measures: list[str]
+
+
+class RiskAssessmentRecorded(BaseModel):
+    assessment_id: uuid.UUID
+    child_id: uuid.UUID
+    assessed_at: AwareDatetime
+    assessed_by: str
+    hazards: list[Hazard]
+    review_date: date
+    summary: str | None = None
+    prompted_by_event_id: uuid.UUID | None = None
+
+
+class HealthCheckRecorded(BaseModel):
+    check_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    occurred_at: AwareDatetime
+    by: str
+    outcome: str
+    actions: str | None = None
+
+
+class LookedAfterReviewRecorded(BaseModel):
+    review_id: uuid.UUID
+    child_id: uuid.UUID
+    number: int
+    held_at: AwareDatetime
+    chaired_by: str
+    child_attended: bool
+    child_views_given: bool
+    how_views_given: str | None = None
+    decisions: str
+
+
+class ConcernRaised(BaseModel):
+    """Something a child says or a worker notices that is not a formal complaint."""
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    raised_at: AwareDatetime
+    raised_by: str
+    summary: str
+    childs_words: str | None = None
+    household_id: uuid.UUID | None = None
+    response_deadline_id: uuid.UUID | None = None
+
+
+class ConcernActioned(BaseModel):
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    actioned_at: AwareDatetime
+    action: str
+
+
+class ConcernResolved(BaseModel):
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    resolved_at: AwareDatetime
+    outcome: str
+    child_told: bool = False
+
+
+class ConcernEscalated(BaseModel):
+    """The concern becomes a complaint, an allegation (the carers team follows the log) or a child
+    protection enquiry: the decision is recorded here; the process it starts has its own record."""
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    escalated_at: AwareDatetime
+    to: str
+    reason: str
+    household_id: uuid.UUID | None = None
+    complaint_id: uuid.UUID | None = None

@@ -9,6 +9,7 @@ no-op. `apply` never reads the clock: "overdue" is decided at query time.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -69,6 +70,12 @@ class VisitsReactor(Reactor):
         "visits_incidents",
         "visits_complaints",
         "visits_deadlines",
+        "visits_plan_versions",
+        "visits_plan_shares",
+        "visits_risk_assessments",
+        "visits_health_checks",
+        "visits_lac_reviews",
+        "visits_concerns",
     )
     types = frozenset(
         {
@@ -84,6 +91,16 @@ class VisitsReactor(Reactor):
             ev.PLACEMENT_STARTED,
             ev.PLACEMENT_ENDED,
             ev.ALLEGATION_RECEIVED,
+            ev.PLAN_RECORDED,
+            ev.PLAN_SHARED,
+            ev.PLAN_ACKNOWLEDGED,
+            ev.RISK_ASSESSMENT_RECORDED,
+            ev.HEALTH_CHECK_RECORDED,
+            ev.LAC_REVIEW_RECORDED,
+            ev.CONCERN_RAISED,
+            ev.CONCERN_ACTIONED,
+            ev.CONCERN_RESOLVED,
+            ev.CONCERN_ESCALATED,
             DEADLINE_SET,
             DEADLINE_MET,
             DEADLINE_CANCELLED,
@@ -107,7 +124,77 @@ class VisitsReactor(Reactor):
             return await self._placement_ended(conn, event)
         if event.type == ev.ALLEGATION_RECEIVED:
             return self._allegation_received(event)
+        if event.type == ev.CONCERN_ESCALATED and event.data.get("to") == rules.ConcernEscalation.COMPLAINT:
+            return await self._concern_became_complaint(conn, event)
         return ()
+
+    async def _concern_became_complaint(
+        self, conn: AsyncConnection, cause: RecordedEvent
+    ) -> list[tuple[str, list[NewEvent]]]:
+        """A concern escalated to a complaint is received as a complaint, with its clocks (2006 regs)."""
+        data = cause.data
+        complaint_id, child_id = _uuid(data.get("complaint_id")), _uuid(data.get("child_id"))
+        concern_id = _uuid(data.get("concern_id"))
+        if complaint_id is None or child_id is None:
+            return []
+        concern = (
+            await conn.execute(
+                text("SELECT raised_by, summary FROM visits_concerns WHERE concern_id = :c"), {"c": concern_id}
+            )
+        ).one_or_none()
+        raised_by = concern.raised_by if concern is not None else "other"
+        made_by = raised_by if raised_by in {m.value for m in rules.MadeBy} else rules.MadeBy.OTHER.value
+        household_id = _uuid(data.get("household_id"))
+        received = _instant(data.get("escalated_at")) or cause.occurred_at
+        row9, lado = rules.complaint_flags(made_by=made_by, serious=False, about_household_id=household_id)
+        payload = ev.ComplaintReceived(
+            complaint_id=complaint_id,
+            child_id=child_id,
+            received_at=received,
+            made_by=made_by,
+            about_household_id=household_id,
+            summary=(concern.summary if concern is not None else "") + f" (from a concern: {data.get('reason')})",
+            schedule7_row9=row9,
+            lado_consultation=lado,
+        )
+        stream = ev.complaint_stream(complaint_id)
+        complaint = NewEvent(
+            type=ev.COMPLAINT_RECEIVED,
+            data=payload.model_dump(mode="json"),
+            occurred_at=received,
+            child_ids=(child_id,),
+            metadata={
+                **reaction_metadata(SERVICE, cause),
+                "summary": f"Complaint received from the {made_by} (escalated from a concern)",
+            },
+            event_id=reaction_id(cause, "complaint"),
+        )
+        clocks = [
+            DeadlineSet(
+                deadline_id=reaction_id(cause, "complaint-ack"),
+                kind=rules.COMPLAINT_ACK,
+                subject=stream,
+                child_ids=[child_id],
+                household_id=household_id,
+                started_at=received,
+                due_at=rules.complaint_ack_due(received, self.settings.complaint_ack_working_days),
+                description="Acknowledge the complaint",
+                source="NCT KPI (local): acknowledged within 48 hours, on working days",
+            ),
+            DeadlineSet(
+                deadline_id=reaction_id(cause, "complaint-stage1"),
+                kind=rules.complaint_stage_kind(1),
+                subject=stream,
+                child_ids=[child_id],
+                household_id=household_id,
+                started_at=received,
+                due_at=rules.complaint_stage_due(received, 1),
+                description="Respond to the complaint (stage 1)",
+                source=rules.complaint_stage_source(1),
+            ),
+        ]
+        events = [complaint] + [_reaction(cause, f"clock-{c.kind}", c) for c in clocks]
+        return [(stream, events)]
 
     def _placement_started(self, cause: RecordedEvent) -> list[tuple[str, list[NewEvent]]]:
         data = cause.data
@@ -206,7 +293,8 @@ async def _child_registered(conn: AsyncConnection, e: RecordedEvent) -> None:
     await conn.execute(
         text(
             "INSERT INTO visits_children (child_id, name, date_of_birth, legal_status, placing_authority, "
-            "social_worker_id, registered_at, event_id) VALUES (:c, :n, :dob, :ls, :pa, :sw, :at, :e) "
+            "social_worker_id, registered_at, event_id, looked_after_since) "
+            "VALUES (:c, :n, :dob, :ls, :pa, :sw, :at, :e, :las) "
             "ON CONFLICT (child_id) DO NOTHING"
         ),
         {
@@ -218,6 +306,7 @@ async def _child_registered(conn: AsyncConnection, e: RecordedEvent) -> None:
             "sw": d.get("social_worker_id"),
             "at": e.occurred_at,
             "e": e.event_id,
+            "las": _date(d.get("looked_after_since")),
         },
     )
 
@@ -442,7 +531,192 @@ async def _deadline_cancelled(conn: AsyncConnection, e: RecordedEvent) -> None:
     )
 
 
+async def _plan_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    content = {"strategies": d.get("strategies") or [], "medications": d.get("medications") or []}
+    await conn.execute(
+        text(
+            "INSERT INTO visits_plan_versions (plan_id, version, child_id, kind, summary, content, review_date, "
+            "review_deadline_id, recorded_at, event_id) VALUES (:p, :v, :c, :k, :s, CAST(:content AS jsonb), :rd, "
+            ":rdl, :at, :e) ON CONFLICT (plan_id, version) DO NOTHING"
+        ),
+        {
+            "p": uuid.UUID(d["plan_id"]),
+            "v": int(d["version"]),
+            "c": uuid.UUID(d["child_id"]),
+            "k": d["kind"],
+            "s": d["summary"],
+            "content": json.dumps(content),
+            "rd": date.fromisoformat(d["review_date"]),
+            "rdl": _uuid(d.get("review_deadline_id")),
+            "at": e.occurred_at,
+            "e": e.event_id,
+        },
+    )
+
+
+async def _plan_shared(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_plan_shares (share_id, plan_id, version, child_id, kind, household_id, shared_at, "
+            "ack_deadline_id, event_id) VALUES (:s, :p, :v, :c, :k, :h, :at, :dl, :e) "
+            "ON CONFLICT (share_id) DO NOTHING"
+        ),
+        {
+            "s": uuid.UUID(d["share_id"]),
+            "p": uuid.UUID(d["plan_id"]),
+            "v": int(d["version"]),
+            "c": uuid.UUID(d["child_id"]),
+            "k": d["kind"],
+            "h": uuid.UUID(d["household_id"]),
+            "at": e.occurred_at,
+            "dl": _uuid(d.get("ack_deadline_id")),
+            "e": e.event_id,
+        },
+    )
+
+
+async def _plan_acknowledged(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    # Acknowledging a version acknowledges receipt of every earlier version shared with the household.
+    await conn.execute(
+        text(
+            "UPDATE visits_plan_shares SET acknowledged_at = :at, acknowledged_by = :by WHERE plan_id = :p "
+            "AND version <= :v AND acknowledged_at IS NULL AND (CAST(:h AS uuid) IS NULL OR household_id = :h)"
+        ),
+        {
+            "p": uuid.UUID(d["plan_id"]),
+            "v": int(d["version"]),
+            "h": _uuid(d.get("household_id")),
+            "at": e.occurred_at,
+            "by": d["acknowledged_by"],
+        },
+    )
+
+
+async def _risk_assessment_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_risk_assessments (assessment_id, child_id, assessed_at, assessed_by, hazards, "
+            "review_date, event_id) VALUES (:a, :c, :at, :by, CAST(:h AS jsonb), :rd, :e) "
+            "ON CONFLICT (assessment_id) DO NOTHING"
+        ),
+        {
+            "a": uuid.UUID(d["assessment_id"]),
+            "c": uuid.UUID(d["child_id"]),
+            "at": e.occurred_at,
+            "by": d["assessed_by"],
+            "h": json.dumps(d.get("hazards") or []),
+            "rd": date.fromisoformat(d["review_date"]),
+            "e": e.event_id,
+        },
+    )
+
+
+async def _health_check_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_health_checks (check_id, child_id, kind, occurred_at, by, outcome, event_id) "
+            "VALUES (:i, :c, :k, :at, :by, :o, :e) ON CONFLICT (check_id) DO NOTHING"
+        ),
+        {
+            "i": uuid.UUID(d["check_id"]),
+            "c": uuid.UUID(d["child_id"]),
+            "k": d["kind"],
+            "at": e.occurred_at,
+            "by": d["by"],
+            "o": d["outcome"],
+            "e": e.event_id,
+        },
+    )
+
+
+async def _lac_review_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_lac_reviews (review_id, child_id, number, held_at, child_attended, "
+            "child_views_given, event_id) VALUES (:r, :c, :n, :at, :ca, :cv, :e) ON CONFLICT (review_id) DO NOTHING"
+        ),
+        {
+            "r": uuid.UUID(d["review_id"]),
+            "c": uuid.UUID(d["child_id"]),
+            "n": int(d["number"]),
+            "at": e.occurred_at,
+            "ca": bool(d["child_attended"]),
+            "cv": bool(d["child_views_given"]),
+            "e": e.event_id,
+        },
+    )
+
+
+async def _concern_raised(conn: AsyncConnection, e: RecordedEvent) -> None:
+    d = e.data
+    await conn.execute(
+        text(
+            "INSERT INTO visits_concerns (concern_id, child_id, raised_at, raised_by, summary, household_id, "
+            "response_deadline_id, status) VALUES (:i, :c, :at, :by, :s, :h, :dl, 'open') "
+            "ON CONFLICT (concern_id) DO NOTHING"
+        ),
+        {
+            "i": uuid.UUID(d["concern_id"]),
+            "c": uuid.UUID(d["child_id"]),
+            "at": e.occurred_at,
+            "by": d["raised_by"],
+            "s": d["summary"],
+            "h": _uuid(d.get("household_id")),
+            "dl": _uuid(d.get("response_deadline_id")),
+        },
+    )
+
+
+async def _concern_update(conn: AsyncConnection, e: RecordedEvent, sets: str, **params: Any) -> None:
+    await conn.execute(
+        text(f"UPDATE visits_concerns SET {sets} WHERE concern_id = :id"),
+        {"id": uuid.UUID(e.data["concern_id"]), **params},
+    )
+
+
+async def _concern_actioned(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _concern_update(
+        conn,
+        e,
+        "actions = actions + 1, last_action = :a, status = CASE WHEN status = 'open' THEN 'actioned' ELSE status END",
+        a=e.data["action"],
+    )
+
+
+async def _concern_resolved(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _concern_update(
+        conn, e, "status = 'resolved', outcome = :o, resolved_at = :at", o=e.data["outcome"], at=e.occurred_at
+    )
+
+
+async def _concern_escalated(conn: AsyncConnection, e: RecordedEvent) -> None:
+    await _concern_update(
+        conn,
+        e,
+        "status = 'escalated', escalated_to = :to, escalated_at = :at, complaint_id = :cp",
+        to=e.data["to"],
+        at=e.occurred_at,
+        cp=_uuid(e.data.get("complaint_id")),
+    )
+
+
 _APPLY = {
+    ev.PLAN_RECORDED: _plan_recorded,
+    ev.PLAN_SHARED: _plan_shared,
+    ev.PLAN_ACKNOWLEDGED: _plan_acknowledged,
+    ev.RISK_ASSESSMENT_RECORDED: _risk_assessment_recorded,
+    ev.HEALTH_CHECK_RECORDED: _health_check_recorded,
+    ev.LAC_REVIEW_RECORDED: _lac_review_recorded,
+    ev.CONCERN_RAISED: _concern_raised,
+    ev.CONCERN_ACTIONED: _concern_actioned,
+    ev.CONCERN_RESOLVED: _concern_resolved,
+    ev.CONCERN_ESCALATED: _concern_escalated,
     ev.CHILD_REGISTERED: _child_registered,
     ev.VISIT_RECORDED: _visit_recorded,
     ev.INCIDENT_RECORDED: _incident_recorded,
@@ -511,3 +785,52 @@ async def complaint_deadlines(conn: AsyncConnection, complaint_id: uuid.UUID, *,
         text(sql + " ORDER BY started_at, due_at"), {"c": complaint_id, "kinds": sorted(rules.COMPLAINT_KINDS)}
     )
     return list(rows)
+
+
+async def child_deadlines(conn: AsyncConnection, child_id: uuid.UUID, kinds: frozenset[str] | set[str]) -> list[Any]:
+    rows = await conn.execute(
+        text(
+            "SELECT * FROM visits_deadlines WHERE child_id = :c AND kind = ANY(:k) AND complaint_id IS NULL "
+            "ORDER BY started_at, due_at, deadline_id"
+        ),
+        {"c": child_id, "k": sorted(kinds)},
+    )
+    return list(rows)
+
+
+async def get_deadline(conn: AsyncConnection, deadline_id: uuid.UUID | None) -> Any:
+    if deadline_id is None:
+        return None
+    return (
+        await conn.execute(text("SELECT * FROM visits_deadlines WHERE deadline_id = :d"), {"d": deadline_id})
+    ).one_or_none()
+
+
+async def plan_versions(conn: AsyncConnection, child_id: uuid.UUID) -> list[Any]:
+    rows = await conn.execute(
+        text("SELECT * FROM visits_plan_versions WHERE child_id = :c ORDER BY kind, version"), {"c": child_id}
+    )
+    return list(rows)
+
+
+async def current_plan(conn: AsyncConnection, plan_id: uuid.UUID) -> Any:
+    return (
+        await conn.execute(
+            text("SELECT * FROM visits_plan_versions WHERE plan_id = :p ORDER BY version DESC LIMIT 1"), {"p": plan_id}
+        )
+    ).one_or_none()
+
+
+async def plan_shares(conn: AsyncConnection, child_id: uuid.UUID, household_id: uuid.UUID | None = None) -> list[Any]:
+    sql = "SELECT * FROM visits_plan_shares WHERE child_id = :c"
+    params: dict[str, Any] = {"c": child_id}
+    if household_id is not None:
+        sql += " AND household_id = :h"
+        params["h"] = household_id
+    return list(await conn.execute(text(sql + " ORDER BY shared_at, version"), params))
+
+
+async def get_concern(conn: AsyncConnection, concern_id: uuid.UUID) -> Any:
+    return (
+        await conn.execute(text("SELECT * FROM visits_concerns WHERE concern_id = :c"), {"c": concern_id})
+    ).one_or_none()

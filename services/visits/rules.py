@@ -45,6 +45,21 @@ STATUTORY: dict[str, Statutory] = {
         4, "weeks", "CPPR 2010 reg 28 (reg 24 placement): at most 4 weeks apart after the first review"
     ),
     "first_review": Statutory(20, "working_days", "CPPR 2010 reg 33: first review within 20 working days"),
+    # Looked-after child reviews (CPPR 2010 reg 33): the first from the day the child became looked
+    # after (the "first_review" row above), the second 3 months after the first, then every 6 months.
+    "second_review": Statutory(3, "months", "CPPR 2010 reg 33: second review within 3 months of the first"),
+    "later_reviews": Statutory(6, "months", "CPPR 2010 reg 33: later reviews at most 6 months apart"),
+    # Health of looked-after children: CPPR 2010 reg 7 and Schedule 1; DfE/DHSC statutory guidance
+    # "Promoting the health and well-being of looked-after children" (2015).
+    "initial_health_assessment": Statutory(
+        28, "days", "Promoting the health of looked-after children (2015): initial assessment within 28 days"
+    ),
+    "health_review_under_5": Statutory(
+        6, "months", "Promoting the health of looked-after children (2015): review every 6 months under age 5"
+    ),
+    "health_review": Statutory(
+        12, "months", "Promoting the health of looked-after children (2015): review every 12 months from age 5"
+    ),
     # Missing children.
     "return_home_interview": Statutory(
         72, "hours", "DfE statutory guidance on children who run away or go missing from home or care (2014)"
@@ -72,6 +87,10 @@ class VisitsSettings(BaseSettings):
     follow_up_working_days: int = 2  # visit after a serious incident (Ofsted finding; NCT practice)
     complaint_ack_working_days: int = 2  # acknowledgement within 48 hours, counted on working days (NCT KPI)
     worklist_horizon_days: int = 14  # GET /visits/due without `before`: what falls due in this many days
+    plan_ack_working_days: int = 5  # carers acknowledge a shared plan (reg 17 copy received; issue 12)
+    risk_review_after_incident_working_days: int = 5  # risk assessment reviewed after a serious incident
+    dental_check_months: int = 12  # annual dental check (issue 12; practice for looked-after children)
+    concern_response_working_days: int = 2  # a concern needs an action and an outcome (Ofsted finding)
 
 
 # ---- vocabularies ----------------------------------------------------------------------------
@@ -124,6 +143,8 @@ class IncidentCategory(StrEnum):
     ASSAULT_ON_CARER = "assault_on_carer"
     DAMAGE = "damage"
     MEDICATION_ERROR = "medication_error"
+    MEDICATION_REFUSED = "medication_refused"
+    VIOLENCE = "violence"
     OTHER = "other"
 
 
@@ -143,6 +164,17 @@ COMPLAINT_STAGE = {1: "visits.complaint_stage1_response", 2: "visits.complaint_s
 COMPLAINT_PANEL = "visits.complaint_stage3_panel"
 COMPLAINT_KINDS = frozenset({COMPLAINT_ACK, *COMPLAINT_STAGE.values(), COMPLAINT_PANEL})
 VISIT_KINDS = frozenset({STATUTORY_VISIT, FOLLOW_UP_VISIT})
+PLAN_REVIEW = "visits.plan_review"
+PLAN_ACKNOWLEDGEMENT = "visits.plan_acknowledgement"
+RISK_ASSESSMENT_REVIEW = "visits.risk_assessment_review"
+RISK_REVIEW_AFTER_INCIDENT = "visits.risk_assessment_after_incident"
+RISK_KINDS = frozenset({RISK_ASSESSMENT_REVIEW, RISK_REVIEW_AFTER_INCIDENT})
+INITIAL_HEALTH_ASSESSMENT = "visits.initial_health_assessment"
+HEALTH_ASSESSMENT = "visits.health_assessment"
+DENTAL_CHECK = "visits.dental_check"
+HEALTH_KINDS = frozenset({INITIAL_HEALTH_ASSESSMENT, HEALTH_ASSESSMENT, DENTAL_CHECK})
+LAC_REVIEW = "visits.looked_after_review"
+CONCERN_RESPONSE = "visits.concern_response"
 
 # Incidents after which a social worker must see the child (DOMAIN.md §1: overdose, self-harm,
 # missing, police called; plus exploitation and a child protection enquiry, which are as serious).
@@ -156,6 +188,58 @@ FOLLOW_UP_CATEGORIES = frozenset(
         IncidentCategory.CHILD_PROTECTION_ENQUIRY_STARTED,
     }
 )
+
+
+# A serious incident forces the child's risk assessment to be reviewed (Ofsted 2023: assessments
+# "not regularly reviewed or linked to children's ongoing safety needs").
+RISK_REVIEW_CATEGORIES = frozenset(
+    {
+        IncidentCategory.SELF_HARM,
+        IncidentCategory.OVERDOSE,
+        IncidentCategory.MISSING,
+        IncidentCategory.POLICE_CALLED,
+        IncidentCategory.VIOLENCE,
+        IncidentCategory.ASSAULT_ON_CARER,
+    }
+)
+
+# The health timeline (Ofsted 2023: seizures, substance misuse and self-harm "not monitored well").
+HEALTH_TIMELINE_CATEGORIES = frozenset(
+    {
+        IncidentCategory.SEIZURE,
+        IncidentCategory.SELF_HARM,
+        IncidentCategory.OVERDOSE,
+        IncidentCategory.SUBSTANCE_MISUSE,
+        IncidentCategory.MEDICATION_ERROR,
+        IncidentCategory.MEDICATION_REFUSED,
+    }
+)
+
+
+class PlanKind(StrEnum):
+    CARE = "care"
+    SAFE_CARE = "safe_care"
+    HEALTH = "health"
+
+
+class HealthCheckKind(StrEnum):
+    INITIAL_HEALTH_ASSESSMENT = "initial_health_assessment"
+    REVIEW_HEALTH_ASSESSMENT = "review_health_assessment"
+    DENTAL_CHECK = "dental_check"
+
+
+class ConcernRaisedBy(StrEnum):
+    CHILD = "child"
+    CARER = "carer"
+    WORKER = "worker"
+    PARENT = "parent"
+    OTHER = "other"
+
+
+class ConcernEscalation(StrEnum):
+    COMPLAINT = "complaint"
+    ALLEGATION = "allegation"
+    CHILD_PROTECTION_ENQUIRY = "child_protection_enquiry"
 
 
 # ---- recording rules -------------------------------------------------------------------------
@@ -346,3 +430,85 @@ def days_since(instant: datetime | None, now: datetime) -> int | None:
     if instant is None:
         return None
     return (local_date(now) - local_date(instant)).days
+
+
+# ---- plans, risk assessments, health, reviews, concerns (issue 12) ---------------------------------
+def review_date_refusals(review_date: date, today: date, field: str = "review_date") -> list[str]:
+    if review_date <= today:
+        return [f"{field} ({review_date.isoformat()}) must be after today: a review is in the future."]
+    return []
+
+
+def medication_refusals(kind: str, medications: list[dict[str, str | None]]) -> list[str]:
+    """A medication in a plan says what, how much, who gives it and what to watch for (Ofsted 2023)."""
+    reasons: list[str] = []
+    if medications and kind != PlanKind.HEALTH:
+        reasons.append("Medication belongs in the health plan.")
+    for i, med in enumerate(medications):
+        missing = [f for f in ("name", "dose", "given_by", "watch_for") if not (med.get(f) or "").strip()]
+        if missing:
+            reasons.append(f"medications[{i}] needs {', '.join(missing)}.")
+    return reasons
+
+
+def plan_ack_due(shared_at: datetime, working_days: int) -> datetime:
+    return add_working_days_at(shared_at.astimezone(LONDON), working_days)
+
+
+def needs_risk_review(category: str, *, police_called: bool = False) -> bool:
+    return category in RISK_REVIEW_CATEGORIES or police_called
+
+
+def risk_review_due(incident_at: datetime, working_days: int) -> datetime:
+    return add_working_days_at(incident_at.astimezone(LONDON), working_days)
+
+
+def initial_health_assessment_due(looked_after_since: date) -> date:
+    return _interval("initial_health_assessment", looked_after_since)
+
+
+def health_review_key(date_of_birth: date, on: date) -> str:
+    return "health_review_under_5" if add_months(date_of_birth, 60) > on else "health_review"
+
+
+def next_health_assessment_due(date_of_birth: date, assessed_on: date) -> date:
+    """Under-fives are reviewed every 6 months, older children every 12 (by age at the assessment)."""
+    return _interval(health_review_key(date_of_birth, assessed_on), assessed_on)
+
+
+def first_lac_review_due(looked_after_since: date) -> date:
+    return _interval("first_review", looked_after_since)
+
+
+def lac_review_key(reviews_held: int) -> str:
+    """The rule for the next review once `reviews_held` reviews (including this one) have been held."""
+    if reviews_held <= 0:
+        return "first_review"
+    return "second_review" if reviews_held == 1 else "later_reviews"
+
+
+def next_lac_review_due(held_on: date, reviews_held: int) -> date:
+    return _interval(lac_review_key(reviews_held), held_on)
+
+
+def concern_response_due(raised_at: datetime, working_days: int) -> datetime:
+    return add_working_days_at(raised_at.astimezone(LONDON), working_days)
+
+
+def concern_outcome_refusals(*, actions: int, status: str) -> list[str]:
+    reasons: list[str] = []
+    if status in ("resolved", "escalated"):
+        reasons.append(f"The concern is already {status}.")
+    elif actions == 0:
+        reasons.append("Record the action taken on the concern before its outcome.")
+    return reasons
+
+
+def month_counts(rows: list[tuple[str, datetime]]) -> dict[str, dict[str, int]]:
+    """{"YYYY-MM": {category: count}} in England's time, months in order."""
+    counts: dict[str, dict[str, int]] = {}
+    for category, at in sorted(rows, key=lambda r: r[1]):
+        month = local_date(at).strftime("%Y-%m")
+        bucket = counts.setdefault(month, {})
+        bucket[category] = bucket.get(category, 0) + 1
+    return counts

@@ -32,9 +32,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, timeout: float = 60) -> float:
+def wait_ready(url: str, timeout: float = 60, process: subprocess.Popen[bytes] | None = None) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return time.monotonic() - started
@@ -55,12 +57,14 @@ def test_serve_with_no_database_url_runs_an_embedded_postgres_and_reuses_it(tmp_
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+        ready = False
         try:
-            wait_ready(f"http://127.0.0.1:{port}/readyz")
+            wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=120, process=process)
+            ready = True
         finally:
             process.send_signal(signal.SIGINT)  # Ctrl-C stops the API and the database
-            output = process.communicate(timeout=30)[0].decode()
-        assert process.returncode == 0, output
+            output = process.communicate(timeout=60)[0].decode()
+        assert ready and process.returncode == 0, output
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
 

@@ -183,7 +183,11 @@ async def build_world(client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders
         await _ok(
             await client.post(
                 "/v1/subscriptions",
-                json={"url": "http://127.0.0.1:9/never", "recipient": "internal"},
+                json={
+                    "url": "http://127.0.0.1:9/never",
+                    "recipient": "internal",
+                    "placing_authority": "Matrix Council",
+                },
                 headers=auth(Role.ADMIN),
             )
         )

@@ -14,6 +14,16 @@ from shared.auth import Role
 from shared.eventstore import EventFilter, NewEvent, RecordedEvent
 
 WORKER = "sw-visits-104"
+# Registering a child starts the clocks of becoming looked after (issue 12): initial health
+# assessment, first looked-after child review and dental check. The child's stream is then at 4.
+REGISTRATION_CLOCKS = frozenset(
+    {"visits.initial_health_assessment", "visits.looked_after_review", "visits.dental_check"}
+)
+REGISTERED_VERSION = 1 + len(REGISTRATION_CLOCKS)
+
+
+def without_registration_clocks(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in entries if (e.get("data") or {}).get("kind") not in REGISTRATION_CLOCKS]
 
 
 def visit_body(occurred_at: datetime, **overrides: Any) -> dict[str, Any]:

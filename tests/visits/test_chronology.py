@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from shared.clock import ManualClock
 from tests.conftest import settle
-from tests.visits.conftest import Visits, visit_body
+from tests.visits.conftest import REGISTRATION_CLOCKS, Visits, visit_body, without_registration_clocks
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -54,11 +54,12 @@ async def test_chronology_has_every_service_in_occurred_order(visits: Visits, ap
     assert by_id[ids["visit"]]["summary"].startswith("Statutory visit by child social worker")
     assert by_id[ids["visit"]]["recorded_by"]["actor_role"] == "registered_manager"
     assert by_id[ids["incident"]]["summary"] == "Incident: self harm"
-    kinds = [e["type"] for e in entries]
+    kinds = [e["type"] for e in without_registration_clocks(entries)]
     assert kinds.index("carers.PlacementStarted") < kinds.index("visits.VisitRecorded")
     assert kinds.index("visits.IncidentRecorded") < kinds.index("notifications.ChronologyTestProbe")
-    # The visit met the first statutory clock and set the next; the incident set a follow-up clock.
-    assert kinds.count("DeadlineSet") == 3 and kinds.count("DeadlineMet") == 1
+    # The visit met the first statutory clock and set the next; the incident set a follow-up clock
+    # (and, since issue 12, a risk assessment review clock).
+    assert kinds.count("DeadlineSet") == 4 and kinds.count("DeadlineMet") == 1
     # Recorded order is position order.
     recorded = await visits.get(f"/v1/children/{child}/chronology", order="recorded")
     positions = [e["position"] for e in recorded["entries"]]
@@ -120,7 +121,7 @@ async def test_paging_returns_every_event_exactly_once(visits: Visits, order: st
         if cursor is None:
             break
     assert seen == [e["event_id"] for e in everything["entries"]]
-    assert len(seen) == len(set(seen)) == 12
+    assert len(seen) == len(set(seen)) == 12 + len(REGISTRATION_CLOCKS)
     bad = await visits.client.get(
         f"/v1/children/{child}/chronology", params={"cursor": "not-a-cursor"}, headers=visits.headers
     )
