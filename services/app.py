@@ -31,16 +31,22 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = ("visits", "carers", "notifications")
 
 
+# Read-only services that only read the log: included in every mode (`--service` of any name).
+ALWAYS_INCLUDED = ("investigations",)
+
+
 def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
     from services.carers.api import SERVICE as CARERS
+    from services.investigations.api import SERVICE as INVESTIGATIONS
     from services.notifications.api import SERVICE as NOTIFICATIONS
     from services.visits.api import SERVICE as VISITS
 
-    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS)}
+    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS)}
     unknown = set(names) - set(known)
     if unknown:
         raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
-    return [known[n] for n in names]
+    chosen = list(dict.fromkeys([*names, *ALWAYS_INCLUDED]))
+    return [known[n] for n in chosen]
 
 
 def create_app(

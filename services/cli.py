@@ -262,6 +262,88 @@ def demo(
     typer.echo(summary)
 
 
+@cli.command("export")
+def export_command(
+    child: Annotated[uuid.UUID, typer.Option("--child", help="The child whose whole record is exported")],
+    format: Annotated[str, typer.Option("--format", help="json or pdf")] = "json",
+    out: Annotated[Path | None, typer.Option(help="Write here (default: stdout for json, child-<id>.pdf)")] = None,
+    as_of: Annotated[datetime | None, typer.Option(help="The record as the agency knew it at this instant")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Subject-access export: every event about the child, amendments beside what they correct."""
+    if format not in ("json", "pdf"):
+        raise typer.BadParameter("format: json or pdf")
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    with database(get_settings(), data_dir) as (_owner, app_url):
+        document = asyncio.run(_export(app_url, child, format, as_of))
+    if out is None and format == "pdf":
+        out = Path(f"child-{child}.pdf")
+    if out is None:
+        sys.stdout.buffer.write(document + b"\n")
+    else:
+        out.write_bytes(document)
+        typer.echo(f"wrote {out} ({len(document)} bytes)", err=True)
+
+
+async def _export(url: str, child: uuid.UUID, format: str, as_of: datetime | None) -> bytes:
+    from services.investigations import commands as investigations
+    from services.investigations.rendering import export_pdf
+    from shared.problems import Problem
+
+    engine = create_engine(url, pool_size=1)
+    try:
+        settings = investigations.settings_from(get_settings())
+        try:
+            export = await investigations.child_export(
+                engine, child, as_of=as_of, late_entry_hours=settings.late_entry_hours
+            )
+        except Problem as exc:
+            typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
+            raise typer.Exit(1) from exc
+        return export_pdf(export) if format == "pdf" else investigations.canonical(export)
+    finally:
+        await engine.dispose()
+
+
+@cli.command("report")
+def report_command(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    as_of: Annotated[
+        datetime | None, typer.Option(help="As the log stood at this instant (default: the month's close)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the canonical JSON here (default: stdout)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Monthly KPIs (DOMAIN.md section 4) from the log alone: the same month, the same bytes."""
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    with database(get_settings(), data_dir) as (_owner, app_url):
+        document = asyncio.run(_report(app_url, month, as_of))
+    if out is None:
+        sys.stdout.buffer.write(document + b"\n")
+    else:
+        out.write_bytes(document)
+        typer.echo(f"wrote {out} ({len(document)} bytes)", err=True)
+
+
+async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
+    from services.investigations import commands as investigations
+    from shared.problems import Problem
+
+    engine = create_engine(url, pool_size=1)
+    try:
+        settings = investigations.settings_from(get_settings())
+        try:
+            report = await investigations.kpi_report(engine, month, as_of=as_of, close_days=settings.kpi_close_days)
+        except Problem as exc:
+            typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
+            raise typer.Exit(2) from exc
+        return investigations.canonical(report)
+    finally:
+        await engine.dispose()
+
+
 def main() -> None:
     cli()
 
