@@ -29,7 +29,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 async def _household(request: Request, household_id: uuid.UUID) -> HouseholdState:
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         state = await projections.household(conn, household_id)
     if state is None:
         raise Problem("not-found", f"No household {household_id}.")
@@ -45,7 +45,7 @@ async def register_household(ctx: Ctx, body: cmd.HouseholdIn) -> dict[str, Any]:
 @router.get("/compliance/households", summary="Agency view: every household with anything overdue")
 async def overdue_households(request: Request, _: Reader) -> dict[str, Any]:
     now = request.app.state.clock.now()
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         households = await projections.overdue_households(conn, now, cmd.local_rules())
     return {"as_of": now.isoformat(), "count": len(households), "households": households}
 
@@ -54,7 +54,7 @@ async def overdue_households(request: Request, _: Reader) -> dict[str, Any]:
 async def get_household(request: Request, response: Response, household_id: uuid.UUID, _: Reader) -> dict[str, Any]:
     state = await _household(request, household_id)
     today = request.app.state.clock.now().date()
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         placements = await projections.placements_of(conn, household_id)
     response.headers["ETag"] = f'"{state.version}"'
     members = []
@@ -180,7 +180,7 @@ async def start_placement(ctx: Ctx, body: cmd.PlacementIn) -> dict[str, Any]:
 
 @router.get("/placements/{placement_id}", summary="A placement")
 async def get_placement(request: Request, placement_id: uuid.UUID, _: Reader) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         found = await projections.placement(conn, placement_id)
     if found is None:
         raise Problem("not-found", f"No placement {placement_id}.")
@@ -224,7 +224,7 @@ async def caseloads(
 ) -> dict[str, Any]:
     now = request.app.state.clock.now()
     local = cmd.local_rules()
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         workers = await projections.caseloads(conn, now, local, worker_id)
     return {
         "as_of": now.isoformat(),
@@ -248,7 +248,7 @@ async def receive_allegation(ctx: Ctx, body: cmd.AllegationIn) -> dict[str, Any]
 
 @router.get("/allegations/{allegation_id}", summary="An allegation and its clocks")
 async def get_allegation(request: Request, allegation_id: uuid.UUID, _: Reader) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         found = await projections.allegation(conn, allegation_id)
     if found is None:
         raise Problem("not-found", f"No allegation {allegation_id}.")

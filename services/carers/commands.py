@@ -471,7 +471,7 @@ async def open_placements_of_child(conn: AsyncConnection, child_id: uuid.UUID) -
 
 
 async def load_household(ctx: CommandContext, household_id: uuid.UUID) -> HouseholdState:
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         state = await read_household(conn, household_id)
     if state is None:
         raise Problem("not-found", f"No household {household_id}.")
@@ -1109,7 +1109,7 @@ def placement_stream(placement_id: uuid.UUID | str) -> str:
 async def start_placement(ctx: CommandContext, body: PlacementIn) -> dict[str, Any]:
     require_writer(ctx.principal)
     state = await load_household(ctx, body.household_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         child = await read_child(conn, body.child_id)
         needs_on_record = await recorded_needs(conn, body.child_id)
     if child is None:

@@ -92,7 +92,7 @@ def _subscription_json(row: Any) -> dict[str, Any]:
 
 
 async def _subscription_row(request: Request, subscription_id: uuid.UUID) -> Any:
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         row = (
             await conn.execute(
                 text("SELECT * FROM notifications_subscriptions WHERE subscription_id = :id"), {"id": subscription_id}
@@ -139,7 +139,7 @@ async def list_subscriptions(
         sql += " AND status = :s"
         params["s"] = status
     sql += " ORDER BY created_at, subscription_id"
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         rows = list(await conn.execute(text(sql), params))
     return {"subscriptions": [_subscription_json(r) for r in rows]}
 
@@ -221,7 +221,7 @@ async def list_notifications(
         sql += " AND :r = ANY(recipients)"
         params["r"] = recipient
     sql += " ORDER BY raised_at, notification_id LIMIT :n"
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         rows = list(await conn.execute(text(sql), params))
     now = request.app.state.clock.now()
     return {"notifications": [_notification_json(r, now) for r in rows]}
@@ -257,7 +257,7 @@ def _delivery_json(row: Any) -> dict[str, Any]:
 
 
 async def notification_detail(request: Request, notification_id: uuid.UUID) -> dict[str, Any]:
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         row = (
             await conn.execute(
                 text("SELECT * FROM notifications_notifications WHERE notification_id = :id"), {"id": notification_id}
@@ -351,7 +351,7 @@ async def list_escalations(
         sql += " AND escalate_to = :to"
         params["to"] = escalate_to
     sql += " ORDER BY raised_at, escalation_id LIMIT :n"
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         rows = list(await conn.execute(text(sql), params))
     return {"escalations": [_escalation_json(r) for r in rows]}
 
@@ -359,7 +359,7 @@ async def list_escalations(
 @router.get("/escalations/{escalation_id}")
 async def get_escalation(escalation_id: uuid.UUID, request: Request, caller: Caller) -> dict[str, Any]:
     require_role(caller, READERS, "see escalations")
-    async with request.app.state.engine.connect() as conn:
+    async with request.app.state.store.reader.connect() as conn:
         row = (
             await conn.execute(
                 text("SELECT * FROM notifications_escalations WHERE escalation_id = :id"), {"id": escalation_id}

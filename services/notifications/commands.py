@@ -55,7 +55,7 @@ def _store_secret(subscription_id: uuid.UUID, version: int, secret: str) -> Any:
 
 
 async def _stored_secret(ctx: CommandContext, subscription_id: uuid.UUID, version: int) -> str:
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         value = (
             await conn.execute(
                 text(

@@ -61,7 +61,8 @@ def _result(recorded: list[RecordedEvent], id_field: str) -> dict[str, Any]:
 
 
 def _engine(request: Request) -> Any:
-    return request.app.state.engine
+    """Reads: the autocommit view of the pool (one round trip per query)."""
+    return request.app.state.store.reader
 
 
 def _now(request: Request) -> datetime:

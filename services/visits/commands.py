@@ -221,7 +221,7 @@ async def _begin(ctx: CommandContext) -> None:
 
 
 async def _child(ctx: CommandContext, child_id: uuid.UUID) -> Any:
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         child = await pj.get_child(conn, child_id)
     if child is None:
         raise Problem("not-found", f"No child {child_id}.")
@@ -229,7 +229,7 @@ async def _child(ctx: CommandContext, child_id: uuid.UUID) -> Any:
 
 
 async def _complaint(ctx: CommandContext, complaint_id: uuid.UUID) -> Any:
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         complaint = await pj.get_complaint(conn, complaint_id)
     if complaint is None:
         raise Problem("not-found", f"No complaint {complaint_id}.")
@@ -352,7 +352,7 @@ async def record_visit(ctx: CommandContext, child_id: uuid.UUID, body: RecordVis
     stream = ev.child_stream(child_id)
     expected = ctx.expected(await ctx.store.stream_version(stream))
     visit_id = ctx.new_id()
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         placement = await pj.current_placement(conn, child_id)
         deadlines = await pj.open_child_deadlines(conn, child_id)
         placements = {d.placement_id: await pj.get_placement(conn, d.placement_id) for d in deadlines}
@@ -425,7 +425,7 @@ async def record_contact(ctx: CommandContext, child_id: uuid.UUID, body: RecordC
     )
     events = [contact]
     if body.kind == ContactKind.RETURN_HOME_INTERVIEW:
-        async with ctx.store.engine.connect() as conn:
+        async with ctx.store.reader.connect() as conn:
             deadlines = await pj.open_child_deadlines(conn, child_id)
         for deadline in deadlines:
             if deadline.kind == rules.RETURN_HOME_INTERVIEW and deadline.started_at <= body.occurred_at:
@@ -443,7 +443,7 @@ async def record_incident(ctx: CommandContext, child_id: uuid.UUID, body: Record
     expected = ctx.expected(await ctx.store.stream_version(stream))
     household_id = body.household_id
     if household_id is None:
-        async with ctx.store.engine.connect() as conn:
+        async with ctx.store.reader.connect() as conn:
             placement = await pj.current_placement(conn, child_id)
         household_id = placement.household_id if placement is not None else None
     payload = ev.IncidentRecorded(
@@ -543,7 +543,7 @@ async def record_statement(ctx: CommandContext, child_id: uuid.UUID, body: Recor
 async def amend_entry(ctx: CommandContext, child_id: uuid.UUID, body: AmendEntry) -> list[RecordedEvent]:
     await _begin(ctx)
     await _child(ctx, child_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         target = (
             await conn.execute(
                 text("SELECT type, child_ids FROM events WHERE event_id = :e"), {"e": body.amends_event_id}
@@ -658,7 +658,7 @@ async def receive_complaint(ctx: CommandContext, child_id: uuid.UUID, body: Rece
 async def _complaint_step(ctx: CommandContext, complaint_id: uuid.UUID) -> tuple[Any, list[Any], int]:
     await _begin(ctx)
     complaint = await _complaint(ctx, complaint_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         clocks = await pj.complaint_deadlines(conn, complaint_id, open_only=True)
     expected = ctx.expected(await ctx.store.stream_version(ev.complaint_stream(complaint_id)))
     return complaint, clocks, expected
@@ -929,7 +929,7 @@ async def record_plan(ctx: CommandContext, child_id: uuid.UUID, body: RecordPlan
     stream = ev.child_stream(child_id)
     expected = await _child_expected(ctx, child_id)
     plan_id = plan_id_for(child_id, body.kind)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         current = await pj.current_plan(conn, plan_id)
         previous_review = await pj.get_deadline(conn, current.review_deadline_id) if current is not None else None
     version = (current.version if current is not None else 0) + 1
@@ -974,7 +974,7 @@ async def share_plan(
 ) -> list[RecordedEvent]:
     await _begin(ctx)
     await _child(ctx, child_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         current = await pj.current_plan(conn, plan_id)
         placement = await pj.current_placement(conn, child_id)
     if current is None or current.child_id != child_id:
@@ -1037,7 +1037,7 @@ async def acknowledge_plan(
     if ctx.principal.role.value != "carer":
         _refuse(["Only the carers the plan was shared with acknowledge receiving it."])
     own = set(ctx.principal.household_ids)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         shares = [s for s in await pj.plan_shares(conn, child_id) if s.plan_id == plan_id and s.household_id in own]
         deadlines = {d.deadline_id: d for d in await pj.open_child_deadlines(conn, child_id)}
     share = next((s for s in shares if s.version == body.version), None)
@@ -1117,7 +1117,7 @@ async def record_risk_assessment(
     _refuse(_not_future(ctx, at, "assessed_at") + rules.review_date_refusals(body.review_date, rules.local_date(at)))
     stream = ev.child_stream(child_id)
     expected = await _child_expected(ctx, child_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         open_clocks = [d for d in await pj.open_child_deadlines(conn, child_id) if d.kind in rules.RISK_KINDS]
     payload = ev.RiskAssessmentRecorded(
         assessment_id=ctx.new_id(),
@@ -1174,7 +1174,7 @@ async def record_health_check(ctx: CommandContext, child_id: uuid.UUID, body: Re
     stream = ev.child_stream(child_id)
     expected = await _child_expected(ctx, child_id)
     met_kinds = _HEALTH_CLOCKS_MET[body.kind]
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         open_clocks = [d for d in await pj.open_child_deadlines(conn, child_id) if d.kind in met_kinds]
     payload = ev.HealthCheckRecorded(check_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json"))
     check = ctx.event(
@@ -1235,7 +1235,7 @@ async def record_lac_review(ctx: CommandContext, child_id: uuid.UUID, body: Reco
     _refuse(reasons)
     stream = ev.child_stream(child_id)
     expected = await _child_expected(ctx, child_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         held = (
             await conn.execute(text("SELECT count(*) FROM visits_lac_reviews WHERE child_id = :c"), {"c": child_id})
         ).scalar_one()
@@ -1322,7 +1322,7 @@ async def raise_concern(ctx: CommandContext, child_id: uuid.UUID, body: RaiseCon
     _refuse(_not_future(ctx, body.raised_at, "raised_at"))
     stream = ev.child_stream(child_id)
     expected = await _child_expected(ctx, child_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         placement = await pj.current_placement(conn, child_id)
     household_id = placement.household_id if placement is not None else None
     deadline_id = ctx.new_id()
@@ -1361,7 +1361,7 @@ async def raise_concern(ctx: CommandContext, child_id: uuid.UUID, body: RaiseCon
 async def _concern_step(ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID) -> tuple[Any, Any, int]:
     await _begin(ctx)
     await _child(ctx, child_id)
-    async with ctx.store.engine.connect() as conn:
+    async with ctx.store.reader.connect() as conn:
         concern = await pj.get_concern(conn, concern_id)
         deadline = await pj.get_deadline(conn, concern.response_deadline_id) if concern is not None else None
     if concern is None or concern.child_id != child_id:
