@@ -128,38 +128,32 @@ async def _allocated_workers(conn: AsyncConnection, kind: str, object_id: uuid.U
     return workers
 
 
-async def current_households_of(conn: AsyncConnection, child_id: uuid.UUID) -> set[uuid.UUID]:
+async def _open_placements(conn: AsyncConnection, where: str, params: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Placements still open, by id: (child, household), folded from the log in order."""
     rows = await conn.execute(
         text(
-            "SELECT type, data->>'placement_id' AS placement, data->>'household_id' AS household FROM events "
-            "WHERE child_ids @> ARRAY[CAST(:c AS uuid)] AND type = ANY(:types) ORDER BY position"
+            "SELECT type, data->>'placement_id' AS placement, data->>'child_id' AS child, "
+            f"data->>'household_id' AS household FROM events WHERE type = ANY(:types) AND {where} ORDER BY position"
         ),
-        {"c": str(child_id), "types": [PLACEMENT_STARTED, PLACEMENT_ENDED]},
+        {**params, "types": [PLACEMENT_STARTED, PLACEMENT_ENDED]},
     )
-    open_placements: dict[str, str] = {}
+    placements: dict[str, tuple[str, str]] = {}
     for row in rows:
         if row.type == PLACEMENT_STARTED:
-            open_placements[row.placement] = row.household
+            placements[row.placement] = (row.child, row.household)
         else:
-            open_placements.pop(row.placement, None)
-    return _uuid_set(list(open_placements.values()))
+            placements.pop(row.placement, None)
+    return placements
+
+
+async def current_households_of(conn: AsyncConnection, child_id: uuid.UUID) -> set[uuid.UUID]:
+    placements = await _open_placements(conn, "child_ids @> ARRAY[CAST(:c AS uuid)]", {"c": str(child_id)})
+    return _uuid_set([household for _, household in placements.values()])
 
 
 async def children_placed_in(conn: AsyncConnection, household_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = await conn.execute(
-        text(
-            "SELECT type, data->>'placement_id' AS placement, data->>'child_id' AS child FROM events "
-            "WHERE type = ANY(:types) AND data->>'household_id' = :h ORDER BY position"
-        ),
-        {"h": str(household_id), "types": [PLACEMENT_STARTED, PLACEMENT_ENDED]},
-    )
-    open_placements: dict[str, str] = {}
-    for row in rows:
-        if row.type == PLACEMENT_STARTED:
-            open_placements[row.placement] = row.child
-        else:
-            open_placements.pop(row.placement, None)
-    return _uuid_set(list(open_placements.values()))
+    placements = await _open_placements(conn, "data->>'household_id' = :h", {"h": str(household_id)})
+    return _uuid_set([child for child, _ in placements.values()])
 
 
 async def relations_to(conn: AsyncConnection, principal: Principal, target: Target) -> frozenset[Relation]:
@@ -348,7 +342,7 @@ router = APIRouter(prefix="/v1", tags=["access"])
 async def access_log(
     request: Request,
     id: uuid.UUID,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     async with request.app.state.store.reader.connect() as conn:

@@ -5,7 +5,7 @@ Revises: 0004
 Create Date: 2026-11-25
 """
 
-from migrations.sql import execute_script
+from migrations.sql import append_only, execute_script
 
 revision = "0005"
 down_revision = "0004"
@@ -17,7 +17,7 @@ APP_ROLE = "carelog_app"
 
 def upgrade() -> None:
     execute_script(
-        f"""
+        """
         CREATE TABLE access_log (
             id bigserial PRIMARY KEY,
             at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -32,17 +32,8 @@ def upgrade() -> None:
             request_id text
         );
         CREATE INDEX access_log_child ON access_log (child_id, id);
-        CREATE TRIGGER access_log_no_update_or_delete BEFORE UPDATE OR DELETE ON access_log
-            FOR EACH ROW EXECUTE FUNCTION events_reject_change();
-        CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
-            FOR EACH STATEMENT EXECUTE FUNCTION events_reject_change();
-        ALTER TABLE access_log ENABLE ALWAYS TRIGGER access_log_no_update_or_delete;
-        ALTER TABLE access_log ENABLE ALWAYS TRIGGER access_log_no_truncate;
-        -- Default privileges granted more; the access log is read and appended only.
-        REVOKE ALL ON access_log FROM {APP_ROLE};
-        GRANT SELECT, INSERT ON access_log TO {APP_ROLE};
-        GRANT USAGE ON SEQUENCE access_log_id_seq TO {APP_ROLE};
         """
+        + append_only("access_log", APP_ROLE)
     )
 
 

@@ -658,14 +658,19 @@ async def add_member(ctx: CommandContext, household_id: uuid.UUID, body: MemberI
     return {"household_id": str(household_id), "member_id": str(member_id), **ids(recorded)}
 
 
+def _member_of(state: HouseholdState, household_id: uuid.UUID, member_id: uuid.UUID) -> MemberState:
+    member = state.members.get(str(member_id))
+    if member is None:
+        raise Problem("not-found", f"No member {member_id} in household {household_id}.")
+    return member
+
+
 async def record_check(
     ctx: CommandContext, household_id: uuid.UUID, member_id: uuid.UUID, body: CheckIn
 ) -> dict[str, Any]:
     require_writer(ctx.principal)
     state = await load_household(ctx, household_id)
-    member = state.members.get(str(member_id))
-    if member is None:
-        raise Problem("not-found", f"No member {member_id} in household {household_id}.")
+    member = _member_of(state, household_id, member_id)
     not_in_future(ctx, "checked_at", body.checked_at)
     local = local_rules()
     expires = body.expires_on
@@ -947,9 +952,7 @@ async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body:
 async def record_training(ctx: CommandContext, household_id: uuid.UUID, body: TrainingIn) -> dict[str, Any]:
     require_writer(ctx.principal)
     state = await load_household(ctx, household_id)
-    member = state.members.get(str(body.member_id))
-    if member is None:
-        raise Problem("not-found", f"No member {body.member_id} in household {household_id}.")
+    member = _member_of(state, household_id, body.member_id)
     not_in_future(ctx, "completed_on", body.completed_on)
     local = local_rules()
     expires = body.expires_on

@@ -288,3 +288,19 @@ async def test_a_check_that_fails_in_sql_fails_alone_in_its_batch(store: EventSt
     )
     assert sum(isinstance(o, list) for o in outcomes) == 5
     assert isinstance(outcomes[2], DBAPIError)
+
+
+@pytest.mark.parametrize("table", ["access_log", "log_checkpoints"])
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET id = id", "DELETE FROM {t}", "TRUNCATE {t}"])
+async def test_the_access_log_and_checkpoints_are_append_only_too(
+    app_url: str, database_url: str, table: str, statement: str
+) -> None:
+    for url in (app_url, database_url):
+        engine = create_engine(url, pool_size=1)
+        try:
+            with pytest.raises(DBAPIError) as refused:
+                async with engine.begin() as conn:
+                    await conn.execute(text(statement.format(t=table)))
+            assert "permission denied" in str(refused.value) or "append-only" in str(refused.value)
+        finally:
+            await engine.dispose()
