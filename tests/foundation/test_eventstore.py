@@ -295,6 +295,16 @@ async def test_a_check_that_fails_in_sql_fails_alone_in_its_batch(store: EventSt
 async def test_the_access_log_and_checkpoints_are_append_only_too(
     app_url: str, database_url: str, table: str, statement: str
 ) -> None:
+    rows = {
+        "access_log": "INSERT INTO access_log (actor_id, actor_role, child_id, method, route, path) "
+        "VALUES ('t', 'inspector', gen_random_uuid(), 'GET', '/r', '/p')",
+        "log_checkpoints": "INSERT INTO log_checkpoints (position, head_hash, signed_at, public_key, signature) "
+        "VALUES (0, 'h', 't', 'k', 's')",
+    }
+    owner = create_engine(database_url, pool_size=1)
+    async with owner.begin() as conn:  # a row to refuse changing (row triggers need one)
+        await conn.execute(text(rows[table]))
+    await owner.dispose()
     for url in (app_url, database_url):
         engine = create_engine(url, pool_size=1)
         try:
