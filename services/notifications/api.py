@@ -376,9 +376,30 @@ async def get_escalation(escalation_id: uuid.UUID, request: Request, caller: Cal
     return {**_escalation_json(row), "attempts": [_attempt_json(a) for a in attempts]}
 
 
+async def metrics_figures(state: Any) -> dict[str, float]:
+    """For /metrics: what is waiting to be delivered, for how long, and what is escalated."""
+    async with state.store.reader.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM notifications_outbox WHERE status = 'pending') AS depth, "
+                    "(SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) "
+                    " FROM notifications_outbox WHERE status = 'pending') AS oldest, "
+                    "(SELECT count(*) FROM notifications_escalations WHERE status = 'open') AS open_escalations"
+                )
+            )
+        ).one()
+    return {
+        "outbox_depth": float(row.depth),
+        "oldest_undelivered_seconds": float(row.oldest),
+        "open_escalations": float(row.open_escalations),
+    }
+
+
 SERVICE = ServiceSpec(
     name="notifications",
     router=router,
     projectors=projections.PROJECTORS,
     workers=[workers.dispatcher, workers.clock],
+    gauges=metrics_figures,
 )

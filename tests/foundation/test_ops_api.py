@@ -37,6 +37,8 @@ async def test_metrics_expose_requests_append_latency_and_projector_lag(client: 
     assert 'carelog_http_requests_total{method="GET",route="/healthz",status="200"}' in body
     assert "carelog_append_seconds_bucket" in body
     assert "carelog_projector_lag_positions" in body
+    for figure in ("outbox_depth", "oldest_undelivered_seconds", "open_escalations"):
+        assert f'carelog_service_gauge{{name="{figure}",service="notifications"}}' in body
     assert "x-request-id" in response.headers
 
 
