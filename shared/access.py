@@ -418,6 +418,7 @@ def _child(action: Action, param: str = "child_id", audited: bool = False) -> Ro
 ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     # the raw log and its verification
     ("GET", "/v1/events"): RouteRule(R.LOG, A.READ),
+    ("GET", "/v1/events/stream"): RouteRule(R.LOG, A.READ),
     ("GET", "/v1/streams/{stream_id}"): RouteRule(R.LOG, A.READ),
     ("GET", "/v1/admin/verify"): RouteRule(R.LOG, A.READ),
     ("POST", "/v1/admin/checkpoints"): RouteRule(R.LOG, A.WRITE),

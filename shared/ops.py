@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
 
 from shared.auth import Principal, Role, current_principal
 from shared.checkpoints import load_or_create_key, take_checkpoint
@@ -51,7 +54,7 @@ async def readyz(request: Request) -> dict[str, Any]:
 async def global_feed(
     request: Request,
     _: Annotated[Principal, Depends(log_reader)],
-    after: Annotated[int, Query(ge=0, description="Return events after this position")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Return events after this position")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
     service: Annotated[str | None, Query(pattern="^[a-z]+$")] = None,
@@ -125,3 +128,37 @@ async def checkpoint_worker(state: Any) -> None:
                 last_position = (await take_checkpoint(state.engine, key)).position
         except Exception:
             log.exception("checkpoint failed; will retry")
+
+
+@router.get(
+    "/v1/events/stream",
+    tags=["log"],
+    summary="The global feed as NDJSON, streamed: for large ranges, read in chunks without a page limit",
+    response_class=StreamingResponse,
+)
+async def stream_feed(
+    request: Request,
+    _: Annotated[Principal, Depends(log_reader)],
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    to_position: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
+    service: Annotated[str | None, Query(pattern="^[a-z]+$")] = None,
+    child_id: uuid.UUID | None = None,
+    actor_id: Annotated[str | None, Query(max_length=200)] = None,
+    as_of: datetime | None = None,
+) -> StreamingResponse:
+    flt = EventFilter(
+        after=after,
+        types=type,
+        type_prefix=f"{service}." if service else None,
+        child_id=child_id,
+        actor_id=actor_id,
+        as_of=as_of,
+        to_position=to_position,
+    )
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for event in request.app.state.store.iterate(flt, chunk=1000):
+            yield orjson.dumps(event.as_json()) + b"\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")

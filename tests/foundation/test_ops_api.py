@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import httpx
 
 from shared.auth import Role
@@ -55,3 +58,25 @@ async def test_login_free_endpoints_are_rate_limited(app_url: str, clock) -> Non
             assert statuses[5:] == [429] * 3
             last = await c.get("/healthz")
             assert last.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_feed_streams_large_ranges_as_ndjson(client: httpx.AsyncClient, auth, app) -> None:  # type: ignore[no-untyped-def]
+    import orjson
+
+    from shared.eventstore import NewEvent
+    from tests.conftest import settle
+
+    start, _ = await app.state.store.head()
+    stream = f"child-{uuid.uuid4()}"
+    for i in range(0, 2500, 250):
+        events = [NewEvent("test.Streamed", {"i": j}, datetime.now(UTC)) for j in range(i, i + 250)]
+        await app.state.store.append(stream, events)
+    await settle(app)
+    response = await client.get(
+        "/v1/events/stream", params={"after": start, "type": "test.Streamed"}, headers=auth(Role.INSPECTOR)
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    rows = [orjson.loads(line) for line in response.text.splitlines()]
+    assert [r["data"]["i"] for r in rows] == list(range(2500))  # every event once, in order, past one chunk
+    assert (await client.get("/v1/events/stream", headers=auth(Role.MANAGER))).status_code == 403
