@@ -25,6 +25,7 @@ from shared.problems import install_problem_handlers
 from shared.ratelimit import LoginFreeRateLimit
 from shared.service import ServiceSpec
 from shared.settings import DEVELOPMENT_JWT_SECRET, Settings, get_settings
+from shared.tracing import instrument
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         lease_seconds=settings.idempotency_lease_seconds,
     )
+    if settings.otel_enabled:
+        instrument(app, "carelog-" + "-".join(s.name for s in specs if s.name in SERVICE_NAMES))
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
     app.add_middleware(RequestObservation)
     app.include_router(ops_router)

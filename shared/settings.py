@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     checkpoint_key_file: Path | None = None
     checkpoint_interval: float = 3600.0
 
+    # Optional OpenTelemetry tracing (needs the `otel` extra).
+    otel_enabled: bool = False
+
     # The log and its followers.
     projector_poll_interval: float = 2.0
     group_commit_max_batch: int = 256
