@@ -21,7 +21,7 @@ from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint
 from shared.ops import checkpoint_worker
 from shared.ops import router as ops_router
-from shared.problems import install_problem_handlers
+from shared.problems import PROBLEM_RESPONSES, document_problems, install_problem_handlers
 from shared.ratelimit import LoginFreeRateLimit
 from shared.service import ServiceSpec
 from shared.settings import DEVELOPMENT_JWT_SECRET, Settings, get_settings
@@ -103,6 +103,7 @@ def create_app(
 
     app = FastAPI(
         dependencies=[Depends(enforce_policy)],
+        responses=PROBLEM_RESPONSES,
         title="carelog",
         version="0.1.0",
         summary="The record of every child in a fostering agency, as an append-only event log.",
@@ -115,6 +116,7 @@ def create_app(
     app.state.route_rules = ROUTE_RULES
     app.state.jwk_client = jwk_client_for(settings)
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(
         BodyLimitAndIdempotency,
         max_body_bytes=settings.max_body_bytes,

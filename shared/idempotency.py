@@ -9,6 +9,7 @@ the retry then re-runs the command: its event ids derive from the key, so nothin
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 import orjson
@@ -17,12 +18,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.problems import Problem, problem_response
 
+log = logging.getLogger(__name__)
+
 
 class BodyLimitAndIdempotency:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, lease_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.lease_seconds = lease_seconds
+        # Claims this process could not settle (the database was down): a retry takes them over at
+        # once instead of waiting out the lease.
+        self._orphaned: set[tuple[str, str]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -94,20 +100,27 @@ class BodyLimitAndIdempotency:
         status = 500
         response_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
+        settled = False
 
         async def capture(message: Message) -> None:
-            nonlocal status, response_headers
+            nonlocal status, response_headers, settled
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False) and not settled:
+                    # Store the answer before the client can read its last byte: a retry sent the
+                    # moment the answer arrives must be replayed, not find the claim in flight.
+                    settled = True
+                    await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
             await send(message)
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
+            if not settled:
+                await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
 
     async def _claim(
         self, engine: Any, scope_id: str, key: str, request_hash: str
@@ -124,18 +137,21 @@ class BodyLimitAndIdempotency:
             ).first()
             if inserted:
                 return True, None
-            # A claim abandoned by a crashed process can be taken over after the lease.
+            # A claim abandoned by a crashed process can be taken over after the lease; one this
+            # process could not settle, at once.
+            lease = 0.0 if (scope_id, key) in self._orphaned else self.lease_seconds
             taken = (
                 await conn.execute(
                     text(
                         "UPDATE idempotency_keys SET updated_at = now() WHERE scope = :s AND key = :k "
                         "AND state = 'in_flight' AND request_hash = :h "
-                        "AND updated_at < now() - make_interval(secs => :lease) RETURNING key"
+                        "AND updated_at <= now() - make_interval(secs => :lease) RETURNING key"
                     ),
-                    {"s": scope_id, "k": key, "h": request_hash, "lease": self.lease_seconds},
+                    {"s": scope_id, "k": key, "h": request_hash, "lease": lease},
                 )
             ).first()
             if taken:
+                self._orphaned.discard((scope_id, key))
                 return True, None
             row = (
                 await conn.execute(
@@ -156,6 +172,15 @@ class BodyLimitAndIdempotency:
             }
 
     async def _settle(
+        self, engine: Any, scope_id: str, key: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        try:
+            await self._store_outcome(engine, scope_id, key, status, headers, body)
+        except Exception:
+            log.warning("could not settle idempotency key; a retry will take it over", exc_info=True)
+            self._orphaned.add((scope_id, key))
+
+    async def _store_outcome(
         self, engine: Any, scope_id: str, key: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
         async with engine.begin() as conn:

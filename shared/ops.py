@@ -6,7 +6,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -18,6 +17,7 @@ from shared.checkpoints import load_or_create_key, take_checkpoint
 from shared.db import is_ready
 from shared.eventstore import EventFilter, verify_chain
 from shared.problems import Problem
+from shared.types import Instant
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -60,9 +60,9 @@ async def global_feed(
     service: Annotated[str | None, Query(pattern="^[a-z]+$")] = None,
     child_id: uuid.UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=200)] = None,
-    occurred_from: datetime | None = None,
-    occurred_to: datetime | None = None,
-    as_of: datetime | None = None,
+    occurred_from: Instant | None = None,
+    occurred_to: Instant | None = None,
+    as_of: Instant | None = None,
 ) -> dict[str, Any]:
     flt = EventFilter(
         after=after,
@@ -84,7 +84,7 @@ async def read_stream(
     request: Request,
     stream_id: Annotated[str, Path(max_length=200)],
     _: Annotated[Principal, Depends(log_reader)],
-    as_of: datetime | None = None,
+    as_of: Instant | None = None,
 ) -> dict[str, Any]:
     events = await request.app.state.store.read_stream(stream_id, as_of=as_of)
     if not events:
@@ -145,7 +145,7 @@ async def stream_feed(
     service: Annotated[str | None, Query(pattern="^[a-z]+$")] = None,
     child_id: uuid.UUID | None = None,
     actor_id: Annotated[str | None, Query(max_length=200)] = None,
-    as_of: datetime | None = None,
+    as_of: Instant | None = None,
 ) -> StreamingResponse:
     flt = EventFilter(
         after=after,

@@ -40,6 +40,37 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
 }
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+# Documented on every operation: errors are RFC 9457 problems, never FastAPI's default shape.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    for status, description in (
+        (400, "The request could not be read"),
+        (401, "Authentication is required"),
+        (403, "No access"),
+        (404, "Not found"),
+        (409, "Conflict with the record's state or a concurrent change"),
+        (412, "The record changed since it was read (If-Match)"),
+        (413, "The body is too large"),
+        (422, "The request is not valid, or breaks a recording rule"),
+        (429, "Too many requests"),
+        (503, "Not ready"),
+    )
+}
+
+
 class Problem(Exception):
     """Raise anywhere in a request to answer with an RFC 9457 problem."""
 
@@ -113,6 +144,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             }
         )
     return errors
+
+
+def document_problems(app: FastAPI) -> None:
+    """Every error response in /openapi.json is an RFC 9457 problem, as the app answers it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    for status, response in responses.items():
+                        if status in ("4XX", "5XX", "default") or (status.isdigit() and int(status) >= 400):
+                            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

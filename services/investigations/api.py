@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -16,10 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.investigations import commands, rendering, rules
 from shared.service import ServiceSpec
+from shared.types import MONTH_PATTERN, Instant
 
 router = APIRouter()
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM", examples=["2026-08"])]
-AsOf = Annotated[datetime | None, Query(description="What the agency knew at this instant (default: the close)")]
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2026-08"])]
+AsOf = Annotated[Instant | None, Query(description="What the agency knew at this instant (default: the close)")]
 
 
 class ExportFormat(StrEnum):
@@ -83,7 +83,7 @@ async def inspect_child(request: Request, child_id: uuid.UUID, as_of: AsOf = Non
 )
 async def inspect_kpis(
     request: Request,
-    to: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Last month shown")] = None,
+    to: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Last month shown")] = None,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
 ) -> HTMLResponse:
     last = to or rules.month_of(request.app.state.clock.now())

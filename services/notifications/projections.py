@@ -522,8 +522,8 @@ class NotificationsView(Projector):
                 text(
                     "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, "
                     "message_type, message_stream, source_event_id, notification_id, escalation_id, child_ids, "
-                    "body, status) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, :nid, :eid, "
-                    "CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending') ON CONFLICT (outbox_id) DO NOTHING"
+                    "body, status, created_at) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, :nid, :eid, "
+                    "CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending', :at) ON CONFLICT (outbox_id) DO NOTHING"
                 ),
                 {
                     "id": oid,
@@ -537,6 +537,8 @@ class NotificationsView(Projector):
                     "eid": escalation_id,
                     "c": [str(c) for c in event.child_ids],
                     "body": orjson.dumps(body).decode(),
+                    # From the log, not the wall clock, so a rebuild gives the same row.
+                    "at": event.recorded_at,
                 },
             )
             inserted += result.rowcount or 0
