@@ -34,14 +34,3 @@ def add_working_days_at(start: datetime, days: int) -> datetime:
     """Same as add_working_days, keeping the time of day and zone of `start`."""
     due = add_working_days(start.date(), days)
     return datetime.combine(due, start.timetz())
-
-
-def working_days_between(start: date, end: date) -> int:
-    """Working days after `start` up to and including `end` (0 when end <= start)."""
-    count = 0
-    current = start
-    while current < end:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            count += 1
-    return count

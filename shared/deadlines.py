@@ -5,7 +5,6 @@ The notifications service escalates any deadline whose `due_at` passes unmet."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -40,7 +39,3 @@ class DeadlineCancelled(BaseModel):
     deadline_id: uuid.UUID
     kind: str
     reason: str
-
-
-def is_late(met_at: datetime, due_at: datetime) -> bool:
-    return met_at > due_at

@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shared.auth import Principal, Role, current_principal
+from shared.auth import Principal, current_principal
 from shared.checkpoints import load_or_create_key, take_checkpoint
 from shared.db import is_ready
 from shared.eventstore import EventFilter, verify_chain
@@ -22,19 +22,8 @@ from shared.types import Instant
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-LOG_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
-
-
-def log_reader(principal: Principal = Depends(current_principal)) -> Principal:
-    if principal.role not in LOG_READERS:
-        raise Problem("forbidden", "Only admins and inspectors read the raw log.")
-    return principal
-
-
-def log_admin(principal: Principal = Depends(current_principal)) -> Principal:
-    if principal.role != Role.ADMIN:
-        raise Problem("forbidden", "Only admins sign checkpoints.")
-    return principal
+# Who may read the raw log, verify it or sign checkpoints is decided by the access policy
+# (shared/policy.py, Resource.LOG) like every other route.
 
 
 @router.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -53,7 +42,7 @@ async def readyz(request: Request) -> dict[str, Any]:
 @router.get("/v1/events", tags=["log"], summary="The global feed, in position order")
 async def global_feed(
     request: Request,
-    _: Annotated[Principal, Depends(log_reader)],
+    _: Annotated[Principal, Depends(current_principal)],
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Return events after this position")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
@@ -83,7 +72,7 @@ async def global_feed(
 async def read_stream(
     request: Request,
     stream_id: Annotated[str, Path(max_length=200)],
-    _: Annotated[Principal, Depends(log_reader)],
+    _: Annotated[Principal, Depends(current_principal)],
     as_of: Instant | None = None,
 ) -> dict[str, Any]:
     events = await request.app.state.store.read_stream(stream_id, as_of=as_of)
@@ -100,7 +89,7 @@ def _page(events: list[Any], limit: int) -> dict[str, Any]:
 
 
 @router.get("/v1/admin/verify", tags=["log"], summary="Recompute the hash chain of the whole log")
-async def verify(request: Request, _: Annotated[Principal, Depends(log_reader)]) -> dict[str, Any]:
+async def verify(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     result = await verify_chain(request.app.state.engine)
     return dict(result.__dict__)
 
@@ -111,7 +100,7 @@ async def verify(request: Request, _: Annotated[Principal, Depends(log_reader)])
     status_code=201,
     summary="Sign (position, head hash, time) now with the agency's Ed25519 key",
 )
-async def create_checkpoint(request: Request, _: Annotated[Principal, Depends(log_admin)]) -> dict[str, Any]:
+async def create_checkpoint(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     key = await asyncio.to_thread(load_or_create_key, request.app.state.settings.checkpoint_key_path)
     return (await take_checkpoint(request.app.state.engine, key)).as_json()
 
@@ -138,7 +127,7 @@ async def checkpoint_worker(state: Any) -> None:
 )
 async def stream_feed(
     request: Request,
-    _: Annotated[Principal, Depends(log_reader)],
+    _: Annotated[Principal, Depends(current_principal)],
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     to_position: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,

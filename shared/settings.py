@@ -30,7 +30,6 @@ class Settings(BaseSettings):
 
     # HTTP limits.
     max_body_bytes: int = 1_048_576
-    max_page_size: int = 1000
     idempotency_lease_seconds: float = 30.0
     login_free_requests_per_minute: int = 600
 

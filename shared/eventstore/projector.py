@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -288,7 +288,3 @@ async def _read_events(
         params["types"] = sorted(projector.types)
     sql += " ORDER BY position LIMIT :n"
     return [row_to_event(r) for r in await conn.execute(text(sql), params)]
-
-
-def all_tables(projectors: Iterable[Projector]) -> list[str]:
-    return [t for p in projectors for t in p.tables]
