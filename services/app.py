@@ -82,7 +82,8 @@ def create_app(
         tasks: list[asyncio.Task[Any]] = []
         try:
             for runner in runners.values():
-                await runner.start(store)
+                if runner.projectors:  # a read-only service has nothing to follow
+                    await runner.start(store)
             if run_workers:
                 if settings.checkpoint_interval > 0:
                     tasks.append(asyncio.create_task(checkpoint_worker(app.state), name="checkpoints"))

@@ -19,7 +19,8 @@ class Settings(BaseSettings):
     env: str = "development"
     database_url: str | None = None
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("carelog")))
-    pool_size: int = 10
+    # Per process. Sized for ~16 concurrent requests each briefly holding a connection or two.
+    pool_size: int = 20
 
     # Auth (DESIGN.md §4).
     jwt_secret: str = DEVELOPMENT_JWT_SECRET

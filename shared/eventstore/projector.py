@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.eventstore.model import NewEvent, RecordedEvent
-from shared.eventstore.store import EVENT_COLUMNS, NOTIFY_CHANNEL, EventStore, row_to_event
+from shared.eventstore.store import EVENT_COLUMNS, EventStore, listen_for_appends, row_to_event
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class ProjectorRunner:
     async def start(self, store: EventStore | None = None) -> None:
         if store is not None:
             self.store = store
-            store.on_commit(self.wake)
+            store.on_change(self.wake)
         if self._task is None:
             self._task = asyncio.create_task(self._follow(), name="projector-follower")
 
@@ -203,7 +203,12 @@ class ProjectorRunner:
             self._task = None
 
     async def _follow(self) -> None:
-        listener = asyncio.create_task(self._listen(), name="projector-listen")
+        # With a store, its one LISTEN connection wakes every runner; alone, listen ourselves.
+        listener = (
+            asyncio.create_task(listen_for_appends(self.engine, self.wake), name="projector-listen")
+            if self.store is None
+            else None
+        )
         try:
             while True:
                 try:
@@ -217,35 +222,10 @@ class ProjectorRunner:
                         await self._wake.wait()
                 self._wake.clear()
         finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-
-    async def _listen(self) -> None:
-        """LISTEN for appends by other processes; polling covers any notification missed."""
-        while True:
-            try:
-                async with self.engine.connect() as conn:
-                    raw: Any = (await conn.get_raw_connection()).driver_connection
-
-                    def on_notify(*_: object) -> None:
-                        self._wake.set()
-
-                    closed = asyncio.Event()
-                    raw.add_termination_listener(lambda *_, closed=closed: closed.set())
-                    await raw.add_listener(NOTIFY_CHANNEL, on_notify)
-                    # Anything appended while we were not listening is caught up here.
-                    self._wake.set()
-                    try:
-                        await closed.wait()
-                    finally:
-                        with contextlib.suppress(Exception):
-                            await raw.remove_listener(NOTIFY_CHANNEL, on_notify)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.info("LISTEN connection lost; reconnecting")
-            await asyncio.sleep(1.0)
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
 
 
 _HEAD = text("SELECT position FROM events_head WHERE id")

@@ -8,6 +8,7 @@ once, and only then acknowledges every request in the batch. A refused request f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -114,6 +115,8 @@ class EventStore:
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[int], None]] = []
+        self._change_callbacks: list[Callable[[], None]] = []
+        self._listen_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -121,17 +124,32 @@ class EventStore:
             self._writer = asyncio.create_task(self._write_loop(), name="eventstore-writer")
 
     async def stop(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                pass
-            self._writer = None
+        for task in (self._writer, self._listen_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._writer = None
+        self._listen_task = None
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call `listener(head_position)` in this process after every committed batch."""
         self._listeners.append(listener)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` after every append: ours at once, other processes' on their NOTIFY.
+
+        One LISTEN connection per store serves every follower in the process."""
+        self._listeners.append(lambda _position: callback())
+        self._change_callbacks.append(callback)
+        if self._listen_task is None:
+            self._listen_task = asyncio.create_task(
+                listen_for_appends(self.engine, self._changed), name="eventstore-listen"
+            )
+
+    def _changed(self) -> None:
+        for callback in self._change_callbacks:
+            callback()
 
     # ---- appending ---------------------------------------------------------------------------
     async def append(
@@ -413,3 +431,32 @@ def build_filter_query(flt: EventFilter) -> tuple[str, dict[str, Any]]:
 def _settle(request: _Request, outcome: BaseException) -> None:
     if not request.future.done():
         request.future.set_exception(outcome)
+
+
+async def listen_for_appends(engine: AsyncEngine, wake: Callable[[], None]) -> None:
+    """LISTEN for appends by other processes and call `wake()`; reconnect when the connection drops.
+
+    `wake()` is also called on every (re)connect, so whatever was appended while we were not
+    listening is caught up; followers poll as well, in case a notification is missed."""
+    while True:
+        try:
+            async with engine.connect() as conn:
+                raw: Any = (await conn.get_raw_connection()).driver_connection
+
+                def on_notify(*_: object) -> None:
+                    wake()
+
+                closed = asyncio.Event()
+                raw.add_termination_listener(lambda *_, closed=closed: closed.set())
+                await raw.add_listener(NOTIFY_CHANNEL, on_notify)
+                wake()
+                try:
+                    await closed.wait()
+                finally:
+                    with contextlib.suppress(Exception):
+                        await raw.remove_listener(NOTIFY_CHANNEL, on_notify)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.info("LISTEN connection lost; reconnecting")
+        await asyncio.sleep(1.0)
