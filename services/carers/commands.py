@@ -52,12 +52,14 @@ from services.carers.rules import (
     lado_referral_due,
     placement_eligibility,
     start_of,
+    track_deadline,
     training_gaps,
     tsd_months,
 )
 from shared.auth import MANAGERS
 from shared.calendar import add_working_days_at
 from shared.commanding import CommandContext
+from shared.deadlines import DEADLINE_TYPES
 from shared.eventstore import NewEvent, RecordedEvent, reaction_id
 from shared.eventstore.store import EVENT_COLUMNS, row_to_event
 from shared.policy import require_role, require_writer
@@ -1229,10 +1231,8 @@ def placement_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
                 end_reason=e.data["reason"],
                 end_narrative=e.data["narrative"],
             )
-        elif e.type == "DeadlineSet":
-            state["deadlines"][e.data["deadline_id"]] = OpenDeadline.model_validate(e.data)
-        elif e.type in ("DeadlineMet", "DeadlineCancelled"):
-            state["deadlines"].pop(e.data["deadline_id"], None)
+        elif e.type in DEADLINE_TYPES:
+            track_deadline(state["deadlines"], e.type, e.data)
     state["version"] = events[-1].stream_version if events else 0
     return state
 
@@ -1342,10 +1342,7 @@ async def record_worker_supervision(ctx: CommandContext, worker_id: str, body: W
     history = await ctx.store.read_stream(stream)
     open_deadlines: dict[str, OpenDeadline] = {}
     for e in history:
-        if e.type == "DeadlineSet":
-            open_deadlines[e.data["deadline_id"]] = OpenDeadline.model_validate(e.data)
-        elif e.type in ("DeadlineMet", "DeadlineCancelled"):
-            open_deadlines.pop(e.data["deadline_id"], None)
+        track_deadline(open_deadlines, e.type, e.data)
     local = local_rules()
     at = body.occurred_at
     supervision_id = ctx.new_id()
@@ -1586,10 +1583,8 @@ def allegation_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
                 dbs_referral_made=e.data["dbs_referral_made"],
                 decided_at=e.data["decided_at"],
             )
-        elif e.type == "DeadlineSet":
-            state["deadlines"][e.data["deadline_id"]] = OpenDeadline.model_validate(e.data)
-        elif e.type in ("DeadlineMet", "DeadlineCancelled"):
-            state["deadlines"].pop(e.data["deadline_id"], None)
+        elif e.type in DEADLINE_TYPES:
+            track_deadline(state["deadlines"], e.type, e.data)
     state["version"] = events[-1].stream_version if events else 0
     return state
 

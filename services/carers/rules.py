@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.calendar import add_working_days_at
+from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET, DEADLINE_SET
 
 
 # ---- the numbers -----------------------------------------------------------------------------
@@ -569,11 +570,17 @@ def evolve(
             ref = state.allegations.get(data["allegation_id"])
             if ref is not None:
                 ref.outcome = data["outcome"]
-        case "DeadlineSet":
-            state.deadlines[data["deadline_id"]] = OpenDeadline.model_validate(data)
-        case "DeadlineMet" | "DeadlineCancelled":
-            state.deadlines.pop(data["deadline_id"], None)
+        case "DeadlineSet" | "DeadlineMet" | "DeadlineCancelled":
+            track_deadline(state.deadlines, event_type, data)
     return state
+
+
+def track_deadline(deadlines: dict[str, OpenDeadline], event_type: str, data: dict[str, Any]) -> None:
+    """A stream's open clocks: DeadlineSet opens one; DeadlineMet or DeadlineCancelled closes it."""
+    if event_type == DEADLINE_SET:
+        deadlines[data["deadline_id"]] = OpenDeadline.model_validate(data)
+    elif event_type in (DEADLINE_MET, DEADLINE_CANCELLED):
+        deadlines.pop(data["deadline_id"], None)
 
 
 # ---- placement eligibility -------------------------------------------------------------------
