@@ -6,26 +6,46 @@ Two ways to load it:
   so every clock, reactor and notification is produced by the services themselves. Used by
   `carelog demo` (about 100 children and 40 households, a year of history ending now).
 - `load_bulk`: straight through the event store's own append path (`EventStore.append`, many
-  concurrent multi-event appends), with payloads built by the services' own event models. Used
-  by the benchmark to reach 100k or 1M events quickly. Projections are then rebuilt by replay.
+  concurrent multi-event appends), each block recorded as the services would have recorded it
+  (their commands' clocks, their reactors' reactions), built with the services' own models and
+  helpers. Used by the benchmark to reach 100k or 1M events quickly. Projections are then
+  rebuilt by replay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import random
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import httpx
 
+from services.carers import commands as carer_commands
 from services.carers import events as cev
-from services.carers.rules import Terms
+from services.carers import rules as carer_rules
+from services.carers.rules import Clock
+from services.notifications import events as nev
+from services.notifications import rules as notification_rules
+from services.notifications.projections import NOTIFIABLE_TYPES, NotificationRules, acknowledgement_deadline_id
+from services.visits import commands as visit_commands
 from services.visits import events as vev
-from shared.eventstore import EventStore, NewEvent
+from services.visits import rules as visit_rules
+from services.visits.projections import VisitsReactor
+from services.visits.rules import ContactKind, IncidentCategory, MadeBy, NotSeenAloneReason, VisitKind, VisitorRole
+from shared.auth import Principal, Role
+from shared.calendar import add_working_days_at
+from shared.clock import ManualClock
+from shared.commanding import CommandContext
+from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES, DeadlineMet, DeadlineSet
+from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_id, reaction_metadata
 
 FIRST = (
     "Amira Ben Chloe Dylan Ellie Finn Grace Harvey Isla Jayden Kai Leah Mason Nia Oscar Poppy Reece "
@@ -60,10 +80,6 @@ NARRATIVES = (
 
 def _name(rng: random.Random) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-
-
-def _ns(seed: int) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"carelog-bench-{seed}")
 
 
 # ==== loading through the real API ===============================================================
@@ -424,236 +440,1586 @@ class BulkResult:
     household_ids: list[uuid.UUID] = field(default_factory=list)
 
 
-def _meta(actor: str, role: str, service: str, summary: str) -> dict[str, Any]:
-    return {"actor_id": actor, "actor_role": role, "service": service, "summary": summary}
+# A block is one fostering household and its three placed children over the year before `now`, as
+# the services would have recorded it: each command's events with the clocks it starts and meets,
+# and each reactor's reactions (the first statutory visit clock, follow-up visits after an
+# allegation, the supervision agenda, Schedule 7 and LADO notifications). The commands run in the
+# order they would have been recorded, against small read models fed by the same events, and they
+# are built with the services' own request models, event models, rules and (pure) helpers, so
+# payloads, stream ids, clock kinds, causation and child_ids are the services' own. Reactions carry
+# the reactors' own ids (`reaction_id`), so a reactor that later follows these events adds nothing.
+
+COMPLAINTS = (
+    "Not allowed to phone friends after 9pm; feels the rule is unfair.",
+    "Pocket money was stopped for a week and nobody explained why.",
+    "Contact with dad was cancelled twice at short notice.",
+    "Says the carer shouted at her in front of her friends.",
+    "Has had three social workers this year and wants one who stays.",
+)
+COMPLAINT_RESPONSES = (
+    ("Discussed with the carers; phone time agreed until 9.30pm at weekends.", "partly_upheld"),
+    ("Apology given; contact rebooked with a named worker to confirm each session.", "upheld"),
+    ("House rules explained and agreed with the child at a meeting with the carers.", "not_upheld"),
+)
+# category: (weight, narrative). About a third of incidents are ones Schedule 7 makes notifiable.
+INCIDENTS: dict[str, tuple[int, str]] = {
+    "damage": (18, "Kicked a hole in the bedroom door after an argument about screen time; calmed with the carer."),
+    "medication_error": (12, "Evening medication given an hour late; GP advice taken, no harm."),
+    "other": (14, "Minor incident at home, managed by the carer and discussed at the visit."),
+    "police_called": (16, "Threatened a neighbour after midnight; the carer called the police, who calmed things."),
+    "missing": (16, "Did not come home from school; the carer reported her missing to the police at 7pm."),
+    "self_harm": (16, "Cut her arm in the bathroom; the carer gave first aid and stayed with her."),
+    "overdose": (8, "Took about 12 paracetamol; the carer called 111 and took her to A&E. Discharged next day."),
+}
+FOUND = "Found by the police at a friend's flat in town and brought home, unhurt."
+AMENDMENTS = (
+    ("Recorded against the wrong date of the school review.", "The school review was on the Thursday."),
+    ("The narrative named the wrong sibling.", "The child spoke about her younger brother, not her sister."),
+    ("Bedroom seen was recorded in error.", "The bedroom was not seen at this visit; seen at the next."),
+)
+ALLEGATION = "Child told a teacher the carer grabbed his arm during an argument about screen time."
+
+_VISITS_REACTOR = VisitsReactor()
+_NOTIFICATION_RULES = NotificationRules()
+# Categories Schedule 7 makes notifiable whatever the details (self-harm only with hospital treatment).
+_NOTIFIABLE_INCIDENTS = frozenset({"police_called", "missing", "overdose"})
+_APPEND_ORDER = ("household", "placement", "complaint", "allegation", "child", "notification")
 
 
-def block_events(seed: int, block: int, now: datetime) -> list[tuple[str, list[NewEvent]]]:
-    """One household with three placed children and a year of their record: about 125 events,
-    as (stream id, events) appends. Deterministic from (seed, block)."""
-    rng = random.Random(f"{seed}:{block}")
-    ns = _ns(seed)
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
 
-    def uid(key: str) -> uuid.UUID:
-        return uuid.uuid5(ns, f"{block}:{key}")
 
-    start = now - timedelta(days=365)
-    ssw = f"ssw-{block % 40 + 1}"
-    hid = uid("household")
-    approved_at = start - timedelta(days=rng.randint(10, 40))
-    member = uid("member")
-    hh: list[NewEvent] = []
+def _humanise(value: str) -> str:
+    return value.replace("_", " ")
 
-    def h_event(
-        type_: str, payload: Any, at: datetime, children: tuple[uuid.UUID, ...] = (), summary: str = ""
-    ) -> None:
-        hh.append(
-            NewEvent(
-                type=type_,
-                data=payload.model_dump(mode="json"),
-                occurred_at=at,
-                child_ids=children,
-                metadata=_meta(ssw, "supervising_social_worker", "carers", summary or type_),
-                event_id=uid(f"h{len(hh)}"),
-            )
+
+def _has_allegation(seed: int, block: int) -> bool:
+    """Exactly one block in every run of eight has an allegation, at a place drawn from the seed."""
+    return block % 8 == random.Random(f"{seed}:allegation:{block // 8}").randrange(8)
+
+
+@dataclass
+class _Child:
+    """A child of the block: who they are (planned) and, once registered, their id and visits."""
+
+    name: str
+    date_of_birth: date
+    legal_status: str
+    placing_authority: str
+    social_worker: str
+    placed_at: datetime
+    long_term: bool
+    child_id: uuid.UUID | None = None
+    visit_event_ids: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def id(self) -> uuid.UUID:
+        assert self.child_id is not None, "the child is registered before anything is recorded about them"
+        return self.child_id
+
+
+@dataclass
+class _Placement:
+    """A row of visits_placements (and notifications_placements)."""
+
+    placement_id: uuid.UUID
+    child_id: uuid.UUID
+    household_id: uuid.UUID
+    start_date: date
+    long_term: bool
+    connected_person: bool
+    placing_authority: str
+    end_date: date | None = None
+
+
+@dataclass
+class _VisitClock:
+    """An open row of visits_deadlines: what record_visit and the complaint steps look at."""
+
+    deadline_id: uuid.UUID
+    kind: str
+    started_at: datetime
+    due_at: datetime
+    child_id: uuid.UUID | None
+    complaint_id: uuid.UUID | None
+    placement_id: uuid.UUID | None
+
+
+@dataclass
+class _Complaint:
+    """A row of visits_complaints."""
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    received_at: datetime
+    about_household_id: uuid.UUID | None
+    stage: int = 1
+    status: str = "received"
+    acknowledged_at: datetime | None = None
+
+
+@dataclass
+class _ComplaintPlan:
+    child: _Child
+    received_at: datetime
+    made_by: MadeBy
+    about_carers: bool
+    serious: bool
+    summary: str
+    complaint_id: uuid.UUID | None = None
+
+
+@dataclass
+class _BlockContext(CommandContext):
+    """A request's CommandContext whose fresh ids come from the block's own random stream: random
+    like a live request's (uuid4), and the same every time the block is built."""
+
+    ids: random.Random = field(default_factory=random.Random)
+
+    def new_id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.ids.getrandbits(128), version=4)
+
+
+class _Year:
+    """One block's year, run in the order it was recorded: a tiny log with the read models the
+    commands consult, the commands themselves and the reactors that follow them."""
+
+    def __init__(self, seed: int, block: int, now: datetime) -> None:
+        self.seed, self.block, self.now = seed, block, now
+        self.rng = random.Random(f"{seed}:{block}")  # the story's dice
+        self._ids = random.Random(f"{seed}:{block}:ids")  # ids apart, so one more id changes no story
+        self.start = now - timedelta(days=365)
+        self.clock = ManualClock(self.start - timedelta(days=3650))
+        self.ssw = f"ssw-{block % 40 + 1}"
+        self.manager = f"manager-{block % 8 + 1}"
+        self.children: list[_Child] = []
+        self.carer_id: uuid.UUID | None = None
+        self.allegation_id: uuid.UUID | None = None
+        self.complaints_planned = 0
+        self.notifiable_planned = False
+        # The log: each stream's events in version order, as NewEvents (the output) and as the
+        # RecordedEvents the services' folds and reactors read.
+        self.streams: dict[str, list[NewEvent]] = {}
+        self.recorded: dict[str, list[RecordedEvent]] = {}
+        self._positions = itertools.count(1)
+        self._principals: dict[str, Principal] = {}
+        self._tasks: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._to_react: deque[RecordedEvent] = deque()
+        # Read models, as the services' projections would hold them when each command reads them.
+        self.household: carer_rules.HouseholdState | None = None
+        self._household_key = ""  # its id as the events' data holds it
+        self.placements: dict[uuid.UUID, _Placement] = {}  # by placement id
+        self.placed: dict[uuid.UUID, _Placement] = {}  # by child id: the current placement
+        self.visit_clocks: dict[uuid.UUID, _VisitClock] = {}
+        self.complaints: dict[uuid.UUID, _Complaint] = {}
+        self.child_rows: dict[uuid.UUID, dict[str, Any] | None] = {}  # notifications_children
+        self.allegation_rows: dict[uuid.UUID, tuple[uuid.UUID, list[uuid.UUID]]] = {}
+
+    # ---- the clock, the order of recording and the log -----------------------------------------
+    def at(self, when: datetime, action: Callable[[], None]) -> None:
+        """Record `action` at `when`; what would be recorded after `now` is not in the log yet."""
+        if when <= self.now:
+            heapq.heappush(self._tasks, (max(when, self.clock.now()), next(self._order), action))
+
+    def run(self) -> None:
+        while self._tasks:
+            when, _, action = heapq.heappop(self._tasks)
+            self.clock.set(when)
+            action()
+            # The reactors follow the log moments later, before anyone records anything else.
+            while self._to_react:
+                for stream_id, events in self._reactions(self._to_react.popleft()):
+                    self.append(stream_id, events)
+
+    def _ctx(self, service: str, actor: str, role: Role) -> CommandContext:
+        """The context a request by `actor` gets now (its metadata, summaries and clock helpers are
+        the real ones; only its fresh ids come from the block's own dice)."""
+        principal = self._principals.get(actor)
+        if principal is None:
+            principal = self._principals[actor] = Principal(subject=actor, role=role)
+        request_id = str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        return _BlockContext(
+            service=service,
+            principal=principal,
+            clock=self.clock,
+            store=cast(EventStore, None),  # never used: the block appends to its own log
+            runner=None,
+            request_id=request_id,
+            correlation_id=request_id,
+            ids=self._ids,
         )
 
-    h_event(
-        cev.HOUSEHOLD_REGISTERED,
-        cev.HouseholdRegistered(
-            household_id=hid, name=f"The {rng.choice(LAST)} household", supervising_social_worker_id=ssw
-        ),
-        approved_at - timedelta(days=200),
-    )
-    h_event(
-        cev.MEMBER_ADDED,
-        cev.MemberAdded(
-            household_id=hid,
-            member_id=member,
-            name=_name(rng),
-            role="applicant",
-            date_of_birth=date(rng.randint(1965, 1990), 3, 9),
-            joined_on=(approved_at - timedelta(days=400)).date(),
-        ),
-        approved_at - timedelta(days=199),
-    )
-    h_event(
-        cev.CHECK_RECORDED,
-        cev.CheckRecorded(
-            household_id=hid,
-            member_id=member,
-            check_id=uid("dbs"),
-            kind="dbs_enhanced",
-            result="clear",
-            checked_at=(approved_at - timedelta(days=60)).date(),
-            expires_on=(approved_at + timedelta(days=1000)).date(),
-        ),
-        approved_at - timedelta(days=60),
-    )
-    h_event(
-        cev.HOUSEHOLD_APPROVED,
-        cev.HouseholdApproved(
-            household_id=hid, approval_id=uid("approval"), approved_at=approved_at, terms=Terms(**TERMS)
-        ),
-        approved_at,
-    )
-    appends: list[tuple[str, list[NewEvent]]] = []
-    children = []
-    for k in range(3):
-        cid = uid(f"child{k}")
-        children.append(cid)
-        sw = f"sw-{(block * 3 + k) % 120 + 1}"
-        placed_at = start + timedelta(days=rng.randint(1, 60))
-        child_stream: list[NewEvent] = []
-
-        def c_event(
-            type_: str,
-            payload: Any,
-            at: datetime,
-            summary: str,
-            cid: uuid.UUID = cid,
-            sw: str = sw,
-            stream: list[NewEvent] = child_stream,
-            k: int = k,
-        ) -> None:
-            stream.append(
-                NewEvent(
-                    type=type_,
-                    data=payload.model_dump(mode="json"),
-                    occurred_at=at,
-                    child_ids=(cid,),
-                    metadata=_meta(sw, "child_social_worker", "visits", summary),
-                    event_id=uid(f"c{k}:{len(stream)}"),
-                )
+    def append(self, stream_id: str, events: Sequence[NewEvent]) -> list[RecordedEvent]:
+        """Append as the store would (the next versions, recorded now) and feed the read models."""
+        stream = self.streams.setdefault(stream_id, [])
+        history = self.recorded.setdefault(stream_id, [])
+        out = []
+        for event in events:
+            stream.append(event)
+            recorded = RecordedEvent(
+                position=next(self._positions),
+                event_id=event.event_id,
+                stream_id=stream_id,
+                stream_version=len(stream),
+                type=event.type,
+                schema_version=event.schema_version,
+                data=event.data,
+                metadata=event.metadata,
+                child_ids=event.child_ids,
+                occurred_at=event.occurred_at,
+                recorded_at=self.clock.now(),
+                prev_hash="",
+                hash="",
             )
+            history.append(recorded)
+            self._project(recorded)
+            out.append(recorded)
+        self._to_react.extend(out)
+        return out
 
-        c_event(
-            vev.CHILD_REGISTERED,
-            vev.ChildRegistered(
-                child_id=cid,
-                name=_name(rng),
-                date_of_birth=date(now.year - rng.randint(1, 16), rng.randint(1, 12), rng.randint(1, 28)),
-                legal_status=rng.choice(LEGAL),
-                placing_authority=rng.choice(AUTHORITIES),
-                social_worker_id=sw,
-            ),
-            placed_at - timedelta(days=20),
-            "Child registered",
+    def appends(self) -> list[tuple[str, list[NewEvent]]]:
+        """One append per stream. The appends run concurrently, but in this order the projections
+        mostly see a household before anything about it, a placement before the child's clocks
+        that name it, and a complaint's follow-up clock before the visit that meets it."""
+        rank = {kind: i for i, kind in enumerate(_APPEND_ORDER)}
+        return sorted(self.streams.items(), key=lambda item: rank[item[0].split("-", 1)[0]])
+
+    @property
+    def state(self) -> carer_rules.HouseholdState:
+        assert self.household is not None, "the household is registered first"
+        return self.household
+
+    def _daytime(self, day: datetime) -> datetime:
+        """A moment in working hours on `day`."""
+        return day.replace(hour=self.rng.randint(9, 16), minute=self.rng.randrange(0, 60, 5), second=0, microsecond=0)
+
+    # ---- read models ---------------------------------------------------------------------------
+    def _project(self, event: RecordedEvent) -> None:
+        data = event.data
+        if self._about_household(event):
+            self.household = carer_rules.evolve(
+                self.household,
+                event.type,
+                data,
+                stream_id=event.stream_id,
+                stream_version=event.stream_version,
+                occurred_at=event.occurred_at,
+            )
+            self._household_key = str(self.state.household_id)
+        if event.type == vev.CHILD_REGISTERED:
+            self.child_rows[uuid.UUID(data["child_id"])] = {
+                "name": data["name"],
+                "placing_authority": data["placing_authority"],
+            }
+        elif event.type == cev.PLACEMENT_STARTED:
+            placement = _Placement(
+                placement_id=uuid.UUID(data["placement_id"]),
+                child_id=uuid.UUID(data["child_id"]),
+                household_id=uuid.UUID(data["household_id"]),
+                start_date=date.fromisoformat(data["start_date"]),
+                long_term=bool(data["long_term"]),
+                connected_person=bool(data["connected_person"]),
+                placing_authority=data["placing_authority"],
+            )
+            self.placements[placement.placement_id] = placement
+            self.placed[placement.child_id] = placement
+        elif event.type == cev.ALLEGATION_RECEIVED:
+            children = [uuid.UUID(c) for c in data["child_ids"]]
+            self.allegation_rows[uuid.UUID(data["allegation_id"])] = (uuid.UUID(data["household_id"]), children)
+        elif event.type in DEADLINE_TYPES and str(data.get("kind", "")).startswith("visits."):
+            self._track_visit_clock(event)
+        elif event.type.startswith("visits.Complaint"):
+            self._track_complaint(event)
+
+    def _about_household(self, event: RecordedEvent) -> bool:
+        """Whether carers' read_household folds the event: the household's stream, or a carers
+        event or clock elsewhere that names the household."""
+        if self.household is None:
+            return event.type == cev.HOUSEHOLD_REGISTERED
+        if event.stream_id.startswith("household-"):
+            return True  # a block has one household
+        return (
+            event.type in cev.HOUSEHOLD_RELATED_TYPES
+            and event.data.get("household_id") == self._household_key
+            and (event.type.startswith("carers.") or str(event.data.get("kind", "")).startswith("carers."))
         )
-        appends.append((vev.child_stream(cid), child_stream))
-        pid = uid(f"placement{k}")
-        appends.append(
+
+    def _track_visit_clock(self, event: RecordedEvent) -> None:
+        data = event.data
+        deadline_id = uuid.UUID(data["deadline_id"])
+        if event.type != DEADLINE_SET:
+            self.visit_clocks.pop(deadline_id, None)
+            return
+        child_ids = data.get("child_ids") or [str(c) for c in event.child_ids]
+        child_id = uuid.UUID(child_ids[0]) if child_ids else None
+        complaint = event.stream_id.removeprefix("complaint-") if event.stream_id.startswith("complaint-") else None
+        # As the projection does, a statutory visit clock belongs to the child's current placement.
+        placement = self.placed.get(child_id) if child_id and data["kind"] == visit_rules.STATUTORY_VISIT else None
+        self.visit_clocks[deadline_id] = _VisitClock(
+            deadline_id=deadline_id,
+            kind=data["kind"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            due_at=datetime.fromisoformat(data["due_at"]),
+            child_id=child_id,
+            complaint_id=_uuid_or_none(complaint),
+            placement_id=placement.placement_id if placement else None,
+        )
+
+    def _track_complaint(self, event: RecordedEvent) -> None:
+        data = event.data
+        complaint_id = uuid.UUID(data["complaint_id"])
+        if event.type == vev.COMPLAINT_RECEIVED:
+            self.complaints[complaint_id] = _Complaint(
+                complaint_id=complaint_id,
+                child_id=uuid.UUID(data["child_id"]),
+                received_at=event.occurred_at,
+                about_household_id=_uuid_or_none(data.get("about_household_id")),
+            )
+            return
+        complaint = self.complaints[complaint_id]
+        if event.type == vev.COMPLAINT_ACKNOWLEDGED:
+            complaint.acknowledged_at = event.occurred_at
+            complaint.status = "acknowledged" if complaint.status == "received" else complaint.status
+        elif event.type == vev.COMPLAINT_RESPONDED:
+            complaint.status = "responded"
+            complaint.acknowledged_at = complaint.acknowledged_at or event.occurred_at
+        elif event.type == vev.COMPLAINT_CLOSED:
+            complaint.status = "closed"
+
+    def _open_clocks_of_child(self, child_id: uuid.UUID) -> list[_VisitClock]:
+        """visits' open_child_deadlines: by due time, then id."""
+        mine = (c for c in self.visit_clocks.values() if c.child_id == child_id)
+        return sorted(mine, key=lambda c: (c.due_at, c.deadline_id))
+
+    def _open_clocks_of_complaint(self, complaint_id: uuid.UUID) -> list[_VisitClock]:
+        """visits' complaint_deadlines(open_only=True): the complaint's own clocks, oldest first."""
+        mine = (
+            c
+            for c in self.visit_clocks.values()
+            if c.complaint_id == complaint_id and c.kind in visit_rules.COMPLAINT_KINDS
+        )
+        return sorted(mine, key=lambda c: (c.started_at, c.due_at))
+
+    # ---- reactors ------------------------------------------------------------------------------
+    def _reactions(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
+        """What the reactors append after `cause`. (The carers hold reactor adds nothing here: the
+        allegation command appends the same hold, with the same id, itself.)"""
+        out: list[tuple[str, Sequence[NewEvent]]] = []
+        if cause.type == cev.PLACEMENT_STARTED:
+            out += _VISITS_REACTOR._placement_started(cause)
+        elif cause.type == cev.ALLEGATION_RECEIVED:
+            out += _VISITS_REACTOR._allegation_received(cause)
+        elif cause.type == vev.INCIDENT_RECORDED:
+            out += self._supervision_agenda(cause)
+        if cause.type in NOTIFIABLE_TYPES:
+            out += self._notifications(cause)
+        return out
+
+    def _supervision_agenda(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
+        """carers' incident_agenda (it reads the household from the database, so it is followed
+        here): a behavioural incident goes on the agenda of the household's next supervision, with a
+        clock due when that supervision is due."""
+        data = cause.data
+        category = str(data.get("category", ""))
+        household_id = data.get("household_id")
+        if not household_id or not carer_rules.belongs_on_supervision_agenda(category, bool(data.get("police_called"))):
+            return []
+        state = self.state
+        at = datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else cause.occurred_at
+        supervisions = sorted(d.due_at for d in state.deadlines.values() if d.kind == Clock.SUPERVISION)
+        base = state.last_supervision_at or at
+        months = carer_commands.local_rules().supervision_months
+        due = supervisions[0] if supervisions else carer_rules.add_months_at(max(base, at), months)
+        item_id = reaction_id(cause, f"agenda-item-id-{household_id}")
+        what = _humanise(category) + (" (police called)" if data.get("police_called") else "")
+        item = cev.SupervisionAgendaItemAdded(
+            household_id=household_id,
+            item_id=item_id,
+            incident_id=data.get("incident_id"),
+            child_id=data.get("child_id"),
+            category=category,
+            occurred_at=at,
+            summary=f"Incident on {at:%d %b %Y}: {what}",
+            added_at=cause.recorded_at,
+        )
+        deadline = cev.CarersDeadlineSet(
+            deadline_id=reaction_id(cause, f"agenda-deadline-id-{household_id}"),
+            kind=Clock.INCIDENT_AGENDA.value,
+            subject=carer_rules.household_stream(household_id),
+            child_ids=list(cause.child_ids),
+            household_id=household_id,
+            started_at=at,
+            due_at=max(due, at),
+            escalate_to="manager",
+            description=f"Discuss at the next supervision: {what} on {at:%d %b %Y}",
+            source=carer_rules.CLOCK_SOURCES[Clock.INCIDENT_AGENDA],
+            item_id=item_id,
+        )
+        metadata = reaction_metadata("carers", cause)
+        return [
             (
-                f"placement-{pid}",
+                carer_rules.household_stream(household_id),
                 [
-                    NewEvent(
-                        type=cev.PLACEMENT_STARTED,
-                        data=cev.PlacementStarted(
-                            placement_id=pid,
-                            child_id=cid,
-                            household_id=hid,
-                            start_date=placed_at.date(),
-                            long_term=k == 0,
-                            connected_person=False,
-                            placing_authority=rng.choice(AUTHORITIES),
-                        ).model_dump(mode="json"),
-                        occurred_at=placed_at,
-                        child_ids=(cid,),
-                        metadata=_meta(ssw, "supervising_social_worker", "carers", "Placement started"),
-                        event_id=uid(f"placement{k}:0"),
-                    )
+                    carer_commands._reaction(
+                        cause,
+                        f"agenda-item-{household_id}",
+                        cev.SUPERVISION_AGENDA_ITEM_ADDED,
+                        item,
+                        metadata,
+                        f"On the agenda of {state.name}'s next supervision: {what}",
+                    ),
+                    carer_commands._reaction(
+                        cause,
+                        f"agenda-deadline-{household_id}",
+                        DEADLINE_SET,
+                        deadline,
+                        metadata,
+                        f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
+                    ),
                 ],
             )
-        )
-        at = placed_at + timedelta(days=5, hours=rng.randint(9, 16))
-        while at < now - timedelta(days=1):
-            seen_alone = rng.random() < 0.85
-            c_event(
-                vev.VISIT_RECORDED,
-                vev.VisitRecorded(
-                    visit_id=uid(f"v{k}:{len(child_stream)}"),
-                    child_id=cid,
-                    occurred_at=at,
-                    visitor_id=sw,
-                    visitor_role="child_social_worker",
-                    kind="statutory",
-                    child_seen=True,
-                    seen_alone=seen_alone,
-                    not_seen_alone_reason=None if seen_alone else "child_refused",
-                    bedroom_seen=True,
-                    child_views=rng.choice(VIEWS),
-                    narrative=rng.choice(NARRATIVES),
-                    household_id=hid,
-                ),
-                at,
-                "Statutory visit: seen" + (" alone" if seen_alone else ""),
+        ]
+
+    def _notifications(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
+        """NotificationRules.react (its lookups, on this block's read models; its own `_raise`):
+        a notification and its acknowledgement clock per Schedule 7 or LADO row the event matches."""
+        at = NotificationRules._event_time(cause)
+        found = notification_rules.matches(_NOTIFICATION_RULES.rule_sets, cause.type, cause.data, at)
+        if not found:
+            return []
+        child_ids, household_id = self._notification_subjects(cause)
+        on = notification_rules.local_date(at)
+
+        def placed_on(p: _Placement) -> bool:
+            return notification_rules.is_placed([(p.start_date, p.end_date)], on)
+
+        placements = {c: [p] if (p := self.placed.get(c)) else [] for c in child_ids}
+        placed = [c for c in child_ids if any(placed_on(p) for p in placements[c])]
+        if household_id is None:
+            for c in placed:
+                for p in placements[c]:
+                    if placed_on(p):
+                        household_id = p.household_id
+        children = {c: self.child_rows.get(c) for c in child_ids}
+        authorities: list[str] = []
+        for c in child_ids:
+            names = [p.placing_authority for p in placements[c] if placed_on(p) and p.placing_authority]
+            row = children[c]
+            if not names and row and row["placing_authority"]:
+                names = [row["placing_authority"]]
+            authorities.extend(n for n in names if n not in authorities)
+        out: list[tuple[str, Sequence[NewEvent]]] = []
+        for match in found:
+            if match.row.placed_child_only and not placed:
+                continue
+            concerned = placed if match.row.placed_child_only else child_ids
+            stream_id, events = _NOTIFICATION_RULES._raise(
+                cause, match, at, concerned, household_id, authorities, children
             )
-            for _ in range(rng.randint(2, 4)):
-                contact_at = at + timedelta(days=rng.randint(3, 35), hours=rng.randint(0, 8))
-                if contact_at >= now:
-                    continue
-                c_event(
-                    vev.CONTACT_RECORDED,
-                    vev.ContactRecorded(
-                        contact_id=uid(f"ct{k}:{len(child_stream)}"),
-                        child_id=cid,
-                        occurred_at=contact_at,
-                        kind=rng.choice(["phone", "message", "video", "meeting"]),
-                        with_whom=rng.choice(["the child", "the foster carer", "the school", "mum"]),
-                        summary="Checked in about school and contact arrangements; no new concerns.",
-                        worker_id=sw,
-                    ),
-                    contact_at,
-                    "Contact recorded",
-                )
-            if rng.random() < 0.3:
-                c_event(
-                    vev.STATEMENT_RECORDED,
-                    vev.StatementRecorded(
-                        statement_id=uid(f"st{k}:{len(child_stream)}"),
-                        child_id=cid,
-                        occurred_at=at,
-                        words=rng.choice(VIEWS),
-                        how="spoken",
-                    ),
+            out.append((stream_id, events))
+            self._plan_acknowledgement(events[0])
+        return out
+
+    def _notification_subjects(self, cause: RecordedEvent) -> tuple[list[uuid.UUID], uuid.UUID | None]:
+        """NotificationRules._subjects: the children an event concerns, and its household."""
+        d = cause.data
+        household_id = _uuid_or_none(d.get("household_id") or d.get("about_household_id"))
+        if cause.type == cev.ALLEGATION_RECEIVED:
+            ids = [uuid.UUID(c) for c in d.get("child_ids") or []]
+        elif cause.type == cev.ALLEGATION_OUTCOME_RECORDED:
+            row = self.allegation_rows.get(uuid.UUID(d["allegation_id"]))
+            ids = row[1] if row else list(cause.child_ids)
+            household_id = household_id or (row[0] if row else None)
+        elif d.get("child_id"):
+            ids = [uuid.UUID(d["child_id"])]
+        else:
+            ids = list(cause.child_ids)
+        return list(dict.fromkeys(ids)), household_id
+
+    def _plan_acknowledgement(self, raised: NewEvent) -> None:
+        """Most notifications are acknowledged by a recipient within a day or so (NMS 29.2); the
+        LADO's are due at once, so theirs are always late; a quarter are still waiting."""
+        if self.rng.random() < 0.25:
+            return
+        data = raised.data
+        recipients = data["recipients"]
+        recipient = next((r for r in ("placing_authority", "lado") if r in recipients), recipients[0])
+        acknowledged_at = self.clock.now() + timedelta(hours=self.rng.randint(1, 30))
+        notification_id = uuid.UUID(data["notification_id"])
+        authority = (data["placing_authorities"] or ["the placing authority"])[0]
+        self.at(
+            acknowledged_at + timedelta(minutes=self.rng.randint(5, 90)),
+            partial(self.acknowledge_notification, notification_id, recipient, authority, acknowledged_at),
+        )
+
+    # ---- notifications: the command ------------------------------------------------------------
+    def acknowledge_notification(
+        self, notification_id: uuid.UUID, recipient: str, authority: str, acknowledged_at: datetime
+    ) -> None:
+        """notifications.acknowledge: the recipient's answer, recorded by a manager; the first one
+        meets the acknowledgement clock."""
+        stream_id = f"notification-{notification_id}"
+        events = self.recorded[stream_id]
+        raised = next(e for e in events if e.type == nev.NOTIFICATION_RAISED)
+        ctx = self._ctx("notifications", self.manager, Role.MANAGER)
+        by = {"lado": f"LADO, {authority}", "placing_authority": f"Duty manager, {authority}"}.get(
+            recipient, "Ofsted notifications team"
+        )
+        action, outcome = "Logged and shared with the child's social worker", "No further action; plan reviewed"
+        late = acknowledged_at > datetime.fromisoformat(raised.data["due_by"])
+        first = not any(e.type == nev.NOTIFICATION_ACKNOWLEDGED for e in events)
+        child_ids = list(raised.child_ids)
+        acknowledged = ctx.event(
+            nev.NOTIFICATION_ACKNOWLEDGED,
+            nev.NotificationAcknowledged(
+                notification_id=notification_id,
+                acknowledged_by=by,
+                recipient=recipient,
+                action_taken=action,
+                outcome=outcome,
+                acknowledged_at=acknowledged_at,
+                recorded_by=ctx.principal.subject,
+                late=late,
+            ),
+            occurred_at=acknowledged_at,
+            child_ids=child_ids,
+            causation_id=raised.event_id,
+            summary=f"Notification acknowledged by {by} ({_humanise(recipient)}): {action}; outcome: {outcome}",
+        )
+        new = [acknowledged]
+        if first:
+            met = DeadlineMet(
+                deadline_id=acknowledgement_deadline_id(notification_id),
+                kind=nev.ACKNOWLEDGEMENT_DEADLINE_KIND,
+                met_at=acknowledged_at,
+                met_by_event_id=acknowledged.event_id,
+                late=late,
+            )
+            new.append(ctx.deadline_met(met, child_ids=child_ids, causation_id=raised.event_id))
+        self.append(stream_id, new)
+
+    # ---- carers: the household -----------------------------------------------------------------
+    def _carers(self, manager: bool = False) -> CommandContext:
+        if manager:
+            return self._ctx("carers", self.manager, Role.MANAGER)
+        return self._ctx("carers", self.ssw, Role.SUPERVISING_SOCIAL_WORKER)
+
+    def _household_append(self, events: Sequence[NewEvent]) -> list[RecordedEvent]:
+        return self.append(carer_rules.household_stream(self.state.household_id), events)
+
+    def register_household(self, name: str) -> None:
+        ctx = self._carers()
+        body = carer_commands.HouseholdIn(
+            name=name,
+            address=f"{self.rng.randint(1, 200)} Station Road, Northampton",
+            connected_person=False,
+            supervising_social_worker_id=self.ssw,
+        )
+        household_id = ctx.new_id()
+        event = ctx.event(
+            cev.HOUSEHOLD_REGISTERED,
+            cev.HouseholdRegistered(household_id=household_id, **body.model_dump()),
+            summary=f"Fostering household registered: {body.name}",
+        )
+        self.append(carer_rules.household_stream(household_id), [event])
+
+    def add_carer(self, name: str, date_of_birth: date, joined_on: date) -> None:
+        """carers.add_member (the applicant), with the clock for their enhanced DBS check."""
+        state, ctx = self.state, self._carers()
+        role = carer_rules.MemberRole.APPLICANT
+        added = cev.MemberAdded(
+            household_id=state.household_id,
+            member_id=ctx.new_id(),
+            name=name,
+            role=role,
+            date_of_birth=date_of_birth,
+            joined_on=joined_on,
+        )
+        event = ctx.event(cev.MEMBER_ADDED, added, summary=f"{name} joined the household as {role.value}")
+        member = carer_rules.MemberState.model_validate(added.model_dump())
+        local = carer_commands.local_rules()
+        events = [event, carer_commands.dbs_clock(ctx, state, member, local)]
+        if state.status == carer_rules.HouseholdStatus.APPROVED and role in carer_rules.CARER_ROLES:
+            events += carer_commands.carer_clocks(ctx, state, member, ctx.now(), local)
+        self._household_append(events)
+        self.carer_id = added.member_id
+
+    def check_dbs(self, checked_at: date) -> None:
+        """carers.record_check: a clear enhanced DBS meets the member's DBS clock and starts its renewal."""
+        state, ctx = self.state, self._carers()
+        member = state.members[str(self.carer_id)]
+        expires = carer_rules.add_years(checked_at, carer_commands.local_rules().dbs_renewal_years)
+        event = ctx.event(
+            cev.CHECK_RECORDED,
+            cev.CheckRecorded(
+                household_id=state.household_id,
+                member_id=member.member_id,
+                check_id=ctx.new_id(),
+                kind=carer_rules.CheckKind.DBS_ENHANCED.value,
+                result=carer_rules.CheckResult.CLEAR,
+                checked_at=checked_at,
+                expires_on=expires,
+                certificate_number=f"00{self.rng.randint(10**9, 10**10 - 1)}",
+            ),
+            occurred_at=carer_rules.start_of(checked_at),
+            summary=f"dbs_enhanced check for {member.name}: clear",
+        )
+        at = carer_rules.start_of(checked_at)
+        dbs = carer_commands.open_clocks(state, Clock.DBS, member_id=member.member_id)
+        events = [event] + [carer_commands.met(ctx, state.household_id, d, at, event) for d in dbs]
+        renewal = f"Enhanced DBS renewal for {member.name}"
+        events.append(
+            carer_commands.clock(
+                ctx,
+                state.household_id,
+                Clock.DBS,
+                at,
+                carer_rules.start_of(expires),
+                renewal,
+                member_id=member.member_id,
+            )
+        )
+        self._household_append(events)
+
+    def approve(self) -> None:
+        """carers.decide_approval: approved, with the supervision, unannounced visit, annual review,
+        TSD and safeguarding clocks it starts."""
+        state, ctx = self.state, self._carers(manager=True)
+        at, local, terms = ctx.now(), carer_commands.local_rules(), carer_rules.Terms.model_validate(TERMS)
+        event = ctx.event(
+            cev.HOUSEHOLD_APPROVED,
+            cev.HouseholdApproved(
+                household_id=state.household_id,
+                approval_id=ctx.new_id(),
+                approved_at=at,
+                terms=terms,
+                connected_person=state.connected_person,
+                decision_maker_id=ctx.principal.subject,
+            ),
+            occurred_at=at,
+            summary=f"Approved as foster carers: {state.name} (up to {terms.max_children}, "
+            f"ages {terms.age_min}-{terms.age_max})",
+        )
+        approved = state.model_copy(deep=True)
+        approved.approved_at, approved.last_review_at = at, None
+        hid, add_months_at = state.household_id, carer_rules.add_months_at
+        events = [
+            event,
+            carer_commands.clock(
+                ctx,
+                hid,
+                Clock.SUPERVISION,
+                at,
+                add_months_at(at, local.supervision_months),
+                "Supervision of the carers by their supervising social worker",
+                escalate_to="manager",
+            ),
+            carer_commands.clock(
+                ctx,
+                hid,
+                Clock.UNANNOUNCED_VISIT,
+                at,
+                add_months_at(at, carer_rules.STATUTORY.unannounced_visit_months),
+                "Unannounced visit to the household (children seen)",
+                escalate_to="manager",
+            ),
+            carer_commands.clock(
+                ctx,
+                hid,
+                Clock.ANNUAL_REVIEW,
+                at,
+                add_months_at(at, carer_rules.STATUTORY.annual_review_months),
+                "First annual review of approval (goes to panel)",
+            ),
+        ]
+        for member in approved.carers():
+            events += carer_commands.carer_clocks(ctx, approved, member, at, local)
+        self._household_append(events)
+
+    def train(self, course: carer_rules.TrainingCourse, completed_on: date) -> None:
+        """carers.record_training: meets the course's clock; safeguarding starts its renewal."""
+        state, ctx = self.state, self._carers()
+        member = state.members[str(self.carer_id)]
+        local = carer_commands.local_rules()
+        expires = None
+        if course == carer_rules.TrainingCourse.SAFEGUARDING:
+            expires = carer_rules.add_years(completed_on, local.safeguarding_renewal_years)
+        at = carer_rules.start_of(completed_on)
+        event = ctx.event(
+            cev.TRAINING_RECORDED,
+            cev.TrainingRecorded(
+                household_id=state.household_id,
+                training_id=ctx.new_id(),
+                member_id=member.member_id,
+                course=course.value,
+                completed_on=completed_on,
+                expires_on=expires,
+            ),
+            occurred_at=at,
+            summary=f"Training completed by {member.name}: {course.value}",
+        )
+        course_clock = {
+            carer_rules.TrainingCourse.TSD_STANDARDS: Clock.TSD,
+            carer_rules.TrainingCourse.SAFEGUARDING: Clock.SAFEGUARDING_TRAINING,
+        }
+        met = [d for d in carer_commands.open_clocks(state, course_clock[course], member_id=member.member_id)]
+        for kind in (Clock.TRAINING_RENEWAL, Clock.NEEDS_TRAINING):
+            met += carer_commands.open_clocks(state, kind, member_id=member.member_id, course=course.value)
+        events = [event] + [carer_commands.met(ctx, state.household_id, d, at, event) for d in met]
+        if expires is not None:
+            events.append(
+                carer_commands.clock(
+                    ctx,
+                    state.household_id,
+                    Clock.TRAINING_RENEWAL,
                     at,
-                    "The child's own words",
+                    carer_rules.start_of(expires),
+                    f"Renew {course.value} training for {member.name}",
+                    member_id=member.member_id,
+                    course=course.value,
                 )
-            if rng.random() < 0.1:
-                c_event(
-                    vev.INCIDENT_RECORDED,
-                    vev.IncidentRecorded(
-                        incident_id=uid(f"in{k}:{len(child_stream)}"),
-                        child_id=cid,
-                        category=rng.choice(["damage", "medication_error", "other"]),
-                        occurred_at=at + timedelta(days=2),
-                        narrative="Minor incident at home, managed by the carer.",
-                        household_id=hid,
-                    ),
-                    at + timedelta(days=2),
-                    "Incident recorded",
+            )
+        self._household_append(events)
+
+    def review(self, occurred_at: datetime) -> None:
+        """carers.record_review: the first annual review (to panel) with each placed child's view;
+        meets the annual review clock and starts the next."""
+        state, ctx = self.state, self._carers()
+        placed = {p.child_id for p in state.placements.values()}
+        views = [cev.ChildView(child_id=c, view=self.rng.choice(VIEWS)) for c in sorted(placed, key=str)]
+        event = ctx.event(
+            cev.REVIEW_RECORDED,
+            cev.ReviewRecorded(
+                household_id=state.household_id,
+                review_id=ctx.new_id(),
+                occurred_at=occurred_at,
+                first_review=state.reviews == 0,
+                to_panel=True,
+                outcome=carer_rules.ReviewOutcome.CONTINUE.value,
+                child_views=views,
+                carer_views="Enjoying fostering; would like more respite support.",
+                reviewer_id=ctx.principal.subject,
+                narrative="First annual review; panel recommended continuing approval on the same terms.",
+            ),
+            occurred_at=occurred_at,
+            child_ids=sorted(placed, key=str),
+            summary=f"Annual review of {state.name}: continue (to panel)",
+        )
+        hid, at = state.household_id, occurred_at
+        due = carer_rules.add_months_at(at, carer_rules.STATUTORY.annual_review_months)
+        ends = carer_commands.open_clocks(state, Clock.ANNUAL_REVIEW) + carer_commands.open_clocks(
+            state, Clock.APPROVAL_REVIEW
+        )
+        events = [event] + [carer_commands.met(ctx, hid, d, at, event) for d in ends]
+        events.append(carer_commands.clock(ctx, hid, Clock.ANNUAL_REVIEW, at, due, "Annual review of approval"))
+        for member in state.carers():
+            if not carer_commands.open_clocks(state, Clock.SAFEGUARDING_TRAINING, member_id=member.member_id):
+                events.append(
+                    carer_commands.clock(
+                        ctx,
+                        hid,
+                        Clock.SAFEGUARDING_TRAINING,
+                        at,
+                        due,
+                        f"Safeguarding training by {member.name} before the next review",
+                        member_id=member.member_id,
+                    )
                 )
-            at += timedelta(days=rng.randint(36, 46))
-    # Supervisions monthly, discussing the children.
-    at = start + timedelta(days=rng.randint(20, 30))
-    while at < now - timedelta(days=2):
-        h_event(
+        self._household_append(events)
+
+    def supervise(self, occurred_at: datetime, unannounced: bool, actions: list[str]) -> None:
+        """carers.record_supervision: meets the supervision clock and starts the next (an unannounced
+        visit also its own), and discusses every incident on the agenda, meeting its clock. (Every
+        open item is discussed, so the command's "held without discussing it" branch never fires.)"""
+        state, ctx = self.state, self._carers()
+        hid, at = state.household_id, occurred_at
+        placed = [p.child_id for p in state.placements.values()]
+        agenda = [item for item in state.agenda.values() if item.discussed_at is None and item.occurred_at <= at]
+        agenda_children = [item.child_id for item in agenda if item.child_id]
+        event = ctx.event(
             cev.SUPERVISION_RECORDED,
             cev.SupervisionRecorded(
                 household_id=hid,
-                supervision_id=uid(f"sup{len(hh)}"),
+                supervision_id=ctx.new_id(),
                 occurred_at=at,
-                unannounced=False,
-                supervising_social_worker_id=ssw,
-                children_discussed=children,
+                unannounced=unannounced,
+                supervising_social_worker_id=ctx.principal.subject,
+                children_discussed=placed,
+                children_seen=placed if unannounced else [],
+                agenda_items_discussed=[item.item_id for item in agenda],
+                actions=actions,
                 narrative="Supervision at home: routines, contact, training plan and the log reviewed.",
             ),
-            at,
-            tuple(children),
-            "Supervision",
+            occurred_at=at,
+            child_ids=list(dict.fromkeys([*placed, *agenda_children])),
+            summary=("Unannounced visit" if unannounced else "Supervision") + f" of {state.name}",
         )
-        at += timedelta(days=rng.randint(26, 33))
-    return [(f"household-{hid}", hh), *appends]
+        events = [event]
+        next_due = carer_rules.add_months_at(at, carer_commands.local_rules().supervision_months)
+        if state.status == carer_rules.HouseholdStatus.APPROVED:
+            supervisions = carer_commands.open_clocks(state, Clock.SUPERVISION)
+            events += [carer_commands.met(ctx, hid, d, at, event) for d in supervisions]
+            events.append(
+                carer_commands.clock(
+                    ctx, hid, Clock.SUPERVISION, at, next_due, "Next supervision", escalate_to="manager"
+                )
+            )
+            if unannounced:
+                visits = carer_commands.open_clocks(state, Clock.UNANNOUNCED_VISIT)
+                events += [carer_commands.met(ctx, hid, d, at, event) for d in visits]
+                events.append(
+                    carer_commands.clock(
+                        ctx,
+                        hid,
+                        Clock.UNANNOUNCED_VISIT,
+                        at,
+                        carer_rules.add_months_at(at, carer_rules.STATUTORY.unannounced_visit_months),
+                        "Unannounced visit to the household (children seen)",
+                        escalate_to="manager",
+                    )
+                )
+        for item in agenda:
+            discussed = carer_commands.open_clocks(state, Clock.INCIDENT_AGENDA, item_id=item.item_id)
+            events += [carer_commands.met(ctx, hid, d, at, event) for d in discussed]
+        self._household_append(events)
+
+    def place_child(self, child: _Child) -> None:
+        """carers.start_placement (the training-gap clocks are none: a block's children record no needs)."""
+        state, ctx = self.state, self._carers()
+        placement_id, today = ctx.new_id(), ctx.now().date()
+        start_date = child.placed_at.date()
+        started = cev.PlacementStarted(
+            placement_id=placement_id,
+            child_id=child.id,
+            household_id=state.household_id,
+            start_date=start_date,
+            long_term=child.long_term,
+            connected_person=state.connected_person,
+            placing_authority=child.placing_authority,
+        )
+        event = ctx.event(
+            cev.PLACEMENT_STARTED,
+            started,
+            occurred_at=ctx.now() if start_date == today else carer_rules.start_of(start_date),
+            child_ids=[child.id],
+            summary=f"Placed with {state.name} from {start_date:%d %b %Y}"
+            + (" (long-term)" if child.long_term else ""),
+        )
+        starts = ctx.now() if start_date <= today else carer_rules.start_of(start_date)
+        gaps = carer_commands.needs_training_clocks(
+            ctx, state, started.child_needs, child.id, starts, placement_id, event
+        )
+        self.append(carer_commands.placement_stream(placement_id), [event, *gaps])
+
+    # ---- carers: an allegation -----------------------------------------------------------------
+    def _allegation(self) -> tuple[uuid.UUID, str, dict[str, Any]]:
+        """The allegation's id, stream and state (carers' allegation_state, folded from its stream)."""
+        assert self.allegation_id is not None, "the allegation is received first"
+        stream_id = carer_commands.allegation_stream(self.allegation_id)
+        return self.allegation_id, stream_id, carer_commands.allegation_state(self.recorded[stream_id])
+
+    def receive_allegation(self, received_at: datetime) -> None:
+        """carers.receive_allegation: the allegation with its LADO clocks, then the hold it puts on
+        the household (whose ids derive from the allegation's event, as the hold reactor's do)."""
+        state, ctx = self.state, self._carers(manager=True)
+        local = carer_commands.local_rules()
+        allegation_id = ctx.new_id()
+        body = carer_commands.AllegationIn(
+            household_id=state.household_id,
+            member_id=self.carer_id,
+            child_ids=[p.child_id for p in state.placements.values()],
+            received_at=received_at,
+            summary=ALLEGATION,
+            source="school designated safeguarding lead",
+        )
+        at, hid, subject = received_at, state.household_id, carer_commands.allegation_stream(allegation_id)
+        received = ctx.event(
+            cev.ALLEGATION_RECEIVED,
+            cev.AllegationReceived(allegation_id=allegation_id, **body.model_dump()),
+            occurred_at=at,
+            child_ids=body.child_ids,
+            summary=f"Allegation received about {state.name}",
+        )
+        days = local.lado_written_confirmation_working_days
+        events = [
+            received,
+            carer_commands.clock(
+                ctx,
+                hid,
+                Clock.LADO_REFERRAL,
+                at,
+                carer_rules.lado_referral_due(at),
+                "Refer the allegation to the LADO (1 working day)",
+                subject=subject,
+                child_ids=body.child_ids,
+                allegation_id=allegation_id,
+                causation_id=received.event_id,
+            ),
+            carer_commands.clock(
+                ctx,
+                hid,
+                Clock.LADO_WRITTEN_CONFIRMATION,
+                at,
+                carer_rules.lado_confirmation_due(at, local),
+                f"Confirm the LADO referral in writing ({days} working days)",
+                subject=subject,
+                child_ids=body.child_ids,
+                allegation_id=allegation_id,
+                causation_id=received.event_id,
+            ),
+        ]
+        recorded = self.append(subject, events)
+        self._household_append([carer_commands.allegation_hold(recorded[0], ctx.metadata())])
+        self.allegation_id = allegation_id
+
+    def refer_to_lado(self, referred_at: datetime, confirmed_at: datetime | None) -> None:
+        """carers.record_lado_referral, with the written confirmation when it went at the same time."""
+        allegation_id, stream_id, allegation = self._allegation()
+        ctx = self._carers(manager=True)
+        household_id = uuid.UUID(allegation["household_id"])
+        child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
+        authority = self.children[0].placing_authority
+        event = ctx.event(
+            cev.LADO_REFERRAL_MADE,
+            cev.LadoReferralMade(
+                allegation_id=allegation_id,
+                household_id=household_id,
+                referred_at=referred_at,
+                lado_name=f"LADO, {authority}",
+                reference=f"LADO/{referred_at:%Y}/{self.block:05d}",
+            ),
+            occurred_at=referred_at,
+            child_ids=child_ids,
+            summary="Allegation referred to the LADO",
+        )
+        events = [event, *carer_commands._deadline_events(ctx, allegation, Clock.LADO_REFERRAL, referred_at, event)]
+        if confirmed_at is not None:
+            confirmation = carer_commands._confirmation_event(ctx, allegation_id, household_id, child_ids, confirmed_at)
+            events += [confirmation]
+            events += carer_commands._deadline_events(
+                ctx, allegation, Clock.LADO_WRITTEN_CONFIRMATION, confirmed_at, confirmation
+            )
+        self.append(stream_id, events)
+
+    def confirm_referral_in_writing(self, sent_at: datetime) -> None:
+        """carers.record_written_confirmation."""
+        allegation_id, stream_id, allegation = self._allegation()
+        ctx = self._carers(manager=True)
+        household_id = uuid.UUID(allegation["household_id"])
+        child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
+        event = carer_commands._confirmation_event(ctx, allegation_id, household_id, child_ids, sent_at)
+        kind = Clock.LADO_WRITTEN_CONFIRMATION
+        self.append(stream_id, [event, *carer_commands._deadline_events(ctx, allegation, kind, sent_at, event)])
+
+    def record_allegation_outcome(self, decided_at: datetime, outcome: carer_rules.AllegationOutcome) -> None:
+        """carers.record_outcome. A block never draws `substantiated` (its approval review and DBS
+        referral would need a household review this generator does not model)."""
+        allegation_id, stream_id, allegation = self._allegation()
+        ctx = self._carers(manager=True)
+        event = ctx.event(
+            cev.ALLEGATION_OUTCOME_RECORDED,
+            cev.AllegationOutcomeRecorded(
+                allegation_id=allegation_id,
+                household_id=allegation["household_id"],
+                outcome=outcome.value,
+                dbs_referral_made=False,
+                decided_at=decided_at,
+                narrative="LADO strategy discussion: no evidence force was used; advice on de-escalation given.",
+            ),
+            occurred_at=decided_at,
+            child_ids=[uuid.UUID(c) for c in allegation["child_ids"]],
+            summary=f"Allegation outcome: {outcome.value}",
+        )
+        self.append(stream_id, [event])
+
+    def lift_hold(self) -> None:
+        """carers.lift_hold, by a manager, once the allegation has its outcome."""
+        state, ctx = self.state, self._carers(manager=True)
+        hold = next(h for h in state.open_holds if h.allegation_id == self.allegation_id)
+        reason = "Allegation not substantiated (LADO); risk assessment reviewed with the carers."
+        event = ctx.event(
+            cev.HOLD_LIFTED,
+            cev.HoldLifted(household_id=state.household_id, hold_id=hold.hold_id, reason=reason, lifted_at=ctx.now()),
+            summary=f"Hold lifted on {state.name}: {reason[:120]}",
+        )
+        self._household_append([event])
+
+    # ---- visits: the child's record ------------------------------------------------------------
+    def _visits(self, child: _Child) -> CommandContext:
+        return self._ctx("visits", child.social_worker, Role.CHILD_SOCIAL_WORKER)
+
+    def register_child(self, child: _Child) -> None:
+        """visits.register_child. The command also starts the clocks of becoming looked after (initial
+        health assessment, first looked-after review, dental check); a block records none of the
+        health checks and reviews that would meet them, so it leaves those clocks out rather than
+        leave every child overdue on all three."""
+        ctx = self._visits(child)
+        body = visit_commands.RegisterChild(
+            name=child.name,
+            date_of_birth=child.date_of_birth,
+            legal_status=child.legal_status,
+            placing_authority=child.placing_authority,
+            social_worker_id=child.social_worker,
+        )
+        looked_after_since = body.looked_after_since or visit_rules.local_date(ctx.now())
+        child_id = ctx.new_id()
+        payload = vev.ChildRegistered(
+            child_id=child_id, **{**body.model_dump(), "looked_after_since": looked_after_since}
+        )
+        event = ctx.event(
+            vev.CHILD_REGISTERED,
+            payload,
+            child_ids=[child_id],
+            summary=f"{body.name} registered ({_humanise(body.legal_status)}, placed by {body.placing_authority})",
+        )
+        self.append(vev.child_stream(child_id), [event])
+        child.child_id = child_id
+
+    def record_visit(self, child: _Child, body: visit_commands.RecordVisit) -> None:
+        """visits.record_visit: the visit, then each open clock it meets, by due time: a statutory
+        clock (met late when the visit is after it) followed by the next statutory clock, and any
+        follow-up visit clock. Clocks started after the visit happened are not met by it."""
+        ctx, child_id = self._visits(child), child.id
+        placement = self.placed.get(child_id)
+        deadlines = self._open_clocks_of_child(child_id)
+        payload = vev.VisitRecorded(
+            visit_id=ctx.new_id(),
+            child_id=child_id,
+            household_id=placement.household_id if placement is not None else None,
+            **body.model_dump(mode="json"),
+        )
+        visit = ctx.event(
+            vev.VISIT_RECORDED,
+            payload,
+            occurred_at=body.occurred_at,
+            child_ids=[child_id],
+            summary=visit_commands.visit_summary(body),
+        )
+        events = [visit]
+        chained: set[uuid.UUID] = set()
+        for deadline in deadlines:
+            if deadline.started_at > body.occurred_at or not body.child_seen:
+                continue
+            if deadline.kind == visit_rules.STATUTORY_VISIT and body.visitor_role == VisitorRole.CHILD_SOCIAL_WORKER:
+                events.append(visit_commands._met(ctx, deadline, body.occurred_at, visit, [child_id]))
+                terms = self.placements.get(deadline.placement_id) if deadline.placement_id else None
+                if terms is not None and terms.end_date is None and terms.placement_id not in chained:
+                    chained.add(terms.placement_id)
+                    events.append(visit_commands._next_statutory_clock(ctx, child_id, terms, body.occurred_at, visit))
+            elif deadline.kind == visit_rules.FOLLOW_UP_VISIT:
+                events.append(visit_commands._met(ctx, deadline, body.occurred_at, visit, [child_id]))
+        self.append(vev.child_stream(child_id), events)
+        child.visit_event_ids.append(visit.event_id)
+
+    def record_contact(self, child: _Child, body: visit_commands.RecordContact) -> None:
+        """visits.record_contact: a return home interview meets the clock the child's return started."""
+        ctx, child_id = self._visits(child), child.id
+        contact = ctx.event(
+            vev.CONTACT_RECORDED,
+            vev.ContactRecorded(contact_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json")),
+            occurred_at=body.occurred_at,
+            child_ids=[child_id],
+            summary=f"{_humanise(body.kind.value).capitalize()} with {body.with_whom}",
+        )
+        events = [contact]
+        if body.kind == ContactKind.RETURN_HOME_INTERVIEW:
+            for deadline in self._open_clocks_of_child(child_id):
+                if deadline.kind == visit_rules.RETURN_HOME_INTERVIEW and deadline.started_at <= body.occurred_at:
+                    events.append(visit_commands._met(ctx, deadline, body.occurred_at, contact, [child_id]))
+        self.append(vev.child_stream(child_id), events)
+
+    def record_incident(self, child: _Child, body: visit_commands.RecordIncident) -> None:
+        """visits.record_incident, with the clocks a serious incident starts: a follow-up visit, a
+        review of the risk assessment, a return home interview after the child is found."""
+        ctx, child_id = self._visits(child), child.id
+        stream = vev.child_stream(child_id)
+        household_id = body.household_id
+        if household_id is None and (placement := self.placed.get(child_id)) is not None:
+            household_id = placement.household_id
+        payload = vev.IncidentRecorded(
+            incident_id=ctx.new_id(),
+            child_id=child_id,
+            **{**body.model_dump(mode="json"), "household_id": household_id},
+        )
+        extras = [
+            s
+            for s, on in (("hospital treatment", body.needed_hospital_treatment), ("police called", body.police_called))
+            if on
+        ]
+        category = body.category.value
+        incident = ctx.event(
+            vev.INCIDENT_RECORDED,
+            payload,
+            occurred_at=body.occurred_at,
+            child_ids=[child_id],
+            summary=f"Incident: {_humanise(category)}" + (f" ({', '.join(extras)})" if extras else ""),
+        )
+        settings, at = visit_commands.SETTINGS, body.occurred_at
+        clocks = []
+        if visit_rules.needs_follow_up_visit(
+            category, police_called=body.police_called, needed_hospital_treatment=body.needed_hospital_treatment
+        ):
+            clocks.append(
+                (
+                    visit_rules.FOLLOW_UP_VISIT,
+                    visit_rules.follow_up_visit_due(at, settings.follow_up_working_days),
+                    f"Visit to see the child after the {_humanise(category)}",
+                    "Ofsted finding (NCT 2023); local practice: working days after the incident",
+                )
+            )
+        if visit_rules.needs_risk_review(category, police_called=body.police_called):
+            clocks.append(
+                (
+                    visit_rules.RISK_REVIEW_AFTER_INCIDENT,
+                    visit_rules.risk_review_due(at, settings.risk_review_after_incident_working_days),
+                    f"Review the risk assessment after the {_humanise(category)}",
+                    "Ofsted finding (NCT 2023); local practice: working days after a serious incident",
+                )
+            )
+        if visit_rules.needs_return_home_interview(category):
+            clocks.append(
+                (
+                    visit_rules.RETURN_HOME_INTERVIEW,
+                    visit_rules.return_home_interview_due(at),
+                    "Return home interview after the child was found",
+                    visit_rules.STATUTORY["return_home_interview"].source,
+                )
+            )
+        events = [incident]
+        for kind, due, description, source in clocks:
+            deadline = DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=kind,
+                subject=stream,
+                child_ids=[child_id],
+                household_id=household_id,
+                started_at=at,
+                due_at=due,
+                description=description,
+                source=source,
+            )
+            events.append(ctx.deadline_set(deadline, causation_id=incident.event_id))
+        self.append(stream, events)
+
+    def record_statement(self, child: _Child, body: visit_commands.RecordStatement) -> None:
+        ctx, child_id = self._visits(child), child.id
+        words = body.words if len(body.words) <= 80 else body.words[:77] + "..."
+        event = ctx.event(
+            vev.STATEMENT_RECORDED,
+            vev.StatementRecorded(statement_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json")),
+            occurred_at=body.occurred_at,
+            child_ids=[child_id],
+            summary=f"In the child's own words ({body.how}): \u201c{words}\u201d",
+        )
+        self.append(vev.child_stream(child_id), [event])
+
+    def amend_visit(self, child: _Child) -> None:
+        """visits.amend_entry: a correction to one of the child's earlier visits (the original stays)."""
+        if not child.visit_event_ids:
+            return
+        ctx, child_id = self._visits(child), child.id
+        target = self.rng.choice(child.visit_event_ids)
+        reason, correction = self.rng.choice(AMENDMENTS)
+        event = ctx.event(
+            vev.ENTRY_AMENDED,
+            vev.EntryAmended(
+                amendment_id=ctx.new_id(),
+                child_id=child_id,
+                amends_event_id=target,
+                amends_type=vev.VISIT_RECORDED,
+                reason=reason,
+                correction=correction,
+            ),
+            child_ids=[child_id],
+            causation_id=target,
+            summary=f"Correction to an earlier entry ({vev.VISIT_RECORDED}): {reason}",
+        )
+        self.append(vev.child_stream(child_id), [event])
+
+    # ---- visits: complaints --------------------------------------------------------------------
+    def _complaints_officer(self) -> CommandContext:
+        return self._ctx("visits", self.manager, Role.MANAGER)
+
+    def receive_complaint(self, plan: _ComplaintPlan) -> None:
+        """visits.receive_complaint: its acknowledgement and stage 1 clocks, and a follow-up visit
+        clock when the child made it (stored in the complaint's stream, about the child)."""
+        ctx, child_id = self._complaints_officer(), plan.child.id
+        body = visit_commands.ReceiveComplaint(
+            received_at=plan.received_at,
+            made_by=plan.made_by,
+            about_household_id=self.state.household_id if plan.about_carers else None,
+            summary=plan.summary,
+            serious=plan.serious,
+        )
+        complaint_id = ctx.new_id()
+        stream = vev.complaint_stream(complaint_id)
+        row9, lado = visit_rules.complaint_flags(
+            made_by=body.made_by, serious=body.serious, about_household_id=body.about_household_id
+        )
+        payload = vev.ComplaintReceived(
+            complaint_id=complaint_id,
+            child_id=child_id,
+            schedule7_row9=row9,
+            lado_consultation=lado,
+            **body.model_dump(mode="json"),
+        )
+        flags = [
+            s for s, on in (("serious", body.serious), ("Schedule 7 row 9", row9), ("LADO consultation", lado)) if on
+        ]
+        received = ctx.event(
+            vev.COMPLAINT_RECEIVED,
+            payload,
+            occurred_at=body.received_at,
+            child_ids=[child_id],
+            summary=f"Complaint received from the {body.made_by.value}"
+            + (" about their carers" if body.about_household_id else "")
+            + (f" ({', '.join(flags)})" if flags else ""),
+        )
+        at, about, settings = body.received_at, body.about_household_id, visit_commands.SETTINGS
+        clocks = [
+            (
+                stream,
+                visit_rules.COMPLAINT_ACK,
+                visit_rules.complaint_ack_due(at, settings.complaint_ack_working_days),
+                "Acknowledge the complaint",
+                "NCT KPI (local): acknowledged within 48 hours, on working days",
+            ),
+            (
+                stream,
+                visit_rules.complaint_stage_kind(1),
+                visit_rules.complaint_stage_due(at, 1),
+                "Respond to the complaint (stage 1)",
+                visit_rules.complaint_stage_source(1),
+            ),
+        ]
+        if body.made_by == MadeBy.CHILD:
+            clocks.append(
+                (
+                    vev.child_stream(child_id),
+                    visit_rules.FOLLOW_UP_VISIT,
+                    visit_rules.follow_up_visit_due(at, settings.follow_up_working_days),
+                    "Visit to see the child about their complaint",
+                    "Ofsted finding (NCT 2023); local practice: working days after the complaint",
+                )
+            )
+        events = [received]
+        for subject, kind, due, description, source in clocks:
+            deadline = DeadlineSet(
+                deadline_id=ctx.new_id(),
+                kind=kind,
+                subject=subject,
+                child_ids=[child_id],
+                household_id=about,
+                started_at=at,
+                due_at=due,
+                description=description,
+                source=source,
+            )
+            events.append(ctx.deadline_set(deadline, causation_id=received.event_id))
+        self.append(stream, events)
+        plan.complaint_id = complaint_id
+
+    def acknowledge_complaint(self, plan: _ComplaintPlan, acknowledged_at: datetime, how: str) -> None:
+        """visits.acknowledge_complaint: meets the acknowledgement clock."""
+        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
+        if complaint.acknowledged_at is not None or complaint.status == "closed":
+            return  # refused (409): the response came first and counts as the acknowledgement
+        ctx, child_ids = self._complaints_officer(), [complaint.child_id]
+        clocks = self._open_clocks_of_complaint(complaint.complaint_id)
+        event = ctx.event(
+            vev.COMPLAINT_ACKNOWLEDGED,
+            vev.ComplaintAcknowledged(
+                complaint_id=complaint.complaint_id,
+                child_id=complaint.child_id,
+                acknowledged_at=acknowledged_at,
+                how=how,
+            ),
+            occurred_at=acknowledged_at,
+            child_ids=child_ids,
+            summary=f"Complaint acknowledged ({how})",
+        )
+        acks = [c for c in clocks if c.kind == visit_rules.COMPLAINT_ACK]
+        events = [event] + [visit_commands._met(ctx, c, acknowledged_at, event, child_ids) for c in acks]
+        self.append(vev.complaint_stream(complaint.complaint_id), events)
+
+    def respond_complaint(self, plan: _ComplaintPlan, responded_at: datetime) -> None:
+        """visits.respond_complaint: meets the stage clock (late when out of timescale) and the
+        acknowledgement clock if nobody acknowledged it first."""
+        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
+        ctx, child_ids = self._complaints_officer(), [complaint.child_id]
+        clocks = self._open_clocks_of_complaint(complaint.complaint_id)
+        stage_kind = visit_rules.complaint_stage_kind(complaint.stage)
+        stage_clock = next((c for c in clocks if c.kind == stage_kind), None)
+        late = stage_clock is not None and responded_at > stage_clock.due_at
+        response, outcome = self.rng.choice(COMPLAINT_RESPONSES)
+        event = ctx.event(
+            vev.COMPLAINT_RESPONDED,
+            vev.ComplaintResponded(
+                complaint_id=complaint.complaint_id,
+                child_id=complaint.child_id,
+                stage=complaint.stage,
+                responded_at=responded_at,
+                response=response,
+                outcome=outcome,
+                late=late,
+            ),
+            occurred_at=responded_at,
+            child_ids=child_ids,
+            summary=f"Complaint stage {complaint.stage} response: {_humanise(outcome)}"
+            + (" (out of timescale)" if late else ""),
+        )
+        met = [c for c in clocks if c.kind in (stage_kind, visit_rules.COMPLAINT_ACK)]
+        events = [event] + [visit_commands._met(ctx, c, responded_at, event, child_ids) for c in met]
+        self.append(vev.complaint_stream(complaint.complaint_id), events)
+
+    def close_complaint(self, plan: _ComplaintPlan, closed_at: datetime) -> None:
+        """visits.close_complaint: any clock still open is cancelled."""
+        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
+        ctx, child_ids = self._complaints_officer(), [complaint.child_id]
+        clocks = self._open_clocks_of_complaint(complaint.complaint_id)
+        event = ctx.event(
+            vev.COMPLAINT_CLOSED,
+            vev.ComplaintClosed(
+                complaint_id=complaint.complaint_id,
+                child_id=complaint.child_id,
+                closed_at=closed_at,
+                stage=complaint.stage,
+                outcome="resolved",
+            ),
+            occurred_at=closed_at,
+            child_ids=child_ids,
+            summary=f"Complaint closed at stage {complaint.stage}: resolved",
+        )
+        events = [event] + [visit_commands._cancelled(ctx, c, "complaint closed", child_ids) for c in clocks]
+        self.append(vev.complaint_stream(complaint.complaint_id), events)
+
+    # ---- the plan of the year ------------------------------------------------------------------
+    def plan(self) -> None:
+        self._plan_household()
+        for k in range(3):
+            self._plan_child(k)
+        # Every block exercises complaints and notifications, whatever the dice said.
+        first = self.children[0]
+        if not self.complaints_planned:
+            self._plan_complaint(first)
+        if not self.notifiable_planned:
+            when = self._daytime(first.placed_at + timedelta(days=self.rng.randint(30, 300)))
+            self._plan_incident(first, when, "police_called")
+        if _has_allegation(self.seed, self.block):
+            self._plan_allegation()
+
+    def _plan_household(self) -> None:
+        rng = self.rng
+        approved_at = self._daytime(self.start - timedelta(days=rng.randint(10, 40)))
+        carer = _name(rng)
+        born = date(rng.randint(1965, 1990), rng.randint(1, 12), rng.randint(1, 28))
+        self.at(
+            approved_at - timedelta(days=200), partial(self.register_household, f"The {carer.split()[1]} household")
+        )
+        joined = (approved_at - timedelta(days=400)).date()
+        self.at(approved_at - timedelta(days=199), partial(self.add_carer, carer, born, joined))
+        self.at(approved_at - timedelta(days=60), partial(self.check_dbs, (approved_at - timedelta(days=60)).date()))
+        self.at(approved_at, self.approve)
+        # The training approval asks for, and the first annual review (to panel) before it lapses.
+        for course, earliest, latest in (
+            (carer_rules.TrainingCourse.SAFEGUARDING, 20, 200),
+            (carer_rules.TrainingCourse.TSD_STANDARDS, 60, 300),
+        ):
+            completed = self._daytime(approved_at + timedelta(days=rng.randint(earliest, latest)))
+            self.at(completed, partial(self.train, course, completed.date()))
+        reviewed = self._daytime(approved_at + timedelta(days=rng.randint(320, 350)))
+        self.at(reviewed + timedelta(hours=rng.randint(2, 48)), partial(self.review, reviewed))
+        # Supervisions about monthly, written up within a day or so; one of the later ones is the
+        # year's unannounced visit (NMS 21.8), which sees every placed child.
+        dates = []
+        at = self._daytime(approved_at + timedelta(days=rng.randint(21, 30)))
+        while at < self.now - timedelta(days=2):
+            dates.append(at)
+            at = self._daytime(at + timedelta(days=rng.randint(25, 32)))
+        unannounced = rng.randrange(len(dates) // 2, len(dates))
+        for i, when in enumerate(dates):
+            actions = ["Book first aid refresher"] if rng.random() < 0.2 else []
+            self.at(
+                when + timedelta(hours=rng.randint(1, 30)), partial(self.supervise, when, i == unannounced, actions)
+            )
+
+    def _plan_child(self, k: int) -> None:
+        rng = self.rng
+        placed_at = self._daytime(self.start + timedelta(days=rng.randint(1, 60)))
+        child = _Child(
+            name=_name(rng),
+            date_of_birth=(self.now - timedelta(days=rng.randint(400, 16 * 365))).date(),
+            legal_status=rng.choice(LEGAL),
+            placing_authority=rng.choice(AUTHORITIES),
+            social_worker=f"sw-{(self.block * 3 + k) % 120 + 1}",
+            placed_at=placed_at,
+            long_term=k == 0,
+        )
+        self.children.append(child)
+        self.at(self._daytime(placed_at - timedelta(days=20)), partial(self.register_child, child))
+        self.at(placed_at, partial(self.place_child, child))
+        # Statutory visits about every six weeks (one in six or so after the clock, so met late),
+        # contacts, the child's own words now and then, and an incident in one interval in eight.
+        at = self._daytime(placed_at + timedelta(days=rng.randint(2, 8)))
+        while at < self.now - timedelta(days=1):
+            self._plan_visit(child, at)
+            for _ in range(rng.choices((0, 1, 2), weights=(65, 30, 5))[0]):
+                self._plan_contact(child, at + timedelta(days=rng.randint(3, 35), hours=rng.randint(0, 8)))
+            if rng.random() < 0.12:
+                self._plan_incident(child, at + timedelta(days=rng.randint(2, 30), hours=rng.randint(0, 10)))
+            at = self._daytime(at + timedelta(days=rng.randint(33, 44)))
+        # About one complaint per child per year, and now and then a correction to a visit.
+        for _ in range(rng.choices((0, 1, 2), weights=(20, 65, 15))[0]):
+            self._plan_complaint(child)
+        if rng.random() < 0.3:
+            self.at(self._daytime(self.start + timedelta(days=rng.randint(90, 360))), partial(self.amend_visit, child))
+
+    def _plan_visit(self, child: _Child, at: datetime, kind: VisitKind = VisitKind.STATUTORY, why: str = "") -> None:
+        rng = self.rng
+        seen_alone = rng.random() < 0.85
+        body = visit_commands.RecordVisit(
+            occurred_at=at,
+            visitor_id=child.social_worker,
+            visitor_role=VisitorRole.CHILD_SOCIAL_WORKER,
+            kind=kind,
+            child_seen=True,
+            seen_alone=seen_alone,
+            not_seen_alone_reason=None
+            if seen_alone
+            else rng.choice([NotSeenAloneReason.CHILD_REFUSED, NotSeenAloneReason.UNABLE]),
+            bedroom_seen=rng.random() < 0.8,
+            child_views=rng.choice(VIEWS),
+            narrative=(why + " " if why else "") + rng.choice(NARRATIVES),
+        )
+        # Most visits are written up the same day; about one in eight weeks later: a late entry,
+        # recorded after entries about things that happened after it.
+        late = rng.random() < 0.12
+        lag = (
+            timedelta(days=rng.randint(10, 25), hours=rng.randint(0, 8)) if late else timedelta(hours=rng.randint(1, 6))
+        )
+        self.at(at + lag, partial(self.record_visit, child, body))
+        if rng.random() < 0.15:
+            words = visit_commands.RecordStatement(occurred_at=at, words=rng.choice(VIEWS), how="spoken")
+            self.at(at + lag, partial(self.record_statement, child, words))
+
+    def _plan_contact(self, child: _Child, at: datetime, kind: ContactKind | None = None) -> None:
+        rng = self.rng
+        body = visit_commands.RecordContact(
+            occurred_at=at,
+            kind=kind or rng.choice([ContactKind.PHONE, ContactKind.MESSAGE, ContactKind.VIDEO, ContactKind.MEETING]),
+            with_whom="the child, by an independent worker"
+            if kind == ContactKind.RETURN_HOME_INTERVIEW
+            else rng.choice(["the child", "the foster carer", "the school", "mum"]),
+            summary="Checked in about school and contact arrangements; no new concerns."
+            if kind is None
+            else "Talked about where she went and who with; no exploitation indicators.",
+            worker_id=child.social_worker,
+        )
+        self.at(at + timedelta(minutes=rng.randint(5, 120)), partial(self.record_contact, child, body))
+
+    def _plan_incident(self, child: _Child, at: datetime, category: str | None = None) -> None:
+        """An incident, recorded within hours. A missing child is later found (a return home
+        interview is due within 72 hours); after a serious one the social worker usually visits
+        within a few days (the follow-up visit clock is 2 working days, so some are late)."""
+        rng = self.rng
+        category = category or rng.choices(list(INCIDENTS), weights=[w for w, _ in INCIDENTS.values()])[0]
+        hospital = category == "overdose" or (category == "self_harm" and rng.random() < 0.5)
+        police = category == "police_called"
+        body = visit_commands.RecordIncident(
+            category=IncidentCategory(category),
+            occurred_at=at,
+            narrative=INCIDENTS[category][1],
+            needed_hospital_treatment=hospital,
+            police_called=police,
+        )
+        if at + timedelta(hours=8) > self.now:
+            return  # too recent to be written up yet (and so are its follow-ups)
+        self.at(at + timedelta(hours=rng.randint(1, 8)), partial(self.record_incident, child, body))
+        self.notifiable_planned |= category in _NOTIFIABLE_INCIDENTS or hospital
+        if category == "missing":
+            found = at + timedelta(hours=rng.randint(3, 30))
+            back = visit_commands.RecordIncident(category=IncidentCategory.FOUND, occurred_at=found, narrative=FOUND)
+            self.at(found + timedelta(hours=rng.randint(1, 3)), partial(self.record_incident, child, back))
+            interview = found + timedelta(hours=rng.randint(20, 96))
+            self._plan_contact(child, interview, ContactKind.RETURN_HOME_INTERVIEW)
+        if visit_rules.needs_follow_up_visit(category, police_called=police, needed_hospital_treatment=hospital):
+            if rng.random() < 0.8:
+                when = self._daytime(at + timedelta(days=rng.choice((1, 1, 1, 2, 3))))
+                self._plan_visit(child, when, VisitKind.OTHER, f"Visit after the {_humanise(category)}.")
+
+    def _plan_complaint(self, child: _Child) -> None:
+        """A complaint, acknowledged (due in 2 working days), answered (due in 10) and closed; some
+        of each late, a few never acknowledged before the answer."""
+        rng = self.rng
+        self.complaints_planned += 1
+        latest = (self.now - child.placed_at).days - 10
+        received = self._daytime(child.placed_at + timedelta(days=rng.randint(10, latest)))
+        made_by = rng.choices(list(MadeBy), weights=(35, 15, 30, 20))[0]
+        plan = _ComplaintPlan(
+            child=child,
+            received_at=received,
+            made_by=made_by,
+            about_carers=rng.random() < 0.4,
+            serious=rng.random() < 0.1,
+            summary=rng.choice(COMPLAINTS),
+        )
+        self.at(received + timedelta(minutes=rng.randint(15, 45)), partial(self.receive_complaint, plan))
+        add = add_working_days_at
+        if rng.random() < 0.9:
+            if rng.random() < 0.8:
+                acknowledged = received + timedelta(hours=rng.randint(2, 30))
+            else:
+                acknowledged = add(received, rng.randint(3, 5)) + timedelta(hours=rng.randint(0, 3))
+            how = rng.choice(["letter to the child", "phone call", "email"])
+            self.at(acknowledged, partial(self.acknowledge_complaint, plan, acknowledged, how))
+        days = rng.randint(4, 9) if rng.random() < 0.75 else rng.randint(11, 25)
+        responded = add(received, days) + timedelta(hours=rng.randint(0, 4))
+        self.at(responded, partial(self.respond_complaint, plan, responded))
+        closed = self._daytime(responded + timedelta(days=rng.randint(1, 10)))
+        self.at(closed, partial(self.close_complaint, plan, closed))
+        if made_by == MadeBy.CHILD and rng.random() < 0.7:
+            self._plan_visit(
+                child,
+                self._daytime(received + timedelta(days=rng.choice((1, 1, 2, 3)))),
+                VisitKind.OTHER,
+                "Visit about the child's complaint.",
+            )
+
+    def _plan_allegation(self) -> None:
+        """An allegation against the carer: the LADO told within a working day (mostly), confirmed in
+        writing, an outcome weeks later, then a manager lifts the hold."""
+        rng = self.rng
+        received = self._daytime(self.start + timedelta(days=rng.randint(120, 280)))
+        self.at(received + timedelta(hours=rng.randint(1, 3)), partial(self.receive_allegation, received))
+        if rng.random() < 0.75:
+            referred = received + timedelta(hours=rng.randint(3, 20))
+        else:
+            referred = add_working_days_at(received, 2) + timedelta(hours=rng.randint(0, 3))
+        if rng.random() < 0.4:
+            confirmed = referred + timedelta(minutes=20)
+            self.at(confirmed + timedelta(minutes=30), partial(self.refer_to_lado, referred, confirmed))
+        else:
+            self.at(referred + timedelta(minutes=30), partial(self.refer_to_lado, referred, None))
+            sent = add_working_days_at(referred, rng.choice((1, 2, 4)))
+            self.at(sent + timedelta(minutes=30), partial(self.confirm_referral_in_writing, sent))
+        decided = self._daytime(received + timedelta(days=rng.randint(25, 60)))
+        outcome = rng.choice(
+            [o for o in carer_rules.AllegationOutcome if o != carer_rules.AllegationOutcome.SUBSTANTIATED]
+        )
+        self.at(decided, partial(self.record_allegation_outcome, decided, outcome))
+        self.at(decided + timedelta(days=rng.randint(1, 7)), self.lift_hold)
+
+
+def block_events(seed: int, block: int, now: datetime) -> list[tuple[str, list[NewEvent]]]:
+    """One household with three placed children and a year of their record, about 225 events, as
+    (stream id, events) appends: one per stream, its events in stream order, the household's
+    first. Deterministic from (seed, block) and `now`."""
+    year = _Year(seed, block, now)
+    year.plan()
+    year.run()
+    return year.appends()
 
 
 async def load_bulk(
