@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 
 from shared.access import ROUTE_RULES, enforce_policy
 from shared.access import router as access_router
-from shared.auth import jwk_client_for
+from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
@@ -25,6 +25,7 @@ from shared.problems import PROBLEM_RESPONSES, document_problems, install_proble
 from shared.ratelimit import LoginFreeRateLimit
 from shared.service import ServiceSpec
 from shared.settings import DEVELOPMENT_JWT_SECRET, Settings, get_settings
+from shared.tasks import stop_task
 from shared.tracing import instrument
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def create_app(
             for runner in runners.values():
                 if runner.projectors:  # a read-only service has nothing to follow
                     await runner.start(store)
+                    store.project_inline(runner)
             if run_workers:
                 if settings.checkpoint_interval > 0:
                     tasks.append(asyncio.create_task(checkpoint_worker(app.state), name="checkpoints"))
@@ -93,10 +95,7 @@ def create_app(
             yield
         finally:
             for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await stop_task(task)
             for runner in runners.values():
                 await runner.stop()
             await store.stop()
@@ -116,6 +115,7 @@ def create_app(
     app.state.runners = {}
     app.state.route_rules = ROUTE_RULES
     app.state.jwk_client = jwk_client_for(settings)
+    app.state.verified_tokens = VerifiedTokens()
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(

@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -74,7 +75,8 @@ def serve(
     with database(settings, data_dir, migrate_first=migrate_first) as (_owner, app_url):
         app = create_app(settings, services=services, database_url=app_url)
         typer.echo(f"carelog serving {', '.join(services)} on http://{host}:{port}", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+        # No uvicorn access log: RequestObservation logs every request once, with its ids.
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5)
 
 
 @cli.command("migrate")
@@ -191,15 +193,18 @@ async def _replay(
         engine = create_engine(url, pool_size=2)
     try:
         runner = ProjectorRunner(engine, projectors, batch_size=2000)
+        started = time.perf_counter()
         with Progress(transient=True) as bar:
-            for projector in projectors:
-                task = bar.add_task(projector.name, total=None)
+            task = bar.add_task("replay", total=None)
 
-                def advance(done: int, total: int, task: Any = task) -> None:
-                    bar.update(task, completed=done, total=total)
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
 
-                position = await runner.replay(projector, to_position=to_position, as_of=as_of, progress=advance)
-                typer.echo(f"{projector.name}: rebuilt to position {position}")
+            position = await runner.replay(projectors, to_position=to_position, as_of=as_of, progress=advance)
+        seconds = time.perf_counter() - started
+        for projector in projectors:
+            typer.echo(f"{projector.name}: rebuilt to position {position}")
+        typer.echo(f"replayed {position} positions in {seconds:.2f} s", err=True)
     finally:
         await engine.dispose()
 

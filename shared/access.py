@@ -15,11 +15,10 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth import WORKER_ROLES, Principal, Role, current_principal
 from shared.deadlines import DeadlineSet
-from shared.eventstore import NewEvent
+from shared.eventstore import EventStore, NewEvent
 from shared.policy import Action, Decision, Relation, Resource, decide
 from shared.problems import Problem
 
@@ -53,17 +52,15 @@ class Target:
 
 
 # ---- finding the object and the caller's relationships in the log ------------------------------
-async def _first_event(conn: AsyncConnection, stream_id: str) -> dict[str, Any] | None:
-    row = (
-        await conn.execute(
-            text("SELECT data, child_ids FROM events WHERE stream_id = :s ORDER BY stream_version LIMIT 1"),
-            {"s": stream_id},
-        )
-    ).first()
+# These run on a driver (asyncpg) connection from the store's pool: every request asks them.
+async def _first_event(conn: Any, stream_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT data, child_ids FROM events WHERE stream_id = $1 ORDER BY stream_version LIMIT 1", stream_id
+    )
     if row is None:
         return None
-    data = row.data if isinstance(row.data, dict) else orjson.loads(row.data)
-    return {"data": data, "child_ids": set(row.child_ids or ())}
+    data = row["data"] if isinstance(row["data"], dict) else orjson.loads(row["data"])
+    return {"data": data, "child_ids": set(row["child_ids"] or ())}
 
 
 def _uuid_set(*values: Any) -> set[uuid.UUID]:
@@ -79,12 +76,13 @@ def _uuid_set(*values: Any) -> set[uuid.UUID]:
     return found
 
 
-async def locate(conn: AsyncConnection, kind: str, object_id: uuid.UUID) -> Target:
+async def locate(store: EventStore, kind: str, object_id: uuid.UUID) -> Target:
     if kind == "child":
-        return Target(child_ids={object_id}, found=await _exists(conn, f"child-{object_id}"))
+        return Target(child_ids={object_id}, found=await store.stream_exists(f"child-{object_id}"))
     if kind == "household":
-        return Target(household_ids={object_id}, found=await _exists(conn, f"household-{object_id}"))
-    first = await _first_event(conn, f"{kind}-{object_id}")
+        return Target(household_ids={object_id}, found=await store.stream_exists(f"household-{object_id}"))
+    async with store.acquire() as conn:
+        first = await _first_event(conn, f"{kind}-{object_id}")
     if first is None:
         return Target(found=False)
     data = first["data"]
@@ -94,69 +92,59 @@ async def locate(conn: AsyncConnection, kind: str, object_id: uuid.UUID) -> Targ
     )
 
 
-async def _exists(conn: AsyncConnection, stream_id: str) -> bool:
-    row = await conn.execute(text("SELECT 1 FROM events WHERE stream_id = :s LIMIT 1"), {"s": stream_id})
-    return row.first() is not None
-
-
-async def _allocated_workers(conn: AsyncConnection, kind: str, object_id: uuid.UUID) -> set[str]:
+async def _allocated_workers(conn: Any, kind: str, object_id: uuid.UUID) -> set[str]:
     """Workers allocated to a child or household: its registration, then allocation events."""
     registered_type, field_name = (
         (CHILD_REGISTERED, "social_worker_id")
         if kind == "child"
         else (HOUSEHOLD_REGISTERED, "supervising_social_worker_id")
     )
-    rows = await conn.execute(
-        text(
-            "SELECT type, data->>:f AS registered, data->>'worker_id' AS worker FROM events "
-            "WHERE stream_id = ANY(:streams) AND type = ANY(:types) ORDER BY position"
-        ),
-        {
-            "f": field_name,
-            "streams": [f"{kind}-{object_id}", f"allocation-{object_id}"],
-            "types": [registered_type, WORKER_ALLOCATED, ALLOCATION_ENDED],
-        },
+    rows = await conn.fetch(
+        "SELECT type, data->>$1 AS registered, data->>'worker_id' AS worker FROM events "
+        "WHERE stream_id = ANY($2::text[]) AND type = ANY($3::text[]) ORDER BY position",
+        field_name,
+        [f"{kind}-{object_id}", f"allocation-{object_id}"],
+        [registered_type, WORKER_ALLOCATED, ALLOCATION_ENDED],
     )
     workers: set[str] = set()
     for row in rows:
-        if row.type == registered_type and row.registered:
-            workers.add(row.registered)
-        elif row.type == WORKER_ALLOCATED and row.worker:
-            workers.add(row.worker)
-        elif row.type == ALLOCATION_ENDED and row.worker:
-            workers.discard(row.worker)
+        if row["type"] == registered_type and row["registered"]:
+            workers.add(row["registered"])
+        elif row["type"] == WORKER_ALLOCATED and row["worker"]:
+            workers.add(row["worker"])
+        elif row["type"] == ALLOCATION_ENDED and row["worker"]:
+            workers.discard(row["worker"])
     return workers
 
 
-async def _open_placements(conn: AsyncConnection, where: str, params: dict[str, Any]) -> dict[str, tuple[str, str]]:
+async def _open_placements(conn: Any, where: str, value: str) -> dict[str, tuple[str, str]]:
     """Placements still open, by id: (child, household), folded from the log in order."""
-    rows = await conn.execute(
-        text(
-            "SELECT type, data->>'placement_id' AS placement, data->>'child_id' AS child, "
-            f"data->>'household_id' AS household FROM events WHERE type = ANY(:types) AND {where} ORDER BY position"
-        ),
-        {**params, "types": [PLACEMENT_STARTED, PLACEMENT_ENDED]},
+    rows = await conn.fetch(
+        "SELECT type, data->>'placement_id' AS placement, data->>'child_id' AS child, "
+        f"data->>'household_id' AS household FROM events WHERE type = ANY($1::text[]) AND {where} ORDER BY position",
+        [PLACEMENT_STARTED, PLACEMENT_ENDED],
+        value,
     )
     placements: dict[str, tuple[str, str]] = {}
     for row in rows:
-        if row.type == PLACEMENT_STARTED:
-            placements[row.placement] = (row.child, row.household)
+        if row["type"] == PLACEMENT_STARTED:
+            placements[row["placement"]] = (row["child"], row["household"])
         else:
-            placements.pop(row.placement, None)
+            placements.pop(row["placement"], None)
     return placements
 
 
-async def current_households_of(conn: AsyncConnection, child_id: uuid.UUID) -> set[uuid.UUID]:
-    placements = await _open_placements(conn, "child_ids @> ARRAY[CAST(:c AS uuid)]", {"c": str(child_id)})
+async def current_households_of(conn: Any, child_id: uuid.UUID) -> set[uuid.UUID]:
+    placements = await _open_placements(conn, "child_ids @> ARRAY[$2::uuid]", str(child_id))
     return _uuid_set([household for _, household in placements.values()])
 
 
-async def children_placed_in(conn: AsyncConnection, household_id: uuid.UUID) -> set[uuid.UUID]:
-    placements = await _open_placements(conn, "data->>'household_id' = :h", {"h": str(household_id)})
+async def children_placed_in(conn: Any, household_id: uuid.UUID) -> set[uuid.UUID]:
+    placements = await _open_placements(conn, "data->>'household_id' = $2", str(household_id))
     return _uuid_set([child for child, _ in placements.values()])
 
 
-async def relations_to(conn: AsyncConnection, principal: Principal, target: Target) -> frozenset[Relation]:
+async def relations_to(conn: Any, principal: Principal, target: Target) -> frozenset[Relation]:
     me = principal.subject
     found: set[Relation] = set()
     own_households = set(principal.household_ids)
@@ -207,9 +195,10 @@ async def enforce_policy(request: Request) -> None:
         principal.role, rule.resource, rule.action, ALL_RELATIONS
     )
     if object_id is not None:
-        async with request.app.state.store.reader.connect() as conn:
-            target = await locate(conn, str(rule.locate), object_id)
-            if target.found and needs_relations:
+        store = request.app.state.store
+        target = await locate(store, str(rule.locate), object_id)
+        if target.found and needs_relations:
+            async with store.acquire() as conn:
                 relations = await relations_to(conn, principal, target)
     elif rule.locate is not None and rule.source == "path":
         return  # a malformed id: the route's own validation answers 422
@@ -267,23 +256,19 @@ def _may_break_glass(principal: Principal, rule: RouteRule, target: Target) -> b
 
 async def record_access(request: Request, principal: Principal, child_id: uuid.UUID, reason: str | None) -> None:
     route = request.scope.get("route")
-    async with request.app.state.store.reader.connect() as conn:  # one autocommitted INSERT
+    async with request.app.state.store.acquire() as conn:  # one autocommitted INSERT
         await conn.execute(
-            text(
-                "INSERT INTO access_log (actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
-                "request_id) VALUES (:a, :r, :c, :m, :rt, :p, :bg, :reason, :rid)"
-            ),
-            {
-                "a": principal.subject,
-                "r": principal.role.value,
-                "c": child_id,
-                "m": request.method,
-                "rt": getattr(route, "path", ""),
-                "p": request.url.path,
-                "bg": reason is not None,
-                "reason": reason,
-                "rid": request.headers.get("x-request-id"),
-            },
+            "INSERT INTO access_log (actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
+            "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            principal.subject,
+            principal.role.value,
+            child_id,
+            request.method,
+            getattr(route, "path", ""),
+            request.url.path,
+            reason is not None,
+            reason,
+            request.headers.get("x-request-id"),
         )
 
 
@@ -377,9 +362,8 @@ async def _allocate(request: Request, body: AllocationRequest, event_type: str) 
     principal = await current_principal(request)
     target_id = body.child_id or body.household_id
     kind = "child" if body.child_id else "household"
-    async with request.app.state.engine.connect() as conn:
-        if not await _exists(conn, f"{kind}-{target_id}"):
-            raise Problem("not-found", f"No such {kind}.")
+    if not await request.app.state.store.stream_exists(f"{kind}-{target_id}"):
+        raise Problem("not-found", f"No such {kind}.")
     now: datetime = request.app.state.clock.now()
     verb = "allocated to" if event_type == WORKER_ALLOCATED else "no longer allocated to"
     recorded = await request.app.state.store.append(

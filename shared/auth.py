@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -73,7 +74,34 @@ def mint_token(
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
-def decode_token(token: str, settings: Settings, jwk_client: Any | None = None) -> Principal:
+class VerifiedTokens:
+    """Tokens whose signature and claims were checked, with the window they are valid in: a mobile
+    client sends the same token on every request, and PyJWT costs tens of microseconds each time.
+    The window is checked on every use, so an expired token is refused as before."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._known: dict[str, tuple[Principal, float, float]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        found = self._known.get(token)
+        if found is None:
+            return None
+        principal, not_before, expires = found
+        if not not_before <= time.time() < expires:
+            del self._known[token]
+            return None
+        return principal
+
+    def remember(self, token: str, principal: Principal, not_before: float, expires: float) -> None:
+        if len(self._known) >= self.size:
+            self._known.clear()
+        self._known[token] = (principal, not_before, expires)
+
+
+def decode_token(
+    token: str, settings: Settings, jwk_client: Any | None = None, tokens: VerifiedTokens | None = None
+) -> Principal:
     algorithms = [a for a in settings.jwt_algorithms if a in ALLOWED_ALGORITHMS]
     try:
         header = jwt.get_unverified_header(token)
@@ -94,12 +122,15 @@ def decode_token(token: str, settings: Settings, jwk_client: Any | None = None) 
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss", "aud"]},
         )
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             role=Role(str(claims.get("role"))),
             household_ids=[uuid.UUID(h) for h in claims.get("households", [])],
             child_ids=[uuid.UUID(c) for c in claims.get("children", [])],
         )
+        if tokens is not None:
+            tokens.remember(token, principal, float(claims.get("nbf", 0)), float(claims["exp"]))
+        return principal
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         raise Problem(
             "unauthenticated",
@@ -123,13 +154,17 @@ async def current_principal(request: Request) -> Principal:
             "Send a bearer token in the Authorization header.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    settings = request.app.state.settings
-    jwk_client = getattr(request.app.state, "jwk_client", None)
-    if jwk_client is not None and _algorithm(token) != "HS256":
-        # PyJWKClient fetches the provider's keys over blocking HTTP (then caches them): off the loop.
-        principal = await asyncio.to_thread(decode_token, token.strip(), settings, jwk_client)
-    else:
-        principal = decode_token(token.strip(), settings, jwk_client)
+    token = token.strip()
+    tokens: VerifiedTokens | None = getattr(request.app.state, "verified_tokens", None)
+    principal = tokens.get(token) if tokens is not None else None
+    if principal is None:
+        settings = request.app.state.settings
+        jwk_client = getattr(request.app.state, "jwk_client", None)
+        if jwk_client is not None and _algorithm(token) != "HS256":
+            # PyJWKClient fetches the provider's keys over blocking HTTP (then caches them): off the loop.
+            principal = await asyncio.to_thread(decode_token, token, settings, jwk_client, tokens)
+        else:
+            principal = decode_token(token, settings, jwk_client, tokens)
     request.state.principal = principal
     return principal
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel
@@ -38,6 +38,13 @@ from shared.eventstore import (
     WrongExpectedVersion,
 )
 from shared.problems import Problem
+
+
+class HeadAndState(Protocol):
+    head: int
+
+
+Current = TypeVar("Current", bound=HeadAndState)
 
 # Event ids derived from an Idempotency-Key are stable across retries, even after a crash.
 _EVENT_NAMESPACE = uuid.UUID("6f1c3c1e-8d0a-4e8b-9a51-1f0c6e7d2b40")
@@ -135,6 +142,19 @@ class CommandContext:
         if self.if_match is not None and self.if_match != current_version:
             raise precondition_failed(current_version)
         return current_version
+
+    async def read_current(self, read: Callable[[Any], Awaitable[Current]]) -> Current:
+        """`read(conn)` of this service's projections, on a driver connection, as of everything in
+        the log: `read` returns the log's head with what it read (in the same statement); if this
+        service's projectors had not applied that far, they catch up and it reads again."""
+        applied = self.runner.applied if self.runner is not None else None
+        async with self.store.acquire() as conn:
+            found = await read(conn)
+        if self.runner is not None and (applied is None or applied < found.head):
+            await self.runner.catch_up(found.head)
+            async with self.store.acquire() as conn:
+                found = await read(conn)
+        return found
 
     async def append(
         self,

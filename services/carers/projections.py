@@ -32,7 +32,7 @@ from services.carers.rules import (
     evolve,
     worker_supervision_due,
 )
-from shared.eventstore import NewEvent, Projector, Reactor, RecordedEvent, reaction_metadata
+from shared.eventstore import Batch, NewEvent, Projector, Reactor, RecordedEvent, reaction_metadata
 
 HOUSEHOLD_TYPES = frozenset(
     {
@@ -79,16 +79,16 @@ class HouseholdsProjector(Projector):
     tables = ("carers_households", "carers_placements", "carers_allegations")
     types = HOUSEHOLD_TYPES
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         household_id = _household_of(event)
         if household_id is None:
             return
-        row = (
-            await conn.execute(
-                text("SELECT state FROM carers_households WHERE household_id = :h FOR UPDATE"), {"h": household_id}
-            )
-        ).first()
-        current = HouseholdState.model_validate(row.state) if row is not None else None
+        key = ("carers_households", household_id)
+        # The fold reads the state it wrote last; within a batch that is the one it kept.
+        current = batch.kept(key)
+        if current is None:
+            row = await batch.first(_HOUSEHOLD_STATE, {"h": household_id}, key)
+            current = HouseholdState.model_validate(row.state) if row is not None else None
         state = evolve(
             current,
             event.type,
@@ -98,13 +98,8 @@ class HouseholdsProjector(Projector):
             occurred_at=event.occurred_at,
         )
         if state is not None:
-            await conn.execute(
-                text(
-                    "INSERT INTO carers_households (household_id, name, status, version, state, position) "
-                    "VALUES (:h, :n, :s, :v, CAST(:st AS jsonb), :p) ON CONFLICT (household_id) DO UPDATE SET "
-                    "name = EXCLUDED.name, status = EXCLUDED.status, version = EXCLUDED.version, "
-                    "state = EXCLUDED.state, position = EXCLUDED.position"
-                ),
+            batch.write(
+                _UPSERT_HOUSEHOLD,
                 {
                     "h": household_id,
                     "n": state.name,
@@ -113,27 +108,28 @@ class HouseholdsProjector(Projector):
                     "st": _json(state.model_dump(mode="json")),
                     "p": event.position,
                 },
+                key,
             )
+            batch.keep(key, state)
         if event.stream_id.startswith("placement-") and event.type in (
             ev.PLACEMENT_STARTED,
             ev.PLACEMENT_ENDED,
             ev.ENDING_RECORDED,
         ):
-            await self._placement(conn, event)
+            await self._placement(batch, event)
         if event.stream_id.startswith("allegation-"):
-            await self._allegation(conn, event)
+            await self._allegation(batch, event)
 
-    async def _placement(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def _placement(self, batch: Batch, event: RecordedEvent) -> None:
+        key = ("carers_placements", str(event.data["placement_id"]))
         if event.type == ev.PLACEMENT_STARTED:
             state = {**event.data, "ended": False, "end_date": None}
         else:
-            row = (
-                await conn.execute(
-                    text("SELECT data FROM carers_placements WHERE placement_id = :p"),
-                    {"p": event.data["placement_id"]},
-                )
-            ).first()
-            state = {**(dict(row.data) if row is not None else event.data), "ended": True}
+            before = batch.kept(key)
+            if before is None:
+                row = await batch.first(_PLACEMENT_DATA, {"p": event.data["placement_id"]}, key)
+                before = dict(row.data) if row is not None else event.data
+            state = {**before, "ended": True}
             if event.type == ev.PLACEMENT_ENDED:
                 state.update(
                     end_date=event.data["end_date"],
@@ -152,12 +148,8 @@ class HouseholdsProjector(Projector):
             )
             state["ending_flagged"] = not state["ending_recorded"]
         state["version"] = event.stream_version
-        await conn.execute(
-            text(
-                "INSERT INTO carers_placements (placement_id, household_id, child_id, start_date, end_date, data) "
-                "VALUES (:p, :h, :c, :s, :e, CAST(:d AS jsonb)) ON CONFLICT (placement_id) DO UPDATE SET "
-                "end_date = EXCLUDED.end_date, data = EXCLUDED.data"
-            ),
+        batch.write(
+            _UPSERT_PLACEMENT,
             {
                 "p": event.data["placement_id"],
                 "h": event.data["household_id"],
@@ -166,28 +158,49 @@ class HouseholdsProjector(Projector):
                 "e": date.fromisoformat(state["end_date"]) if state.get("end_date") else None,
                 "d": _json(state),
             },
+            key,
         )
+        # Kept as the stored jsonb would read back, so the next event folds the same value.
+        batch.keep(key, orjson.loads(_json(state)))
 
-    async def _allegation(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def _allegation(self, batch: Batch, event: RecordedEvent) -> None:
         allegation_id = event.stream_id.removeprefix("allegation-")
-        row = (
-            await conn.execute(
-                text("SELECT events FROM carers_allegations WHERE allegation_id = :a"), {"a": allegation_id}
-            )
-        ).first()
-        history = list(row.events) if row is not None else []
-        history.append(event.as_json())
+        key = ("carers_allegations", allegation_id)
+        history = batch.kept(key)
+        if history is None:
+            row = await batch.first(_ALLEGATION_EVENTS, {"a": allegation_id}, key)
+            history = list(row.events) if row is not None else []
+        history = [*history, orjson.loads(_json(event.as_json()))]
         replayed = [_recorded(e) for e in history]
         state = allegation_state(replayed)
         state["deadlines"] = {k: v.model_dump(mode="json") for k, v in state["deadlines"].items()}
-        await conn.execute(
-            text(
-                "INSERT INTO carers_allegations (allegation_id, household_id, state, events) "
-                "VALUES (:a, :h, CAST(:s AS jsonb), CAST(:e AS jsonb)) ON CONFLICT (allegation_id) DO UPDATE SET "
-                "state = EXCLUDED.state, events = EXCLUDED.events"
-            ),
+        batch.write(
+            _UPSERT_ALLEGATION,
             {"a": allegation_id, "h": event.data["household_id"], "s": _json(state), "e": _json(history)},
+            key,
         )
+        batch.keep(key, history)
+
+
+_HOUSEHOLD_STATE = text("SELECT state FROM carers_households WHERE household_id = :h")
+_UPSERT_HOUSEHOLD = text(
+    "INSERT INTO carers_households (household_id, name, status, version, state, position) "
+    "VALUES (:h, :n, :s, :v, CAST(:st AS jsonb), :p) ON CONFLICT (household_id) DO UPDATE SET "
+    "name = EXCLUDED.name, status = EXCLUDED.status, version = EXCLUDED.version, "
+    "state = EXCLUDED.state, position = EXCLUDED.position"
+)
+_PLACEMENT_DATA = text("SELECT data FROM carers_placements WHERE placement_id = :p")
+_UPSERT_PLACEMENT = text(
+    "INSERT INTO carers_placements (placement_id, household_id, child_id, start_date, end_date, data) "
+    "VALUES (:p, :h, :c, :s, :e, CAST(:d AS jsonb)) ON CONFLICT (placement_id) DO UPDATE SET "
+    "end_date = EXCLUDED.end_date, data = EXCLUDED.data"
+)
+_ALLEGATION_EVENTS = text("SELECT events FROM carers_allegations WHERE allegation_id = :a")
+_UPSERT_ALLEGATION = text(
+    "INSERT INTO carers_allegations (allegation_id, household_id, state, events) "
+    "VALUES (:a, :h, CAST(:s AS jsonb), CAST(:e AS jsonb)) ON CONFLICT (allegation_id) DO UPDATE SET "
+    "state = EXCLUDED.state, events = EXCLUDED.events"
+)
 
 
 ENDING_FIELDS = ("child_wishes_contact", "child_wishes", "carer_views", "ending_meeting_held", "ending_meeting_on")
@@ -218,7 +231,7 @@ class AllegationHoldReactor(Reactor):
     name = "carers.allegation_holds"
     types = frozenset({ev.ALLEGATION_RECEIVED})
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         return None
 
     async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
@@ -233,7 +246,7 @@ class IncidentAgendaReactor(Reactor):
     name = "carers.incident_agenda"
     types = frozenset({ev.INCIDENT_RECORDED})
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         return None
 
     async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
@@ -247,7 +260,7 @@ class ChildNeedsReactor(Reactor):
     name = "carers.child_needs"
     types = frozenset({ev.CHILD_NEEDS_RECORDED})
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         return None
 
     async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
@@ -269,16 +282,13 @@ class CaseloadsProjector(Projector):
         }
     )
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         data = event.data
         if event.type == ev.WORKER_SUPERVISION_RECORDED:
-            await conn.execute(
-                text(
-                    "INSERT INTO carers_workers (worker_id, last_supervised_at, supervisions) VALUES (:w, :at, 1) "
-                    "ON CONFLICT (worker_id) DO UPDATE SET supervisions = carers_workers.supervisions + 1, "
-                    "last_supervised_at = GREATEST(carers_workers.last_supervised_at, EXCLUDED.last_supervised_at)"
-                ),
+            batch.write(
+                _WORKER_SUPERVISED,
                 {"w": data["worker_id"], "at": datetime.fromisoformat(data["occurred_at"])},
+                ("carers_workers", data["worker_id"]),
             )
             return
         if event.type == ev.CHILD_REGISTERED:
@@ -294,27 +304,28 @@ class CaseloadsProjector(Projector):
         if not worker or not object_id:
             return
         params = {"w": worker, "k": kind, "o": object_id, "at": event.occurred_at}
+        allocation = ("carers_caseloads", worker, kind, str(object_id))
         if event.type == ev.ALLOCATION_ENDED:
-            await conn.execute(
-                text("DELETE FROM carers_caseloads WHERE worker_id = :w AND kind = :k AND object_id = :o"), params
-            )
+            batch.write(_DEALLOCATE, params, allocation)
             return
-        await conn.execute(
-            text(
-                "INSERT INTO carers_caseloads (worker_id, kind, object_id, since) VALUES (:w, :k, :o, :at) "
-                "ON CONFLICT DO NOTHING"
-            ),
-            params,
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO carers_workers (worker_id, first_allocated_at) VALUES (:w, :at) "
-                "ON CONFLICT (worker_id) DO UPDATE SET first_allocated_at = "
-                "LEAST(COALESCE(carers_workers.first_allocated_at, EXCLUDED.first_allocated_at), "
-                "EXCLUDED.first_allocated_at)"
-            ),
-            params,
-        )
+        batch.write(_ALLOCATE, params, allocation)
+        batch.write(_WORKER_ALLOCATED, params, ("carers_workers", worker))
+
+
+_WORKER_SUPERVISED = text(
+    "INSERT INTO carers_workers (worker_id, last_supervised_at, supervisions) VALUES (:w, :at, 1) "
+    "ON CONFLICT (worker_id) DO UPDATE SET supervisions = carers_workers.supervisions + 1, "
+    "last_supervised_at = GREATEST(carers_workers.last_supervised_at, EXCLUDED.last_supervised_at)"
+)
+_DEALLOCATE = text("DELETE FROM carers_caseloads WHERE worker_id = :w AND kind = :k AND object_id = :o")
+_ALLOCATE = text(
+    "INSERT INTO carers_caseloads (worker_id, kind, object_id, since) VALUES (:w, :k, :o, :at) ON CONFLICT DO NOTHING"
+)
+_WORKER_ALLOCATED = text(
+    "INSERT INTO carers_workers (worker_id, first_allocated_at) VALUES (:w, :at) "
+    "ON CONFLICT (worker_id) DO UPDATE SET first_allocated_at = "
+    "LEAST(COALESCE(carers_workers.first_allocated_at, EXCLUDED.first_allocated_at), EXCLUDED.first_allocated_at)"
+)
 
 
 PROJECTORS: list[Projector] = [

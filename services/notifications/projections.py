@@ -20,7 +20,7 @@ from services.notifications import events as ev
 from services.notifications import rules
 from services.notifications.rulebook import default_rule_sets
 from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET, DEADLINE_SET, DeadlineSet
-from shared.eventstore import NewEvent, Projector, Reactor, RecordedEvent, reaction_id, reaction_metadata
+from shared.eventstore import Batch, NewEvent, Projector, Reactor, RecordedEvent, reaction_id, reaction_metadata
 
 SERVICE = "notifications"
 OUTBOX_CHANNEL = "carelog_notifications_outbox"
@@ -80,6 +80,8 @@ class NotificationRules(Reactor):
         }
     )
 
+    reacts_to = NOTIFIABLE_TYPES
+
     def __init__(self, rule_sets: Sequence[rules.RuleSet] | None = None) -> None:
         self._rule_sets = tuple(rule_sets) if rule_sets is not None else None
 
@@ -87,59 +89,50 @@ class NotificationRules(Reactor):
     def rule_sets(self) -> Sequence[rules.RuleSet]:
         return self._rule_sets if self._rule_sets is not None else default_rule_sets()
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         d = event.data
         if event.type == CHILD_REGISTERED:
-            await conn.execute(
-                text(
-                    "INSERT INTO notifications_children (child_id, name, placing_authority) VALUES (:c, :n, :p) "
-                    "ON CONFLICT (child_id) DO UPDATE SET name = EXCLUDED.name, "
-                    "placing_authority = EXCLUDED.placing_authority"
-                ),
-                {"c": _uuid(d["child_id"]), "n": d.get("name"), "p": d.get("placing_authority")},
+            child_id = _uuid(d["child_id"])
+            batch.write(
+                _UPSERT_CHILD,
+                {"c": child_id, "n": d.get("name"), "p": d.get("placing_authority")},
+                ("notifications_children", child_id),
             )
         elif event.type == PLACEMENT_STARTED:
-            await conn.execute(
-                text(
-                    "INSERT INTO notifications_placements "
-                    "(placement_id, child_id, household_id, start_date, placing_authority) "
-                    "VALUES (:id, :c, :h, :s, :p) ON CONFLICT (placement_id) DO UPDATE SET "
-                    "child_id = EXCLUDED.child_id, household_id = EXCLUDED.household_id, "
-                    "start_date = EXCLUDED.start_date, placing_authority = EXCLUDED.placing_authority"
-                ),
+            placement_id = _uuid(d["placement_id"])
+            batch.write(
+                _UPSERT_PLACEMENT,
                 {
-                    "id": _uuid(d["placement_id"]),
+                    "id": placement_id,
                     "c": _uuid(d["child_id"]),
                     "h": _uuid(d.get("household_id")),
                     "s": _date(d.get("start_date")) or event.occurred_at.date(),
                     "p": d.get("placing_authority"),
                 },
+                ("notifications_placements", placement_id),
             )
         elif event.type == PLACEMENT_ENDED:
-            await conn.execute(
-                text(
-                    "INSERT INTO notifications_placements (placement_id, child_id, household_id, end_date) "
-                    "VALUES (:id, :c, :h, :e) ON CONFLICT (placement_id) DO UPDATE SET end_date = EXCLUDED.end_date"
-                ),
+            placement_id = _uuid(d["placement_id"])
+            batch.write(
+                _END_PLACEMENT,
                 {
-                    "id": _uuid(d["placement_id"]),
+                    "id": placement_id,
                     "c": _uuid(d["child_id"]),
                     "h": _uuid(d.get("household_id")),
                     "e": _date(d.get("end_date")) or event.occurred_at.date(),
                 },
+                ("notifications_placements", placement_id),
             )
         elif event.type == ALLEGATION_RECEIVED:
-            await conn.execute(
-                text(
-                    "INSERT INTO notifications_allegations (allegation_id, household_id, child_ids) "
-                    "VALUES (:id, :h, CAST(:c AS uuid[])) ON CONFLICT (allegation_id) DO UPDATE SET "
-                    "household_id = EXCLUDED.household_id, child_ids = EXCLUDED.child_ids"
-                ),
+            allegation_id = _uuid(d["allegation_id"])
+            batch.write(
+                _UPSERT_ALLEGATION,
                 {
-                    "id": _uuid(d["allegation_id"]),
+                    "id": allegation_id,
                     "h": _uuid(d.get("household_id")),
                     "c": [str(c) for c in d.get("child_ids") or []],
                 },
+                ("notifications_allegations", allegation_id),
             )
 
     # ---- reacting ----------------------------------------------------------------------------
@@ -305,8 +298,33 @@ class NotificationRules(Reactor):
         return f"notification-{nid}", events
 
 
+_UPSERT_CHILD = text(
+    "INSERT INTO notifications_children (child_id, name, placing_authority) VALUES (:c, :n, :p) "
+    "ON CONFLICT (child_id) DO UPDATE SET name = EXCLUDED.name, placing_authority = EXCLUDED.placing_authority"
+)
+_UPSERT_PLACEMENT = text(
+    "INSERT INTO notifications_placements (placement_id, child_id, household_id, start_date, placing_authority) "
+    "VALUES (:id, :c, :h, :s, :p) ON CONFLICT (placement_id) DO UPDATE SET "
+    "child_id = EXCLUDED.child_id, household_id = EXCLUDED.household_id, "
+    "start_date = EXCLUDED.start_date, placing_authority = EXCLUDED.placing_authority"
+)
+_END_PLACEMENT = text(
+    "INSERT INTO notifications_placements (placement_id, child_id, household_id, end_date) "
+    "VALUES (:id, :c, :h, :e) ON CONFLICT (placement_id) DO UPDATE SET end_date = EXCLUDED.end_date"
+)
+_UPSERT_ALLEGATION = text(
+    "INSERT INTO notifications_allegations (allegation_id, household_id, child_ids) "
+    "VALUES (:id, :h, CAST(:c AS uuid[])) ON CONFLICT (allegation_id) DO UPDATE SET "
+    "household_id = EXCLUDED.household_id, child_ids = EXCLUDED.child_ids"
+)
+
+
 class NotificationsView(Projector):
     """Notifications, deliveries, escalations, subscriptions, deadlines and the outbox."""
+
+    # The dispatcher appends DeliveryAttempted while it holds the outbox row locked: never in the
+    # append's own transaction (see Projector.inline).
+    inline = False
 
     name = "notifications_view"
     tables = (
@@ -332,25 +350,19 @@ class NotificationsView(Projector):
         }
     )
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         handler = getattr(self, "_on_" + event.type.rsplit(".", 1)[-1], None)
         if handler is not None:
-            await handler(conn, event)
+            await handler(batch, event)
 
     # ---- deadlines ---------------------------------------------------------------------------
-    async def _on_DeadlineSet(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_DeadlineSet(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
-        await conn.execute(
-            text(
-                "INSERT INTO notifications_deadlines (deadline_id, set_event_id, kind, subject, child_ids, "
-                "household_id, started_at, due_at, escalate_to, description, source, status) "
-                "VALUES (:id, :e, :k, :s, CAST(:c AS uuid[]), :h, :st, :due, :to, :desc, :src, 'open') "
-                "ON CONFLICT (deadline_id) DO UPDATE SET set_event_id = EXCLUDED.set_event_id, "
-                "due_at = EXCLUDED.due_at, escalate_to = EXCLUDED.escalate_to, "
-                "description = EXCLUDED.description, child_ids = EXCLUDED.child_ids"
-            ),
+        deadline_id = _uuid(d["deadline_id"])
+        batch.write(
+            _UPSERT_DEADLINE,
             {
-                "id": _uuid(d["deadline_id"]),
+                "id": deadline_id,
                 "e": event.event_id,
                 "k": d.get("kind", ""),
                 "s": d.get("subject", event.stream_id),
@@ -362,52 +374,44 @@ class NotificationsView(Projector):
                 "desc": d.get("description") or d.get("kind", ""),
                 "src": d.get("source") or "",
             },
+            ("notifications_deadlines", deadline_id),
         )
 
-    async def _close_deadline(self, conn: AsyncConnection, event: RecordedEvent, status: str, resolution: str) -> None:
+    def _close_deadline(self, batch: Batch, event: RecordedEvent, status: str, resolution: str) -> None:
         d = event.data
         deadline_id = _uuid(d.get("deadline_id"))
         closed_at = _ts(d.get("met_at")) or event.occurred_at
-        await conn.execute(
-            text(
-                "UPDATE notifications_deadlines SET status = :st, closed_at = :at "
-                "WHERE deadline_id = :id AND status = 'open'"
-            ),
+        batch.write(
+            _CLOSE_DEADLINE,
             {"st": status, "at": closed_at, "id": deadline_id},
+            ("notifications_deadlines", deadline_id),
         )
-        await conn.execute(
-            text(
-                "UPDATE notifications_escalations SET status = 'resolved', resolved_at = :at, resolution = :r "
-                "WHERE deadline_id = :id AND status = 'open'"
-            ),
+        batch.write(
+            _RESOLVE_ESCALATIONS,
             {"at": closed_at, "r": resolution, "id": deadline_id},
+            ("notifications_escalations.deadline", deadline_id),
         )
 
-    async def _on_DeadlineMet(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
-        await self._close_deadline(conn, event, "met", "deadline met")
+    async def _on_DeadlineMet(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
+        self._close_deadline(batch, event, "met", "deadline met")
 
-    async def _on_DeadlineCancelled(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_DeadlineCancelled(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         reason = event.data.get("reason") or ""
-        await self._close_deadline(conn, event, "cancelled", f"deadline cancelled: {reason}".strip(": "))
+        self._close_deadline(batch, event, "cancelled", f"deadline cancelled: {reason}".strip(": "))
 
     # ---- notifications -----------------------------------------------------------------------
-    async def _on_NotificationRaised(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_NotificationRaised(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         nid = _uuid(d["notification_id"])
         recipients = list(d.get("recipients") or [])
         authorities = list(d.get("placing_authorities") or [])
-        subscribed = await self._enqueue(
-            conn, event, recipients=recipients, authorities=authorities, notification_id=nid, escalation_id=None
+        subscribed, queued = await self._enqueue(
+            batch, event, recipients=recipients, authorities=authorities, notification_id=nid, escalation_id=None
         )
-        await conn.execute(
-            text(
-                "INSERT INTO notifications_notifications (notification_id, stream_version, raised_event_id, "
-                "rule_set, rule_id, rule_version, row_number, title, recipients, unsubscribed_recipients, due_by, "
-                "raised_at, source_event_id, source_event_type, child_ids, household_id, placing_authorities, "
-                "data, status) VALUES (:id, :v, :e, :rs, :rid, :rv, :row, :title, :rec, :unsub, :due, :at, :src, "
-                ":srctype, CAST(:c AS uuid[]), :h, :pa, CAST(:data AS jsonb), 'raised') "
-                "ON CONFLICT (notification_id) DO NOTHING"
-            ),
+        # A new notification: nothing acknowledged yet, and only the messages just queued.
+        status = rules.notification_status(acknowledged=False, outbox_statuses=["pending"] * queued)
+        batch.write(
+            _INSERT_NOTIFICATION,
             {
                 "id": nid,
                 "v": event.stream_version,
@@ -427,71 +431,58 @@ class NotificationsView(Projector):
                 "h": _uuid(d.get("household_id")),
                 "pa": authorities,
                 "data": orjson.dumps(d).decode(),
+                "status": status,
             },
+            ("notifications_notifications", nid),
         )
-        await self._refresh_status(conn, nid)
 
-    async def _on_NotificationAcknowledged(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_NotificationAcknowledged(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         nid = _uuid(d["notification_id"])
         entry = {**d, "event_id": str(event.event_id)}
-        await conn.execute(
-            text(
-                "UPDATE notifications_notifications SET stream_version = :v, "
-                "acknowledged_at = coalesce(acknowledged_at, :at), "
-                "acknowledgements = acknowledgements || CAST(:entry AS jsonb) WHERE notification_id = :id"
-            ),
+        batch.write(
+            _ACKNOWLEDGE_NOTIFICATION,
             {
                 "v": event.stream_version,
                 "at": _ts(d.get("acknowledged_at")) or event.occurred_at,
                 "entry": orjson.dumps([entry]).decode(),
                 "id": nid,
             },
+            ("notifications_notifications", nid),
         )
-        await self._refresh_status(conn, nid)
+        await self._refresh_status(batch, nid)
 
-    async def _refresh_status(self, conn: AsyncConnection, notification_id: uuid.UUID | None) -> None:
+    async def _refresh_status(self, batch: Batch, notification_id: uuid.UUID | None) -> None:
         if notification_id is None:
             return
-        row = (
-            await conn.execute(
-                text("SELECT acknowledged_at FROM notifications_notifications WHERE notification_id = :id"),
-                {"id": notification_id},
-            )
-        ).first()
+        row = await batch.first(
+            _NOTIFICATION_ACKNOWLEDGED,
+            {"id": notification_id},
+            ("notifications_notifications", notification_id),
+            ("notifications_outbox.notification", notification_id),
+        )
         if row is None:
             return
-        statuses = [
-            r.status
-            for r in await conn.execute(
-                text("SELECT status FROM notifications_outbox WHERE notification_id = :id"), {"id": notification_id}
-            )
-        ]
+        statuses = [r.status for r in await batch.fetch(_OUTBOX_STATUSES, {"id": notification_id})]
         status = rules.notification_status(acknowledged=row.acknowledged_at is not None, outbox_statuses=statuses)
-        await conn.execute(
-            text("UPDATE notifications_notifications SET status = :s WHERE notification_id = :id"),
-            {"s": status, "id": notification_id},
+        batch.write(
+            _NOTIFICATION_STATUS, {"s": status, "id": notification_id}, ("notifications_notifications", notification_id)
         )
 
     # ---- the outbox --------------------------------------------------------------------------
     async def _enqueue(
         self,
-        conn: AsyncConnection,
+        batch: Batch,
         event: RecordedEvent,
         *,
         recipients: Sequence[str],
         authorities: Sequence[str],
         notification_id: uuid.UUID | None,
         escalation_id: uuid.UUID | None,
-    ) -> set[str]:
-        """Outbox rows for every active subscription that wants this message; the recipients reached."""
-        subs = await conn.execute(
-            text(
-                "SELECT subscription_id, recipient, event_types, placing_authority FROM notifications_subscriptions "
-                "WHERE status = 'active' AND recipient = ANY(:r) ORDER BY created_at, subscription_id"
-            ),
-            {"r": list(recipients)},
-        )
+    ) -> tuple[set[str], int]:
+        """Outbox rows for every active subscription that wants this message: the recipients
+        reached, and how many messages were queued."""
+        subs = await batch.fetch(_ACTIVE_SUBSCRIPTIONS, {"r": list(recipients)}, _SUBSCRIPTIONS)
         body = {
             "type": event.type,
             "timestamp": event.recorded_at.isoformat(),
@@ -505,7 +496,7 @@ class NotificationsView(Projector):
             },
         }
         reached: set[str] = set()
-        inserted = 0
+        queued = 0
         for sub in subs:
             if not rules.subscription_matches(
                 recipient=sub.recipient,
@@ -518,13 +509,8 @@ class NotificationsView(Projector):
                 continue
             reached.add(sub.recipient)
             oid = rules.outbox_id(event.event_id, sub.subscription_id)
-            result = await conn.execute(
-                text(
-                    "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, "
-                    "message_type, message_stream, source_event_id, notification_id, escalation_id, child_ids, "
-                    "body, status, created_at) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, :nid, :eid, "
-                    "CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending', :at) ON CONFLICT (outbox_id) DO NOTHING"
-                ),
+            batch.write(
+                _INSERT_OUTBOX,
                 {
                     "id": oid,
                     "wid": f"msg_{oid.hex}",
@@ -540,33 +526,32 @@ class NotificationsView(Projector):
                     # From the log, not the wall clock, so a rebuild gives the same row.
                     "at": event.recorded_at,
                 },
+                ("notifications_outbox", oid),
+                ("notifications_outbox.notification", notification_id),
+                ("notifications_outbox.subscription", sub.subscription_id),
             )
-            inserted += result.rowcount or 0
-        if inserted:
+            queued += 1
+        if queued:
             # Delivered to listening dispatchers when this transaction commits.
-            await conn.execute(text("SELECT pg_notify(:ch, '')"), {"ch": OUTBOX_CHANNEL})
-        return reached
+            batch.notify(OUTBOX_CHANNEL)
+        return reached, queued
 
-    async def _on_DeliveryAttempted(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_DeliveryAttempted(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         outbox_id = _uuid(d["outbox_id"])
         attempt = int(d["attempt"])
         status = {"delivered": "delivered", "failed": "pending", "dead_lettered": "dead", "gone": "cancelled"}[
             d["outcome"]
         ]
-        await conn.execute(
-            text(
-                "INSERT INTO notifications_attempts (event_id, position, outbox_id, webhook_id, notification_id, "
-                "escalation_id, subscription_id, recipient, attempt, outcome, status_code, error, attempted_at, "
-                "next_attempt_at) VALUES (:e, :p, :o, :w, :n, :esc, :s, :r, :a, :out, :code, :err, :at, :next) "
-                "ON CONFLICT (event_id) DO NOTHING"
-            ),
+        notification_id = _uuid(d.get("notification_id"))
+        batch.write(
+            _INSERT_ATTEMPT,
             {
                 "e": event.event_id,
                 "p": event.position,
                 "o": outbox_id,
                 "w": d["webhook_id"],
-                "n": _uuid(d.get("notification_id")),
+                "n": notification_id,
                 "esc": _uuid(d.get("escalation_id")),
                 "s": _uuid(d["subscription_id"]),
                 "r": d.get("recipient") or "",
@@ -577,15 +562,12 @@ class NotificationsView(Projector):
                 "at": _ts(d["attempted_at"]),
                 "next": _ts(d.get("next_attempt_at")),
             },
+            ("notifications_attempts", event.event_id),
         )
         # The dispatcher already moved the row when it recorded the attempt; this makes the outbox a
         # function of the log (a rebuild does not re-send what was delivered or dead-lettered).
-        await conn.execute(
-            text(
-                "UPDATE notifications_outbox SET attempts = :a, status = :st, "
-                "next_attempt_at = coalesce(:next, next_attempt_at), last_status_code = :code, last_error = :err, "
-                "updated_at = :at WHERE outbox_id = :o AND attempts < :a AND status = 'pending'"
-            ),
+        batch.write(
+            _ATTEMPTED,
             {
                 "a": attempt,
                 "st": status,
@@ -595,35 +577,24 @@ class NotificationsView(Projector):
                 "at": _ts(d["attempted_at"]),
                 "o": outbox_id,
             },
+            ("notifications_outbox", outbox_id),
+            ("notifications_outbox.notification", notification_id),
+            ("notifications_outbox.subscription", _uuid(d["subscription_id"])),
         )
-        await self._refresh_status(conn, _uuid(d.get("notification_id")))
+        await self._refresh_status(batch, notification_id)
 
     # ---- escalations -------------------------------------------------------------------------
-    async def _on_EscalationRaised(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_EscalationRaised(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         eid = _uuid(d["escalation_id"])
         deadline_id = _uuid(d.get("deadline_id"))
         closed = None
         if deadline_id is not None:
-            closed = (
-                await conn.execute(
-                    text("SELECT status, closed_at FROM notifications_deadlines WHERE deadline_id = :id"),
-                    {"id": deadline_id},
-                )
-            ).first()
-            await conn.execute(
-                text("UPDATE notifications_deadlines SET escalation_id = :e WHERE deadline_id = :id"),
-                {"e": eid, "id": deadline_id},
-            )
+            closed = await batch.first(_DEADLINE_STATUS, {"id": deadline_id}, ("notifications_deadlines", deadline_id))
+            batch.write(_ESCALATE_DEADLINE, {"e": eid, "id": deadline_id}, ("notifications_deadlines", deadline_id))
         resolved = closed is not None and closed.status != "open"
-        await conn.execute(
-            text(
-                "INSERT INTO notifications_escalations (escalation_id, raised_event_id, reason, deadline_id, "
-                "deadline_kind, subject, child_ids, household_id, due_at, raised_at, escalate_to, description, "
-                "source, status, resolved_at, resolution) VALUES (:id, :e, :reason, :dl, :kind, :subj, "
-                "CAST(:c AS uuid[]), :h, :due, :at, :to, :desc, :src, :st, :rat, :res) "
-                "ON CONFLICT (escalation_id) DO NOTHING"
-            ),
+        batch.write(
+            _INSERT_ESCALATION,
             {
                 "id": eid,
                 "e": event.event_id,
@@ -642,23 +613,20 @@ class NotificationsView(Projector):
                 "rat": closed.closed_at if resolved and closed else None,
                 "res": f"deadline {closed.status}" if resolved and closed else None,
             },
+            ("notifications_escalations", eid),
+            ("notifications_escalations.deadline", deadline_id),
         )
         # Escalations go to the agency's own receivers (`internal`); a dead-lettered delivery of a
         # dead-letter escalation is not escalated again (see workers.py).
         await self._enqueue(
-            conn, event, recipients=["internal"], authorities=[], notification_id=None, escalation_id=eid
+            batch, event, recipients=["internal"], authorities=[], notification_id=None, escalation_id=eid
         )
 
     # ---- subscriptions -----------------------------------------------------------------------
-    async def _on_SubscriptionCreated(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_SubscriptionCreated(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
-        await conn.execute(
-            text(
-                "INSERT INTO notifications_subscriptions (subscription_id, version, url, recipient, event_types, "
-                "placing_authority, description, status, secret_version, created_at, created_by) VALUES "
-                "(:id, :v, :url, :r, :types, :pa, :desc, 'active', :sv, :at, :by) "
-                "ON CONFLICT (subscription_id) DO NOTHING"
-            ),
+        batch.write(
+            _INSERT_SUBSCRIPTION,
             {
                 "id": _uuid(d["subscription_id"]),
                 "v": event.stream_version,
@@ -671,36 +639,111 @@ class NotificationsView(Projector):
                 "at": event.occurred_at,
                 "by": event.metadata.get("actor_id"),
             },
+            _SUBSCRIPTIONS,
         )
 
-    async def _on_SubscriptionDisabled(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_SubscriptionDisabled(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         sid = _uuid(d["subscription_id"])
-        await conn.execute(
-            text(
-                "UPDATE notifications_subscriptions SET status = 'disabled', version = :v, disabled_at = :at, "
-                "disabled_reason = :r WHERE subscription_id = :id"
-            ),
+        batch.write(
+            _DISABLE_SUBSCRIPTION,
             {"v": event.stream_version, "at": event.occurred_at, "r": d.get("reason"), "id": sid},
+            _SUBSCRIPTIONS,
         )
-        cancelled = await conn.execute(
-            text(
-                "UPDATE notifications_outbox SET status = 'cancelled', last_error = :r "
-                "WHERE subscription_id = :id AND status = 'pending' RETURNING notification_id"
-            ),
-            {"id": sid, "r": f"subscription disabled: {d.get('reason')}"},
+        cancelled = await batch.execute(
+            _CANCEL_SUBSCRIPTION_OUTBOX, {"id": sid, "r": f"subscription disabled: {d.get('reason')}"}
         )
         for nid in {r.notification_id for r in cancelled if r.notification_id is not None}:
-            await self._refresh_status(conn, nid)
+            await self._refresh_status(batch, nid)
 
-    async def _on_SubscriptionSecretRotated(self, conn: AsyncConnection, event: RecordedEvent) -> None:  # noqa: N802
+    async def _on_SubscriptionSecretRotated(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
-        await conn.execute(
-            text(
-                "UPDATE notifications_subscriptions SET version = :v, secret_version = :sv WHERE subscription_id = :id"
-            ),
+        batch.write(
+            _ROTATE_SUBSCRIPTION_SECRET,
             {"v": event.stream_version, "sv": int(d["secret_version"]), "id": _uuid(d["subscription_id"])},
+            _SUBSCRIPTIONS,
         )
+
+
+# Subscriptions are read as a set (every active one for some recipients): their writes share one key.
+_SUBSCRIPTIONS = ("notifications_subscriptions",)
+
+_UPSERT_DEADLINE = text(
+    "INSERT INTO notifications_deadlines (deadline_id, set_event_id, kind, subject, child_ids, "
+    "household_id, started_at, due_at, escalate_to, description, source, status) "
+    "VALUES (:id, :e, :k, :s, CAST(:c AS uuid[]), :h, :st, :due, :to, :desc, :src, 'open') "
+    "ON CONFLICT (deadline_id) DO UPDATE SET set_event_id = EXCLUDED.set_event_id, "
+    "due_at = EXCLUDED.due_at, escalate_to = EXCLUDED.escalate_to, "
+    "description = EXCLUDED.description, child_ids = EXCLUDED.child_ids"
+)
+_CLOSE_DEADLINE = text(
+    "UPDATE notifications_deadlines SET status = :st, closed_at = :at WHERE deadline_id = :id AND status = 'open'"
+)
+_RESOLVE_ESCALATIONS = text(
+    "UPDATE notifications_escalations SET status = 'resolved', resolved_at = :at, resolution = :r "
+    "WHERE deadline_id = :id AND status = 'open'"
+)
+_INSERT_NOTIFICATION = text(
+    "INSERT INTO notifications_notifications (notification_id, stream_version, raised_event_id, "
+    "rule_set, rule_id, rule_version, row_number, title, recipients, unsubscribed_recipients, due_by, "
+    "raised_at, source_event_id, source_event_type, child_ids, household_id, placing_authorities, "
+    "data, status) VALUES (:id, :v, :e, :rs, :rid, :rv, :row, :title, :rec, :unsub, :due, :at, :src, "
+    ":srctype, CAST(:c AS uuid[]), :h, :pa, CAST(:data AS jsonb), :status) "
+    "ON CONFLICT (notification_id) DO NOTHING"
+)
+_ACKNOWLEDGE_NOTIFICATION = text(
+    "UPDATE notifications_notifications SET stream_version = :v, acknowledged_at = coalesce(acknowledged_at, :at), "
+    "acknowledgements = acknowledgements || CAST(:entry AS jsonb) WHERE notification_id = :id"
+)
+_NOTIFICATION_ACKNOWLEDGED = text("SELECT acknowledged_at FROM notifications_notifications WHERE notification_id = :id")
+_OUTBOX_STATUSES = text("SELECT status FROM notifications_outbox WHERE notification_id = :id")
+_NOTIFICATION_STATUS = text("UPDATE notifications_notifications SET status = :s WHERE notification_id = :id")
+_ACTIVE_SUBSCRIPTIONS = text(
+    "SELECT subscription_id, recipient, event_types, placing_authority FROM notifications_subscriptions "
+    "WHERE status = 'active' AND recipient = ANY(:r) ORDER BY created_at, subscription_id"
+)
+_INSERT_OUTBOX = text(
+    "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, "
+    "message_type, message_stream, source_event_id, notification_id, escalation_id, child_ids, "
+    "body, status, created_at) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, :nid, :eid, "
+    "CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending', :at) ON CONFLICT (outbox_id) DO NOTHING"
+)
+_INSERT_ATTEMPT = text(
+    "INSERT INTO notifications_attempts (event_id, position, outbox_id, webhook_id, notification_id, "
+    "escalation_id, subscription_id, recipient, attempt, outcome, status_code, error, attempted_at, "
+    "next_attempt_at) VALUES (:e, :p, :o, :w, :n, :esc, :s, :r, :a, :out, :code, :err, :at, :next) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+_ATTEMPTED = text(
+    "UPDATE notifications_outbox SET attempts = :a, status = :st, "
+    "next_attempt_at = coalesce(:next, next_attempt_at), last_status_code = :code, last_error = :err, "
+    "updated_at = :at WHERE outbox_id = :o AND attempts < :a AND status = 'pending'"
+)
+_DEADLINE_STATUS = text("SELECT status, closed_at FROM notifications_deadlines WHERE deadline_id = :id")
+_ESCALATE_DEADLINE = text("UPDATE notifications_deadlines SET escalation_id = :e WHERE deadline_id = :id")
+_INSERT_ESCALATION = text(
+    "INSERT INTO notifications_escalations (escalation_id, raised_event_id, reason, deadline_id, "
+    "deadline_kind, subject, child_ids, household_id, due_at, raised_at, escalate_to, description, "
+    "source, status, resolved_at, resolution) VALUES (:id, :e, :reason, :dl, :kind, :subj, "
+    "CAST(:c AS uuid[]), :h, :due, :at, :to, :desc, :src, :st, :rat, :res) "
+    "ON CONFLICT (escalation_id) DO NOTHING"
+)
+_INSERT_SUBSCRIPTION = text(
+    "INSERT INTO notifications_subscriptions (subscription_id, version, url, recipient, event_types, "
+    "placing_authority, description, status, secret_version, created_at, created_by) VALUES "
+    "(:id, :v, :url, :r, :types, :pa, :desc, 'active', :sv, :at, :by) ON CONFLICT (subscription_id) DO NOTHING"
+)
+_DISABLE_SUBSCRIPTION = text(
+    "UPDATE notifications_subscriptions SET status = 'disabled', version = :v, disabled_at = :at, "
+    "disabled_reason = :r WHERE subscription_id = :id"
+)
+_CANCEL_SUBSCRIPTION_OUTBOX = text(
+    "UPDATE notifications_outbox SET status = 'cancelled', last_error = :r "
+    "WHERE subscription_id = :id AND status = 'pending' RETURNING notification_id"
+)
+_ROTATE_SUBSCRIPTION_SECRET = text(
+    "UPDATE notifications_subscriptions SET version = :v, secret_version = :sv WHERE subscription_id = :id"
+)
 
 
 PROJECTORS: list[Projector] = [NotificationRules(), NotificationsView()]

@@ -30,6 +30,7 @@ from services.notifications import rules
 from services.notifications.projections import OUTBOX_CHANNEL, SERVICE
 from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET
 from shared.eventstore import NO_STREAM, NewEvent, WrongExpectedVersion
+from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -309,10 +310,7 @@ async def dispatcher(app_state: Any, concurrency: int = DISPATCH_CONCURRENCY) ->
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await stop_task(task)
 
 
 # ---- the generic clock -----------------------------------------------------------------------

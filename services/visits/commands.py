@@ -346,16 +346,15 @@ async def record_visit(ctx: CommandContext, child_id: uuid.UUID, body: RecordVis
         narrative=body.narrative,
         child_views=body.child_views,
     ) + _not_future(ctx, body.occurred_at, "occurred_at")
-    await _begin(ctx)
-    await _child(ctx, child_id)
+    require_writer(ctx.principal)
+    context = await ctx.read_current(lambda conn: pj.visit_context(conn, child_id))
+    if not context.version:
+        raise Problem("not-found", f"No child {child_id}.")
     _refuse(reasons)
     stream = ev.child_stream(child_id)
-    expected = ctx.expected(await ctx.store.stream_version(stream))
+    expected = ctx.expected(context.version)
     visit_id = ctx.new_id()
-    async with ctx.store.reader.connect() as conn:
-        placement = await pj.current_placement(conn, child_id)
-        deadlines = await pj.open_child_deadlines(conn, child_id)
-        placements = {d.placement_id: await pj.get_placement(conn, d.placement_id) for d in deadlines}
+    placement = context.placement
     payload = ev.VisitRecorded(
         visit_id=visit_id,
         child_id=child_id,
@@ -367,12 +366,12 @@ async def record_visit(ctx: CommandContext, child_id: uuid.UUID, body: RecordVis
     )
     events = [visit]
     chained: set[uuid.UUID] = set()
-    for deadline in deadlines:
+    for deadline in context.open_clocks:
         if deadline.started_at > body.occurred_at or not body.child_seen:
             continue
         if deadline.kind == rules.STATUTORY_VISIT and body.visitor_role == VisitorRole.CHILD_SOCIAL_WORKER:
             events.append(_met(ctx, deadline, body.occurred_at, visit, [child_id]))
-            terms = placements.get(deadline.placement_id)
+            terms = deadline.placement
             if terms is not None and terms.end_date is None and terms.placement_id not in chained:
                 chained.add(terms.placement_id)
                 events.append(_next_statutory_clock(ctx, child_id, terms, body.occurred_at, visit))

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.visits import events as ev
@@ -28,7 +29,7 @@ from shared.deadlines import (
     DeadlineCancelled,
     DeadlineSet,
 )
-from shared.eventstore import NewEvent, Reactor, RecordedEvent, reaction_id, reaction_metadata
+from shared.eventstore import Batch, NewEvent, Reactor, RecordedEvent, reaction_id, reaction_metadata
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +111,14 @@ class VisitsReactor(Reactor):
     def __init__(self, settings: rules.VisitsSettings | None = None) -> None:
         self.settings = settings or rules.VisitsSettings()
 
+    # The placement and allegation events of the carers service, and concerns becoming complaints.
+    reacts_to = frozenset({ev.PLACEMENT_STARTED, ev.PLACEMENT_ENDED, ev.ALLEGATION_RECEIVED, ev.CONCERN_ESCALATED})
+
     # ---- applying ------------------------------------------------------------------------------
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         handler = _APPLY.get(event.type)
         if handler is not None:
-            await handler(conn, event)
+            handler(batch, event)
 
     # ---- reacting ------------------------------------------------------------------------------
     async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
@@ -288,17 +292,15 @@ def _reaction(cause: RecordedEvent, key: str, deadline: DeadlineSet) -> NewEvent
 
 
 # ---- apply handlers ------------------------------------------------------------------------------
-async def _child_registered(conn: AsyncConnection, e: RecordedEvent) -> None:
+# Each handler queues its writes on the batch with the keys they touch: the row's own id, and for
+# "the current placement of a child" the child (placements and the statutory clocks that read them).
+def _child_registered(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_children (child_id, name, date_of_birth, legal_status, placing_authority, "
-            "social_worker_id, registered_at, event_id, looked_after_since) "
-            "VALUES (:c, :n, :dob, :ls, :pa, :sw, :at, :e, :las) "
-            "ON CONFLICT (child_id) DO NOTHING"
-        ),
+    child_id = uuid.UUID(d["child_id"])
+    b.write(
+        _INSERT_CHILD,
         {
-            "c": uuid.UUID(d["child_id"]),
+            "c": child_id,
             "n": d["name"],
             "dob": date.fromisoformat(d["date_of_birth"]),
             "ls": d["legal_status"],
@@ -308,20 +310,25 @@ async def _child_registered(conn: AsyncConnection, e: RecordedEvent) -> None:
             "e": e.event_id,
             "las": _date(d.get("looked_after_since")),
         },
+        ("visits_children", child_id),
     )
 
 
-async def _placement_started(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_CHILD = text(
+    "INSERT INTO visits_children (child_id, name, date_of_birth, legal_status, placing_authority, "
+    "social_worker_id, registered_at, event_id, looked_after_since) "
+    "VALUES (:c, :n, :dob, :ls, :pa, :sw, :at, :e, :las) "
+    "ON CONFLICT (child_id) DO NOTHING"
+)
+
+
+def _placement_started(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     placement_id, child_id, start = _uuid(d.get("placement_id")), _uuid(d.get("child_id")), _date(d.get("start_date"))
     if placement_id is None or child_id is None or start is None:
         return
-    await conn.execute(
-        text(
-            "INSERT INTO visits_placements (placement_id, child_id, household_id, start_date, long_term, "
-            "connected_person, placing_authority, started_position) VALUES (:p, :c, :h, :s, :lt, :cp, :pa, :pos) "
-            "ON CONFLICT (placement_id) DO NOTHING"
-        ),
+    b.write(
+        _INSERT_PLACEMENT,
         {
             "p": placement_id,
             "c": child_id,
@@ -332,30 +339,42 @@ async def _placement_started(conn: AsyncConnection, e: RecordedEvent) -> None:
             "pa": d.get("placing_authority"),
             "pos": e.position,
         },
+        ("visits_placements", placement_id),
+        ("visits_placements.child", child_id),
     )
 
 
-async def _placement_ended(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_PLACEMENT = text(
+    "INSERT INTO visits_placements (placement_id, child_id, household_id, start_date, long_term, "
+    "connected_person, placing_authority, started_position) VALUES (:p, :c, :h, :s, :lt, :cp, :pa, :pos) "
+    "ON CONFLICT (placement_id) DO NOTHING"
+)
+
+
+def _placement_ended(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     placement_id = _uuid(d.get("placement_id"))
     if placement_id is None:
         return
-    await conn.execute(
-        text("UPDATE visits_placements SET end_date = :d, end_reason = :r WHERE placement_id = :p"),
+    child_id = _uuid(d.get("child_id"))
+    b.write(
+        _END_PLACEMENT,
         {"p": placement_id, "d": _date(d.get("end_date")) or e.occurred_at.date(), "r": d.get("reason")},
+        ("visits_placements", placement_id),
+        *([("visits_placements.child", child_id)] if child_id else []),
     )
 
 
-async def _visit_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+_END_PLACEMENT = text("UPDATE visits_placements SET end_date = :d, end_reason = :r WHERE placement_id = :p")
+
+
+def _visit_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_visits (visit_id, event_id, child_id, occurred_at, visitor_id, visitor_role, kind, "
-            "child_seen, seen_alone, not_seen_alone_reason, bedroom_seen, has_narrative, has_views) VALUES "
-            "(:v, :e, :c, :at, :vid, :vr, :k, :cs, :sa, :nr, :bs, :hn, :hv) ON CONFLICT (visit_id) DO NOTHING"
-        ),
+    visit_id = uuid.UUID(d["visit_id"])
+    b.write(
+        _INSERT_VISIT,
         {
-            "v": uuid.UUID(d["visit_id"]),
+            "v": visit_id,
             "e": e.event_id,
             "c": uuid.UUID(d["child_id"]),
             "at": e.occurred_at,
@@ -369,36 +388,40 @@ async def _visit_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
             "hn": bool((d.get("narrative") or "").strip()),
             "hv": bool((d.get("child_views") or "").strip()),
         },
+        ("visits_visits", visit_id),
     )
 
 
-async def _incident_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_VISIT = text(
+    "INSERT INTO visits_visits (visit_id, event_id, child_id, occurred_at, visitor_id, visitor_role, kind, "
+    "child_seen, seen_alone, not_seen_alone_reason, bedroom_seen, has_narrative, has_views) VALUES "
+    "(:v, :e, :c, :at, :vid, :vr, :k, :cs, :sa, :nr, :bs, :hn, :hv) ON CONFLICT (visit_id) DO NOTHING"
+)
+
+
+def _incident_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_incidents (incident_id, event_id, child_id, category, occurred_at) "
-            "VALUES (:i, :e, :c, :k, :at) ON CONFLICT (incident_id) DO NOTHING"
-        ),
-        {
-            "i": uuid.UUID(d["incident_id"]),
-            "e": e.event_id,
-            "c": uuid.UUID(d["child_id"]),
-            "k": d["category"],
-            "at": e.occurred_at,
-        },
+    incident_id = uuid.UUID(d["incident_id"])
+    b.write(
+        _INSERT_INCIDENT,
+        {"i": incident_id, "e": e.event_id, "c": uuid.UUID(d["child_id"]), "k": d["category"], "at": e.occurred_at},
+        ("visits_incidents", incident_id),
     )
 
 
-async def _complaint_received(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_INCIDENT = text(
+    "INSERT INTO visits_incidents (incident_id, event_id, child_id, category, occurred_at) "
+    "VALUES (:i, :e, :c, :k, :at) ON CONFLICT (incident_id) DO NOTHING"
+)
+
+
+def _complaint_received(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_complaints (complaint_id, child_id, received_at, made_by, about_household_id, "
-            "summary, serious, schedule7_row9, lado_consultation, stage, status) VALUES "
-            "(:id, :c, :at, :mb, :h, :s, :se, :r9, :lado, 1, 'received') ON CONFLICT (complaint_id) DO NOTHING"
-        ),
+    complaint_id = uuid.UUID(d["complaint_id"])
+    b.write(
+        _INSERT_COMPLAINT,
         {
-            "id": uuid.UUID(d["complaint_id"]),
+            "id": complaint_id,
             "c": uuid.UUID(d["child_id"]),
             "at": e.occurred_at,
             "mb": d["made_by"],
@@ -408,54 +431,72 @@ async def _complaint_received(conn: AsyncConnection, e: RecordedEvent) -> None:
             "r9": bool(d.get("schedule7_row9")),
             "lado": bool(d.get("lado_consultation")),
         },
+        ("visits_complaints", complaint_id),
     )
 
 
-async def _complaint_update(conn: AsyncConnection, e: RecordedEvent, sets: str, **params: Any) -> None:
-    await conn.execute(
-        text(f"UPDATE visits_complaints SET {sets} WHERE complaint_id = :id"),
-        {"id": uuid.UUID(e.data["complaint_id"]), **params},
+_INSERT_COMPLAINT = text(
+    "INSERT INTO visits_complaints (complaint_id, child_id, received_at, made_by, about_household_id, "
+    "summary, serious, schedule7_row9, lado_consultation, stage, status) VALUES "
+    "(:id, :c, :at, :mb, :h, :s, :se, :r9, :lado, 1, 'received') ON CONFLICT (complaint_id) DO NOTHING"
+)
+
+
+def _complaint_update(statement: TextClause) -> Callable[[Batch, RecordedEvent, dict[str, Any]], None]:
+    def write(b: Batch, e: RecordedEvent, params: dict[str, Any]) -> None:
+        complaint_id = uuid.UUID(e.data["complaint_id"])
+        b.write(statement, {"id": complaint_id, **params}, ("visits_complaints", complaint_id))
+
+    return write
+
+
+_acknowledge_complaint = _complaint_update(
+    text(
+        "UPDATE visits_complaints SET acknowledged_at = :at, "
+        "status = CASE WHEN status = 'received' THEN 'acknowledged' ELSE status END WHERE complaint_id = :id"
     )
-
-
-async def _complaint_acknowledged(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _complaint_update(
-        conn,
-        e,
-        "acknowledged_at = :at, status = CASE WHEN status = 'received' THEN 'acknowledged' ELSE status END",
-        at=e.occurred_at,
+)
+_respond_complaint = _complaint_update(
+    text(
+        "UPDATE visits_complaints SET responded_at = :at, response = :r, response_outcome = :o, status = 'responded', "
+        "acknowledged_at = coalesce(acknowledged_at, :at) WHERE complaint_id = :id"
     )
-
-
-async def _complaint_responded(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _complaint_update(
-        conn,
-        e,
-        "responded_at = :at, response = :r, response_outcome = :o, status = 'responded', "
-        "acknowledged_at = coalesce(acknowledged_at, :at)",
-        at=e.occurred_at,
-        r=e.data["response"],
-        o=e.data.get("outcome"),
+)
+_extend_complaint = _complaint_update(
+    text("UPDATE visits_complaints SET extended_working_days = :w WHERE complaint_id = :id")
+)
+_escalate_complaint = _complaint_update(
+    text(
+        "UPDATE visits_complaints SET stage = :s, status = 'escalated', extended_working_days = NULL "
+        "WHERE complaint_id = :id"
     )
+)
+_close_complaint = _complaint_update(
+    text("UPDATE visits_complaints SET status = 'closed', closed_at = :at, outcome = :o WHERE complaint_id = :id")
+)
 
 
-async def _complaint_extended(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _complaint_update(conn, e, "extended_working_days = :w", w=int(e.data["working_days"]))
+def _complaint_acknowledged(b: Batch, e: RecordedEvent) -> None:
+    _acknowledge_complaint(b, e, {"at": e.occurred_at})
 
 
-async def _complaint_escalated(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _complaint_update(
-        conn, e, "stage = :s, status = 'escalated', extended_working_days = NULL", s=int(e.data["to_stage"])
-    )
+def _complaint_responded(b: Batch, e: RecordedEvent) -> None:
+    _respond_complaint(b, e, {"at": e.occurred_at, "r": e.data["response"], "o": e.data.get("outcome")})
 
 
-async def _complaint_closed(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _complaint_update(
-        conn, e, "status = 'closed', closed_at = :at, outcome = :o", at=e.occurred_at, o=e.data["outcome"]
-    )
+def _complaint_extended(b: Batch, e: RecordedEvent) -> None:
+    _extend_complaint(b, e, {"w": int(e.data["working_days"])})
 
 
-async def _deadline_set(conn: AsyncConnection, e: RecordedEvent) -> None:
+def _complaint_escalated(b: Batch, e: RecordedEvent) -> None:
+    _escalate_complaint(b, e, {"s": int(e.data["to_stage"])})
+
+
+def _complaint_closed(b: Batch, e: RecordedEvent) -> None:
+    _close_complaint(b, e, {"at": e.occurred_at, "o": e.data["outcome"]})
+
+
+def _deadline_set(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     kind = str(d.get("kind", ""))
     if not kind.startswith(f"{SERVICE}."):
@@ -463,32 +504,19 @@ async def _deadline_set(conn: AsyncConnection, e: RecordedEvent) -> None:
     child_ids = d.get("child_ids") or [str(c) for c in e.child_ids]
     child_id = _uuid(child_ids[0]) if child_ids else None
     complaint_id = _uuid(e.stream_id.removeprefix("complaint-")) if e.stream_id.startswith("complaint-") else None
-    placement_id = None
-    if kind == rules.STATUTORY_VISIT and child_id is not None:
-        placement_id = (
-            await conn.execute(
-                text(
-                    "SELECT placement_id FROM visits_placements WHERE child_id = :c AND end_date IS NULL "
-                    "ORDER BY start_date DESC, started_position DESC LIMIT 1"
-                ),
-                {"c": child_id},
-            )
-        ).scalar_one_or_none()
-    await conn.execute(
-        text(
-            "INSERT INTO visits_deadlines (deadline_id, kind, subject, stream_id, child_id, complaint_id, "
-            "placement_id, household_id, started_at, due_at, description, source, escalate_to, set_event_id) "
-            "VALUES (:id, :k, :sub, :st, :c, :cp, :p, :h, :sa, :due, :desc, :src, :esc, :e) "
-            "ON CONFLICT (deadline_id) DO NOTHING"
-        ),
+    deadline_id = uuid.UUID(d["deadline_id"])
+    # A statutory visit clock belongs to the child's current placement, read in the same statement.
+    placed_child = child_id if kind == rules.STATUTORY_VISIT else None
+    b.write(
+        _INSERT_DEADLINE,
         {
-            "id": uuid.UUID(d["deadline_id"]),
+            "id": deadline_id,
             "k": kind,
             "sub": d["subject"],
             "st": e.stream_id,
             "c": child_id,
             "cp": complaint_id,
-            "p": placement_id,
+            "pc": placed_child,
             "h": _uuid(d.get("household_id")),
             "sa": datetime.fromisoformat(d["started_at"]),
             "due": datetime.fromisoformat(d["due_at"]),
@@ -497,52 +525,65 @@ async def _deadline_set(conn: AsyncConnection, e: RecordedEvent) -> None:
             "esc": d.get("escalate_to", "registered_manager"),
             "e": e.event_id,
         },
+        ("visits_deadlines", deadline_id),
+        *([("visits_placements.child", placed_child)] if placed_child else []),
     )
 
 
-async def _deadline_met(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_DEADLINE = text(
+    "INSERT INTO visits_deadlines (deadline_id, kind, subject, stream_id, child_id, complaint_id, "
+    "placement_id, household_id, started_at, due_at, description, source, escalate_to, set_event_id) "
+    "VALUES (:id, :k, :sub, :st, :c, :cp, (SELECT placement_id FROM visits_placements "
+    "WHERE child_id = :pc AND end_date IS NULL ORDER BY start_date DESC, started_position DESC LIMIT 1), "
+    ":h, :sa, :due, :desc, :src, :esc, :e) ON CONFLICT (deadline_id) DO NOTHING"
+)
+
+
+def _deadline_met(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     if not str(d.get("kind", "")).startswith(f"{SERVICE}."):
         return
-    await conn.execute(
-        text(
-            "UPDATE visits_deadlines SET status = 'met', met_at = :at, met_by_event_id = :by, late = :late "
-            "WHERE deadline_id = :id AND status = 'open'"
-        ),
+    deadline_id = uuid.UUID(d["deadline_id"])
+    b.write(
+        _MEET_DEADLINE,
         {
-            "id": uuid.UUID(d["deadline_id"]),
+            "id": deadline_id,
             "at": datetime.fromisoformat(d["met_at"]),
             "by": _uuid(d.get("met_by_event_id")),
             "late": bool(d.get("late")),
         },
+        ("visits_deadlines", deadline_id),
     )
 
 
-async def _deadline_cancelled(conn: AsyncConnection, e: RecordedEvent) -> None:
+_MEET_DEADLINE = text(
+    "UPDATE visits_deadlines SET status = 'met', met_at = :at, met_by_event_id = :by, late = :late "
+    "WHERE deadline_id = :id AND status = 'open'"
+)
+
+
+def _deadline_cancelled(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     if not str(d.get("kind", "")).startswith(f"{SERVICE}."):
         return
-    await conn.execute(
-        text(
-            "UPDATE visits_deadlines SET status = 'cancelled', cancel_reason = :r "
-            "WHERE deadline_id = :id AND status = 'open'"
-        ),
-        {"id": uuid.UUID(d["deadline_id"]), "r": d.get("reason")},
-    )
+    deadline_id = uuid.UUID(d["deadline_id"])
+    b.write(_CANCEL_DEADLINE, {"id": deadline_id, "r": d.get("reason")}, ("visits_deadlines", deadline_id))
 
 
-async def _plan_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+_CANCEL_DEADLINE = text(
+    "UPDATE visits_deadlines SET status = 'cancelled', cancel_reason = :r WHERE deadline_id = :id AND status = 'open'"
+)
+
+
+def _plan_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     content = {"strategies": d.get("strategies") or [], "medications": d.get("medications") or []}
-    await conn.execute(
-        text(
-            "INSERT INTO visits_plan_versions (plan_id, version, child_id, kind, summary, content, review_date, "
-            "review_deadline_id, recorded_at, event_id) VALUES (:p, :v, :c, :k, :s, CAST(:content AS jsonb), :rd, "
-            ":rdl, :at, :e) ON CONFLICT (plan_id, version) DO NOTHING"
-        ),
+    plan_id, version = uuid.UUID(d["plan_id"]), int(d["version"])
+    b.write(
+        _INSERT_PLAN_VERSION,
         {
-            "p": uuid.UUID(d["plan_id"]),
-            "v": int(d["version"]),
+            "p": plan_id,
+            "v": version,
             "c": uuid.UUID(d["child_id"]),
             "k": d["kind"],
             "s": d["summary"],
@@ -552,20 +593,25 @@ async def _plan_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
             "at": e.occurred_at,
             "e": e.event_id,
         },
+        ("visits_plan_versions", plan_id, version),
     )
 
 
-async def _plan_shared(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_PLAN_VERSION = text(
+    "INSERT INTO visits_plan_versions (plan_id, version, child_id, kind, summary, content, review_date, "
+    "review_deadline_id, recorded_at, event_id) VALUES (:p, :v, :c, :k, :s, CAST(:content AS jsonb), :rd, "
+    ":rdl, :at, :e) ON CONFLICT (plan_id, version) DO NOTHING"
+)
+
+
+def _plan_shared(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_plan_shares (share_id, plan_id, version, child_id, kind, household_id, shared_at, "
-            "ack_deadline_id, event_id) VALUES (:s, :p, :v, :c, :k, :h, :at, :dl, :e) "
-            "ON CONFLICT (share_id) DO NOTHING"
-        ),
+    plan_id = uuid.UUID(d["plan_id"])
+    b.write(
+        _INSERT_PLAN_SHARE,
         {
             "s": uuid.UUID(d["share_id"]),
-            "p": uuid.UUID(d["plan_id"]),
+            "p": plan_id,
             "v": int(d["version"]),
             "c": uuid.UUID(d["child_id"]),
             "k": d["kind"],
@@ -574,37 +620,47 @@ async def _plan_shared(conn: AsyncConnection, e: RecordedEvent) -> None:
             "dl": _uuid(d.get("ack_deadline_id")),
             "e": e.event_id,
         },
+        ("visits_plan_shares.plan", plan_id),
     )
 
 
-async def _plan_acknowledged(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_PLAN_SHARE = text(
+    "INSERT INTO visits_plan_shares (share_id, plan_id, version, child_id, kind, household_id, shared_at, "
+    "ack_deadline_id, event_id) VALUES (:s, :p, :v, :c, :k, :h, :at, :dl, :e) "
+    "ON CONFLICT (share_id) DO NOTHING"
+)
+
+
+def _plan_acknowledged(b: Batch, e: RecordedEvent) -> None:
     d = e.data
+    plan_id = uuid.UUID(d["plan_id"])
     # Acknowledging a version acknowledges receipt of every earlier version shared with the household.
-    await conn.execute(
-        text(
-            "UPDATE visits_plan_shares SET acknowledged_at = :at, acknowledged_by = :by WHERE plan_id = :p "
-            "AND version <= :v AND acknowledged_at IS NULL AND (CAST(:h AS uuid) IS NULL OR household_id = :h)"
-        ),
+    b.write(
+        _ACKNOWLEDGE_PLAN_SHARES,
         {
-            "p": uuid.UUID(d["plan_id"]),
+            "p": plan_id,
             "v": int(d["version"]),
             "h": _uuid(d.get("household_id")),
             "at": e.occurred_at,
             "by": d["acknowledged_by"],
         },
+        ("visits_plan_shares.plan", plan_id),
     )
 
 
-async def _risk_assessment_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+_ACKNOWLEDGE_PLAN_SHARES = text(
+    "UPDATE visits_plan_shares SET acknowledged_at = :at, acknowledged_by = :by WHERE plan_id = :p "
+    "AND version <= :v AND acknowledged_at IS NULL AND (CAST(:h AS uuid) IS NULL OR household_id = :h)"
+)
+
+
+def _risk_assessment_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_risk_assessments (assessment_id, child_id, assessed_at, assessed_by, hazards, "
-            "review_date, event_id) VALUES (:a, :c, :at, :by, CAST(:h AS jsonb), :rd, :e) "
-            "ON CONFLICT (assessment_id) DO NOTHING"
-        ),
+    assessment_id = uuid.UUID(d["assessment_id"])
+    b.write(
+        _INSERT_RISK_ASSESSMENT,
         {
-            "a": uuid.UUID(d["assessment_id"]),
+            "a": assessment_id,
             "c": uuid.UUID(d["child_id"]),
             "at": e.occurred_at,
             "by": d["assessed_by"],
@@ -612,18 +668,24 @@ async def _risk_assessment_recorded(conn: AsyncConnection, e: RecordedEvent) -> 
             "rd": date.fromisoformat(d["review_date"]),
             "e": e.event_id,
         },
+        ("visits_risk_assessments", assessment_id),
     )
 
 
-async def _health_check_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_RISK_ASSESSMENT = text(
+    "INSERT INTO visits_risk_assessments (assessment_id, child_id, assessed_at, assessed_by, hazards, "
+    "review_date, event_id) VALUES (:a, :c, :at, :by, CAST(:h AS jsonb), :rd, :e) "
+    "ON CONFLICT (assessment_id) DO NOTHING"
+)
+
+
+def _health_check_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_health_checks (check_id, child_id, kind, occurred_at, by, outcome, event_id) "
-            "VALUES (:i, :c, :k, :at, :by, :o, :e) ON CONFLICT (check_id) DO NOTHING"
-        ),
+    check_id = uuid.UUID(d["check_id"])
+    b.write(
+        _INSERT_HEALTH_CHECK,
         {
-            "i": uuid.UUID(d["check_id"]),
+            "i": check_id,
             "c": uuid.UUID(d["child_id"]),
             "k": d["kind"],
             "at": e.occurred_at,
@@ -631,18 +693,23 @@ async def _health_check_recorded(conn: AsyncConnection, e: RecordedEvent) -> Non
             "o": d["outcome"],
             "e": e.event_id,
         },
+        ("visits_health_checks", check_id),
     )
 
 
-async def _lac_review_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_HEALTH_CHECK = text(
+    "INSERT INTO visits_health_checks (check_id, child_id, kind, occurred_at, by, outcome, event_id) "
+    "VALUES (:i, :c, :k, :at, :by, :o, :e) ON CONFLICT (check_id) DO NOTHING"
+)
+
+
+def _lac_review_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_lac_reviews (review_id, child_id, number, held_at, child_attended, "
-            "child_views_given, event_id) VALUES (:r, :c, :n, :at, :ca, :cv, :e) ON CONFLICT (review_id) DO NOTHING"
-        ),
+    review_id = uuid.UUID(d["review_id"])
+    b.write(
+        _INSERT_LAC_REVIEW,
         {
-            "r": uuid.UUID(d["review_id"]),
+            "r": review_id,
             "c": uuid.UUID(d["child_id"]),
             "n": int(d["number"]),
             "at": e.occurred_at,
@@ -650,19 +717,23 @@ async def _lac_review_recorded(conn: AsyncConnection, e: RecordedEvent) -> None:
             "cv": bool(d["child_views_given"]),
             "e": e.event_id,
         },
+        ("visits_lac_reviews", review_id),
     )
 
 
-async def _concern_raised(conn: AsyncConnection, e: RecordedEvent) -> None:
+_INSERT_LAC_REVIEW = text(
+    "INSERT INTO visits_lac_reviews (review_id, child_id, number, held_at, child_attended, "
+    "child_views_given, event_id) VALUES (:r, :c, :n, :at, :ca, :cv, :e) ON CONFLICT (review_id) DO NOTHING"
+)
+
+
+def _concern_raised(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    await conn.execute(
-        text(
-            "INSERT INTO visits_concerns (concern_id, child_id, raised_at, raised_by, summary, household_id, "
-            "response_deadline_id, status) VALUES (:i, :c, :at, :by, :s, :h, :dl, 'open') "
-            "ON CONFLICT (concern_id) DO NOTHING"
-        ),
+    concern_id = uuid.UUID(d["concern_id"])
+    b.write(
+        _INSERT_CONCERN,
         {
-            "i": uuid.UUID(d["concern_id"]),
+            "i": concern_id,
             "c": uuid.UUID(d["child_id"]),
             "at": e.occurred_at,
             "by": d["raised_by"],
@@ -670,43 +741,55 @@ async def _concern_raised(conn: AsyncConnection, e: RecordedEvent) -> None:
             "h": _uuid(d.get("household_id")),
             "dl": _uuid(d.get("response_deadline_id")),
         },
+        ("visits_concerns", concern_id),
     )
 
 
-async def _concern_update(conn: AsyncConnection, e: RecordedEvent, sets: str, **params: Any) -> None:
-    await conn.execute(
-        text(f"UPDATE visits_concerns SET {sets} WHERE concern_id = :id"),
-        {"id": uuid.UUID(e.data["concern_id"]), **params},
+_INSERT_CONCERN = text(
+    "INSERT INTO visits_concerns (concern_id, child_id, raised_at, raised_by, summary, household_id, "
+    "response_deadline_id, status) VALUES (:i, :c, :at, :by, :s, :h, :dl, 'open') "
+    "ON CONFLICT (concern_id) DO NOTHING"
+)
+
+
+def _concern_update(statement: TextClause) -> Callable[[Batch, RecordedEvent, dict[str, Any]], None]:
+    def write(b: Batch, e: RecordedEvent, params: dict[str, Any]) -> None:
+        concern_id = uuid.UUID(e.data["concern_id"])
+        b.write(statement, {"id": concern_id, **params}, ("visits_concerns", concern_id))
+
+    return write
+
+
+_action_concern = _concern_update(
+    text(
+        "UPDATE visits_concerns SET actions = actions + 1, last_action = :a, "
+        "status = CASE WHEN status = 'open' THEN 'actioned' ELSE status END WHERE concern_id = :id"
     )
-
-
-async def _concern_actioned(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _concern_update(
-        conn,
-        e,
-        "actions = actions + 1, last_action = :a, status = CASE WHEN status = 'open' THEN 'actioned' ELSE status END",
-        a=e.data["action"],
+)
+_resolve_concern = _concern_update(
+    text("UPDATE visits_concerns SET status = 'resolved', outcome = :o, resolved_at = :at WHERE concern_id = :id")
+)
+_escalate_concern = _concern_update(
+    text(
+        "UPDATE visits_concerns SET status = 'escalated', escalated_to = :to, escalated_at = :at, "
+        "complaint_id = :cp WHERE concern_id = :id"
     )
+)
 
 
-async def _concern_resolved(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _concern_update(
-        conn, e, "status = 'resolved', outcome = :o, resolved_at = :at", o=e.data["outcome"], at=e.occurred_at
-    )
+def _concern_actioned(b: Batch, e: RecordedEvent) -> None:
+    _action_concern(b, e, {"a": e.data["action"]})
 
 
-async def _concern_escalated(conn: AsyncConnection, e: RecordedEvent) -> None:
-    await _concern_update(
-        conn,
-        e,
-        "status = 'escalated', escalated_to = :to, escalated_at = :at, complaint_id = :cp",
-        to=e.data["to"],
-        at=e.occurred_at,
-        cp=_uuid(e.data.get("complaint_id")),
-    )
+def _concern_resolved(b: Batch, e: RecordedEvent) -> None:
+    _resolve_concern(b, e, {"o": e.data["outcome"], "at": e.occurred_at})
 
 
-_APPLY = {
+def _concern_escalated(b: Batch, e: RecordedEvent) -> None:
+    _escalate_concern(b, e, {"to": e.data["to"], "at": e.occurred_at, "cp": _uuid(e.data.get("complaint_id"))})
+
+
+_APPLY: dict[str, Callable[[Batch, RecordedEvent], None]] = {
     ev.PLAN_RECORDED: _plan_recorded,
     ev.PLAN_SHARED: _plan_shared,
     ev.PLAN_ACKNOWLEDGED: _plan_acknowledged,
@@ -737,6 +820,76 @@ PROJECTORS = [VisitsReactor()]
 
 
 # ---- queries over this service's tables (used by commands and the API) ---------------------------
+@dataclass(frozen=True)
+class PlacementTerms:
+    placement_id: uuid.UUID
+    household_id: uuid.UUID | None
+    start_date: date
+    long_term: bool
+    connected_person: bool
+    end_date: date | None
+
+
+@dataclass(frozen=True)
+class OpenClock:
+    deadline_id: uuid.UUID
+    kind: str
+    started_at: datetime
+    due_at: datetime
+    placement: PlacementTerms | None
+
+
+@dataclass(frozen=True)
+class VisitContext:
+    """What recording a visit needs, read in one statement: the log's head, the child's stream
+    version (0: no such child), the current placement, and the child's open clocks with the
+    placement each belongs to."""
+
+    head: int
+    version: int
+    placement: PlacementTerms | None
+    open_clocks: list[OpenClock]
+
+
+async def visit_context(conn: Any, child_id: uuid.UUID) -> VisitContext:
+    """On a driver (asyncpg) connection: recording visits is the busiest write there is."""
+    row = await conn.fetchrow(_VISIT_CONTEXT, child_id, ev.child_stream(child_id))
+    return VisitContext(
+        head=row["head"],
+        version=row["version"] or 0,
+        placement=_terms(*(row[c] for c in _PLACEMENT_FIELDS)),
+        open_clocks=[OpenClock(c[0], c[1], c[2], c[3], _terms(*c[4:])) for c in row["clocks"] or ()],
+    )
+
+
+def _terms(
+    placement_id: uuid.UUID | None,
+    household_id: uuid.UUID | None,
+    start_date: date,
+    long_term: bool,
+    connected_person: bool,
+    end_date: date | None,
+) -> PlacementTerms | None:
+    if placement_id is None:
+        return None
+    return PlacementTerms(placement_id, household_id, start_date, long_term, connected_person, end_date)
+
+
+_PLACEMENT_FIELDS = ("placement_id", "household_id", "start_date", "long_term", "connected_person", "end_date")
+_VISIT_CONTEXT = (
+    "SELECT (SELECT position FROM events_head WHERE id) AS head, "
+    "(SELECT stream_version FROM events WHERE stream_id = $2 ORDER BY stream_version DESC LIMIT 1) AS version, "
+    + ", ".join(f"p.{c}" for c in _PLACEMENT_FIELDS)
+    + ", (SELECT array_agg((d.deadline_id, d.kind, d.started_at, d.due_at, "
+    + ", ".join(f"dp.{c}" for c in _PLACEMENT_FIELDS)
+    + ") ORDER BY d.due_at, d.deadline_id) FROM visits_deadlines d "
+    "LEFT JOIN visits_placements dp ON dp.placement_id = d.placement_id "
+    "WHERE d.child_id = $1 AND d.status = 'open') AS clocks "
+    "FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM visits_placements "
+    "WHERE child_id = $1 AND end_date IS NULL ORDER BY start_date DESC, started_position DESC LIMIT 1) p ON true"
+)
+
+
 async def get_child(conn: AsyncConnection, child_id: uuid.UUID) -> Any:
     return (
         await conn.execute(text("SELECT * FROM visits_children WHERE child_id = :c"), {"c": child_id})

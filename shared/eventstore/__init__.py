@@ -1,5 +1,6 @@
 """The append-only event log shared by every service (DESIGN.md §2)."""
 
+from shared.eventstore.batch import Batch
 from shared.eventstore.model import (
     ANY_VERSION,
     NO_STREAM,
@@ -11,12 +12,13 @@ from shared.eventstore.model import (
     WrongExpectedVersion,
 )
 from shared.eventstore.projector import Projector, ProjectorRunner, Reactor, reaction_id, reaction_metadata
-from shared.eventstore.store import EVENT_COLUMNS, Check, EventFilter, EventStore, row_to_event
+from shared.eventstore.store import EVENT_COLUMNS, Check, EventFilter, EventStore, record_to_event, row_to_event
 from shared.eventstore.verify import VerifyResult, verify_chain
 
 __all__ = [
     "EVENT_COLUMNS",
     "ANY_VERSION",
+    "Batch",
     "NO_STREAM",
     "Check",
     "DuplicateEventConflict",
@@ -33,6 +35,7 @@ __all__ = [
     "WrongExpectedVersion",
     "reaction_id",
     "reaction_metadata",
+    "record_to_event",
     "row_to_event",
     "verify_chain",
 ]

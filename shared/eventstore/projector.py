@@ -1,7 +1,12 @@
 """Projectors: read models built from the log, each event applied exactly once.
 
-A projector's rows and its checkpoint are written in one transaction, under a lock on the
-checkpoint row, so several processes may run the same projector without double-applying.
+A runner steps its projectors together: it takes the new events once (from the store's memory of
+what this process just appended, else from the log), and opens a transaction only when one of its
+projectors has something to apply. In that transaction it locks the projectors' checkpoint rows,
+applies the events after each checkpoint through one `Batch` of writes, and moves the checkpoints,
+so several processes may run the same projector without double-applying. A projector with nothing
+to apply only moves forward in memory; its checkpoint row catches up with its next write, at least
+every `checkpoint_every` positions, and when the runner stops.
 """
 
 from __future__ import annotations
@@ -9,16 +14,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.eventstore.batch import Batch
 from shared.eventstore.model import NewEvent, RecordedEvent
-from shared.eventstore.store import EVENT_COLUMNS, EventStore, listen_for_appends, row_to_event
+from shared.eventstore.store import (
+    EVENT_COLUMNS,
+    EventStore,
+    InlinePlan,
+    listen_for_appends,
+    record_to_event,
+    row_to_event,
+)
+from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -26,27 +41,43 @@ log = logging.getLogger(__name__)
 class Projector:
     """Subclass with a `name`, the `tables` it owns and `apply`.
 
-    `types` narrows the events read (None: every event). `apply` must be a pure function of the
-    event and the projector's own rows: never the wall clock, never another service's tables.
+    `types` narrows the events it is given (None: every event). `apply` queues its writes on the
+    batch and must be a pure function of the event and the projector's own rows: never the wall
+    clock, never another service's tables.
     """
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]] = ()
     types: ClassVar[frozenset[str] | None] = None
+    # Applied in the append's own transaction when it can be (ProjectorRunner.plan_inline). False
+    # for a projector whose rows an appender may hold locked while it waits for its append: the
+    # append would wait for the appender, which waits for the append.
+    inline: ClassVar[bool] = True
 
-    async def apply(self, conn: AsyncConnection, event: RecordedEvent) -> None:
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
         raise NotImplementedError
+
+    def wants(self, event_type: str) -> bool:
+        return self.types is None or event_type in self.types
 
 
 class Reactor(Projector):
     """A projector that also reacts: `react` returns events to append (stream id, events).
 
-    Reactions are appended at least once; give each an id derived from its cause
-    (`reaction_id`) so a repeat is a no-op. Rebuilding a reactor replays its rows only.
+    `react` is called for the types in `reacts_to` (default: `types`), after the event is applied
+    and every queued write is flushed, on the step's connection. Reactions are appended at least
+    once; give each an id derived from its cause (`reaction_id`) so a repeat is a no-op.
+    Rebuilding a reactor replays its rows only.
     """
+
+    reacts_to: ClassVar[frozenset[str] | None] = None
 
     async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
         return ()
+
+    def reacts(self, event_type: str) -> bool:
+        chosen = self.reacts_to if self.reacts_to is not None else self.types
+        return chosen is None or event_type in chosen
 
 
 def reaction_id(cause: RecordedEvent, key: str) -> uuid.UUID:
@@ -63,6 +94,16 @@ def reaction_metadata(service: str, cause: RecordedEvent) -> dict[str, Any]:
     }
 
 
+def union_of_types(projectors: Iterable[Projector]) -> list[str] | None:
+    """Every event type some projector wants, sorted; None when one of them wants every event."""
+    found: set[str] = set()
+    for projector in projectors:
+        if projector.types is None:
+            return None
+        found |= projector.types
+    return sorted(found)
+
+
 class ProjectorRunner:
     def __init__(
         self,
@@ -71,17 +112,20 @@ class ProjectorRunner:
         *,
         batch_size: int = 500,
         poll_interval: float = 2.0,
+        checkpoint_every: int = 10_000,
     ) -> None:
         self.engine = engine
         self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.projectors = list(projectors)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self._locks = {p.name: asyncio.Lock() for p in self.projectors}
-        self._known: dict[str, int] = {}
-        self._ensured: set[str] = set()
+        self.checkpoint_every = checkpoint_every
+        self._lock = asyncio.Lock()
+        self._known: dict[str, int] = {}  # every event up to here is applied (or not wanted)
+        self._stored: dict[str, int] = {}  # the checkpoint row, as far as this process knows
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.store: EventStore | None = None
 
     def by_name(self, name: str) -> Projector:
@@ -92,97 +136,212 @@ class ProjectorRunner:
 
     # ---- catching up -------------------------------------------------------------------------
     async def catch_up(self, up_to: int | None = None) -> None:
-        """Bring every projector to `up_to` (default: the head as it is now)."""
+        """Bring every projector to `up_to` (default: the head of the log as it is now)."""
+        if not self.projectors:
+            return
         if up_to is None:
-            # Read the head once without any lock: projectors already there are skipped, and
-            # concurrent callers waiting on one projector's lock are served by one step.
             up_to = await self._head()
-        for projector in self.projectors:
-            await self.catch_up_one(projector, up_to)
+        if self._reached(up_to):
+            return
+        async with self._lock:
+            # Concurrent callers wait here and are served by the step the first one takes, which
+            # goes as far as this process knows the log to reach (a group commit's whole batch).
+            if not self._known:
+                await self._load_checkpoints()
+            if self.store is not None and self.store.known_head is not None:
+                up_to = max(up_to, self.store.known_head)
+            while not self._reached(up_to):
+                await self._step(up_to)
+
+    @property
+    def applied(self) -> int | None:
+        """Every projector has applied every event up to here (None: not known yet). A read of the
+        projections started after this was read sees all of it."""
+        return min(self._known.values()) if self._known else None
+
+    def _reached(self, position: int) -> bool:
+        return bool(self._known) and min(self._known.values()) >= position
 
     async def _head(self) -> int:
+        if self.store is not None:
+            return (await self.store.head())[0]
         async with self.reader.connect() as conn:
             return int((await conn.execute(_HEAD)).scalar_one())
 
-    async def catch_up_one(self, projector: Projector, up_to: int | None = None) -> int:
-        if up_to is not None and self._known.get(projector.name, -1) >= up_to:
-            return self._known[projector.name]
-        async with self._locks[projector.name]:
-            # Another request may have brought it this far while we waited for the lock.
-            if up_to is not None and self._known.get(projector.name, -1) >= up_to:
-                return self._known[projector.name]
-            while True:
-                reached, more = await self._step(projector)
-                self._known[projector.name] = reached
-                # The head read under the lock may be older than `up_to` (the snapshot of a
-                # statement that waited for the lock): step again until `up_to` is reached.
-                if up_to is not None and reached >= up_to or up_to is None and not more:
-                    return reached
+    async def _load_checkpoints(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(_ENSURE_CHECKPOINTS, {"names": [p.name for p in self.projectors]})
+            rows = await conn.execute(_CHECKPOINTS, {"names": [p.name for p in self.projectors]})
+            stored = {r.name: int(r.position) for r in rows}
+        self._stored = dict(stored)
+        self._known = {p.name: stored[p.name] for p in self.projectors}
 
-    async def _step(self, projector: Projector) -> tuple[int, bool]:
-        async with self.engine.connect() as conn, conn.begin():
-            if projector.name not in self._ensured:
-                await _ensure_checkpoint(conn, projector.name)
-                self._ensured.add(projector.name)
-            # The checkpoint row locked, and the head read, in one round trip.
-            row = (await conn.execute(_LOCK_AND_HEAD, {"n": projector.name})).one()
-            checkpoint, head = int(row.position), int(row.head)
-            if head <= checkpoint:
-                return checkpoint, False
-            events = await _read_events(conn, projector, checkpoint, head, self.batch_size)
-            for event in events:
-                await projector.apply(conn, event)
-                if isinstance(projector, Reactor) and self.store is not None:
+    async def _step(self, up_to: int) -> None:
+        start = min(self._known.values())
+        events, end = await self._events(start, up_to)
+        due = {
+            p.name
+            for p in self.projectors
+            if any(e.position > self._known[p.name] and p.wants(e.type) for e in events)
+            or end - self._stored.get(p.name, 0) >= self.checkpoint_every
+        }
+        if due:
+            try:
+                await self._apply([p for p in self.projectors if p.name in due], events, end)
+            except Exception:
+                if len(due) == 1:
+                    raise
+                # One projector's failure must not hold the others back: step them one by one.
+                log.exception("projector step failed; retrying projectors one by one")
+                failed: Exception | None = None
+                for projector in (p for p in self.projectors if p.name in due):
+                    try:
+                        await self._apply([projector], events, end)
+                    except Exception as exc:
+                        failed = exc
+                if failed is not None:
+                    raise failed from None
+        for projector in self.projectors:
+            self._known[projector.name] = max(self._known[projector.name], end)
+
+    async def _events(self, after: int, up_to: int) -> tuple[list[RecordedEvent], int]:
+        """The events in (after, up_to] that some projector wants, at most `batch_size` of them,
+        and the position they cover through."""
+        if self.store is not None:
+            remembered = await self.store.recent_or_committing(after, up_to)
+            if remembered is not None:
+                return remembered, up_to
+        events = await read_range(self.reader, after, up_to, self.batch_size, union_of_types(self.projectors))
+        end = events[-1].position if len(events) == self.batch_size else up_to
+        return events, end
+
+    async def _apply(self, projectors: list[Projector], events: list[RecordedEvent], end: int) -> None:
+        names = sorted(p.name for p in projectors)
+        async with step_transaction(self.reader) as (conn, driver):
+            # Locked (in name order, so runners in other processes never deadlock with this one)
+            # and moved to `end` in one statement; the rows come back with where they were.
+            stored = {r["name"]: int(r["was"]) for r in await driver.fetch(_LOCK_AND_MOVE, names, end)}
+            todo: list[tuple[Projector, list[RecordedEvent]]] = []
+            for projector in projectors:
+                done = stored[projector.name]
+                if done >= end:
+                    continue  # another process got here first (the row is left where it was)
+                mine = [e for e in events if e.position > done and projector.wants(e.type)]
+                known = min(self._known[projector.name], end)
+                if done < known:
+                    # The row is behind what this process thought (a rebuild, or positions only
+                    # skipped in memory): read what lies between from the log.
+                    skipped = await read_all(conn, done, known, projector.types)
+                    mine = skipped + [e for e in mine if e.position > known]
+                todo.append((projector, mine))
+            batch = Batch(conn, driver)
+            for projector, event in _in_log_order(todo):
+                await projector.apply(batch, event)
+                if isinstance(projector, Reactor) and projector.reacts(event.type) and self.store is not None:
+                    await batch.flush()
                     for stream_id, reactions in await projector.react(conn, event):
                         await self.store.append(stream_id, reactions)
-            # Scanned through `head` unless the batch was full.
-            reached = events[-1].position if len(events) == self.batch_size else head
-            await conn.execute(
-                text("UPDATE projector_checkpoints SET position = :p WHERE name = :n"),
-                {"p": reached, "n": projector.name},
-            )
-            return reached, reached < head
+            await batch.flush()
+        for projector in projectors:
+            self._stored[projector.name] = max(stored[projector.name], end)
+
+    async def plan_inline(self, events: list[RecordedEvent], before: int) -> InlinePlan | None:
+        """Apply the batch the store is committing, inside its transaction, so the read models are
+        current the moment the events are: no step of its own, no second commit. Only when this
+        runner is idle and exactly at `before`, and no reactor must react to the batch (reactions
+        are appended by a step). The store moves the checkpoint rows with the events; applying
+        raises (and the store commits without us) when a row is not where this process left it."""
+        if not events or self._lock.locked() or not self._known or any(v != before for v in self._known.values()):
+            return None
+        wanted = [p for p in self.projectors if any(p.wants(e.type) for e in events)]
+        if any(not p.inline or isinstance(p, Reactor) and any(p.reacts(e.type) for e in events) for p in wanted):
+            return None
+        # Free, so this takes it at once (no suspension since the check): steps of this process
+        # wait until the transaction ends.
+        await self._lock.acquire()
+        names = sorted(p.name for p in wanted)
+        after = events[-1].position
+
+        async def apply(session: AsyncConnection, driver: Any, was: dict[str, int]) -> None:
+            if was != {n: self._stored.get(n) for n in names}:
+                raise _Moved(f"checkpoints of {names} are not where this process left them")
+            batch = Batch(session, driver)
+            for event in events:
+                for projector in wanted:
+                    if projector.wants(event.type):
+                        await projector.apply(batch, event)
+            await batch.flush()
+
+        def finish(committed: bool) -> None:
+            if committed:
+                for projector in self.projectors:
+                    self._known[projector.name] = after
+                for name in names:
+                    self._stored[name] = after
+            self._lock.release()
+
+        return InlinePlan(names, apply, finish)
 
     async def checkpoints(self) -> dict[str, int]:
+        """Each projector's position: what this process knows, else its checkpoint row."""
         async with self.reader.connect() as conn:
             rows = await conn.execute(text("SELECT name, position FROM projector_checkpoints"))
-            known = {r.name: int(r.position) for r in rows}
-        return {p.name: known.get(p.name, 0) for p in self.projectors}
+            stored = {r.name: int(r.position) for r in rows}
+        return {p.name: max(stored.get(p.name, 0), self._known.get(p.name, 0)) for p in self.projectors}
+
+    async def persist(self) -> None:
+        """Write every checkpoint this process moved only in memory."""
+        behind = [p.name for p in self.projectors if self._known.get(p.name, 0) > self._stored.get(p.name, 0)]
+        if not behind:
+            return
+        async with self.engine.begin() as conn:
+            for name in sorted(behind):
+                await conn.execute(_RAISE_CHECKPOINT, {"n": name, "p": self._known[name]})
+                self._stored[name] = self._known[name]
 
     # ---- rebuilding --------------------------------------------------------------------------
     async def replay(
         self,
-        projector: Projector,
+        projectors: Projector | Sequence[Projector] | None = None,
         *,
         to_position: int | None = None,
         as_of: datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
+        flush_every: int = 5000,
     ) -> int:
-        """Rebuild `projector` from position 0 in one transaction; readers never see it half-built.
+        """Rebuild `projectors` (default: all) from position 0 in one pass over the log and one
+        transaction; readers never see them half-built.
 
-        `to_position` and `as_of` (recorded_at <= T) rebuild the projection as it stood then.
+        `to_position` and `as_of` (recorded_at <= T) rebuild the projections as they stood then.
         """
-        async with self._locks[projector.name]:
-            async with self.engine.connect() as conn, conn.begin():
-                await _lock_checkpoint(conn, projector.name)
-                if projector.tables:
-                    await conn.execute(text(f"TRUNCATE {', '.join(projector.tables)}"))
-                head = int((await conn.execute(text("SELECT position FROM events_head WHERE id"))).scalar_one())
+        chosen = [projectors] if isinstance(projectors, Projector) else list(projectors or self.projectors)
+        names = sorted(p.name for p in chosen)
+        async with self._lock:
+            async with step_transaction(self.reader) as (conn, driver):
+                await driver.execute(_ENSURE_CHECKPOINTS_SQL, names)
+                await driver.execute(_LOCK_CHECKPOINTS_SQL, names)
+                tables = [t for p in chosen for t in p.tables]
+                if tables:
+                    await driver.execute(f"TRUNCATE {', '.join(tables)}")
+                head = int(await driver.fetchval("SELECT position FROM events_head WHERE id"))
                 target = head if to_position is None else min(head, to_position)
-                position = 0
-                while position < target:
-                    events = await _read_events(conn, projector, position, target, self.batch_size, as_of)
+                batch = Batch(conn, driver)
+                async for events in read_pages(self.reader, 0, target, union_of_types(chosen), as_of):
                     for event in events:
-                        await projector.apply(conn, event)
-                    position = events[-1].position if len(events) == self.batch_size else target
+                        for projector in chosen:
+                            if projector.wants(event.type):
+                                await projector.apply(batch, event)
+                    if batch.pending >= flush_every:
+                        await batch.flush()
                     if progress is not None:
-                        progress(position, target)
-                await conn.execute(
-                    text("UPDATE projector_checkpoints SET position = :p WHERE name = :n"),
-                    {"p": target, "n": projector.name},
-                )
-                self._known[projector.name] = target
-                return target
+                        progress(events[-1].position, target)
+                await batch.flush()
+                await driver.execute(_MOVE_CHECKPOINTS_SQL, names, target)
+            for name in names:
+                self._known[name] = self._stored[name] = target
+            if progress is not None:
+                progress(target, target)
+            return target
 
     # ---- following the log -------------------------------------------------------------------
     def wake(self, _position: int | None = None) -> None:
@@ -193,14 +352,19 @@ class ProjectorRunner:
             self.store = store
             store.on_change(self.wake)
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._follow(), name="projector-follower")
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # The flag as well as the cancellation: on 3.11 a cancellation that meets the poll's
+            # timeout can be lost, and the follower must still stop.
+            self._stopping = True
+            self._wake.set()
+            await stop_task(self._task)
             self._task = None
+        with contextlib.suppress(Exception):
+            await self.persist()
 
     async def _follow(self) -> None:
         # With a store, its one LISTEN connection wakes every runner; alone, listen ourselves.
@@ -209,10 +373,16 @@ class ProjectorRunner:
             if self.store is None
             else None
         )
+        polled = 0.0
         try:
-            while True:
+            while not self._stopping:
                 try:
-                    await self.catch_up()
+                    # Woken: what this process has heard of. Every poll interval: the head itself.
+                    heard = self.store.known_head if self.store is not None else None
+                    if heard is None or time.monotonic() - polled >= self.poll_interval:
+                        polled = time.monotonic()
+                        heard = None
+                    await self.catch_up(heard)
                 except Exception:
                     log.exception("projector catch-up failed; will retry")
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -223,48 +393,126 @@ class ProjectorRunner:
                 self._wake.clear()
         finally:
             if listener is not None:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+                await stop_task(listener)
+
+
+@contextlib.asynccontextmanager
+async def step_transaction(reader: AsyncEngine) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+    """A transaction opened on the driver connection, and the same session as a SQLAlchemy
+    connection (autocommit, so it never begins or ends a transaction of its own)."""
+    async with reader.connect() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            yield conn, driver
+
+
+class _Moved(Exception):
+    """A checkpoint row moved under this process (another replica, or a rebuild)."""
+
+
+def _in_log_order(todo: list[tuple[Projector, list[RecordedEvent]]]) -> list[tuple[Projector, RecordedEvent]]:
+    """Every (projector, event) of a step, by position; at one position, in the runner's order."""
+    pairs = [
+        (event.position, index, projector, event) for index, (projector, mine) in enumerate(todo) for event in mine
+    ]
+    pairs.sort(key=lambda p: (p[0], p[1]))
+    return [(projector, event) for _, _, projector, event in pairs]
+
+
+# ---- reading the log -----------------------------------------------------------------------------
+async def read_range(
+    reader: AsyncEngine, after: int, up_to: int, limit: int, types: Sequence[str] | None
+) -> list[RecordedEvent]:
+    async with reader.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        if types is None:
+            records = await raw.fetch(_RANGE, after, up_to, limit)
+        else:
+            records = await raw.fetch(_RANGE_OF_TYPES, after, up_to, limit, list(types))
+    return [record_to_event(r) for r in records]
+
+
+async def read_all(conn: AsyncConnection, after: int, up_to: int, types: frozenset[str] | None) -> list[RecordedEvent]:
+    """Every event in (after, up_to] of `types`, on `conn` (inside a step's transaction)."""
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :a AND position <= :u"
+    params: dict[str, Any] = {"a": after, "u": up_to}
+    if types is not None:
+        sql += " AND type = ANY(:types)"
+        params["types"] = sorted(types)
+    return [row_to_event(r) for r in await conn.execute(text(sql + " ORDER BY position"), params)]
+
+
+async def read_pages(
+    reader: AsyncEngine,
+    after: int,
+    up_to: int,
+    types: Sequence[str] | None,
+    as_of: datetime | None = None,
+    page: int = 5000,
+) -> AsyncIterator[list[RecordedEvent]]:
+    """The events in (after, up_to] of `types` (and recorded by `as_of`), a page at a time; the
+    next page is read while the caller works on this one."""
+    clauses = ["position > $1", "position <= $2"]
+    args: list[Any] = [up_to]
+    if types is not None:
+        args.append(list(types))
+        clauses.append(f"type = ANY(${len(args) + 1})")
+    if as_of is not None:
+        args.append(as_of)
+        clauses.append(f"recorded_at <= ${len(args) + 1}")
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY position LIMIT {page}"
+    async with reader.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        statement = await raw.prepare(sql)
+
+        async def fetch(position: int) -> list[Any]:
+            return list(await statement.fetch(position, *args))
+
+        ahead = asyncio.ensure_future(fetch(after))
+        try:
+            while True:
+                records = await ahead
+                if not records:
+                    return
+                if len(records) == page:
+                    ahead = asyncio.ensure_future(fetch(records[-1]["position"]))
+                events = [record_to_event(r) for r in records]
+                yield events
+                if len(records) < page:
+                    return
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
 
 
 _HEAD = text("SELECT position FROM events_head WHERE id")
-_LOCK_AND_HEAD = text(
-    "SELECT c.position, (SELECT h.position FROM events_head h WHERE h.id) AS head "
-    "FROM projector_checkpoints c WHERE c.name = :n FOR UPDATE OF c"
+_RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
+_RANGE_OF_TYPES = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 AND type = ANY($4) "
+    "ORDER BY position LIMIT $3"
 )
-
-
-async def _ensure_checkpoint(conn: AsyncConnection, name: str) -> None:
-    await conn.execute(
-        text("INSERT INTO projector_checkpoints (name, position) VALUES (:n, 0) ON CONFLICT DO NOTHING"),
-        {"n": name},
-    )
-
-
-async def _lock_checkpoint(conn: AsyncConnection, name: str) -> int:
-    await _ensure_checkpoint(conn, name)
-    value = (
-        await conn.execute(text("SELECT position FROM projector_checkpoints WHERE name = :n FOR UPDATE"), {"n": name})
-    ).scalar_one()
-    return int(value)
-
-
-async def _read_events(
-    conn: AsyncConnection,
-    projector: Projector,
-    after: int,
-    up_to: int,
-    limit: int,
-    as_of: datetime | None = None,
-) -> list[RecordedEvent]:
-    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :a AND position <= :u"
-    params: dict[str, Any] = {"a": after, "u": up_to, "n": limit}
-    if as_of is not None:
-        sql += " AND recorded_at <= :as_of"
-        params["as_of"] = as_of
-    if projector.types is not None:
-        sql += " AND type = ANY(:types)"
-        params["types"] = sorted(projector.types)
-    sql += " ORDER BY position LIMIT :n"
-    return [row_to_event(r) for r in await conn.execute(text(sql), params)]
+_ENSURE_CHECKPOINTS = text(
+    "INSERT INTO projector_checkpoints (name, position) SELECT unnest(CAST(:names AS text[])), 0 ON CONFLICT DO NOTHING"
+)
+_CHECKPOINTS = text("SELECT name, position FROM projector_checkpoints WHERE name = ANY(:names)")
+_ENSURE_CHECKPOINTS_SQL = (
+    "INSERT INTO projector_checkpoints (name, position) SELECT unnest($1::text[]), 0 ON CONFLICT DO NOTHING"
+)
+_LOCK_CHECKPOINTS_SQL = "SELECT name FROM projector_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE"
+_MOVE_CHECKPOINTS_SQL = "UPDATE projector_checkpoints SET position = $2 WHERE name = ANY($1::text[])"
+_LOCK_AND_MOVE_NOWAIT = (
+    "UPDATE projector_checkpoints c SET position = $2 FROM "
+    "(SELECT name, position AS was FROM projector_checkpoints WHERE name = ANY($1::text[]) "
+    "ORDER BY name FOR UPDATE NOWAIT) locked WHERE c.name = locked.name RETURNING c.name, locked.was"
+)
+# Rows already past `end` (another process) keep their position.
+_LOCK_AND_MOVE = (
+    "UPDATE projector_checkpoints c SET position = GREATEST(c.position, $2) FROM "
+    "(SELECT name, position AS was FROM projector_checkpoints WHERE name = ANY($1::text[]) "
+    "ORDER BY name FOR UPDATE) locked WHERE c.name = locked.name RETURNING c.name, locked.was"
+)
+_RAISE_CHECKPOINT = text("UPDATE projector_checkpoints SET position = GREATEST(position, :p) WHERE name = :n")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from shared.db import as_role, create_engine
 from shared.eventstore import (
     NO_STREAM,
+    Batch,
     EventFilter,
     EventStore,
     InvalidEventContent,
@@ -213,14 +214,14 @@ class StreamCounts(Projector):
     name: ClassVar[str] = "test_stream_counts"
     tables: ClassVar[tuple[str, ...]] = ("test_stream_counts",)
 
-    async def apply(self, conn: Any, event: RecordedEvent) -> None:
-        await conn.execute(
-            text(
-                "INSERT INTO test_stream_counts (stream_id, events, last_type) VALUES (:s, 1, :t) "
-                "ON CONFLICT (stream_id) DO UPDATE SET events = test_stream_counts.events + 1, last_type = :t"
-            ),
-            {"s": event.stream_id, "t": event.type},
-        )
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
+        batch.write(_COUNT, {"s": event.stream_id, "t": event.type}, ("test_stream_counts", event.stream_id))
+
+
+_COUNT = text(
+    "INSERT INTO test_stream_counts (stream_id, events, last_type) VALUES (:s, 1, :t) "
+    "ON CONFLICT (stream_id) DO UPDATE SET events = test_stream_counts.events + 1, last_type = :t"
+)
 
 
 async def _rows(engine: Any) -> list[tuple[Any, ...]]:

@@ -276,8 +276,7 @@ async def target_of(app: FastAPI, rule: RouteRule, side: Side) -> tuple[set[str]
     if kind in ("placement", "allegation"):
         return {side.child}, {side.household}
     object_id = uuid.UUID(side.notification if kind == "notification" else side.escalation)
-    async with app.state.engine.connect() as conn:
-        target = await locate(conn, kind, object_id)
+    target = await locate(app.state.store, kind, object_id)
     return {str(c) for c in target.child_ids}, {str(h) for h in target.household_ids}
 
 
