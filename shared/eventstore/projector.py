@@ -259,11 +259,16 @@ class ProjectorRunner:
         # Free, so this takes it at once (no suspension since the check): steps of this process
         # wait until the transaction ends.
         await self._lock.acquire()
-        names = sorted(p.name for p in wanted)
+        # Every checkpoint of the runner moves with the events (the same statement): also those
+        # with nothing to apply, so the rows say how far each projector is.
+        names = sorted(p.name for p in self.projectors)
         after = events[-1].position
 
         async def apply(session: AsyncConnection, driver: Any, was: dict[str, int]) -> None:
             if was != {n: self._stored.get(n) for n in names}:
+                # Another process moved them (a replica, or a rebuild): what this process knows is
+                # stale. Forget it; the next step starts again from the rows.
+                self._known.clear()
                 raise _Moved(f"checkpoints of {names} are not where this process left them")
             batch = Batch(session, driver)
             for event in events:
@@ -291,13 +296,20 @@ class ProjectorRunner:
 
     async def persist(self) -> None:
         """Write every checkpoint this process moved only in memory."""
-        behind = [p.name for p in self.projectors if self._known.get(p.name, 0) > self._stored.get(p.name, 0)]
-        if not behind:
+        if not any(self._known.get(p.name, 0) > self._stored.get(p.name, 0) for p in self.projectors):
             return
-        async with self.engine.begin() as conn:
-            for name in sorted(behind):
-                await conn.execute(_RAISE_CHECKPOINT, {"n": name, "p": self._known[name]})
-                self._stored[name] = self._known[name]
+        async with self._lock:
+            behind = {
+                p.name: self._known[p.name]
+                for p in self.projectors
+                if self._known.get(p.name, 0) > self._stored.get(p.name, 0)
+            }
+            if not behind:
+                return
+            async with self.engine.begin() as conn:
+                for name in sorted(behind):
+                    row = await conn.execute(_RAISE_CHECKPOINT, {"n": name, "p": behind[name]})
+                    self._stored[name] = int(row.scalar_one())
 
     # ---- rebuilding --------------------------------------------------------------------------
     async def replay(
@@ -387,9 +399,15 @@ class ProjectorRunner:
                     log.exception("projector catch-up failed; will retry")
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
                 # arrives just as the event is set, and stop() would then wait forever.
-                with contextlib.suppress(TimeoutError):
+                try:
                     async with asyncio.timeout(self.poll_interval):
                         await self._wake.wait()
+                except TimeoutError:
+                    # The log is quiet: write the checkpoints that moved only in memory.
+                    try:
+                        await self.persist()
+                    except Exception:
+                        log.exception("could not write projector checkpoints; will retry")
                 self._wake.clear()
         finally:
             if listener is not None:
@@ -515,4 +533,6 @@ _LOCK_AND_MOVE = (
     "(SELECT name, position AS was FROM projector_checkpoints WHERE name = ANY($1::text[]) "
     "ORDER BY name FOR UPDATE) locked WHERE c.name = locked.name RETURNING c.name, locked.was"
 )
-_RAISE_CHECKPOINT = text("UPDATE projector_checkpoints SET position = GREATEST(position, :p) WHERE name = :n")
+_RAISE_CHECKPOINT = text(
+    "UPDATE projector_checkpoints SET position = GREATEST(position, :p) WHERE name = :n RETURNING position"
+)
