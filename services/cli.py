@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+import uvloop
 from rich.progress import Progress
 from sqlalchemy import text
 
@@ -25,6 +25,14 @@ from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
 from shared.settings import Settings, get_settings
+
+T = TypeVar("T")
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine on uvloop, as `serve` runs (uvicorn's default when installed)."""
+    return uvloop.run(main)
+
 
 cli = typer.Typer(help="carelog: the record of every child in a fostering agency.", no_args_is_help=True)
 
@@ -97,7 +105,7 @@ def verify(
     """Recompute the hash chain; exit 1 naming the first position that does not match."""
     expected = Checkpoint(**json.loads(checkpoint.read_text())) if checkpoint else None
     with database(get_settings(), data_dir) as (_owner, app_url):
-        result, at_checkpoint = asyncio.run(_verify(app_url, expected.position if expected else None))
+        result, at_checkpoint = run_async(_verify(app_url, expected.position if expected else None))
     typer.echo(json.dumps(result.__dict__))
     if not result.ok:
         typer.echo(f"chain broken at position {result.first_bad_position} ({result.reason})", err=True)
@@ -131,7 +139,7 @@ def checkpoint_command(
     settings = get_settings()
     key = load_or_create_key(settings.checkpoint_key_path)
     with database(settings, data_dir) as (_owner, app_url):
-        signed = asyncio.run(_checkpoint(app_url, key))
+        signed = run_async(_checkpoint(app_url, key))
     document = json.dumps(signed.as_json(), indent=2)
     if out:
         out.write_text(document + "\n")
@@ -168,7 +176,7 @@ def replay(
     if schema is not None and not SCHEMA_NAME.fullmatch(schema):
         raise typer.BadParameter("schema: lower-case letters, digits and _ only")
     with database(get_settings(), data_dir) as (owner_url, app_url):
-        asyncio.run(_replay(owner_url if schema else app_url, projection, as_of, to_position, schema))
+        run_async(_replay(owner_url if schema else app_url, projection, as_of, to_position, schema))
     if schema:
         typer.echo(f"projections as of {as_of or f'position {to_position}'} are in schema {schema}")
 
@@ -263,7 +271,7 @@ def demo(
         typer.echo("refusing to load demo data in production", err=True)
         raise typer.Exit(2)
     with database(settings, data_dir) as (_owner, app_url):
-        summary = asyncio.run(run_demo(settings, app_url, seed=seed, children=children, households=households))
+        summary = run_async(run_demo(settings, app_url, seed=seed, children=children, households=households))
     typer.echo(summary)
 
 
@@ -281,7 +289,7 @@ def export_command(
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     with database(get_settings(), data_dir) as (_owner, app_url):
-        document = asyncio.run(_export(app_url, child, format, as_of))
+        document = run_async(_export(app_url, child, format, as_of))
     if out is None and format == "pdf":
         out = Path(f"child-{child}.pdf")
     if out is None:
@@ -324,7 +332,7 @@ def report_command(
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     with database(get_settings(), data_dir) as (_owner, app_url):
-        document = asyncio.run(_report(app_url, month, as_of))
+        document = run_async(_report(app_url, month, as_of))
     if out is None:
         sys.stdout.buffer.write(document + b"\n")
     else:

@@ -8,7 +8,7 @@ never stored: it is derived at query time from the stored due dates and the inje
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -98,18 +98,7 @@ class HouseholdsProjector(Projector):
             occurred_at=event.occurred_at,
         )
         if state is not None:
-            batch.write(
-                _UPSERT_HOUSEHOLD,
-                {
-                    "h": household_id,
-                    "n": state.name,
-                    "s": state.status.value,
-                    "v": state.version,
-                    "st": _json(state.model_dump(mode="json")),
-                    "p": event.position,
-                },
-                key,
-            )
+            batch.put(_UPSERT_HOUSEHOLD, key, _household_row(household_id, state, event.position))
             batch.keep(key, state)
         if event.stream_id.startswith("placement-") and event.type in (
             ev.PLACEMENT_STARTED,
@@ -201,6 +190,20 @@ _UPSERT_ALLEGATION = text(
     "VALUES (:a, :h, CAST(:s AS jsonb), CAST(:e AS jsonb)) ON CONFLICT (allegation_id) DO UPDATE SET "
     "state = EXCLUDED.state, events = EXCLUDED.events"
 )
+
+
+def _household_row(household_id: str, state: HouseholdState, position: int) -> Callable[[], dict[str, Any]]:
+    def row() -> dict[str, Any]:
+        return {
+            "h": household_id,
+            "n": state.name,
+            "s": state.status.value,
+            "v": state.version,
+            "st": _json(state.model_dump(mode="json")),
+            "p": position,
+        }
+
+    return row
 
 
 ENDING_FIELDS = ("child_wishes_contact", "child_wishes", "carer_views", "ending_meeting_held", "ending_meeting_on")

@@ -43,6 +43,14 @@ def _uuid(value: Any) -> uuid.UUID | None:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+def _id(value: Any) -> str | None:
+    """A uuid as text, for parameters and batch keys: the driver parses it (and refuses a bad one),
+    which spares building a UUID for every deadline of a replay."""
+    if value in (None, ""):
+        return None
+    return str(value)
+
+
 def _date(value: Any) -> date | None:
     if value in (None, ""):
         return None
@@ -358,7 +366,7 @@ class NotificationsView(Projector):
     # ---- deadlines ---------------------------------------------------------------------------
     async def _on_DeadlineSet(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
-        deadline_id = _uuid(d["deadline_id"])
+        deadline_id = _id(d["deadline_id"])
         batch.write(
             _UPSERT_DEADLINE,
             {
@@ -379,7 +387,7 @@ class NotificationsView(Projector):
 
     def _close_deadline(self, batch: Batch, event: RecordedEvent, status: str, resolution: str) -> None:
         d = event.data
-        deadline_id = _uuid(d.get("deadline_id"))
+        deadline_id = _id(d.get("deadline_id"))
         closed_at = _ts(d.get("met_at")) or event.occurred_at
         batch.write(
             _CLOSE_DEADLINE,
@@ -447,10 +455,11 @@ class NotificationsView(Projector):
                 "at": _ts(d.get("acknowledged_at")) or event.occurred_at,
                 "entry": orjson.dumps([entry]).decode(),
                 "id": nid,
+                # Acknowledged outranks every delivery state: nothing to read to know it.
+                "s": rules.notification_status(acknowledged=True, outbox_statuses=()),
             },
             ("notifications_notifications", nid),
         )
-        await self._refresh_status(batch, nid)
 
     async def _refresh_status(self, batch: Batch, notification_id: uuid.UUID | None) -> None:
         if notification_id is None:
@@ -482,7 +491,7 @@ class NotificationsView(Projector):
     ) -> tuple[set[str], int]:
         """Outbox rows for every active subscription that wants this message: the recipients
         reached, and how many messages were queued."""
-        subs = await batch.fetch(_ACTIVE_SUBSCRIPTIONS, {"r": list(recipients)}, _SUBSCRIPTIONS)
+        subs = [s for s in await self._active_subscriptions(batch) if s.recipient in recipients]
         body = {
             "type": event.type,
             "timestamp": event.recorded_at.isoformat(),
@@ -536,6 +545,15 @@ class NotificationsView(Projector):
             batch.notify(OUTBOX_CHANNEL)
         return reached, queued
 
+    @staticmethod
+    async def _active_subscriptions(batch: Batch) -> Sequence[Any]:
+        """Every active subscription, read once a flush (kept until a subscription changes)."""
+        subs = batch.kept(_SUBSCRIPTIONS)
+        if subs is None:
+            subs = await batch.fetch(_ACTIVE_SUBSCRIPTIONS, {}, _SUBSCRIPTIONS)
+            batch.keep(_SUBSCRIPTIONS, subs)
+        return subs  # type: ignore[no-any-return]
+
     async def _on_DeliveryAttempted(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         outbox_id = _uuid(d["outbox_id"])
@@ -587,7 +605,7 @@ class NotificationsView(Projector):
     async def _on_EscalationRaised(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: N802
         d = event.data
         eid = _uuid(d["escalation_id"])
-        deadline_id = _uuid(d.get("deadline_id"))
+        deadline_id = _id(d.get("deadline_id"))  # text, as the deadline's own writes key it
         closed = None
         if deadline_id is not None:
             closed = await batch.first(_DEADLINE_STATUS, {"id": deadline_id}, ("notifications_deadlines", deadline_id))
@@ -693,14 +711,14 @@ _INSERT_NOTIFICATION = text(
 )
 _ACKNOWLEDGE_NOTIFICATION = text(
     "UPDATE notifications_notifications SET stream_version = :v, acknowledged_at = coalesce(acknowledged_at, :at), "
-    "acknowledgements = acknowledgements || CAST(:entry AS jsonb) WHERE notification_id = :id"
+    "acknowledgements = acknowledgements || CAST(:entry AS jsonb), status = :s WHERE notification_id = :id"
 )
 _NOTIFICATION_ACKNOWLEDGED = text("SELECT acknowledged_at FROM notifications_notifications WHERE notification_id = :id")
 _OUTBOX_STATUSES = text("SELECT status FROM notifications_outbox WHERE notification_id = :id")
 _NOTIFICATION_STATUS = text("UPDATE notifications_notifications SET status = :s WHERE notification_id = :id")
 _ACTIVE_SUBSCRIPTIONS = text(
     "SELECT subscription_id, recipient, event_types, placing_authority FROM notifications_subscriptions "
-    "WHERE status = 'active' AND recipient = ANY(:r) ORDER BY created_at, subscription_id"
+    "WHERE status = 'active' ORDER BY created_at, subscription_id"
 )
 _INSERT_OUTBOX = text(
     "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, "

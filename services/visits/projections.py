@@ -370,13 +370,13 @@ _END_PLACEMENT = text("UPDATE visits_placements SET end_date = :d, end_reason = 
 
 def _visit_recorded(b: Batch, e: RecordedEvent) -> None:
     d = e.data
-    visit_id = uuid.UUID(d["visit_id"])
+    visit_id = d["visit_id"]
     b.write(
         _INSERT_VISIT,
         {
             "v": visit_id,
             "e": e.event_id,
-            "c": uuid.UUID(d["child_id"]),
+            "c": d["child_id"],
             "at": e.occurred_at,
             "vid": d["visitor_id"],
             "vr": d["visitor_role"],
@@ -504,7 +504,7 @@ def _deadline_set(b: Batch, e: RecordedEvent) -> None:
     child_ids = d.get("child_ids") or [str(c) for c in e.child_ids]
     child_id = _uuid(child_ids[0]) if child_ids else None
     complaint_id = _uuid(e.stream_id.removeprefix("complaint-")) if e.stream_id.startswith("complaint-") else None
-    deadline_id = uuid.UUID(d["deadline_id"])
+    deadline_id = d["deadline_id"]  # uuid text: the driver parses it (and refuses a bad one)
     # A statutory visit clock belongs to the child's current placement, read in the same statement.
     placed_child = child_id if kind == rules.STATUTORY_VISIT else None
     b.write(
@@ -543,7 +543,7 @@ def _deadline_met(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     if not str(d.get("kind", "")).startswith(f"{SERVICE}."):
         return
-    deadline_id = uuid.UUID(d["deadline_id"])
+    deadline_id = d["deadline_id"]
     b.write(
         _MEET_DEADLINE,
         {
@@ -566,7 +566,7 @@ def _deadline_cancelled(b: Batch, e: RecordedEvent) -> None:
     d = e.data
     if not str(d.get("kind", "")).startswith(f"{SERVICE}."):
         return
-    deadline_id = uuid.UUID(d["deadline_id"])
+    deadline_id = d["deadline_id"]
     b.write(_CANCEL_DEADLINE, {"id": deadline_id, "r": d.get("reason")}, ("visits_deadlines", deadline_id))
 
 

@@ -14,12 +14,17 @@ queued write touches. `execute` runs at once after a flush (for RETURNING or a r
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import asyncio
+import operator
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import TextClause
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+# A row's parameters, or (for `put`) what makes them when the batch is flushed.
+Params = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 
 class Batch:
@@ -30,8 +35,10 @@ class Batch:
     def __init__(self, conn: AsyncConnection, driver: Any) -> None:
         self.conn = conn
         self.driver = driver
-        self._layers: list[dict[TextClause, list[Mapping[str, Any]]]] = []
+        self._before: asyncio.Future[None] | None = None  # a flush still running on the connection
+        self._layers: list[dict[TextClause, list[Params]]] = []
         self._last: dict[Hashable, tuple[int, TextClause]] = {}  # key -> (layer, statement) of its last write
+        self._puts: dict[tuple[TextClause, Hashable], tuple[int, int]] = {}  # (statement, key) -> (layer, index)
         self._notify: set[str] = set()
         self._kept: dict[Hashable, Any] = {}
 
@@ -39,9 +46,25 @@ class Batch:
     def pending(self) -> int:
         return sum(len(rows) for layer in self._layers for rows in layer.values())
 
-    def write(self, statement: TextClause, params: Mapping[str, Any], key: Hashable, *keys: Hashable) -> None:
+    def write(self, statement: TextClause, params: Params, key: Hashable, *keys: Hashable) -> None:
         """Queue `statement` with `params`; `key` and `keys` name everything it reads or changes."""
-        touched = (key, *keys)
+        self._queue(statement, params, (key, *keys))
+
+    def put(self, statement: TextClause, key: Hashable, params: Callable[[], Mapping[str, Any]]) -> None:
+        """Queue the latest value of the row `key` by an upsert: when the last write of `key` is
+        this statement's, it is replaced rather than followed, and `params` is called only when
+        the batch is flushed. A fold over a household's events is then written, and serialised,
+        once a flush instead of once an event."""
+        last = self._last.get(key)
+        slot = self._puts.get((statement, key))
+        if slot is not None and last == (slot[0], statement):
+            layer, index = slot
+            self._layers[layer][statement][index] = params
+            self._kept.pop(key, None)
+            return
+        self._puts[(statement, key)] = self._queue(statement, params, (key,))
+
+    def _queue(self, statement: TextClause, params: Params, touched: tuple[Hashable, ...]) -> tuple[int, int]:
         layer = 0
         for k in touched:
             earlier = self._last.get(k)
@@ -50,31 +73,55 @@ class Batch:
                 layer = max(layer, index if used is statement else index + 1)
         while len(self._layers) <= layer:
             self._layers.append({})
-        self._layers[layer].setdefault(statement, []).append(params)
+        rows = self._layers[layer].setdefault(statement, [])
+        rows.append(params)
         for k in touched:
             self._last[k] = (layer, statement)
+            self._kept.pop(k, None)  # what a fold kept of it is stale now, unless it keeps it again
+        return layer, len(rows) - 1
 
     def notify(self, channel: str) -> None:
         """`pg_notify(channel)` with the next flush, in the same transaction."""
         self._notify.add(channel)
 
+    def flush_behind(self) -> Batch:
+        """Flush in the background and go on with a new batch, which waits for that flush before
+        it uses the connection and starts with what the folds kept (still true once it lands)."""
+        following = Batch(self.conn, self.driver)
+        # The folds' most recent rows only: memory stays the same however long the log is.
+        kept = list(self._kept.items())[-KEPT_ACROSS_FLUSHES:]
+        following._kept = dict(kept)
+        self._kept = {}
+        following._before = asyncio.ensure_future(self.flush())
+        return following
+
+    async def _ready(self) -> None:
+        if self._before is not None:
+            before, self._before = self._before, None
+            await before
+
     async def flush(self) -> None:
+        await self._ready()
         layers, self._layers, self._last = self._layers, [], {}
+        self._puts.clear()
         self._kept.clear()
         for layer in layers:
             for statement, rows in layer.items():
-                sql, names = self._compiled(statement)
-                await self.driver.executemany(sql, [tuple(row[n] for n in names) for row in rows])
+                sql, arguments = self._compiled(statement)
+                await self.driver.executemany(sql, [arguments(row() if callable(row) else row) for row in rows])
         for channel in sorted(self._notify):
             await self.driver.execute("SELECT pg_notify($1, '')", channel)
         self._notify.clear()
 
-    def _compiled(self, statement: TextClause) -> tuple[str, tuple[str, ...]]:
-        """The statement in the driver's form ($1, $2, ...) and the parameter names in order."""
+    def _compiled(self, statement: TextClause) -> tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]]:
+        """The statement in the driver's form ($1, $2, ...) and what turns a row's parameters into
+        the driver's arguments, in order."""
         found = _COMPILED.get(statement)
         if found is None:
             compiled = statement.compile(dialect=self.conn.dialect)
-            found = _COMPILED[statement] = (str(compiled), tuple(compiled.positiontup or ()))
+            names = tuple(compiled.positiontup or ())
+            pick = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+            found = _COMPILED[statement] = (str(compiled), pick)
         return found
 
     # ---- reading -------------------------------------------------------------------------------------
@@ -97,18 +144,23 @@ class Batch:
         return await self.conn.execute(statement, dict(params or {}))
 
     async def _before_read(self, keys: Sequence[Hashable]) -> None:
+        await self._ready()
         if self._layers and (not keys or any(k in self._last for k in keys)):
             await self.flush()
 
     # ---- read-modify-write folds ---------------------------------------------------------------------
     def kept(self, key: Hashable) -> Any:
-        """What a fold kept for `key` since the last flush, or None: then nothing is queued for it."""
+        """What a fold kept for `key` since the last flush and its last write, or None."""
         return self._kept.get(key)
 
     def keep(self, key: Hashable, value: Any) -> None:
         """Keep the value a fold just queued a write of, so the next event need not read it back."""
+        self._kept.pop(key, None)  # the most recent last
         self._kept[key] = value
 
 
+# How many of the folds' rows a batch flushed in the background hands to the next one.
+KEPT_ACROSS_FLUSHES = 2000
+
 # Statements are module constants (writes are grouped by statement), so this stays small.
-_COMPILED: dict[TextClause, tuple[str, tuple[str, ...]]] = {}
+_COMPILED: dict[TextClause, tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]]] = {}

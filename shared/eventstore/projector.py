@@ -337,14 +337,30 @@ class ProjectorRunner:
                     await driver.execute(f"TRUNCATE {', '.join(tables)}")
                 head = int(await driver.fetchval("SELECT position FROM events_head WHERE id"))
                 target = head if to_position is None else min(head, to_position)
+                # Each full batch is flushed while the next fills: PostgreSQL writes the rows as
+                # Python folds the next page (the next batch waits for it before touching the
+                # database, and inherits what the folds kept).
                 batch = Batch(conn, driver)
+                wanted_by: dict[str, list[Projector]] = {}
+                written, analyse_at = 0, flush_every
                 async for events in read_pages(self.reader, 0, target, union_of_types(chosen), as_of):
                     for event in events:
-                        for projector in chosen:
-                            if projector.wants(event.type):
-                                await projector.apply(batch, event)
+                        wanting = wanted_by.get(event.type)
+                        if wanting is None:
+                            wanting = wanted_by[event.type] = [p for p in chosen if p.wants(event.type)]
+                        for projector in wanting:
+                            await projector.apply(batch, event)
                     if batch.pending >= flush_every:
-                        await batch.flush()
+                        written += batch.pending
+                        batch = batch.flush_behind()
+                        if tables and written >= analyse_at:
+                            # Emptied by the TRUNCATE, the tables have no statistics, and the plans
+                            # cached for the writes would find each row to update by scanning an
+                            # index from end to end: quadratic, hours at a million events. Fresh
+                            # statistics, each time the tables have grown tenfold, keep the keys.
+                            await batch.flush()
+                            await driver.execute(f"ANALYZE {', '.join(tables)}")
+                            analyse_at *= 10
                     if progress is not None:
                         progress(events[-1].position, target)
                 await batch.flush()
