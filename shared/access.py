@@ -6,7 +6,9 @@ the child's and household's registrations), so who could see what is reconstruct
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -176,12 +178,26 @@ PUBLIC_PATHS = frozenset(
 )
 
 
-async def enforce_policy(request: Request) -> None:
-    """Global dependency: every route is either public or listed in the app's route table."""
+async def enforce_policy(request: Request) -> AsyncIterator[None]:
+    """Global dependency: every route is either public or listed in the app's route table.
+
+    A read of the child's record is written to the access log while the route runs (the two round
+    trips overlap), and the answer waits for it: nothing is served unless its reading is logged.
+    Give it as `Depends(enforce_policy, scope="function")`, so it ends before the response."""
+    writes = [asyncio.ensure_future(w) for w in await _allowed(request)]
+    try:
+        yield
+    finally:
+        if writes:
+            await asyncio.gather(*writes)
+
+
+async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
+    """Refuses what the policy refuses; returns the access-log writes an allowed read needs."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     if path in PUBLIC_PATHS:
-        return
+        return []
     rules: dict[tuple[str, str], RouteRule] = request.app.state.route_rules
     rule = rules.get((request.method, path or ""))
     if rule is None:
@@ -201,7 +217,7 @@ async def enforce_policy(request: Request) -> None:
             async with store.acquire() as conn:
                 relations = await relations_to(conn, principal, target)
     elif rule.locate is not None and rule.source == "path":
-        return  # a malformed id: the route's own validation answers 422
+        return []  # a malformed id: the route's own validation answers 422
     if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
         relations = relations | {Relation.ALLOCATED}
     # A role that could not do this even with every relationship is refused before existence is
@@ -219,9 +235,9 @@ async def enforce_policy(request: Request) -> None:
         if decision.status == 404:
             raise Problem("not-found", "No such record.")
         raise Problem("forbidden", decision.reason)
-    if rule.audited:
-        for child_id in target.child_ids:
-            await record_access(request, principal, child_id, reason=break_glass_reason or None)
+    if not rule.audited:
+        return []
+    return [record_access(request, principal, c, reason=break_glass_reason or None) for c in target.child_ids]
 
 
 async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:

@@ -344,11 +344,12 @@ async def chronology(
 _CHRONOLOGY = (
     "WITH known AS MATERIALIZED (SELECT position, event_id, stream_id, type, data, metadata, occurred_at, "
     "recorded_at FROM events WHERE {known}), "
-    "amendments AS (SELECT data->>'amends_event_id' AS amends, array_agg((event_id, data->>'reason', "
+    "amendments AS (SELECT data->>'amends_event_id' AS amends, array_agg((event_id::text, data->>'reason', "
     "data->>'correction', recorded_at, metadata->>'actor_id', metadata->>'actor_role') ORDER BY position) AS list "
     "FROM known WHERE type = {amended} GROUP BY 1) "
-    "SELECT k.position, k.event_id, k.stream_id, k.type, k.data::text AS data, k.data->>'amends_event_id' AS amends, "
-    "k.metadata->>'service' AS service, k.metadata->>'summary' AS summary, k.metadata->>'actor_id' AS actor_id, "
+    "SELECT k.position, k.event_id::text AS event_id, k.stream_id, k.type, k.data::text AS data, "
+    "k.data->>'amends_event_id' AS amends, coalesce(k.metadata->>'service', split_part(k.type, '.', 1)) AS service, "
+    "coalesce(k.metadata->>'summary', k.type) AS summary, k.metadata->>'actor_id' AS actor_id, "
     "k.metadata->>'actor_role' AS actor_role, k.occurred_at, k.recorded_at, a.list AS amendments "
     "FROM (SELECT * FROM known WHERE {wanted} ORDER BY {sort} LIMIT {limit}) k "
     "LEFT JOIN amendments a ON a.amends = k.event_id::text ORDER BY {sort}"
@@ -356,25 +357,26 @@ _CHRONOLOGY = (
 
 
 def _entry(row: Any, late_hours: float) -> dict[str, Any]:
+    """One entry; instants are left to orjson, which writes exactly what isoformat() would."""
     amendments = [
         {
-            "event_id": str(event_id),
+            "event_id": event_id,
             "reason": reason,
             "correction": correction,
-            "recorded_at": recorded_at.isoformat(),
+            "recorded_at": recorded_at,
             "recorded_by": {"actor_id": actor_id, "actor_role": actor_role},
         }
         for event_id, reason, correction, recorded_at, actor_id, actor_role in row["amendments"] or ()
     ]
     entry = {
         "position": row["position"],
-        "event_id": str(row["event_id"]),
+        "event_id": row["event_id"],
         "type": row["type"],
         "stream_id": row["stream_id"],
-        "service": row["service"] or row["type"].split(".", 1)[0],
-        "occurred_at": row["occurred_at"].isoformat(),
-        "recorded_at": row["recorded_at"].isoformat(),
-        "summary": row["summary"] or row["type"],
+        "service": row["service"],
+        "occurred_at": row["occurred_at"],
+        "recorded_at": row["recorded_at"],
+        "summary": row["summary"],
         "recorded_by": {"actor_id": row["actor_id"], "actor_role": row["actor_role"]},
         "late": rules.is_late_entry(row["occurred_at"], row["recorded_at"], late_hours),
         # The payload as stored, passed through without being parsed and written again.

@@ -8,6 +8,7 @@ with the `CARELOG_VISITS_` prefix), with the defaults shown there.
 from __future__ import annotations
 
 import calendar as _calendar
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -276,7 +277,12 @@ def future_refusal(occurred_at: datetime, now: datetime, field: str = "occurred_
 
 
 def is_late_entry(occurred_at: datetime, recorded_at: datetime, late_hours: float) -> bool:
-    return recorded_at - occurred_at > timedelta(hours=late_hours)
+    return recorded_at - occurred_at > _hours(late_hours)
+
+
+@functools.lru_cache(maxsize=16)
+def _hours(hours: float) -> timedelta:
+    return timedelta(hours=hours)
 
 
 # ---- dates -------------------------------------------------------------------------------------
