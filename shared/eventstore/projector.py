@@ -265,7 +265,8 @@ class ProjectorRunner:
         after = events[-1].position
 
         async def apply(session: AsyncConnection, driver: Any, was: dict[str, int]) -> None:
-            if was != {n: self._stored.get(n) for n in names}:
+            # `was` holds every inline runner's rows; this runner's must be where it left them.
+            if any(was.get(n) != self._stored.get(n) for n in names):
                 # Another process moved them (a replica, or a rebuild): what this process knows is
                 # stale. Forget it; the next step starts again from the rows.
                 self._known.clear()

@@ -251,6 +251,51 @@ async def test_rebuilding_a_projection_from_zero_gives_identical_rows(
     assert await _rows(fresh_store.engine) == live
 
 
+class TypeCounts(Projector):
+    """A second projector, for a second runner on the same store."""
+
+    name: ClassVar[str] = "test_type_counts"
+    tables: ClassVar[tuple[str, ...]] = ("test_type_counts",)
+
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
+        batch.write(_COUNT_TYPE, {"t": event.type}, ("test_type_counts", event.type))
+
+
+_COUNT_TYPE = text(
+    "INSERT INTO test_type_counts (type, events) VALUES (:t, 1) "
+    "ON CONFLICT (type) DO UPDATE SET events = test_type_counts.events + 1"
+)
+
+
+async def test_two_runners_apply_a_batch_inside_its_own_transaction(
+    fresh_database_url: str, fresh_store: EventStore
+) -> None:
+    owner = create_engine(fresh_database_url, pool_size=1)
+    async with owner.begin() as conn:
+        await conn.execute(
+            text("CREATE TABLE test_stream_counts (stream_id text PRIMARY KEY, events int, last_type text)")
+        )
+        await conn.execute(text("CREATE TABLE test_type_counts (type text PRIMARY KEY, events int)"))
+    await owner.dispose()
+    streams = StreamCounts()
+    types = TypeCounts()
+    runners = [ProjectorRunner(fresh_store.engine, [streams]), ProjectorRunner(fresh_store.engine, [types])]
+    for runner in runners:
+        await runner.catch_up()  # loaded and at the head: ready to be applied inline
+        fresh_store.project_inline(runner)
+    stream = f"child-{uuid.uuid4()}"
+    recorded = await asyncio.gather(*(fresh_store.append(stream, [event(f"test.T{i % 2}")]) for i in range(12)))
+    head = max(r[-1].position for r in recorded)
+    # No step ran: both read models and both checkpoint rows moved with the events themselves.
+    assert [runner.applied for runner in runners] == [head, head]
+    async with fresh_store.engine.connect() as conn:
+        counts = (await conn.execute(text("SELECT events FROM test_stream_counts"))).scalars().all()
+        by_type = dict((await conn.execute(text("SELECT type, events FROM test_type_counts"))).all())
+        checkpoints = dict((await conn.execute(text("SELECT name, position FROM projector_checkpoints"))).all())
+    assert counts == [12] and by_type == {"test.T0": 6, "test.T1": 6}
+    assert checkpoints == {"test_stream_counts": head, "test_type_counts": head}
+
+
 async def test_a_follower_is_woken_by_notify_from_another_process(
     fresh_database_url: str, fresh_store: EventStore
 ) -> None:
