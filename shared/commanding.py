@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel
 
 from shared.auth import Principal, current_principal
@@ -203,17 +203,20 @@ def parse_if_match(value: str | None) -> int | None:
 def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
     """A FastAPI dependency building the CommandContext of `service` for this request."""
 
-    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> CommandContext:
+    async def dependency(request: Request) -> CommandContext:
         state = request.app.state
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        # The ids RequestObservation gave the request (so its log line and its events agree).
+        request_id = getattr(request.state, "request_id", None) or request.headers.get("x-request-id")
+        request_id = request_id or str(uuid.uuid4())
+        correlation_id = getattr(request.state, "correlation_id", None) or request.headers.get("x-correlation-id")
         return CommandContext(
             service=service,
-            principal=principal,
+            principal=await current_principal(request),  # decoded once per request, then cached
             clock=state.clock,
             store=state.store,
             runner=state.runners.get(service),
             request_id=request_id,
-            correlation_id=request.headers.get("x-correlation-id") or request_id,
+            correlation_id=correlation_id or request_id,
             idempotency_key=request.headers.get("idempotency-key"),
             if_match=parse_if_match(request.headers.get("if-match")),
         )

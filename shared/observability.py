@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 
+import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
@@ -40,9 +41,9 @@ def configure_logging(level: int = logging.INFO) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
         cache_logger_on_first_use=True,
     )
 
@@ -57,9 +58,16 @@ class RequestObservation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id") or str(uuid.uuid4())
-        correlation_id = headers.get("x-correlation-id") or request_id
+        request_id = correlation_id = None
+        for name, value in scope["headers"]:  # names arrive lower-cased (ASGI)
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+            elif name == b"x-correlation-id":
+                correlation_id = value.decode("latin-1")
+        request_id = request_id or str(uuid.uuid4())
+        correlation_id = correlation_id or request_id
+        # For the command's events: the same ids as this request's log line.
+        scope.setdefault("state", {}).update(request_id=request_id, correlation_id=correlation_id)
         structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
         status = 500
         started = time.perf_counter()

@@ -80,3 +80,29 @@ async def test_the_feed_streams_large_ranges_as_ndjson(client: httpx.AsyncClient
     rows = [orjson.loads(line) for line in response.text.splitlines()]
     assert [r["data"]["i"] for r in rows] == list(range(2500))  # every event once, in order, past one chunk
     assert (await client.get("/v1/events/stream", headers=auth(Role.MANAGER))).status_code == 403
+
+
+async def test_a_commands_events_carry_the_request_id_its_answer_and_log_line_carry(
+    client: httpx.AsyncClient,
+    auth,  # type: ignore[no-untyped-def]
+) -> None:
+    manager = auth(Role.REGISTERED_MANAGER)
+    body = {
+        "name": "Request Id",
+        "date_of_birth": "2014-05-01",
+        "legal_status": "section_31_care_order",
+        "placing_authority": "West Northamptonshire Council",
+        "social_worker_id": "sw-ids",
+    }
+    given = await client.post("/v1/children", json=body, headers=manager)  # no x-request-id: one is made
+    sent = await client.post(
+        "/v1/children", json=body, headers={**manager, "x-request-id": "rid-7", "x-correlation-id": "c-9"}
+    )
+    for response, correlation in ((given, None), (sent, "c-9")):
+        assert response.status_code == 201, response.text
+        request_id = response.headers["x-request-id"]
+        stream = await client.get(f"/v1/streams/child-{response.json()['child_id']}", headers=auth(Role.ADMIN))
+        metadata = [e["metadata"] for e in stream.json()["events"]]
+        assert {m["request_id"] for m in metadata} == {request_id}
+        assert {m["correlation_id"] for m in metadata} == {correlation or request_id}
+    assert sent.headers["x-request-id"] == "rid-7"
