@@ -215,17 +215,9 @@ class EventStore:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    async def _inline_plans(self, events: list[RecordedEvent], before: int) -> list[InlinePlan]:
-        plans = []
-        for projection in self._inline:
-            plan = await projection.plan_inline(events, before)
-            if plan is not None:
-                plans.append(plan)
-        return plans
-
     def project_inline(self, projection: InlineProjection) -> None:
         """Offer every batch to `projection` inside the batch's own transaction (see
-        ProjectorRunner.apply_inline): a service's read models committed with its events."""
+        ProjectorRunner.plan_inline): a service's read models committed with its events."""
         self._inline.append(projection)
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
@@ -364,6 +356,14 @@ class EventStore:
                 await session.invalidate()
             with contextlib.suppress(Exception):
                 await session.close()
+
+    async def _inline_plans(self, events: list[RecordedEvent], before: int) -> list[InlinePlan]:
+        plans = []
+        for projection in self._inline:
+            plan = await projection.plan_inline(events, before)
+            if plan is not None:
+                plans.append(plan)
+        return plans
 
     async def _commit(self, batch: list[_Request], *, careful: bool) -> None:
         """One transaction for the whole batch, on the writer's own driver connection: four round
