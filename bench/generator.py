@@ -32,9 +32,9 @@ from services.carers import commands as carer_commands
 from services.carers import events as cev
 from services.carers import rules as carer_rules
 from services.carers.rules import Clock
-from services.notifications import events as nev
+from services.notifications import commands as notification_commands
 from services.notifications import rules as notification_rules
-from services.notifications.projections import NOTIFIABLE_TYPES, NotificationRules, acknowledgement_deadline_id
+from services.notifications.projections import NOTIFIABLE_TYPES, NotificationRules
 from services.visits import commands as visit_commands
 from services.visits import events as vev
 from services.visits import rules as visit_rules
@@ -44,8 +44,8 @@ from shared.auth import Principal, Role
 from shared.calendar import add_working_days_at
 from shared.clock import ManualClock
 from shared.commanding import CommandContext
-from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES, DeadlineMet, DeadlineSet
-from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_id, reaction_metadata
+from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES
+from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_metadata
 
 FIRST = (
     "Amira Ben Chloe Dylan Ellie Finn Grace Harvey Isla Jayden Kai Leah Mason Nia Oscar Poppy Reece "
@@ -818,69 +818,14 @@ class _Year:
         return out
 
     def _supervision_agenda(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
-        """carers' incident_agenda (it reads the household from the database, so it is followed
-        here): a behavioural incident goes on the agenda of the household's next supervision, with a
-        clock due when that supervision is due."""
+        """carers' incident_agenda, with the household this block folds instead of its row."""
         data = cause.data
-        category = str(data.get("category", ""))
-        household_id = data.get("household_id")
-        if not household_id or not carer_rules.belongs_on_supervision_agenda(category, bool(data.get("police_called"))):
+        if not data.get("household_id") or not carer_rules.belongs_on_supervision_agenda(
+            str(data.get("category", "")), bool(data.get("police_called"))
+        ):
             return []
-        state = self.state
-        at = datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else cause.occurred_at
-        supervisions = sorted(d.due_at for d in state.deadlines.values() if d.kind == Clock.SUPERVISION)
-        base = state.last_supervision_at or at
         months = carer_commands.local_rules().supervision_months
-        due = supervisions[0] if supervisions else carer_rules.add_months_at(max(base, at), months)
-        item_id = reaction_id(cause, f"agenda-item-id-{household_id}")
-        what = _humanise(category) + (" (police called)" if data.get("police_called") else "")
-        item = cev.SupervisionAgendaItemAdded(
-            household_id=household_id,
-            item_id=item_id,
-            incident_id=data.get("incident_id"),
-            child_id=data.get("child_id"),
-            category=category,
-            occurred_at=at,
-            summary=f"Incident on {at:%d %b %Y}: {what}",
-            added_at=cause.recorded_at,
-        )
-        deadline = cev.CarersDeadlineSet(
-            deadline_id=reaction_id(cause, f"agenda-deadline-id-{household_id}"),
-            kind=Clock.INCIDENT_AGENDA.value,
-            subject=carer_rules.household_stream(household_id),
-            child_ids=list(cause.child_ids),
-            household_id=household_id,
-            started_at=at,
-            due_at=max(due, at),
-            escalate_to="manager",
-            description=f"Discuss at the next supervision: {what} on {at:%d %b %Y}",
-            source=carer_rules.CLOCK_SOURCES[Clock.INCIDENT_AGENDA],
-            item_id=item_id,
-        )
-        metadata = reaction_metadata("carers", cause)
-        return [
-            (
-                carer_rules.household_stream(household_id),
-                [
-                    carer_commands._reaction(
-                        cause,
-                        f"agenda-item-{household_id}",
-                        cev.SUPERVISION_AGENDA_ITEM_ADDED,
-                        item,
-                        metadata,
-                        f"On the agenda of {state.name}'s next supervision: {what}",
-                    ),
-                    carer_commands._reaction(
-                        cause,
-                        f"agenda-deadline-{household_id}",
-                        DEADLINE_SET,
-                        deadline,
-                        metadata,
-                        f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
-                    ),
-                ],
-            )
-        ]
+        return [carer_commands.agenda_item_for(cause, self.state, months, reaction_metadata("carers", cause))]
 
     def _notifications(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
         """NotificationRules.react (its lookups, on this block's read models; its own `_raise`):
@@ -961,43 +906,20 @@ class _Year:
         """notifications.acknowledge: the recipient's answer, recorded by a manager; the first one
         meets the acknowledgement clock."""
         stream_id = f"notification-{notification_id}"
-        events = self.recorded[stream_id]
-        raised = next(e for e in events if e.type == nev.NOTIFICATION_RAISED)
         ctx = self._ctx("notifications", self.manager, Role.MANAGER)
         by = {"lado": f"LADO, {authority}", "placing_authority": f"Duty manager, {authority}"}.get(
             recipient, "Ofsted notifications team"
         )
-        action, outcome = "Logged and shared with the child's social worker", "No further action; plan reviewed"
-        late = acknowledged_at > datetime.fromisoformat(raised.data["due_by"])
-        first = not any(e.type == nev.NOTIFICATION_ACKNOWLEDGED for e in events)
-        child_ids = list(raised.child_ids)
-        acknowledged = ctx.event(
-            nev.NOTIFICATION_ACKNOWLEDGED,
-            nev.NotificationAcknowledged(
-                notification_id=notification_id,
-                acknowledged_by=by,
-                recipient=recipient,
-                action_taken=action,
-                outcome=outcome,
-                acknowledged_at=acknowledged_at,
-                recorded_by=ctx.principal.subject,
-                late=late,
-            ),
-            occurred_at=acknowledged_at,
-            child_ids=child_ids,
-            causation_id=raised.event_id,
-            summary=f"Notification acknowledged by {by} ({_humanise(recipient)}): {action}; outcome: {outcome}",
+        new = notification_commands.acknowledgement_events(
+            ctx,
+            notification_id,
+            self.recorded[stream_id],
+            acknowledged_by=by,
+            recipient=recipient,
+            action_taken="Logged and shared with the child's social worker",
+            outcome="No further action; plan reviewed",
+            at=acknowledged_at,
         )
-        new = [acknowledged]
-        if first:
-            met = DeadlineMet(
-                deadline_id=acknowledgement_deadline_id(notification_id),
-                kind=nev.ACKNOWLEDGEMENT_DEADLINE_KIND,
-                met_at=acknowledged_at,
-                met_by_event_id=acknowledged.event_id,
-                late=late,
-            )
-            new.append(ctx.deadline_met(met, child_ids=child_ids, causation_id=raised.event_id))
         self.append(stream_id, new)
 
     # ---- carers: the household -----------------------------------------------------------------
@@ -1088,55 +1010,7 @@ class _Year:
         TSD and safeguarding clocks it starts."""
         state, ctx = self.state, self._carers(manager=True)
         at, local, terms = ctx.now(), carer_commands.local_rules(), carer_rules.Terms.model_validate(TERMS)
-        event = ctx.event(
-            cev.HOUSEHOLD_APPROVED,
-            cev.HouseholdApproved(
-                household_id=state.household_id,
-                approval_id=ctx.new_id(),
-                approved_at=at,
-                terms=terms,
-                connected_person=state.connected_person,
-                decision_maker_id=ctx.principal.subject,
-            ),
-            occurred_at=at,
-            summary=f"Approved as foster carers: {state.name} (up to {terms.max_children}, "
-            f"ages {terms.age_min}-{terms.age_max})",
-        )
-        approved = state.model_copy(deep=True)
-        approved.approved_at, approved.last_review_at = at, None
-        hid, add_months_at = state.household_id, carer_rules.add_months_at
-        events = [
-            event,
-            carer_commands.clock(
-                ctx,
-                hid,
-                Clock.SUPERVISION,
-                at,
-                add_months_at(at, local.supervision_months),
-                "Supervision of the carers by their supervising social worker",
-                escalate_to="manager",
-            ),
-            carer_commands.clock(
-                ctx,
-                hid,
-                Clock.UNANNOUNCED_VISIT,
-                at,
-                add_months_at(at, carer_rules.STATUTORY.unannounced_visit_months),
-                "Unannounced visit to the household (children seen)",
-                escalate_to="manager",
-            ),
-            carer_commands.clock(
-                ctx,
-                hid,
-                Clock.ANNUAL_REVIEW,
-                at,
-                add_months_at(at, carer_rules.STATUTORY.annual_review_months),
-                "First annual review of approval (goes to panel)",
-            ),
-        ]
-        for member in approved.carers():
-            events += carer_commands.carer_clocks(ctx, approved, member, at, local)
-        self._household_append(events)
+        self._household_append(carer_commands.approval_events(ctx, state, at, terms, None, local))
 
     def train(self, course: carer_rules.TrainingCourse, completed_on: date) -> None:
         """carers.record_training: meets the course's clock; safeguarding starts its renewal."""
@@ -1538,69 +1412,7 @@ class _Year:
         household_id = body.household_id
         if household_id is None and (placement := self.placed.get(child_id)) is not None:
             household_id = placement.household_id
-        payload = vev.IncidentRecorded(
-            incident_id=ctx.new_id(),
-            child_id=child_id,
-            **{**body.model_dump(mode="json"), "household_id": household_id},
-        )
-        extras = [
-            s
-            for s, on in (("hospital treatment", body.needed_hospital_treatment), ("police called", body.police_called))
-            if on
-        ]
-        category = body.category.value
-        incident = ctx.event(
-            vev.INCIDENT_RECORDED,
-            payload,
-            occurred_at=body.occurred_at,
-            child_ids=[child_id],
-            summary=f"Incident: {_humanise(category)}" + (f" ({', '.join(extras)})" if extras else ""),
-        )
-        settings, at = visit_commands.SETTINGS, body.occurred_at
-        clocks = []
-        if visit_rules.needs_follow_up_visit(
-            category, police_called=body.police_called, needed_hospital_treatment=body.needed_hospital_treatment
-        ):
-            clocks.append(
-                (
-                    visit_rules.FOLLOW_UP_VISIT,
-                    visit_rules.follow_up_visit_due(at, settings.follow_up_working_days),
-                    f"Visit to see the child after the {_humanise(category)}",
-                    "Ofsted finding (NCT 2023); local practice: working days after the incident",
-                )
-            )
-        if visit_rules.needs_risk_review(category, police_called=body.police_called):
-            clocks.append(
-                (
-                    visit_rules.RISK_REVIEW_AFTER_INCIDENT,
-                    visit_rules.risk_review_due(at, settings.risk_review_after_incident_working_days),
-                    f"Review the risk assessment after the {_humanise(category)}",
-                    "Ofsted finding (NCT 2023); local practice: working days after a serious incident",
-                )
-            )
-        if visit_rules.needs_return_home_interview(category):
-            clocks.append(
-                (
-                    visit_rules.RETURN_HOME_INTERVIEW,
-                    visit_rules.return_home_interview_due(at),
-                    "Return home interview after the child was found",
-                    visit_rules.STATUTORY["return_home_interview"].source,
-                )
-            )
-        events = [incident]
-        for kind, due, description, source in clocks:
-            deadline = DeadlineSet(
-                deadline_id=ctx.new_id(),
-                kind=kind,
-                subject=stream,
-                child_ids=[child_id],
-                household_id=household_id,
-                started_at=at,
-                due_at=due,
-                description=description,
-                source=source,
-            )
-            events.append(ctx.deadline_set(deadline, causation_id=incident.event_id))
+        events = visit_commands.incident_events(ctx, child_id, body, household_id)
         self.append(stream, events)
 
     def record_statement(self, child: _Child, body: visit_commands.RecordStatement) -> None:
@@ -1653,73 +1465,9 @@ class _Year:
             summary=plan.summary,
             serious=plan.serious,
         )
-        complaint_id = ctx.new_id()
-        stream = vev.complaint_stream(complaint_id)
-        row9, lado = visit_rules.complaint_flags(
-            made_by=body.made_by, serious=body.serious, about_household_id=body.about_household_id
-        )
-        payload = vev.ComplaintReceived(
-            complaint_id=complaint_id,
-            child_id=child_id,
-            schedule7_row9=row9,
-            lado_consultation=lado,
-            **body.model_dump(mode="json"),
-        )
-        flags = [
-            s for s, on in (("serious", body.serious), ("Schedule 7 row 9", row9), ("LADO consultation", lado)) if on
-        ]
-        received = ctx.event(
-            vev.COMPLAINT_RECEIVED,
-            payload,
-            occurred_at=body.received_at,
-            child_ids=[child_id],
-            summary=f"Complaint received from the {body.made_by.value}"
-            + (" about their carers" if body.about_household_id else "")
-            + (f" ({', '.join(flags)})" if flags else ""),
-        )
-        at, about, settings = body.received_at, body.about_household_id, visit_commands.SETTINGS
-        clocks = [
-            (
-                stream,
-                visit_rules.COMPLAINT_ACK,
-                visit_rules.complaint_ack_due(at, settings.complaint_ack_working_days),
-                "Acknowledge the complaint",
-                "NCT KPI (local): acknowledged within 48 hours, on working days",
-            ),
-            (
-                stream,
-                visit_rules.complaint_stage_kind(1),
-                visit_rules.complaint_stage_due(at, 1),
-                "Respond to the complaint (stage 1)",
-                visit_rules.complaint_stage_source(1),
-            ),
-        ]
-        if body.made_by == MadeBy.CHILD:
-            clocks.append(
-                (
-                    vev.child_stream(child_id),
-                    visit_rules.FOLLOW_UP_VISIT,
-                    visit_rules.follow_up_visit_due(at, settings.follow_up_working_days),
-                    "Visit to see the child about their complaint",
-                    "Ofsted finding (NCT 2023); local practice: working days after the complaint",
-                )
-            )
-        events = [received]
-        for subject, kind, due, description, source in clocks:
-            deadline = DeadlineSet(
-                deadline_id=ctx.new_id(),
-                kind=kind,
-                subject=subject,
-                child_ids=[child_id],
-                household_id=about,
-                started_at=at,
-                due_at=due,
-                description=description,
-                source=source,
-            )
-            events.append(ctx.deadline_set(deadline, causation_id=received.event_id))
+        stream, events = visit_commands.complaint_received(ctx, child_id, body)
         self.append(stream, events)
-        plan.complaint_id = complaint_id
+        plan.complaint_id = uuid.UUID(events[0].data["complaint_id"])
 
     def acknowledge_complaint(self, plan: _ComplaintPlan, acknowledged_at: datetime, how: str) -> None:
         """visits.acknowledge_complaint: meets the acknowledgement clock."""

@@ -736,20 +736,31 @@ async def decide_approval(ctx: CommandContext, household_id: uuid.UUID, body: Ap
     assert body.terms is not None
     if not state.carers():
         raise refuse(Reason("no_carer", "A household is approved for its carers: add an applicant first."))
+    events = approval_events(ctx, state, at, body.terms, body.panel_date, local)
+    recorded = await append_household(ctx, state, events)
+    return {"household_id": str(household_id), "status": "approved", **ids(recorded)}
+
+
+def approval_events(
+    ctx: CommandContext, state: HouseholdState, at: datetime, terms: Terms, panel_date: date | None, local: LocalRules
+) -> list[NewEvent]:
+    """The household approved on `terms`, and the clocks approval starts: supervision, the
+    unannounced visit, the first annual review, and each carer's TSD and training clocks."""
+    household_id = state.household_id
     event = ctx.event(
         ev.HOUSEHOLD_APPROVED,
         ev.HouseholdApproved(
             household_id=household_id,
             approval_id=ctx.new_id(),
             approved_at=at,
-            terms=body.terms,
+            terms=terms,
             connected_person=state.connected_person,
-            panel_date=body.panel_date,
+            panel_date=panel_date,
             decision_maker_id=ctx.principal.subject,
         ),
         occurred_at=at,
-        summary=f"Approved as foster carers: {state.name} (up to {body.terms.max_children}, "
-        f"ages {body.terms.age_min}-{body.terms.age_max})",
+        summary=f"Approved as foster carers: {state.name} (up to {terms.max_children}, "
+        f"ages {terms.age_min}-{terms.age_max})",
     )
     approved = state.model_copy(deep=True)
     approved.approved_at, approved.last_review_at = at, None
@@ -784,8 +795,7 @@ async def decide_approval(ctx: CommandContext, household_id: uuid.UUID, body: Ap
     ]
     for member in approved.carers():
         events += carer_clocks(ctx, approved, member, at, local)
-    recorded = await append_household(ctx, state, events)
-    return {"household_id": str(household_id), "status": "approved", **ids(recorded)}
+    return events
 
 
 async def end_approval(ctx: CommandContext, household_id: uuid.UUID, body: EndApprovalIn) -> dict[str, Any]:
@@ -1432,62 +1442,68 @@ async def incident_agenda(
     out = []
     for household_id in household_ids:
         state = await read_household(conn, uuid.UUID(household_id))
-        if state is None:
-            continue
-        at = datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else cause.occurred_at
-        supervisions = sorted(d.due_at for d in state.deadlines.values() if d.kind == Clock.SUPERVISION)
-        base = state.last_supervision_at or at
-        due = supervisions[0] if supervisions else add_months_at(max(base, at), local.supervision_months)
-        item_id = reaction_id(cause, f"agenda-item-id-{household_id}")
-        category = str(data.get("category"))
-        what = category.replace("_", " ") + (" (police called)" if data.get("police_called") else "")
-        item = ev.SupervisionAgendaItemAdded(
-            household_id=household_id,
-            item_id=item_id,
-            incident_id=data.get("incident_id"),
-            child_id=data.get("child_id"),
-            category=category,
-            occurred_at=at,
-            summary=f"Incident on {at:%d %b %Y}: {what}",
-            added_at=cause.recorded_at,
-        )
-        deadline = ev.CarersDeadlineSet(
-            deadline_id=reaction_id(cause, f"agenda-deadline-id-{household_id}"),
-            kind=Clock.INCIDENT_AGENDA.value,
-            subject=household_stream(household_id),
-            child_ids=list(cause.child_ids),
-            household_id=household_id,
-            started_at=at,
-            due_at=max(due, at),
-            escalate_to="manager",
-            description=f"Discuss at the next supervision: {what} on {at:%d %b %Y}",
-            source=CLOCK_SOURCES[Clock.INCIDENT_AGENDA],
-            item_id=item_id,
-        )
-        out.append(
-            (
-                household_stream(household_id),
-                [
-                    _reaction(
-                        cause,
-                        f"agenda-item-{household_id}",
-                        ev.SUPERVISION_AGENDA_ITEM_ADDED,
-                        item,
-                        metadata,
-                        f"On the agenda of {state.name}'s next supervision: {what}",
-                    ),
-                    _reaction(
-                        cause,
-                        f"agenda-deadline-{household_id}",
-                        "DeadlineSet",
-                        deadline,
-                        metadata,
-                        f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
-                    ),
-                ],
-            )
-        )
+        if state is not None:
+            out.append(agenda_item_for(cause, state, local.supervision_months, metadata))
     return out
+
+
+def agenda_item_for(
+    cause: RecordedEvent, state: HouseholdState, supervision_months: int, metadata: dict[str, Any]
+) -> tuple[str, list[NewEvent]]:
+    """The incident `cause` on the agenda of `state`'s next supervision, and its clock: due with
+    the supervision already due, else `supervision_months` after the last one (or the incident)."""
+    data, household_id = cause.data, str(state.household_id)
+    at = datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else cause.occurred_at
+    supervisions = sorted(d.due_at for d in state.deadlines.values() if d.kind == Clock.SUPERVISION)
+    base = state.last_supervision_at or at
+    due = supervisions[0] if supervisions else add_months_at(max(base, at), supervision_months)
+    item_id = reaction_id(cause, f"agenda-item-id-{household_id}")
+    category = str(data.get("category"))
+    what = category.replace("_", " ") + (" (police called)" if data.get("police_called") else "")
+    item = ev.SupervisionAgendaItemAdded(
+        household_id=household_id,
+        item_id=item_id,
+        incident_id=data.get("incident_id"),
+        child_id=data.get("child_id"),
+        category=category,
+        occurred_at=at,
+        summary=f"Incident on {at:%d %b %Y}: {what}",
+        added_at=cause.recorded_at,
+    )
+    deadline = ev.CarersDeadlineSet(
+        deadline_id=reaction_id(cause, f"agenda-deadline-id-{household_id}"),
+        kind=Clock.INCIDENT_AGENDA.value,
+        subject=household_stream(household_id),
+        child_ids=list(cause.child_ids),
+        household_id=household_id,
+        started_at=at,
+        due_at=max(due, at),
+        escalate_to="manager",
+        description=f"Discuss at the next supervision: {what} on {at:%d %b %Y}",
+        source=CLOCK_SOURCES[Clock.INCIDENT_AGENDA],
+        item_id=item_id,
+    )
+    return (
+        household_stream(household_id),
+        [
+            _reaction(
+                cause,
+                f"agenda-item-{household_id}",
+                ev.SUPERVISION_AGENDA_ITEM_ADDED,
+                item,
+                metadata,
+                f"On the agenda of {state.name}'s next supervision: {what}",
+            ),
+            _reaction(
+                cause,
+                f"agenda-deadline-{household_id}",
+                "DeadlineSet",
+                deadline,
+                metadata,
+                f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
+            ),
+        ],
+    )
 
 
 async def needs_recorded(

@@ -16,7 +16,7 @@ from services.notifications.projections import acknowledgement_deadline_id
 from shared.auth import Role
 from shared.commanding import CommandContext
 from shared.deadlines import DeadlineMet
-from shared.eventstore import ANY_VERSION, NO_STREAM, RecordedEvent
+from shared.eventstore import ANY_VERSION, NO_STREAM, NewEvent, RecordedEvent
 from shared.policy import require_role, require_writer
 from shared.problems import Problem
 
@@ -190,6 +190,35 @@ async def acknowledge(
     at = acknowledged_at or now
     if at > now:
         raise Problem("business-rule", "An acknowledgement cannot be in the future.", reasons=["acknowledged_at"])
+    new = acknowledgement_events(
+        ctx,
+        notification_id,
+        events,
+        acknowledged_by=acknowledged_by,
+        recipient=recipient,
+        action_taken=action_taken,
+        outcome=outcome,
+        at=at,
+    )
+    # Delivery attempts append to this stream in the background, so only If-Match pins the version.
+    expected = ctx.expected(events[-1].stream_version) if ctx.if_match is not None else ANY_VERSION
+    await ctx.append(notification_stream(notification_id), new, expected_version=expected)
+
+
+def acknowledgement_events(
+    ctx: CommandContext,
+    notification_id: uuid.UUID,
+    events: list[RecordedEvent],
+    *,
+    acknowledged_by: str,
+    recipient: str | None,
+    action_taken: str,
+    outcome: str,
+    at: datetime,
+) -> list[NewEvent]:
+    """The recipient's answer to the notification whose stream is `events`, late if after its due
+    time; the first answer meets the acknowledgement clock."""
+    raised = next(e for e in events if e.type == ev.NOTIFICATION_RAISED)
     due_by = datetime.fromisoformat(raised.data["due_by"])
     late = at > due_by
     first = not any(e.type == ev.NOTIFICATION_ACKNOWLEDGED for e in events)
@@ -228,6 +257,4 @@ async def acknowledge(
                 causation_id=raised.event_id,
             )
         )
-    # Delivery attempts append to this stream in the background, so only If-Match pins the version.
-    expected = ctx.expected(events[-1].stream_version) if ctx.if_match is not None else ANY_VERSION
-    await ctx.append(notification_stream(notification_id), new, expected_version=expected)
+    return new

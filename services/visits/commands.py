@@ -445,6 +445,16 @@ async def record_incident(ctx: CommandContext, child_id: uuid.UUID, body: Record
         async with ctx.store.reader.connect() as conn:
             placement = await pj.current_placement(conn, child_id)
         household_id = placement.household_id if placement is not None else None
+    events = incident_events(ctx, child_id, body, household_id)
+    return await ctx.append(stream, events, expected_version=expected)
+
+
+def incident_events(
+    ctx: CommandContext, child_id: uuid.UUID, body: RecordIncident, household_id: uuid.UUID | None
+) -> list[NewEvent]:
+    """The incident, in the household where the child was placed, and the clocks it starts: a
+    follow-up visit, a review of the risk assessment, a return home interview once found."""
+    stream = ev.child_stream(child_id)
     payload = ev.IncidentRecorded(
         incident_id=ctx.new_id(),
         child_id=child_id,
@@ -516,7 +526,7 @@ async def record_incident(ctx: CommandContext, child_id: uuid.UUID, body: Record
                 causation_id=incident.event_id,
             )
         )
-    return await ctx.append(stream, events, expected_version=expected)
+    return events
 
 
 async def record_statement(ctx: CommandContext, child_id: uuid.UUID, body: RecordStatement) -> list[RecordedEvent]:
@@ -581,6 +591,13 @@ async def receive_complaint(ctx: CommandContext, child_id: uuid.UUID, body: Rece
     await _begin(ctx)
     await _child(ctx, child_id)
     _refuse(reasons)
+    stream, events = complaint_received(ctx, child_id, body)
+    return await ctx.append(stream, events, expected_version=NO_STREAM)
+
+
+def complaint_received(ctx: CommandContext, child_id: uuid.UUID, body: ReceiveComplaint) -> tuple[str, list[NewEvent]]:
+    """A new complaint's stream and its first events: the complaint, its acknowledgement and
+    stage 1 clocks, and a follow-up visit clock when the child made it."""
     complaint_id = ctx.new_id()
     stream = ev.complaint_stream(complaint_id)
     row9, lado = rules.complaint_flags(
@@ -651,7 +668,7 @@ async def receive_complaint(ctx: CommandContext, child_id: uuid.UUID, body: Rece
                 causation_id=received.event_id,
             )
         )
-    return await ctx.append(stream, events, expected_version=NO_STREAM)
+    return stream, events
 
 
 async def _complaint_step(ctx: CommandContext, complaint_id: uuid.UUID) -> tuple[Any, list[Any], int]:

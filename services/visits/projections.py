@@ -442,12 +442,21 @@ _INSERT_COMPLAINT = text(
 )
 
 
-def _complaint_update(statement: TextClause) -> Callable[[Batch, RecordedEvent, dict[str, Any]], None]:
-    def write(b: Batch, e: RecordedEvent, params: dict[str, Any]) -> None:
-        complaint_id = uuid.UUID(e.data["complaint_id"])
-        b.write(statement, {"id": complaint_id, **params}, ("visits_complaints", complaint_id))
+def _row_update(table: str, id_field: str) -> Callable[[TextClause], RowUpdate]:
+    """Writers of `statement` on the row of `table` that the event's `id_field` names (`:id`)."""
 
-    return write
+    def update(statement: TextClause) -> RowUpdate:
+        def write(b: Batch, e: RecordedEvent, params: dict[str, Any]) -> None:
+            row_id = uuid.UUID(e.data[id_field])
+            b.write(statement, {"id": row_id, **params}, (table, row_id))
+
+        return write
+
+    return update
+
+
+RowUpdate = Callable[[Batch, RecordedEvent, dict[str, Any]], None]
+_complaint_update = _row_update("visits_complaints", "complaint_id")
 
 
 _acknowledge_complaint = _complaint_update(
@@ -752,12 +761,7 @@ _INSERT_CONCERN = text(
 )
 
 
-def _concern_update(statement: TextClause) -> Callable[[Batch, RecordedEvent, dict[str, Any]], None]:
-    def write(b: Batch, e: RecordedEvent, params: dict[str, Any]) -> None:
-        concern_id = uuid.UUID(e.data["concern_id"])
-        b.write(statement, {"id": concern_id, **params}, ("visits_concerns", concern_id))
-
-    return write
+_concern_update = _row_update("visits_concerns", "concern_id")
 
 
 _action_concern = _concern_update(

@@ -95,28 +95,11 @@ _STREAM_VERSION_NAMED = "SELECT coalesce(max(stream_version), 0) FROM events WHE
 
 
 def row_to_event(row: Row[Any]) -> RecordedEvent:
-    m = row._mapping
-    data = m["data"]
-    metadata = m["metadata"]
-    return RecordedEvent(
-        position=m["position"],
-        event_id=m["event_id"],
-        stream_id=m["stream_id"],
-        stream_version=m["stream_version"],
-        type=m["type"],
-        schema_version=m["schema_version"],
-        data=orjson.loads(data) if isinstance(data, str | bytes) else data,
-        metadata=orjson.loads(metadata) if isinstance(metadata, str | bytes) else metadata,
-        child_ids=tuple(m["child_ids"] or ()),
-        occurred_at=m["occurred_at"],
-        recorded_at=m["recorded_at"],
-        prev_hash=m["prev_hash"],
-        hash=m["hash"],
-    )
+    return record_to_event(row._mapping)
 
 
 def record_to_event(record: Any) -> RecordedEvent:
-    """An event from a driver (asyncpg) record of EVENT_COLUMNS."""
+    """An event from a driver (asyncpg) record, or a SQLAlchemy row mapping, of EVENT_COLUMNS."""
     data, metadata = record["data"], record["metadata"]
     return RecordedEvent(
         position=record["position"],
