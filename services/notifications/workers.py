@@ -314,16 +314,18 @@ async def dispatcher(app_state: Any, concurrency: int = DISPATCH_CONCURRENCY) ->
 
 
 # ---- the generic clock -----------------------------------------------------------------------
+# The types are literals so that the planner matches the partial index events_deadline_closed.
+_DEADLINE_CLOSED = text(
+    f"SELECT 1 FROM events WHERE type IN ('{DEADLINE_MET}', '{DEADLINE_CANCELLED}') "
+    "AND data->>'deadline_id' = :id LIMIT 1"
+)
+
+
 def _deadline_still_open(deadline_id: uuid.UUID) -> Any:
     """Checked inside the locked append: no DeadlineMet/Cancelled may slip in before the escalation."""
 
     async def check(conn: AsyncConnection) -> None:
-        closed = (
-            await conn.execute(
-                text("SELECT 1 FROM events WHERE type = ANY(:types) AND data->>'deadline_id' = :id LIMIT 1"),
-                {"types": [DEADLINE_MET, DEADLINE_CANCELLED], "id": str(deadline_id)},
-            )
-        ).first()
+        closed = (await conn.execute(_DEADLINE_CLOSED, {"id": str(deadline_id)})).first()
         if closed is not None:
             raise DeadlineClosed(str(deadline_id))
 
