@@ -442,8 +442,11 @@ _INSERT_COMPLAINT = text(
 )
 
 
+RowUpdate = Callable[[Batch, RecordedEvent, dict[str, Any]], None]
+
+
 def _row_update(table: str, id_field: str) -> Callable[[TextClause], RowUpdate]:
-    """Writers of `statement` on the row of `table` that the event's `id_field` names (`:id`)."""
+    """Makes writers of a statement on the row of `table` that the event's `id_field` names (`:id`)."""
 
     def update(statement: TextClause) -> RowUpdate:
         def write(b: Batch, e: RecordedEvent, params: dict[str, Any]) -> None:
@@ -455,7 +458,6 @@ def _row_update(table: str, id_field: str) -> Callable[[TextClause], RowUpdate]:
     return update
 
 
-RowUpdate = Callable[[Batch, RecordedEvent, dict[str, Any]], None]
 _complaint_update = _row_update("visits_complaints", "complaint_id")
 
 
