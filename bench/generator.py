@@ -1474,73 +1474,24 @@ class _Year:
         complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
         if complaint.acknowledged_at is not None or complaint.status == "closed":
             return  # refused (409): the response came first and counts as the acknowledgement
-        ctx, child_ids = self._complaints_officer(), [complaint.child_id]
-        clocks = self._open_clocks_of_complaint(complaint.complaint_id)
-        event = ctx.event(
-            vev.COMPLAINT_ACKNOWLEDGED,
-            vev.ComplaintAcknowledged(
-                complaint_id=complaint.complaint_id,
-                child_id=complaint.child_id,
-                acknowledged_at=acknowledged_at,
-                how=how,
-            ),
-            occurred_at=acknowledged_at,
-            child_ids=child_ids,
-            summary=f"Complaint acknowledged ({how})",
-        )
-        acks = [c for c in clocks if c.kind == visit_rules.COMPLAINT_ACK]
-        events = [event] + [visit_commands._met(ctx, c, acknowledged_at, event, child_ids) for c in acks]
+        ctx, clocks = self._complaints_officer(), self._open_clocks_of_complaint(complaint.complaint_id)
+        events = visit_commands.complaint_acknowledged(ctx, complaint, clocks, acknowledged_at, how)
         self.append(vev.complaint_stream(complaint.complaint_id), events)
 
     def respond_complaint(self, plan: _ComplaintPlan, responded_at: datetime) -> None:
         """visits.respond_complaint: meets the stage clock (late when out of timescale) and the
         acknowledgement clock if nobody acknowledged it first."""
         complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
-        ctx, child_ids = self._complaints_officer(), [complaint.child_id]
-        clocks = self._open_clocks_of_complaint(complaint.complaint_id)
-        stage_kind = visit_rules.complaint_stage_kind(complaint.stage)
-        stage_clock = next((c for c in clocks if c.kind == stage_kind), None)
-        late = stage_clock is not None and responded_at > stage_clock.due_at
+        ctx, clocks = self._complaints_officer(), self._open_clocks_of_complaint(complaint.complaint_id)
         response, outcome = self.rng.choice(COMPLAINT_RESPONSES)
-        event = ctx.event(
-            vev.COMPLAINT_RESPONDED,
-            vev.ComplaintResponded(
-                complaint_id=complaint.complaint_id,
-                child_id=complaint.child_id,
-                stage=complaint.stage,
-                responded_at=responded_at,
-                response=response,
-                outcome=outcome,
-                late=late,
-            ),
-            occurred_at=responded_at,
-            child_ids=child_ids,
-            summary=f"Complaint stage {complaint.stage} response: {_humanise(outcome)}"
-            + (" (out of timescale)" if late else ""),
-        )
-        met = [c for c in clocks if c.kind in (stage_kind, visit_rules.COMPLAINT_ACK)]
-        events = [event] + [visit_commands._met(ctx, c, responded_at, event, child_ids) for c in met]
+        events = visit_commands.complaint_responded(ctx, complaint, clocks, responded_at, response, outcome)
         self.append(vev.complaint_stream(complaint.complaint_id), events)
 
     def close_complaint(self, plan: _ComplaintPlan, closed_at: datetime) -> None:
         """visits.close_complaint: any clock still open is cancelled."""
         complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
-        ctx, child_ids = self._complaints_officer(), [complaint.child_id]
-        clocks = self._open_clocks_of_complaint(complaint.complaint_id)
-        event = ctx.event(
-            vev.COMPLAINT_CLOSED,
-            vev.ComplaintClosed(
-                complaint_id=complaint.complaint_id,
-                child_id=complaint.child_id,
-                closed_at=closed_at,
-                stage=complaint.stage,
-                outcome="resolved",
-            ),
-            occurred_at=closed_at,
-            child_ids=child_ids,
-            summary=f"Complaint closed at stage {complaint.stage}: resolved",
-        )
-        events = [event] + [visit_commands._cancelled(ctx, c, "complaint closed", child_ids) for c in clocks]
+        ctx, clocks = self._complaints_officer(), self._open_clocks_of_complaint(complaint.complaint_id)
+        events = visit_commands.complaint_closed(ctx, complaint, clocks, closed_at, "resolved", None)
         self.append(vev.complaint_stream(complaint.complaint_id), events)
 
     # ---- the plan of the year ------------------------------------------------------------------

@@ -696,18 +696,26 @@ async def acknowledge_complaint(
     if complaint.acknowledged_at is not None or complaint.status == "closed":
         raise Problem("state-conflict", "The complaint has already been acknowledged.")
     at = _when(ctx, body.acknowledged_at, "acknowledged_at", complaint.received_at)
+    events = complaint_acknowledged(ctx, complaint, clocks, at, body.how)
+    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+
+
+def complaint_acknowledged(
+    ctx: CommandContext, complaint: Any, clocks: list[Any], at: datetime, how: str | None
+) -> list[NewEvent]:
+    """The acknowledgement of `complaint` (its row, with `clocks` its open deadlines), meeting the
+    acknowledgement clock."""
     child_ids = [complaint.child_id]
     event = ctx.event(
         ev.COMPLAINT_ACKNOWLEDGED,
         ev.ComplaintAcknowledged(
-            complaint_id=complaint_id, child_id=complaint.child_id, acknowledged_at=at, how=body.how
+            complaint_id=complaint.complaint_id, child_id=complaint.child_id, acknowledged_at=at, how=how
         ),
         occurred_at=at,
         child_ids=child_ids,
-        summary="Complaint acknowledged" + (f" ({body.how})" if body.how else ""),
+        summary="Complaint acknowledged" + (f" ({how})" if how else ""),
     )
-    events = [event] + [_met(ctx, c, at, event, child_ids) for c in clocks if c.kind == rules.COMPLAINT_ACK]
-    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+    return [event] + [_met(ctx, c, at, event, child_ids) for c in clocks if c.kind == rules.COMPLAINT_ACK]
 
 
 async def respond_complaint(
@@ -717,6 +725,15 @@ async def respond_complaint(
     if complaint.status in ("responded", "closed"):
         raise Problem("state-conflict", f"Stage {complaint.stage} already has a response; escalate or close it.")
     at = _when(ctx, body.responded_at, "responded_at", complaint.received_at)
+    events = complaint_responded(ctx, complaint, clocks, at, body.response, body.outcome)
+    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+
+
+def complaint_responded(
+    ctx: CommandContext, complaint: Any, clocks: list[Any], at: datetime, response: str, outcome: str
+) -> list[NewEvent]:
+    """The response at the complaint's stage, late when after the stage clock; it meets that clock
+    and the acknowledgement clock if nobody acknowledged the complaint first."""
     child_ids = [complaint.child_id]
     stage_kind = rules.complaint_stage_kind(complaint.stage)
     stage_clock = next((c for c in clocks if c.kind == stage_kind), None)
@@ -724,23 +741,20 @@ async def respond_complaint(
     event = ctx.event(
         ev.COMPLAINT_RESPONDED,
         ev.ComplaintResponded(
-            complaint_id=complaint_id,
+            complaint_id=complaint.complaint_id,
             child_id=complaint.child_id,
             stage=complaint.stage,
             responded_at=at,
-            response=body.response,
-            outcome=body.outcome,
+            response=response,
+            outcome=outcome,
             late=late,
         ),
         occurred_at=at,
         child_ids=child_ids,
-        summary=f"Complaint stage {complaint.stage} response: {_humanise(body.outcome)}"
+        summary=f"Complaint stage {complaint.stage} response: {_humanise(outcome)}"
         + (" (out of timescale)" if late else ""),
     )
-    events = [event] + [
-        _met(ctx, c, at, event, child_ids) for c in clocks if c.kind in (stage_kind, rules.COMPLAINT_ACK)
-    ]
-    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+    return [event] + [_met(ctx, c, at, event, child_ids) for c in clocks if c.kind in (stage_kind, rules.COMPLAINT_ACK)]
 
 
 async def extend_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: ExtendComplaint) -> list[RecordedEvent]:
@@ -853,23 +867,30 @@ async def close_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: Cl
     if complaint.status != "responded":
         _refuse([f"A complaint cannot be closed without a recorded response (stage {complaint.stage} has none)."])
     at = _when(ctx, body.closed_at, "closed_at", complaint.received_at)
+    events = complaint_closed(ctx, complaint, clocks, at, body.outcome, body.learning)
+    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+
+
+def complaint_closed(
+    ctx: CommandContext, complaint: Any, clocks: list[Any], at: datetime, outcome: str, learning: str | None
+) -> list[NewEvent]:
+    """The complaint closed at its stage; any clock still open is cancelled."""
     child_ids = [complaint.child_id]
     event = ctx.event(
         ev.COMPLAINT_CLOSED,
         ev.ComplaintClosed(
-            complaint_id=complaint_id,
+            complaint_id=complaint.complaint_id,
             child_id=complaint.child_id,
             closed_at=at,
             stage=complaint.stage,
-            outcome=body.outcome,
-            learning=body.learning,
+            outcome=outcome,
+            learning=learning,
         ),
         occurred_at=at,
         child_ids=child_ids,
-        summary=f"Complaint closed at stage {complaint.stage}: {_humanise(body.outcome)}",
+        summary=f"Complaint closed at stage {complaint.stage}: {_humanise(outcome)}",
     )
-    events = [event] + [_cancelled(ctx, c, "complaint closed", child_ids) for c in clocks]
-    return await ctx.append(ev.complaint_stream(complaint_id), events, expected_version=expected)
+    return [event] + [_cancelled(ctx, c, "complaint closed", child_ids) for c in clocks]
 
 
 # ---- plans (care, safe care, health), shared with the carers (reg 17) ------------------------------
