@@ -1198,8 +1198,6 @@ class _Year:
         """carers.receive_allegation: the allegation with its LADO clocks, then the hold it puts on
         the household (whose ids derive from the allegation's event, as the hold reactor's do)."""
         state, ctx = self.state, self._carers(manager=True)
-        local = carer_commands.local_rules()
-        allegation_id = ctx.new_id()
         body = carer_commands.AllegationIn(
             household_id=state.household_id,
             member_id=self.carer_id,
@@ -1208,45 +1206,10 @@ class _Year:
             summary=ALLEGATION,
             source="school designated safeguarding lead",
         )
-        at, hid, subject = received_at, state.household_id, carer_commands.allegation_stream(allegation_id)
-        received = ctx.event(
-            cev.ALLEGATION_RECEIVED,
-            cev.AllegationReceived(allegation_id=allegation_id, **body.model_dump()),
-            occurred_at=at,
-            child_ids=body.child_ids,
-            summary=f"Allegation received about {state.name}",
-        )
-        days = local.lado_written_confirmation_working_days
-        events = [
-            received,
-            carer_commands.clock(
-                ctx,
-                hid,
-                Clock.LADO_REFERRAL,
-                at,
-                carer_rules.lado_referral_due(at),
-                "Refer the allegation to the LADO (1 working day)",
-                subject=subject,
-                child_ids=body.child_ids,
-                allegation_id=allegation_id,
-                causation_id=received.event_id,
-            ),
-            carer_commands.clock(
-                ctx,
-                hid,
-                Clock.LADO_WRITTEN_CONFIRMATION,
-                at,
-                carer_rules.lado_confirmation_due(at, local),
-                f"Confirm the LADO referral in writing ({days} working days)",
-                subject=subject,
-                child_ids=body.child_ids,
-                allegation_id=allegation_id,
-                causation_id=received.event_id,
-            ),
-        ]
+        subject, events = carer_commands.allegation_received(ctx, state, body, carer_commands.local_rules())
         recorded = self.append(subject, events)
         self._household_append([carer_commands.allegation_hold(recorded[0], ctx.metadata())])
-        self.allegation_id = allegation_id
+        self.allegation_id = uuid.UUID(events[0].data["allegation_id"])
 
     def refer_to_lado(self, referred_at: datetime, confirmed_at: datetime | None) -> None:
         """carers.record_lado_referral, with the written confirmation when it went at the same time."""

@@ -1611,7 +1611,23 @@ async def receive_allegation(ctx: CommandContext, body: AllegationIn) -> dict[st
     not_in_future(ctx, "received_at", body.received_at)
     if body.member_id is not None and str(body.member_id) not in state.members:
         raise refuse(Reason("unknown_member", f"No member {body.member_id} in household {body.household_id}."))
-    local = local_rules()
+    subject, events = allegation_received(ctx, state, body, local_rules())
+    recorded = await ctx.append(subject, events, expected_version=0)
+    hold = allegation_hold(recorded[0], ctx.metadata())
+    await ctx.append(household_stream(body.household_id), [hold])
+    return {
+        "allegation_id": events[0].data["allegation_id"],
+        "hold_id": hold.data["hold_id"],
+        "lado_referral_due_at": events[1].data["due_at"],
+        **ids(recorded),
+    }
+
+
+def allegation_received(
+    ctx: CommandContext, state: HouseholdState, body: AllegationIn, local: LocalRules
+) -> tuple[str, list[NewEvent]]:
+    """A new allegation's stream and its first events: the allegation about the household and its
+    LADO clocks (referral within one working day, written confirmation after it)."""
     allegation_id = ctx.new_id()
     at = body.received_at
     received = ctx.event(
@@ -1649,15 +1665,7 @@ async def receive_allegation(ctx: CommandContext, body: AllegationIn) -> dict[st
             causation_id=received.event_id,
         ),
     ]
-    recorded = await ctx.append(subject, events, expected_version=0)
-    hold = allegation_hold(recorded[0], ctx.metadata())
-    await ctx.append(household_stream(body.household_id), [hold])
-    return {
-        "allegation_id": str(allegation_id),
-        "hold_id": hold.data["hold_id"],
-        "lado_referral_due_at": events[1].data["due_at"],
-        **ids(recorded),
-    }
+    return subject, events
 
 
 async def _allegation(ctx: CommandContext, allegation_id: uuid.UUID) -> dict[str, Any]:
