@@ -27,10 +27,15 @@ async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResul
     checked = 0
     async with engine.connect() as conn:
         head = (await conn.execute(text("SELECT position, hash FROM events_head WHERE id"))).one()
+        # Up to the head read first: the head moves with its events' commit, so every position up
+        # to it is there, and what is appended meanwhile is for the next verify.
         while True:
             rows = await conn.execute(
-                text(f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :p ORDER BY position LIMIT :n"),
-                {"p": expected_position, "n": chunk},
+                text(
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :p AND position <= :h "
+                    "ORDER BY position LIMIT :n"
+                ),
+                {"p": expected_position, "h": head.position, "n": chunk},
             )
             events = [row_to_event(r) for r in rows]
             if not events:

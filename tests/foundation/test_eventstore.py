@@ -210,6 +210,27 @@ async def test_verify_names_the_first_tampered_position(fresh_database_url: str,
     assert not result.ok and result.first_bad_position == 3
 
 
+async def test_verify_checks_the_log_up_to_the_head_it_read_while_appends_go_on(fresh_store: EventStore) -> None:
+    """A live log grows during a verify: what lands after the head was read is for the next one."""
+    for i in range(20):
+        await fresh_store.append(f"child-{uuid.uuid4()}", [event(i=i)])
+    stop = asyncio.Event()
+
+    async def keep_appending() -> None:
+        while not stop.is_set():
+            await fresh_store.append(f"child-{uuid.uuid4()}", [event()])
+
+    writer = asyncio.create_task(keep_appending())
+    try:
+        results = [await verify_chain(fresh_store.engine, chunk=1) for _ in range(3)]
+    finally:
+        stop.set()
+        await writer
+    assert all(r.ok for r in results), results
+    assert results[-1].head_position > results[0].head_position  # the log did grow meanwhile
+    assert all(r.checked == r.head_position for r in results)
+
+
 class StreamCounts(Projector):
     name: ClassVar[str] = "test_stream_counts"
     tables: ClassVar[tuple[str, ...]] = ("test_stream_counts",)
