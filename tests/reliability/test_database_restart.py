@@ -5,6 +5,7 @@ down, recovers by itself, loses no acknowledged write, and the chain verifies.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
@@ -44,6 +45,12 @@ def _pg(pgdata: Path, *args: str) -> str:
     return pgexec(
         "pg_ctl", (*args, "-D", str(pgdata)), bin_path=POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION], user=user, timeout=60
     )
+
+
+def _stop_cluster(pgdata: Path) -> None:
+    if (pgdata / "postmaster.pid").exists():
+        with contextlib.suppress(Exception):
+            _pg(pgdata, "stop", "-m", "immediate", "-w")
 
 
 def _socket_dir(pgdata: Path) -> str:
@@ -136,6 +143,10 @@ async def test_postgres_stopped_immediately_under_load(tmp_path: Path, full_size
         replay = await replay_and_compare(owner_url, owner_env)
     finally:
         server.stop()
+        # The server stops the postmaster it started; one this test restarted by hand is this
+        # test's to stop, whatever happened above.
+        _stop_cluster(pgdata)
+    assert not (pgdata / "postmaster.pid").exists(), "a PostgreSQL this test started is still running"
     missing = [e for e in acknowledged.values() if facts.event_ids[e] == 0]
     record(
         "database_restart",
