@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,6 +64,7 @@ from shared.eventstore import NewEvent, RecordedEvent, reaction_id
 from shared.eventstore.store import EVENT_COLUMNS, row_to_event
 from shared.policy import require_role, require_writer
 from shared.problems import Problem
+from shared.types import Day, Instant
 
 
 # ---- configuration (local practice) ----------------------------------------------------------
@@ -119,8 +120,8 @@ class HouseholdIn(Body):
 class MemberIn(Body):
     name: Text
     role: MemberRole
-    date_of_birth: date
-    joined_on: date | None = Field(None, description="When they joined the household (default: today).")
+    date_of_birth: Day
+    joined_on: Day | None = Field(None, description="When they joined the household (default: today).")
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Ada Okafor", "role": "applicant", "date_of_birth": "1980-04-02"}]},
@@ -130,8 +131,8 @@ class MemberIn(Body):
 class CheckIn(Body):
     kind: CheckKind
     result: CheckResult
-    checked_at: date
-    expires_on: date | None = Field(None, description="Default: DBS renewal period after checked_at (local).")
+    checked_at: Day
+    expires_on: Day | None = Field(None, description="Default: DBS renewal period after checked_at (local).")
     certificate_number: Annotated[str, StringConstraints(max_length=50)] | None = None
     notes: Annotated[str, StringConstraints(max_length=5000)] | None = None
     model_config = ConfigDict(
@@ -142,10 +143,10 @@ class CheckIn(Body):
 
 class ApprovalIn(Body):
     decision: Annotated[str, StringConstraints(pattern="^(approved|refused)$")]
-    decided_at: AwareDatetime | None = None
+    decided_at: Instant | None = None
     terms: Terms | None = None
     reason: Annotated[str, StringConstraints(max_length=5000)] | None = None
-    panel_date: date | None = None
+    panel_date: Day | None = None
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -171,7 +172,7 @@ class ApprovalIn(Body):
 
 class EndApprovalIn(Body):
     reason: LongText
-    ended_at: AwareDatetime | None = None
+    ended_at: Instant | None = None
 
 
 class ConcernAddressedIn(Body):
@@ -185,7 +186,7 @@ class NotSeenIn(Body):
 
 
 class SupervisionIn(Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     unannounced: bool = False
     supervising_social_worker_id: Text | None = Field(None, description="Default: the caller.")
     children_discussed: list[uuid.UUID] = Field(default_factory=list, max_length=20)
@@ -229,8 +230,8 @@ class TrainingIn(Body):
     member_id: uuid.UUID
     course: TrainingCourse
     title: Annotated[str, StringConstraints(max_length=200)] | None = None
-    completed_on: date
-    expires_on: date | None = None
+    completed_on: Day
+    expires_on: Day | None = None
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -254,7 +255,7 @@ class ChildViewIn(Body):
 
 
 class ReviewIn(Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     outcome: ReviewOutcome
     to_panel: bool = False
     child_views: list[ChildViewIn] = Field(default_factory=list, max_length=20)
@@ -285,7 +286,7 @@ class LiftIn(Body):
 class PlacementIn(Body):
     child_id: uuid.UUID
     household_id: uuid.UUID
-    start_date: date
+    start_date: Day
     long_term: bool = False
     placing_authority: Text | None = Field(None, description="Default: the child's placing authority.")
     placement_type: PlacementType | None = None
@@ -316,7 +317,7 @@ class EndingParts(Body):
     child_wishes: OptionalLongText = Field(None, description="The child's wishes about keeping in touch, in words.")
     carer_views: OptionalLongText = Field(None, description="The carers' views and feelings about the ending.")
     ending_meeting_held: bool | None = None
-    ending_meeting_on: date | None = None
+    ending_meeting_on: Day | None = None
 
     def parts(self) -> list[str]:
         return ending_parts_recorded(
@@ -328,7 +329,7 @@ class EndingParts(Body):
 
 
 class PlacementEndIn(EndingParts):
-    end_date: date
+    end_date: Day
     reason: Text
     narrative: LongText
     carer_feelings: Annotated[str, StringConstraints(max_length=20_000)] | None = None
@@ -359,7 +360,7 @@ class EndingIn(EndingParts):
 
 
 class WorkerSupervisionIn(Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     narrative: LongText
     supervisor_id: Text | None = Field(None, description="Default: the caller.")
     cases_discussed: list[uuid.UUID] = Field(default_factory=list, max_length=200)
@@ -375,7 +376,7 @@ class AllegationIn(Body):
     household_id: uuid.UUID
     member_id: uuid.UUID | None = None
     child_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
-    received_at: AwareDatetime
+    received_at: Instant
     summary: LongText
     source: Text | None = None
     model_config = ConfigDict(
@@ -394,20 +395,20 @@ class AllegationIn(Body):
 
 
 class LadoReferralIn(Body):
-    referred_at: AwareDatetime
+    referred_at: Instant
     lado_name: Text | None = None
     reference: Text | None = None
-    written_confirmation_at: AwareDatetime | None = None
+    written_confirmation_at: Instant | None = None
 
 
 class WrittenConfirmationIn(Body):
-    sent_at: AwareDatetime
+    sent_at: Instant
 
 
 class OutcomeIn(Body):
     outcome: AllegationOutcome
     dbs_referral_made: bool
-    decided_at: AwareDatetime | None = None
+    decided_at: Instant | None = None
     narrative: Annotated[str, StringConstraints(max_length=20_000)] | None = None
 
 

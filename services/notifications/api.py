@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
@@ -18,6 +18,7 @@ from shared.commanding import CommandContext, command_context
 from shared.policy import require_role
 from shared.problems import Problem
 from shared.service import ServiceSpec
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Ctx = Annotated[CommandContext, Depends(command_context("notifications"))]
@@ -66,7 +67,7 @@ class AcknowledgeIn(Strict):
     recipient: Recipient | None = None
     action_taken: Annotated[str, Field(min_length=1, max_length=5000)]
     outcome: Annotated[str, Field(min_length=1, max_length=5000)]
-    acknowledged_at: AwareDatetime | None = None
+    acknowledged_at: Instant | None = None
 
 
 def _iso(value: datetime | None) -> str | None:

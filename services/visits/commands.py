@@ -4,10 +4,10 @@ they start or stop in the same append (nothing is written when a command is refu
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from services.visits import events as ev
@@ -26,6 +26,7 @@ from shared.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
 from shared.eventstore import NO_STREAM, NewEvent, RecordedEvent
 from shared.policy import require_writer
 from shared.problems import Problem
+from shared.types import Day, Instant
 
 SETTINGS = rules.VisitsSettings()
 
@@ -40,11 +41,11 @@ class _Body(BaseModel):
 # ---- request bodies ------------------------------------------------------------------------------
 class RegisterChild(_Body):
     name: str = ShortText
-    date_of_birth: date
+    date_of_birth: Day
     legal_status: str = Field(min_length=1, max_length=100, examples=["section_31_care_order"])
     placing_authority: str = ShortText
     social_worker_id: str | None = Field(default=None, max_length=200)
-    looked_after_since: date | None = Field(
+    looked_after_since: Day | None = Field(
         default=None, description="The day the child became looked after (default: the day of registration)."
     )
 
@@ -64,7 +65,7 @@ class RegisterChild(_Body):
 
 
 class RecordVisit(_Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     visitor_id: str = ShortText
     visitor_role: VisitorRole
     kind: VisitKind = VisitKind.STATUTORY
@@ -95,7 +96,7 @@ class RecordVisit(_Body):
 
 
 class RecordContact(_Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     kind: ContactKind
     with_whom: str = ShortText
     summary: str = Text
@@ -117,7 +118,7 @@ class RecordContact(_Body):
 
 class RecordIncident(_Body):
     category: IncidentCategory
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     narrative: str = Text
     needed_hospital_treatment: bool = False
     police_called: bool = False
@@ -139,7 +140,7 @@ class RecordIncident(_Body):
 
 
 class ReceiveComplaint(_Body):
-    received_at: AwareDatetime
+    received_at: Instant
     made_by: MadeBy
     about_household_id: uuid.UUID | None = None
     summary: str = Text
@@ -161,12 +162,12 @@ class ReceiveComplaint(_Body):
 
 
 class AcknowledgeComplaint(_Body):
-    acknowledged_at: AwareDatetime | None = None
+    acknowledged_at: Instant | None = None
     how: str | None = Field(default=None, max_length=200, examples=["letter to the child"])
 
 
 class RespondComplaint(_Body):
-    responded_at: AwareDatetime | None = None
+    responded_at: Instant | None = None
     response: str = Text
     outcome: str = Field(min_length=1, max_length=100, examples=["upheld", "partly_upheld", "not_upheld"])
 
@@ -177,18 +178,18 @@ class ExtendComplaint(_Body):
 
 
 class EscalateComplaint(_Body):
-    requested_at: AwareDatetime | None = None
+    requested_at: Instant | None = None
     reason: str = Text
 
 
 class CloseComplaint(_Body):
-    closed_at: AwareDatetime | None = None
+    closed_at: Instant | None = None
     outcome: str = Field(min_length=1, max_length=100, examples=["resolved"])
     learning: str | None = Field(default=None, max_length=20_000)
 
 
 class RecordStatement(_Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     words: str = Text
     how: str = Field(default="spoken", max_length=100, examples=["spoken", "written", "drawing", "message"])
     about_event_id: uuid.UUID | None = None
@@ -915,7 +916,7 @@ class RecordPlan(_Body):
     summary: str = Text
     strategies: list[str] = Field(default_factory=list, max_length=100)
     medications: list[MedicationBody] = Field(default_factory=list, max_length=100)
-    review_date: date
+    review_date: Day
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -941,14 +942,14 @@ class RecordPlan(_Body):
 
 
 class SharePlan(_Body):
-    shared_at: AwareDatetime | None = None
+    shared_at: Instant | None = None
     how: str | None = Field(default=None, max_length=200, examples=["given in person at the placement"])
     version: int | None = Field(default=None, ge=1, description="Default: the current version")
 
 
 class AcknowledgePlan(_Body):
     version: int = Field(ge=1)
-    acknowledged_at: AwareDatetime | None = None
+    acknowledged_at: Instant | None = None
 
 
 async def _child_expected(ctx: CommandContext, child_id: uuid.UUID) -> int:
@@ -1120,10 +1121,10 @@ class HazardBody(_Body):
 
 
 class RecordRiskAssessment(_Body):
-    assessed_at: AwareDatetime | None = None
+    assessed_at: Instant | None = None
     assessed_by: str = ShortText
     hazards: list[HazardBody] = Field(min_length=1, max_length=100)
-    review_date: date
+    review_date: Day
     summary: str | None = Field(default=None, max_length=20_000)
     prompted_by_event_id: uuid.UUID | None = None
 
@@ -1191,7 +1192,7 @@ async def record_risk_assessment(
 # ---- health checks -------------------------------------------------------------------------------
 class RecordHealthCheck(_Body):
     kind: rules.HealthCheckKind
-    occurred_at: AwareDatetime
+    occurred_at: Instant
     by: str = ShortText
     outcome: str = Text
     actions: str | None = Field(default=None, max_length=20_000)
@@ -1255,7 +1256,7 @@ async def record_health_check(ctx: CommandContext, child_id: uuid.UUID, body: Re
 
 # ---- looked-after child reviews (CPPR reg 33) ----------------------------------------------------
 class RecordLacReview(_Body):
-    held_at: AwareDatetime
+    held_at: Instant
     chaired_by: str = ShortText
     child_attended: bool
     child_views_given: bool
@@ -1317,7 +1318,7 @@ async def record_lac_review(ctx: CommandContext, child_id: uuid.UUID, body: Reco
 
 # ---- concerns that are not formal complaints ------------------------------------------------------
 class RaiseConcern(_Body):
-    raised_at: AwareDatetime
+    raised_at: Instant
     raised_by: rules.ConcernRaisedBy
     summary: str = Text
     childs_words: str | None = Field(default=None, max_length=20_000)
@@ -1337,18 +1338,18 @@ class RaiseConcern(_Body):
 
 
 class ConcernAction(_Body):
-    actioned_at: AwareDatetime | None = None
+    actioned_at: Instant | None = None
     action: str = Text
 
 
 class ConcernOutcome(_Body):
-    resolved_at: AwareDatetime | None = None
+    resolved_at: Instant | None = None
     outcome: str = Text
     child_told: bool = False
 
 
 class EscalateConcern(_Body):
-    escalated_at: AwareDatetime | None = None
+    escalated_at: Instant | None = None
     to: rules.ConcernEscalation
     reason: str = Text
 
