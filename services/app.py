@@ -71,7 +71,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(url, pool_size=settings.pool_size)
-        store = EventStore(engine, max_batch=settings.group_commit_max_batch)
+        store = EventStore(engine, clock=app.state.clock, max_batch=settings.group_commit_max_batch)
         await store.start()
         runners = {
             spec.name: ProjectorRunner(engine, spec.projectors, poll_interval=settings.projector_poll_interval)

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from services.app import SERVICE_NAMES, create_app, service_specs
 from shared.auth import Role, mint_token
 from shared.checkpoints import Checkpoint, hash_at, load_or_create_key, signature_valid, take_checkpoint
+from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
@@ -149,7 +150,7 @@ def checkpoint_command(
 async def _checkpoint(url: str, key: Any) -> Checkpoint:
     engine = create_engine(url, pool_size=1)
     try:
-        return await take_checkpoint(engine, key)
+        return await take_checkpoint(engine, key, SystemClock().now())
     finally:
         await engine.dispose()
 
@@ -348,7 +349,9 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
     try:
         settings = investigations.settings_from(get_settings())
         try:
-            report = await investigations.kpi_report(engine, month, as_of=as_of, close_days=settings.kpi_close_days)
+            report = await investigations.kpi_report(
+                engine, month, now=SystemClock().now(), as_of=as_of, close_days=settings.kpi_close_days
+            )
         except Problem as exc:
             typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
             raise typer.Exit(2) from exc

@@ -274,8 +274,9 @@ async def record_access(request: Request, principal: Principal, child_id: uuid.U
     route = request.scope.get("route")
     async with request.app.state.store.acquire() as conn:  # one autocommitted INSERT
         await conn.execute(
-            "INSERT INTO access_log (actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
-            "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO access_log (at, actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
+            "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            request.app.state.clock.now(),  # the agency's clock, as every recorded instant
             principal.subject,
             principal.role.value,
             child_id,

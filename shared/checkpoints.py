@@ -75,11 +75,11 @@ def signature_valid(checkpoint: Checkpoint, trusted_public_key: str | None = Non
     return True
 
 
-async def take_checkpoint(engine: AsyncEngine, key: Ed25519PrivateKey) -> Checkpoint:
-    """Sign the current head and store the checkpoint (append-only table)."""
+async def take_checkpoint(engine: AsyncEngine, key: Ed25519PrivateKey, now: datetime) -> Checkpoint:
+    """Sign the current head at `now` (the agency's clock) and store the checkpoint (append-only)."""
     async with engine.begin() as conn:
-        head = (await conn.execute(text("SELECT position, hash, clock_timestamp() AS now FROM events_head"))).one()
-        checkpoint = sign(key, int(head.position), str(head.hash), head.now)
+        head = (await conn.execute(text("SELECT position, hash FROM events_head"))).one()
+        checkpoint = sign(key, int(head.position), str(head.hash), now)
         await conn.execute(
             text(
                 "INSERT INTO log_checkpoints (position, head_hash, signed_at, public_key, signature) "

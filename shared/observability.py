@@ -99,15 +99,12 @@ async def metrics_endpoint(request: Request) -> Response:
         for runner in state.runners.values():
             for name, position in (await runner.checkpoints()).items():
                 PROJECTOR_LAG_POSITIONS.labels(name).set(head - position)
+                # Age by the agency's clock, the one recorded_at is taken from.
                 oldest = (
-                    await conn.execute(
-                        text(
-                            "SELECT extract(epoch FROM clock_timestamp() - recorded_at) FROM events WHERE position = :p"
-                        ),
-                        {"p": position + 1},
-                    )
+                    await conn.execute(text("SELECT recorded_at FROM events WHERE position = :p"), {"p": position + 1})
                 ).scalar()
-                PROJECTOR_LAG_SECONDS.labels(name).set(float(oldest or 0.0))
+                lag = (state.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+                PROJECTOR_LAG_SECONDS.labels(name).set(max(lag, 0.0))
     for service, source in getattr(state, "gauge_sources", {}).items():
         for name, value in (await source(state)).items():
             SERVICE_GAUGE.labels(service, name).set(value)

@@ -102,7 +102,7 @@ async def verify(request: Request, _: Annotated[Principal, Depends(current_princ
 )
 async def create_checkpoint(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
     key = await asyncio.to_thread(load_or_create_key, request.app.state.settings.checkpoint_key_path)
-    return (await take_checkpoint(request.app.state.engine, key)).as_json()
+    return (await take_checkpoint(request.app.state.engine, key, request.app.state.clock.now())).as_json()
 
 
 async def checkpoint_worker(state: Any) -> None:
@@ -114,7 +114,7 @@ async def checkpoint_worker(state: Any) -> None:
         try:
             position, _ = await state.store.head()
             if position != last_position:
-                last_position = (await take_checkpoint(state.engine, key)).position
+                last_position = (await take_checkpoint(state.engine, key, state.clock.now())).position
         except Exception:
             log.exception("checkpoint failed; will retry")
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from services.app import create_app
 from shared.auth import Role, mint_token
@@ -58,11 +59,65 @@ async def _new_database(admin_url: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-async def database_url(pg_admin_url: str) -> AsyncIterator[str]:
+async def session_database_url(pg_admin_url: str) -> AsyncIterator[str]:
     """The owner's URL of this session's database."""
     name, url = await _new_database(pg_admin_url)
     yield url
     await drop_database(pg_admin_url, name)
+
+
+async def _emptying_statement(url: str) -> str:
+    """SQL that empties every table of the database and resets the log's head, as the owner: the
+    append-only triggers are switched off for it and on again in the same transaction."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            tables = (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version' ORDER BY tablename"
+                    )
+                )
+            ).scalars()
+            triggers = list(
+                await conn.execute(
+                    text("SELECT tgrelid::regclass::text AS tbl, tgname FROM pg_trigger WHERE NOT tgisinternal")
+                )
+            )
+            table_names = list(tables)
+    finally:
+        await engine.dispose()
+    return "".join(
+        [
+            *(f"ALTER TABLE {t.tbl} DISABLE TRIGGER {t.tgname};" for t in triggers),
+            *(f"DELETE FROM {name};" for name in table_names),
+            *(f"ALTER TABLE {t.tbl} ENABLE ALWAYS TRIGGER {t.tgname};" for t in triggers),
+            "INSERT INTO events_head (id, position, hash) VALUES (true, 0, repeat('0', 64));",
+        ]
+    )
+
+
+@pytest.fixture(scope="session")
+async def _emptier(session_database_url: str) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    statement = await _emptying_statement(session_database_url)
+    engine = create_engine(session_database_url, pool_size=1)
+
+    async def empty() -> None:
+        async with engine.begin() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.execute(statement)
+
+    yield empty
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database_url(session_database_url: str, _emptier: Callable[[], Awaitable[None]]) -> str:
+    """The owner's URL of this session's database, emptied for this test: each test starts from an
+    empty log, so the instants it records are its own clock's (recorded_at never goes back)."""
+    await _emptier()
+    return session_database_url
 
 
 @pytest.fixture
@@ -73,7 +128,7 @@ async def fresh_database_url(pg_admin_url: str) -> AsyncIterator[str]:
     await drop_database(pg_admin_url, name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def app_url(database_url: str) -> str:
     return as_role(database_url)
 

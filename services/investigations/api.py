@@ -59,7 +59,11 @@ async def export_child(
 @router.get("/v1/reports/kpis", tags=["investigations"], summary="Monthly KPIs (DOMAIN.md §4), reproducible")
 async def kpis(request: Request, month: Month, as_of: AsOf = None) -> Response:
     report = await commands.kpi_report(
-        request.app.state.engine, month, as_of=as_of, close_days=_settings(request).kpi_close_days
+        request.app.state.engine,
+        month,
+        now=request.app.state.clock.now(),
+        as_of=as_of,
+        close_days=_settings(request).kpi_close_days,
     )
     return Response(commands.canonical(report), media_type="application/json")
 
@@ -86,10 +90,11 @@ async def inspect_kpis(
     to: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Last month shown")] = None,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
 ) -> HTMLResponse:
-    last = to or rules.month_of(request.app.state.clock.now())
+    now = request.app.state.clock.now()
+    last = to or rules.month_of(now)
     wanted = [rules.shift_month(last, -k) for k in range(months - 1, -1, -1)]
     reports: list[dict[str, Any]] = await commands.kpi_series(
-        request.app.state.engine, wanted, close_days=_settings(request).kpi_close_days
+        request.app.state.engine, wanted, now=now, close_days=_settings(request).kpi_close_days
     )
     return HTMLResponse(rendering.kpi_page(reports))
 

@@ -69,16 +69,8 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-async def _db_instants(conn: AsyncConnection) -> tuple[datetime, datetime | None, int]:
-    row = (
-        await conn.execute(
-            text(
-                "SELECT clock_timestamp() AS now, (SELECT position FROM events_head WHERE id) AS head, "
-                "(SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1) AS head_recorded_at"
-            )
-        )
-    ).one()
-    return row.now, row.head_recorded_at, int(row.head)
+async def _head_recorded_at(conn: AsyncConnection) -> datetime | None:
+    return (await conn.execute(text("SELECT recorded_at FROM events_head WHERE id"))).scalar_one_or_none()
 
 
 async def _anchor(conn: AsyncConnection, as_of: datetime) -> dict[str, Any]:
@@ -221,11 +213,11 @@ async def load_facts(conn: AsyncConnection, as_of: datetime) -> rules.Facts:
 
 # ---- the monthly KPI report --------------------------------------------------------------------
 async def resolve(
-    conn: AsyncConnection, month: str, as_of: datetime | None, close_days: float
+    conn: AsyncConnection, month: str, as_of: datetime | None, close_days: float, now: datetime
 ) -> tuple[datetime, bool, datetime]:
-    """(as_of, provisional, close) for a report of `month`."""
+    """(as_of, provisional, close) for a report of `month`, `now` by the agency's clock."""
     close = rules.month_close(month, close_days)
-    now, head_recorded_at, _ = await _db_instants(conn)
+    head_recorded_at = await _head_recorded_at(conn)
     settled = max(now - SETTLE_MARGIN, head_recorded_at) if head_recorded_at else now - SETTLE_MARGIN
     resolved, provisional = rules.resolve_as_of(as_of, close, settled, head_recorded_at)
     return resolved, provisional, close
@@ -241,12 +233,12 @@ def _validate(month: str, as_of: datetime | None) -> None:
 
 
 async def kpi_report(
-    engine: AsyncEngine, month: str, *, as_of: datetime | None = None, close_days: float = 5.0
+    engine: AsyncEngine, month: str, *, now: datetime, as_of: datetime | None = None, close_days: float = 5.0
 ) -> dict[str, Any]:
     """The KPIs of `month` as the log stood at `as_of` (default: the month's close)."""
     _validate(month, as_of)
     async with engine.connect() as conn:
-        resolved, provisional, close = await resolve(conn, month, as_of, close_days)
+        resolved, provisional, close = await resolve(conn, month, as_of, close_days, now)
         anchor = await _anchor(conn, resolved)
         facts = await load_facts(conn, resolved)
         late = await _late_entries(conn, month, close, resolved) if resolved > close else None
@@ -340,10 +332,12 @@ async def _late_entries(conn: AsyncConnection, month: str, close: datetime, as_o
     }
 
 
-async def kpi_series(engine: AsyncEngine, months: list[str], *, close_days: float = 5.0) -> list[dict[str, Any]]:
+async def kpi_series(
+    engine: AsyncEngine, months: list[str], *, now: datetime, close_days: float = 5.0
+) -> list[dict[str, Any]]:
     """Each month's official (or provisional) figures, reading the log once."""
     async with engine.connect() as conn:
-        resolved = [await resolve(conn, m, None, close_days) for m in months]
+        resolved = [await resolve(conn, m, None, close_days, now) for m in months]
         latest = max((r[0] for r in resolved), default=None)
         facts = await load_facts(conn, latest) if latest else rules.Facts()
         anchors = [await _anchor(conn, r[0]) for r in resolved]

@@ -25,12 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.clock import Clock, SystemClock
 from shared.db import create_pool
+from shared.eventstore.content import check_instant, encode
 from shared.eventstore.hashing import event_hash
 from shared.eventstore.model import (
     ANY_VERSION,
     DuplicateEventConflict,
-    InvalidEventContent,
     NewEvent,
     RecordedEvent,
     WrongExpectedVersion,
@@ -77,11 +78,7 @@ _INSERT_AND_MOVE_HEAD = (
     "WHERE c.name = locked.name RETURNING c.name, locked.was) "
     "SELECT name, was FROM checkpoints"
 )
-# The lock in a materialized CTE, so clock_timestamp() is read only once the lock is held.
-_LOCK_HEAD = (
-    "WITH head AS MATERIALIZED (SELECT position, hash, recorded_at FROM events_head WHERE id FOR UPDATE) "
-    "SELECT position, hash, recorded_at, clock_timestamp() AS now FROM head"
-)
+_LOCK_HEAD = "SELECT position, hash, recorded_at FROM events_head WHERE id FOR UPDATE"
 _STORED = f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])"
 # Each stream's last version by one descent of the (stream_id, stream_version) index.
 _VERSIONS = (
@@ -118,17 +115,28 @@ def record_to_event(record: Any) -> RecordedEvent:
     )
 
 
-def _dump(value: dict[str, Any]) -> str:
-    text_value = orjson.dumps(value, default=str).decode()
-    if "\\u0000" in text_value:
-        raise InvalidEventContent("text may not contain the NUL character")
-    return text_value
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """An event's payloads as stored (text) and as hashed (that text read back)."""
+
+    data_text: str
+    data: dict[str, Any]
+    metadata_text: str
+    metadata: dict[str, Any]
+
+
+def _encode(event: NewEvent) -> _Encoded:
+    check_instant(event.occurred_at, "occurred_at")
+    data_text, data = encode(event.data)
+    metadata_text, metadata = encode(event.metadata)
+    return _Encoded(data_text, data, metadata_text, metadata)
 
 
 @dataclass
 class _Request:
     stream_id: str
     events: Sequence[NewEvent]
+    encoded: list[_Encoded]
     expected_version: int
     check: Check | None
     future: asyncio.Future[list[RecordedEvent]] = field(repr=False)
@@ -152,8 +160,19 @@ class EventFilter:
 
 
 class EventStore:
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 256, remember: int = 4096, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        max_batch: int = 256,
+        remember: int = 4096,
+        pool_size: int = 10,
+    ) -> None:
         self.engine = engine
+        # recorded_at comes from the agency's clock (the one every command reads), so "as of T"
+        # and "late" mean the same to the log as to the commands, in production and in tests.
+        self.clock: Clock = clock or SystemClock()
         self.pool_size = pool_size
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
@@ -273,10 +292,12 @@ class EventStore:
         """
         if not events:
             raise ValueError("append needs at least one event")
+        # Refused before the lock: content PostgreSQL would store otherwise than it was hashed.
+        encoded = [_encode(e) for e in events]
         await self.start()
         future: asyncio.Future[list[RecordedEvent]] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
-        self._queue.put_nowait(_Request(stream_id, events, expected_version, check, future))
+        self._queue.put_nowait(_Request(stream_id, events, encoded, expected_version, check, future))
         try:
             return await future
         finally:
@@ -340,6 +361,11 @@ class EventStore:
             with contextlib.suppress(Exception):
                 await session.close()
 
+    def _recorded_at(self, head_recorded_at: datetime | None) -> datetime:
+        now = self.clock.now()
+        check_instant(now, "the clock")
+        return now if head_recorded_at is None or now > head_recorded_at else head_recorded_at
+
     async def _inline_plans(self, events: list[RecordedEvent], before: int) -> list[InlinePlan]:
         plans = []
         for projection in self._inline:
@@ -366,9 +392,9 @@ class EventStore:
         try:
             async with conn.transaction():
                 head = await conn.fetchrow(_LOCK_HEAD)
-                # clock_timestamp() is read after the lock, and never behind the head, so
+                # The agency's clock, read once the lock is held and never behind the head, so
                 # recorded_at is non-decreasing along position.
-                recorded_at = max(head["now"], head["recorded_at"]) if head["recorded_at"] else head["now"]
+                recorded_at = self._recorded_at(head["recorded_at"])
                 position, prev_hash = head["position"], head["hash"]
                 if head["position"] != self._versions_at:
                     self._versions.clear()  # another process appended: what we knew may be stale
@@ -403,11 +429,6 @@ class EventStore:
                             raise _LookFirst  # perhaps a retry of what is stored: look it up
                         outcomes.append(WrongExpectedVersion(request.stream_id, request.expected_version, current))
                         continue
-                    try:
-                        encoded = [(_dump(e.data), _dump(e.metadata)) for e in request.events]
-                    except InvalidEventContent as exc:
-                        outcomes.append(exc)
-                        continue
                     if request.check is not None:
                         await _insert(conn, rows, careful)  # the check sees everything before it
                         rows.clear()
@@ -420,14 +441,11 @@ class EventStore:
                             outcomes.append(refusal)
                             continue
                     recorded: list[RecordedEvent] = []
-                    for offset, (event, (data_text, metadata_text)) in enumerate(
-                        zip(request.events, encoded, strict=True)
-                    ):
+                    for offset, (event, stored_form) in enumerate(zip(request.events, request.encoded, strict=True)):
                         position += 1
                         version = current + offset + 1
                         # The hash covers the stored (round-tripped) form of the payload.
-                        data = orjson.loads(data_text)
-                        metadata = orjson.loads(metadata_text)
+                        data, metadata = stored_form.data, stored_form.metadata
                         digest = event_hash(
                             position=position,
                             event_id=event.event_id,
@@ -450,8 +468,8 @@ class EventStore:
                                 version,
                                 event.type,
                                 event.schema_version,
-                                data_text,
-                                metadata_text,
+                                stored_form.data_text,
+                                stored_form.metadata_text,
                                 _array_literal(event.child_ids),
                                 event.occurred_at,
                                 recorded_at,

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ async def test_kpi_report_is_byte_identical_on_rerun_and_explains_late_entries(
     default = await fclient.get("/v1/reports/kpis", params={"month": "2026-10"}, headers=manager)
     assert default.json()["official"] is True and default.json()["kpis"]["visits_seen_alone"]["value"] is None
 
-    # A visit in October recorded now: the report as of t1 does not move; a later one does, and says why.
+    # A visit in October recorded a minute later: the report as of t1 does not move; a later one does,
+    # and says why.
+    fresh_app.state.clock.advance(timedelta(minutes=1))
     late_visit = await post(
         fclient,
         f"/v1/children/{story['child_id']}/visits",

@@ -77,6 +77,7 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
     assert any(r["kpis"]["overdue_visits"]["value"] for r in reports.values())
     assert "overdue_visits" in reports["2026-11"]["performance"]["outside_tolerance"]
     # Later (more appends in between), the same questions give the same bytes.
+    fresh_app.state.clock.advance(timedelta(minutes=1))
     await post(
         fclient,
         "/v1/households",
@@ -131,7 +132,8 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
         # ---- as-of replay of a past instant reproduces the compliance state recorded then ---------
         async with owner.connect() as conn:
             then = await snapshot(conn)
-            t_then = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one()
+        t_then = fresh_app.state.clock.now()
+        fresh_app.state.clock.advance(timedelta(minutes=1))
         # Later: a household on hold after an allegation, a visit that meets a clock.
         held = next(h for h in agency.households if h != agency.held_household and h in agency.placements.values())
         placed = [c for c, h in agency.placements.items() if h == held]

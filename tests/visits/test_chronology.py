@@ -76,11 +76,9 @@ async def test_chronology_has_every_service_in_occurred_order(visits: Visits, ap
 
 
 async def test_as_of_hides_what_was_recorded_later(visits: Visits, clock: ManualClock) -> None:
-    # `recorded_at` is the database's clock: for the registration to be recorded on time, the
-    # agency's clock must read the same day, whatever day the suite runs on.
-    clock.set(datetime.now(UTC))
     child = await visits.register()
     first = await visits.post(f"/v1/children/{child}/visits", visit_body(NOW - timedelta(days=2)))
+    clock.advance(timedelta(minutes=5))  # `recorded_at` is the agency's clock: the statement comes later
     later = await visits.post(
         f"/v1/children/{child}/statements",
         {"occurred_at": (NOW - timedelta(days=3)).isoformat(), "words": "I want to stay here.", "how": "written"},
@@ -131,9 +129,10 @@ async def test_paging_returns_every_event_exactly_once(visits: Visits, order: st
     assert bad.status_code == 400
 
 
-async def test_an_amendment_sits_beside_the_entry_it_corrects(visits: Visits) -> None:
+async def test_an_amendment_sits_beside_the_entry_it_corrects(visits: Visits, clock: ManualClock) -> None:
     child = await visits.register()
     visit = await visits.post(f"/v1/children/{child}/visits", visit_body(NOW - timedelta(hours=3)))
+    clock.advance(timedelta(minutes=5))
     amended = await visits.post(
         f"/v1/children/{child}/amendments",
         {
