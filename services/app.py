@@ -18,6 +18,7 @@ from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
+from shared.guards import RequestGuard
 from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint
 from shared.ops import checkpoint_worker
@@ -130,6 +131,7 @@ def create_app(
     if settings.otel_enabled:
         instrument(app, "carelog-" + "-".join(s.name for s in specs if s.name in SERVICE_NAMES))
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
+    app.add_middleware(RequestGuard)
     app.add_middleware(RequestObservation)
     app.include_router(ops_router)
     app.include_router(access_router)

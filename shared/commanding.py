@@ -7,6 +7,7 @@ request answers (read your own writes).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -191,11 +192,17 @@ def precondition_failed(current_version: int) -> Problem:
     )
 
 
+# A stream version as a client sends it back: ASCII digits only (str.isdigit() also takes '²' and
+# other digits int() refuses), within the column's range.
+_VERSION = re.compile(r"[0-9]{1,10}")
+MAX_STREAM_VERSION = 2**31 - 1
+
+
 def parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
     cleaned = value.strip().removeprefix("W/").strip('"')
-    if not cleaned.isdigit():
+    if not _VERSION.fullmatch(cleaned) or int(cleaned) > MAX_STREAM_VERSION:
         raise Problem("malformed-request", "If-Match must be a stream version, e.g. If-Match: 3.")
     return int(cleaned)
 

@@ -19,6 +19,7 @@ from services.visits import projections, rules
 from shared.auth import Principal, current_principal
 from shared.commanding import CommandContext, command_context
 from shared.eventstore import RecordedEvent
+from shared.instants import instant_problem
 from shared.problems import Problem
 from shared.service import ServiceSpec
 from shared.types import Instant
@@ -29,6 +30,8 @@ Ctx = Annotated[CommandContext, Depends(command_context("visits"))]
 Reader = Annotated[Principal, Depends(current_principal)]
 ChildId = Annotated[uuid.UUID, Path(description="The child's id")]
 ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id")]
+
+MAX_POSITION = 2**63 - 1  # positions are bigint
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid bearer token"},
@@ -267,11 +270,16 @@ def _encode_cursor(order: Order, row: Any) -> str:
 
 
 def _decode_cursor(cursor: str, order: Order) -> tuple[datetime, int]:
+    """(occurred_at, position) after which the page starts. A cursor is the client's to send back:
+    anything the database could not take as an instant or a position is refused here."""
     try:
         value = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if value["o"] != order.value:
             raise ValueError("cursor of another order")
-        return datetime.fromisoformat(value["t"]), int(value["p"])
+        after_t, after_p = datetime.fromisoformat(value["t"]), value["p"]
+        if type(after_p) is not int or not 0 <= after_p <= MAX_POSITION or instant_problem(after_t):
+            raise ValueError("cursor out of range")
+        return after_t, after_p
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
         raise Problem("malformed-request", "The cursor is not valid for this query; start again without it.") from exc
 
