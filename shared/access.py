@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -32,6 +32,8 @@ WORKER_ALLOCATED = "access.WorkerAllocated"
 ALLOCATION_ENDED = "access.AllocationEnded"
 BREAK_GLASS_USED = "access.BreakGlassUsed"
 BREAK_GLASS_HEADER = "x-break-glass-reason"
+# One answer for an object that does not exist and one the caller may not know exists.
+NOT_FOUND = "No such record."
 ALL_RELATIONS = frozenset(Relation)
 
 
@@ -178,26 +180,60 @@ PUBLIC_PATHS = frozenset(
 )
 
 
+class ReadsOfRecords:
+    """The access log of one request: a row per child whose record it returns, each written once
+    and before the answer (the route's reads and the writes overlap)."""
+
+    def __init__(self, request: Request, principal: Principal, reason: str | None) -> None:
+        self.request, self.principal, self.reason = request, principal, reason
+        self._logged: set[uuid.UUID] = set()
+        self._writes: list[asyncio.Future[None]] = []
+
+    def note(self, child_ids: Iterable[uuid.UUID]) -> None:
+        """Start writing the rows of `child_ids` not yet logged by this request."""
+        new = sorted(set(child_ids) - self._logged)
+        if new:
+            self._logged.update(new)
+            self._writes.append(asyncio.ensure_future(_write_access(self.request, self.principal, new, self.reason)))
+
+    async def written(self) -> None:
+        """Wait for every row noted so far."""
+        writes, self._writes = self._writes, []
+        if writes:
+            await asyncio.gather(*writes)
+
+
+async def children_read(request: Request, child_ids: Iterable[uuid.UUID | str]) -> None:
+    """For a route whose answer holds parts of children's records found as it reads (the raw log, a
+    household's placements, a worklist): log each child once, before any of it is sent."""
+    reads: ReadsOfRecords | None = getattr(request.state, "reads", None)
+    if reads is None:
+        raise RuntimeError("children_read needs the access policy's dependency on the route")
+    reads.note(c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in child_ids)
+    await reads.written()
+
+
 async def enforce_policy(request: Request) -> AsyncIterator[None]:
     """Global dependency: every route is either public or listed in the app's route table.
 
     A read of the child's record is written to the access log while the route runs (the two round
     trips overlap), and the answer waits for it: nothing is served unless its reading is logged.
     Give it as `Depends(enforce_policy, scope="function")`, so it ends before the response."""
-    writes = [asyncio.ensure_future(w) for w in await _allowed(request)]
+    reads = await _allowed(request)
     try:
         yield
     finally:
-        if writes:
-            await asyncio.gather(*writes)
+        if reads is not None:
+            await reads.written()
 
 
-async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
-    """Refuses what the policy refuses; returns the access-log writes an allowed read needs."""
+async def _allowed(request: Request) -> ReadsOfRecords | None:
+    """Refuses what the policy refuses; for an allowed request, its access log (the child named by
+    an audited route already noted)."""
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     if path in PUBLIC_PATHS:
-        return []
+        return None
     rules: dict[tuple[str, str], RouteRule] = request.app.state.route_rules
     rule = rules.get((request.method, path or ""))
     if rule is None:
@@ -217,14 +253,15 @@ async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
             async with store.acquire() as conn:
                 relations = await relations_to(conn, principal, target)
     elif rule.locate is not None and rule.source == "path":
-        return []  # a malformed id: the route's own validation answers 422
+        return None  # a malformed id: the route's own validation answers 422
     if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
         relations = relations | {Relation.ALLOCATED}
     # A role that could not do this even with every relationship is refused before existence is
-    # revealed; otherwise an object that does not exist is simply not found.
+    # revealed; otherwise an object that does not exist is not found, in the same words as one the
+    # caller may not see (a carer must not tell the two apart).
     decision = decide(principal.role, rule.resource, rule.action, ALL_RELATIONS)
     if decision.allowed and object_id is not None and not target.found and rule.source == "path":
-        raise Problem("not-found", f"No such {rule.locate}.")
+        raise Problem("not-found", NOT_FOUND)
     if decision.allowed:
         decision = decide(principal.role, rule.resource, rule.action, relations)
     break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
@@ -233,11 +270,12 @@ async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
         decision = Decision(True)
     if not decision.allowed:
         if decision.status == 404:
-            raise Problem("not-found", "No such record.")
+            raise Problem("not-found", NOT_FOUND)
         raise Problem("forbidden", decision.reason)
-    if not rule.audited:
-        return []
-    return [record_access(request, principal, c, reason=break_glass_reason or None) for c in target.child_ids]
+    reads = request.state.reads = ReadsOfRecords(request, principal, break_glass_reason or None)
+    if rule.audited:
+        reads.note(target.child_ids)
+    return reads
 
 
 async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:
@@ -262,30 +300,34 @@ async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:
 
 
 def _may_break_glass(principal: Principal, rule: RouteRule, target: Target) -> bool:
+    """Break-glass opens a record for reading only: every write outside an allocation is refused."""
     return (
         principal.role in WORKER_ROLES
+        and rule.action == Action.READ
         and rule.resource in (Resource.CHILD, Resource.SHARED_PLAN, Resource.HOUSEHOLD)
         and target.found
         and bool(target.child_ids or target.household_ids)
     )
 
 
-async def record_access(request: Request, principal: Principal, child_id: uuid.UUID, reason: str | None) -> None:
+async def _write_access(
+    request: Request, principal: Principal, child_ids: Sequence[uuid.UUID], reason: str | None
+) -> None:
     route = request.scope.get("route")
     async with request.app.state.store.acquire() as conn:  # one autocommitted INSERT
         await conn.execute(
             "INSERT INTO access_log (at, actor_id, actor_role, child_id, method, route, path, break_glass, reason, "
-            "request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "request_id) SELECT $1, $2, $3, c, $5, $6, $7, $8, $9, $10 FROM unnest($4::uuid[]) AS c",
             request.app.state.clock.now(),  # the agency's clock, as every recorded instant
             principal.subject,
             principal.role.value,
-            child_id,
+            list(child_ids),
             request.method,
             getattr(route, "path", ""),
             request.url.path,
             reason is not None,
             reason,
-            request.headers.get("x-request-id"),
+            getattr(request.state, "request_id", None) or request.headers.get("x-request-id"),
         )
 
 
@@ -491,13 +533,15 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
         )
     },
     ("POST", "/v1/placements"): RouteRule(R.CHILD, A.WRITE, "child", "child_id", source="body"),
-    ("GET", "/v1/placements/{placement_id}"): RouteRule(R.CHILD, A.READ, "placement", "placement_id"),
+    ("GET", "/v1/placements/{placement_id}"): RouteRule(R.CHILD, A.READ, "placement", "placement_id", audited=True),
     ("POST", "/v1/placements/{placement_id}/end"): RouteRule(R.CHILD, A.WRITE, "placement", "placement_id"),
     ("POST", "/v1/placements/{placement_id}/ending"): RouteRule(R.CHILD, A.WRITE, "placement", "placement_id"),
     ("POST", "/v1/workers/{worker_id}/supervisions"): RouteRule(R.REPORT, A.WRITE),
     ("GET", "/v1/caseloads"): RouteRule(R.REPORT, A.READ, self_param="worker_id"),
     ("POST", "/v1/allegations"): RouteRule(R.ALLEGATION, A.CREATE),
-    ("GET", "/v1/allegations/{allegation_id}"): RouteRule(R.ALLEGATION, A.READ, "allegation", "allegation_id"),
+    ("GET", "/v1/allegations/{allegation_id}"): RouteRule(
+        R.ALLEGATION, A.READ, "allegation", "allegation_id", audited=True
+    ),
     **{
         ("POST", f"/v1/allegations/{{allegation_id}}/{step}"): RouteRule(
             R.ALLEGATION, A.WRITE, "allegation", "allegation_id"
@@ -512,13 +556,15 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): RouteRule(R.SUBSCRIPTION, A.WRITE),
     ("GET", "/v1/notifications"): RouteRule(R.NOTIFICATION, A.READ, "child", "child_id", source="query"),
     ("GET", "/v1/notifications/{notification_id}"): RouteRule(
-        R.NOTIFICATION, A.READ, "notification", "notification_id"
+        R.NOTIFICATION, A.READ, "notification", "notification_id", audited=True
     ),
     ("POST", "/v1/notifications/{notification_id}/acknowledge"): RouteRule(
         R.NOTIFICATION, A.WRITE, "notification", "notification_id"
     ),
     ("GET", "/v1/escalations"): RouteRule(R.NOTIFICATION, A.READ, "child", "child_id", source="query"),
-    ("GET", "/v1/escalations/{escalation_id}"): RouteRule(R.NOTIFICATION, A.READ, "escalation", "escalation_id"),
+    ("GET", "/v1/escalations/{escalation_id}"): RouteRule(
+        R.NOTIFICATION, A.READ, "escalation", "escalation_id", audited=True
+    ),
     # investigations: reports and the inspector's pages (the export is listed with the child's record)
     ("GET", "/v1/reports/kpis"): RouteRule(R.REPORT, A.READ),
     ("GET", "/inspect/children/{child_id}"): _child(A.READ, audited=True),

@@ -6,12 +6,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
+from shared.access import children_read
 from shared.auth import Principal, current_principal
 from shared.checkpoints import load_or_create_key, take_checkpoint
 from shared.db import is_ready
@@ -65,6 +67,7 @@ async def global_feed(
         as_of=as_of,
     )
     events = await request.app.state.store.read(flt)
+    await children_read(request, _children_of(events))
     return _page(events, limit)
 
 
@@ -78,7 +81,12 @@ async def read_stream(
     events = await request.app.state.store.read_stream(stream_id, as_of=as_of)
     if not events:
         raise Problem("not-found", f"No stream {stream_id}.")
+    await children_read(request, _children_of(events))
     return {"stream_id": stream_id, "version": events[-1].stream_version, "events": [e.as_json() for e in events]}
+
+
+def _children_of(events: list[Any]) -> set[uuid.UUID]:
+    return {child for event in events for child in event.child_ids}
 
 
 def _page(events: list[Any], limit: int) -> dict[str, Any]:
@@ -147,7 +155,15 @@ async def stream_feed(
     )
 
     async def lines() -> AsyncIterator[bytes]:
-        async for event in request.app.state.store.iterate(flt, chunk=1000):
-            yield orjson.dumps(event.as_json()) + b"\n"
+        # A page at a time: its children are in the access log before any of it is sent.
+        after = flt.after
+        while True:
+            page = await request.app.state.store.read(replace(flt, after=after, limit=1000))
+            await children_read(request, _children_of(page))
+            for event in page:
+                yield orjson.dumps(event.as_json()) + b"\n"
+            if len(page) < 1000:
+                return
+            after = page[-1].position
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

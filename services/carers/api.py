@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from services.carers import commands as cmd
 from services.carers import projections
 from services.carers.rules import HouseholdState, age_on, compliance, dbs_status, is_adult
+from shared.access import children_read
 from shared.auth import Principal, current_principal
 from shared.commanding import CommandContext, command_context
 from shared.problems import Problem
@@ -56,6 +57,7 @@ async def get_household(request: Request, response: Response, household_id: uuid
     today = request.app.state.clock.now().date()
     async with request.app.state.store.reader.connect() as conn:
         placements = await projections.placements_of(conn, household_id)
+    await children_read(request, (p["child_id"] for p in placements))
     response.headers["ETag"] = f'"{state.version}"'
     members = []
     for m in state.members.values():
@@ -226,6 +228,7 @@ async def caseloads(
     local = cmd.local_rules()
     async with request.app.state.store.reader.connect() as conn:
         workers = await projections.caseloads(conn, now, local, worker_id)
+    await children_read(request, (c for w in workers for c in w["child_ids"]))
     return {
         "as_of": now.isoformat(),
         "targets": {"children": local.caseload_children_target, "households": local.caseload_households_target},

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 
 from services.notifications import commands, projections, workers
 from services.notifications.rules import NOTIFICATION_STATUSES, RECIPIENTS
+from shared.access import children_read
 from shared.auth import Principal, Role, current_principal
 from shared.commanding import CommandContext, command_context
 from shared.policy import require_role
@@ -225,6 +226,7 @@ async def list_notifications(
     async with request.app.state.store.reader.connect() as conn:
         rows = list(await conn.execute(text(sql), params))
     now = request.app.state.clock.now()
+    await children_read(request, (c for r in rows for c in r.child_ids))
     return {"notifications": [_notification_json(r, now) for r in rows]}
 
 
@@ -354,6 +356,7 @@ async def list_escalations(
     sql += " ORDER BY raised_at, escalation_id LIMIT :n"
     async with request.app.state.store.reader.connect() as conn:
         rows = list(await conn.execute(text(sql), params))
+    await children_read(request, (c for r in rows for c in r.child_ids))
     return {"escalations": [_escalation_json(r) for r in rows]}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from services.visits import commands as cmd
 from services.visits import events as ev
 from services.visits import projections, rules
+from shared.access import children_read
 from shared.auth import Principal, current_principal
 from shared.commanding import CommandContext, command_context
 from shared.eventstore import RecordedEvent
@@ -529,6 +530,7 @@ async def visits_due(
         params["w"] = worker_id
     async with _engine(request).connect() as conn:
         rows = list(await conn.execute(text(sql + " ORDER BY d.due_at, d.deadline_id LIMIT :n"), params))
+    await children_read(request, (r.child_id for r in rows if r.child_id))
     return {
         "as_at": now.isoformat(),
         "before": until.isoformat(),
