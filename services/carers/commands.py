@@ -489,6 +489,16 @@ async def load_stream(ctx: CommandContext, stream_id: str, what: str) -> list[Re
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+def children_not_of(state: HouseholdState, child_ids: Iterable[uuid.UUID]) -> list[Reason]:
+    """A child id in a request about a household must be a child placed there (now or before): an
+    id that is not puts that child's name and record where they do not belong."""
+    return [
+        Reason("child_not_placed_here", f"Child {child_id} has never been placed with this household.")
+        for child_id in dict.fromkeys(child_ids)
+        if child_id not in state.children_placed
+    ]
+
+
 def refuse(*reasons: Reason) -> Problem:
     return Problem(
         "business-rule",
@@ -836,6 +846,9 @@ async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body:
             reasons.append(Reason("unknown_agenda_item", f"No agenda item {item_id} for this household."))
         elif item.discussed_at is not None:
             reasons.append(Reason("agenda_item_closed", f"Agenda item {item_id} was already discussed."))
+    reasons += children_not_of(
+        state, [*body.children_discussed, *body.children_seen, *(n.child_id for n in body.children_not_seen)]
+    )
     placed = {p.child_id for p in state.placements.values()}
     seen = set(body.children_seen)
     not_seen = {n.child_id: n.reason.value for n in body.children_not_seen}
@@ -1612,6 +1625,9 @@ async def receive_allegation(ctx: CommandContext, body: AllegationIn) -> dict[st
     not_in_future(ctx, "received_at", body.received_at)
     if body.member_id is not None and str(body.member_id) not in state.members:
         raise refuse(Reason("unknown_member", f"No member {body.member_id} in household {body.household_id}."))
+    strangers = children_not_of(state, body.child_ids)
+    if strangers:
+        raise refuse(*strangers)
     subject, events = allegation_received(ctx, state, body, local_rules())
     recorded = await ctx.append(subject, events, expected_version=0)
     hold = allegation_hold(recorded[0], ctx.metadata())

@@ -436,6 +436,8 @@ class HouseholdState(BaseModel):
     deadlines: dict[str, OpenDeadline] = Field(default_factory=dict)
     concerns: dict[str, ConcernState] = Field(default_factory=dict)
     placements: dict[str, PlacementRef] = Field(default_factory=dict)
+    # Every child placed here at any time: what a supervision or an allegation may name.
+    children_placed: set[uuid.UUID] = Field(default_factory=set)
     allegations: dict[str, AllegationRef] = Field(default_factory=dict)
     agenda: dict[str, AgendaItem] = Field(default_factory=dict)
     incomplete_endings: dict[str, IncompleteEnding] = Field(default_factory=dict)
@@ -544,6 +546,7 @@ def evolve(
                 hold.lift_reason = data["reason"]
         case "carers.PlacementStarted":
             state.placements[data["placement_id"]] = PlacementRef.model_validate(data)
+            state.children_placed.add(uuid.UUID(data["child_id"]))
         case "carers.PlacementEnded":
             state.placements.pop(data["placement_id"], None)
             recorded = ending_parts_recorded(

@@ -441,11 +441,12 @@ async def record_incident(ctx: CommandContext, child_id: uuid.UUID, body: Record
     _refuse(reasons)
     stream = ev.child_stream(child_id)
     expected = ctx.expected(await ctx.store.stream_version(stream))
-    household_id = body.household_id
-    if household_id is None:
-        async with ctx.store.reader.connect() as conn:
-            placement = await pj.current_placement(conn, child_id)
-        household_id = placement.household_id if placement is not None else None
+    async with ctx.store.reader.connect() as conn:
+        placement = await pj.current_placement(conn, child_id)
+    household_id = placement.household_id if placement is not None else None
+    if body.household_id is not None and body.household_id != household_id:
+        # Another household's id would put this child on that household's supervision agenda.
+        _refuse(["household_id must be the household the child is placed with (leave it out to use it)."])
     events = incident_events(ctx, child_id, body, household_id)
     return await ctx.append(stream, events, expected_version=expected)
 
@@ -591,6 +592,10 @@ async def receive_complaint(ctx: CommandContext, child_id: uuid.UUID, body: Rece
     reasons = _not_future(ctx, body.received_at, "received_at")
     await _begin(ctx)
     await _child(ctx, child_id)
+    if body.about_household_id is not None:
+        async with ctx.store.reader.connect() as conn:
+            if body.about_household_id not in await pj.households_of_child(conn, child_id):
+                reasons.append("about_household_id must be a household the child is or was placed with.")
     _refuse(reasons)
     stream, events = complaint_received(ctx, child_id, body)
     return await ctx.append(stream, events, expected_version=NO_STREAM)

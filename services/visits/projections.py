@@ -928,6 +928,15 @@ async def current_placement(conn: AsyncConnection, child_id: uuid.UUID) -> Any:
     ).one_or_none()
 
 
+async def households_of_child(conn: AsyncConnection, child_id: uuid.UUID) -> set[uuid.UUID]:
+    """Every household the child has been placed with."""
+    rows = await conn.execute(
+        text("SELECT DISTINCT household_id FROM visits_placements WHERE child_id = :c AND household_id IS NOT NULL"),
+        {"c": child_id},
+    )
+    return {r.household_id for r in rows}
+
+
 async def open_child_deadlines(conn: AsyncConnection, child_id: uuid.UUID) -> list[Any]:
     rows = await conn.execute(
         text("SELECT * FROM visits_deadlines WHERE child_id = :c AND status = 'open' ORDER BY due_at, deadline_id"),

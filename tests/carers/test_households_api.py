@@ -156,6 +156,7 @@ async def test_a_concern_in_supervision_is_followed_up_at_the_next(
     h = auth()
     hid = (await household(client, h))["household_id"]
     child = await register_child(app)
+    assert (await place(client, h, hid, child, "2026-11-25")).status_code == 201
     first = await post(
         client,
         h,
@@ -163,6 +164,7 @@ async def test_a_concern_in_supervision_is_followed_up_at_the_next(
         {
             "occurred_at": clock.now().isoformat(),
             "children_discussed": [child],
+            "children_seen": [child],
             "concerns": ["Drug paraphernalia brought to the home"],
             "actions": ["Check the bedroom at the next visit"],
             "narrative": "Carer reports drug paraphernalia; bedroom not seen.",
@@ -170,7 +172,10 @@ async def test_a_concern_in_supervision_is_followed_up_at_the_next(
     )
     concern_id = first["concerns"][0]["concern_id"]
     chronology = await events_of(app, child_id=uuid.UUID(child))
-    assert [e.type for e in chronology if e.type.startswith("carers.")] == ["carers.SupervisionRecorded"]
+    assert [e.type for e in chronology if e.type.startswith("carers.")] == [
+        "carers.PlacementStarted",
+        "carers.SupervisionRecorded",
+    ]
 
     clock.advance(timedelta(days=40))
     report = (await client.get(f"/v1/households/{hid}/compliance", headers=h)).json()

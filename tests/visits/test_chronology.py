@@ -38,6 +38,7 @@ async def _record_from_three_services(visits: Visits, app: FastAPI) -> tuple[str
         summary="Placing authority notified",
     )
     ids["notification"] = str(notified.event_id)
+    await settle(app)  # the other services' reactions (the household's agenda item) are in the log too
     return child, ids
 
 

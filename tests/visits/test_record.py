@@ -197,6 +197,10 @@ async def test_found_after_missing_needs_a_return_home_interview_within_72_hours
 async def test_a_child_complaining_about_their_carer_is_row_9_lado_and_a_visit(visits: Visits) -> None:
     child = await visits.register()
     household = str(uuid.uuid4())
+    await visits.place(
+        child, date(2026, 11, 2), household_id=household, occurred_at=datetime(2026, 11, 2, 10, tzinfo=UTC)
+    )
+    await settle(visits.app)
     complaint = await visits.post(
         f"/v1/children/{child}/complaints",
         {
