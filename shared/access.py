@@ -539,6 +539,12 @@ ROUTE_RULES: dict[tuple[str, str], RouteRule] = {
     ("POST", "/v1/workers/{worker_id}/supervisions"): RouteRule(R.REPORT, A.WRITE),
     ("GET", "/v1/caseloads"): RouteRule(R.REPORT, A.READ, self_param="worker_id"),
     ("POST", "/v1/allegations"): RouteRule(R.ALLEGATION, A.CREATE),
+    ("GET", "/v1/allegation-reports/{report_id}"): RouteRule(
+        R.ALLEGATION, A.READ, "allegation-report", "report_id", audited=True
+    ),
+    ("POST", "/v1/allegation-reports/{report_id}/close"): RouteRule(
+        R.ALLEGATION, A.WRITE, "allegation-report", "report_id"
+    ),
     ("GET", "/v1/allegations/{allegation_id}"): RouteRule(
         R.ALLEGATION, A.READ, "allegation", "allegation_id", audited=True
     ),

@@ -245,8 +245,26 @@ async def caseloads(
     responses=REFUSALS,
     **CREATED,
 )
-async def receive_allegation(ctx: Ctx, body: cmd.AllegationIn) -> dict[str, Any]:
-    return await cmd.receive_allegation(ctx, body)
+async def receive_allegation(ctx: Ctx, body: cmd.AllegationIn, response: Response) -> dict[str, Any]:
+    result = await cmd.receive_allegation(ctx, body)
+    if "report_id" in result:
+        response.status_code = 202  # reported for triage, not recorded as an allegation yet
+    return result
+
+
+@router.get("/allegation-reports/{report_id}", summary="An allegation reported for triage (managers)")
+async def get_allegation_report(ctx: Ctx, report_id: uuid.UUID) -> dict[str, Any]:
+    return await cmd.allegation_report(ctx, report_id)
+
+
+@router.post(
+    "/allegation-reports/{report_id}/close",
+    summary="Close a reported allegation that is not to be recorded, with the reason (managers)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def close_allegation_report(ctx: Ctx, report_id: uuid.UUID, body: cmd.CloseReportIn) -> dict[str, Any]:
+    return await cmd.close_allegation_report(ctx, report_id, body)
 
 
 @router.get("/allegations/{allegation_id}", summary="An allegation and its clocks")

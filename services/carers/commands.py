@@ -56,10 +56,11 @@ from services.carers.rules import (
     training_gaps,
     tsd_months,
 )
-from shared.auth import MANAGERS
+from shared.access import Target, relations_to
+from shared.auth import MANAGERS, Role
 from shared.calendar import add_working_days_at
 from shared.commanding import CommandContext
-from shared.deadlines import DEADLINE_TYPES
+from shared.deadlines import DEADLINE_TYPES, DeadlineMet, DeadlineSet
 from shared.eventstore import NewEvent, RecordedEvent, reaction_id
 from shared.eventstore.store import EVENT_COLUMNS, row_to_event
 from shared.policy import require_role, require_writer
@@ -379,6 +380,9 @@ class AllegationIn(Body):
     received_at: Instant
     summary: LongText
     source: Text | None = None
+    report_id: uuid.UUID | None = Field(
+        None, description="A reported allegation this records after triage (managers): meets its triage clock."
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -392,6 +396,10 @@ class AllegationIn(Body):
             ]
         },
     )
+
+
+class CloseReportIn(Body):
+    reason: LongText
 
 
 class LadoReferralIn(Body):
@@ -1620,24 +1628,140 @@ def allegation_state(events: Sequence[RecordedEvent]) -> dict[str, Any]:
 
 
 async def receive_allegation(ctx: CommandContext, body: AllegationIn) -> dict[str, Any]:
+    """Anyone who may raise an allegation is heard. A worker with a part in the household's or the
+    children's care (or a manager, or the LADO) records it: the hold and the LADO clocks follow at
+    once. Anyone else's is a report for the registered manager to triage, answered the same
+    whether or not what it names exists, so it tells the reporter nothing they may not read."""
     require_writer(ctx.principal)
-    state = await load_household(ctx, body.household_id)
     not_in_future(ctx, "received_at", body.received_at)
+    if body.report_id is None and not await _involved(ctx, body):
+        return await report_allegation(ctx, body)
+    if body.report_id is not None:
+        require_role(ctx.principal, MANAGERS, "record an allegation from a report")
+    state = await load_household(ctx, body.household_id)
     if body.member_id is not None and str(body.member_id) not in state.members:
         raise refuse(Reason("unknown_member", f"No member {body.member_id} in household {body.household_id}."))
     strangers = children_not_of(state, body.child_ids)
     if strangers:
         raise refuse(*strangers)
+    report = await _open_report(ctx, body.report_id) if body.report_id is not None else None
     subject, events = allegation_received(ctx, state, body, local_rules())
     recorded = await ctx.append(subject, events, expected_version=0)
     hold = allegation_hold(recorded[0], ctx.metadata())
     await ctx.append(household_stream(body.household_id), [hold])
+    if report is not None:
+        await _close_report(ctx, report, "allegation_recorded", allegation_id=events[0].data["allegation_id"])
     return {
         "allegation_id": events[0].data["allegation_id"],
         "hold_id": hold.data["hold_id"],
         "lado_referral_due_at": events[1].data["due_at"],
         **ids(recorded),
     }
+
+
+async def _involved(ctx: CommandContext, body: AllegationIn) -> bool:
+    """Whether the caller stands in any relationship to the household or the children named."""
+    if ctx.principal.role in MANAGERS or ctx.principal.role == Role.LADO:
+        return True
+    target = Target(child_ids=set(body.child_ids), household_ids={body.household_id})
+    async with ctx.store.acquire() as conn:
+        return bool(await relations_to(conn, ctx.principal, target))
+
+
+def report_stream(report_id: uuid.UUID | str) -> str:
+    return f"allegation-report-{report_id}"
+
+
+async def report_allegation(ctx: CommandContext, body: AllegationIn) -> dict[str, Any]:
+    report_id = ctx.new_id()
+    stream = report_stream(report_id)
+    reported = ctx.event(
+        ev.ALLEGATION_REPORTED,
+        ev.AllegationReported(
+            report_id=report_id,
+            reported_by=ctx.principal.subject,
+            reporter_role=ctx.principal.role.value,
+            **body.model_dump(exclude={"report_id"}),
+        ),
+        occurred_at=body.received_at,
+        summary=f"Allegation reported by {ctx.principal.subject}, for the registered manager to triage",
+    )
+    # Not on the household's clocks (its carers read those): the registered manager's own.
+    triage = ctx.deadline_set(
+        DeadlineSet(
+            deadline_id=ctx.new_id(),
+            kind=Clock.ALLEGATION_TRIAGE.value,
+            subject=stream,
+            started_at=body.received_at,
+            due_at=lado_referral_due(body.received_at),
+            escalate_to=Role.REGISTERED_MANAGER.value,
+            description=f"Triage the allegation reported by {ctx.principal.subject}",
+            source=CLOCK_SOURCES[Clock.ALLEGATION_TRIAGE],
+        ),
+        causation_id=reported.event_id,
+    )
+    await ctx.append(stream, [reported, triage], expected_version=0)
+    return {
+        "report_id": str(report_id),
+        "status": "received",
+        "detail": "Your report is recorded and passed to the registered manager, who must act on it within "
+        "one working day.",
+    }
+
+
+async def _open_report(ctx: CommandContext, report_id: uuid.UUID) -> dict[str, Any]:
+    events = await load_stream(ctx, report_stream(report_id), "allegation report")
+    report: dict[str, Any] = {**events[0].data, "deadlines": {}, "version": events[-1].stream_version}
+    for e in events:
+        if e.type == ev.ALLEGATION_REPORT_CLOSED:
+            raise Problem("state-conflict", f"The report was already triaged: {e.data['outcome']}.")
+        if e.type in DEADLINE_TYPES:
+            track_deadline(report["deadlines"], e.type, e.data)
+    return report
+
+
+async def _close_report(
+    ctx: CommandContext,
+    report: dict[str, Any],
+    outcome: str,
+    *,
+    allegation_id: str | None = None,
+    reason: str | None = None,
+) -> list[RecordedEvent]:
+    at = ctx.now()
+    closed = ctx.event(
+        ev.ALLEGATION_REPORT_CLOSED,
+        ev.AllegationReportClosed(
+            report_id=report["report_id"], outcome=outcome, allegation_id=allegation_id, reason=reason, closed_at=at
+        ),
+        summary="Allegation report triaged: "
+        + ("recorded as an allegation" if allegation_id else f"closed ({reason})"),
+    )
+    triaged = [
+        ctx.deadline_met(
+            DeadlineMet(deadline_id=d.deadline_id, kind=d.kind, met_at=at, met_by_event_id=closed.event_id,
+                        late=at > d.due_at),
+            causation_id=closed.event_id,
+        )
+        for d in report["deadlines"].values()
+    ]  # fmt: skip
+    stream = report_stream(report["report_id"])
+    return await ctx.append(stream, [closed, *triaged], expected_version=ctx.expected(report["version"]))
+
+
+async def close_allegation_report(ctx: CommandContext, report_id: uuid.UUID, body: CloseReportIn) -> dict[str, Any]:
+    """The registered manager closes a report that is not an allegation to record (with why)."""
+    require_writer(ctx.principal)
+    require_role(ctx.principal, MANAGERS, "triage an allegation report")
+    report = await _open_report(ctx, report_id)
+    recorded = await _close_report(ctx, report, "closed", reason=body.reason)
+    return {"report_id": str(report_id), "outcome": "closed", **ids(recorded)}
+
+
+async def allegation_report(ctx: CommandContext, report_id: uuid.UUID) -> dict[str, Any]:
+    events = await load_stream(ctx, report_stream(report_id), "allegation report")
+    closed = next((e.data for e in events if e.type == ev.ALLEGATION_REPORT_CLOSED), None)
+    return {**events[0].data, "triage": closed, "version": events[-1].stream_version}
 
 
 def allegation_received(

@@ -28,6 +28,8 @@ HOLD_LIFTED = "carers.HoldLifted"
 PLACEMENT_STARTED = "carers.PlacementStarted"
 PLACEMENT_ENDED = "carers.PlacementEnded"
 ALLEGATION_RECEIVED = "carers.AllegationReceived"
+ALLEGATION_REPORTED = "carers.AllegationReported"
+ALLEGATION_REPORT_CLOSED = "carers.AllegationReportClosed"
 LADO_REFERRAL_MADE = "carers.LadoReferralMade"
 LADO_WRITTEN_CONFIRMATION_SENT = "carers.LadoWrittenConfirmationSent"
 ALLEGATION_OUTCOME_RECORDED = "carers.AllegationOutcomeRecorded"
@@ -259,6 +261,33 @@ class AllegationReceived(BaseModel):
     received_at: AwareDatetime
     summary: str
     source: str | None = None
+    report_id: uuid.UUID | None = None  # the report it was triaged from, if any
+
+
+class AllegationReported(BaseModel):
+    """An allegation raised by a worker with no part in the household's or the children's care: kept
+    as they gave it, for the registered manager to triage (it names what the reporter named, which
+    may not exist); nothing is put on hold and no child's record is touched until a manager acts."""
+
+    report_id: uuid.UUID
+    household_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    child_ids: list[uuid.UUID]
+    received_at: AwareDatetime
+    summary: str
+    source: str | None = None
+    reported_by: str
+    reporter_role: str
+
+
+class AllegationReportClosed(BaseModel):
+    """The registered manager's triage of a report: made into an allegation, or closed with a reason."""
+
+    report_id: uuid.UUID
+    outcome: str  # allegation_recorded | closed
+    allegation_id: uuid.UUID | None = None
+    reason: str | None = None
+    closed_at: AwareDatetime
 
 
 class LadoReferralMade(BaseModel):

@@ -133,6 +133,7 @@ class Clock(StrEnum):
     DBS = "carers.dbs_check"
     SUPERVISION_FOLLOW_UP = "carers.supervision_follow_up"
     LADO_REFERRAL = "carers.lado_referral"
+    ALLEGATION_TRIAGE = "carers.allegation_triage"
     LADO_WRITTEN_CONFIRMATION = "carers.lado_written_confirmation"
     APPROVAL_REVIEW = "carers.approval_review"
     NEEDS_TRAINING = "carers.needs_training"
@@ -151,6 +152,8 @@ CLOCK_SOURCES: dict[str, str] = {
     Clock.DBS: "Fostering Services (England) Regulations 2011 Schedule 3 (renewal: local)",
     Clock.SUPERVISION_FOLLOW_UP: "Ofsted finding: concerns noted in supervision and not acted on (local)",
     Clock.LADO_REFERRAL: "Working Together to Safeguard Children 2023, chapter 4",
+    Clock.ALLEGATION_TRIAGE: "Working Together to Safeguard Children 2023, chapter 4: a reported allegation is "
+    "triaged in time for its LADO referral (1 working day)",
     Clock.LADO_WRITTEN_CONFIRMATION: "Working Together to Safeguard Children 2023, chapter 4 (3 working days: local)",
     Clock.APPROVAL_REVIEW: "Fostering Services (England) Regulations 2011 reg 28(2)(b)",
     Clock.NEEDS_TRAINING: "reg 17(1) and NMS 20.5: training as appears necessary for the child placed (days: local)",
