@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvloop
+from pydantic import ValidationError
 from rich.progress import Progress
 from sqlalchemy import text
 
@@ -24,7 +25,7 @@ from shared.checkpoints import Checkpoint, hash_at, load_or_create_key, signatur
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
-from shared.settings import Settings, get_settings
+from shared.settings import ConfigurationError, Settings, describe, get_settings
 
 T = TypeVar("T")
 
@@ -35,6 +36,25 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 
 
 cli = typer.Typer(help="carelog: the record of every child in a fostering agency.", no_args_is_help=True)
+
+# The exit code of a command refused for its configuration (as for a usage error).
+CONFIGURATION_EXIT = 2
+
+
+def refuse_configuration(reason: str) -> typer.Exit:
+    """One line on stderr, no traceback: the operator's next step is to fix a variable."""
+    typer.echo(f"carelog: configuration error: {reason}", err=True)
+    return typer.Exit(CONFIGURATION_EXIT)
+
+
+@cli.callback()
+def check_configuration() -> None:
+    """carelog: the record of every child in a fostering agency."""
+    # Every command reads the settings first, so none starts on a configuration it cannot run safely.
+    try:
+        get_settings()
+    except ConfigurationError as exc:
+        raise refuse_configuration(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -358,7 +378,17 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ConfigurationError as exc:  # found later than the first read, e.g. by create_app
+        raise SystemExit(_configuration_line(str(exc))) from None
+    except ValidationError as exc:  # a service's own settings (CARELOG_ too)
+        raise SystemExit(_configuration_line(describe(exc))) from None
+
+
+def _configuration_line(reason: str) -> int:
+    typer.echo(f"carelog: configuration error: {reason}", err=True)
+    return CONFIGURATION_EXIT
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 
 from shared.problems import Problem
-from shared.settings import Settings
+from shared.settings import ALLOWED_JWT_ALGORITHMS, Settings
 
 
 class Role(StrEnum):
@@ -33,7 +33,7 @@ WORKER_ROLES = frozenset(
     {Role.CHILD_SOCIAL_WORKER, Role.SUPERVISING_SOCIAL_WORKER, Role.MANAGER, Role.REGISTERED_MANAGER}
 )
 MANAGERS = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER})
-ALLOWED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+ALLOWED_ALGORITHMS = frozenset(ALLOWED_JWT_ALGORITHMS)
 
 
 class Principal(BaseModel):

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
+# The environments carelog knows; anything else is a typo that must not fall back to development.
+ENVIRONMENTS = ("development", "test", "production")
+# An HS256 key at least as long as the hash it keys (RFC 7518 §3.2).
+MIN_HS256_SECRET_BYTES = 32
+# Token algorithms carelog can verify: HS256 with the shared secret, RS256/ES256 with the JWKS.
+ALLOWED_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
+# A browser origin: scheme, host and optional port, nothing after it but a slash.
+ORIGIN = re.compile(r"https?://[^/?#\s]+/?")
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing, malformed or unsafe for the environment: the process must not start."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARELOG_", extra="ignore")
 
+    # development, test or production (any case); production refuses development secrets.
     env: str = "development"
     database_url: str | None = None
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("carelog")))
@@ -28,6 +43,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "carelog"
     jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwks_url: str | None = None
+    # Browser origins allowed to call the API (CORS), comma-separated; empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = []
 
     # HTTP limits.
     max_body_bytes: int = 1_048_576
@@ -62,12 +79,47 @@ class Settings(BaseSettings):
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
+    @field_validator("env", mode="before")
+    @classmethod
+    def _known_environment(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        normalised = value.strip().lower()
+        if normalised not in ENVIRONMENTS:
+            raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+        return normalised
+
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
     def _split_algorithms(cls, value: object) -> object:
         if isinstance(value, str):
             return [a.strip() for a in value.split(",") if a.strip()]
         return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _known_algorithms(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one algorithm")
+        unknown = [a for a in value if a not in ALLOWED_JWT_ALGORITHMS]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not supported; use {', '.join(ALLOWED_JWT_ALGORITHMS)}")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return [o.rstrip("/") for o in value]
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
@@ -80,11 +132,48 @@ class Settings(BaseSettings):
     def checkpoint_key_path(self) -> Path:
         return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
 
+    @model_validator(mode="after")
+    def _safe(self) -> Settings:
+        faults = self.faults()
+        if faults:
+            raise ValueError("; ".join(faults))
+        return self
+
+    def faults(self) -> list[str]:
+        """What makes these settings unsafe to run with (empty: none). Checked when the settings are
+        read and again by the app, in case they were changed after."""
+        found: list[str] = []
+        if any(a != "HS256" for a in self.jwt_algorithms) and not self.jwks_url:
+            found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
+        if not self.is_production:
+            return found
+        if "HS256" in self.jwt_algorithms:
+            if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+                found.append("CARELOG_JWT_SECRET is the published development secret; set a secret of your own")
+            elif len(self.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
+                found.append(f"CARELOG_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
+        if "*" in self.cors_origins:
+            found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
+        return found
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
 
 
+def describe(error: ValidationError) -> str:
+    """A validation error of the settings as one line, naming the variables (never their values)."""
+    parts = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field = str(item["loc"][0]) if item["loc"] else ""
+        parts.append(f"CARELOG_{field.upper()}: {message}" if field else message)
+    return " ".join("; ".join(parts).split())
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe(exc)) from None
