@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "carelog"
     jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwks_url: str | None = None
+    # A bearer token longer than this is refused (401) before it is parsed.
+    max_bearer_token_bytes: int = 8192
     # Browser origins allowed to call the API (CORS), comma-separated; empty: no CORS headers at all.
     cors_origins: Annotated[list[str], NoDecode] = []
 
