@@ -19,6 +19,7 @@ from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
+from shared.headers import HeaderLimits
 from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint
 from shared.ops import checkpoint_worker
@@ -155,6 +156,12 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(RequestObservation)
+    # In front of everything: no header of any size reaches code that might keep it.
+    app.add_middleware(
+        HeaderLimits,
+        max_total_bytes=settings.max_request_header_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
     app.include_router(ops_router)
     app.include_router(access_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -104,7 +104,17 @@ def serve(
         app = create_app(settings, services=services, database_url=app_url)
         typer.echo(f"carelog serving {', '.join(services)} on http://{host}:{port}", err=True)
         # No uvicorn access log: RequestObservation logs every request once, with its ids.
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            # The HTTP parser stops buffering past the headers the app would refuse anyway (431);
+            # the request line may be as long as one header.
+            h11_max_incomplete_event_size=settings.max_request_header_bytes + settings.max_header_bytes,
+        )
 
 
 @cli.command("migrate")

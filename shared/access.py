@@ -32,6 +32,8 @@ WORKER_ALLOCATED = "access.WorkerAllocated"
 ALLOCATION_ENDED = "access.AllocationEnded"
 BREAK_GLASS_USED = "access.BreakGlassUsed"
 BREAK_GLASS_HEADER = "x-break-glass-reason"
+# A break-glass reason is kept in the access log, the log and the escalation: a paragraph, no more.
+MAX_BREAK_GLASS_REASON_CHARS = 2000
 ALL_RELATIONS = frozenset(Relation)
 
 
@@ -198,6 +200,13 @@ async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
     path = getattr(route, "path", None)
     if path in PUBLIC_PATHS:
         return []
+    break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
+    if len(break_glass_reason) > MAX_BREAK_GLASS_REASON_CHARS:  # refused before anything is written
+        raise Problem(
+            "validation",
+            f"X-Break-Glass-Reason is at most {MAX_BREAK_GLASS_REASON_CHARS} characters.",
+            header="X-Break-Glass-Reason",
+        )
     rules: dict[tuple[str, str], RouteRule] = request.app.state.route_rules
     rule = rules.get((request.method, path or ""))
     if rule is None:
@@ -227,7 +236,6 @@ async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
         raise Problem("not-found", f"No such {rule.locate}.")
     if decision.allowed:
         decision = decide(principal.role, rule.resource, rule.action, relations)
-    break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
     if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
         await _record_break_glass(request, principal, target, break_glass_reason)
         decision = Decision(True)
@@ -284,7 +292,7 @@ async def record_access(request: Request, principal: Principal, child_id: uuid.U
             request.url.path,
             reason is not None,
             reason,
-            request.headers.get("x-request-id"),
+            getattr(request.state, "request_id", None),  # checked by RequestObservation, unlike the header
         )
 
 
@@ -306,7 +314,7 @@ async def _record_break_glass(request: Request, principal: Principal, target: Ta
             data={
                 "actor_id": principal.subject,
                 "role": principal.role.value,
-                "reason": reason[:2000],
+                "reason": reason,
                 "path": request.url.path,
                 f"{kind}_id": str(subject_id),
             },

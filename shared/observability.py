@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -14,6 +15,8 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.problems import Problem, problem_response
 
 REQUESTS = Counter("carelog_http_requests_total", "HTTP requests", ["method", "route", "status"])
 REQUEST_SECONDS = Histogram("carelog_http_request_seconds", "HTTP request duration", ["method", "route"])
@@ -31,6 +34,10 @@ LOG_HEAD = Gauge("carelog_log_head_position", "Position of the last event in the
 SERVICE_GAUGE = Gauge("carelog_service_gauge", "Service-provided figures", ["service", "name"])
 
 log = structlog.get_logger("carelog.http")
+
+# Request and correlation ids go into every event a request appends: a fixed, small shape.
+REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ID_HEADERS = {b"x-request-id": "X-Request-ID", b"x-correlation-id": "X-Correlation-ID"}
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -58,14 +65,18 @@ class RequestObservation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = correlation_id = None
+        given: dict[bytes, str] = {}
+        malformed: str | None = None
         for name, value in scope["headers"]:  # names arrive lower-cased (ASGI)
-            if name == b"x-request-id":
-                request_id = value.decode("latin-1")
-            elif name == b"x-correlation-id":
-                correlation_id = value.decode("latin-1")
+            if name in ID_HEADERS:
+                text_value = value.decode("latin-1")
+                if REQUEST_ID_SHAPE.fullmatch(text_value):
+                    given[name] = text_value
+                else:
+                    malformed = ID_HEADERS[name]
+        request_id = given.get(b"x-request-id") if malformed is None else None
         request_id = request_id or str(uuid.uuid4())
-        correlation_id = correlation_id or request_id
+        correlation_id = (given.get(b"x-correlation-id") if malformed is None else None) or request_id
         # For the command's events: the same ids as this request's log line.
         scope.setdefault("state", {}).update(request_id=request_id, correlation_id=correlation_id)
         structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
@@ -81,7 +92,15 @@ class RequestObservation:
             await send(message)
 
         try:
-            await self.app(scope, receive, observe)
+            if malformed is not None:
+                problem = Problem(
+                    "malformed-request",
+                    f"{malformed} must be 1 to 128 letters, digits, '-', '_', '.' or ':'.",
+                    header=malformed,
+                )
+                await problem_response(problem, scope["path"])(scope, receive, observe)
+            else:
+                await self.app(scope, receive, observe)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"

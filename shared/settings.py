@@ -50,6 +50,9 @@ class Settings(BaseSettings):
 
     # HTTP limits.
     max_body_bytes: int = 1_048_576
+    # Every request header's name and value together, and any one header (431 past either).
+    max_request_header_bytes: int = 16_384
+    max_header_bytes: int = 8_192
     idempotency_lease_seconds: float = 30.0
     login_free_requests_per_minute: int = 600
 

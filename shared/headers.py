@@ -1,0 +1,47 @@
+"""Request headers are bounded before anything reads them: a header the app keeps (an id, a reason)
+would otherwise become permanent data of any size."""
+
+from __future__ import annotations
+
+import structlog
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shared.problems import Problem, problem_response
+
+log = structlog.get_logger("carelog.http")
+
+# Bounded by the bearer-token cap (a 401 tells the client to fetch a new token) and by the total.
+OWN_LIMIT_HEADERS = frozenset({b"authorization"})
+
+
+class HeaderLimits:
+    """431 when the request's headers together, or any one of them, are larger than configured."""
+
+    def __init__(self, app: ASGIApp, *, max_total_bytes: int, max_header_bytes: int) -> None:
+        self.app = app
+        self.max_total_bytes = max_total_bytes
+        self.max_header_bytes = max_header_bytes
+
+    def _refusal(self, headers: list[tuple[bytes, bytes]]) -> Problem | None:
+        total = 0
+        for name, value in headers:
+            size = len(name) + len(value)
+            total += size
+            if size > self.max_header_bytes and name not in OWN_LIMIT_HEADERS:
+                return Problem(
+                    "headers-too-large",
+                    f"The {name.decode('latin-1')} header is larger than {self.max_header_bytes} bytes.",
+                    header=name.decode("latin-1"),
+                )
+        if total > self.max_total_bytes:
+            return Problem("headers-too-large", f"The request headers total more than {self.max_total_bytes} bytes.")
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            problem = self._refusal(scope["headers"])
+            if problem is not None:
+                log.warning("request refused", reason=problem.detail, path=scope["path"][:200])
+                await problem_response(problem, scope["path"])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
