@@ -25,7 +25,7 @@ from shared.observability import RequestObservation, metrics_endpoint
 from shared.ops import checkpoint_worker
 from shared.ops import router as ops_router
 from shared.problems import PROBLEM_RESPONSES, document_problems, install_problem_handlers
-from shared.ratelimit import LoginFreeRateLimit
+from shared.ratelimit import FailedAuthenticationLimit, LoginFreeRateLimit, TokenBuckets
 from shared.service import ServiceSpec
 from shared.settings import ConfigurationError, Settings, get_settings
 from shared.tasks import stop_task
@@ -135,6 +135,7 @@ def create_app(
     app.state.route_rules = ROUTE_RULES
     app.state.jwk_client = jwk_client_for(settings)
     app.state.verified_tokens = VerifiedTokens()
+    app.state.write_limits = TokenBuckets(settings.writes_per_minute) if settings.writes_per_minute else None
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(
@@ -145,6 +146,7 @@ def create_app(
     if settings.otel_enabled:
         instrument(app, "carelog-" + "-".join(s.name for s in specs if s.name in SERVICE_NAMES))
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
+    app.add_middleware(FailedAuthenticationLimit, per_minute=settings.failed_authentications_per_minute)
     if settings.cors_origins:
         # Bearer tokens in a header, never cookies: no credentials mode.
         app.add_middleware(

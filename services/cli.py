@@ -114,6 +114,10 @@ def serve(
             # The HTTP parser stops buffering past the headers the app would refuse anyway (431);
             # the request line may be as long as one header.
             h11_max_incomplete_event_size=settings.max_request_header_bytes + settings.max_header_bytes,
+            # X-Forwarded-For names the client only when a configured proxy sent it; uvicorn's own
+            # default trusts 127.0.0.1, so any local client could pick its rate-limit bucket.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
         )
 
 

@@ -23,6 +23,7 @@ from shared.deadlines import DeadlineSet
 from shared.eventstore import EventStore, NewEvent
 from shared.policy import Action, Decision, Relation, Resource, decide
 from shared.problems import Problem
+from shared.ratelimit import TokenBuckets, too_many
 
 CHILD_REGISTERED = "visits.ChildRegistered"
 HOUSEHOLD_REGISTERED = "carers.HouseholdRegistered"
@@ -175,9 +176,8 @@ async def relations_to(conn: Any, principal: Principal, target: Target) -> froze
 
 
 # ---- enforcement -----------------------------------------------------------------------------
-PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-)
+# /metrics is not here: it checks its own credentials (shared/observability.py).
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 async def enforce_policy(request: Request) -> AsyncIterator[None]:
@@ -212,6 +212,8 @@ async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
     if rule is None:
         raise Problem("forbidden", "This route has no access rule; refusing by default.")
     principal = await current_principal(request)
+    if request.method == "POST":
+        _limit_writes(request, principal)
     target = Target()
     relations: frozenset[Relation] = frozenset()
     object_id = await _object_id(request, rule)
@@ -246,6 +248,17 @@ async def _allowed(request: Request) -> list[Coroutine[Any, Any, None]]:
     if not rule.audited:
         return []
     return [record_access(request, principal, c, reason=break_glass_reason or None) for c in target.child_ids]
+
+
+def _limit_writes(request: Request, principal: Principal) -> None:
+    """Writes per principal (CARELOG_WRITES_PER_MINUTE): one runaway client or stolen token cannot
+    flood the log. Replays of an Idempotency-Key are answered before this and cost nothing."""
+    limits: TokenBuckets | None = getattr(request.app.state, "write_limits", None)
+    if limits is None:
+        return
+    wait = limits.take(principal.subject)
+    if wait:
+        raise too_many(wait, "Too many writes from this caller; try again later.")
 
 
 async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:

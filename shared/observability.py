@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import sys
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import Role, current_principal
 from shared.problems import Problem, problem_response
 
 REQUESTS = Counter("carelog_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -110,7 +112,30 @@ class RequestObservation:
             structlog.contextvars.clear_contextvars()
 
 
+# Who may read /metrics without the metrics token: it shows the log's head and open escalations.
+METRICS_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
+
+
+async def require_metrics_reader(request: Request) -> None:
+    """`Authorization: Bearer <CARELOG_METRICS_TOKEN>` when that is set (a scraper's own secret),
+    otherwise an admin's or inspector's JWT."""
+    expected = request.app.state.settings.metrics_token
+    if expected is None:
+        principal = await current_principal(request)
+        if principal.role not in METRICS_READERS:
+            raise Problem("forbidden", "Metrics are for admins and inspectors.")
+        return
+    given = request.headers.get("authorization", "").encode("latin-1")
+    if not hmac.compare_digest(given, f"Bearer {expected}".encode()):
+        raise Problem(
+            "unauthenticated",
+            "Send the metrics token: Authorization: Bearer <CARELOG_METRICS_TOKEN>.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    await require_metrics_reader(request)
     state = request.app.state
     async with state.engine.connect() as conn:
         head = int((await conn.execute(text("SELECT position FROM events_head WHERE id"))).scalar_one())

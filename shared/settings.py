@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
+# Every example secret in this repository (compose, Kubernetes) says so: never run on one.
+PLACEHOLDER_SECRET = "change-me"
 # The environments carelog knows; anything else is a typo that must not fall back to development.
 ENVIRONMENTS = ("development", "test", "production")
 # An HS256 key at least as long as the hash it keys (RFC 7518 §3.2).
@@ -54,7 +57,15 @@ class Settings(BaseSettings):
     max_request_header_bytes: int = 16_384
     max_header_bytes: int = 8_192
     idempotency_lease_seconds: float = 30.0
-    login_free_requests_per_minute: int = 600
+    login_free_requests_per_minute: int = Field(default=600, ge=1)
+    # Failed authentications (401) a client address may have a minute before it gets 429 (local).
+    failed_authentications_per_minute: int = Field(default=30, ge=1)
+    # Writes (POST) one principal may make a minute (local); 0: no limit, for bulk loaders.
+    writes_per_minute: int = Field(default=600, ge=0)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty: trust none.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # When set, /metrics answers only `Authorization: Bearer <this>`; unset, an admin or inspector JWT.
+    metrics_token: str | None = None
 
     # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use).
     checkpoint_key_file: Path | None = None
@@ -111,6 +122,23 @@ class Settings(BaseSettings):
             raise ValueError(f"{', '.join(unknown)} not supported; use {', '.join(ALLOWED_JWT_ALGORITHMS)}")
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(p, strict=False)) for p in value]
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -152,11 +180,16 @@ class Settings(BaseSettings):
             found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
         if not self.is_production:
             return found
-        if "HS256" in self.jwt_algorithms:
-            if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
-                found.append("CARELOG_JWT_SECRET is the published development secret; set a secret of your own")
-            elif len(self.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
-                found.append(f"CARELOG_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
+        secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
+        if self.metrics_token is not None:
+            secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
+        for name, secret in secrets.items():
+            if secret == DEVELOPMENT_JWT_SECRET:
+                found.append(f"{name} is the published development secret; set a secret of your own")
+            elif PLACEHOLDER_SECRET in secret.lower():
+                found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
+            elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
+                found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
         if "*" in self.cors_origins:
             found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
         return found

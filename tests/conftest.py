@@ -92,6 +92,8 @@ def test_settings(**overrides: Any) -> Settings:
         "dispatcher_interval": 0.1,
         "webhook_retry_schedule": [0, 0.2, 0.5, 1.0],
         "webhook_timeout_seconds": 2.0,
+        # Tests write in bulk as one principal; the write limit has tests of its own.
+        "writes_per_minute": 0,
     }
     values.update(overrides)
     return Settings(**values)

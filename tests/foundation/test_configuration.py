@@ -41,6 +41,15 @@ REFUSED = {
         {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_CORS_ORIGINS": "*"},
         "CARELOG_CORS_ORIGINS",
     ),
+    "the Kubernetes placeholder secret in production": (
+        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": "CHANGE-ME-at-least-32-random-bytes-base64"},
+        "placeholder",
+    ),
+    "a short metrics token in production": (
+        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_METRICS_TOKEN": "prom"},
+        "CARELOG_METRICS_TOKEN",
+    ),
+    "a trusted proxy that is not an address": ({"CARELOG_TRUSTED_PROXIES": "ingress"}, "CARELOG_TRUSTED_PROXIES"),
     "an algorithm carelog cannot verify": ({"CARELOG_JWT_ALGORITHMS": "HS256,none"}, "CARELOG_JWT_ALGORITHMS"),
     "a number that is not one": ({"CARELOG_POOL_SIZE": "twenty"}, "CARELOG_POOL_SIZE"),
 }
