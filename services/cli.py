@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -21,7 +22,7 @@ from sqlalchemy import text
 
 from services.app import SERVICE_NAMES, create_app, service_specs
 from shared.auth import Role, mint_token
-from shared.checkpoints import Checkpoint, hash_at, load_or_create_key, signature_valid, take_checkpoint
+from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key, take_checkpoint, trusted_public_key
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
@@ -133,25 +134,49 @@ def verify(
     checkpoint: Annotated[
         Path | None, typer.Option(help="A signed checkpoint (JSON) the log must still contain unchanged")
     ] = None,
-    public_key: Annotated[str | None, typer.Option(help="Trusted Ed25519 public key (base64)")] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            help="The agency's Ed25519 public key (base64); else CARELOG_CHECKPOINT_PUBLIC_KEY, else the key file's"
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first position that does not match."""
-    expected = Checkpoint(**json.loads(checkpoint.read_text())) if checkpoint else None
-    with database(get_settings(), data_dir) as (_owner, app_url):
+    settings = get_settings()
+    expected: Checkpoint | None = None
+    trusted = ""
+    if checkpoint is not None:
+        expected = _read_checkpoint(checkpoint)
+        try:
+            trusted = trusted_public_key(settings, public_key)  # never the key inside the file
+        except ConfigurationError as exc:
+            raise refuse_configuration(str(exc)) from None
+    with database(settings, data_dir) as (_owner, app_url):
         result, at_checkpoint = run_async(_verify(app_url, expected.position if expected else None))
     typer.echo(json.dumps(result.__dict__))
     if not result.ok:
         typer.echo(f"chain broken at position {result.first_bad_position} ({result.reason})", err=True)
         raise typer.Exit(1)
     if expected is not None:
-        if not signature_valid(expected, public_key):
-            typer.echo("checkpoint signature is not valid", err=True)
+        if not signature_valid(expected, trusted):
+            named = " (the checkpoint names another signing key)" if expected.public_key != trusted else ""
+            typer.echo(f"checkpoint signature is not valid for the agency's key{named}", err=True)
             raise typer.Exit(1)
         if at_checkpoint != expected.head_hash:
             typer.echo(f"log rewritten: hash at position {expected.position} differs from the checkpoint", err=True)
             raise typer.Exit(1)
         typer.echo(f"checkpoint at position {expected.position} ({expected.signed_at}) holds")
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        found = Checkpoint(**json.loads(path.read_text()))
+        base64.b64decode(found.signature, validate=True)
+        return found
+    except (OSError, ValueError, TypeError) as exc:
+        typer.echo(f"{path} is not a checkpoint carelog wrote: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _verify(url: str, checkpoint_position: int | None) -> tuple[VerifyResult, str | None]:
@@ -171,7 +196,10 @@ def checkpoint_command(
 ) -> None:
     """Sign the current head of the log now and store the checkpoint."""
     settings = get_settings()
-    key = load_or_create_key(settings.checkpoint_key_path)
+    try:
+        key = signing_key(settings)
+    except ConfigurationError as exc:
+        raise refuse_configuration(str(exc)) from None
     with database(settings, data_dir) as (_owner, app_url):
         signed = run_async(_checkpoint(app_url, key))
     document = json.dumps(signed.as_json(), indent=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from functools import lru_cache
@@ -22,6 +23,8 @@ ENVIRONMENTS = ("development", "test", "production")
 MIN_HS256_SECRET_BYTES = 32
 # Token algorithms carelog can verify: HS256 with the shared secret, RS256/ES256 with the JWKS.
 ALLOWED_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
+# A raw Ed25519 public key (RFC 8032).
+ED25519_PUBLIC_KEY_BYTES = 32
 # A browser origin: scheme, host and optional port, nothing after it but a slash.
 ORIGIN = re.compile(r"https?://[^/?#\s]+/?")
 
@@ -69,6 +72,9 @@ class Settings(BaseSettings):
 
     # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use).
     checkpoint_key_file: Path | None = None
+    # The agency's Ed25519 public key (base64, as `carelog checkpoint` prints it): checkpoints are
+    # verified against it; unset, against the public half of the key file.
+    checkpoint_public_key: str | None = None
     checkpoint_interval: float = 3600.0
 
     # Optional OpenTelemetry tracing (needs the `otel` extra).
@@ -138,6 +144,19 @@ class Settings(BaseSettings):
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("checkpoint_public_key")
+    @classmethod
+    def _public_key(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            raw = base64.b64decode(value.strip(), validate=True)
+        except ValueError as exc:
+            raise ValueError("not base64") from exc
+        if len(raw) != ED25519_PUBLIC_KEY_BYTES:
+            raise ValueError(f"an Ed25519 public key is {ED25519_PUBLIC_KEY_BYTES} bytes in base64")
+        return value.strip()
 
     @field_validator("cors_origins", mode="before")
     @classmethod
