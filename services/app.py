@@ -21,7 +21,7 @@ from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
 from shared.headers import HeaderLimits
 from shared.idempotency import BodyLimitAndIdempotency
-from shared.observability import RequestObservation, metrics_endpoint
+from shared.observability import RequestObservation, metrics_endpoint, quiet_http_client_logs
 from shared.ops import checkpoint_worker
 from shared.ops import router as ops_router
 from shared.problems import PROBLEM_RESPONSES, document_problems, install_problem_handlers
@@ -82,6 +82,7 @@ def create_app(
     if faults:
         raise ConfigurationError("; ".join(faults))
     specs = service_specs(services)
+    quiet_http_client_logs()  # the app's own HTTP calls (webhooks, JWKS) are not logged URL by URL
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

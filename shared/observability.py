@@ -55,6 +55,17 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
         cache_logger_on_first_use=True,
     )
+    quiet_http_client_logs()
+
+
+# Libraries whose INFO lines name every URL they call: a webhook receiver's URL may carry a token in
+# its path. What carelog sends is recorded as DeliveryAttempted events instead.
+CHATTY_HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
+def quiet_http_client_logs() -> None:
+    for name in CHATTY_HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class RequestObservation:

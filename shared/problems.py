@@ -36,6 +36,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Send JSON (application/json)"),
     "rate-limited": (429, "Too many requests"),
     "headers-too-large": (431, "The request headers are too large"),
+    "destination-refused": (422, "Webhooks may not be sent to this address"),
     "internal": (500, "Internal error"),
     "unavailable": (503, "The service is not ready"),
 }

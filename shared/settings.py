@@ -98,6 +98,9 @@ class Settings(BaseSettings):
         36000,
     ]
     webhook_timeout_seconds: float = 15.0
+    # Networks (CIDRs) webhooks may reach although they are loopback, private, link-local or
+    # reserved, e.g. a receiver on the agency's own network; empty: public addresses only (SSRF).
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = []
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
@@ -111,11 +114,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
         return normalised
 
-    @field_validator("jwt_algorithms", mode="before")
+    @field_validator("jwt_algorithms", "cors_origins", "trusted_proxies", "webhook_allowed_networks", mode="before")
     @classmethod
-    def _split_algorithms(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
+        """A list in one environment variable: comma-separated."""
         if isinstance(value, str):
-            return [a.strip() for a in value.split(",") if a.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("jwt_algorithms")
@@ -128,17 +132,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{', '.join(unknown)} not supported; use {', '.join(ALLOWED_JWT_ALGORITHMS)}")
         return value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "webhook_allowed_networks")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [p.strip() for p in value.split(",") if p.strip()]
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _proxy_networks(cls, value: list[str]) -> list[str]:
-        return [str(ipaddress.ip_network(p, strict=False)) for p in value]
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
+        return [str(ipaddress.ip_network(n, strict=False)) for n in value]
 
     @field_validator("metrics_token", mode="before")
     @classmethod
@@ -157,13 +155,6 @@ class Settings(BaseSettings):
         if len(raw) != ED25519_PUBLIC_KEY_BYTES:
             raise ValueError(f"an Ed25519 public key is {ED25519_PUBLIC_KEY_BYTES} bytes in base64")
         return value.strip()
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [o.strip() for o in value.split(",") if o.strip()]
-        return value
 
     @field_validator("cors_origins")
     @classmethod

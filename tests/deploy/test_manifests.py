@@ -423,3 +423,15 @@ def test_the_prometheus_job_sends_the_metrics_token_to_carelog_pods_only() -> No
     assert keeps[("__meta_kubernetes_pod_label_app_kubernetes_io_part_of",)] == labels["app.kubernetes.io/part-of"]
     [container] = _pod_spec(_deployment("visits"))["containers"]
     assert keeps[("__meta_kubernetes_pod_container_port_name",)] in {p["name"] for p in container["ports"]}
+
+
+def test_compose_allows_webhooks_to_the_demo_receiver_alone(compose: dict[str, Any]) -> None:
+    import ipaddress
+
+    receiver = compose["services"]["receiver"]["networks"]["default"]["ipv4_address"]
+    allowed = compose["services"]["notifications"]["environment"]["CARELOG_WEBHOOK_ALLOWED_NETWORKS"].split(",")
+    networks = [ipaddress.ip_network(n) for n in allowed]
+    assert [n.num_addresses for n in networks] == [1]
+    assert ipaddress.ip_address(receiver) in networks[0]
+    [subnet] = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(receiver) in ipaddress.ip_network(subnet["subnet"])
