@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # When set, /metrics answers only `Authorization: Bearer <this>`; unset, an admin or inspector JWT.
     metrics_token: str | None = None
 
-    # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use).
+    # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use outside production).
     checkpoint_key_file: Path | None = None
     # The agency's Ed25519 public key (base64, as `carelog checkpoint` prints it): checkpoints are
     # verified against it; unset, against the public half of the key file.
@@ -210,7 +210,8 @@ class Settings(BaseSettings):
 
 
 def describe(error: ValidationError) -> str:
-    """A validation error of the settings as one line, naming the variables (never their values)."""
+    """A validation error of the settings as one line, naming the variables; the values pydantic
+    saw are left out, since one may be a secret."""
     parts = []
     for item in error.errors():
         message = str(item["msg"]).removeprefix("Value error, ")
