@@ -139,6 +139,10 @@ def free_port() -> int:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
+    # One principal writes as fast as the server takes it: that is the measurement, not a client to limit.
+    env["CARELOG_WRITES_PER_MINUTE"] = "0"
+    # The webhook latency receiver listens on this machine.
+    env["CARELOG_WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1"
     env.update(extra)
     return env
 

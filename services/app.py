@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from shared.access import ROUTE_RULES, enforce_policy
 from shared.access import router as access_router
@@ -18,15 +19,15 @@ from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, ProjectorRunner
-from shared.guards import RequestGuard
+from shared.headers import HeaderLimits
 from shared.idempotency import BodyLimitAndIdempotency
-from shared.observability import RequestObservation, metrics_endpoint
+from shared.observability import RequestObservation, metrics_endpoint, quiet_http_client_logs
 from shared.ops import checkpoint_worker
 from shared.ops import router as ops_router
 from shared.problems import PROBLEM_RESPONSES, document_problems, install_problem_handlers
-from shared.ratelimit import LoginFreeRateLimit
+from shared.ratelimit import FailedAuthenticationLimit, LoginFreeRateLimit, TokenBuckets
 from shared.service import ServiceSpec
-from shared.settings import DEVELOPMENT_JWT_SECRET, Settings, get_settings
+from shared.settings import ConfigurationError, Settings, get_settings
 from shared.tasks import stop_task
 from shared.tracing import instrument
 
@@ -34,6 +35,18 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAMES = ("visits", "carers", "notifications")
 
+
+# What a browser client may send and read across origins (CORS), when origins are configured.
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "X-Request-ID",
+    "X-Correlation-ID",
+    "X-Break-Glass-Reason",
+]
+CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
 # Read-only services that only read the log: included in every mode (`--service` of any name).
 ALWAYS_INCLUDED = ("investigations",)
@@ -65,9 +78,11 @@ def create_app(
     url = database_url or settings.database_url
     if not url:
         raise ValueError("no database: set CARELOG_DATABASE_URL or use `carelog serve` (embedded)")
-    if settings.is_production and settings.jwt_secret == DEVELOPMENT_JWT_SECRET:
-        raise RuntimeError("refusing to start in production with the development JWT secret")
+    faults = settings.faults()  # validated when read; again here, in case they were changed since
+    if faults:
+        raise ConfigurationError("; ".join(faults))
     specs = service_specs(services)
+    quiet_http_client_logs()  # the app's own HTTP calls (webhooks, JWKS) are not logged URL by URL
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +136,7 @@ def create_app(
     app.state.route_rules = ROUTE_RULES
     app.state.jwk_client = jwk_client_for(settings)
     app.state.verified_tokens = VerifiedTokens()
+    app.state.write_limits = TokenBuckets(settings.writes_per_minute) if settings.writes_per_minute else None
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(
@@ -131,8 +147,24 @@ def create_app(
     if settings.otel_enabled:
         instrument(app, "carelog-" + "-".join(s.name for s in specs if s.name in SERVICE_NAMES))
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
-    app.add_middleware(RequestGuard)
+    app.add_middleware(FailedAuthenticationLimit, per_minute=settings.failed_authentications_per_minute)
+    if settings.cors_origins:
+        # Bearer tokens in a header, never cookies: no credentials mode.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
     app.add_middleware(RequestObservation)
+    # In front of everything: no header of any size reaches code that might keep it.
+    app.add_middleware(
+        HeaderLimits,
+        max_total_bytes=settings.max_request_header_bytes,
+        max_header_bytes=settings.max_header_bytes,
+    )
     app.include_router(ops_router)
     app.include_router(access_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -15,17 +16,18 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvloop
+from pydantic import ValidationError
 from rich.progress import Progress
 from sqlalchemy import text
 
 from services.app import SERVICE_NAMES, create_app, service_specs
 from shared.auth import Role, mint_token
-from shared.checkpoints import Checkpoint, hash_at, load_or_create_key, signature_valid, take_checkpoint
+from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key, take_checkpoint, trusted_public_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
-from shared.settings import Settings, get_settings
+from shared.settings import ConfigurationError, Settings, describe, get_settings
 
 T = TypeVar("T")
 
@@ -36,6 +38,25 @@ def run_async(main: Coroutine[Any, Any, T]) -> T:
 
 
 cli = typer.Typer(help="carelog: the record of every child in a fostering agency.", no_args_is_help=True)
+
+# The exit code of a command refused for its configuration (as for a usage error).
+CONFIGURATION_EXIT = 2
+
+
+def refuse_configuration(reason: str) -> typer.Exit:
+    """One line on stderr, no traceback: the operator's next step is to fix a variable."""
+    typer.echo(f"carelog: configuration error: {reason}", err=True)
+    return typer.Exit(CONFIGURATION_EXIT)
+
+
+@cli.callback()
+def check_configuration() -> None:
+    """carelog: the record of every child in a fostering agency."""
+    # Every command reads the settings first, so none starts on a configuration it cannot run safely.
+    try:
+        get_settings()
+    except ConfigurationError as exc:
+        raise refuse_configuration(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -85,7 +106,21 @@ def serve(
         app = create_app(settings, services=services, database_url=app_url)
         typer.echo(f"carelog serving {', '.join(services)} on http://{host}:{port}", err=True)
         # No uvicorn access log: RequestObservation logs every request once, with its ids.
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=5)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            # The HTTP parser stops buffering past the headers the app would refuse anyway (431);
+            # the request line may be as long as one header.
+            h11_max_incomplete_event_size=settings.max_request_header_bytes + settings.max_header_bytes,
+            # X-Forwarded-For names the client only when a configured proxy sent it; uvicorn's own
+            # default trusts 127.0.0.1, so any local client could pick its rate-limit bucket.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
+        )
 
 
 @cli.command("migrate")
@@ -100,25 +135,49 @@ def verify(
     checkpoint: Annotated[
         Path | None, typer.Option(help="A signed checkpoint (JSON) the log must still contain unchanged")
     ] = None,
-    public_key: Annotated[str | None, typer.Option(help="Trusted Ed25519 public key (base64)")] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            help="The agency's Ed25519 public key (base64); else CARELOG_CHECKPOINT_PUBLIC_KEY, else the key file's"
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first position that does not match."""
-    expected = Checkpoint(**json.loads(checkpoint.read_text())) if checkpoint else None
-    with database(get_settings(), data_dir) as (_owner, app_url):
+    settings = get_settings()
+    expected: Checkpoint | None = None
+    trusted = ""
+    if checkpoint is not None:
+        expected = _read_checkpoint(checkpoint)
+        try:
+            trusted = trusted_public_key(settings, public_key)  # never the key inside the file
+        except ConfigurationError as exc:
+            raise refuse_configuration(str(exc)) from None
+    with database(settings, data_dir) as (_owner, app_url):
         result, at_checkpoint = run_async(_verify(app_url, expected.position if expected else None))
     typer.echo(json.dumps(result.__dict__))
     if not result.ok:
         typer.echo(f"chain broken at position {result.first_bad_position} ({result.reason})", err=True)
         raise typer.Exit(1)
     if expected is not None:
-        if not signature_valid(expected, public_key):
-            typer.echo("checkpoint signature is not valid", err=True)
+        if not signature_valid(expected, trusted):
+            named = " (the checkpoint names another signing key)" if expected.public_key != trusted else ""
+            typer.echo(f"checkpoint signature is not valid for the agency's key{named}", err=True)
             raise typer.Exit(1)
         if at_checkpoint != expected.head_hash:
             typer.echo(f"log rewritten: hash at position {expected.position} differs from the checkpoint", err=True)
             raise typer.Exit(1)
         typer.echo(f"checkpoint at position {expected.position} ({expected.signed_at}) holds")
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        found = Checkpoint(**json.loads(path.read_text()))
+        base64.b64decode(found.signature, validate=True)
+        return found
+    except (OSError, ValueError, TypeError) as exc:
+        typer.echo(f"{path} is not a checkpoint carelog wrote: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _verify(url: str, checkpoint_position: int | None) -> tuple[VerifyResult, str | None]:
@@ -138,7 +197,10 @@ def checkpoint_command(
 ) -> None:
     """Sign the current head of the log now and store the checkpoint."""
     settings = get_settings()
-    key = load_or_create_key(settings.checkpoint_key_path)
+    try:
+        key = signing_key(settings)
+    except ConfigurationError as exc:
+        raise refuse_configuration(str(exc)) from None
     with database(settings, data_dir) as (_owner, app_url):
         signed = run_async(_checkpoint(app_url, key))
     document = json.dumps(signed.as_json(), indent=2)
@@ -361,7 +423,17 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ConfigurationError as exc:  # found later than the first read, e.g. by create_app
+        raise SystemExit(_configuration_line(str(exc))) from None
+    except ValidationError as exc:  # a service's own settings (CARELOG_ too)
+        raise SystemExit(_configuration_line(describe(exc))) from None
+
+
+def _configuration_line(reason: str) -> int:
+    typer.echo(f"carelog: configuration error: {reason}", err=True)
+    return CONFIGURATION_EXIT
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from shared.deadlines import DeadlineSet
 from shared.eventstore import EventStore, NewEvent
 from shared.policy import Action, Decision, Relation, Resource, decide
 from shared.problems import Problem
+from shared.ratelimit import TokenBuckets, too_many
 
 CHILD_REGISTERED = "visits.ChildRegistered"
 HOUSEHOLD_REGISTERED = "carers.HouseholdRegistered"
@@ -34,6 +35,8 @@ BREAK_GLASS_USED = "access.BreakGlassUsed"
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # One answer for an object that does not exist and one the caller may not know exists.
 NOT_FOUND = "No such record."
+# A break-glass reason is kept in the access log, the log and the escalation: a paragraph, no more.
+MAX_BREAK_GLASS_REASON_CHARS = 2000
 ALL_RELATIONS = frozenset(Relation)
 
 
@@ -175,9 +178,8 @@ async def relations_to(conn: Any, principal: Principal, target: Target) -> froze
 
 
 # ---- enforcement -----------------------------------------------------------------------------
-PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-)
+# /metrics is not here: it checks its own credentials (shared/observability.py).
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
 class ReadsOfRecords:
@@ -234,11 +236,20 @@ async def _allowed(request: Request) -> ReadsOfRecords | None:
     path = getattr(route, "path", None)
     if path in PUBLIC_PATHS:
         return None
+    break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
+    if len(break_glass_reason) > MAX_BREAK_GLASS_REASON_CHARS:  # refused before anything is written
+        raise Problem(
+            "validation",
+            f"X-Break-Glass-Reason is at most {MAX_BREAK_GLASS_REASON_CHARS} characters.",
+            header="X-Break-Glass-Reason",
+        )
     rules: dict[tuple[str, str], RouteRule] = request.app.state.route_rules
     rule = rules.get((request.method, path or ""))
     if rule is None:
         raise Problem("forbidden", "This route has no access rule; refusing by default.")
     principal = await current_principal(request)
+    if request.method == "POST":
+        _limit_writes(request, principal)
     target = Target()
     relations: frozenset[Relation] = frozenset()
     object_id = await _object_id(request, rule)
@@ -264,7 +275,6 @@ async def _allowed(request: Request) -> ReadsOfRecords | None:
         raise Problem("not-found", NOT_FOUND)
     if decision.allowed:
         decision = decide(principal.role, rule.resource, rule.action, relations)
-    break_glass_reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
     if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
         await _record_break_glass(request, principal, target, break_glass_reason)
         decision = Decision(True)
@@ -276,6 +286,17 @@ async def _allowed(request: Request) -> ReadsOfRecords | None:
     if rule.audited:
         reads.note(target.child_ids)
     return reads
+
+
+def _limit_writes(request: Request, principal: Principal) -> None:
+    """Writes per principal (CARELOG_WRITES_PER_MINUTE): one runaway client or stolen token cannot
+    flood the log. Replays of an Idempotency-Key are answered before this and cost nothing."""
+    limits: TokenBuckets | None = getattr(request.app.state, "write_limits", None)
+    if limits is None:
+        return
+    wait = limits.take(principal.subject)
+    if wait:
+        raise too_many(wait, "Too many writes from this caller; try again later.")
 
 
 async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:
@@ -327,7 +348,7 @@ async def _write_access(
             request.url.path,
             reason is not None,
             reason,
-            getattr(request.state, "request_id", None) or request.headers.get("x-request-id"),
+            getattr(request.state, "request_id", None),  # checked by RequestObservation, unlike the header
         )
 
 
@@ -349,7 +370,7 @@ async def _record_break_glass(request: Request, principal: Principal, target: Ta
             data={
                 "actor_id": principal.subject,
                 "role": principal.role.value,
-                "reason": reason[:2000],
+                "reason": reason,
                 "path": request.url.path,
                 f"{kind}_id": str(subject_id),
             },

@@ -15,7 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 
 from shared.problems import Problem
-from shared.settings import Settings
+from shared.settings import ALLOWED_JWT_ALGORITHMS, Settings
 
 
 class Role(StrEnum):
@@ -33,7 +33,9 @@ WORKER_ROLES = frozenset(
     {Role.CHILD_SOCIAL_WORKER, Role.SUPERVISING_SOCIAL_WORKER, Role.MANAGER, Role.REGISTERED_MANAGER}
 )
 MANAGERS = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER})
-ALLOWED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+ALLOWED_ALGORITHMS = frozenset(ALLOWED_JWT_ALGORITHMS)
+# A subject names a worker in every event they record: OpenID Connect Core §2 caps it at 255.
+MAX_SUBJECT_CHARS = 255
 
 
 class Principal(BaseModel):
@@ -99,9 +101,25 @@ class VerifiedTokens:
         self._known[token] = (principal, not_before, expires)
 
 
+def unauthenticated(reason: str) -> Problem:
+    return Problem(
+        "unauthenticated",
+        f"The bearer token is not valid: {reason}.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _audience_is_ours(claimed: object, audience: str) -> bool:
+    """Only tokens issued for carelog alone: a token meant for several services could be replayed
+    by any of them, so `aud` is our audience or a list of it alone."""
+    return claimed == audience or claimed == [audience]
+
+
 def decode_token(
     token: str, settings: Settings, jwk_client: Any | None = None, tokens: VerifiedTokens | None = None
 ) -> Principal:
+    if len(token.encode()) > settings.max_bearer_token_bytes:
+        raise unauthenticated(f"larger than {settings.max_bearer_token_bytes} bytes")
     algorithms = [a for a in settings.jwt_algorithms if a in ALLOWED_ALGORITHMS]
     try:
         header = jwt.get_unverified_header(token)
@@ -122,8 +140,13 @@ def decode_token(
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "sub", "iss", "aud"]},
         )
+        if not _audience_is_ours(claims["aud"], settings.jwt_audience):
+            raise jwt.InvalidAudienceError("the token is not for carelog alone")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject.strip() or len(subject) > MAX_SUBJECT_CHARS:
+            raise jwt.InvalidTokenError(f"sub must name the caller in 1 to {MAX_SUBJECT_CHARS} characters")
         principal = Principal(
-            subject=str(claims["sub"]),
+            subject=subject,
             role=Role(str(claims.get("role"))),
             household_ids=[uuid.UUID(h) for h in claims.get("households", [])],
             child_ids=[uuid.UUID(c) for c in claims.get("children", [])],
@@ -132,11 +155,7 @@ def decode_token(
             tokens.remember(token, principal, float(claims.get("nbf", 0)), float(claims["exp"]))
         return principal
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
-        raise Problem(
-            "unauthenticated",
-            f"The bearer token is not valid: {type(exc).__name__}.",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from exc
+        raise unauthenticated(type(exc).__name__) from exc
 
 
 async def current_principal(request: Request) -> Principal:
@@ -155,10 +174,12 @@ async def current_principal(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     token = token.strip()
+    settings = request.app.state.settings
+    if len(token.encode()) > settings.max_bearer_token_bytes:  # before any parsing or caching
+        raise unauthenticated(f"larger than {settings.max_bearer_token_bytes} bytes")
     tokens: VerifiedTokens | None = getattr(request.app.state, "verified_tokens", None)
     principal = tokens.get(token) if tokens is not None else None
     if principal is None:
-        settings = request.app.state.settings
         jwk_client = getattr(request.app.state, "jwk_client", None)
         if jwk_client is not None and _algorithm(token) != "HS256":
             # PyJWKClient fetches the provider's keys over blocking HTTP (then caches them): off the loop.

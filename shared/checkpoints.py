@@ -1,5 +1,10 @@
 """Signed checkpoints: (position, head hash, time) signed with Ed25519, so a copy of the log can
-later prove it has not been rewritten up to that point (`carelog verify --checkpoint FILE`)."""
+later prove it has not been rewritten up to that point (`carelog verify --checkpoint FILE`).
+
+A checkpoint carries the public key that signed it, for information only: anyone can sign a
+rewritten log with a key of their own, so a signature is checked only against the agency's key
+(`trusted_public_key`), never against the key inside the checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.eventstore.hashing import timestamp_text
+from shared.settings import ED25519_PUBLIC_KEY_BYTES, ConfigurationError, Settings
 
 
 @dataclass(frozen=True)
@@ -35,13 +41,24 @@ def _signed_bytes(position: int, head_hash: str, signed_at: str) -> bytes:
     return rfc8785.dumps({"position": position, "head_hash": head_hash, "signed_at": signed_at})
 
 
+def load_key(path: Path) -> Ed25519PrivateKey | None:
+    """The signing key in PEM at `path`; None when there is no file."""
+    if not path.exists():
+        return None
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except ValueError as exc:
+        raise ConfigurationError(f"{path} is not a PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigurationError(f"{path} is not an Ed25519 private key")
+    return key
+
+
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     """The signing key in PEM at `path`, created (mode 600) on first use."""
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} is not an Ed25519 private key")
-        return key
+    found = load_key(path)
+    if found is not None:
+        return found
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(
@@ -56,15 +73,55 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode()
 
 
+def parse_public_key(text: str) -> Ed25519PublicKey:
+    """A raw Ed25519 public key in base64, as `carelog checkpoint` prints it."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except ValueError as exc:
+        raise ConfigurationError("the checkpoint public key is not base64") from exc
+    if len(raw) != ED25519_PUBLIC_KEY_BYTES:
+        raise ConfigurationError(f"the checkpoint public key must be {ED25519_PUBLIC_KEY_BYTES} bytes in base64")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def trusted_public_key(settings: Settings, given: str | None = None) -> str:
+    """The agency's public key, from the first of: `given` (--public-key), the setting
+    CARELOG_CHECKPOINT_PUBLIC_KEY, the public half of the agency's own signing key file."""
+    if given is not None:
+        parse_public_key(given)
+        return given.strip()
+    if settings.checkpoint_public_key is not None:
+        return settings.checkpoint_public_key
+    key = load_key(settings.checkpoint_key_path)
+    if key is None:
+        raise ConfigurationError(
+            "no trusted checkpoint key: pass --public-key, set CARELOG_CHECKPOINT_PUBLIC_KEY, or point "
+            "CARELOG_CHECKPOINT_KEY_FILE at the agency's key"
+        )
+    return public_key_text(key)
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The agency's signing key. Created on first use only outside production: a production
+    process that made its own key would sign checkpoints no one can check it against."""
+    path = settings.checkpoint_key_path
+    key = load_key(path) if settings.is_production else load_or_create_key(path)
+    if key is None:
+        raise ConfigurationError(f"no checkpoint signing key at {path} (CARELOG_CHECKPOINT_KEY_FILE)")
+    if settings.checkpoint_public_key is not None and public_key_text(key) != settings.checkpoint_public_key:
+        raise ConfigurationError(f"the key at {path} is not the one CARELOG_CHECKPOINT_PUBLIC_KEY names")
+    return key
+
+
 def sign(key: Ed25519PrivateKey, position: int, head_hash: str, at: datetime) -> Checkpoint:
     signed_at = timestamp_text(at)
     signature = key.sign(_signed_bytes(position, head_hash, signed_at))
     return Checkpoint(position, head_hash, signed_at, public_key_text(key), base64.b64encode(signature).decode())
 
 
-def signature_valid(checkpoint: Checkpoint, trusted_public_key: str | None = None) -> bool:
-    public = trusted_public_key or checkpoint.public_key
-    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public))
+def signature_valid(checkpoint: Checkpoint, trusted_public_key: str) -> bool:
+    """Signed by the holder of `trusted_public_key` (the key inside the checkpoint is not trusted)."""
+    key = parse_public_key(trusted_public_key)
     try:
         key.verify(
             base64.b64decode(checkpoint.signature),

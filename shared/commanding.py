@@ -213,9 +213,9 @@ def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
     async def dependency(request: Request) -> CommandContext:
         state = request.app.state
         # The ids RequestObservation gave the request (so its log line and its events agree).
-        request_id = getattr(request.state, "request_id", None) or request.headers.get("x-request-id")
-        request_id = request_id or str(uuid.uuid4())
-        correlation_id = getattr(request.state, "correlation_id", None) or request.headers.get("x-correlation-id")
+        # Never the raw headers: RequestObservation checked their shape before keeping them.
+        request_id = getattr(request.state, "request_id", None) or str(uuid.uuid4())
+        correlation_id = getattr(request.state, "correlation_id", None)
         return CommandContext(
             service=service,
             principal=await current_principal(request),  # decoded once per request, then cached

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
 import sys
 import time
 import uuid
@@ -14,6 +16,9 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import Role, current_principal
+from shared.problems import Problem, problem_response
 
 REQUESTS = Counter("carelog_http_requests_total", "HTTP requests", ["method", "route", "status"])
 REQUEST_SECONDS = Histogram("carelog_http_request_seconds", "HTTP request duration", ["method", "route"])
@@ -32,6 +37,10 @@ SERVICE_GAUGE = Gauge("carelog_service_gauge", "Service-provided figures", ["ser
 
 log = structlog.get_logger("carelog.http")
 
+# Request and correlation ids go into every event a request appends: a fixed, small shape.
+REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+ID_HEADERS = {b"x-request-id": "X-Request-ID", b"x-correlation-id": "X-Correlation-ID"}
+
 
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
@@ -46,6 +55,17 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
         cache_logger_on_first_use=True,
     )
+    quiet_http_client_logs()
+
+
+# Libraries whose INFO lines name every URL they call: a webhook receiver's URL may carry a token in
+# its path. What carelog sends is recorded as DeliveryAttempted events instead.
+CHATTY_HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
+def quiet_http_client_logs() -> None:
+    for name in CHATTY_HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class RequestObservation:
@@ -58,14 +78,18 @@ class RequestObservation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = correlation_id = None
+        given: dict[bytes, str] = {}
+        malformed: str | None = None
         for name, value in scope["headers"]:  # names arrive lower-cased (ASGI)
-            if name == b"x-request-id":
-                request_id = value.decode("latin-1")
-            elif name == b"x-correlation-id":
-                correlation_id = value.decode("latin-1")
+            if name in ID_HEADERS:
+                text_value = value.decode("latin-1")
+                if REQUEST_ID_SHAPE.fullmatch(text_value):
+                    given[name] = text_value
+                else:
+                    malformed = ID_HEADERS[name]
+        request_id = given.get(b"x-request-id") if malformed is None else None
         request_id = request_id or str(uuid.uuid4())
-        correlation_id = correlation_id or request_id
+        correlation_id = (given.get(b"x-correlation-id") if malformed is None else None) or request_id
         # For the command's events: the same ids as this request's log line.
         scope.setdefault("state", {}).update(request_id=request_id, correlation_id=correlation_id)
         structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
@@ -81,7 +105,15 @@ class RequestObservation:
             await send(message)
 
         try:
-            await self.app(scope, receive, observe)
+            if malformed is not None:
+                problem = Problem(
+                    "malformed-request",
+                    f"{malformed} must be 1 to 128 letters, digits, '-', '_', '.' or ':'.",
+                    header=malformed,
+                )
+                await problem_response(problem, scope["path"])(scope, receive, observe)
+            else:
+                await self.app(scope, receive, observe)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -91,7 +123,30 @@ class RequestObservation:
             structlog.contextvars.clear_contextvars()
 
 
+# Who may read /metrics without the metrics token: it shows the log's head and open escalations.
+METRICS_READERS = frozenset({Role.ADMIN, Role.INSPECTOR})
+
+
+async def require_metrics_reader(request: Request) -> None:
+    """`Authorization: Bearer <CARELOG_METRICS_TOKEN>` when that is set (a scraper's own secret),
+    otherwise an admin's or inspector's JWT."""
+    expected = request.app.state.settings.metrics_token
+    if expected is None:
+        principal = await current_principal(request)
+        if principal.role not in METRICS_READERS:
+            raise Problem("forbidden", "Metrics are for admins and inspectors.")
+        return
+    given = request.headers.get("authorization", "").encode("latin-1")
+    if not hmac.compare_digest(given, f"Bearer {expected}".encode()):
+        raise Problem(
+            "unauthenticated",
+            "Send the metrics token: Authorization: Bearer <CARELOG_METRICS_TOKEN>.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    await require_metrics_reader(request)
     state = request.app.state
     async with state.engine.connect() as conn:
         head = int((await conn.execute(text("SELECT position FROM events_head WHERE id"))).scalar_one())

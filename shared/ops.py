@@ -15,10 +15,11 @@ from fastapi.responses import StreamingResponse
 
 from shared.access import children_read
 from shared.auth import Principal, current_principal
-from shared.checkpoints import load_or_create_key, take_checkpoint
+from shared.checkpoints import signing_key, take_checkpoint
 from shared.db import is_ready
 from shared.eventstore import EventFilter, verify_chain
 from shared.problems import Problem
+from shared.settings import ConfigurationError
 from shared.types import Instant
 
 log = logging.getLogger(__name__)
@@ -109,13 +110,20 @@ async def verify(request: Request, _: Annotated[Principal, Depends(current_princ
     summary="Sign (position, head hash, time) now with the agency's Ed25519 key",
 )
 async def create_checkpoint(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
-    key = await asyncio.to_thread(load_or_create_key, request.app.state.settings.checkpoint_key_path)
+    try:
+        key = await asyncio.to_thread(signing_key, request.app.state.settings)
+    except ConfigurationError as exc:  # never a key of the moment's own: no one could check against it
+        raise Problem("unavailable", f"Checkpoints cannot be signed: {exc}.") from exc
     return (await take_checkpoint(request.app.state.engine, key, request.app.state.clock.now())).as_json()
 
 
 async def checkpoint_worker(state: Any) -> None:
     """Sign the head every `checkpoint_interval` seconds (skipped while the log has not moved)."""
-    key = await asyncio.to_thread(load_or_create_key, state.settings.checkpoint_key_path)
+    try:
+        key = await asyncio.to_thread(signing_key, state.settings)
+    except ConfigurationError as exc:
+        log.error("no periodic checkpoints: %s", exc)
+        return
     last_position = -1
     while True:
         await asyncio.sleep(state.settings.checkpoint_interval)

@@ -35,6 +35,8 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "payload-too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "Send JSON (application/json)"),
     "rate-limited": (429, "Too many requests"),
+    "headers-too-large": (431, "The request headers are too large"),
+    "destination-refused": (422, "Webhooks may not be sent to this address"),
     "internal": (500, "Internal error"),
     "unavailable": (503, "The service is not ready"),
 }
@@ -66,6 +68,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "The body is too large"),
         (422, "The request is not valid, or breaks a recording rule"),
         (429, "Too many requests"),
+        (431, "The request headers are too large"),
         (503, "Not ready"),
     )
 }
@@ -129,6 +132,7 @@ _STATUS_SLUGS = {
     415: "unsupported-media-type",
     422: "validation",
     429: "rate-limited",
+    431: "headers-too-large",
     503: "unavailable",
 }
 

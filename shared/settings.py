@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import base64
+import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
+# Every example secret in this repository (compose, Kubernetes) says so: never run on one.
+PLACEHOLDER_SECRET = "change-me"
+# The environments carelog knows; anything else is a typo that must not fall back to development.
+ENVIRONMENTS = ("development", "test", "production")
+# An HS256 key at least as long as the hash it keys (RFC 7518 §3.2).
+MIN_HS256_SECRET_BYTES = 32
+# Token algorithms carelog can verify: HS256 with the shared secret, RS256/ES256 with the JWKS.
+ALLOWED_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
+# A raw Ed25519 public key (RFC 8032).
+ED25519_PUBLIC_KEY_BYTES = 32
+# A browser origin: scheme, host and optional port, nothing after it but a slash.
+ORIGIN = re.compile(r"https?://[^/?#\s]+/?")
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing, malformed or unsafe for the environment: the process must not start."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARELOG_", extra="ignore")
 
+    # development, test or production (any case); production refuses development secrets.
     env: str = "development"
     database_url: str | None = None
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("carelog")))
@@ -28,14 +49,32 @@ class Settings(BaseSettings):
     jwt_audience: str = "carelog"
     jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwks_url: str | None = None
+    # A bearer token longer than this is refused (401) before it is parsed.
+    max_bearer_token_bytes: int = 8192
+    # Browser origins allowed to call the API (CORS), comma-separated; empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = []
 
     # HTTP limits.
     max_body_bytes: int = 1_048_576
+    # Every request header's name and value together, and any one header (431 past either).
+    max_request_header_bytes: int = 16_384
+    max_header_bytes: int = 8_192
     idempotency_lease_seconds: float = 30.0
-    login_free_requests_per_minute: int = 600
+    login_free_requests_per_minute: int = Field(default=600, ge=1)
+    # Failed authentications (401) a client address may have a minute before it gets 429 (local).
+    failed_authentications_per_minute: int = Field(default=30, ge=1)
+    # Writes (POST) one principal may make a minute (local); 0: no limit, for bulk loaders.
+    writes_per_minute: int = Field(default=600, ge=0)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty: trust none.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # When set, /metrics answers only `Authorization: Bearer <this>`; unset, an admin or inspector JWT.
+    metrics_token: str | None = None
 
-    # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use).
+    # Signed checkpoints of the log head (Ed25519 key in PEM; created on first use outside production).
     checkpoint_key_file: Path | None = None
+    # The agency's Ed25519 public key (base64, as `carelog checkpoint` prints it): checkpoints are
+    # verified against it; unset, against the public half of the key file.
+    checkpoint_public_key: str | None = None
     checkpoint_interval: float = 3600.0
 
     # Optional OpenTelemetry tracing (needs the `otel` extra).
@@ -59,15 +98,71 @@ class Settings(BaseSettings):
         36000,
     ]
     webhook_timeout_seconds: float = 15.0
+    # Networks (CIDRs) webhooks may reach although they are loopback, private, link-local or
+    # reserved, e.g. a receiver on the agency's own network; empty: public addresses only (SSRF).
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = []
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
-    @field_validator("jwt_algorithms", mode="before")
+    @field_validator("env", mode="before")
     @classmethod
-    def _split_algorithms(cls, value: object) -> object:
+    def _known_environment(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        normalised = value.strip().lower()
+        if normalised not in ENVIRONMENTS:
+            raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+        return normalised
+
+    @field_validator("jwt_algorithms", "cors_origins", "trusted_proxies", "webhook_allowed_networks", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        """A list in one environment variable: comma-separated."""
         if isinstance(value, str):
-            return [a.strip() for a in value.split(",") if a.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _known_algorithms(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one algorithm")
+        unknown = [a for a in value if a not in ALLOWED_JWT_ALGORITHMS]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not supported; use {', '.join(ALLOWED_JWT_ALGORITHMS)}")
+        return value
+
+    @field_validator("trusted_proxies", "webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
+        return [str(ipaddress.ip_network(n, strict=False)) for n in value]
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("checkpoint_public_key")
+    @classmethod
+    def _public_key(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            raw = base64.b64decode(value.strip(), validate=True)
+        except ValueError as exc:
+            raise ValueError("not base64") from exc
+        if len(raw) != ED25519_PUBLIC_KEY_BYTES:
+            raise ValueError(f"an Ed25519 public key is {ED25519_PUBLIC_KEY_BYTES} bytes in base64")
+        return value.strip()
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return [o.rstrip("/") for o in value]
 
     @field_validator("webhook_retry_schedule", mode="before")
     @classmethod
@@ -80,11 +175,54 @@ class Settings(BaseSettings):
     def checkpoint_key_path(self) -> Path:
         return self.checkpoint_key_file or self.data_dir / "checkpoint-key.pem"
 
+    @model_validator(mode="after")
+    def _safe(self) -> Settings:
+        faults = self.faults()
+        if faults:
+            raise ValueError("; ".join(faults))
+        return self
+
+    def faults(self) -> list[str]:
+        """What makes these settings unsafe to run with (empty: none). Checked when the settings are
+        read and again by the app, in case they were changed after."""
+        found: list[str] = []
+        if any(a != "HS256" for a in self.jwt_algorithms) and not self.jwks_url:
+            found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
+        if not self.is_production:
+            return found
+        secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
+        if self.metrics_token is not None:
+            secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
+        for name, secret in secrets.items():
+            if secret == DEVELOPMENT_JWT_SECRET:
+                found.append(f"{name} is the published development secret; set a secret of your own")
+            elif PLACEHOLDER_SECRET in secret.lower():
+                found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
+            elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
+                found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
+        if "*" in self.cors_origins:
+            found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
+        return found
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
 
 
+def describe(error: ValidationError) -> str:
+    """A validation error of the settings as one line, naming the variables; the values pydantic
+    saw are left out, since one may be a secret."""
+    parts = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field = str(item["loc"][0]) if item["loc"] else ""
+        parts.append(f"CARELOG_{field.upper()}: {message}" if field else message)
+    return " ".join("; ".join(parts).split())
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe(exc)) from None

@@ -147,6 +147,10 @@ def test_settings(**overrides: Any) -> Settings:
         "dispatcher_interval": 0.1,
         "webhook_retry_schedule": [0, 0.2, 0.5, 1.0],
         "webhook_timeout_seconds": 2.0,
+        # Tests write in bulk as one principal; the write limit has tests of its own.
+        "writes_per_minute": 0,
+        # Test receivers listen on this machine (tests/notifications/test_destinations.py runs without).
+        "webhook_allowed_networks": ["127.0.0.0/8", "::1/128"],
     }
     values.update(overrides)
     return Settings(**values)

@@ -11,12 +11,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
-from services.notifications import commands, projections, workers
+from services.notifications import commands, destinations, projections, rules, workers
 from services.notifications.rules import NOTIFICATION_STATUSES, RECIPIENTS
 from shared.access import children_read
 from shared.auth import Principal, Role, current_principal
 from shared.commanding import CommandContext, command_context
-from shared.policy import require_role
+from shared.policy import Action, Resource, decide, require_role
 from shared.problems import Problem
 from shared.service import ServiceSpec
 from shared.types import Instant
@@ -78,7 +78,7 @@ def _iso(value: datetime | None) -> str | None:
 def _subscription_json(row: Any) -> dict[str, Any]:
     return {
         "subscription_id": str(row.subscription_id),
-        "url": row.url,
+        "url": destinations.without_credentials(row.url),  # one registered before they were refused
         "recipient": row.recipient,
         "event_types": list(row.event_types or []),
         "placing_authority": row.placing_authority,
@@ -115,6 +115,7 @@ async def create_subscription(body: SubscriptionIn, ctx: Ctx, request: Request) 
         event_types=body.event_types,
         placing_authority=body.placing_authority,
         description=body.description,
+        allowed_networks=rules.parse_networks(request.app.state.settings.webhook_allowed_networks),
     )
     row = await _subscription_row(request, subscription_id)
     return JSONResponse(
@@ -230,36 +231,46 @@ async def list_notifications(
     return {"notifications": [_notification_json(r, now) for r in rows]}
 
 
-def _attempt_json(row: Any) -> dict[str, Any]:
-    return {
+def _attempt_json(row: Any, diagnostics: bool) -> dict[str, Any]:
+    attempt = {
         "event_id": str(row.event_id),
         "outbox_id": str(row.outbox_id),
         "webhook_id": row.webhook_id,
         "subscription_id": str(row.subscription_id),
         "recipient": row.recipient,
         "attempt": row.attempt,
-        "outcome": row.outcome,
-        "status_code": row.status_code,
-        "error": row.error,
+        "status": rules.attempt_status(row.outcome),
         "attempted_at": _iso(row.attempted_at),
         "next_attempt_at": _iso(row.next_attempt_at),
     }
+    if diagnostics:
+        attempt |= {"outcome": row.outcome, "status_code": row.status_code, "error": row.error}
+    return attempt
 
 
-def _delivery_json(row: Any) -> dict[str, Any]:
-    return {
+def _delivery_json(row: Any, diagnostics: bool) -> dict[str, Any]:
+    delivery = {
         "webhook_id": row.webhook_id,
         "subscription_id": str(row.subscription_id),
         "recipient": row.recipient,
         "status": row.status,
         "attempts": row.attempts,
         "next_attempt_at": _iso(row.next_attempt_at) if row.status == "pending" else None,
-        "last_status_code": row.last_status_code,
-        "last_error": row.last_error,
     }
+    if diagnostics:
+        delivery |= {"last_status_code": row.last_status_code, "last_error": row.last_error}
+    return delivery
 
 
-async def notification_detail(request: Request, notification_id: uuid.UUID) -> dict[str, Any]:
+def sees_delivery_diagnostics(caller: Principal) -> bool:
+    """Why an attempt failed (the receiver's answer, the connection error) says what listens where:
+    shown only to those who may read the raw log, where it is recorded anyway."""
+    return decide(caller.role, Resource.LOG, Action.READ).allowed
+
+
+async def notification_detail(
+    request: Request, notification_id: uuid.UUID, *, diagnostics: bool = False
+) -> dict[str, Any]:
     async with request.app.state.store.reader.connect() as conn:
         row = (
             await conn.execute(
@@ -282,15 +293,15 @@ async def notification_detail(request: Request, notification_id: uuid.UUID) -> d
         )
     return {
         **_notification_json(row, request.app.state.clock.now()),
-        "deliveries": [_delivery_json(d) for d in deliveries],
-        "attempts": [_attempt_json(a) for a in attempts],
+        "deliveries": [_delivery_json(d, diagnostics) for d in deliveries],
+        "attempts": [_attempt_json(a, diagnostics) for a in attempts],
     }
 
 
 @router.get("/notifications/{notification_id}")
 async def get_notification(notification_id: uuid.UUID, request: Request, caller: Caller) -> JSONResponse:
     require_role(caller, READERS, "see notifications")
-    body = await notification_detail(request, notification_id)
+    body = await notification_detail(request, notification_id, diagnostics=sees_delivery_diagnostics(caller))
     return JSONResponse(body, headers={"ETag": f'"{body["version"]}"'})
 
 
@@ -307,7 +318,7 @@ async def acknowledge_notification(
         outcome=body.outcome,
         acknowledged_at=body.acknowledged_at,
     )
-    return await notification_detail(request, notification_id)
+    return await notification_detail(request, notification_id, diagnostics=sees_delivery_diagnostics(ctx.principal))
 
 
 # ---- escalations -----------------------------------------------------------------------------
@@ -377,7 +388,8 @@ async def get_escalation(escalation_id: uuid.UUID, request: Request, caller: Cal
                 {"id": escalation_id},
             )
         )
-    return {**_escalation_json(row), "attempts": [_attempt_json(a) for a in attempts]}
+    diagnostics = sees_delivery_diagnostics(caller)
+    return {**_escalation_json(row), "attempts": [_attempt_json(a, diagnostics) for a in attempts]}
 
 
 async def metrics_figures(state: Any) -> dict[str, float]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.notifications import destinations, rules
 from services.notifications import events as ev
 from services.notifications.projections import acknowledgement_deadline_id
 from shared.auth import Role
@@ -93,6 +94,27 @@ async def _subscription(ctx: CommandContext, subscription_id: uuid.UUID) -> Subs
     return state
 
 
+async def check_receiver_url(url: str, allowed_networks: tuple[rules.Network, ...]) -> None:
+    """A receiver outside the agency's own networks, named without credentials (checked again at
+    every delivery: a name may resolve elsewhere later)."""
+    if destinations.has_credentials(url):
+        raise Problem(
+            "validation",
+            "The receiver URL must not carry credentials (user:password@): they would be stored and "
+            "shown with it. Authenticate the receiver by the webhook signature instead.",
+            errors=[{"location": ["body", "url"], "message": "credentials in the URL", "type": "url_credentials"}],
+        )
+    try:
+        await destinations.check(url, allowed_networks)
+    except destinations.DestinationRefused as exc:
+        raise Problem(
+            "destination-refused",
+            f"Webhooks are not sent there: {exc.reason}. Receivers on the agency's own networks must be "
+            "listed in CARELOG_WEBHOOK_ALLOWED_NETWORKS.",
+            reasons=[exc.reason],
+        ) from exc
+
+
 async def create_subscription(
     ctx: CommandContext,
     *,
@@ -101,8 +123,10 @@ async def create_subscription(
     event_types: list[str],
     placing_authority: str | None,
     description: str | None,
+    allowed_networks: tuple[rules.Network, ...],
 ) -> tuple[uuid.UUID, str]:
     require_role(ctx.principal, SUBSCRIPTION_MANAGERS, "manage webhook subscriptions")
+    await check_receiver_url(url, allowed_networks)
     subscription_id = ctx.new_id()
     secret = new_secret()
     created = ev.SubscriptionCreated(

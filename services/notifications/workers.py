@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks import Webhook
 
+from services.notifications import destinations, rules
 from services.notifications import events as ev
-from services.notifications import rules
 from services.notifications.projections import OUTBOX_CHANNEL, SERVICE
 from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET
 from shared.eventstore import NO_STREAM, NewEvent, WrongExpectedVersion
@@ -107,12 +107,28 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
         status_code: int | None = None
         error: str | None = None
         try:
-            response = await http.post(sub.url, content=body, headers=headers, timeout=settings.webhook_timeout_seconds)
+            # Resolved and checked now, and sent to the address checked (see destinations.py).
+            async with asyncio.timeout(settings.webhook_timeout_seconds):
+                target = await destinations.destination(
+                    sub.url, rules.parse_networks(settings.webhook_allowed_networks)
+                )
+            response = await http.post(
+                target.url,
+                content=body,
+                headers={**headers, **target.headers},
+                extensions=target.extensions,
+                timeout=settings.webhook_timeout_seconds,
+            )
             status_code = response.status_code
             if not rules.is_delivered(status_code):
                 error = f"HTTP {status_code}"
+        except destinations.DestinationRefused as exc:
+            error = f"not sent: {exc.reason}"
+        except TimeoutError:
+            error = "not sent: resolving the receiver's host name timed out"
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+            # The kind of failure only: httpx's message names the address and port it tried.
+            error = type(exc).__name__
         duration_ms = int((time.monotonic() - started) * 1000)
 
         next_at: datetime | None = None
@@ -135,7 +151,7 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
             escalation_id=row.escalation_id,
             subscription_id=row.subscription_id,
             recipient=row.recipient,
-            url=sub.url,
+            url=destinations.without_credentials(sub.url),
             attempt=attempt,
             outcome=outcome,
             status_code=status_code,
@@ -144,11 +160,12 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
             duration_ms=duration_ms,
             next_attempt_at=next_at,
         )
-        result = f"HTTP {status_code}" if status_code is not None else (error or "no response")
+        # The summary is in the child's chronology: the outcome, not why (status code and error are
+        # in the event, for those who may read the raw log).
         summary = {
-            "delivered": f"Webhook delivered to {row.recipient.replace('_', ' ')} ({result})",
-            "failed": f"Webhook to {row.recipient.replace('_', ' ')} failed ({result}); will retry",
-            "dead_lettered": f"Webhook to {row.recipient.replace('_', ' ')} failed ({result}); dead-lettered",
+            "delivered": f"Webhook delivered to {row.recipient.replace('_', ' ')}",
+            "failed": f"Webhook to {row.recipient.replace('_', ' ')} failed; will retry",
+            "dead_lettered": f"Webhook to {row.recipient.replace('_', ' ')} failed after every retry; dead-lettered",
             "gone": f"Webhook receiver for {row.recipient.replace('_', ' ')} is gone (HTTP 410); disabled",
         }[outcome]
         await store.append(
@@ -166,7 +183,7 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
         if outcome == "gone":
             await _disable_gone(store, row.subscription_id, row.source_event_id)
         elif outcome == "dead_lettered" and not _is_dead_letter_escalation(row):
-            await _escalate_dead_letter(app_state, row, sub.url, error)
+            await _escalate_dead_letter(app_state, row)
         await conn.execute(
             text(
                 "UPDATE notifications_outbox SET attempts = :a, status = :st, "
@@ -211,13 +228,15 @@ async def _disable_gone(store: Any, subscription_id: uuid.UUID, cause: uuid.UUID
     )
 
 
-async def _escalate_dead_letter(app_state: Any, row: Any, url: str, error: str | None) -> None:
+async def _escalate_dead_letter(app_state: Any, row: Any) -> None:
     escalation_id = rules.escalation_id_for_dead_letter(row.outbox_id)
     what = "notification" if row.notification_id else "escalation"
+    # Every reader of escalations sees this: the receiver by its subscription, not its URL, and no
+    # error text (the attempts hold it for those who may read the raw log).
     description = (
-        f"A {what} could not be delivered to {row.recipient.replace('_', ' ')} ({url}) after every retry"
-        + (f": {error}" if error else "")
-        + ". Send it another way and record the acknowledgement."
+        f"A {what} could not be delivered to {row.recipient.replace('_', ' ')} "
+        f"(subscription {row.subscription_id}) after every retry. "
+        "Send it another way and record the acknowledgement."
     )
     raised = ev.EscalationRaised(
         escalation_id=escalation_id,

@@ -392,3 +392,46 @@ def test_deployment_mounts_the_checkpoint_signing_key(name: str) -> None:
     [mount] = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == key_file.parent]
     assert volumes[mount["name"]]["secret"]["secretName"] == "carelog-checkpoint-key"
     assert mount["readOnly"] is True
+
+
+# ---- metrics need the scrape token ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_deployment_takes_the_metrics_token_from_a_secret(name: str) -> None:
+    [container] = _pod_spec(_deployment(name))["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs["CARELOG_METRICS_TOKEN"] == {"name": "carelog-metrics", "key": "token"}
+    [secret] = [s for s in _of_kind("Secret") if s["metadata"]["name"] == "carelog-metrics"]
+    assert "token" in secret["stringData"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_no_pod_invites_scraping_without_the_token(name: str) -> None:
+    annotations = _deployment(name)["spec"]["template"]["metadata"].get("annotations", {})
+    assert annotations.get("prometheus.io/scrape", "false") != "true"
+
+
+def test_the_prometheus_job_sends_the_metrics_token_to_carelog_pods_only() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "scrape-config.yaml").read_text())
+    [job] = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["authorization"]["credentials_file"].startswith("/etc/prometheus/secrets/carelog-metrics/")
+    keeps = {tuple(r["source_labels"]): r["regex"] for r in job["relabel_configs"] if r.get("action") == "keep"}
+    labels = _deployment("visits")["spec"]["template"]["metadata"]["labels"]
+    assert keeps[("__meta_kubernetes_pod_label_app_kubernetes_io_part_of",)] == labels["app.kubernetes.io/part-of"]
+    [container] = _pod_spec(_deployment("visits"))["containers"]
+    assert keeps[("__meta_kubernetes_pod_container_port_name",)] in {p["name"] for p in container["ports"]}
+
+
+def test_compose_allows_webhooks_to_the_demo_receiver_alone(compose: dict[str, Any]) -> None:
+    import ipaddress
+
+    receiver = compose["services"]["receiver"]["networks"]["default"]["ipv4_address"]
+    allowed = compose["services"]["notifications"]["environment"]["CARELOG_WEBHOOK_ALLOWED_NETWORKS"].split(",")
+    networks = [ipaddress.ip_network(n) for n in allowed]
+    assert [n.num_addresses for n in networks] == [1]
+    assert ipaddress.ip_address(receiver) in networks[0]
+    [subnet] = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(receiver) in ipaddress.ip_network(subnet["subnet"])

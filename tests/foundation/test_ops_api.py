@@ -32,9 +32,9 @@ async def test_bad_query_values_are_problems(client: httpx.AsyncClient, auth) ->
     assert response.json()["errors"]
 
 
-async def test_metrics_expose_requests_append_latency_and_projector_lag(client: httpx.AsyncClient) -> None:
+async def test_metrics_expose_requests_append_latency_and_projector_lag(client: httpx.AsyncClient, auth) -> None:  # type: ignore[no-untyped-def]
     await client.get("/healthz")
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=auth(Role.INSPECTOR))
     assert response.status_code == 200
     body = response.text
     assert 'carelog_http_requests_total{method="GET",route="/healthz",status="200"}' in body
@@ -106,3 +106,33 @@ async def test_a_commands_events_carry_the_request_id_its_answer_and_log_line_ca
         assert {m["request_id"] for m in metadata} == {request_id}
         assert {m["correlation_id"] for m in metadata} == {correlation or request_id}
     assert sent.headers["x-request-id"] == "rid-7"
+
+
+async def test_metrics_need_an_admin_or_inspector_token(client: httpx.AsyncClient, auth) -> None:  # type: ignore[no-untyped-def]
+    anonymous = await client.get("/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"].startswith("application/problem+json")
+    assert "carelog_log_head_position" not in anonymous.text and "open_escalations" not in anonymous.text
+    assert (await client.get("/metrics", headers=auth(Role.CHILD_SOCIAL_WORKER))).status_code == 403
+    assert (await client.get("/metrics", headers=auth(Role.REGISTERED_MANAGER))).status_code == 403
+    for role in (Role.ADMIN, Role.INSPECTOR):
+        allowed = await client.get("/metrics", headers=auth(role))
+        assert allowed.status_code == 200 and "carelog_log_head_position" in allowed.text
+
+
+async def test_metrics_with_a_scrape_token_answer_that_token_only(app_url: str, clock, auth) -> None:  # type: ignore[no-untyped-def]
+    from services.app import create_app
+    from tests.conftest import test_settings
+
+    scrape_token = "scrape-token-of-the-agencys-prometheus-0123456789"
+    application = create_app(test_settings(metrics_token=scrape_token), database_url=app_url, clock=clock)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://carelog.test") as c:
+            scraped = await c.get("/metrics", headers={"Authorization": f"Bearer {scrape_token}"})
+            assert scraped.status_code == 200 and "carelog_log_head_position" in scraped.text
+            for headers in ({}, {"Authorization": f"Bearer {scrape_token}x"}, auth(Role.ADMIN)):
+                refused = await c.get("/metrics", headers=headers)
+                assert refused.status_code == 401, headers
+                assert refused.json()["type"].endswith("/unauthenticated")
+                assert "WWW-Authenticate" in refused.headers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,45 @@ def test_notification_status(acknowledged: bool, statuses: list[str], expected: 
 )
 def test_placed_on_a_date(placements: list[tuple[date, date | None]], on: date, placed: bool) -> None:
     assert rules.is_placed(placements, on) is placed
+
+
+# ---- where a webhook may go ------------------------------------------------------------------
+ADDRESSES = {
+    "a public IPv4 address": ("8.8.8.8", [], None),
+    "a public IPv6 address": ("2606:4700:4700::1111", [], None),
+    "loopback": ("127.0.0.1", [], "loopback"),
+    "loopback, allowed for a local receiver": ("127.0.0.1", ["127.0.0.0/8"], None),
+    "IPv6 loopback, allowed": ("::1", ["::1/128"], None),
+    "an IPv4 network does not allow IPv6 loopback": ("::1", ["127.0.0.0/8"], "loopback"),
+    "unspecified": ("0.0.0.0", [], "unspecified"),
+    "private": ("172.16.5.4", [], "private"),
+    "private, another network allowed": ("172.16.5.4", ["10.0.0.0/8"], "private"),
+    "private, its own host allowed": ("10.20.0.5", ["10.20.0.5/32"], None),
+    "cloud metadata": ("169.254.169.254", [], "link-local"),
+    "multicast": ("239.1.2.3", [], "multicast"),
+    "broadcast": ("255.255.255.255", [], "reserved"),
+    "carrier-grade NAT": ("100.64.0.1", [], "not publicly routable"),
+    "documentation range": ("192.0.2.10", [], "private"),
+    "IPv4-mapped loopback is loopback": ("::ffff:127.0.0.1", [], "loopback"),
+    "IPv4-mapped loopback, allowed as IPv4": ("::ffff:127.0.0.1", ["127.0.0.0/8"], None),
+    "6to4 wrapping a private address": ("2002:a00:1::1", [], "private"),
+    "NAT64 wrapping a private address": ("64:ff9b::a00:1", [], "reserved"),
+    "NAT64 wrapping a public address, prefix allowed": ("64:ff9b::808:808", ["64:ff9b::/96"], None),
+    "NAT64 prefix allowed, private address inside": ("64:ff9b::a00:1", ["64:ff9b::/96"], "private"),
+    "IPv6 unique local": ("fd12::1", [], "private"),
+    "IPv6 link-local": ("fe80::1", [], "link-local"),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESSES), ids=list(ADDRESSES))
+def test_which_addresses_a_webhook_may_reach(case: str) -> None:
+    address, allowed, refused = ADDRESSES[case]
+    assert rules.refused_address(ip_address(address), rules.parse_networks(allowed)) == refused
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [("delivered", "delivered"), ("failed", "retrying"), ("dead_lettered", "failed"), ("gone", "failed")],
+)
+def test_an_attempt_shows_its_status_not_its_reason(outcome: str, status: str) -> None:
+    assert rules.attempt_status(outcome) == status

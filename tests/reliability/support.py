@@ -51,6 +51,11 @@ def base_env(**overrides: str) -> dict[str, str]:
             "CARELOG_PROJECTOR_POLL_INTERVAL": "0.5",
             "CARELOG_CHECKPOINT_INTERVAL": "0",
             "CARELOG_LOGIN_FREE_REQUESTS_PER_MINUTE": "100000",
+            # The suite writes as fast as it can as a few principals, and sends hostile tokens.
+            "CARELOG_WRITES_PER_MINUTE": "0",
+            "CARELOG_FAILED_AUTHENTICATIONS_PER_MINUTE": "100000",
+            # Its webhook receivers listen on this machine.
+            "CARELOG_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
         }
     )
     env.update(overrides)

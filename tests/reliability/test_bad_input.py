@@ -40,7 +40,9 @@ PROBLEM = "application/problem+json"
 @contextlib.contextmanager
 def serving(database_url: str) -> Iterator[str]:
     """The in-process app served by uvicorn on 127.0.0.1 in a thread of its own."""
-    settings = make_settings(jwt_secret=JWT_SECRET, login_free_requests_per_minute=100_000)
+    settings = make_settings(
+        jwt_secret=JWT_SECRET, login_free_requests_per_minute=100_000, failed_authentications_per_minute=100_000
+    )
     application = create_app(settings, database_url=as_role(database_url))
     port = free_port()
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from services.app import create_app
 from shared.clock import ManualClock
@@ -109,6 +110,14 @@ FORGERIES = {
     "payload edited to raise the role": edited_role,
     "unknown role": lambda: jwt.encode(claims(role="superuser"), SECRET, algorithm="HS256"),
     "not a JWT at all": lambda: "definitely.not.a-token",
+    "empty subject": lambda: jwt.encode(claims(sub=""), SECRET, algorithm="HS256"),
+    "blank subject": lambda: jwt.encode(claims(sub="   "), SECRET, algorithm="HS256"),
+    "numeric subject": lambda: jwt.encode(claims(sub=7), SECRET, algorithm="HS256"),
+    "subject longer than OIDC allows": lambda: jwt.encode(claims(sub="w" * 256), SECRET, algorithm="HS256"),
+    "audience shared with another service": lambda: jwt.encode(
+        claims(aud=["carelog", "billing"]), SECRET, algorithm="HS256"
+    ),
+    "signed but over 8 KiB": lambda: jwt.encode(claims(padding="p" * 9000), SECRET, algorithm="HS256"),
 }
 
 
@@ -130,6 +139,8 @@ async def test_genuine_tokens_from_both_issuers_are_accepted(oidc_client: httpx.
     for token in (
         jwt.encode(claims(), SECRET, algorithm="HS256"),
         jwt.encode(claims(), SIGNING_KEY, algorithm="RS256", headers={"kid": "k1"}),
+        # A list naming carelog alone is the same audience (some providers always send a list).
+        jwt.encode(claims(aud=["carelog"]), SECRET, algorithm="HS256"),
     ):
         response = await oidc_client.get("/v1/visits/due", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
@@ -150,6 +161,6 @@ async def test_forged_tokens_are_refused(oidc_client: httpx.AsyncClient, forgery
     assert write.status_code == 401
 
 
-def test_production_refuses_the_development_secret(app_url: str) -> None:
-    with pytest.raises(RuntimeError, match="development JWT secret"):
-        create_app(test_settings(env="production"), database_url=app_url)
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="development secret"):
+        test_settings(env="production")
