@@ -440,7 +440,7 @@ class HouseholdState(BaseModel):
     concerns: dict[str, ConcernState] = Field(default_factory=dict)
     placements: dict[str, PlacementRef] = Field(default_factory=dict)
     # Every child placed here at any time: what a supervision or an allegation may name.
-    children_placed: set[uuid.UUID] = Field(default_factory=set)
+    children_placed: list[uuid.UUID] = Field(default_factory=list)  # in order of first placement
     allegations: dict[str, AllegationRef] = Field(default_factory=dict)
     agenda: dict[str, AgendaItem] = Field(default_factory=dict)
     incomplete_endings: dict[str, IncompleteEnding] = Field(default_factory=dict)
@@ -549,7 +549,8 @@ def evolve(
                 hold.lift_reason = data["reason"]
         case "carers.PlacementStarted":
             state.placements[data["placement_id"]] = PlacementRef.model_validate(data)
-            state.children_placed.add(uuid.UUID(data["child_id"]))
+            if (child := uuid.UUID(data["child_id"])) not in state.children_placed:
+                state.children_placed.append(child)
         case "carers.PlacementEnded":
             state.placements.pop(data["placement_id"], None)
             recorded = ending_parts_recorded(
