@@ -52,6 +52,7 @@ class Side:
     allegation: str = ""
     notification: str = ""
     escalation: str = ""
+    report: str = ""  # an allegation reported by a worker with no part in the care
 
 
 @dataclass
@@ -146,6 +147,13 @@ async def build_world(client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders
                 headers=rm,
             )
         )
+        report = await client.post(
+            "/v1/allegations",
+            json={"household_id": household, "child_ids": [child], "received_at": clock.now().isoformat(),
+                  "summary": "Reported by a stranger"},
+            headers=auth(Role.CHILD_SOCIAL_WORKER, subject="sw-stranger"),
+        )  # fmt: skip
+        assert report.status_code == 202, report.text
         await _ok(
             await client.post(
                 f"/v1/children/{child}/incidents",
@@ -162,6 +170,7 @@ async def build_world(client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders
                 complaint=complaint,
                 placement=placement,
                 allegation=allegation["allegation_id"],
+                report=report.json()["report_id"],
             )
         )
     await settle(app)
@@ -252,6 +261,7 @@ def fill(path: str, side: Side, world: World) -> str:
         "complaint_id": side.complaint,
         "placement_id": side.placement,
         "allegation_id": side.allegation,
+        "report_id": side.report,
         "notification_id": side.notification,
         "escalation_id": side.escalation,
         "plan_id": side.child,  # issue 12 (visits): any id; the policy answers before the plan is looked up
@@ -273,7 +283,7 @@ async def target_of(app: FastAPI, rule: RouteRule, side: Side) -> tuple[set[str]
         return set(), {side.household}
     if kind == "complaint":
         return {side.child}, set()
-    if kind in ("placement", "allegation"):
+    if kind in ("placement", "allegation", "allegation-report"):
         return {side.child}, {side.household}
     object_id = uuid.UUID(side.notification if kind == "notification" else side.escalation)
     target = await locate(app.state.store, kind, object_id)
