@@ -723,8 +723,8 @@ _ACTIVE_SUBSCRIPTIONS = text(
 _INSERT_OUTBOX = text(
     "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, "
     "message_type, message_stream, source_event_id, notification_id, escalation_id, child_ids, "
-    "body, status, created_at) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, :nid, :eid, "
-    "CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending', :at) ON CONFLICT (outbox_id) DO NOTHING"
+    "body, status, created_at, updated_at, next_attempt_at) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, "
+    ":nid, :eid, CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending', :at, :at, :at) ON CONFLICT (outbox_id) DO NOTHING"
 )
 _INSERT_ATTEMPT = text(
     "INSERT INTO notifications_attempts (event_id, position, outbox_id, webhook_id, notification_id, "

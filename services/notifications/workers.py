@@ -57,10 +57,15 @@ def sign(secret: str, webhook_id: str, timestamp: datetime, body: str) -> str:
 
 
 async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
-    """Claim one due outbox row, send it, record the attempt. False when nothing is due."""
+    """Claim one due outbox row, send it, record the attempt. False when nothing is due.
+
+    The outbox is a projection of the log, so its times are the agency's clock (the one recorded_at
+    is read from): when an attempt is due, when it was made and when the next is. Only the
+    signature's timestamp is the wall clock's: the receiver checks it against its own."""
     engine = app_state.engine
     store = app_state.store
     settings = app_state.settings
+    now = app_state.clock.now()
     async with engine.connect() as conn, conn.begin():
         row = (
             await conn.execute(
@@ -68,7 +73,7 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
                     "SELECT * FROM notifications_outbox WHERE status = 'pending' AND next_attempt_at <= :now "
                     "ORDER BY next_attempt_at, outbox_id LIMIT 1 FOR UPDATE SKIP LOCKED"
                 ),
-                {"now": datetime.now(UTC)},
+                {"now": now},
             )
         ).first()
         if row is None:
@@ -87,21 +92,22 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
             await conn.execute(
                 text(
                     "UPDATE notifications_outbox SET status = 'cancelled', last_error = 'subscription not active', "
-                    "updated_at = now() WHERE outbox_id = :id"
+                    "updated_at = :at WHERE outbox_id = :id"
                 ),
-                {"id": row.outbox_id},
+                {"id": row.outbox_id, "at": now},
             )
             return True
 
         attempt = row.attempts + 1
         body = orjson.dumps(row.body).decode()
-        attempted_at = datetime.now(UTC)
+        attempted_at = now
+        signed_at = datetime.now(UTC)
         headers = {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             "webhook-id": row.webhook_id,
-            "webhook-timestamp": str(int(attempted_at.timestamp())),
-            "webhook-signature": sign(sub.secret, row.webhook_id, attempted_at, body),
+            "webhook-timestamp": str(int(signed_at.timestamp())),
+            "webhook-signature": sign(sub.secret, row.webhook_id, signed_at, body),
         }
         started = time.monotonic()
         status_code: int | None = None
@@ -142,7 +148,7 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
                 outcome, new_status = "dead_lettered", "dead"
             else:
                 outcome, new_status = "failed", "pending"
-                next_at = datetime.now(UTC) + timedelta(seconds=delay)
+                next_at = attempted_at + timedelta(seconds=delay)
 
         attempted = ev.DeliveryAttempted(
             outbox_id=row.outbox_id,
@@ -181,7 +187,7 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
             ],
         )
         if outcome == "gone":
-            await _disable_gone(store, row.subscription_id, row.source_event_id)
+            await _disable_gone(app_state, row.subscription_id, row.source_event_id)
         elif outcome == "dead_lettered" and not _is_dead_letter_escalation(row):
             await _escalate_dead_letter(app_state, row)
         await conn.execute(
@@ -208,11 +214,13 @@ def _is_dead_letter_escalation(row: Any) -> bool:
     return row.message_type == ev.ESCALATION_RAISED and data.get("reason") == "delivery_dead_lettered"
 
 
-async def _disable_gone(store: Any, subscription_id: uuid.UUID, cause: uuid.UUID) -> None:
+async def _disable_gone(app_state: Any, subscription_id: uuid.UUID, cause: uuid.UUID) -> None:
+    store = app_state.store
     stream = f"subscription-{subscription_id}"
     events = await store.read_stream(stream)
     if any(e.type == ev.SUBSCRIPTION_DISABLED for e in events):
         return
+    now = app_state.clock.now()
     reason = "the receiver answered 410 Gone"
     await store.append(
         stream,
@@ -220,7 +228,7 @@ async def _disable_gone(store: Any, subscription_id: uuid.UUID, cause: uuid.UUID
             NewEvent(
                 type=ev.SUBSCRIPTION_DISABLED,
                 data=ev.SubscriptionDisabled(subscription_id=subscription_id, reason=reason).model_dump(mode="json"),
-                occurred_at=datetime.now(UTC),
+                occurred_at=now,
                 metadata=_system_metadata(causation_id=cause, summary=f"Webhook receiver disabled: {reason}"),
                 event_id=uuid.uuid5(subscription_id, "disabled:gone"),
             )

@@ -115,6 +115,7 @@ class TestReceiverDownThenBack:
         subs: h.Subscriptions,
         authority: str,
     ) -> None:
+        clock.run()  # the retries are due as real time passes
         sid, secret = await subs.add(receiver.url("/ofsted"), "ofsted", placing_authority=authority)
         await receiver.stop()  # down: connection refused
         children = [await overdose_for_placed_child(app, clock, authority) for _ in range(5)]
@@ -219,6 +220,7 @@ async def test_after_every_retry_a_delivery_is_dead_lettered_and_escalated(
     subs: h.Subscriptions,
     authority: str,
 ) -> None:
+    clock.run()  # the retries are due as real time passes
     receiver.statuses["/ofsted"] = 500
     await subs.add(receiver.url("/ofsted"), "ofsted", placing_authority=authority)
     internal_id, internal_secret = await subs.add(receiver.url("/internal"), "internal")
