@@ -7,16 +7,21 @@ to every retry, unless it is one a retry should decide again (401, 403, 409, 412
 the key is freed. The same key with a different request is 422; a retry while the first is still
 running is 409. A claim left behind by a crashed process expires after a lease, and the retry then
 re-runs the command: its event ids derive from the key, so nothing doubles.
+
+An answer carrying a secret is built with `shown_once`: sent with `Cache-Control: no-store`, and
+stored for replay with the secret withheld.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import text
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import authenticate
@@ -27,8 +32,34 @@ log = logging.getLogger(__name__)
 # Answers that say nothing final about the request: refused access, a conflict or precondition the
 # caller may resolve, too many requests, a server error. The key is freed so a retry runs again.
 _DECIDED_AGAIN = frozenset({401, 403, 409, 412, 429})
-# The headers a replay carries.
-_REPLAYED_HEADERS = (b"content-type", b"location", b"etag")
+# The headers a replay carries (no-store: a replay of an answer that carried a secret says so too).
+_REPLAYED_HEADERS = (b"content-type", b"location", b"etag", b"cache-control")
+# Where a `shown_once` answer leaves the body to store for replay (the request's scope state).
+_REPLAY_BODY = "idempotency_replay_body"
+
+
+class _ShownOnce(JSONResponse):
+    def __init__(self, content: Any, replay: Any, status_code: int, headers: Mapping[str, str] | None) -> None:
+        super().__init__(content, status_code=status_code, headers={**(headers or {}), "Cache-Control": "no-store"})
+        self.replay = self.render(replay)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})[_REPLAY_BODY] = self.replay
+        await super().__call__(scope, receive, send)
+
+
+def shown_once(
+    content: dict[str, Any],
+    withheld: Sequence[str],
+    note: str,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A JSON answer carrying secrets (the fields `withheld`): never cached, and an Idempotency-Key
+    retry is replayed the answer with each of them null and `<field>_note` saying why (`note`)."""
+    replay = {**content, **{f: None for f in withheld}, **{f"{f}_note": note for f in withheld}}
+    return _ShownOnce(content, replay, status_code, headers)
 
 
 class BodyLimitAndIdempotency:
@@ -132,14 +163,16 @@ class BodyLimitAndIdempotency:
                     # Store the answer before the client can read its last byte: a retry sent the
                     # moment the answer arrives must be replayed, not find the claim in flight.
                     settled = True
-                    await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
+                    body = state.get(_REPLAY_BODY, b"".join(chunks))
+                    await self._settle(engine, scope_id, key, status, response_headers, body)
             await send(message)
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
             if not settled:
-                await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
+                body = state.get(_REPLAY_BODY, b"".join(chunks))
+                await self._settle(engine, scope_id, key, status, response_headers, body)
 
     async def _claim(
         self, engine: Any, scope_id: str, key: str, request_hash: str

@@ -1,6 +1,6 @@
 """Idempotency-Key after authentication (DESIGN.md §4): keys belong to the authenticated caller, a
 request without a valid token claims and replays nothing, an answer a retry should decide again is
-never kept."""
+never kept, and a secret is never stored for replay."""
 
 from __future__ import annotations
 
@@ -141,3 +141,40 @@ async def test_answers_a_retry_should_decide_again_keep_no_claim(
         conflict = await client.post(f"/v1/subscriptions/{sid}/disable", headers={**admin, **conflict_key})
         assert conflict.status_code == 409 and not replayed(conflict), conflict.text
     assert await kept(app, forbidden_key, conflict_key["Idempotency-Key"]) == []
+
+
+async def test_a_secret_is_sent_once_never_cached_and_never_stored_for_replay(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    admin = bearer(settings, f"admin-{uuid.uuid4().hex[:6]}", Role.ADMIN)
+    create_key = {"Idempotency-Key": f"subscribe-{uuid.uuid4()}"}
+    body = {"url": "http://127.0.0.1:9/hook", "recipient": "ofsted"}
+    first = await client.post("/v1/subscriptions", json=body, headers={**admin, **create_key})
+    assert first.status_code == 201, first.text
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_") and first.headers["cache-control"] == "no-store"
+    sid = first.json()["subscription_id"]
+
+    rotate_key = {"Idempotency-Key": f"rotate-{uuid.uuid4()}"}
+    rotated = await client.post(f"/v1/subscriptions/{sid}/rotate-secret", headers={**admin, **rotate_key})
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["secret"]
+    assert new_secret.startswith("whsec_") and rotated.headers["cache-control"] == "no-store"
+
+    rows = await kept(app, create_key["Idempotency-Key"], rotate_key["Idempotency-Key"])
+    assert len(rows) == 2
+    for row in rows:
+        assert secret.encode() not in row.body and new_secret.encode() not in row.body
+
+    for original, path, key in (
+        (first, "/v1/subscriptions", create_key),
+        (rotated, f"/v1/subscriptions/{sid}/rotate-secret", rotate_key),
+    ):
+        again = await client.post(path, json=body if path == "/v1/subscriptions" else None, headers={**admin, **key})
+        assert again.status_code == original.status_code and replayed(again), again.text
+        assert again.headers["cache-control"] == "no-store"
+        assert again.headers.get("location") == original.headers.get("location")
+        shown, replay = original.json(), again.json()
+        assert replay["secret"] is None and "rotate-secret" in replay["secret_note"]
+        assert {k: v for k, v in replay.items() if k != "secret_note"} == {**shown, "secret": None}
+        assert secret not in again.text and new_secret not in again.text
