@@ -3,10 +3,19 @@
 A command builds `NewEvent`s with `ctx.event(...)` and appends them with `ctx.append(...)`, which
 maps the log's errors to problems and brings the service's own projections up to date before the
 request answers (read your own writes).
+
+A caller who sends no If-Match asks for no precondition: when the stream moves between the
+command's read and its append (another writer, or a service's own reaction), the command decides
+again on fresh state (`run_command`, applied to every command route by `CommandRoute`). Only the
+caller's own If-Match makes a moved stream a refusal (412).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import random
+import typing
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shared.auth import Principal, current_principal
@@ -37,6 +47,7 @@ from shared.eventstore import (
     RecordedEvent,
     WrongExpectedVersion,
 )
+from shared.observability import COMMAND_RETRIES
 from shared.problems import Problem
 
 
@@ -45,6 +56,12 @@ class HeadAndState(Protocol):
 
 
 Current = TypeVar("Current", bound=HeadAndState)
+Result = TypeVar("Result")
+
+# Attempts of a command whose stream keeps moving under it (each on fresh state), and the most it
+# waits between two: enough for a few dozen writers on one child, bounded for the caller.
+MAX_ATTEMPTS = 25
+MAX_PAUSE_SECONDS = 0.1
 
 # Event ids derived from an Idempotency-Key are stable across retries, even after a crash.
 _EVENT_NAMESPACE = uuid.UUID("6f1c3c1e-8d0a-4e8b-9a51-1f0c6e7d2b40")
@@ -65,6 +82,11 @@ class CommandContext:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def start_attempt(self) -> None:
+        """Before each run of the command: every attempt names its events alike, so ids derived from
+        an Idempotency-Key are the ones a retry after a crash derives again (and finds stored)."""
+        self._counter = 0
 
     def new_id(self) -> uuid.UUID:
         """A fresh id; deterministic per request when the client sent an Idempotency-Key."""
@@ -168,11 +190,7 @@ class CommandContext:
         except WrongExpectedVersion as exc:
             if self.if_match is not None:
                 raise precondition_failed(exc.current) from exc
-            raise Problem(
-                "concurrency-conflict",
-                f"{stream_id} changed while this was being recorded; read it again and retry.",
-                current_version=exc.current,
-            ) from exc
+            raise ConcurrencyConflict(stream_id, exc.current) from exc
         except DuplicateEventConflict as exc:
             raise Problem("state-conflict", str(exc)) from exc
         except InvalidEventContent as exc:
@@ -180,6 +198,61 @@ class CommandContext:
         if self.runner is not None and recorded:
             await self.runner.catch_up(up_to=recorded[-1].position)
         return recorded
+
+
+class ConcurrencyConflict(Problem):
+    """The stream moved between the command's read and its append, and the caller sent no If-Match:
+    nothing was written, so `run_command` runs the command again (a 409 only once it gives up)."""
+
+    def __init__(self, stream_id: str, current_version: int) -> None:
+        super().__init__(
+            "concurrency-conflict",
+            f"{stream_id} kept changing while this was being recorded; send it again.",
+            current_version=current_version,
+        )
+
+
+async def run_command(ctx: CommandContext, command: Callable[[], Awaitable[Result]]) -> Result:
+    """`command()`, run again on fresh state while its append meets a moved stream (at most
+    MAX_ATTEMPTS times, with a short random pause, growing, so racing writers spread out)."""
+    attempt = 1
+    while True:
+        ctx.start_attempt()
+        try:
+            return await command()
+        except ConcurrencyConflict:
+            if attempt >= MAX_ATTEMPTS:
+                raise
+        COMMAND_RETRIES.labels(ctx.service).inc()
+        await asyncio.sleep(random.uniform(0, min(MAX_PAUSE_SECONDS, 0.002 * 2**attempt)))
+        attempt += 1
+
+
+def _takes_context(endpoint: Callable[..., Any]) -> bool:
+    for hint in typing.get_type_hints(endpoint, include_extras=True).values():
+        if typing.get_origin(hint) is typing.Annotated:
+            hint = typing.get_args(hint)[0]
+        if hint is CommandContext:
+            return True
+    return False
+
+
+def _with_retries(endpoint: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(endpoint)  # FastAPI reads the parameters of the endpoint itself
+    async def endpoint_with_retries(**values: Any) -> Any:
+        ctx = next(v for v in values.values() if isinstance(v, CommandContext))
+        return await run_command(ctx, lambda: endpoint(**values))
+
+    return endpoint_with_retries
+
+
+class CommandRoute(APIRoute):
+    """The route class of every service's router: an endpoint taking a CommandContext (a command)
+    runs through `run_command`; the others are left as they are."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.retries_conflicts = _takes_context(endpoint)
+        super().__init__(path, _with_retries(endpoint) if self.retries_conflicts else endpoint, **kwargs)
 
 
 def precondition_failed(current_version: int) -> Problem:

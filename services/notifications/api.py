@@ -14,13 +14,13 @@ from starlette.responses import JSONResponse
 from services.notifications import commands, projections, workers
 from services.notifications.rules import NOTIFICATION_STATUSES, RECIPIENTS
 from shared.auth import Principal, Role, current_principal
-from shared.commanding import CommandContext, command_context
+from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.idempotency import shown_once
 from shared.policy import require_role
 from shared.problems import Problem
 from shared.service import ServiceSpec
 
-router = APIRouter(prefix="/v1", tags=["notifications"])
+router = APIRouter(prefix="/v1", tags=["notifications"], route_class=CommandRoute)
 Ctx = Annotated[CommandContext, Depends(command_context("notifications"))]
 Caller = Annotated[Principal, Depends(current_principal)]
 
