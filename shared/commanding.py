@@ -7,17 +7,20 @@ request answers (read your own writes).
 A caller who sends no If-Match asks for no precondition: when the stream moves between the
 command's read and its append (another writer, or a service's own reaction), the command decides
 again on fresh state (`run_command`, applied to every command route by `CommandRoute`). Only the
-caller's own If-Match makes a moved stream a refusal (412).
+caller's own If-Match makes a moved stream a refusal (412). So that a command that lost a race is
+not overtaken again and again, the commands of a process append to a stream in turn (`_Turns`),
+and a command decides again holding its stream's turn from its read to its append.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import typing
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -79,14 +82,17 @@ class CommandContext:
     idempotency_key: str | None = None
     if_match: int | None = None
     _counter: int = field(default=0, repr=False)
+    _turn: str | None = field(default=None, repr=False)  # the stream whose turn this attempt holds
 
     def now(self) -> datetime:
         return self.clock.now()
 
-    def start_attempt(self) -> None:
-        """Before each run of the command: every attempt names its events alike, so ids derived from
-        an Idempotency-Key are the ones a retry after a crash derives again (and finds stored)."""
+    def start_attempt(self, turn: str | None = None) -> None:
+        """Before each run of the command (holding `turn`'s turn, if given): every attempt names its
+        events alike, so ids derived from an Idempotency-Key are the ones a retry after a crash
+        derives again (and finds stored)."""
         self._counter = 0
+        self._turn = turn
 
     def new_id(self) -> uuid.UUID:
         """A fresh id; deterministic per request when the client sent an Idempotency-Key."""
@@ -186,7 +192,12 @@ class CommandContext:
         check: Check | None = None,
     ) -> list[RecordedEvent]:
         try:
-            recorded = await self.store.append(stream_id, events, expected_version, check)
+            if expected_version == ANY_VERSION or self._turn is not None:
+                # Nothing to race for, or this attempt holds a turn already (never wait for two).
+                recorded = await self.store.append(stream_id, events, expected_version, check)
+            else:
+                async with TURNS.turn(stream_id):
+                    recorded = await self.store.append(stream_id, events, expected_version, check)
         except WrongExpectedVersion as exc:
             if self.if_match is not None:
                 raise precondition_failed(exc.current) from exc
@@ -210,19 +221,56 @@ class ConcurrencyConflict(Problem):
             f"{stream_id} kept changing while this was being recorded; send it again.",
             current_version=current_version,
         )
+        self.stream_id = stream_id
+
+
+class _Turns:
+    """Per stream, the appends (at an expected version) of this process's commands, one at a time,
+    in the order they asked (asyncio.Lock is first come, first served). A command deciding again
+    holds its stream's turn from its read to its append, so no command of this process can move
+    the stream under it: only other processes and reactions can, and they are rare."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # stream -> (lock, holders and waiters)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, stream_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(stream_id) or (asyncio.Lock(), 0)
+        self._locks[stream_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[stream_id]
+            if users == 1:
+                del self._locks[stream_id]  # only streams someone is appending to are remembered
+            else:
+                self._locks[stream_id] = (lock, users - 1)
+
+
+TURNS = _Turns()
 
 
 async def run_command(ctx: CommandContext, command: Callable[[], Awaitable[Result]]) -> Result:
     """`command()`, run again on fresh state while its append meets a moved stream (at most
-    MAX_ATTEMPTS times, with a short random pause, growing, so racing writers spread out)."""
+    MAX_ATTEMPTS times). The first run takes its turn only to append; each later one after a short
+    random pause (growing: other processes spread out too), holding the stream's turn throughout."""
     attempt = 1
+    turn: str | None = None
     while True:
-        ctx.start_attempt()
         try:
-            return await command()
-        except ConcurrencyConflict:
+            if turn is None:
+                ctx.start_attempt()
+                return await command()
+            async with TURNS.turn(turn):
+                ctx.start_attempt(turn)
+                return await command()
+        except ConcurrencyConflict as conflict:
             if attempt >= MAX_ATTEMPTS:
                 raise
+            turn = conflict.stream_id
+        finally:
+            ctx.start_attempt()  # holding no turn any more
         COMMAND_RETRIES.labels(ctx.service).inc()
         await asyncio.sleep(random.uniform(0, min(MAX_PAUSE_SECONDS, 0.002 * 2**attempt)))
         attempt += 1
