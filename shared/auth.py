@@ -161,12 +161,19 @@ def decode_token(
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`; 401 otherwise.
 
-    Decoded once per request (the access policy and the endpoint both ask)."""
+    Decoded once per request (the idempotency middleware, the access policy and the endpoint all ask)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    principal = await authenticate(request.headers.get("authorization", ""), request.app.state)
+    request.state.principal = principal
+    return principal
+
+
+async def authenticate(authorization: str, state: Any) -> Principal:
+    """The caller named by an Authorization header's value, with the app's keys (`state`: the
+    app's state); a 401 problem when it is missing, malformed, forged or expired."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Problem(
             "unauthenticated",
@@ -174,19 +181,18 @@ async def current_principal(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     token = token.strip()
-    settings = request.app.state.settings
+    settings = state.settings
     if len(token.encode()) > settings.max_bearer_token_bytes:  # before any parsing or caching
         raise unauthenticated(f"larger than {settings.max_bearer_token_bytes} bytes")
-    tokens: VerifiedTokens | None = getattr(request.app.state, "verified_tokens", None)
+    tokens: VerifiedTokens | None = getattr(state, "verified_tokens", None)
     principal = tokens.get(token) if tokens is not None else None
     if principal is None:
-        jwk_client = getattr(request.app.state, "jwk_client", None)
+        jwk_client = getattr(state, "jwk_client", None)
         if jwk_client is not None and _algorithm(token) != "HS256":
             # PyJWKClient fetches the provider's keys over blocking HTTP (then caches them): off the loop.
             principal = await asyncio.to_thread(decode_token, token, settings, jwk_client, tokens)
         else:
             principal = decode_token(token, settings, jwk_client, tokens)
-    request.state.principal = principal
     return principal
 
 

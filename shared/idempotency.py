@@ -1,24 +1,65 @@
 """Idempotency-Key for every POST (DESIGN.md §4), and the request body cap.
 
-The first request with a key claims it (`in_flight`); its response (below 500) is stored and
-replayed to every retry. The same key with a different request is 422; a retry while the first
-is still running is 409. A claim left behind by a crashed process expires after a lease, and
-the retry then re-runs the command: its event ids derive from the key, so nothing doubles.
+Keys belong to the authenticated caller (subject and role): the bearer token is checked first,
+and a request without a valid one goes straight to the app's own 401, claiming and replaying
+nothing. The first request with a key claims it (`in_flight`); its answer is stored and replayed
+to every retry, unless it is one a retry should decide again (401, 403, 409, 412, 429, 5xx): then
+the key is freed. The same key with a different request is 422; a retry while the first is still
+running is 409. A claim left behind by a crashed process expires after a lease, and the retry then
+re-runs the command: its event ids derive from the key, so nothing doubles.
+
+An answer carrying a secret is built with `shown_once`: sent with `Cache-Control: no-store`, and
+stored for replay with the secret withheld.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import text
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import authenticate
 from shared.problems import Problem, problem_response
 
 log = logging.getLogger(__name__)
+
+# Answers that say nothing final about the request: refused access, a conflict or precondition the
+# caller may resolve, too many requests, a server error. The key is freed so a retry runs again.
+_DECIDED_AGAIN = frozenset({401, 403, 409, 412, 429})
+# The headers a replay carries (no-store: a replay of an answer that carried a secret says so too).
+_REPLAYED_HEADERS = (b"content-type", b"location", b"etag", b"cache-control")
+# Where a `shown_once` answer leaves the body to store for replay (the request's scope state).
+_REPLAY_BODY = "idempotency_replay_body"
+
+
+class _ShownOnce(JSONResponse):
+    def __init__(self, content: Any, replay: Any, status_code: int, headers: Mapping[str, str] | None) -> None:
+        super().__init__(content, status_code=status_code, headers={**(headers or {}), "Cache-Control": "no-store"})
+        self.replay = self.render(replay)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})[_REPLAY_BODY] = self.replay
+        await super().__call__(scope, receive, send)
+
+
+def shown_once(
+    content: dict[str, Any],
+    withheld: Sequence[str],
+    note: str,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A JSON answer carrying secrets (the fields `withheld`): never cached, and an Idempotency-Key
+    retry is replayed the answer with each of them null and `<field>_note` saying why (`note`)."""
+    replay = {**content, **{f: None for f in withheld}, **{f"{f}_note": note for f in withheld}}
+    return _ShownOnce(content, replay, status_code, headers)
 
 
 class BodyLimitAndIdempotency:
@@ -67,9 +108,18 @@ class BodyLimitAndIdempotency:
         if len(key) > 255:
             await self._problem(scope, send, Problem("malformed-request", "Idempotency-Key is at most 255 characters."))
             return
-        engine = scope["app"].state.engine
-        # Keys are scoped to the caller's credentials so two clients never collide.
-        scope_id = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
+        app_state = scope["app"].state
+        try:
+            principal = await authenticate(headers.get("authorization", ""), app_state)
+        except Problem:
+            # Not authenticated: the app answers its own 401, and nothing is claimed or replayed.
+            await self.app(scope, replay_receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["principal"] = principal  # the app's current_principal takes it from here
+        engine = app_state.engine
+        # Keys are the caller's (a refreshed token is the same caller; two callers never collide).
+        scope_id = f"{principal.role.value}|{principal.subject}"
         request_hash = hashlib.sha256(
             b"\n".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), raw])
         ).hexdigest()
@@ -113,14 +163,16 @@ class BodyLimitAndIdempotency:
                     # Store the answer before the client can read its last byte: a retry sent the
                     # moment the answer arrives must be replayed, not find the claim in flight.
                     settled = True
-                    await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
+                    body = state.get(_REPLAY_BODY, b"".join(chunks))
+                    await self._settle(engine, scope_id, key, status, response_headers, body)
             await send(message)
 
         try:
             await self.app(scope, replay_receive, capture)
         finally:
             if not settled:
-                await self._settle(engine, scope_id, key, status, response_headers, b"".join(chunks))
+                body = state.get(_REPLAY_BODY, b"".join(chunks))
+                await self._settle(engine, scope_id, key, status, response_headers, body)
 
     async def _claim(
         self, engine: Any, scope_id: str, key: str, request_hash: str
@@ -184,17 +236,13 @@ class BodyLimitAndIdempotency:
         self, engine: Any, scope_id: str, key: str, status: int, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
         async with engine.begin() as conn:
-            if status >= 500:
-                # Nothing to replay: free the key so a retry runs the command again.
+            if status >= 500 or status in _DECIDED_AGAIN:
+                # Nothing final to replay: free the key so a retry runs the command again.
                 await conn.execute(
                     text("DELETE FROM idempotency_keys WHERE scope = :s AND key = :k"), {"s": scope_id, "k": key}
                 )
                 return
-            kept = [
-                [k.decode("latin-1"), v.decode("latin-1")]
-                for k, v in headers
-                if k.lower() in (b"content-type", b"location", b"etag")
-            ]
+            kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers if k.lower() in _REPLAYED_HEADERS]
             await conn.execute(
                 text(
                     "UPDATE idempotency_keys SET state = 'done', status = :st, headers = CAST(:hd AS jsonb), "

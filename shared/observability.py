@@ -30,6 +30,11 @@ APPEND_SECONDS = Histogram(
 GROUP_COMMIT_SIZE = Histogram(
     "carelog_group_commit_batch_size", "Appends committed together", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
 )
+COMMAND_RETRIES = Counter(
+    "carelog_command_retries_total",
+    "Commands run again on fresh state after their stream moved under them (no If-Match)",
+    ["service"],
+)
 PROJECTOR_LAG_POSITIONS = Gauge("carelog_projector_lag_positions", "Events behind the head", ["projector"])
 PROJECTOR_LAG_SECONDS = Gauge("carelog_projector_lag_seconds", "Age of the oldest event not yet applied", ["projector"])
 LOG_HEAD = Gauge("carelog_log_head_position", "Position of the last event in the log")

@@ -223,3 +223,23 @@ async def settle(application: FastAPI, rounds: int = 20) -> None:
             await runner.catch_up()
         if (await store.head())[0] == before:
             return
+
+
+def overtake_once(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, meanwhile: Callable[[], Awaitable[object]]
+) -> list[int]:
+    """Make the first call of `module.name` (a command's read) return what it read only after
+    `meanwhile()` ran: another writer, or a reaction, moves the stream between a command's read and
+    its append. Returns the list of calls made (one entry per call), to see the command read again."""
+    original = getattr(module, name)
+    calls: list[int] = []
+
+    async def read_then_overtaken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(len(calls) + 1)
+        found = await original(*args, **kwargs)
+        if len(calls) == 1:
+            await meanwhile()
+        return found
+
+    monkeypatch.setattr(module, name, read_then_overtaken)
+    return calls

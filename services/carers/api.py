@@ -12,11 +12,11 @@ from services.carers import projections
 from services.carers.rules import HouseholdState, age_on, compliance, dbs_status, is_adult
 from shared.access import children_read
 from shared.auth import Principal, current_principal
-from shared.commanding import CommandContext, command_context
+from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.problems import Problem
 from shared.service import ServiceSpec
 
-router = APIRouter(prefix="/v1", tags=["carers"])
+router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)
 
 Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
 Reader = Annotated[Principal, Depends(current_principal)]

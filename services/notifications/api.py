@@ -15,13 +15,14 @@ from services.notifications import commands, destinations, projections, rules, w
 from services.notifications.rules import NOTIFICATION_STATUSES, RECIPIENTS
 from shared.access import children_read
 from shared.auth import Principal, Role, current_principal
-from shared.commanding import CommandContext, command_context
+from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.idempotency import shown_once
 from shared.policy import Action, Resource, decide, require_role
 from shared.problems import Problem
 from shared.service import ServiceSpec
 from shared.types import Instant
 
-router = APIRouter(prefix="/v1", tags=["notifications"])
+router = APIRouter(prefix="/v1", tags=["notifications"], route_class=CommandRoute)
 Ctx = Annotated[CommandContext, Depends(command_context("notifications"))]
 Caller = Annotated[Principal, Depends(current_principal)]
 
@@ -106,6 +107,12 @@ async def _subscription_row(request: Request, subscription_id: uuid.UUID) -> Any
 
 
 # ---- subscriptions ---------------------------------------------------------------------------
+SECRET_SHOWN_ONCE = (
+    "The secret is shown only in the first answer, never in a replay of it. If it was lost, rotate it: "
+    "POST /v1/subscriptions/{subscription_id}/rotate-secret."
+)
+
+
 @router.post("/subscriptions", status_code=201)
 async def create_subscription(body: SubscriptionIn, ctx: Ctx, request: Request) -> JSONResponse:
     subscription_id, secret = await commands.create_subscription(
@@ -118,10 +125,12 @@ async def create_subscription(body: SubscriptionIn, ctx: Ctx, request: Request) 
         allowed_networks=rules.parse_networks(request.app.state.settings.webhook_allowed_networks),
     )
     row = await _subscription_row(request, subscription_id)
-    return JSONResponse(
+    return shown_once(
         {**_subscription_json(row), "secret": secret},
+        ["secret"],
+        SECRET_SHOWN_ONCE.format(subscription_id=subscription_id),
         status_code=201,
-        headers={"Location": f"/v1/subscriptions/{subscription_id}", "Cache-Control": "no-store"},
+        headers={"Location": f"/v1/subscriptions/{subscription_id}"},
     )
 
 
@@ -165,9 +174,10 @@ async def disable_subscription(
 async def rotate_secret(subscription_id: uuid.UUID, ctx: Ctx, request: Request) -> JSONResponse:
     version, secret = await commands.rotate_secret(ctx, subscription_id)
     row = await _subscription_row(request, subscription_id)
-    return JSONResponse(
+    return shown_once(
         {**_subscription_json(row), "secret": secret, "secret_version": version},
-        headers={"Cache-Control": "no-store"},
+        ["secret"],
+        SECRET_SHOWN_ONCE.format(subscription_id=subscription_id),
     )
 
 

@@ -17,7 +17,7 @@ from services.notifications.projections import acknowledgement_deadline_id
 from shared.auth import Role
 from shared.commanding import CommandContext
 from shared.deadlines import DeadlineMet
-from shared.eventstore import ANY_VERSION, NO_STREAM, NewEvent, RecordedEvent
+from shared.eventstore import NO_STREAM, NewEvent, RecordedEvent
 from shared.policy import require_role, require_writer
 from shared.problems import Problem
 
@@ -224,8 +224,9 @@ async def acknowledge(
         outcome=outcome,
         at=at,
     )
-    # Delivery attempts append to this stream in the background, so only If-Match pins the version.
-    expected = ctx.expected(events[-1].stream_version) if ctx.if_match is not None else ANY_VERSION
+    # At the version read: whether this is the first answer (which meets the clock) was decided on
+    # it. A delivery attempt appended meanwhile makes the command decide again, not refuse.
+    expected = ctx.expected(events[-1].stream_version)
     await ctx.append(notification_stream(notification_id), new, expected_version=expected)
 
 

@@ -18,14 +18,14 @@ from services.visits import events as ev
 from services.visits import projections, rules
 from shared.access import children_read
 from shared.auth import Principal, current_principal
-from shared.commanding import CommandContext, command_context
+from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.eventstore import RecordedEvent
 from shared.instants import instant_problem
 from shared.problems import Problem
 from shared.service import ServiceSpec
 from shared.types import Instant
 
-router = APIRouter(prefix="/v1", tags=["visits"])
+router = APIRouter(prefix="/v1", tags=["visits"], route_class=CommandRoute)
 
 Ctx = Annotated[CommandContext, Depends(command_context("visits"))]
 Reader = Annotated[Principal, Depends(current_principal)]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 
+from services.carers import commands
 from shared.auth import Role
 from shared.clock import ManualClock
 from tests.carers.helpers import SSW, events_of, household, place, post, register_child
-from tests.conftest import settle
+from tests.conftest import overtake_once, settle
 
 
 def item(report: dict, kind: str, **match: str) -> dict:
@@ -311,6 +313,51 @@ async def test_a_retried_post_with_an_idempotency_key_records_once(client, auth,
     second = await post(client, h, "/v1/households", {"name": "Retry household"})
     assert first == second
     assert len(await events_of(app, stream_id=f"household-{first['household_id']}")) == 1
+
+
+@pytest.mark.parametrize("command", ["supervisions", "members"])
+async def test_a_household_command_overtaken_by_the_incident_reaction_lands(
+    client, auth, app: FastAPI, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    h = auth()
+    hid = (await household(client, h))["household_id"]
+    child = (
+        await post(
+            client,
+            h,
+            "/v1/children",
+            {"name": "Raced", "date_of_birth": "2015-01-01", "legal_status": "s20", "placing_authority": "Kent"},
+        )
+    )["child_id"]
+    now = clock.now()
+
+    async def incident_meanwhile() -> None:
+        # Recorded on the child's record; carers reacts with an agenda item on the household stream.
+        incident = {
+            "category": "damage",
+            "occurred_at": now.isoformat(),
+            "narrative": "Broke a door.",
+            "household_id": hid,
+        }
+        await post(client, h, f"/v1/children/{child}/incidents", incident)
+        await settle(app)
+
+    reads = overtake_once(monkeypatch, commands, "load_household", incident_meanwhile)
+    body = (
+        {"occurred_at": now.isoformat(), "narrative": "Monthly supervision."}
+        if command == "supervisions"
+        else {"name": "New Adult", "role": "adult", "date_of_birth": "1990-01-01"}
+    )
+    # No If-Match: the system's own bookkeeping on the household is no reason to refuse the user.
+    done = await post(client, h, f"/v1/households/{hid}/{command}", body)
+    assert len(reads) == 2  # read again after the reaction moved the stream
+    stream = await events_of(app, stream_id=f"household-{hid}")
+    types = [e.type for e in stream]
+    assert types.count("carers.SupervisionAgendaItemAdded") == 1
+    mine = "carers.SupervisionRecorded" if command == "supervisions" else "carers.MemberAdded"
+    last_mine = max(i for i, t in enumerate(types) if t == mine)
+    assert types.index("carers.SupervisionAgendaItemAdded") < last_mine  # landed after the reaction
+    assert done["version"] == stream[-1].stream_version
 
 
 async def test_the_openapi_document_describes_the_carers_api(app: FastAPI) -> None:

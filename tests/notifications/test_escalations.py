@@ -21,6 +21,7 @@ from services.app import create_app
 from services.notifications import workers
 from shared.auth import Role
 from shared.clock import ManualClock
+from shared.deadlines import DEADLINE_MET
 from shared.eventstore import EventFilter
 from shared.settings import Settings
 from tests.conftest import settle
@@ -257,6 +258,44 @@ async def test_an_unacknowledged_notification_escalates_an_acknowledged_one_does
     assert [
         e["status"] for e in escalations["escalations"] if e["deadline_kind"] == "notifications.acknowledgement"
     ] == ["resolved"]
+
+
+async def test_an_acknowledgement_overtaken_by_another_meets_the_clock_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auth: Any,
+    clock: ManualClock,
+    authority: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    child, _ = await overdose(app, clock, authority)
+    notification = await notification_of(client, auth, child)
+    stream = f"notification-{notification['notification_id']}"
+    path = f"/v1/notifications/{notification['notification_id']}/acknowledge"
+    store = app.state.store
+    read_stream = store.read_stream
+    others: list[httpx.Response] = []
+    reads: list[str] = []
+
+    async def read_then_overtaken(stream_id: str, **kwargs: Any) -> Any:
+        found = await read_stream(stream_id, **kwargs)
+        if stream_id == stream:
+            reads.append(stream_id)
+            if len(reads) == 1:
+                # Another answer lands between this command's read and its append.
+                body = {"acknowledged_by": "Police duty desk", "action_taken": "Logged", "outcome": "No action"}
+                others.append(await client.post(path, json=body, headers=auth()))
+        return found
+
+    monkeypatch.setattr(store, "read_stream", read_then_overtaken)
+    body = {"acknowledged_by": "Ofsted inspector", "action_taken": "Logged", "outcome": "Plan asked for"}
+    mine = await client.post(path, json=body, headers=auth())
+    assert others[0].status_code == 200 and mine.status_code == 200, mine.text
+    events = await read_stream(stream)
+    assert [e.type for e in events].count("notifications.NotificationAcknowledged") == 2
+    # Only the first answer meets the acknowledgement clock: the second decided again on seeing it.
+    assert [e.type for e in events].count(DEADLINE_MET) == 1
+    assert len(reads) == 3  # the first read, the other answer's, and this command's second
 
 
 @pytest.mark.parametrize(

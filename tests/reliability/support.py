@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -122,6 +123,14 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=30)
+
+    def errors(self, lines: int = 80) -> str:
+        """The end of the log without its access lines: where a failed request's traceback is."""
+        try:
+            text_lines = self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return ""
+        return "\n".join([line for line in text_lines if '"event":"request"' not in line][-lines:])
 
     def tail(self, lines: int = 60) -> str:
         try:
@@ -336,6 +345,13 @@ def record(name: str, figures: dict[str, Any]) -> None:
     if path:
         with open(path, "a") as out:
             out.write(line + "\n")
+
+
+async def command_retries(client: httpx.AsyncClient) -> dict[str, float]:
+    """How many times the server ran a command again after its stream moved, per service (/metrics)."""
+    metrics = (await client.get("/metrics")).text
+    found = re.findall(r'^carelog_command_retries_total\{service="(\w+)"\} ([0-9.e+]+)$', metrics, re.M)
+    return {service: float(value) for service, value in found}
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -6,11 +6,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
+from services.visits import projections
 from shared.auth import Role
 from shared.clock import ManualClock
-from tests.conftest import settle
+from tests.conftest import overtake_once, settle
 from tests.visits.conftest import REGISTERED_VERSION, Visits, visit_body
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -85,6 +88,50 @@ async def test_a_retry_with_the_same_idempotency_key_records_once(visits: Visits
     again = await visits.post(f"/v1/children/{child}/visits", visit_body(NOW), **key)
     assert first == again
     assert [e.type for e in await visits.events_about(child)].count("visits.VisitRecorded") == 1
+
+
+async def test_a_visit_overtaken_by_another_writer_is_decided_again_and_recorded_once(
+    visits: Visits, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child = await visits.register()
+    path = f"/v1/children/{child}/visits"
+    other: dict[str, object] = {}
+
+    async def another_writer() -> None:
+        other.update(await visits.post(path, visit_body(NOW - timedelta(hours=2))))
+
+    reads = overtake_once(monkeypatch, projections, "visit_context", another_writer)
+    key = {"Idempotency-Key": f"overtaken-{uuid.uuid4()}"}
+    # No If-Match: the caller asked for no precondition, so the moved stream is read again, not a 409.
+    mine = await visits.post(path, visit_body(NOW - timedelta(hours=1)), **key)
+    assert other["version"] == REGISTERED_VERSION + 1 and mine["version"] == REGISTERED_VERSION + 2
+    assert len(reads) == 3  # the first read, the other writer's, and this command's second
+
+    # The answer lost before it was stored (a crash): the retry derives the same event ids as the
+    # attempt that landed, finds them stored, and records nothing twice.
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM idempotency_keys WHERE key = :k"), {"k": key["Idempotency-Key"]})
+    again = await visits.post(path, visit_body(NOW - timedelta(hours=1)), **key)
+    assert again["event_id"] == mine["event_id"] and again["version"] == mine["version"]
+    assert [e.type for e in await visits.events_about(child)].count("visits.VisitRecorded") == 2
+
+
+async def test_a_visit_overtaken_by_the_services_own_reaction_is_decided_on_what_it_added(
+    visits: Visits, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    child = await visits.register()
+
+    async def placed_meanwhile() -> None:
+        # The carers service places the child; visits reacts with the first statutory visit clock.
+        await visits.place(child, date(2026, 11, 20), occurred_at=datetime(2026, 11, 20, 9, tzinfo=UTC))
+        await settle(app)
+
+    overtake_once(monkeypatch, projections, "visit_context", placed_meanwhile)
+    visit = await visits.post(f"/v1/children/{child}/visits", visit_body(NOW - timedelta(hours=1)))
+    assert visit["version"] == REGISTERED_VERSION + 4  # after the clock the reaction appended
+    met, next_clock = visit["clocks"]  # decided again: it meets the clock it had not read at first
+    assert (met["event"], met["kind"], met["late"]) == ("DeadlineMet", "visits.statutory_visit", False)
+    assert next_clock["event"] == "DeadlineSet"
 
 
 # ---- statutory visit clocks ------------------------------------------------------------------------
