@@ -1,11 +1,29 @@
-"""England's working-day calendar: weekends and England & Wales bank holidays (`holidays`)."""
+"""England's calendar: its days (Europe/London) and its working days (weekends and England & Wales
+bank holidays, from `holidays`)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+ENGLAND = ZoneInfo("Europe/London")
+
+
+def local_date(instant: datetime) -> date:
+    """The day it is in England at `instant`."""
+    return instant.astimezone(ENGLAND).date()
+
+
+def start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=ENGLAND)
+
+
+def end_of_day(day: date) -> datetime:
+    """A day-counted deadline falls due at the end of its day, England time."""
+    return datetime.combine(day, time(23, 59, 59), tzinfo=ENGLAND)
 
 
 @lru_cache(maxsize=64)

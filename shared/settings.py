@@ -13,6 +13,8 @@ import platformdirs
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.practice import CarersPractice, VisitsPractice
+
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
 # Every example secret in this repository (compose, Kubernetes) says so: never run on one.
@@ -76,6 +78,12 @@ class Settings(BaseSettings):
     # verified against it; unset, against the public half of the key file.
     checkpoint_public_key: str | None = None
     checkpoint_interval: float = 3600.0
+
+    # Local practice of each service (shared/practice.py; CARELOG_VISITS_*, CARELOG_CARERS_*).
+    visits: VisitsPractice = Field(default_factory=lambda: VisitsPractice())
+    carers: CarersPractice = Field(default_factory=lambda: CarersPractice())
+    # Days after a month's end during which late entries still count in its official KPIs (local).
+    kpi_close_days: float = Field(default=5.0, ge=0, le=60)
 
     # Optional OpenTelemetry tracing (needs the `otel` extra).
     otel_enabled: bool = False

@@ -1,0 +1,35 @@
+"""Who may do what, declared at each route and enforced there; who read what (the access log);
+who works with whom (relations, from a projection of the log). The pure policy is shared/policy.py."""
+
+from shared.access.guard import (
+    BREAK_GLASS_HEADER,
+    NOT_FOUND,
+    PUBLIC_PATHS,
+    Access,
+    RouteRule,
+    access,
+    child_access,
+    route_rules,
+    undeclared_routes,
+)
+from shared.access.reads import ReadsOfRecords, children_read
+from shared.access.relations import AccessRelations, Target, locate, relations, relations_to
+
+__all__ = [
+    "BREAK_GLASS_HEADER",
+    "NOT_FOUND",
+    "PUBLIC_PATHS",
+    "Access",
+    "AccessRelations",
+    "ReadsOfRecords",
+    "RouteRule",
+    "Target",
+    "access",
+    "child_access",
+    "children_read",
+    "locate",
+    "relations",
+    "relations_to",
+    "route_rules",
+    "undeclared_routes",
+]

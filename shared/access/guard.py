@@ -1,0 +1,228 @@
+"""Access declared where the route is: each route names the resource it touches, the action, and
+where the object's id is; `Access` enforces the policy (shared/policy.py) for it, writes the access
+log of what it reads and yields the caller.
+
+    ChildReader = Annotated[Principal, access(Resource.CHILD, Action.READ, locate="child",
+                                               param="child_id", audited=True)]
+
+    @router.get("/children/{child_id}")
+    async def get_child(child_id: uuid.UUID, caller: ChildReader) -> ...
+
+A route that declares no access is refused when the app is built (services/app.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.access.reads import ReadsOfRecords, record_break_glass
+from shared.access.relations import Target, locate, relations_to
+from shared.auth import WORKER_ROLES, Principal, current_principal
+from shared.policy import Action, Decision, Relation, Resource, decide
+from shared.problems import Problem
+from shared.ratelimit import TokenBuckets, too_many
+
+BREAK_GLASS_HEADER = "x-break-glass-reason"
+# A break-glass reason is kept in the access log, the log and the escalation: a paragraph, no more.
+MAX_BREAK_GLASS_REASON_CHARS = 2000
+# One answer for an object that does not exist and one the caller may not know exists.
+NOT_FOUND = "No such record."
+ALL_RELATIONS = frozenset(Relation)
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+
+# Documents the bearer token in /openapi.json (securitySchemes; the Authorize button of /docs).
+# The token itself is read and checked by shared/auth.py.
+BEARER = HTTPBearer(auto_error=False, description="A carelog JWT (`carelog token` mints one in development).")
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    resource: Resource
+    action: Action
+    locate: str | None = None  # kind of object named by the parameter `param`
+    param: str = "id"
+    source: Literal["path", "query", "body"] = "path"  # where `param` is (a query one is an optional filter)
+    audited: bool = False  # a read of the child's record: written to the access log
+    self_param: str | None = None  # a query parameter naming the caller (their own worklist)
+
+
+class Access:
+    """The dependency that enforces a route's rule and yields the caller."""
+
+    def __init__(self, rule: RouteRule) -> None:
+        self.rule = rule
+
+    async def __call__(
+        self,
+        request: Request,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+        x_break_glass_reason: Annotated[
+            str | None,
+            Header(
+                max_length=MAX_BREAK_GLASS_REASON_CHARS,
+                description="Open a record outside your allocation, for reading only: why (logged and reviewed).",
+            ),
+        ] = None,
+    ) -> AsyncIterator[Principal]:
+        reads = await enforce(request, self.rule, (x_break_glass_reason or "").strip())
+        try:
+            yield reads.principal
+        finally:
+            await reads.written()
+
+
+def access(
+    resource: Resource,
+    action: Action,
+    *,
+    locate: str | None = None,
+    param: str = "id",
+    source: Literal["path", "query", "body"] = "path",
+    audited: bool = False,
+    self_param: str | None = None,
+) -> Any:
+    """`Annotated[Principal, access(...)]`: the route's access rule, enforced before it runs."""
+    rule = RouteRule(resource, action, locate, param, source, audited, self_param)
+    # scope="function": the access log is written before the response, not after it.
+    return Depends(Access(rule), scope="function")
+
+
+def child_access(action: Action, param: str = "child_id", *, audited: bool = False) -> Any:
+    """The commonest rule: the child's record, the child named in the path."""
+    return access(Resource.CHILD, action, locate="child", param=param, audited=audited or action == Action.READ)
+
+
+def route_rules(app: FastAPI) -> dict[tuple[str, str], RouteRule]:
+    """Every route's declared rule, by (method, path)."""
+    found: dict[tuple[str, str], RouteRule] = {}
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            for rule in _declared(route.dependant):
+                for method in route.methods:
+                    found[(method, route.path)] = rule
+    return found
+
+
+def undeclared_routes(app: FastAPI) -> list[str]:
+    """Routes that declare no access (and are not public): each would be open to anyone."""
+    rules = route_rules(app)
+    return sorted(
+        f"{method} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS
+        for method in route.methods
+        if (method, route.path) not in rules
+    )
+
+
+def _declared(dependant: Any) -> Iterator[RouteRule]:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, Access):
+            yield dependency.call.rule
+        yield from _declared(dependency)
+
+
+# ---- enforcement -----------------------------------------------------------------------------
+async def enforce(request: Request, rule: RouteRule, break_glass_reason: str) -> ReadsOfRecords:
+    """Refuses what the policy refuses; for an allowed request, its access log (the child named by
+    an audited route already noted)."""
+    principal = await current_principal(request)
+    if request.method == "POST":
+        _limit_writes(request, principal)
+    target = Target()
+    relations: frozenset[Relation] = frozenset()
+    object_id = await _object_id(request, rule)
+    # Whether relationships matter at all for this caller: managers and inspectors need none.
+    needs_relations = decide(principal.role, rule.resource, rule.action) != decide(
+        principal.role, rule.resource, rule.action, ALL_RELATIONS
+    )
+    if object_id is not None:
+        target = await locate(request.app.state.store, str(rule.locate), object_id)
+        if target.found and needs_relations:
+            relations = await relations_to(request.app.state, principal, target)
+    elif rule.locate is not None and rule.source == "path":
+        # A malformed id: the route's own validation answers 422, and nothing is read.
+        return ReadsOfRecords(request, principal, None)
+    if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
+        relations = relations | {Relation.ALLOCATED}
+    decision = _decision(principal, rule, target, relations, object_id)
+    if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
+        await record_break_glass(request, principal, target.child_ids, target.household_ids, break_glass_reason)
+        decision = Decision(True)
+    if not decision.allowed:
+        if decision.status == 404:
+            raise Problem("not-found", NOT_FOUND)
+        raise Problem("forbidden", decision.reason)
+    reads = request.state.reads = ReadsOfRecords(request, principal, break_glass_reason or None)
+    if rule.audited:
+        reads.note(target.child_ids)
+    return reads
+
+
+def _decision(
+    principal: Principal,
+    rule: RouteRule,
+    target: Target,
+    relations: frozenset[Relation],
+    object_id: uuid.UUID | None,
+) -> Decision:
+    # A role that could not do this even with every relationship is refused before existence is
+    # revealed; otherwise an object that does not exist is not found, in the same words as one the
+    # caller may not see (a carer must not tell the two apart).
+    decision = decide(principal.role, rule.resource, rule.action, ALL_RELATIONS)
+    if decision.allowed and object_id is not None and not target.found and rule.source == "path":
+        raise Problem("not-found", NOT_FOUND)
+    if decision.allowed:
+        decision = decide(principal.role, rule.resource, rule.action, relations)
+    return decision
+
+
+def _limit_writes(request: Request, principal: Principal) -> None:
+    """Writes per principal (CARELOG_WRITES_PER_MINUTE): one runaway client or stolen token cannot
+    flood the log. Replays of an Idempotency-Key are answered before this and cost nothing."""
+    limits: TokenBuckets | None = getattr(request.app.state, "write_limits", None)
+    if limits is None:
+        return
+    wait = limits.take(principal.subject)
+    if wait:
+        raise too_many(wait, "Too many writes from this caller; try again later.")
+
+
+async def _object_id(request: Request, rule: RouteRule) -> uuid.UUID | None:
+    """The id of the object the request names, if any and well-formed."""
+    if rule.locate is None:
+        return None
+    raw: Any
+    if rule.source == "path":
+        raw = request.path_params.get(rule.param)
+    elif rule.source == "query":
+        raw = request.query_params.get(rule.param)
+    else:
+        try:
+            body = await request.json()
+        except ValueError:
+            return None
+        raw = body.get(rule.param) if isinstance(body, dict) else None
+    try:
+        return uuid.UUID(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _may_break_glass(principal: Principal, rule: RouteRule, target: Target) -> bool:
+    """Break-glass opens a record for reading only: every write outside an allocation is refused."""
+    return (
+        principal.role in WORKER_ROLES
+        and rule.action == Action.READ
+        and rule.resource in (Resource.CHILD, Resource.SHARED_PLAN, Resource.HOUSEHOLD)
+        and target.found
+        and bool(target.child_ids or target.household_ids)
+    )

@@ -1,0 +1,343 @@
+"""The carers service's published events: households (`household-<id>`), placements
+(`placement-<id>`), allegations (`allegation-<id>`, `allegation-report-<id>`) and the agency's
+supervision of its workers (`worker-<id>`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from shared.contracts.base import Event
+
+
+class MemberRole(StrEnum):
+    APPLICANT = "applicant"
+    CARER = "carer"
+    ADULT = "adult"
+    CHILD = "child"
+
+
+class CheckResult(StrEnum):
+    CLEAR = "clear"
+    CONCERNS = "concerns"
+
+
+class PlacementType(StrEnum):
+    SHORT_TERM = "short_term"
+    LONG_TERM = "long_term"
+    RESPITE = "respite"
+    EMERGENCY = "emergency"
+    REMAND = "remand"
+    CONNECTED_PERSON = "connected_person"
+    PARENT_AND_CHILD = "parent_and_child"
+
+
+class Terms(BaseModel):
+    """The terms of a household's approval (reg 27): the children it may take."""
+
+    age_min: int = Field(ge=0, le=25)
+    age_max: int = Field(ge=0, le=25)
+    max_children: int = Field(ge=1, le=10)
+    placement_types: list[PlacementType] = Field(min_length=1)
+
+
+class HouseholdRegistered(Event):
+    event_type: ClassVar[str] = "carers.HouseholdRegistered"
+
+    household_id: uuid.UUID
+    name: str
+    address: str | None = None
+    connected_person: bool = False
+    supervising_social_worker_id: str | None = None
+
+
+class MemberAdded(Event):
+    event_type: ClassVar[str] = "carers.MemberAdded"
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    name: str
+    role: MemberRole
+    date_of_birth: date
+    joined_on: date
+
+
+class CheckRecorded(Event):
+    event_type: ClassVar[str] = "carers.CheckRecorded"
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    check_id: uuid.UUID
+    kind: str
+    result: CheckResult
+    checked_at: date
+    expires_on: date | None = None
+    certificate_number: str | None = None
+    notes: str | None = None
+
+
+class HouseholdApproved(Event):
+    event_type: ClassVar[str] = "carers.HouseholdApproved"
+
+    household_id: uuid.UUID
+    approval_id: uuid.UUID
+    approved_at: AwareDatetime
+    terms: Terms
+    connected_person: bool = False
+    panel_date: date | None = None
+    decision_maker_id: str | None = None
+
+
+class HouseholdRefused(Event):
+    event_type: ClassVar[str] = "carers.HouseholdRefused"
+
+    household_id: uuid.UUID
+    refused_at: AwareDatetime
+    reason: str
+
+
+class ApprovalEnded(Event):
+    event_type: ClassVar[str] = "carers.ApprovalEnded"
+
+    household_id: uuid.UUID
+    ended_at: AwareDatetime
+    reason: str
+
+
+class Concern(BaseModel):
+    concern_id: uuid.UUID
+    text: str
+
+
+class ConcernAddressed(BaseModel):
+    concern_id: uuid.UUID
+    action: str
+
+
+class NotSeen(BaseModel):
+    child_id: uuid.UUID
+    reason: str
+
+
+class SupervisionRecorded(Event):
+    event_type: ClassVar[str] = "carers.SupervisionRecorded"
+
+    household_id: uuid.UUID
+    supervision_id: uuid.UUID
+    occurred_at: AwareDatetime
+    unannounced: bool
+    supervising_social_worker_id: str
+    children_discussed: list[uuid.UUID] = Field(default_factory=list)
+    children_seen: list[uuid.UUID] = Field(default_factory=list)
+    children_not_seen_reason: str | None = None
+    children_not_seen: list[NotSeen] = Field(default_factory=list)
+    agenda_items_discussed: list[uuid.UUID] = Field(default_factory=list)
+    concerns: list[Concern] = Field(default_factory=list)
+    concerns_addressed: list[ConcernAddressed] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)
+    narrative: str
+
+
+class TrainingRecorded(Event):
+    event_type: ClassVar[str] = "carers.TrainingRecorded"
+
+    household_id: uuid.UUID
+    training_id: uuid.UUID
+    member_id: uuid.UUID
+    course: str
+    title: str | None = None
+    completed_on: date
+    expires_on: date | None = None
+
+
+class ChildView(BaseModel):
+    child_id: uuid.UUID
+    view: str | None = None
+    not_obtained_reason: str | None = None
+
+
+class ReviewRecorded(Event):
+    event_type: ClassVar[str] = "carers.ReviewRecorded"
+
+    household_id: uuid.UUID
+    review_id: uuid.UUID
+    occurred_at: AwareDatetime
+    first_review: bool
+    to_panel: bool
+    outcome: str
+    child_views: list[ChildView] = Field(default_factory=list)
+    carer_views: str | None = None
+    reviewer_id: str | None = None
+    narrative: str | None = None
+    new_terms: Terms | None = None
+
+
+class HoldPlaced(Event):
+    event_type: ClassVar[str] = "carers.HoldPlaced"
+
+    household_id: uuid.UUID
+    hold_id: uuid.UUID
+    reason: str
+    placed_at: AwareDatetime
+    allegation_id: uuid.UUID | None = None
+
+
+class HoldLifted(Event):
+    event_type: ClassVar[str] = "carers.HoldLifted"
+
+    household_id: uuid.UUID
+    hold_id: uuid.UUID
+    reason: str
+    lifted_at: AwareDatetime
+
+
+class PlacementStarted(Event):
+    event_type: ClassVar[str] = "carers.PlacementStarted"
+
+    placement_id: uuid.UUID
+    child_id: uuid.UUID
+    household_id: uuid.UUID
+    start_date: date
+    long_term: bool
+    connected_person: bool
+    placing_authority: str
+    placement_type: PlacementType | None = None
+    child_needs: list[str] = Field(default_factory=list)
+
+
+class PlacementEnded(Event):
+    event_type: ClassVar[str] = "carers.PlacementEnded"
+
+    placement_id: uuid.UUID
+    child_id: uuid.UUID
+    household_id: uuid.UUID
+    end_date: date
+    reason: str
+    narrative: str
+    carer_feelings: str | None = None
+    child_wishes_contact: bool | None = None
+    child_wishes: str | None = None
+    carer_views: str | None = None
+    ending_meeting_held: bool | None = None
+    ending_meeting_on: date | None = None
+
+
+class EndingRecorded(Event):
+    """The ending of a placement completed after the fact: the child's wishes about keeping in
+    touch, the carers' views and feelings, whether an ending meeting was held."""
+
+    event_type: ClassVar[str] = "carers.EndingRecorded"
+
+    placement_id: uuid.UUID
+    child_id: uuid.UUID
+    household_id: uuid.UUID
+    recorded_at: AwareDatetime
+    child_wishes_contact: bool | None = None
+    child_wishes: str | None = None
+    carer_views: str | None = None
+    ending_meeting_held: bool | None = None
+    ending_meeting_on: date | None = None
+
+
+class SupervisionAgendaItemAdded(Event):
+    """A behavioural incident put on the agenda of the household's next supervision."""
+
+    event_type: ClassVar[str] = "carers.SupervisionAgendaItemAdded"
+
+    household_id: uuid.UUID
+    item_id: uuid.UUID
+    incident_id: uuid.UUID | None = None
+    child_id: uuid.UUID | None = None
+    category: str
+    occurred_at: AwareDatetime
+    summary: str
+    added_at: AwareDatetime
+
+
+class WorkerSupervisionRecorded(Event):
+    """A manager supervised a social worker (stream `worker-<worker_id>`)."""
+
+    event_type: ClassVar[str] = "carers.WorkerSupervisionRecorded"
+
+    worker_id: str
+    supervision_id: uuid.UUID
+    occurred_at: AwareDatetime
+    supervisor_id: str
+    narrative: str
+    cases_discussed: list[uuid.UUID] = Field(default_factory=list)
+
+
+class AllegationReceived(Event):
+    event_type: ClassVar[str] = "carers.AllegationReceived"
+
+    allegation_id: uuid.UUID
+    household_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    child_ids: list[uuid.UUID]
+    received_at: AwareDatetime
+    summary: str
+    source: str | None = None
+    report_id: uuid.UUID | None = None  # the report it was triaged from, if any
+
+
+class AllegationReported(Event):
+    """An allegation raised by a worker with no part in the household's or the children's care: kept
+    as they gave it, for the registered manager to triage (it names what the reporter named, which
+    may not exist); nothing is put on hold and no child's record is touched until a manager acts."""
+
+    event_type: ClassVar[str] = "carers.AllegationReported"
+
+    report_id: uuid.UUID
+    household_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    child_ids: list[uuid.UUID]
+    received_at: AwareDatetime
+    summary: str
+    source: str | None = None
+    reported_by: str
+    reporter_role: str
+
+
+class AllegationReportClosed(Event):
+    """The registered manager's triage of a report: made into an allegation, or closed with a reason."""
+
+    event_type: ClassVar[str] = "carers.AllegationReportClosed"
+
+    report_id: uuid.UUID
+    outcome: str  # allegation_recorded | closed
+    allegation_id: uuid.UUID | None = None
+    reason: str | None = None
+    closed_at: AwareDatetime
+
+
+class LadoReferralMade(Event):
+    event_type: ClassVar[str] = "carers.LadoReferralMade"
+
+    allegation_id: uuid.UUID
+    household_id: uuid.UUID
+    referred_at: AwareDatetime
+    lado_name: str | None = None
+    reference: str | None = None
+
+
+class LadoWrittenConfirmationSent(Event):
+    event_type: ClassVar[str] = "carers.LadoWrittenConfirmationSent"
+
+    allegation_id: uuid.UUID
+    household_id: uuid.UUID
+    sent_at: AwareDatetime
+
+
+class AllegationOutcomeRecorded(Event):
+    event_type: ClassVar[str] = "carers.AllegationOutcomeRecorded"
+
+    allegation_id: uuid.UUID
+    household_id: uuid.UUID
+    outcome: str
+    dbs_referral_made: bool
+    decided_at: AwareDatetime
+    narrative: str | None = None

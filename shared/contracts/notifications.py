@@ -1,0 +1,110 @@
+"""The notifications service's published events (streams `notification-<id>`, `escalation-<id>`,
+`subscription-<id>`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared.contracts.base import Event
+
+
+class NotificationRaised(Event):
+    event_type: ClassVar[str] = "notifications.NotificationRaised"
+
+    notification_id: uuid.UUID
+    rule_set: str = Field(description="`schedule7` or `lado`.")
+    rule_id: str = Field(description="e.g. `schedule7.row3`, `lado.lado`.")
+    rule_version: int
+    rule_source: str
+    triggers: list[str] = Field(description="The triggers of the rule file that matched.")
+    row: int | None = Field(description="Schedule 7 row, None for LADO.")
+    title: str
+    recipients: list[str]
+    due_by: AwareDatetime
+    source_event_id: uuid.UUID
+    source_event_type: str
+    source_stream_id: str
+    child_ids: list[uuid.UUID]
+    household_id: uuid.UUID | None = None
+    placing_authorities: list[str] = Field(default_factory=list)
+    details: dict[str, object] = Field(default_factory=dict, description="The facts of the source event.")
+
+
+class NotificationAcknowledged(Event):
+    event_type: ClassVar[str] = "notifications.NotificationAcknowledged"
+
+    notification_id: uuid.UUID
+    acknowledged_by: str = Field(description="Who acknowledged (person and organisation).")
+    recipient: str | None = None
+    action_taken: str
+    outcome: str
+    acknowledged_at: AwareDatetime
+    recorded_by: str
+    late: bool
+
+
+class DeliveryAttempted(Event):
+    event_type: ClassVar[str] = "notifications.DeliveryAttempted"
+
+    outbox_id: uuid.UUID
+    webhook_id: str = Field(description="The `webhook-id` header: stable across retries.")
+    notification_id: uuid.UUID | None = None
+    escalation_id: uuid.UUID | None = None
+    subscription_id: uuid.UUID
+    recipient: str
+    url: str
+    attempt: int
+    outcome: Literal["delivered", "failed", "dead_lettered", "gone"]
+    status_code: int | None = None
+    error: str | None = None
+    attempted_at: AwareDatetime
+    duration_ms: int
+    next_attempt_at: AwareDatetime | None = None
+
+
+class EscalationRaised(Event):
+    event_type: ClassVar[str] = "notifications.EscalationRaised"
+
+    escalation_id: uuid.UUID
+    reason: Literal["deadline_missed", "delivery_dead_lettered"]
+    deadline_id: uuid.UUID | None = None
+    deadline_kind: str | None = None
+    subject: str | None = None
+    child_ids: list[uuid.UUID] = Field(default_factory=list)
+    household_id: uuid.UUID | None = None
+    due_at: AwareDatetime | None = None
+    raised_at: AwareDatetime
+    escalate_to: str
+    description: str
+    source: str | None = None
+    notification_id: uuid.UUID | None = None
+    outbox_id: uuid.UUID | None = None
+
+
+class SubscriptionCreated(Event):
+    event_type: ClassVar[str] = "notifications.SubscriptionCreated"
+
+    subscription_id: uuid.UUID
+    url: str
+    recipient: str
+    event_types: list[str]
+    placing_authority: str | None = None
+    description: str | None = None
+    secret_version: int = 1
+
+
+class SubscriptionDisabled(Event):
+    event_type: ClassVar[str] = "notifications.SubscriptionDisabled"
+
+    subscription_id: uuid.UUID
+    reason: str
+
+
+class SubscriptionSecretRotated(Event):
+    event_type: ClassVar[str] = "notifications.SubscriptionSecretRotated"
+
+    subscription_id: uuid.UUID
+    secret_version: int

@@ -1,0 +1,325 @@
+"""The visits service's published events: the child's record (stream `child-<id>`) and complaints
+(stream `complaint-<id>`). Every service may read them; only visits writes them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AwareDatetime, BaseModel
+
+from shared.contracts.base import Event
+
+
+class ChildRegistered(Event):
+    event_type: ClassVar[str] = "visits.ChildRegistered"
+
+    child_id: uuid.UUID
+    name: str
+    date_of_birth: date
+    legal_status: str
+    placing_authority: str
+    social_worker_id: str | None = None
+    looked_after_since: date | None = None  # absent in events before issue 12: the registration date
+
+
+class ChildNeed(StrEnum):
+    """What a child needs of the carers looking after them (the vocabulary carers match training to)."""
+
+    EPILEPSY = "epilepsy"
+    COMPLEX_MEDICATION = "complex_medication"
+    SELF_HARM = "self_harm"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    DIABETES = "diabetes"
+    SEXUAL_EXPLOITATION_RISK = "sexual_exploitation_risk"
+
+
+class ChildNeedsRecorded(Event):
+    """The child's needs as their social worker records them: the whole current list each time."""
+
+    event_type: ClassVar[str] = "visits.ChildNeedsRecorded"
+
+    child_id: uuid.UUID
+    needs: list[ChildNeed]
+    recorded_by: str
+    notes: str | None = None
+
+
+class VisitRecorded(Event):
+    event_type: ClassVar[str] = "visits.VisitRecorded"
+
+    visit_id: uuid.UUID
+    child_id: uuid.UUID
+    occurred_at: AwareDatetime
+    visitor_id: str
+    visitor_role: str
+    kind: str
+    child_seen: bool
+    seen_alone: bool
+    not_seen_alone_reason: str | None = None
+    bedroom_seen: bool | None = None
+    child_views: str | None = None
+    narrative: str | None = None
+    household_id: uuid.UUID | None = None
+
+
+class ContactRecorded(Event):
+    event_type: ClassVar[str] = "visits.ContactRecorded"
+
+    contact_id: uuid.UUID
+    child_id: uuid.UUID
+    occurred_at: AwareDatetime
+    kind: str
+    with_whom: str
+    summary: str
+    worker_id: str | None = None
+
+
+class IncidentRecorded(Event):
+    event_type: ClassVar[str] = "visits.IncidentRecorded"
+
+    incident_id: uuid.UUID
+    child_id: uuid.UUID
+    category: str
+    occurred_at: AwareDatetime
+    narrative: str
+    needed_hospital_treatment: bool = False
+    police_called: bool = False
+    household_id: uuid.UUID | None = None
+    action_taken: str | None = None
+
+
+class StatementRecorded(Event):
+    event_type: ClassVar[str] = "visits.StatementRecorded"
+
+    statement_id: uuid.UUID
+    child_id: uuid.UUID
+    occurred_at: AwareDatetime
+    words: str
+    how: str
+    about_event_id: uuid.UUID | None = None
+
+
+class EntryAmended(Event):
+    event_type: ClassVar[str] = "visits.EntryAmended"
+
+    amendment_id: uuid.UUID
+    child_id: uuid.UUID
+    amends_event_id: uuid.UUID
+    amends_type: str
+    reason: str
+    correction: str
+
+
+class ComplaintReceived(Event):
+    event_type: ClassVar[str] = "visits.ComplaintReceived"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    received_at: AwareDatetime
+    made_by: str
+    about_household_id: uuid.UUID | None = None
+    summary: str
+    serious: bool = False
+    schedule7_row9: bool = False
+    lado_consultation: bool = False
+
+
+class ComplaintAcknowledged(Event):
+    event_type: ClassVar[str] = "visits.ComplaintAcknowledged"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    acknowledged_at: AwareDatetime
+    how: str | None = None
+
+
+class ComplaintResponded(Event):
+    event_type: ClassVar[str] = "visits.ComplaintResponded"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    stage: int
+    responded_at: AwareDatetime
+    response: str
+    outcome: str
+    late: bool = False
+
+
+class ComplaintTimescaleExtended(Event):
+    event_type: ClassVar[str] = "visits.ComplaintTimescaleExtended"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    stage: int
+    working_days: int
+    reason: str
+
+
+class ComplaintEscalated(Event):
+    event_type: ClassVar[str] = "visits.ComplaintEscalated"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    from_stage: int
+    to_stage: int
+    requested_at: AwareDatetime
+    reason: str
+
+
+class ComplaintClosed(Event):
+    event_type: ClassVar[str] = "visits.ComplaintClosed"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    closed_at: AwareDatetime
+    stage: int
+    outcome: str
+    learning: str | None = None
+
+
+class Medication(BaseModel):
+    name: str
+    dose: str
+    given_by: str
+    watch_for: str
+    when: str | None = None
+
+
+class PlanRecorded(Event):
+    """A new version of one of the child's plans (care, safe care, health); versions never change."""
+
+    event_type: ClassVar[str] = "visits.PlanRecorded"
+
+    plan_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    version: int
+    summary: str
+    strategies: list[str] = []
+    medications: list[Medication] = []
+    review_date: date
+    review_deadline_id: uuid.UUID | None = None
+
+
+class PlanShared(Event):
+    """A version of a plan given to the carer household (reg 17: carers hold the care plan)."""
+
+    event_type: ClassVar[str] = "visits.PlanShared"
+
+    share_id: uuid.UUID
+    plan_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    version: int
+    household_id: uuid.UUID
+    shared_at: AwareDatetime
+    how: str | None = None
+    ack_deadline_id: uuid.UUID | None = None
+
+
+class PlanAcknowledged(Event):
+    event_type: ClassVar[str] = "visits.PlanAcknowledged"
+
+    plan_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    version: int
+    household_id: uuid.UUID | None = None
+    acknowledged_by: str
+    acknowledged_at: AwareDatetime
+
+
+class Hazard(BaseModel):
+    hazard: str
+    measures: list[str]
+
+
+class RiskAssessmentRecorded(Event):
+    event_type: ClassVar[str] = "visits.RiskAssessmentRecorded"
+
+    assessment_id: uuid.UUID
+    child_id: uuid.UUID
+    assessed_at: AwareDatetime
+    assessed_by: str
+    hazards: list[Hazard]
+    review_date: date
+    summary: str | None = None
+    prompted_by_event_id: uuid.UUID | None = None
+
+
+class HealthCheckRecorded(Event):
+    event_type: ClassVar[str] = "visits.HealthCheckRecorded"
+
+    check_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: str
+    occurred_at: AwareDatetime
+    by: str
+    outcome: str
+    actions: str | None = None
+
+
+class LookedAfterReviewRecorded(Event):
+    event_type: ClassVar[str] = "visits.LookedAfterReviewRecorded"
+
+    review_id: uuid.UUID
+    child_id: uuid.UUID
+    number: int
+    held_at: AwareDatetime
+    chaired_by: str
+    child_attended: bool
+    child_views_given: bool
+    how_views_given: str | None = None
+    decisions: str
+
+
+class ConcernRaised(Event):
+    """Something a child says or a worker notices that is not a formal complaint."""
+
+    event_type: ClassVar[str] = "visits.ConcernRaised"
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    raised_at: AwareDatetime
+    raised_by: str
+    summary: str
+    childs_words: str | None = None
+    household_id: uuid.UUID | None = None
+    response_deadline_id: uuid.UUID | None = None
+
+
+class ConcernActioned(Event):
+    event_type: ClassVar[str] = "visits.ConcernActioned"
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    actioned_at: AwareDatetime
+    action: str
+
+
+class ConcernResolved(Event):
+    event_type: ClassVar[str] = "visits.ConcernResolved"
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    resolved_at: AwareDatetime
+    outcome: str
+    child_told: bool = False
+
+
+class ConcernEscalated(Event):
+    """The concern becomes a complaint, an allegation (the carers team follows the log) or a child
+    protection enquiry: the decision is recorded here; the process it starts has its own record."""
+
+    event_type: ClassVar[str] = "visits.ConcernEscalated"
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    escalated_at: AwareDatetime
+    to: str
+    reason: str
+    household_id: uuid.UUID | None = None
+    complaint_id: uuid.UUID | None = None

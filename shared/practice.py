@@ -1,0 +1,38 @@
+"""Local practice: the numbers DOMAIN.md marks "(local)", the agency's to set, not law. Each is
+one field with the practice it encodes; statutory numbers stay in each service's rules as data.
+
+They are sections of the one Settings object (shared/settings.py), read from their own variables:
+`CARELOG_VISITS_*` and `CARELOG_CARERS_*`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VisitsPractice(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARELOG_VISITS_", extra="ignore", frozen=True)
+
+    follow_up_working_days: int = Field(2, ge=1, le=20)  # visit after a serious incident (Ofsted finding)
+    complaint_ack_working_days: int = Field(2, ge=1, le=10)  # acknowledgement "within 48 hours" (NCT KPI)
+    worklist_horizon_days: int = Field(14, ge=1, le=365)  # GET /visits/due without `before`
+    plan_ack_working_days: int = Field(5, ge=1, le=20)  # carers acknowledge a shared plan (reg 17)
+    risk_review_after_incident_working_days: int = Field(5, ge=1, le=20)  # risk assessment after an incident
+    dental_check_months: int = Field(12, ge=1, le=24)  # dental check for looked-after children
+    concern_response_working_days: int = Field(2, ge=1, le=20)  # a concern acted on (Ofsted finding)
+
+
+class CarersPractice(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARELOG_CARERS_", extra="ignore", frozen=True)
+
+    supervision_months: int = Field(1, ge=1, le=12)  # NMS 21 says "regular"; monthly is common practice
+    dbs_renewal_years: int = Field(3, ge=1, le=10)  # the enhanced DBS renewed every 3 years
+    safeguarding_renewal_years: int = Field(3, ge=1, le=10)  # safeguarding training renewed
+    lado_written_confirmation_working_days: int = Field(3, ge=1, le=20)  # LADO referral confirmed in writing
+    approval_review_days: int = Field(28, ge=1, le=365)  # approval reviewed after a substantiated allegation
+    due_soon_days: int = Field(14, ge=0, le=90)  # compliance shows "due_soon" this close to a due date
+    needs_training_days: int = Field(28, ge=1, le=365)  # carers trained for a placed child's needs
+    ending_record_working_days: int = Field(5, ge=1, le=60)  # an incomplete ending record completed
+    worker_supervision_months: int = Field(1, ge=1, le=12)  # a social worker's own supervision
+    caseload_children_target: int = Field(20, ge=1, le=200)  # children per children's social worker
+    caseload_households_target: int = Field(16, ge=1, le=200)  # households per supervising social worker
