@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.eventstore import sql
 from shared.eventstore.hashing import timestamp_text
 from shared.settings import ED25519_PUBLIC_KEY_BYTES, ConfigurationError, Settings
 
@@ -135,8 +136,9 @@ def signature_valid(checkpoint: Checkpoint, trusted_public_key: str) -> bool:
 async def take_checkpoint(engine: AsyncEngine, key: Ed25519PrivateKey, now: datetime) -> Checkpoint:
     """Sign the current head at `now` (the agency's clock) and store the checkpoint (append-only)."""
     async with engine.begin() as conn:
-        head = (await conn.execute(text("SELECT position, hash FROM events_head"))).one()
-        checkpoint = sign(key, int(head.position), str(head.hash), now)
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        head = await driver.fetchrow(sql.HEAD)
+        checkpoint = sign(key, int(head["position"]), str(head["hash"]), now)
         await conn.execute(
             text(
                 "INSERT INTO log_checkpoints (position, head_hash, signed_at, public_key, signature) "
@@ -157,5 +159,6 @@ async def hash_at(engine: AsyncEngine, position: int) -> str | None:
     if position == 0:
         return "0" * 64
     async with engine.connect() as conn:
-        value = (await conn.execute(text("SELECT hash FROM events WHERE position = :p"), {"p": position})).scalar()
-    return None if value is None else str(value)
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        row = await driver.fetchrow(sql.EVENT_AT, position)
+    return None if row is None else str(row["hash"])

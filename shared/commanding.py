@@ -23,23 +23,13 @@ import typing
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 
-from shared.auth import Principal, current_principal
-from shared.clock import Clock
-from shared.deadlines import (
-    DEADLINE_CANCELLED,
-    DEADLINE_MET,
-    DEADLINE_SET,
-    DeadlineCancelled,
-    DeadlineMet,
-    DeadlineSet,
-)
+from shared.access.relations import Target, relations_to
+from shared.auth import current_principal
 from shared.eventstore import (
     ANY_VERSION,
     Check,
@@ -52,7 +42,9 @@ from shared.eventstore import (
     WrongExpectedVersion,
 )
 from shared.observability import COMMAND_RETRIES
+from shared.policy import Relation
 from shared.problems import Problem
+from shared.recording import Recorder
 
 
 class HeadAndState(Protocol):
@@ -67,26 +59,18 @@ Result = TypeVar("Result")
 MAX_ATTEMPTS = 25
 MAX_PAUSE_SECONDS = 0.1
 
-# Event ids derived from an Idempotency-Key are stable across retries, even after a crash.
-_EVENT_NAMESPACE = uuid.UUID("6f1c3c1e-8d0a-4e8b-9a51-1f0c6e7d2b40")
 
 
-@dataclass
-class CommandContext:
-    service: str
-    principal: Principal
-    clock: Clock
-    store: EventStore
-    runner: ProjectorRunner | None
-    request_id: str
-    correlation_id: str
-    idempotency_key: str | None = None
+@dataclass(kw_only=True)
+class CommandContext(Recorder):
+    """A Recorder with the log attached: what a command's shell reads and appends with."""
+
+    store: EventStore = field(repr=False)
+    runner: ProjectorRunner | None = None
     if_match: int | None = None
-    _counter: int = field(default=0, repr=False)
+    # How the caller stands to other children and households (shared/access.relations_to).
+    relations: Callable[[Target], Awaitable[frozenset[Relation]]] | None = field(default=None, repr=False)
     _turn: str | None = field(default=None, repr=False)  # the stream whose turn this attempt holds
-
-    def now(self) -> datetime:
-        return self.clock.now()
 
     def start_attempt(self, turn: str | None = None) -> None:
         """Before each run of the command (holding `turn`'s turn, if given): every attempt names its
@@ -94,77 +78,6 @@ class CommandContext:
         derives again (and finds stored)."""
         self._counter = 0
         self._turn = turn
-
-    def new_id(self) -> uuid.UUID:
-        """A fresh id; deterministic per request when the client sent an Idempotency-Key."""
-        self._counter += 1
-        if self.idempotency_key is None:
-            return uuid.uuid4()
-        return uuid.uuid5(_EVENT_NAMESPACE, f"{self.principal.subject}|{self.idempotency_key}|{self._counter}")
-
-    def metadata(self, causation_id: uuid.UUID | None = None, summary: str | None = None) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            **self.principal.actor,
-            "service": self.service,
-            "request_id": self.request_id,
-            "correlation_id": self.correlation_id,
-        }
-        if causation_id is not None:
-            meta["causation_id"] = str(causation_id)
-        if summary:
-            meta["summary"] = summary
-        return meta
-
-    def event(
-        self,
-        type: str,
-        data: BaseModel | dict[str, Any],
-        *,
-        occurred_at: datetime | None = None,
-        child_ids: Sequence[uuid.UUID] = (),
-        causation_id: uuid.UUID | None = None,
-        summary: str | None = None,
-    ) -> NewEvent:
-        """A new event of this command. `summary` is the readable line shown in chronologies."""
-        payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-        return NewEvent(
-            type=type,
-            data=payload,
-            occurred_at=occurred_at or self.now(),
-            child_ids=tuple(dict.fromkeys(child_ids)),
-            metadata=self.metadata(causation_id, summary),
-            event_id=self.new_id(),
-        )
-
-    def deadline_set(self, deadline: DeadlineSet, *, causation_id: uuid.UUID | None = None) -> NewEvent:
-        return self.event(
-            DEADLINE_SET,
-            deadline,
-            occurred_at=deadline.started_at,
-            child_ids=deadline.child_ids,
-            causation_id=causation_id,
-            summary=f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})",
-        )
-
-    def deadline_met(
-        self, met: DeadlineMet, child_ids: Sequence[uuid.UUID] = (), causation_id: uuid.UUID | None = None
-    ) -> NewEvent:
-        return self.event(
-            DEADLINE_MET,
-            met,
-            occurred_at=met.met_at,
-            child_ids=child_ids,
-            causation_id=causation_id,
-            summary=f"Clock met: {met.kind}" + (" (late)" if met.late else ""),
-        )
-
-    def deadline_cancelled(self, cancelled: DeadlineCancelled, child_ids: Sequence[uuid.UUID] = ()) -> NewEvent:
-        return self.event(
-            DEADLINE_CANCELLED,
-            cancelled,
-            child_ids=child_ids,
-            summary=f"Clock stopped: {cancelled.kind} ({cancelled.reason})",
-        )
 
     def expected(self, current_version: int) -> int:
         """The version to append at: If-Match when sent (412 on mismatch), else what we read."""
@@ -337,16 +250,19 @@ def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
         # Never the raw headers: RequestObservation checked their shape before keeping them.
         request_id = getattr(request.state, "request_id", None) or str(uuid.uuid4())
         correlation_id = getattr(request.state, "correlation_id", None)
+        principal = await current_principal(request)  # decoded once per request, then cached
         return CommandContext(
             service=service,
-            principal=await current_principal(request),  # decoded once per request, then cached
+            principal=principal,
             clock=state.clock,
+            settings=state.settings,
             store=state.store,
             runner=state.runners.get(service),
             request_id=request_id,
             correlation_id=correlation_id or request_id,
             idempotency_key=request.headers.get("idempotency-key"),
             if_match=parse_if_match(request.headers.get("if-match")),
+            relations=functools.partial(relations_to, state, principal),
         )
 
     return dependency

@@ -12,7 +12,6 @@ import uuid
 import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -153,18 +152,15 @@ async def require_metrics_reader(request: Request) -> None:
 async def metrics_endpoint(request: Request) -> Response:
     await require_metrics_reader(request)
     state = request.app.state
-    async with state.engine.connect() as conn:
-        head = int((await conn.execute(text("SELECT position FROM events_head WHERE id"))).scalar_one())
-        LOG_HEAD.set(head)
-        for runner in state.runners.values():
-            for name, position in (await runner.checkpoints()).items():
-                PROJECTOR_LAG_POSITIONS.labels(name).set(head - position)
-                # Age by the agency's clock, the one recorded_at is taken from.
-                oldest = (
-                    await conn.execute(text("SELECT recorded_at FROM events WHERE position = :p"), {"p": position + 1})
-                ).scalar()
-                lag = (state.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
-                PROJECTOR_LAG_SECONDS.labels(name).set(max(lag, 0.0))
+    head, _ = await state.store.head()
+    LOG_HEAD.set(head)
+    for runner in state.runners.values():
+        for name, position in (await runner.checkpoints()).items():
+            PROJECTOR_LAG_POSITIONS.labels(name).set(head - position)
+            # Age by the agency's clock, the one recorded_at is taken from.
+            oldest = await state.store.event_at(position + 1) if position < head else None
+            lag = (state.clock.now() - oldest.recorded_at).total_seconds() if oldest is not None else 0.0
+            PROJECTOR_LAG_SECONDS.labels(name).set(max(lag, 0.0))
     for service, source in getattr(state, "gauge_sources", {}).items():
         for name, value in (await source(state)).items():
             SERVICE_GAUGE.labels(service, name).set(value)

@@ -56,13 +56,13 @@ from services.carers.rules import (
     training_gaps,
     tsd_months,
 )
-from shared.access import Target, relations_to
+from shared.access import Target
 from shared.auth import MANAGERS, Role
 from shared.calendar import add_working_days_at
 from shared.commanding import CommandContext
 from shared.deadlines import DEADLINE_TYPES, DeadlineMet, DeadlineSet
 from shared.eventstore import NewEvent, RecordedEvent, reaction_id
-from shared.eventstore.store import EVENT_COLUMNS, row_to_event
+from shared.eventstore import EVENT_COLUMNS, row_to_event
 from shared.policy import require_role, require_writer
 from shared.problems import Problem
 from shared.types import Day, Instant
@@ -1663,9 +1663,9 @@ async def _involved(ctx: CommandContext, body: AllegationIn) -> bool:
     """Whether the caller stands in any relationship to the household or the children named."""
     if ctx.principal.role in MANAGERS or ctx.principal.role == Role.LADO:
         return True
-    target = Target(child_ids=set(body.child_ids), household_ids={body.household_id})
-    async with ctx.store.acquire() as conn:
-        return bool(await relations_to(conn, ctx.principal, target))
+    if ctx.relations is None:
+        return False
+    return bool(await ctx.relations(Target(child_ids=set(body.child_ids), household_ids={body.household_id})))
 
 
 def report_stream(report_id: uuid.UUID | str) -> str:

@@ -11,8 +11,18 @@ from shared.eventstore.model import (
     RecordedEvent,
     WrongExpectedVersion,
 )
-from shared.eventstore.projector import Projector, ProjectorRunner, Reactor, reaction_id, reaction_metadata
-from shared.eventstore.store import EVENT_COLUMNS, Check, EventFilter, EventStore, record_to_event, row_to_event
+from shared.eventstore.projector import (
+    Projector,
+    ProjectorRunner,
+    Reactor,
+    handles,
+    reaction_id,
+    reaction_metadata,
+    reacts,
+)
+from shared.eventstore.reader import ChronologyQuery, EventFilter, record_to_event, row_to_event
+from shared.eventstore.sql import EVENT_COLUMNS
+from shared.eventstore.store import Check, EventStore
 from shared.eventstore.verify import VerifyResult, verify_chain
 
 __all__ = [
@@ -21,6 +31,7 @@ __all__ = [
     "Batch",
     "NO_STREAM",
     "Check",
+    "ChronologyQuery",
     "DuplicateEventConflict",
     "EventFilter",
     "EventStore",
@@ -33,6 +44,8 @@ __all__ = [
     "RecordedEvent",
     "VerifyResult",
     "WrongExpectedVersion",
+    "handles",
+    "reacts",
     "reaction_id",
     "reaction_metadata",
     "record_to_event",

@@ -16,64 +16,122 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.contracts.base import Event, load_as
+from shared.eventstore import sql
 from shared.eventstore.batch import Batch
 from shared.eventstore.model import NewEvent, RecordedEvent
-from shared.eventstore.store import (
-    EVENT_COLUMNS,
-    EventStore,
-    InlinePlan,
-    listen_for_appends,
-    record_to_event,
-    row_to_event,
-)
+from shared.eventstore.reader import record_to_event
+from shared.eventstore.store import EventStore, InlinePlan, listen_for_appends
 from shared.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
 
-class Projector:
-    """Subclass with a `name`, the `tables` it owns and `apply`.
+Handler = Callable[[Any, Batch, Any, RecordedEvent], Awaitable[None]]
+Reactions = Sequence[tuple[str, Sequence[NewEvent]]]
+Reaction = Callable[[Any, AsyncConnection, Any, RecordedEvent], Awaitable[Reactions]]
+F = TypeVar("F", bound=Callable[..., Any])
 
-    `types` narrows the events it is given (None: every event). `apply` queues its writes on the
-    batch and must be a pure function of the event and the projector's own rows: never the wall
-    clock, never another service's tables.
+
+def handles(*contracts: type[Event]) -> Callable[[F], F]:
+    """Declare a projector method the handler of these events. It is called as
+    `handler(self, batch, payload, event)`, the payload loaded into its contract class (upcast if
+    old); the projector follows exactly the types its handlers declare."""
+
+    def mark(handler: F) -> F:
+        handler.__handles__ = contracts  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def reacts(*contracts: type[Event]) -> Callable[[F], F]:
+    """Declare a reactor method the reaction to these events, called as
+    `reaction(self, conn, payload, event)` once the event is applied; it returns what to append."""
+
+    def mark(reaction: F) -> F:
+        reaction.__reacts__ = contracts  # type: ignore[attr-defined]
+        return reaction
+
+    return mark
+
+
+def _declared(cls: type, marker: str) -> dict[str, tuple[type[Event], Callable[..., Any]]]:
+    found: dict[str, tuple[type[Event], Callable[..., Any]]] = {}
+    for klass in reversed(cls.__mro__):
+        for member in vars(klass).values():
+            for contract in getattr(member, marker, ()):
+                found[contract.event_type] = (contract, member)
+    return found
+
+
+class Projector:
+    """Subclass with a `name`, the `tables` it owns and `@handles(...)` methods.
+
+    A handler queues its writes on the batch and must be a pure function of the event and the
+    projector's own rows: never the wall clock, never another service's tables.
     """
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]] = ()
+    # Derived from the handlers; None (every event) only for a projector with its own `apply`.
     types: ClassVar[frozenset[str] | None] = None
     # Applied in the append's own transaction when it can be (ProjectorRunner.plan_inline). False
     # for a projector whose rows an appender may hold locked while it waits for its append: the
     # append would wait for the appender, which waits for the append.
     inline: ClassVar[bool] = True
+    _handlers: ClassVar[dict[str, tuple[type[Event], Callable[..., Any]]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = _declared(cls, "__handles__")
+        if cls._handlers:
+            cls.types = frozenset(cls._handlers)
 
     async def apply(self, batch: Batch, event: RecordedEvent) -> None:
-        raise NotImplementedError
+        contract, handler = self._handlers[event.type]
+        await handler(self, batch, load_as(contract, event), event)
 
     def wants(self, event_type: str) -> bool:
         return self.types is None or event_type in self.types
 
 
 class Reactor(Projector):
-    """A projector that also reacts: `react` returns events to append (stream id, events).
-
-    `react` is called for the types in `reacts_to` (default: `types`), after the event is applied
-    and every queued write is flushed, on the step's connection. Reactions are appended at least
-    once; give each an id derived from its cause (`reaction_id`) so a repeat is a no-op.
-    Rebuilding a reactor replays its rows only.
+    """A projector that also reacts: its `@reacts(...)` methods return events to append (stream id,
+    events), after the event is applied and every queued write is flushed, on the step's
+    connection. Reactions are appended at least once; give each an id derived from its cause
+    (`reaction_id`) so a repeat is a no-op. Rebuilding a reactor replays its rows only.
     """
 
     reacts_to: ClassVar[frozenset[str] | None] = None
+    _reactions: ClassVar[dict[str, tuple[type[Event], Callable[..., Any]]]] = {}
 
-    async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Sequence[tuple[str, Sequence[NewEvent]]]:
-        return ()
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._reactions = _declared(cls, "__reacts__")
+        if cls._reactions:
+            cls.reacts_to = frozenset(cls._reactions)
+            # A type reacted to is followed even when no handler keeps rows for it.
+            cls.types = frozenset(cls.types or ()) | cls.reacts_to
+
+    async def apply(self, batch: Batch, event: RecordedEvent) -> None:
+        if event.type in self._handlers:
+            await super().apply(batch, event)
+
+    async def react(self, conn: AsyncConnection, event: RecordedEvent) -> Reactions:
+        found = self._reactions.get(event.type)
+        if found is None:
+            return ()
+        contract, reaction = found
+        reactions: Reactions = await reaction(self, conn, load_as(contract, event), event)
+        return reactions
 
     def reacts(self, event_type: str) -> bool:
         chosen = self.reacts_to if self.reacts_to is not None else self.types
@@ -166,13 +224,14 @@ class ProjectorRunner:
         if self.store is not None:
             return (await self.store.head())[0]
         async with self.reader.connect() as conn:
-            return int((await conn.execute(_HEAD)).scalar_one())
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            return int(await driver.fetchval(sql.HEAD))
 
     async def _load_checkpoints(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(_ENSURE_CHECKPOINTS, {"names": [p.name for p in self.projectors]})
-            rows = await conn.execute(_CHECKPOINTS, {"names": [p.name for p in self.projectors]})
-            stored = {r.name: int(r.position) for r in rows}
+        names = [p.name for p in self.projectors]
+        async with step_transaction(self.reader) as (_conn, driver):
+            await driver.execute(_ENSURE_CHECKPOINTS, names)
+            stored = {r["name"]: int(r["position"]) for r in await driver.fetch(_CHECKPOINTS, names)}
         self._stored = dict(stored)
         self._known = {p.name: stored[p.name] for p in self.projectors}
 
@@ -231,7 +290,7 @@ class ProjectorRunner:
                 if done < known:
                     # The row is behind what this process thought (a rebuild, or positions only
                     # skipped in memory): read what lies between from the log.
-                    skipped = await read_all(conn, done, known, projector.types)
+                    skipped = await read_all(driver, done, known, projector.types)
                     mine = skipped + [e for e in mine if e.position > known]
                 todo.append((projector, mine))
             batch = Batch(conn, driver)
@@ -307,10 +366,9 @@ class ProjectorRunner:
             }
             if not behind:
                 return
-            async with self.engine.begin() as conn:
+            async with step_transaction(self.reader) as (_conn, driver):
                 for name in sorted(behind):
-                    row = await conn.execute(_RAISE_CHECKPOINT, {"n": name, "p": behind[name]})
-                    self._stored[name] = int(row.scalar_one())
+                    self._stored[name] = int(await driver.fetchval(_RAISE_CHECKPOINT, name, behind[name]))
 
     # ---- rebuilding --------------------------------------------------------------------------
     async def replay(
@@ -331,8 +389,8 @@ class ProjectorRunner:
         names = sorted(p.name for p in chosen)
         async with self._lock:
             async with step_transaction(self.reader) as (conn, driver):
-                await driver.execute(_ENSURE_CHECKPOINTS_SQL, names)
-                await driver.execute(_LOCK_CHECKPOINTS_SQL, names)
+                await driver.execute(_ENSURE_CHECKPOINTS, names)
+                await driver.execute(_LOCK_CHECKPOINTS, names)
                 tables = [t for p in chosen for t in p.tables]
                 if tables:
                     await driver.execute(f"TRUNCATE {', '.join(tables)}")
@@ -365,7 +423,7 @@ class ProjectorRunner:
                     if progress is not None:
                         progress(events[-1].position, target)
                 await batch.flush()
-                await driver.execute(_MOVE_CHECKPOINTS_SQL, names, target)
+                await driver.execute(_MOVE_CHECKPOINTS, names, target)
             for name in names:
                 self._known[name] = self._stored[name] = target
             if progress is not None:
@@ -459,23 +517,21 @@ async def read_range(
     reader: AsyncEngine, after: int, up_to: int, limit: int, types: Sequence[str] | None
 ) -> list[RecordedEvent]:
     async with reader.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None
+        raw: Any = (await conn.get_raw_connection()).driver_connection
         if types is None:
-            records = await raw.fetch(_RANGE, after, up_to, limit)
+            records = await raw.fetch(sql.RANGE, after, up_to, limit)
         else:
-            records = await raw.fetch(_RANGE_OF_TYPES, after, up_to, limit, list(types))
+            records = await raw.fetch(sql.RANGE_OF_TYPES, after, up_to, limit, list(types))
     return [record_to_event(r) for r in records]
 
 
-async def read_all(conn: AsyncConnection, after: int, up_to: int, types: frozenset[str] | None) -> list[RecordedEvent]:
-    """Every event in (after, up_to] of `types`, on `conn` (inside a step's transaction)."""
-    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :a AND position <= :u"
-    params: dict[str, Any] = {"a": after, "u": up_to}
-    if types is not None:
-        sql += " AND type = ANY(:types)"
-        params["types"] = sorted(types)
-    return [row_to_event(r) for r in await conn.execute(text(sql + " ORDER BY position"), params)]
+async def read_all(driver: Any, after: int, up_to: int, types: frozenset[str] | None) -> list[RecordedEvent]:
+    """Every event in (after, up_to] of `types`, on `driver` (inside a step's transaction)."""
+    if types is None:
+        records = await driver.fetch(sql.RANGE, after, up_to, up_to - after)
+    else:
+        records = await driver.fetch(sql.RANGE_OF_TYPES, after, up_to, up_to - after, sorted(types))
+    return [record_to_event(r) for r in records]
 
 
 async def read_pages(
@@ -488,19 +544,11 @@ async def read_pages(
 ) -> AsyncIterator[list[RecordedEvent]]:
     """The events in (after, up_to] of `types` (and recorded by `as_of`), a page at a time; the
     next page is read while the caller works on this one."""
-    clauses = ["position > $1", "position <= $2"]
-    args: list[Any] = [up_to]
-    if types is not None:
-        args.append(list(types))
-        clauses.append(f"type = ANY(${len(args) + 1})")
-    if as_of is not None:
-        args.append(as_of)
-        clauses.append(f"recorded_at <= ${len(args) + 1}")
-    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY position LIMIT {page}"
+    args: list[Any] = [up_to, *([list(types)] if types is not None else []), *([as_of] if as_of else [])]
+    statement_text = sql.page_of_log(types=types is not None, as_of=as_of is not None, page=page)
     async with reader.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None
-        statement = await raw.prepare(sql)
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        statement = await raw.prepare(statement_text)
 
         async def fetch(position: int) -> list[Any]:
             return list(await statement.fetch(position, *args))
@@ -524,32 +572,19 @@ async def read_pages(
                     await ahead
 
 
-_HEAD = text("SELECT position FROM events_head WHERE id")
-_RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
-_RANGE_OF_TYPES = (
-    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 AND type = ANY($4) "
-    "ORDER BY position LIMIT $3"
-)
-_ENSURE_CHECKPOINTS = text(
-    "INSERT INTO projector_checkpoints (name, position) SELECT unnest(CAST(:names AS text[])), 0 ON CONFLICT DO NOTHING"
-)
-_CHECKPOINTS = text("SELECT name, position FROM projector_checkpoints WHERE name = ANY(:names)")
-_ENSURE_CHECKPOINTS_SQL = (
+# The projector's own checkpoint rows.
+_ENSURE_CHECKPOINTS = (
     "INSERT INTO projector_checkpoints (name, position) SELECT unnest($1::text[]), 0 ON CONFLICT DO NOTHING"
 )
-_LOCK_CHECKPOINTS_SQL = "SELECT name FROM projector_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE"
-_MOVE_CHECKPOINTS_SQL = "UPDATE projector_checkpoints SET position = $2 WHERE name = ANY($1::text[])"
-_LOCK_AND_MOVE_NOWAIT = (
-    "UPDATE projector_checkpoints c SET position = $2 FROM "
-    "(SELECT name, position AS was FROM projector_checkpoints WHERE name = ANY($1::text[]) "
-    "ORDER BY name FOR UPDATE NOWAIT) locked WHERE c.name = locked.name RETURNING c.name, locked.was"
-)
+_CHECKPOINTS = "SELECT name, position FROM projector_checkpoints WHERE name = ANY($1::text[])"
+_LOCK_CHECKPOINTS = "SELECT name FROM projector_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE"
+_MOVE_CHECKPOINTS = "UPDATE projector_checkpoints SET position = $2 WHERE name = ANY($1::text[])"
 # Rows already past `end` (another process) keep their position.
 _LOCK_AND_MOVE = (
     "UPDATE projector_checkpoints c SET position = GREATEST(c.position, $2) FROM "
     "(SELECT name, position AS was FROM projector_checkpoints WHERE name = ANY($1::text[]) "
     "ORDER BY name FOR UPDATE) locked WHERE c.name = locked.name RETURNING c.name, locked.was"
 )
-_RAISE_CHECKPOINT = text(
-    "UPDATE projector_checkpoints SET position = GREATEST(position, :p) WHERE name = :n RETURNING position"
+_RAISE_CHECKPOINT = (
+    "UPDATE projector_checkpoints SET position = GREATEST(position, $2) WHERE name = $1 RETURNING position"
 )

@@ -1,8 +1,9 @@
-"""The append-only event store (DESIGN.md §2).
+"""The append-only event store (DESIGN.md §2): appending, by group commit.
 
 Appends go through one writer task per process that gathers concurrent requests into a batch
 (group commit): it takes the head lock once, checks and inserts each request in order, commits
 once, and only then acknowledges every request in the batch. A refused request fails alone.
+Reading is shared/eventstore/reader.py; every statement is shared/eventstore/sql.py.
 """
 
 from __future__ import annotations
@@ -14,19 +15,16 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
-import orjson
-from sqlalchemy import text
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
-from shared.db import create_pool
+from shared.eventstore import sql
 from shared.eventstore.content import check_instant, encode
 from shared.eventstore.hashing import event_hash
 from shared.eventstore.model import (
@@ -36,6 +34,7 @@ from shared.eventstore.model import (
     RecordedEvent,
     WrongExpectedVersion,
 )
+from shared.eventstore.reader import LogReader, record_to_event
 from shared.observability import APPEND_SECONDS, GROUP_COMMIT_SIZE
 from shared.tasks import stop_task
 
@@ -46,73 +45,6 @@ LOCK_TIMEOUT_SECONDS = 5
 
 # An invariant check run inside the locked append transaction; raise to refuse the append.
 Check = Callable[[AsyncConnection], Awaitable[None]]
-
-EVENT_COLUMNS = (
-    "position, event_id, stream_id, stream_version, type, schema_version, data, metadata, "
-    "child_ids, occurred_at, recorded_at, prev_hash, hash"
-)
-
-# The group commit's statements, in the driver's own ($n) form.
-# Every row of a batch in one statement, from one array per column (child_ids as array literals:
-# an array of arrays would not unnest into rows); with the batch's last rows, the head moves and
-# the append is announced in the same statement.
-_ROWS = (
-    "SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::int[], "
-    "$7::jsonb[], $8::jsonb[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[]) "
-    "AS r(position, event_id, stream_id, stream_version, type, schema_version, data, metadata, child_ids, "
-    "occurred_at, recorded_at, prev_hash, hash)"
-)
-_INSERT = (
-    f"INSERT INTO events ({EVENT_COLUMNS}) SELECT position, event_id, stream_id, stream_version, type, "
-    f"schema_version, data, metadata, child_ids::uuid[], occurred_at, recorded_at, prev_hash, hash FROM ({_ROWS}) r"
-)
-# ... and the checkpoints of the inline projections (locked without waiting: a runner elsewhere
-# holding one makes the batch run again without them) move to the new head; their rows come back
-# with where they were.
-_INSERT_AND_MOVE_HEAD = (
-    f"WITH inserted AS ({_INSERT} RETURNING 1), "
-    "moved AS (UPDATE events_head SET position = $14, hash = $15, recorded_at = $16 WHERE id "
-    "RETURNING pg_notify($17, position::text)), "
-    "checkpoints AS (UPDATE projector_checkpoints c SET position = $14 FROM (SELECT name, position AS was "
-    "FROM projector_checkpoints WHERE name = ANY($18::text[]) ORDER BY name FOR UPDATE NOWAIT) locked "
-    "WHERE c.name = locked.name RETURNING c.name, locked.was) "
-    "SELECT name, was FROM checkpoints"
-)
-_LOCK_HEAD = "SELECT position, hash, recorded_at FROM events_head WHERE id FOR UPDATE"
-_STORED = f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])"
-# Each stream's last version by one descent of the (stream_id, stream_version) index.
-_VERSIONS = (
-    "SELECT s.stream_id, v.version FROM unnest($1::text[]) AS s(stream_id) CROSS JOIN LATERAL "
-    "(SELECT stream_version AS version FROM events e WHERE e.stream_id = s.stream_id "
-    "ORDER BY stream_version DESC LIMIT 1) v"
-)
-_STREAM_EXISTS = "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)"
-_STREAM_VERSION = "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1"
-_STREAM_VERSION_NAMED = "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = :s"
-
-
-def row_to_event(row: Row[Any]) -> RecordedEvent:
-    return record_to_event(row._mapping)
-
-
-def record_to_event(record: Any) -> RecordedEvent:
-    """An event from a driver (asyncpg) record, or a SQLAlchemy row mapping, of EVENT_COLUMNS."""
-    data, metadata = record["data"], record["metadata"]
-    return RecordedEvent(
-        position=record["position"],
-        event_id=record["event_id"],
-        stream_id=record["stream_id"],
-        stream_version=record["stream_version"],
-        type=record["type"],
-        schema_version=record["schema_version"],
-        data=orjson.loads(data) if isinstance(data, str | bytes) else data,
-        metadata=orjson.loads(metadata) if isinstance(metadata, str | bytes) else metadata,
-        child_ids=tuple(record["child_ids"] or ()),
-        occurred_at=record["occurred_at"],
-        recorded_at=record["recorded_at"],
-        prev_hash=record["prev_hash"],
-        hash=record["hash"],
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,24 +74,7 @@ class _Request:
     future: asyncio.Future[list[RecordedEvent]] = field(repr=False)
 
 
-@dataclass
-class EventFilter:
-    after: int = 0
-    limit: int = 100
-    stream_id: str | None = None
-    child_id: uuid.UUID | None = None
-    types: Sequence[str] | None = None
-    type_prefix: str | None = None
-    actor_id: str | None = None
-    occurred_from: datetime | None = None
-    occurred_to: datetime | None = None
-    recorded_from: datetime | None = None
-    recorded_to: datetime | None = None
-    as_of: datetime | None = None
-    to_position: int | None = None
-
-
-class EventStore:
+class EventStore(LogReader):
     def __init__(
         self,
         engine: AsyncEngine,
@@ -169,15 +84,10 @@ class EventStore:
         remember: int = 4096,
         pool_size: int = 10,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine, pool_size=pool_size)
         # recorded_at comes from the agency's clock (the one every command reads), so "as of T"
         # and "late" mean the same to the log as to the commands, in production and in tests.
         self.clock: Clock = clock or SystemClock()
-        self.pool_size = pool_size
-        self._pool: Any = None
-        self._pool_lock = asyncio.Lock()
-        # Reads need no transaction: the same pool in autocommit saves BEGIN and ROLLBACK.
-        self.reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -186,13 +96,10 @@ class EventStore:
         self._listen_task: asyncio.Task[None] | None = None
         # The last events this process appended, so its projectors need not read them back.
         self._recent: collections.deque[RecordedEvent] = collections.deque(maxlen=remember)
-        self._known_head: int | None = None
         self._committing: asyncio.Future[None] | None = None
         # Each stream's version as our last batch left it, valid while the head is where we left it.
         self._versions: dict[str, int] = {}
         self._versions_at = -1
-        # Streams seen to have events: once true, always true in an append-only log.
-        self._existing: set[str] = set()
         # The writer keeps one session for itself; reopened after a batch fails.
         self._session: AsyncConnection | None = None
         self._inline: list[InlineProjection] = []
@@ -213,9 +120,7 @@ class EventStore:
         self._writer = None
         self._listen_task = None
         await self._drop_session()
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._close_pool()
 
     def project_inline(self, projection: InlineProjection) -> None:
         """Offer every batch to `projection` inside the batch's own transaction (see
@@ -242,15 +147,6 @@ class EventStore:
             self._heard(position)
         for callback in self._change_callbacks:
             callback()
-
-    def _heard(self, position: int) -> None:
-        if self._known_head is None or position > self._known_head:
-            self._known_head = position
-
-    @property
-    def known_head(self) -> int | None:
-        """The highest position this process has appended or been notified of (None: none yet)."""
-        return self._known_head
 
     def recent(self, after: int, up_to: int) -> list[RecordedEvent] | None:
         """The events in (after, up_to] if this process remembers every one of them, else None."""
@@ -386,263 +282,194 @@ class EventStore:
         leaves the projections to their runners."""
         session = await self._writer_session()
         conn: Any = (await session.get_raw_connection()).driver_connection
-        outcomes: list[list[RecordedEvent] | BaseException] = []
-        committed: list[RecordedEvent] = []
         finishing: list[Callable[[bool], None]] = []
         try:
             async with conn.transaction():
-                head = await conn.fetchrow(_LOCK_HEAD)
-                # The agency's clock, read once the lock is held and never behind the head, so
-                # recorded_at is non-decreasing along position.
-                recorded_at = self._recorded_at(head["recorded_at"])
-                position, prev_hash = head["position"], head["hash"]
-                if head["position"] != self._versions_at:
-                    self._versions.clear()  # another process appended: what we knew may be stale
-                stored: dict[uuid.UUID, RecordedEvent] = {}
-                if careful:
-                    stored = {
-                        r["event_id"]: record_to_event(r)
-                        for r in await conn.fetch(_STORED, [e.event_id for r in batch for e in r.events])
-                    }
-                streams = {r.stream_id for r in batch}
-                unknown = list(streams if careful else streams - self._versions.keys())
-                versions = {s: self._versions[s] for s in streams if s in self._versions and not careful}
-                if unknown:
-                    versions.update({r["stream_id"]: r["version"] for r in await conn.fetch(_VERSIONS, unknown)})
-                rows: list[tuple[Any, ...]] = []
-                for request in batch:
-                    ids = [e.event_id for e in request.events]
-                    known = [stored[i] for i in ids if i in stored]
-                    if known:
-                        if len(known) == len(ids) and all(k.stream_id == request.stream_id for k in known):
-                            outcomes.append(known)
-                        else:
-                            outcomes.append(
-                                DuplicateEventConflict(
-                                    f"some of these event ids are already stored: {[str(k.event_id) for k in known]}"
-                                )
-                            )
-                        continue
-                    current = versions.get(request.stream_id, 0)
-                    if request.expected_version != ANY_VERSION and request.expected_version != current:
-                        if not careful:
-                            raise _LookFirst  # perhaps a retry of what is stored: look it up
-                        outcomes.append(WrongExpectedVersion(request.stream_id, request.expected_version, current))
-                        continue
-                    if request.check is not None:
-                        await _insert(conn, rows, careful)  # the check sees everything before it
-                        rows.clear()
-                        try:
-                            async with conn.transaction():  # its own savepoint: a failing check fails alone
-                                await request.check(session)
-                        except Exception as refusal:
-                            if not careful:
-                                raise _LookFirst from refusal
-                            outcomes.append(refusal)
-                            continue
-                    recorded: list[RecordedEvent] = []
-                    for offset, (event, stored_form) in enumerate(zip(request.events, request.encoded, strict=True)):
-                        position += 1
-                        version = current + offset + 1
-                        # The hash covers the stored (round-tripped) form of the payload.
-                        data, metadata = stored_form.data, stored_form.metadata
-                        digest = event_hash(
-                            position=position,
-                            event_id=event.event_id,
-                            stream_id=request.stream_id,
-                            stream_version=version,
-                            type=event.type,
-                            schema_version=event.schema_version,
-                            data=data,
-                            metadata=metadata,
-                            child_ids=event.child_ids,
-                            occurred_at=event.occurred_at,
-                            recorded_at=recorded_at,
-                            prev_hash=prev_hash,
-                        )
-                        rows.append(
-                            (
-                                position,
-                                event.event_id,
-                                request.stream_id,
-                                version,
-                                event.type,
-                                event.schema_version,
-                                stored_form.data_text,
-                                stored_form.metadata_text,
-                                _array_literal(event.child_ids),
-                                event.occurred_at,
-                                recorded_at,
-                                prev_hash,
-                                digest,
-                            )
-                        )
-                        recorded.append(
-                            RecordedEvent(
-                                position=position,
-                                event_id=event.event_id,
-                                stream_id=request.stream_id,
-                                stream_version=version,
-                                type=event.type,
-                                schema_version=event.schema_version,
-                                data=data,
-                                metadata=metadata,
-                                child_ids=tuple(event.child_ids),
-                                occurred_at=event.occurred_at,
-                                recorded_at=recorded_at,
-                                prev_hash=prev_hash,
-                                hash=digest,
-                            )
-                        )
-                        prev_hash = digest
-                        stored[event.event_id] = recorded[-1]
-                    versions[request.stream_id] = current + len(request.events)
-                    outcomes.append(recorded)
-                    committed.extend(recorded)
-                if position != head["position"]:
-                    plans = [] if careful else await self._inline_plans(committed, head["position"])
-                    finishing = [plan.finish for plan in plans]
-                    moved = await _insert(
-                        conn,
-                        rows,
-                        careful,
-                        head=(position, prev_hash, recorded_at),
-                        checkpoints=[name for plan in plans for name in plan.checkpoints],
-                    )
-                    for plan in plans:
-                        try:
-                            await plan.apply(session, conn, moved)
-                        except Exception as exc:
-                            log.info("an inline projection failed (%s); its runner will apply the batch", exc)
-                            raise _LookFirst from exc
+                staged = await self._lock_head(conn)
+                await self._look_up(conn, staged, batch, careful)
+                outcomes = [await self._stage(conn, session, staged, request, careful) for request in batch]
+                if staged.position != staged.head_position:
+                    finishing = await self._insert_and_project(conn, session, staged, careful)
         except BaseException:
             for finish in finishing:
                 finish(False)
             raise
         for finish in finishing:
             finish(True)
-        # Committed: only now acknowledge every request of the batch.
+        self._acknowledge(batch, outcomes, staged)
+
+    async def _lock_head(self, conn: Any) -> _Staged:
+        """Take the log's lock; what the batch starts from."""
+        head = await conn.fetchrow(sql.LOCK_HEAD)
+        if head["position"] != self._versions_at:
+            self._versions.clear()  # another process appended: what we knew may be stale
+        return _Staged(
+            head_position=head["position"],
+            position=head["position"],
+            prev_hash=head["hash"],
+            # The agency's clock, read once the lock is held and never behind the head, so
+            # recorded_at is non-decreasing along position.
+            recorded_at=self._recorded_at(head["recorded_at"]),
+        )
+
+    async def _look_up(self, conn: Any, staged: _Staged, batch: list[_Request], careful: bool) -> None:
+        """The stream versions the batch appends at; the careful way also the ids already stored."""
+        if careful:
+            found = await conn.fetch(sql.STORED, [e.event_id for r in batch for e in r.events])
+            staged.stored = {r["event_id"]: record_to_event(r) for r in found}
+        streams = {r.stream_id for r in batch}
+        unknown = list(streams if careful else streams - self._versions.keys())
+        if not careful:
+            staged.versions = {s: self._versions[s] for s in streams if s in self._versions}
+        if unknown:
+            staged.versions.update({r["stream_id"]: r["version"] for r in await conn.fetch(sql.VERSIONS, unknown)})
+
+    async def _stage(
+        self, conn: Any, session: AsyncConnection, staged: _Staged, request: _Request, careful: bool
+    ) -> list[RecordedEvent] | BaseException:
+        """Check one request and stage its rows; a refusal is its outcome and stages nothing."""
+        ids = [e.event_id for e in request.events]
+        known = [staged.stored[i] for i in ids if i in staged.stored]
+        if known:  # a retry of what is stored: the originals, if it is the same append
+            if len(known) == len(ids) and all(k.stream_id == request.stream_id for k in known):
+                return known
+            return DuplicateEventConflict(
+                f"some of these event ids are already stored: {[str(k.event_id) for k in known]}"
+            )
+        current = staged.versions.get(request.stream_id, 0)
+        if request.expected_version not in (ANY_VERSION, current):
+            if not careful:
+                raise _LookFirst  # perhaps a retry of what is stored: look it up
+            return WrongExpectedVersion(request.stream_id, request.expected_version, current)
+        if request.check is not None:
+            await _insert(conn, staged.rows, careful)  # the check sees everything before it
+            staged.rows.clear()
+            try:
+                async with conn.transaction():  # its own savepoint: a failing check fails alone
+                    await request.check(session)
+            except Exception as refusal:
+                if not careful:
+                    raise _LookFirst from refusal
+                return refusal
+        recorded = staged.hash_rows(request, current)
+        staged.versions[request.stream_id] = current + len(request.events)
+        return recorded
+
+    async def _insert_and_project(
+        self, conn: Any, session: AsyncConnection, staged: _Staged, careful: bool
+    ) -> list[Callable[[bool], None]]:
+        """Insert the staged rows and move the head (one statement), applying the inline
+        projections' share in the same transaction; returns what to call when it ends."""
+        plans = [] if careful else await self._inline_plans(staged.committed, staged.head_position)
+        try:
+            moved = await _insert(
+                conn,
+                staged.rows,
+                careful,
+                head=(staged.position, staged.prev_hash, staged.recorded_at),
+                checkpoints=[name for plan in plans for name in plan.checkpoints],
+            )
+            for plan in plans:
+                try:
+                    await plan.apply(session, conn, moved)
+                except Exception as exc:
+                    log.info("an inline projection failed (%s); its runner will apply the batch", exc)
+                    raise _LookFirst from exc
+        except BaseException:
+            for plan in plans:  # each plan holds its runner until told how the transaction ended
+                plan.finish(False)
+            raise
+        return [plan.finish for plan in plans]
+
+    def _acknowledge(
+        self, batch: list[_Request], outcomes: list[list[RecordedEvent] | BaseException], staged: _Staged
+    ) -> None:
+        """Committed: remember what the batch left, and only now answer every request of it."""
         if len(self._versions) > 100_000:
             self._versions.clear()
-        self._versions.update(versions)
-        self._versions_at = position
-        self._note_streams(versions)
-        self._remember(committed)
+        self._versions.update(staged.versions)
+        self._versions_at = staged.position
+        self._note_streams(staged.versions)
+        self._remember(staged.committed)
         for request, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 _settle(request, outcome)
             elif not request.future.done():
                 request.future.set_result(outcome)
         for listener in self._listeners:
-            listener(position)
-
-    # ---- reading -----------------------------------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Any]:
-        """A driver (asyncpg) connection from the store's own pool, for reads on hot paths: a
-        checkout and a query cost tens of microseconds, against hundreds through SQLAlchemy."""
-        pool = self._pool or await self._open_pool()
-        async with pool.acquire() as conn:
-            yield conn
-
-    async def _open_pool(self) -> Any:
-        async with self._pool_lock:
-            if self._pool is None:
-                self._pool = await create_pool(self.engine.url.render_as_string(hide_password=False), self.pool_size)
-        return self._pool
-
-    async def stream_exists(self, stream_id: str, conn: Any | None = None) -> bool:
-        """Whether `stream_id` has events. A yes is remembered: the log only grows."""
-        if stream_id in self._existing:
-            return True
-        if conn is not None:
-            found = bool(await conn.fetchval(_STREAM_EXISTS, stream_id))
-        else:
-            async with self.acquire() as own:
-                found = bool(await own.fetchval(_STREAM_EXISTS, stream_id))
-        if found:
-            self._note_streams((stream_id,))
-        return found
-
-    def _note_streams(self, streams: Iterable[str]) -> None:
-        if len(self._existing) > 100_000:
-            self._existing.clear()
-        self._existing.update(streams)
-
-    async def stream_version(self, stream_id: str, conn: AsyncConnection | None = None) -> int:
-        if conn is not None:
-            return int((await conn.execute(text(_STREAM_VERSION_NAMED), {"s": stream_id})).scalar_one())
-        async with self.acquire() as own:
-            return int(await own.fetchval(_STREAM_VERSION, stream_id))
-
-    async def read_stream(
-        self, stream_id: str, *, after_version: int = 0, as_of: datetime | None = None
-    ) -> list[RecordedEvent]:
-        sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2"
-        args: list[Any] = [stream_id, after_version]
-        if as_of is not None:
-            sql += " AND recorded_at <= $3"
-            args.append(as_of)
-        async with self.acquire() as conn:
-            return [record_to_event(r) for r in await conn.fetch(sql + " ORDER BY stream_version", *args)]
-
-    async def read(self, flt: EventFilter, conn: AsyncConnection | None = None) -> list[RecordedEvent]:
-        """The global feed by position, narrowed by `flt` (stream, child, types, actor, times)."""
-        sql, params = build_filter_query(flt)
-        if conn is not None:
-            return [row_to_event(r) for r in await conn.execute(text(sql), params)]
-        async with self.reader.connect() as own:
-            return [row_to_event(r) for r in await own.execute(text(sql), params)]
-
-    async def iterate(self, flt: EventFilter, chunk: int = 1000) -> AsyncIterator[RecordedEvent]:
-        """Every event matching `flt` after `flt.after`, read in chunks of `chunk`."""
-        after = flt.after
-        while True:
-            page = await self.read(EventFilter(**{**flt.__dict__, "after": after, "limit": chunk}))
-            for event in page:
-                yield event
-            if len(page) < chunk:
-                return
-            after = page[-1].position
-
-    async def head(self) -> tuple[int, str]:
-        async with self.acquire() as conn:
-            row = await conn.fetchrow("SELECT position, hash FROM events_head WHERE id")
-        self._heard(int(row["position"]))
-        return int(row["position"]), str(row["hash"])
+            listener(staged.position)
 
 
-def build_filter_query(flt: EventFilter) -> tuple[str, dict[str, Any]]:
-    clauses = ["position > :after"]
-    params: dict[str, Any] = {"after": flt.after, "limit": flt.limit}
-    if flt.stream_id is not None:
-        clauses.append("stream_id = :stream_id")
-        params["stream_id"] = flt.stream_id
-    if flt.child_id is not None:
-        clauses.append("child_ids @> ARRAY[CAST(:child_id AS uuid)]")
-        params["child_id"] = str(flt.child_id)
-    if flt.types:
-        clauses.append("type = ANY(:types)")
-        params["types"] = list(flt.types)
-    if flt.type_prefix:
-        clauses.append("type LIKE :type_prefix")
-        params["type_prefix"] = flt.type_prefix.replace("%", r"\%").replace("_", r"\_") + "%"
-    if flt.actor_id is not None:
-        clauses.append("metadata->>'actor_id' = :actor_id")
-        params["actor_id"] = flt.actor_id
-    for column, op, key, value in (
-        ("occurred_at", ">=", "occurred_from", flt.occurred_from),
-        ("occurred_at", "<=", "occurred_to", flt.occurred_to),
-        ("recorded_at", ">=", "recorded_from", flt.recorded_from),
-        ("recorded_at", "<=", "recorded_to", flt.recorded_to),
-        ("recorded_at", "<=", "as_of", flt.as_of),
-        ("position", "<=", "to_position", flt.to_position),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} :{key}")
-            params[key] = value
-    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY position LIMIT :limit"
-    return sql, params
+@dataclass
+class _Staged:
+    """A batch being committed: where the log stood, where it will stand, and the rows so far."""
+
+    head_position: int
+    position: int
+    prev_hash: str
+    recorded_at: datetime
+    stored: dict[uuid.UUID, RecordedEvent] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    committed: list[RecordedEvent] = field(default_factory=list)
+
+    def hash_rows(self, request: _Request, current: int) -> list[RecordedEvent]:
+        """The request's events at the next positions, each chained to the one before."""
+        recorded: list[RecordedEvent] = []
+        for offset, (event, stored_form) in enumerate(zip(request.events, request.encoded, strict=True)):
+            self.position += 1
+            # The hash covers the stored (round-tripped) form of the payload.
+            one = RecordedEvent(
+                position=self.position,
+                event_id=event.event_id,
+                stream_id=request.stream_id,
+                stream_version=current + offset + 1,
+                type=event.type,
+                schema_version=event.schema_version,
+                data=stored_form.data,
+                metadata=stored_form.metadata,
+                child_ids=tuple(event.child_ids),
+                occurred_at=event.occurred_at,
+                recorded_at=self.recorded_at,
+                prev_hash=self.prev_hash,
+                hash="",
+            )
+            digest = event_hash(
+                position=one.position,
+                event_id=one.event_id,
+                stream_id=one.stream_id,
+                stream_version=one.stream_version,
+                type=one.type,
+                schema_version=one.schema_version,
+                data=one.data,
+                metadata=one.metadata,
+                child_ids=one.child_ids,
+                occurred_at=one.occurred_at,
+                recorded_at=one.recorded_at,
+                prev_hash=one.prev_hash,
+            )
+            self.rows.append(
+                (
+                    one.position,
+                    one.event_id,
+                    one.stream_id,
+                    one.stream_version,
+                    one.type,
+                    one.schema_version,
+                    stored_form.data_text,
+                    stored_form.metadata_text,
+                    _array_literal(one.child_ids),
+                    one.occurred_at,
+                    one.recorded_at,
+                    one.prev_hash,
+                    digest,
+                )
+            )
+            recorded.append(replace(one, hash=digest))
+            self.prev_hash = digest
+        self.stored.update({r.event_id: r for r in recorded})
+        self.committed.extend(recorded)
+        return recorded
 
 
 class _LookFirst(Exception):
@@ -664,9 +491,9 @@ async def _insert(
     columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(13)]
     try:
         if head is None:
-            await conn.execute(_INSERT, *columns)
+            await conn.execute(sql.INSERT, *columns)
             return {}
-        found = await conn.fetch(_INSERT_AND_MOVE_HEAD, *columns, *head, NOTIFY_CHANNEL, list(checkpoints))
+        found = await conn.fetch(sql.INSERT_AND_MOVE_HEAD, *columns, *head, NOTIFY_CHANNEL, list(checkpoints))
     except asyncpg.UniqueViolationError as exc:
         if careful:
             raise

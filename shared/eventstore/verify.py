@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.eventstore import sql
 from shared.eventstore.content import content_problem
 from shared.eventstore.hashing import GENESIS_HASH, event_hash
-from shared.eventstore.store import EVENT_COLUMNS, row_to_event
+from shared.eventstore.reader import record_to_event
 
 
 @dataclass(frozen=True)
@@ -26,27 +27,23 @@ async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResul
     expected_prev = GENESIS_HASH
     expected_position = 0
     checked = 0
-    async with engine.connect() as conn:
-        head = (await conn.execute(text("SELECT position, hash FROM events_head WHERE id"))).one()
+    async with engine.connect() as own:
+        conn: Any = (await own.get_raw_connection()).driver_connection
+        row = await conn.fetchrow(sql.HEAD)
+        head_position, head_hash = int(row["position"]), str(row["hash"])
         # Up to the head read first: the head moves with its events' commit, so every position up
         # to it is there, and what is appended meanwhile is for the next verify.
         while True:
-            rows = await conn.execute(
-                text(
-                    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :p AND position <= :h "
-                    "ORDER BY position LIMIT :n"
-                ),
-                {"p": expected_position, "h": head.position, "n": chunk},
-            )
-            events = [row_to_event(r) for r in rows]
+            rows = await conn.fetch(sql.RANGE, expected_position, head_position, chunk)
+            events = [record_to_event(r) for r in rows]
             if not events:
                 break
             for event in events:
                 expected_position += 1
                 if event.position != expected_position:
-                    return VerifyResult(False, checked, head.position, head.hash, expected_position, "gap")
+                    return VerifyResult(False, checked, head_position, head_hash, expected_position, "gap")
                 if event.prev_hash != expected_prev:
-                    return VerifyResult(False, checked, head.position, head.hash, event.position, "prev_hash")
+                    return VerifyResult(False, checked, head_position, head_hash, event.position, "prev_hash")
                 digest = event_hash(
                     position=event.position,
                     event_id=event.event_id,
@@ -62,12 +59,12 @@ async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResul
                     prev_hash=event.prev_hash,
                 )
                 if digest != event.hash:
-                    return VerifyResult(False, checked, head.position, head.hash, event.position, "hash")
+                    return VerifyResult(False, checked, head_position, head_hash, event.position, "hash")
                 # The store writes no other numbers: one here was changed after it was hashed.
                 if content_problem(event.data) or content_problem(event.metadata):
-                    return VerifyResult(False, checked, head.position, head.hash, event.position, "content")
+                    return VerifyResult(False, checked, head_position, head_hash, event.position, "content")
                 expected_prev = event.hash
                 checked += 1
-        if head.position != expected_position or head.hash != expected_prev:
-            return VerifyResult(False, checked, head.position, head.hash, expected_position + 1, "head does not match")
-    return VerifyResult(True, checked, head.position, head.hash)
+        if head_position != expected_position or head_hash != expected_prev:
+            return VerifyResult(False, checked, head_position, head_hash, expected_position + 1, "head does not match")
+    return VerifyResult(True, checked, head_position, head_hash)

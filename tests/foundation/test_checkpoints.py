@@ -21,7 +21,7 @@ from shared.clock import ManualClock
 from shared.db import as_role, create_engine
 from shared.eventstore import EventStore, NewEvent
 from shared.eventstore.hashing import event_hash
-from shared.eventstore.store import EVENT_COLUMNS, row_to_event
+from shared.eventstore import EVENT_COLUMNS, row_to_event
 from tests.conftest import test_settings
 from tests.foundation.test_cli import run_carelog
 
