@@ -10,11 +10,10 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from shared.access import ROUTE_RULES, enforce_policy
-from shared.access import router as access_router
+from shared.access import ACCESS, route_rules, undeclared_routes
 from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
@@ -48,8 +47,9 @@ CORS_REQUEST_HEADERS = [
 ]
 CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
-# Read-only services that only read the log: included in every mode (`--service` of any name).
-ALWAYS_INCLUDED = ("investigations",)
+# Included in every mode (`--service` of any name): the read-only investigations, and access (the
+# relations every route's policy reads).
+ALWAYS_INCLUDED = ("investigations", "access")
 
 
 def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
@@ -58,7 +58,7 @@ def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
     from services.notifications.api import SERVICE as NOTIFICATIONS
     from services.visits.api import SERVICE as VISITS
 
-    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS)}
+    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS, ACCESS)}
     unknown = set(names) - set(known)
     if unknown:
         raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
@@ -122,7 +122,6 @@ def create_app(
             await engine.dispose()
 
     app = FastAPI(
-        dependencies=[Depends(enforce_policy, scope="function")],
         responses=PROBLEM_RESPONSES,
         title="carelog",
         version="0.1.0",
@@ -133,7 +132,6 @@ def create_app(
     app.state.clock = clock or SystemClock()
     app.state.services = [s.name for s in specs]
     app.state.runners = {}
-    app.state.route_rules = ROUTE_RULES
     app.state.jwk_client = jwk_client_for(settings)
     app.state.verified_tokens = VerifiedTokens()
     app.state.write_limits = TokenBuckets(settings.writes_per_minute) if settings.writes_per_minute else None
@@ -166,8 +164,13 @@ def create_app(
         max_header_bytes=settings.max_header_bytes,
     )
     app.include_router(ops_router)
-    app.include_router(access_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for spec in specs:
         app.include_router(spec.router)
+    # Refuse by default: a route that declares no access would be open to anyone with a token.
+    routers = [ops_router, *(spec.router for spec in specs)]
+    undeclared = undeclared_routes(routers)
+    if undeclared:
+        raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
+    app.state.route_rules = route_rules(routers)
     return app

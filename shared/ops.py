@@ -10,20 +10,25 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shared.access import children_read
-from shared.auth import Principal, current_principal
+from shared.access import access, children_read
+from shared.auth import Principal
 from shared.checkpoints import signing_key, take_checkpoint
 from shared.db import is_ready
 from shared.eventstore import EventFilter, verify_chain
+from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.settings import ConfigurationError
 from shared.types import Instant
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+
+# Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
+LogReader = Annotated[Principal, access(Resource.LOG, Action.READ)]
+LogWriter = Annotated[Principal, access(Resource.LOG, Action.WRITE)]
 
 # Who may read the raw log, verify it or sign checkpoints is decided by the access policy
 # (shared/policy.py, Resource.LOG) like every other route.
@@ -45,7 +50,7 @@ async def readyz(request: Request) -> dict[str, Any]:
 @router.get("/v1/events", tags=["log"], summary="The global feed, in position order")
 async def global_feed(
     request: Request,
-    _: Annotated[Principal, Depends(current_principal)],
+    _caller: LogReader,
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="Return events after this position")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
@@ -76,7 +81,7 @@ async def global_feed(
 async def read_stream(
     request: Request,
     stream_id: Annotated[str, Path(max_length=200)],
-    _: Annotated[Principal, Depends(current_principal)],
+    _caller: LogReader,
     as_of: Instant | None = None,
 ) -> dict[str, Any]:
     events = await request.app.state.store.read_stream(stream_id, as_of=as_of)
@@ -98,7 +103,10 @@ def _page(events: list[Any], limit: int) -> dict[str, Any]:
 
 
 @router.get("/v1/admin/verify", tags=["log"], summary="Recompute the hash chain of the whole log")
-async def verify(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
+async def verify(
+    request: Request,
+    _caller: LogReader,
+) -> dict[str, Any]:
     result = await verify_chain(request.app.state.engine)
     return dict(result.__dict__)
 
@@ -109,7 +117,10 @@ async def verify(request: Request, _: Annotated[Principal, Depends(current_princ
     status_code=201,
     summary="Sign (position, head hash, time) now with the agency's Ed25519 key",
 )
-async def create_checkpoint(request: Request, _: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
+async def create_checkpoint(
+    request: Request,
+    _caller: LogWriter,
+) -> dict[str, Any]:
     try:
         key = await asyncio.to_thread(signing_key, request.app.state.settings)
     except ConfigurationError as exc:  # never a key of the moment's own: no one could check against it
@@ -143,7 +154,7 @@ async def checkpoint_worker(state: Any) -> None:
 )
 async def stream_feed(
     request: Request,
-    _: Annotated[Principal, Depends(current_principal)],
+    _caller: LogReader,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     to_position: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,

@@ -10,16 +10,48 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from services.carers import commands as cmd
 from services.carers import projections
 from services.carers.rules import HouseholdState, age_on, compliance, dbs_status, is_adult
-from shared.access import children_read
-from shared.auth import Principal, current_principal
+from shared.access import access, children_read
+from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.service import ServiceSpec
 
 router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)
 
+# Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
+AllegationCreator = Annotated[Principal, access(Resource.ALLEGATION, Action.CREATE)]
+HouseholdCreator = Annotated[Principal, access(Resource.HOUSEHOLD, Action.CREATE)]
+HouseholdReader = Annotated[
+    Principal, access(Resource.HOUSEHOLD, Action.READ, locate="household", param="household_id")
+]
+HouseholdWriter = Annotated[
+    Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
+]
+PlacementWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="placement", param="placement_id")]
+ReportListReader = Annotated[Principal, access(Resource.REPORT, Action.READ, self_param="worker_id")]
+ReportReader = Annotated[Principal, access(Resource.REPORT, Action.READ)]
+ReportWriter = Annotated[Principal, access(Resource.REPORT, Action.WRITE)]
+ChildInBodyWriter = Annotated[
+    Principal, access(Resource.CHILD, Action.WRITE, locate="child", param="child_id", source="body")
+]
+PlacementReader = Annotated[
+    Principal, access(Resource.CHILD, Action.READ, locate="placement", param="placement_id", audited=True)
+]
+AllegationReportReader = Annotated[
+    Principal, access(Resource.ALLEGATION, Action.READ, locate="allegation-report", param="report_id", audited=True)
+]
+AllegationReportWriter = Annotated[
+    Principal, access(Resource.ALLEGATION, Action.WRITE, locate="allegation-report", param="report_id")
+]
+AllegationReader = Annotated[
+    Principal, access(Resource.ALLEGATION, Action.READ, locate="allegation", param="allegation_id", audited=True)
+]
+AllegationWriter = Annotated[
+    Principal, access(Resource.ALLEGATION, Action.WRITE, locate="allegation", param="allegation_id")
+]
+
 Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
-Reader = Annotated[Principal, Depends(current_principal)]
 
 CREATED: dict[str, Any] = {"status_code": 201}
 REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -39,12 +71,12 @@ async def _household(request: Request, household_id: uuid.UUID) -> HouseholdStat
 
 # ---- households ------------------------------------------------------------------------------
 @router.post("/households", summary="Register a fostering household", responses=REFUSALS, **CREATED)
-async def register_household(ctx: Ctx, body: cmd.HouseholdIn) -> dict[str, Any]:
+async def register_household(ctx: Ctx, body: cmd.HouseholdIn, _caller: HouseholdCreator) -> dict[str, Any]:
     return await cmd.register_household(ctx, body)
 
 
 @router.get("/compliance/households", summary="Agency view: every household with anything overdue")
-async def overdue_households(request: Request, _: Reader) -> dict[str, Any]:
+async def overdue_households(request: Request, _: ReportReader) -> dict[str, Any]:
     now = request.app.state.clock.now()
     async with request.app.state.store.reader.connect() as conn:
         households = await projections.overdue_households(conn, now, cmd.local_rules())
@@ -52,7 +84,12 @@ async def overdue_households(request: Request, _: Reader) -> dict[str, Any]:
 
 
 @router.get("/households/{household_id}", summary="A household: members, checks, approval, holds, placements")
-async def get_household(request: Request, response: Response, household_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+async def get_household(
+    request: Request,
+    response: Response,
+    household_id: uuid.UUID,
+    _: HouseholdReader,
+) -> dict[str, Any]:
     state = await _household(request, household_id)
     today = request.app.state.clock.now().date()
     async with request.app.state.store.reader.connect() as conn:
@@ -98,7 +135,12 @@ async def get_household(request: Request, response: Response, household_id: uuid
 @router.post(
     "/households/{household_id}/members", summary="Add a person to the household", responses=REFUSALS, **CREATED
 )
-async def add_member(ctx: Ctx, household_id: uuid.UUID, body: cmd.MemberIn) -> dict[str, Any]:
+async def add_member(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.MemberIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.add_member(ctx, household_id, body)
 
 
@@ -108,33 +150,59 @@ async def add_member(ctx: Ctx, household_id: uuid.UUID, body: cmd.MemberIn) -> d
     responses=REFUSALS,
     **CREATED,
 )
-async def record_check(ctx: Ctx, household_id: uuid.UUID, member_id: uuid.UUID, body: cmd.CheckIn) -> dict[str, Any]:
+async def record_check(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: cmd.CheckIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.record_check(ctx, household_id, member_id, body)
 
 
 @router.post(
     "/households/{household_id}/approval", summary="Approve (with terms) or refuse", responses=REFUSALS, **CREATED
 )
-async def decide_approval(ctx: Ctx, household_id: uuid.UUID, body: cmd.ApprovalIn) -> dict[str, Any]:
+async def decide_approval(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.ApprovalIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.decide_approval(ctx, household_id, body)
 
 
 @router.post("/households/{household_id}/approval/end", summary="End the approval", responses=REFUSALS, **CREATED)
-async def end_approval(ctx: Ctx, household_id: uuid.UUID, body: cmd.EndApprovalIn) -> dict[str, Any]:
+async def end_approval(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.EndApprovalIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.end_approval(ctx, household_id, body)
 
 
 @router.post(
     "/households/{household_id}/supervisions", summary="A supervision by the SSW", responses=REFUSALS, **CREATED
 )
-async def record_supervision(ctx: Ctx, household_id: uuid.UUID, body: cmd.SupervisionIn) -> dict[str, Any]:
+async def record_supervision(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.SupervisionIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.record_supervision(ctx, household_id, body)
 
 
 @router.post(
     "/households/{household_id}/training", summary="A course completed by a carer", responses=REFUSALS, **CREATED
 )
-async def record_training(ctx: Ctx, household_id: uuid.UUID, body: cmd.TrainingIn) -> dict[str, Any]:
+async def record_training(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.TrainingIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.record_training(ctx, household_id, body)
 
 
@@ -144,12 +212,22 @@ async def record_training(ctx: Ctx, household_id: uuid.UUID, body: cmd.TrainingI
     responses=REFUSALS,
     **CREATED,
 )
-async def record_review(ctx: Ctx, household_id: uuid.UUID, body: cmd.ReviewIn) -> dict[str, Any]:
+async def record_review(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.ReviewIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.record_review(ctx, household_id, body)
 
 
 @router.post("/households/{household_id}/holds", summary="Hold new placements", responses=REFUSALS, **CREATED)
-async def place_hold(ctx: Ctx, household_id: uuid.UUID, body: cmd.HoldIn) -> dict[str, Any]:
+async def place_hold(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.HoldIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.place_hold(ctx, household_id, body)
 
 
@@ -159,12 +237,22 @@ async def place_hold(ctx: Ctx, household_id: uuid.UUID, body: cmd.HoldIn) -> dic
     responses=REFUSALS,
     **CREATED,
 )
-async def lift_hold(ctx: Ctx, household_id: uuid.UUID, hold_id: uuid.UUID, body: cmd.LiftIn) -> dict[str, Any]:
+async def lift_hold(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    hold_id: uuid.UUID,
+    body: cmd.LiftIn,
+    _caller: HouseholdWriter,
+) -> dict[str, Any]:
     return await cmd.lift_hold(ctx, household_id, hold_id, body)
 
 
 @router.get("/households/{household_id}/compliance", summary="Every clock of the household: due date and status")
-async def household_compliance(request: Request, household_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+async def household_compliance(
+    request: Request,
+    household_id: uuid.UUID,
+    _: HouseholdReader,
+) -> dict[str, Any]:
     state = await _household(request, household_id)
     return compliance(state, request.app.state.clock.now(), cmd.local_rules())
 
@@ -176,12 +264,20 @@ async def household_compliance(request: Request, household_id: uuid.UUID, _: Rea
     responses=REFUSALS,
     **CREATED,
 )
-async def start_placement(ctx: Ctx, body: cmd.PlacementIn) -> dict[str, Any]:
+async def start_placement(
+    ctx: Ctx,
+    body: cmd.PlacementIn,
+    _caller: ChildInBodyWriter,
+) -> dict[str, Any]:
     return await cmd.start_placement(ctx, body)
 
 
 @router.get("/placements/{placement_id}", summary="A placement")
-async def get_placement(request: Request, placement_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+async def get_placement(
+    request: Request,
+    placement_id: uuid.UUID,
+    _: PlacementReader,
+) -> dict[str, Any]:
     async with request.app.state.store.reader.connect() as conn:
         found = await projections.placement(conn, placement_id)
     if found is None:
@@ -190,7 +286,12 @@ async def get_placement(request: Request, placement_id: uuid.UUID, _: Reader) ->
 
 
 @router.post("/placements/{placement_id}/end", summary="End a placement", responses=REFUSALS, **CREATED)
-async def end_placement(ctx: Ctx, placement_id: uuid.UUID, body: cmd.PlacementEndIn) -> dict[str, Any]:
+async def end_placement(
+    ctx: Ctx,
+    placement_id: uuid.UUID,
+    body: cmd.PlacementEndIn,
+    _caller: PlacementWriter,
+) -> dict[str, Any]:
     return await cmd.end_placement(ctx, placement_id, body)
 
 
@@ -200,7 +301,12 @@ async def end_placement(ctx: Ctx, placement_id: uuid.UUID, body: cmd.PlacementEn
     responses=REFUSALS,
     **CREATED,
 )
-async def record_ending(ctx: Ctx, placement_id: uuid.UUID, body: cmd.EndingIn) -> dict[str, Any]:
+async def record_ending(
+    ctx: Ctx,
+    placement_id: uuid.UUID,
+    body: cmd.EndingIn,
+    _caller: PlacementWriter,
+) -> dict[str, Any]:
     return await cmd.record_ending(ctx, placement_id, body)
 
 
@@ -214,14 +320,19 @@ WorkerId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0
     responses=REFUSALS,
     **CREATED,
 )
-async def record_worker_supervision(ctx: Ctx, worker_id: WorkerId, body: cmd.WorkerSupervisionIn) -> dict[str, Any]:
+async def record_worker_supervision(
+    ctx: Ctx,
+    worker_id: WorkerId,
+    body: cmd.WorkerSupervisionIn,
+    _caller: ReportWriter,
+) -> dict[str, Any]:
     return await cmd.record_worker_supervision(ctx, worker_id, body)
 
 
 @router.get("/caseloads", summary="Per worker: children and households allocated against targets; supervision")
 async def caseloads(
     request: Request,
-    _: Reader,
+    _: ReportListReader,
     worker_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     now = request.app.state.clock.now()
@@ -245,7 +356,12 @@ async def caseloads(
     responses=REFUSALS,
     **CREATED,
 )
-async def receive_allegation(ctx: Ctx, body: cmd.AllegationIn, response: Response) -> dict[str, Any]:
+async def receive_allegation(
+    ctx: Ctx,
+    body: cmd.AllegationIn,
+    response: Response,
+    _caller: AllegationCreator,
+) -> dict[str, Any]:
     result = await cmd.receive_allegation(ctx, body)
     if "report_id" in result:
         response.status_code = 202  # reported for triage, not recorded as an allegation yet
@@ -253,7 +369,11 @@ async def receive_allegation(ctx: Ctx, body: cmd.AllegationIn, response: Respons
 
 
 @router.get("/allegation-reports/{report_id}", summary="An allegation reported for triage (managers)")
-async def get_allegation_report(ctx: Ctx, report_id: uuid.UUID) -> dict[str, Any]:
+async def get_allegation_report(
+    ctx: Ctx,
+    report_id: uuid.UUID,
+    _caller: AllegationReportReader,
+) -> dict[str, Any]:
     return await cmd.allegation_report(ctx, report_id)
 
 
@@ -263,12 +383,21 @@ async def get_allegation_report(ctx: Ctx, report_id: uuid.UUID) -> dict[str, Any
     responses=REFUSALS,
     **CREATED,
 )
-async def close_allegation_report(ctx: Ctx, report_id: uuid.UUID, body: cmd.CloseReportIn) -> dict[str, Any]:
+async def close_allegation_report(
+    ctx: Ctx,
+    report_id: uuid.UUID,
+    body: cmd.CloseReportIn,
+    _caller: AllegationReportWriter,
+) -> dict[str, Any]:
     return await cmd.close_allegation_report(ctx, report_id, body)
 
 
 @router.get("/allegations/{allegation_id}", summary="An allegation and its clocks")
-async def get_allegation(request: Request, allegation_id: uuid.UUID, _: Reader) -> dict[str, Any]:
+async def get_allegation(
+    request: Request,
+    allegation_id: uuid.UUID,
+    _: AllegationReader,
+) -> dict[str, Any]:
     async with request.app.state.store.reader.connect() as conn:
         found = await projections.allegation(conn, allegation_id)
     if found is None:
@@ -279,7 +408,12 @@ async def get_allegation(request: Request, allegation_id: uuid.UUID, _: Reader) 
 @router.post(
     "/allegations/{allegation_id}/lado-referral", summary="The referral to the LADO", responses=REFUSALS, **CREATED
 )
-async def lado_referral(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.LadoReferralIn) -> dict[str, Any]:
+async def lado_referral(
+    ctx: Ctx,
+    allegation_id: uuid.UUID,
+    body: cmd.LadoReferralIn,
+    _caller: AllegationWriter,
+) -> dict[str, Any]:
     return await cmd.record_lado_referral(ctx, allegation_id, body)
 
 
@@ -289,12 +423,22 @@ async def lado_referral(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.LadoReferr
     responses=REFUSALS,
     **CREATED,
 )
-async def written_confirmation(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.WrittenConfirmationIn) -> dict[str, Any]:
+async def written_confirmation(
+    ctx: Ctx,
+    allegation_id: uuid.UUID,
+    body: cmd.WrittenConfirmationIn,
+    _caller: AllegationWriter,
+) -> dict[str, Any]:
     return await cmd.record_written_confirmation(ctx, allegation_id, body)
 
 
 @router.post("/allegations/{allegation_id}/outcome", summary="The allegation's outcome", responses=REFUSALS, **CREATED)
-async def allegation_outcome(ctx: Ctx, allegation_id: uuid.UUID, body: cmd.OutcomeIn) -> dict[str, Any]:
+async def allegation_outcome(
+    ctx: Ctx,
+    allegation_id: uuid.UUID,
+    body: cmd.OutcomeIn,
+    _caller: AllegationWriter,
+) -> dict[str, Any]:
     return await cmd.record_outcome(ctx, allegation_id, body)
 
 

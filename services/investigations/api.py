@@ -14,10 +14,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.investigations import commands, rendering, rules
+from shared.access import access
+from shared.auth import Principal
+from shared.policy import Action, Resource
 from shared.service import ServiceSpec
 from shared.types import MONTH_PATTERN, Instant
 
 router = APIRouter()
+
+# Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
+ChildReader = Annotated[Principal, access(Resource.CHILD, Action.READ, locate="child", param="child_id", audited=True)]
+ReportReader = Annotated[Principal, access(Resource.REPORT, Action.READ)]
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2026-08"])]
 AsOf = Annotated[Instant | None, Query(description="What the agency knew at this instant (default: the close)")]
 
@@ -39,6 +46,7 @@ def _settings(request: Request) -> commands.InvestigationsSettings:
 async def export_child(
     request: Request,
     child_id: uuid.UUID,
+    _caller: ChildReader,
     format: ExportFormat = ExportFormat.JSON,
     as_of: AsOf = None,
 ) -> Response:
@@ -57,7 +65,12 @@ async def export_child(
 
 
 @router.get("/v1/reports/kpis", tags=["investigations"], summary="Monthly KPIs (DOMAIN.md §4), reproducible")
-async def kpis(request: Request, month: Month, as_of: AsOf = None) -> Response:
+async def kpis(
+    request: Request,
+    month: Month,
+    _caller: ReportReader,
+    as_of: AsOf = None,
+) -> Response:
     report = await commands.kpi_report(
         request.app.state.engine,
         month,
@@ -74,7 +87,12 @@ async def kpis(request: Request, month: Month, as_of: AsOf = None) -> Response:
     summary="The child's chronology as a timeline (HTML)",
     response_class=HTMLResponse,
 )
-async def inspect_child(request: Request, child_id: uuid.UUID, as_of: AsOf = None) -> HTMLResponse:
+async def inspect_child(
+    request: Request,
+    child_id: uuid.UUID,
+    _caller: ChildReader,
+    as_of: AsOf = None,
+) -> HTMLResponse:
     settings = _settings(request)
     export = await commands.child_export(
         request.app.state.engine, child_id, as_of=as_of, late_entry_hours=settings.late_entry_hours
@@ -87,6 +105,7 @@ async def inspect_child(request: Request, child_id: uuid.UUID, as_of: AsOf = Non
 )
 async def inspect_kpis(
     request: Request,
+    _caller: ReportReader,
     to: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Last month shown")] = None,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
 ) -> HTMLResponse:

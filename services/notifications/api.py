@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse
 
 from services.notifications import commands, destinations, projections, rules, workers
 from services.notifications.rules import NOTIFICATION_STATUSES, RECIPIENTS
-from shared.access import children_read
-from shared.auth import Principal, Role, current_principal
+from shared.access import access, children_read
+from shared.auth import Principal, Role
 from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.idempotency import shown_once
 from shared.policy import Action, Resource, decide, require_role
@@ -23,8 +23,24 @@ from shared.service import ServiceSpec
 from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["notifications"], route_class=CommandRoute)
+
+# Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
+SubscriptionCreator = Annotated[Principal, access(Resource.SUBSCRIPTION, Action.CREATE)]
+SubscriptionReader = Annotated[Principal, access(Resource.SUBSCRIPTION, Action.READ)]
+SubscriptionWriter = Annotated[Principal, access(Resource.SUBSCRIPTION, Action.WRITE)]
 Ctx = Annotated[CommandContext, Depends(command_context("notifications"))]
-Caller = Annotated[Principal, Depends(current_principal)]
+NotificationsReader = Annotated[
+    Principal, access(Resource.NOTIFICATION, Action.READ, locate="child", param="child_id", source="query")
+]
+NotificationReader = Annotated[
+    Principal, access(Resource.NOTIFICATION, Action.READ, locate="notification", param="notification_id", audited=True)
+]
+NotificationWriter = Annotated[
+    Principal, access(Resource.NOTIFICATION, Action.WRITE, locate="notification", param="notification_id")
+]
+EscalationReader = Annotated[
+    Principal, access(Resource.NOTIFICATION, Action.READ, locate="escalation", param="escalation_id", audited=True)
+]
 
 Recipient = Literal[
     "ofsted",
@@ -114,7 +130,12 @@ SECRET_SHOWN_ONCE = (
 
 
 @router.post("/subscriptions", status_code=201)
-async def create_subscription(body: SubscriptionIn, ctx: Ctx, request: Request) -> JSONResponse:
+async def create_subscription(
+    body: SubscriptionIn,
+    ctx: Ctx,
+    request: Request,
+    _caller: SubscriptionCreator,
+) -> JSONResponse:
     subscription_id, secret = await commands.create_subscription(
         ctx,
         url=str(body.url),
@@ -137,7 +158,7 @@ async def create_subscription(body: SubscriptionIn, ctx: Ctx, request: Request) 
 @router.get("/subscriptions")
 async def list_subscriptions(
     request: Request,
-    caller: Caller,
+    caller: SubscriptionReader,
     recipient: Recipient | None = None,
     status: Literal["active", "disabled"] | None = None,
 ) -> dict[str, Any]:
@@ -157,21 +178,34 @@ async def list_subscriptions(
 
 
 @router.get("/subscriptions/{subscription_id}")
-async def get_subscription(subscription_id: uuid.UUID, request: Request, caller: Caller) -> dict[str, Any]:
+async def get_subscription(
+    subscription_id: uuid.UUID,
+    request: Request,
+    caller: SubscriptionReader,
+) -> dict[str, Any]:
     require_role(caller, SUBSCRIPTION_READERS, "see webhook subscriptions")
     return _subscription_json(await _subscription_row(request, subscription_id))
 
 
 @router.post("/subscriptions/{subscription_id}/disable")
 async def disable_subscription(
-    subscription_id: uuid.UUID, ctx: Ctx, request: Request, body: DisableIn | None = None
+    subscription_id: uuid.UUID,
+    ctx: Ctx,
+    request: Request,
+    _caller: SubscriptionWriter,
+    body: DisableIn | None = None,
 ) -> dict[str, Any]:
     await commands.disable_subscription(ctx, subscription_id, (body or DisableIn()).reason)
     return _subscription_json(await _subscription_row(request, subscription_id))
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret")
-async def rotate_secret(subscription_id: uuid.UUID, ctx: Ctx, request: Request) -> JSONResponse:
+async def rotate_secret(
+    subscription_id: uuid.UUID,
+    ctx: Ctx,
+    request: Request,
+    _caller: SubscriptionWriter,
+) -> JSONResponse:
     version, secret = await commands.rotate_secret(ctx, subscription_id)
     row = await _subscription_row(request, subscription_id)
     return shown_once(
@@ -213,7 +247,7 @@ def _notification_json(row: Any, now: datetime) -> dict[str, Any]:
 @router.get("/notifications")
 async def list_notifications(
     request: Request,
-    caller: Caller,
+    caller: NotificationsReader,
     child_id: uuid.UUID | None = None,
     status: str | None = Query(default=None, description=f"One of {', '.join(NOTIFICATION_STATUSES)}."),
     recipient: Recipient | None = None,
@@ -309,7 +343,11 @@ async def notification_detail(
 
 
 @router.get("/notifications/{notification_id}")
-async def get_notification(notification_id: uuid.UUID, request: Request, caller: Caller) -> JSONResponse:
+async def get_notification(
+    notification_id: uuid.UUID,
+    request: Request,
+    caller: NotificationReader,
+) -> JSONResponse:
     require_role(caller, READERS, "see notifications")
     body = await notification_detail(request, notification_id, diagnostics=sees_delivery_diagnostics(caller))
     return JSONResponse(body, headers={"ETag": f'"{body["version"]}"'})
@@ -317,7 +355,11 @@ async def get_notification(notification_id: uuid.UUID, request: Request, caller:
 
 @router.post("/notifications/{notification_id}/acknowledge")
 async def acknowledge_notification(
-    notification_id: uuid.UUID, body: AcknowledgeIn, ctx: Ctx, request: Request
+    notification_id: uuid.UUID,
+    body: AcknowledgeIn,
+    ctx: Ctx,
+    request: Request,
+    _caller: NotificationWriter,
 ) -> dict[str, Any]:
     await commands.acknowledge(
         ctx,
@@ -356,7 +398,7 @@ def _escalation_json(row: Any) -> dict[str, Any]:
 @router.get("/escalations")
 async def list_escalations(
     request: Request,
-    caller: Caller,
+    caller: NotificationsReader,
     open: bool | None = None,
     child_id: uuid.UUID | None = None,
     escalate_to: str | None = None,
@@ -382,7 +424,11 @@ async def list_escalations(
 
 
 @router.get("/escalations/{escalation_id}")
-async def get_escalation(escalation_id: uuid.UUID, request: Request, caller: Caller) -> dict[str, Any]:
+async def get_escalation(
+    escalation_id: uuid.UUID,
+    request: Request,
+    caller: EscalationReader,
+) -> dict[str, Any]:
     require_role(caller, READERS, "see escalations")
     async with request.app.state.store.reader.connect() as conn:
         row = (

@@ -16,19 +16,33 @@ from sqlalchemy import text
 from services.visits import commands as cmd
 from services.visits import events as ev
 from services.visits import projections, rules
-from shared.access import children_read
-from shared.auth import Principal, current_principal
+from shared.access import access, children_read
+from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.eventstore import RecordedEvent
 from shared.instants import instant_problem
+from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.service import ServiceSpec
 from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["visits"], route_class=CommandRoute)
 
+# Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
+ChildCreator = Annotated[Principal, access(Resource.CHILD, Action.CREATE)]
+ChildReader = Annotated[Principal, access(Resource.CHILD, Action.READ, locate="child", param="child_id", audited=True)]
+ChildWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="child", param="child_id")]
+ComplaintWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="complaint", param="complaint_id")]
+ReportListReader = Annotated[Principal, access(Resource.REPORT, Action.READ, self_param="worker_id")]
+SharedPlanWriter = Annotated[Principal, access(Resource.SHARED_PLAN, Action.WRITE, locate="child", param="child_id")]
+ComplaintReader = Annotated[
+    Principal, access(Resource.CHILD, Action.READ, locate="complaint", param="complaint_id", audited=True)
+]
+SharedPlanReader = Annotated[
+    Principal, access(Resource.SHARED_PLAN, Action.READ, locate="child", param="child_id", audited=True)
+]
+
 Ctx = Annotated[CommandContext, Depends(command_context("visits"))]
-Reader = Annotated[Principal, Depends(current_principal)]
 ChildId = Annotated[uuid.UUID, Path(description="The child's id")]
 ComplaintId = Annotated[uuid.UUID, Path(description="The complaint's id")]
 
@@ -103,7 +117,12 @@ def _deadline_json(row: Any, now: datetime) -> dict[str, Any]:
 
 # ---- children ------------------------------------------------------------------------------------
 @router.post("/children", status_code=201, summary="Register a child", responses=PROBLEMS)
-async def register_child(body: cmd.RegisterChild, ctx: Ctx, response: Response) -> dict[str, Any]:
+async def register_child(
+    body: cmd.RegisterChild,
+    ctx: Ctx,
+    response: Response,
+    _caller: ChildCreator,
+) -> dict[str, Any]:
     recorded = await cmd.register_child(ctx, body)
     response.headers["Location"] = f"/v1/children/{recorded[0].data['child_id']}"
     response.headers["ETag"] = f'"{recorded[-1].stream_version}"'
@@ -115,7 +134,12 @@ async def register_child(body: cmd.RegisterChild, ctx: Ctx, response: Response) 
 
 
 @router.get("/children/{child_id}", summary="A child's current details and version", responses=PROBLEMS)
-async def get_child(child_id: ChildId, request: Request, response: Response, _: Reader) -> dict[str, Any]:
+async def get_child(
+    child_id: ChildId,
+    request: Request,
+    response: Response,
+    _: ChildReader,
+) -> dict[str, Any]:
     async with _engine(request).connect() as conn:
         child = await _require_child(conn, child_id)
         placement = await projections.current_placement(conn, child_id)
@@ -149,26 +173,46 @@ def _placement_json(placement: Any) -> dict[str, Any] | None:
 
 # ---- the record ----------------------------------------------------------------------------------
 @router.post("/children/{child_id}/visits", status_code=201, summary="Record a visit", responses=PROBLEMS)
-async def record_visit(child_id: ChildId, body: cmd.RecordVisit, ctx: Ctx) -> dict[str, Any]:
+async def record_visit(
+    child_id: ChildId,
+    body: cmd.RecordVisit,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.record_visit(ctx, child_id, body), "visit_id")
 
 
 @router.post("/children/{child_id}/contacts", status_code=201, summary="Record any other contact", responses=PROBLEMS)
-async def record_contact(child_id: ChildId, body: cmd.RecordContact, ctx: Ctx) -> dict[str, Any]:
+async def record_contact(
+    child_id: ChildId,
+    body: cmd.RecordContact,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.record_contact(ctx, child_id, body), "contact_id")
 
 
 @router.post(
     "/children/{child_id}/incidents", status_code=201, summary="Record an incident or health event", responses=PROBLEMS
 )
-async def record_incident(child_id: ChildId, body: cmd.RecordIncident, ctx: Ctx) -> dict[str, Any]:
+async def record_incident(
+    child_id: ChildId,
+    body: cmd.RecordIncident,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.record_incident(ctx, child_id, body), "incident_id")
 
 
 @router.post(
     "/children/{child_id}/statements", status_code=201, summary="Add the child's own words", responses=PROBLEMS
 )
-async def record_statement(child_id: ChildId, body: cmd.RecordStatement, ctx: Ctx) -> dict[str, Any]:
+async def record_statement(
+    child_id: ChildId,
+    body: cmd.RecordStatement,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.record_statement(ctx, child_id, body), "statement_id")
 
 
@@ -178,7 +222,12 @@ async def record_statement(child_id: ChildId, body: cmd.RecordStatement, ctx: Ct
     summary="Correct an earlier entry (the entry itself is never changed)",
     responses=PROBLEMS,
 )
-async def amend_entry(child_id: ChildId, body: cmd.AmendEntry, ctx: Ctx) -> dict[str, Any]:
+async def amend_entry(
+    child_id: ChildId,
+    body: cmd.AmendEntry,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     result = _result(await cmd.amend_entry(ctx, child_id, body), "amendment_id")
     result["amends_event_id"] = str(body.amends_event_id)
     return result
@@ -186,7 +235,12 @@ async def amend_entry(child_id: ChildId, body: cmd.AmendEntry, ctx: Ctx) -> dict
 
 # ---- complaints ----------------------------------------------------------------------------------
 @router.post("/children/{child_id}/complaints", status_code=201, summary="Receive a complaint", responses=PROBLEMS)
-async def receive_complaint(child_id: ChildId, body: cmd.ReceiveComplaint, ctx: Ctx) -> dict[str, Any]:
+async def receive_complaint(
+    child_id: ChildId,
+    body: cmd.ReceiveComplaint,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     recorded = await cmd.receive_complaint(ctx, child_id, body)
     result = _result(recorded, "complaint_id")
     result["schedule7_row9"] = recorded[0].data["schedule7_row9"]
@@ -195,14 +249,24 @@ async def receive_complaint(child_id: ChildId, body: cmd.ReceiveComplaint, ctx: 
 
 
 @router.post("/complaints/{complaint_id}/acknowledge", summary="Acknowledge a complaint", responses=PROBLEMS)
-async def acknowledge_complaint(complaint_id: ComplaintId, body: cmd.AcknowledgeComplaint, ctx: Ctx) -> dict[str, Any]:
+async def acknowledge_complaint(
+    complaint_id: ComplaintId,
+    body: cmd.AcknowledgeComplaint,
+    ctx: Ctx,
+    _caller: ComplaintWriter,
+) -> dict[str, Any]:
     return _result(await cmd.acknowledge_complaint(ctx, complaint_id, body), "complaint_id")
 
 
 @router.post(
     "/complaints/{complaint_id}/respond", summary="Record the response at the current stage", responses=PROBLEMS
 )
-async def respond_complaint(complaint_id: ComplaintId, body: cmd.RespondComplaint, ctx: Ctx) -> dict[str, Any]:
+async def respond_complaint(
+    complaint_id: ComplaintId,
+    body: cmd.RespondComplaint,
+    ctx: Ctx,
+    _caller: ComplaintWriter,
+) -> dict[str, Any]:
     return _result(await cmd.respond_complaint(ctx, complaint_id, body), "complaint_id")
 
 
@@ -211,22 +275,42 @@ async def respond_complaint(complaint_id: ComplaintId, body: cmd.RespondComplain
     summary="Extend the current stage's timescale with a recorded reason (stage 1 to 20, stage 2 to 65 working days)",
     responses=PROBLEMS,
 )
-async def extend_complaint(complaint_id: ComplaintId, body: cmd.ExtendComplaint, ctx: Ctx) -> dict[str, Any]:
+async def extend_complaint(
+    complaint_id: ComplaintId,
+    body: cmd.ExtendComplaint,
+    ctx: Ctx,
+    _caller: ComplaintWriter,
+) -> dict[str, Any]:
     return _result(await cmd.extend_complaint(ctx, complaint_id, body), "complaint_id")
 
 
 @router.post("/complaints/{complaint_id}/escalate", summary="Escalate to the next stage", responses=PROBLEMS)
-async def escalate_complaint(complaint_id: ComplaintId, body: cmd.EscalateComplaint, ctx: Ctx) -> dict[str, Any]:
+async def escalate_complaint(
+    complaint_id: ComplaintId,
+    body: cmd.EscalateComplaint,
+    ctx: Ctx,
+    _caller: ComplaintWriter,
+) -> dict[str, Any]:
     return _result(await cmd.escalate_complaint(ctx, complaint_id, body), "complaint_id")
 
 
 @router.post("/complaints/{complaint_id}/close", summary="Close a complaint that has a response", responses=PROBLEMS)
-async def close_complaint(complaint_id: ComplaintId, body: cmd.CloseComplaint, ctx: Ctx) -> dict[str, Any]:
+async def close_complaint(
+    complaint_id: ComplaintId,
+    body: cmd.CloseComplaint,
+    ctx: Ctx,
+    _caller: ComplaintWriter,
+) -> dict[str, Any]:
     return _result(await cmd.close_complaint(ctx, complaint_id, body), "complaint_id")
 
 
 @router.get("/complaints/{complaint_id}", summary="A complaint, its stage and its clocks", responses=PROBLEMS)
-async def get_complaint(complaint_id: ComplaintId, request: Request, response: Response, _: Reader) -> dict[str, Any]:
+async def get_complaint(
+    complaint_id: ComplaintId,
+    request: Request,
+    response: Response,
+    _: ComplaintReader,
+) -> dict[str, Any]:
     async with _engine(request).connect() as conn:
         complaint = await projections.get_complaint(conn, complaint_id)
         if complaint is None:
@@ -293,7 +377,7 @@ def _decode_cursor(cursor: str, order: Order) -> tuple[datetime, int]:
 async def chronology(
     child_id: ChildId,
     request: Request,
-    _: Reader,
+    _: ChildReader,
     from_: Annotated[Instant | None, Query(alias="from", description="Occurred at or after")] = None,
     to: Annotated[Instant | None, Query(description="Occurred at or before")] = None,
     types: Annotated[list[str] | None, Query(description="Only these event types")] = None,
@@ -402,7 +486,11 @@ def _entry(row: Any, late_hours: float) -> dict[str, Any]:
 @router.get(
     "/children/{child_id}/compliance", summary="The child's statutory clocks, by the clock now", responses=PROBLEMS
 )
-async def compliance(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+async def compliance(
+    child_id: ChildId,
+    request: Request,
+    _: ChildReader,
+) -> dict[str, Any]:
     now = _now(request)
     async with _engine(request).connect() as conn:
         await _require_child(conn, child_id)
@@ -508,7 +596,7 @@ def _visit_json(visit: Any) -> dict[str, Any] | None:
 @router.get("/visits/due", summary="The worklist: visits due or overdue, per worker", responses=PROBLEMS)
 async def visits_due(
     request: Request,
-    _: Reader,
+    _: ReportListReader,
     worker_id: Annotated[str | None, Query(max_length=200, description="The child's social worker")] = None,
     before: Annotated[Instant | None, Query(description="Due at or before (default: the next 14 days)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
@@ -563,7 +651,12 @@ def _with_version(recorded: list[RecordedEvent], id_field: str) -> dict[str, Any
 @router.post(
     "/children/{child_id}/plans", status_code=201, summary="Record a new version of a plan", responses=PROBLEMS
 )
-async def record_plan(child_id: ChildId, body: cmd.RecordPlan, ctx: Ctx) -> dict[str, Any]:
+async def record_plan(
+    child_id: ChildId,
+    body: cmd.RecordPlan,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _with_version(await cmd.record_plan(ctx, child_id, body), "plan_id")
 
 
@@ -573,7 +666,13 @@ async def record_plan(child_id: ChildId, body: cmd.RecordPlan, ctx: Ctx) -> dict
     summary="Share a version of a plan with the carer household",
     responses=PROBLEMS,
 )
-async def share_plan(child_id: ChildId, plan_id: PlanId, body: cmd.SharePlan, ctx: Ctx) -> dict[str, Any]:
+async def share_plan(
+    child_id: ChildId,
+    plan_id: PlanId,
+    body: cmd.SharePlan,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _with_version(await cmd.share_plan(ctx, child_id, plan_id, body), "plan_id")
 
 
@@ -583,7 +682,13 @@ async def share_plan(child_id: ChildId, plan_id: PlanId, body: cmd.SharePlan, ct
     summary="The carers acknowledge receiving a plan",
     responses=PROBLEMS,
 )
-async def acknowledge_plan(child_id: ChildId, plan_id: PlanId, body: cmd.AcknowledgePlan, ctx: Ctx) -> dict[str, Any]:
+async def acknowledge_plan(
+    child_id: ChildId,
+    plan_id: PlanId,
+    body: cmd.AcknowledgePlan,
+    ctx: Ctx,
+    _caller: SharedPlanWriter,
+) -> dict[str, Any]:
     return _with_version(await cmd.acknowledge_plan(ctx, child_id, plan_id, body), "plan_id")
 
 
@@ -616,7 +721,11 @@ def _share_json(row: Any) -> dict[str, Any]:
 
 
 @router.get("/children/{child_id}/plans", summary="Every version of the child's plans and who holds them")
-async def list_plans(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+async def list_plans(
+    child_id: ChildId,
+    request: Request,
+    _: ChildReader,
+) -> dict[str, Any]:
     now = _now(request)
     async with _engine(request).connect() as conn:
         await _require_child(conn, child_id)
@@ -642,7 +751,11 @@ async def list_plans(child_id: ChildId, request: Request, _: Reader) -> dict[str
     summary="The current plans shared with the carers the child is placed with (all a carer sees)",
     responses=PROBLEMS,
 )
-async def shared_plans(child_id: ChildId, request: Request, principal: Reader) -> dict[str, Any]:
+async def shared_plans(
+    child_id: ChildId,
+    request: Request,
+    principal: SharedPlanReader,
+) -> dict[str, Any]:
     async with _engine(request).connect() as conn:
         await _require_child(conn, child_id)
         placement = await projections.current_placement(conn, child_id)
@@ -672,7 +785,12 @@ async def shared_plans(child_id: ChildId, request: Request, principal: Reader) -
 @router.post(
     "/children/{child_id}/risk-assessments", status_code=201, summary="Record a risk assessment", responses=PROBLEMS
 )
-async def record_risk_assessment(child_id: ChildId, body: cmd.RecordRiskAssessment, ctx: Ctx) -> dict[str, Any]:
+async def record_risk_assessment(
+    child_id: ChildId,
+    body: cmd.RecordRiskAssessment,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.record_risk_assessment(ctx, child_id, body), "assessment_id")
 
 
@@ -682,7 +800,12 @@ async def record_risk_assessment(child_id: ChildId, body: cmd.RecordRiskAssessme
     summary="Record a health assessment or dental check",
     responses=PROBLEMS,
 )
-async def record_health_check(child_id: ChildId, body: cmd.RecordHealthCheck, ctx: Ctx) -> dict[str, Any]:
+async def record_health_check(
+    child_id: ChildId,
+    body: cmd.RecordHealthCheck,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _with_version(await cmd.record_health_check(ctx, child_id, body), "check_id")
 
 
@@ -692,7 +815,12 @@ async def record_health_check(child_id: ChildId, body: cmd.RecordHealthCheck, ct
     summary="Record a looked-after child review (CPPR reg 33)",
     responses=PROBLEMS,
 )
-async def record_lac_review(child_id: ChildId, body: cmd.RecordLacReview, ctx: Ctx) -> dict[str, Any]:
+async def record_lac_review(
+    child_id: ChildId,
+    body: cmd.RecordLacReview,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _with_version(await cmd.record_lac_review(ctx, child_id, body), "review_id")
 
 
@@ -732,7 +860,11 @@ async def _health(conn: Any, child_id: uuid.UUID, now: datetime) -> dict[str, An
 
 
 @router.get("/children/{child_id}/health", summary="The child's health timeline, checks and clocks", responses=PROBLEMS)
-async def health(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+async def health(
+    child_id: ChildId,
+    request: Request,
+    _: ChildReader,
+) -> dict[str, Any]:
     async with _engine(request).connect() as conn:
         await _require_child(conn, child_id)
         return {"child_id": str(child_id), **await _health(conn, child_id, _now(request))}
@@ -745,7 +877,12 @@ async def health(child_id: ChildId, request: Request, _: Reader) -> dict[str, An
     summary="Record a concern a child raised or a worker noticed (not a formal complaint)",
     responses=PROBLEMS,
 )
-async def raise_concern(child_id: ChildId, body: cmd.RaiseConcern, ctx: Ctx) -> dict[str, Any]:
+async def raise_concern(
+    child_id: ChildId,
+    body: cmd.RaiseConcern,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.raise_concern(ctx, child_id, body), "concern_id")
 
 
@@ -755,7 +892,13 @@ async def raise_concern(child_id: ChildId, body: cmd.RaiseConcern, ctx: Ctx) -> 
     summary="Record an action taken on a concern",
     responses=PROBLEMS,
 )
-async def action_concern(child_id: ChildId, concern_id: ConcernId, body: cmd.ConcernAction, ctx: Ctx) -> dict[str, Any]:
+async def action_concern(
+    child_id: ChildId,
+    concern_id: ConcernId,
+    body: cmd.ConcernAction,
+    ctx: Ctx,
+    _caller: ChildWriter,
+) -> dict[str, Any]:
     return _result(await cmd.action_concern(ctx, child_id, concern_id, body), "concern_id")
 
 
@@ -766,7 +909,11 @@ async def action_concern(child_id: ChildId, concern_id: ConcernId, body: cmd.Con
     responses=PROBLEMS,
 )
 async def resolve_concern(
-    child_id: ChildId, concern_id: ConcernId, body: cmd.ConcernOutcome, ctx: Ctx
+    child_id: ChildId,
+    concern_id: ConcernId,
+    body: cmd.ConcernOutcome,
+    ctx: Ctx,
+    _caller: ChildWriter,
 ) -> dict[str, Any]:
     return _result(await cmd.resolve_concern(ctx, child_id, concern_id, body), "concern_id")
 
@@ -778,7 +925,11 @@ async def resolve_concern(
     responses=PROBLEMS,
 )
 async def escalate_concern(
-    child_id: ChildId, concern_id: ConcernId, body: cmd.EscalateConcern, ctx: Ctx
+    child_id: ChildId,
+    concern_id: ConcernId,
+    body: cmd.EscalateConcern,
+    ctx: Ctx,
+    _caller: ChildWriter,
 ) -> dict[str, Any]:
     return _with_version(await cmd.escalate_concern(ctx, child_id, concern_id, body), "concern_id")
 
@@ -810,7 +961,11 @@ async def _concerns(conn: Any, child_id: uuid.UUID, now: datetime, open_only: bo
 
 
 @router.get("/children/{child_id}/concerns", summary="The child's concerns and their clocks", responses=PROBLEMS)
-async def list_concerns(child_id: ChildId, request: Request, _: Reader) -> dict[str, Any]:
+async def list_concerns(
+    child_id: ChildId,
+    request: Request,
+    _: ChildReader,
+) -> dict[str, Any]:
     async with _engine(request).connect() as conn:
         await _require_child(conn, child_id)
         return {"child_id": str(child_id), "concerns": await _concerns(conn, child_id, _now(request), False)}

@@ -1,6 +1,7 @@
 """Who may do what, declared at each route and enforced there; who read what (the access log);
 who works with whom (relations, from a projection of the log). The pure policy is shared/policy.py."""
 
+from shared.access.api import router
 from shared.access.guard import (
     BREAK_GLASS_HEADER,
     NOT_FOUND,
@@ -14,8 +15,13 @@ from shared.access.guard import (
 )
 from shared.access.reads import ReadsOfRecords, children_read
 from shared.access.relations import AccessRelations, Target, locate, relations, relations_to
+from shared.service import ServiceSpec
+
+# Part of every process whatever services it runs: each route is enforced where it is served.
+ACCESS = ServiceSpec(name="access", router=router, projectors=[AccessRelations()])
 
 __all__ = [
+    "ACCESS",
     "BREAK_GLASS_HEADER",
     "NOT_FOUND",
     "PUBLIC_PATHS",

@@ -13,11 +13,11 @@ A route that declares no access is refused when the app is built (services/app.p
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -100,25 +100,28 @@ def child_access(action: Action, param: str = "child_id", *, audited: bool = Fal
     return access(Resource.CHILD, action, locate="child", param=param, audited=audited or action == Action.READ)
 
 
-def route_rules(app: FastAPI) -> dict[tuple[str, str], RouteRule]:
-    """Every route's declared rule, by (method, path)."""
+def route_rules(routers: Iterable[APIRouter]) -> dict[tuple[str, str], RouteRule]:
+    """Every route's declared rule, by (method, path). The routers are included without a prefix of
+    their own, so a route's path is the path it is served at."""
     found: dict[tuple[str, str], RouteRule] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            for rule in _declared(route.dependant):
-                for method in route.methods:
-                    found[(method, route.path)] = rule
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                for rule in _declared(route.dependant):
+                    for method in route.methods or ():
+                        found[(method, route.path)] = rule
     return found
 
 
-def undeclared_routes(app: FastAPI) -> list[str]:
+def undeclared_routes(routers: Iterable[APIRouter]) -> list[str]:
     """Routes that declare no access (and are not public): each would be open to anyone."""
-    rules = route_rules(app)
+    rules = route_rules(routers)
     return sorted(
         f"{method} {route.path}"
-        for route in app.routes
+        for router in routers
+        for route in router.routes
         if isinstance(route, APIRoute) and route.path not in PUBLIC_PATHS
-        for method in route.methods
+        for method in route.methods or ()
         if (method, route.path) not in rules
     )
 

@@ -109,7 +109,8 @@ async def locate(store: EventStore, kind: str, object_id: uuid.UUID) -> Target:
     if first is None:
         return Target(found=False)
     data = first.data
-    children = data.get("child_ids") if isinstance(data.get("child_ids"), list) else []
+    named = data.get("child_ids")
+    children: list[Any] = named if isinstance(named, list) else []
     return Target(
         child_ids=set(first.child_ids) | _uuid_set([data.get("child_id"), *children]),
         household_ids=_uuid_set([data.get("household_id"), data.get("about_household_id")]),

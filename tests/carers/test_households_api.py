@@ -329,6 +329,7 @@ async def test_a_household_command_overtaken_by_the_incident_reaction_lands(
             {"name": "Raced", "date_of_birth": "2015-01-01", "legal_status": "s20", "placing_authority": "Kent"},
         )
     )["child_id"]
+    assert (await place(client, h, hid, child, "2026-11-20")).status_code == 201  # the incident's household
     now = clock.now()
 
     async def incident_meanwhile() -> None:

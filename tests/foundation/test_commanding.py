@@ -8,7 +8,7 @@ import typing
 from fastapi.routing import APIRoute
 
 from services.app import SERVICE_NAMES, service_specs
-from shared.access import router as access_router
+from shared.access.api import router as access_router
 from shared.commanding import CommandContext, CommandRoute
 from shared.ops import router as ops_router
 

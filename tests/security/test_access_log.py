@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from shared.access import PUBLIC_PATHS, ROUTE_RULES
+from shared.access import PUBLIC_PATHS, RouteRule
 from shared.auth import Role
 from shared.clock import ManualClock
 from tests.conftest import AuthHeaders
@@ -30,14 +30,15 @@ async def test_every_read_naming_a_child_writes_an_access_log_row_for_that_child
     app.state.settings.checkpoint_key_file = tmp_path / "key.pem"
     world = await build_world(client, app, auth, clock)
     children = {world.own.child, world.other.child}
-    gets = sorted(t for m, t in app_routes(app) if m == "GET" and t not in PUBLIC_PATHS and (m, t) in ROUTE_RULES)
+    rules: dict[tuple[str, str], RouteRule] = app.state.route_rules
+    gets = sorted(t for m, t in app_routes(app) if m == "GET" and t not in PUBLIC_PATHS and (m, t) in rules)
     unlogged: list[str] = []
     reads = 0
     for template in gets:
         if template == "/v1/children/{id}/access-log":
             continue  # the log of reads is not itself the child's record
         params: dict[str, str] = dict(QUERY.get(template, {}))
-        rule = ROUTE_RULES[("GET", template)]
+        rule = rules[("GET", template)]
         if rule.source == "query":
             params[rule.param] = world.own.child
         for role in READERS:
