@@ -23,9 +23,9 @@ import typing
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.routing import APIRoute
 
 from shared.access.relations import Target, relations_to
@@ -244,7 +244,17 @@ def parse_if_match(value: str | None) -> int | None:
 def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
     """A FastAPI dependency building the CommandContext of `service` for this request."""
 
-    async def dependency(request: Request) -> CommandContext:
+    async def dependency(
+        request: Request,
+        if_match: Annotated[
+            str | None,
+            Header(description="The version you last read (ETag); a change since is refused with 412."),
+        ] = None,
+        idempotency_key: Annotated[
+            str | None,
+            Header(max_length=255, description="Your id for this write: a retry with it is answered, not redone."),
+        ] = None,
+    ) -> CommandContext:
         state = request.app.state
         # The ids RequestObservation gave the request (so its log line and its events agree).
         # Never the raw headers: RequestObservation checked their shape before keeping them.
@@ -260,8 +270,8 @@ def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
             runner=state.runners.get(service),
             request_id=request_id,
             correlation_id=correlation_id or request_id,
-            idempotency_key=request.headers.get("idempotency-key"),
-            if_match=parse_if_match(request.headers.get("if-match")),
+            idempotency_key=idempotency_key,
+            if_match=parse_if_match(if_match),
             relations=functools.partial(relations_to, state, principal),
         )
 

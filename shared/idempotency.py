@@ -76,31 +76,10 @@ class BodyLimitAndIdempotency:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._problem(scope, send, Problem("payload-too-large", f"At most {self.max_body_bytes} bytes."))
-            return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            more = message.get("more_body", False)
-            if len(body) > self.max_body_bytes:
-                await self._problem(scope, send, Problem("payload-too-large", f"At most {self.max_body_bytes} bytes."))
-                return
-        raw = bytes(body)
-        replay_sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal replay_sent
-            if not replay_sent:
-                replay_sent = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
-
+        raw = await self._body(scope, receive, send, headers.get("content-length"))
+        if raw is None:
+            return  # refused as too large, or the client went away
+        replay_receive = _once(raw, receive)
         key = headers.get("idempotency-key")
         if scope["method"] != "POST" or not key:
             await self.app(scope, replay_receive, send)
@@ -115,38 +94,65 @@ class BodyLimitAndIdempotency:
             # Not authenticated: the app answers its own 401, and nothing is claimed or replayed.
             await self.app(scope, replay_receive, send)
             return
-        state = scope.setdefault("state", {})
-        state["principal"] = principal  # the app's current_principal takes it from here
-        engine = app_state.engine
+        scope.setdefault("state", {})["principal"] = principal  # current_principal takes it from here
         # Keys are the caller's (a refreshed token is the same caller; two callers never collide).
         scope_id = f"{principal.role.value}|{principal.subject}"
         request_hash = hashlib.sha256(
             b"\n".join([scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), raw])
         ).hexdigest()
-        claimed, stored = await self._claim(engine, scope_id, key, request_hash)
-        if not claimed:
+        claimed, stored = await self._claim(app_state.engine, scope_id, key, request_hash)
+        if claimed:
+            await self._run_and_keep(scope, replay_receive, send, app_state.engine, scope_id, key)
+        else:
             assert stored is not None
-            if stored["request_hash"] != request_hash:
-                await self._problem(
-                    scope, send, Problem("idempotency-key-reused", "This key was already used for another request.")
-                )
-            elif stored["state"] == "in_flight":
-                await self._problem(
-                    scope,
-                    send,
-                    Problem(
-                        "idempotency-in-flight",
-                        "The first request with this key is still running.",
-                        headers={"Retry-After": "1"},
-                    ),
-                )
-            else:
-                replayed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored["headers"]]
-                replayed.append((b"idempotent-replayed", b"true"))
-                await send({"type": "http.response.start", "status": stored["status"], "headers": replayed})
-                await send({"type": "http.response.body", "body": stored["body"]})
-            return
+            await self._answer_again(scope, send, stored, request_hash)
 
+    async def _body(self, scope: Scope, receive: Receive, send: Send, declared: str | None) -> bytes | None:
+        """The whole body, or None when it was refused for its size (or the client left)."""
+        too_large = Problem("payload-too-large", f"At most {self.max_body_bytes} bytes.")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._problem(scope, send, too_large)
+            return None
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if len(body) > self.max_body_bytes:
+                await self._problem(scope, send, too_large)
+                return None
+        return bytes(body)
+
+    async def _answer_again(self, scope: Scope, send: Send, stored: dict[str, Any], request_hash: str) -> None:
+        """A key already claimed: the stored answer, or why there is none to give."""
+        if stored["request_hash"] != request_hash:
+            await self._problem(
+                scope, send, Problem("idempotency-key-reused", "This key was already used for another request.")
+            )
+        elif stored["state"] == "in_flight":
+            await self._problem(
+                scope,
+                send,
+                Problem(
+                    "idempotency-in-flight",
+                    "The first request with this key is still running.",
+                    headers={"Retry-After": "1"},
+                ),
+            )
+        else:
+            replayed = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored["headers"]]
+            replayed.append((b"idempotent-replayed", b"true"))
+            await send({"type": "http.response.start", "status": stored["status"], "headers": replayed})
+            await send({"type": "http.response.body", "body": stored["body"]})
+
+    async def _run_and_keep(
+        self, scope: Scope, receive: Receive, send: Send, engine: Any, scope_id: str, key: str
+    ) -> None:
+        """Run the request under its claim, and keep its answer for the retries."""
+        state = scope["state"]
         status = 500
         response_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
@@ -168,7 +174,7 @@ class BodyLimitAndIdempotency:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture)
+            await self.app(scope, receive, capture)
         finally:
             if not settled:
                 body = state.get(_REPLAY_BODY, b"".join(chunks))
@@ -254,6 +260,20 @@ class BodyLimitAndIdempotency:
     async def _problem(self, scope: Scope, send: Send, problem: Problem) -> None:
         response = problem_response(problem, scope.get("path"))
         await response({"type": "http"}, _empty_receive, send)
+
+
+def _once(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body read already, then whatever the client sends next."""
+    sent = False
+
+    async def replay_receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay_receive
 
 
 async def _empty_receive() -> Message:

@@ -6,6 +6,7 @@ object from the log and enforces the decision on every route listed in `ROUTES`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -110,31 +111,58 @@ RELATIONSHIP_GRANTS: dict[Role, dict[Resource, tuple[frozenset[Relation], frozen
 
 def decide(role: Role, resource: Resource, action: Action, relations: frozenset[Relation] = frozenset()) -> Decision:
     """May a caller with `role`, standing in `relations` to the object, do `action` on it?"""
-    if role == Role.INSPECTOR:
-        if action != Action.READ:
-            return deny("inspectors read everything and change nothing")
-        if resource in (Resource.SUBSCRIPTION,):
-            return deny("webhook receivers are managed by admins")
-        return ALLOW
-    if role == Role.ADMIN:
-        if resource in (Resource.SUBSCRIPTION, Resource.LOG):
-            return ALLOW
-        return deny("admins manage subscriptions, replay and verification, not children's records")
+    by_role = _ROLE_RULES.get(role)
+    if by_role is not None:
+        return by_role(resource, action, relations)
     if action == Action.CREATE:
-        return ALLOW if role in CREATORS.get(resource, frozenset()) else deny(f"{role} may not create a {resource}")
-    if role in AGENCY_MANAGERS:
+        return _create(role, resource)
+    return _by_relationship(role, resource, action, relations)
+
+
+def _inspector(resource: Resource, action: Action, relations: frozenset[Relation]) -> Decision:
+    if action != Action.READ:
+        return deny("inspectors read everything and change nothing")
+    if resource == Resource.SUBSCRIPTION:
+        return deny("webhook receivers are managed by admins")
+    return ALLOW
+
+
+def _admin(resource: Resource, action: Action, relations: frozenset[Relation]) -> Decision:
+    if resource in (Resource.SUBSCRIPTION, Resource.LOG):
+        return ALLOW
+    return deny("admins manage subscriptions, replay and verification, not children's records")
+
+
+def _manager(role: Role) -> Callable[[Resource, Action, frozenset[Relation]], Decision]:
+    def decide_for_manager(resource: Resource, action: Action, relations: frozenset[Relation]) -> Decision:
+        if action == Action.CREATE:
+            return _create(role, resource)
         if resource == Resource.LOG:
             return deny("the raw log is for admins and inspectors")
         if resource == Resource.SUBSCRIPTION and role != Role.REGISTERED_MANAGER:
             return deny("webhook receivers are managed by admins and the registered manager")
         return ALLOW
-    if role == Role.CARER:
-        # A carer must not learn that other children or households exist: 404, never 403.
-        if resource == Resource.HOUSEHOLD and action == Action.READ and Relation.OWN_HOUSEHOLD in relations:
-            return ALLOW
-        if resource == Resource.SHARED_PLAN and Relation.CARES_FOR_CHILD in relations:
-            return ALLOW
-        return hide("not shared with this carer")
+
+    return decide_for_manager
+
+
+def _carer(resource: Resource, action: Action, relations: frozenset[Relation]) -> Decision:
+    # A carer must not learn that other children or households exist: 404, never 403.
+    if action == Action.CREATE:
+        return _create(Role.CARER, resource)
+    if resource == Resource.HOUSEHOLD and action == Action.READ and Relation.OWN_HOUSEHOLD in relations:
+        return ALLOW
+    if resource == Resource.SHARED_PLAN and Relation.CARES_FOR_CHILD in relations:
+        return ALLOW
+    return hide("not shared with this carer")
+
+
+def _create(role: Role, resource: Resource) -> Decision:
+    return ALLOW if role in CREATORS.get(resource, frozenset()) else deny(f"{role} may not create a {resource}")
+
+
+def _by_relationship(role: Role, resource: Resource, action: Action, relations: frozenset[Relation]) -> Decision:
+    """Caseworkers and the LADO: what their relationships to the object grant."""
     if role == Role.LADO and resource == Resource.ALLEGATION and action == Action.READ:
         return ALLOW
     grants = RELATIONSHIP_GRANTS.get(role, {}).get(resource)
@@ -144,6 +172,15 @@ def decide(role: Role, resource: Resource, action: Action, relations: frozenset[
     if relations & needed:
         return ALLOW
     return deny(f"this {resource} is not allocated to you")
+
+
+_ROLE_RULES: dict[Role, Callable[[Resource, Action, frozenset[Relation]], Decision]] = {
+    Role.INSPECTOR: _inspector,
+    Role.ADMIN: _admin,
+    Role.MANAGER: _manager(Role.MANAGER),
+    Role.REGISTERED_MANAGER: _manager(Role.REGISTERED_MANAGER),
+    Role.CARER: _carer,
+}
 
 
 def require_writer(principal: Principal) -> None:

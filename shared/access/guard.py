@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared.access.reads import ReadsOfRecords, record_break_glass
 from shared.access.relations import Target, locate, relations_to
 from shared.auth import WORKER_ROLES, Principal, current_principal
+from shared.observability import REQUEST_ID_SHAPE
 from shared.policy import Action, Decision, Relation, Resource, decide
 from shared.problems import Problem
 from shared.ratelimit import TokenBuckets, too_many
@@ -70,6 +71,13 @@ class Access:
                 max_length=MAX_BREAK_GLASS_REASON_CHARS,
                 description="Open a record outside your allocation, for reading only: why (logged and reviewed).",
             ),
+        ] = None,
+        # Read and checked by RequestObservation before any route; declared so clients see them.
+        x_request_id: Annotated[
+            str | None, Header(pattern=REQUEST_ID_SHAPE.pattern, description="Your id for this request.")
+        ] = None,
+        x_correlation_id: Annotated[
+            str | None, Header(pattern=REQUEST_ID_SHAPE.pattern, description="The id of the work it belongs to.")
         ] = None,
     ) -> AsyncIterator[Principal]:
         reads = await enforce(request, self.rule, (x_break_glass_reason or "").strip())
@@ -140,34 +148,40 @@ async def enforce(request: Request, rule: RouteRule, break_glass_reason: str) ->
     principal = await current_principal(request)
     if request.method == "POST":
         _limit_writes(request, principal)
-    target = Target()
-    relations: frozenset[Relation] = frozenset()
     object_id = await _object_id(request, rule)
-    # Whether relationships matter at all for this caller: managers and inspectors need none.
-    needs_relations = decide(principal.role, rule.resource, rule.action) != decide(
-        principal.role, rule.resource, rule.action, ALL_RELATIONS
-    )
-    if object_id is not None:
-        target = await locate(request.app.state.store, str(rule.locate), object_id)
-        if target.found and needs_relations:
-            relations = await relations_to(request.app.state, principal, target)
-    elif rule.locate is not None and rule.source == "path":
+    if object_id is None and rule.locate is not None and rule.source == "path":
         # A malformed id: the route's own validation answers 422, and nothing is read.
         return ReadsOfRecords(request, principal, None)
-    if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
-        relations = relations | {Relation.ALLOCATED}
+    target, relations = await _standing(request, principal, rule, object_id)
     decision = _decision(principal, rule, target, relations, object_id)
     if not decision.allowed and break_glass_reason and _may_break_glass(principal, rule, target):
         await record_break_glass(request, principal, target.child_ids, target.household_ids, break_glass_reason)
         decision = Decision(True)
     if not decision.allowed:
-        if decision.status == 404:
-            raise Problem("not-found", NOT_FOUND)
-        raise Problem("forbidden", decision.reason)
+        raise Problem("not-found", NOT_FOUND) if decision.status == 404 else Problem("forbidden", decision.reason)
     reads = request.state.reads = ReadsOfRecords(request, principal, break_glass_reason or None)
     if rule.audited:
         reads.note(target.child_ids)
     return reads
+
+
+async def _standing(
+    request: Request, principal: Principal, rule: RouteRule, object_id: uuid.UUID | None
+) -> tuple[Target, frozenset[Relation]]:
+    """What the request names, and how the caller stands to it (only asked when it matters: managers
+    and inspectors need no relationship)."""
+    target = Target()
+    relations: frozenset[Relation] = frozenset()
+    if object_id is not None:
+        target = await locate(request.app.state.store, str(rule.locate), object_id)
+        needs_relations = decide(principal.role, rule.resource, rule.action) != decide(
+            principal.role, rule.resource, rule.action, ALL_RELATIONS
+        )
+        if target.found and needs_relations:
+            relations = await relations_to(request.app.state, principal, target)
+    if rule.self_param is not None and request.query_params.get(rule.self_param) == principal.subject:
+        relations = relations | {Relation.ALLOCATED}
+    return target, relations
 
 
 def _decision(

@@ -40,28 +40,42 @@ class Known:
 
 def relations(principal: Principal, target: Target, known: Known) -> frozenset[Relation]:
     """The caller's relations to the target (pure: shared/policy.py decides what they allow)."""
+    mine = _Mine(
+        children={i for k, i in known.allocated if k == "child"} | set(principal.child_ids),
+        households={i for k, i in known.allocated if k == "household"},
+        own_households=set(principal.household_ids),
+    )
     found: set[Relation] = set()
-    own_households = set(principal.household_ids)
-    mine_children = {i for k, i in known.allocated if k == "child"} | set(principal.child_ids)
-    mine_households = {i for k, i in known.allocated if k == "household"}
     for child_id in target.child_ids:
-        if child_id in mine_children:
-            found.add(Relation.ALLOCATED)
-        households = {h for c, h in known.placed if c == child_id}
-        if households & own_households:
-            found.add(Relation.CARES_FOR_CHILD)
-        if principal.role == Role.SUPERVISING_SOCIAL_WORKER and households & mine_households:
-            found.add(Relation.SUPERVISES_PLACEMENT)
+        found |= _to_child(principal.role, mine, {h for c, h in known.placed if c == child_id}, child_id)
     for household_id in target.household_ids:
-        if household_id in own_households:
-            found.add(Relation.OWN_HOUSEHOLD)
-        if principal.role != Role.CARER and household_id in mine_households:
-            found.add(Relation.ALLOCATED)
-        if principal.role == Role.CHILD_SOCIAL_WORKER and {c for c, h in known.placed if h == household_id} & (
-            mine_children
-        ):
-            found.add(Relation.ALLOCATED_CHILD_PLACED)
+        found |= _to_household(principal.role, mine, {c for c, h in known.placed if h == household_id}, household_id)
     return frozenset(found)
+
+
+@dataclass(frozen=True)
+class _Mine:
+    children: set[uuid.UUID]  # allocated to the caller (or named in their token)
+    households: set[uuid.UUID]  # allocated to the caller
+    own_households: set[uuid.UUID]  # a carer's own
+
+
+def _to_child(role: Role, mine: _Mine, placed_with: set[uuid.UUID], child_id: uuid.UUID) -> set[Relation]:
+    found = {Relation.ALLOCATED} if child_id in mine.children else set()
+    if placed_with & mine.own_households:
+        found.add(Relation.CARES_FOR_CHILD)
+    if role == Role.SUPERVISING_SOCIAL_WORKER and placed_with & mine.households:
+        found.add(Relation.SUPERVISES_PLACEMENT)
+    return found
+
+
+def _to_household(role: Role, mine: _Mine, placed_here: set[uuid.UUID], household_id: uuid.UUID) -> set[Relation]:
+    found = {Relation.OWN_HOUSEHOLD} if household_id in mine.own_households else set()
+    if role != Role.CARER and household_id in mine.households:
+        found.add(Relation.ALLOCATED)
+    if role == Role.CHILD_SOCIAL_WORKER and placed_here & mine.children:
+        found.add(Relation.ALLOCATED_CHILD_PLACED)
+    return found
 
 
 _KNOWN = (

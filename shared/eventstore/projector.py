@@ -250,18 +250,21 @@ class ProjectorRunner:
             except Exception:
                 if len(due) == 1:
                     raise
-                # One projector's failure must not hold the others back: step them one by one.
-                log.exception("projector step failed; retrying projectors one by one")
-                failed: Exception | None = None
-                for projector in (p for p in self.projectors if p.name in due):
-                    try:
-                        await self._apply([projector], events, end)
-                    except Exception as exc:
-                        failed = exc
-                if failed is not None:
-                    raise failed from None
+                await self._apply_one_by_one([p for p in self.projectors if p.name in due], events, end)
         for projector in self.projectors:
             self._known[projector.name] = max(self._known[projector.name], end)
+
+    async def _apply_one_by_one(self, projectors: list[Projector], events: list[RecordedEvent], end: int) -> None:
+        """One projector's failure must not hold the others back."""
+        log.exception("projector step failed; retrying projectors one by one")
+        failed: Exception | None = None
+        for projector in projectors:
+            try:
+                await self._apply([projector], events, end)
+            except Exception as exc:
+                failed = exc
+        if failed is not None:
+            raise failed from None
 
     async def _events(self, after: int, up_to: int) -> tuple[list[RecordedEvent], int]:
         """The events in (after, up_to] that some projector wants, at most `batch_size` of them,
@@ -280,19 +283,11 @@ class ProjectorRunner:
             # Locked (in name order, so runners in other processes never deadlock with this one)
             # and moved to `end` in one statement; the rows come back with where they were.
             stored = {r["name"]: int(r["was"]) for r in await driver.fetch(_LOCK_AND_MOVE, names, end)}
-            todo: list[tuple[Projector, list[RecordedEvent]]] = []
-            for projector in projectors:
-                done = stored[projector.name]
-                if done >= end:
-                    continue  # another process got here first (the row is left where it was)
-                mine = [e for e in events if e.position > done and projector.wants(e.type)]
-                known = min(self._known[projector.name], end)
-                if done < known:
-                    # The row is behind what this process thought (a rebuild, or positions only
-                    # skipped in memory): read what lies between from the log.
-                    skipped = await read_all(driver, done, known, projector.types)
-                    mine = skipped + [e for e in mine if e.position > known]
-                todo.append((projector, mine))
+            todo = [
+                (projector, await self._unapplied(driver, projector, stored[projector.name], events, end))
+                for projector in projectors
+                if stored[projector.name] < end  # else another process got here first (the row stays)
+            ]
             batch = Batch(conn, driver)
             for projector, event in _in_log_order(todo):
                 await projector.apply(batch, event)
@@ -303,6 +298,19 @@ class ProjectorRunner:
             await batch.flush()
         for projector in projectors:
             self._stored[projector.name] = max(stored[projector.name], end)
+
+    async def _unapplied(
+        self, driver: Any, projector: Projector, done: int, events: list[RecordedEvent], end: int
+    ) -> list[RecordedEvent]:
+        """What `projector` has yet to apply of `events`, its checkpoint row being at `done`."""
+        mine = [e for e in events if e.position > done and projector.wants(e.type)]
+        known = min(self._known[projector.name], end)
+        if done < known:
+            # The row is behind what this process thought (a rebuild, or positions only skipped
+            # in memory): read what lies between from the log.
+            skipped = await read_all(driver, done, known, projector.types)
+            mine = skipped + [e for e in mine if e.position > known]
+        return mine
 
     async def plan_inline(self, events: list[RecordedEvent], before: int) -> InlinePlan | None:
         """Apply the batch the store is committing, inside its transaction, so the read models are
@@ -394,35 +402,14 @@ class ProjectorRunner:
                 tables = [t for p in chosen for t in p.tables]
                 if tables:
                     await driver.execute(f"TRUNCATE {', '.join(tables)}")
-                head = int(await driver.fetchval("SELECT position FROM events_head WHERE id"))
+                head = int(await driver.fetchval(sql.HEAD))
                 target = head if to_position is None else min(head, to_position)
-                # Each full batch is flushed while the next fills: PostgreSQL writes the rows as
-                # Python folds the next page (the next batch waits for it before touching the
-                # database, and inherits what the folds kept).
-                batch = Batch(conn, driver)
-                wanted_by: dict[str, list[Projector]] = {}
-                written, analyse_at = 0, flush_every
+                folding = _Folding(chosen, Batch(conn, driver), driver, tables, flush_every)
                 async for events in read_pages(self.reader, 0, target, union_of_types(chosen), as_of):
-                    for event in events:
-                        wanting = wanted_by.get(event.type)
-                        if wanting is None:
-                            wanting = wanted_by[event.type] = [p for p in chosen if p.wants(event.type)]
-                        for projector in wanting:
-                            await projector.apply(batch, event)
-                    if batch.pending >= flush_every:
-                        written += batch.pending
-                        batch = batch.flush_behind()
-                        if tables and written >= analyse_at:
-                            # Emptied by the TRUNCATE, the tables have no statistics, and the plans
-                            # cached for the writes would find each row to update by scanning an
-                            # index from end to end: quadratic, hours at a million events. Fresh
-                            # statistics, each time the tables have grown tenfold, keep the keys.
-                            await batch.flush()
-                            await driver.execute(f"ANALYZE {', '.join(tables)}")
-                            analyse_at *= 10
+                    await folding.fold(events)
                     if progress is not None:
                         progress(events[-1].position, target)
-                await batch.flush()
+                await folding.batch.flush()
                 await driver.execute(_MOVE_CHECKPOINTS, names, target)
             for name in names:
                 self._known[name] = self._stored[name] = target
@@ -501,6 +488,37 @@ async def step_transaction(reader: AsyncEngine) -> AsyncIterator[tuple[AsyncConn
 
 class _Moved(Exception):
     """A checkpoint row moved under this process (another replica, or a rebuild)."""
+
+
+class _Folding:
+    """A replay's pass over the log: each event through the projectors that want it. Each full
+    batch is flushed while the next fills: PostgreSQL writes the rows as Python folds the next page
+    (the next batch waits for it before touching the database, and inherits what the folds kept)."""
+
+    def __init__(self, chosen: list[Projector], batch: Batch, driver: Any, tables: list[str], flush_every: int):
+        self.chosen, self.batch, self.driver, self.tables = chosen, batch, driver, tables
+        self.flush_every = flush_every
+        self.wanted_by: dict[str, list[Projector]] = {}
+        self.written, self.analyse_at = 0, flush_every
+
+    async def fold(self, events: list[RecordedEvent]) -> None:
+        for event in events:
+            wanting = self.wanted_by.get(event.type)
+            if wanting is None:
+                wanting = self.wanted_by[event.type] = [p for p in self.chosen if p.wants(event.type)]
+            for projector in wanting:
+                await projector.apply(self.batch, event)
+        if self.batch.pending >= self.flush_every:
+            self.written += self.batch.pending
+            self.batch = self.batch.flush_behind()
+            if self.tables and self.written >= self.analyse_at:
+                # Emptied by the TRUNCATE, the tables have no statistics, and the plans cached for
+                # the writes would find each row to update by scanning an index from end to end:
+                # quadratic, hours at a million events. Fresh statistics, each time the tables
+                # have grown tenfold, keep the keys.
+                await self.batch.flush()
+                await self.driver.execute(f"ANALYZE {', '.join(self.tables)}")
+                self.analyse_at *= 10
 
 
 def _in_log_order(todo: list[tuple[Projector, list[RecordedEvent]]]) -> list[tuple[Projector, RecordedEvent]]:

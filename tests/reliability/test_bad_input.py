@@ -29,6 +29,7 @@ from tests.reliability.support import (
     record,
     replay_and_compare,
     token,
+    verify_chain,
     wait_projections_at_head,
 )
 
@@ -246,8 +247,11 @@ async def test_schemathesis_every_operation_positive_and_negative(fresh_database
             schema_doc = (await client.get("/openapi.json")).json()
         outcome = await asyncio.to_thread(_fuzz, url, schema_doc, examples)
         await wait_projections_at_head(fresh_database_url)
+        # Whatever the fuzzing wrote, every child's record still reads, whole and in order.
+        unreadable = await _chronologies_that_fail(url)
     finally:
         await asyncio.to_thread(context.__exit__, None, None, None)
+    verified = await asyncio.to_thread(verify_chain, app_env(fresh_database_url))
     replay = await replay_and_compare(fresh_database_url, app_env(fresh_database_url))
     server_errors = {k: v for k, v in outcome["failures"].items() if any(line.startswith("5") for line in v)}
     record(
@@ -264,7 +268,43 @@ async def test_schemathesis_every_operation_positive_and_negative(fresh_database
             "seconds": round(time.monotonic() - started, 1),
             "replay_rows": replay.rows,
             "replay_differences": replay.differences,
+            "verify": verified,
+            "children": unreadable["children"],
+            "chronologies_failing": unreadable["failing"],
         },
     )
     assert outcome["failures"] == {}
+    assert verified["ok"] is True, verified
+    assert unreadable["failing"] == [], unreadable
     assert replay.differences == 0, replay.detail
+
+
+async def _chronologies_that_fail(url: str) -> dict[str, Any]:
+    """Every registered child's chronology, page by page, as a registered manager."""
+    headers = token(Role.REGISTERED_MANAGER, "rm-after-fuzz")
+    admin = token(Role.ADMIN, "admin-after-fuzz")
+    failing: list[str] = []
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        children, after = [], 0
+        while True:
+            page = await client.get(
+                "/v1/events", params={"type": "visits.ChildRegistered", "after": after, "limit": 1000}, headers=admin
+            )
+            assert page.status_code == 200, page.text
+            events = page.json()["events"]
+            children += [e["data"]["child_id"] for e in events]
+            if len(events) < 1000:
+                break
+            after = events[-1]["position"]
+        for child in children:
+            cursor: str | None = None
+            while True:
+                params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+                response = await client.get(f"/v1/children/{child}/chronology", params=params, headers=headers)
+                if response.status_code != 200:
+                    failing.append(f"{child}: {response.status_code} {response.text[:200]}")
+                    break
+                cursor = response.json()["next_cursor"]
+                if cursor is None:
+                    break
+    return {"children": len(children), "failing": failing}
