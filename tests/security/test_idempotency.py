@@ -37,6 +37,12 @@ async def kept(app: FastAPI, *keys: str) -> list[Any]:
         return list(rows)
 
 
+def subscription(recipient: str) -> dict[str, str]:
+    """A receiver of messages about an authority of its own: the session's other tests' messages
+    (on the same log) never go to it."""
+    return {"url": "http://127.0.0.1:9/hook", "recipient": recipient, "placing_authority": f"Idem {uuid.uuid4()}"}
+
+
 def replayed(response: httpx.Response) -> bool:
     return response.headers.get("idempotent-replayed") == "true"
 
@@ -131,9 +137,7 @@ async def test_answers_a_retry_should_decide_again_keep_no_claim(
 
     # 409: a state conflict. Nothing kept: the retry runs the command again (and is refused again).
     admin = bearer(settings, f"admin-{uuid.uuid4().hex[:6]}", Role.ADMIN)
-    created = await client.post(
-        "/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "recipient": "internal"}, headers=admin
-    )
+    created = await client.post("/v1/subscriptions", json=subscription("internal"), headers=admin)
     sid = created.json()["subscription_id"]
     assert (await client.post(f"/v1/subscriptions/{sid}/disable", headers=admin)).status_code == 200
     conflict_key = {"Idempotency-Key": f"conflict-{uuid.uuid4()}"}
@@ -148,7 +152,7 @@ async def test_a_secret_is_sent_once_never_cached_and_never_stored_for_replay(
 ) -> None:
     admin = bearer(settings, f"admin-{uuid.uuid4().hex[:6]}", Role.ADMIN)
     create_key = {"Idempotency-Key": f"subscribe-{uuid.uuid4()}"}
-    body = {"url": "http://127.0.0.1:9/hook", "recipient": "ofsted"}
+    body = subscription("ofsted")
     first = await client.post("/v1/subscriptions", json=body, headers={**admin, **create_key})
     assert first.status_code == 201, first.text
     secret = first.json()["secret"]
