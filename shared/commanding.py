@@ -229,6 +229,7 @@ def precondition_failed(current_version: int) -> Problem:
 # A stream version as a client sends it back: ASCII digits only (str.isdigit() also takes '²' and
 # other digits int() refuses), within the column's range.
 _VERSION = re.compile(r"[0-9]{1,10}")
+IF_MATCH_SHAPE = r'^(W/)?"?[0-9]{1,10}"?$'
 MAX_STREAM_VERSION = 2**31 - 1
 
 
@@ -248,7 +249,10 @@ def command_context(service: str) -> Callable[..., Awaitable[CommandContext]]:
         request: Request,
         if_match: Annotated[
             str | None,
-            Header(description="The version you last read (ETag); a change since is refused with 412."),
+            Header(
+                pattern=IF_MATCH_SHAPE,
+                description="The version you last read (ETag); a change since is refused with 412.",
+            ),
         ] = None,
         idempotency_key: Annotated[
             str | None,

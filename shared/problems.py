@@ -137,6 +137,11 @@ _STATUS_SLUGS = {
 }
 
 
+# Headers of the protocol rather than the record: one not of its shape is a malformed request (400);
+# what a person wrote in a header (a break-glass reason) is a field like any other (422).
+_PROTOCOL_HEADERS = frozenset({"if-match", "idempotency-key", "x-request-id", "x-correlation-id"})
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
@@ -177,9 +182,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = _validation_errors(exc)
-        # A body that is not JSON at all is a malformed request, not a validation failure.
+        # A body that is not JSON at all, or a header not of its shape, is a malformed request, not
+        # a field that failed a rule.
         if any(e["type"] == "json_invalid" for e in errors):
             problem = Problem("malformed-request", "The body is not valid JSON.", errors=errors)
+        elif all(e["location"][:1] == ["header"] and e["location"][-1] in _PROTOCOL_HEADERS for e in errors):
+            problem = Problem("malformed-request", "A header is not of its shape.", errors=errors)
         else:
             problem = Problem("validation", "One or more fields are invalid.", errors=errors)
         return problem_response(problem, request.url.path)
