@@ -46,6 +46,7 @@ from shared.clock import ManualClock
 from shared.commanding import CommandContext
 from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES
 from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_metadata
+from shared.settings import Settings
 
 FIRST = (
     "Amira Ben Chloe Dylan Ellie Finn Grace Harvey Isla Jayden Kai Leah Mason Nia Oscar Poppy Reece "
@@ -570,6 +571,10 @@ class _ComplaintPlan:
     complaint_id: uuid.UUID | None = None
 
 
+# The local practice a block is built under: the defaults, whatever this machine's environment says.
+_SETTINGS = Settings(_env_file=None, database_url=None)
+
+
 @dataclass
 class _BlockContext(CommandContext):
     """A request's CommandContext whose fresh ids come from the block's own random stream: random
@@ -644,6 +649,7 @@ class _Year:
             service=service,
             principal=principal,
             clock=self.clock,
+            settings=_SETTINGS,
             store=cast(EventStore, None),  # never used: the block appends to its own log
             runner=None,
             request_id=request_id,

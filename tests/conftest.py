@@ -26,6 +26,15 @@ from shared.db import as_role, create_database, create_engine, drop_database, mi
 from shared.settings import Settings
 
 
+def require(found: bool, what: str) -> None:
+    """A test that needs a tool pip does not bring: skipped on a developer's machine without it,
+    failed in CI (CI=1, set by .ci/run), which installs it; a skip in CI would prove nothing."""
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is missing: .ci/run installs it")
+        pytest.skip(f"{what} is not installed (.ci/run installs it)")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--full", action="store_true", help="run reliability and benchmark suites at full size")
 

@@ -60,9 +60,9 @@ from shared.access import Target
 from shared.auth import MANAGERS, Role
 from shared.calendar import add_working_days_at
 from shared.commanding import CommandContext
+from shared.contracts import Event
 from shared.deadlines import DEADLINE_TYPES, DeadlineMet, DeadlineSet
-from shared.eventstore import NewEvent, RecordedEvent, reaction_id
-from shared.eventstore import EVENT_COLUMNS, row_to_event
+from shared.eventstore import EVENT_COLUMNS, NewEvent, RecordedEvent, reaction_id, row_to_event
 from shared.policy import require_role, require_writer
 from shared.problems import Problem
 from shared.types import Day, Instant
@@ -1440,7 +1440,7 @@ def _reaction(
 ) -> NewEvent:
     return NewEvent(
         type=type,
-        data=data.model_dump(mode="json"),
+        data=data.payload() if isinstance(data, Event) else data.model_dump(mode="json"),
         occurred_at=cause.occurred_at,
         child_ids=cause.child_ids,
         metadata={**metadata, "summary": summary},

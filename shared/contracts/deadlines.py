@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer
 
 from shared.contracts.base import Event
 
@@ -34,8 +34,9 @@ class DeadlineSet(Event):
     placement_id: uuid.UUID | None = None
     worker_id: str | None = None
 
-    def payload(self) -> dict[str, Any]:
-        return _without_absent(super().payload(), _HOUSEHOLD_DETAILS)
+    @model_serializer(mode="wrap")
+    def _stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_absent(handler(self), _HOUSEHOLD_DETAILS)
 
 
 # Stored only when set: most clocks are not a household's and need none of them.
@@ -65,8 +66,9 @@ class DeadlineMet(Event):
     late: bool = False
     household_id: uuid.UUID | None = None
 
-    def payload(self) -> dict[str, Any]:
-        return _without_absent(super().payload(), ("household_id",))
+    @model_serializer(mode="wrap")
+    def _stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_absent(handler(self), ("household_id",))
 
 
 class DeadlineCancelled(Event):
@@ -77,5 +79,6 @@ class DeadlineCancelled(Event):
     reason: str
     household_id: uuid.UUID | None = None
 
-    def payload(self) -> dict[str, Any]:
-        return _without_absent(super().payload(), ("household_id",))
+    @model_serializer(mode="wrap")
+    def _stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_absent(handler(self), ("household_id",))

@@ -19,9 +19,8 @@ from shared.auth import Role, mint_token
 from shared.checkpoints import Checkpoint, load_key, public_key_text, sign, signature_valid
 from shared.clock import ManualClock
 from shared.db import as_role, create_engine
-from shared.eventstore import EventStore, NewEvent
+from shared.eventstore import EVENT_COLUMNS, EventStore, NewEvent, row_to_event
 from shared.eventstore.hashing import event_hash
-from shared.eventstore import EVENT_COLUMNS, row_to_event
 from tests.conftest import test_settings
 from tests.foundation.test_cli import run_carelog
 

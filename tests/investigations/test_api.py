@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from shared.auth import Role
-from tests.conftest import AuthHeaders
+from tests.conftest import AuthHeaders, require
 from tests.investigations.conftest import child_history, post
 
 MANAGER = Role.REGISTERED_MANAGER
@@ -213,10 +212,10 @@ async def test_inspector_pages(fclient: httpx.AsyncClient, fresh_app: FastAPI, a
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 async def test_inspector_pages_render_in_a_headless_browser(
     fclient: httpx.AsyncClient, fresh_app: FastAPI, auth: AuthHeaders, tmp_path: Path
 ) -> None:
+    require(shutil.which(CHROMIUM) is not None, "Debian's chromium")
     manager = auth(MANAGER, subject="rm-1")
     story = await child_history(fclient, fresh_app, manager)
     inspector = auth(Role.INSPECTOR, subject="hmi-1")
