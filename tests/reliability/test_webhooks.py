@@ -92,6 +92,7 @@ async def test_receiver_down_then_back_loses_nothing_and_the_dead_one_escalates(
 ) -> None:
     messages = 100 if full_size else 20
     clock = ManualClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    clock.run()  # the retry schedule is due as real time passes
     settings = make_settings(
         jwt_secret=JWT_SECRET, webhook_retry_schedule=SCHEDULE, dispatcher_interval=0.1, webhook_timeout_seconds=2.0
     )
