@@ -1,4 +1,4 @@
-"""Idempotency-Key for every POST (DESIGN.md §4), and the request body cap.
+"""Idempotency-Key for every POST (docs/architecture.md), and the request body cap.
 
 Keys belong to the authenticated caller (subject and role): the bearer token is checked first,
 and a request without a valid one goes straight to the app's own 401, claiming and replaying

@@ -1,4 +1,4 @@
-"""Who may do what: one pure function of role, relationship and action (DESIGN.md §4).
+"""Who may do what: one pure function of role, relationship and action (docs/architecture.md).
 
 `decide` never touches the database; `shared/access.py` finds the caller's relationships to the
 object from the log and enforces the decision on every route listed in `ROUTES`.

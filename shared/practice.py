@@ -1,4 +1,4 @@
-"""Local practice: the numbers DOMAIN.md marks "(local)", the agency's to set, not law. Each is
+"""Local practice: the numbers docs/domain.md marks "(local)", the agency's to set, not law. Each is
 one field with the practice it encodes; statutory numbers stay in each service's rules as data.
 
 They are sections of the one Settings object (shared/settings.py), read from their own variables:

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # Per process. Sized for ~16 concurrent requests each briefly holding a connection or two.
     pool_size: int = 20
 
-    # Auth (DESIGN.md §4).
+    # Auth (docs/architecture.md).
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_issuer: str = "carelog"
     jwt_audience: str = "carelog"
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # Chronology: an entry recorded this long after it occurred is flagged late (local practice).
     late_entry_hours: float = 24.0
 
-    # Notifications: seconds between delivery attempts, then dead-letter (DESIGN.md §4).
+    # Notifications: seconds between delivery attempts, then dead-letter (docs/architecture.md).
     webhook_retry_schedule: Annotated[list[float], NoDecode] = [
         0,
         5,

@@ -1,4 +1,4 @@
-"""The append-only event log shared by every service (DESIGN.md §2)."""
+"""The append-only event log shared by every service (docs/architecture.md)."""
 
 from shared.eventstore.batch import Batch
 from shared.eventstore.model import (

@@ -1,4 +1,4 @@
-"""The append-only event store (DESIGN.md §2): appending, by group commit.
+"""The append-only event store (docs/architecture.md): appending, by group commit.
 
 Appends go through one writer task per process that gathers concurrent requests into a batch
 (group commit): it takes the head lock once, checks and inserts each request in order, commits
