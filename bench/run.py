@@ -754,8 +754,9 @@ def run(args: argparse.Namespace) -> Results:
             # ---- 4. event -> signed webhook ----------------------------------------------------
             print("4. event -> webhook", flush=True)
             try:
-                hook: dict[str, Any] | None = asyncio.run(webhook_latency(server.port, webhook_samples))
-                hook_note = f"{hook['verified']}/{hook['samples']} signatures verified"
+                measured: dict[str, Any] = asyncio.run(webhook_latency(server.port, webhook_samples))
+                hook: dict[str, Any] | None = measured
+                hook_note = f"{measured['verified']}/{measured['samples']} signatures verified"
             except Exception as exc:  # e.g. the notifications API not there yet
                 hook, hook_note = None, f"not measured: {type(exc).__name__}: {str(exc)[:200]}"
         finally:

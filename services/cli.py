@@ -437,4 +437,4 @@ def _configuration_line(reason: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from shared.eventstore import Projector
 
 # A long-running task of a service (e.g. the webhook dispatcher), given the app state.
-Worker = Callable[[Any], Awaitable[None]]
+Worker = Callable[[Any], Coroutine[Any, Any, None]]
 # Figures a service offers to /metrics (e.g. outbox depth), given the app state.
 GaugeSource = Callable[[Any], Awaitable[dict[str, float]]]
 
