@@ -15,13 +15,21 @@ import pytest
 from pydantic import BaseModel
 
 from bench.generator import block_events
-from services.carers import events as cev
 from services.notifications import events as nev
 from services.notifications import rules as notification_rules
 from services.notifications.projections import acknowledgement_deadline_id
 from services.visits import events as vev
 from services.visits import rules as visit_rules
-from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET, DEADLINE_SET, DeadlineCancelled, DeadlineMet, DeadlineSet
+from shared.contracts.base import Event, event_class
+from shared.contracts.carers import (
+    AllegationOutcomeRecorded,
+    AllegationReceived,
+    HoldLifted,
+    HoldPlaced,
+    PlacementStarted,
+    SupervisionRecorded,
+)
+from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET, DEADLINE_SET
 from shared.eventstore import NewEvent, reaction_id
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -43,18 +51,12 @@ def events_of(appends: Block) -> Iterator[tuple[str, NewEvent]]:
 
 
 def model_for(event: NewEvent) -> type[BaseModel]:
-    """The service's own pydantic model for an event's payload."""
-    if event.type in (DEADLINE_SET, DEADLINE_MET, DEADLINE_CANCELLED):
-        # The carers service's clocks carry its extra fields (member, allegation, course...).
-        carers = str(event.data["kind"]).startswith("carers.")
-        clocks: dict[str, type[BaseModel]] = {
-            DEADLINE_SET: cev.CarersDeadlineSet if carers else DeadlineSet,
-            DEADLINE_MET: cev.CarersDeadlineMet if carers else DeadlineMet,
-            DEADLINE_CANCELLED: cev.CarersDeadlineCancelled if carers else DeadlineCancelled,
-        }
-        return clocks[event.type]
+    """The service's own pydantic model for an event's payload: its contract, for the clocks (the
+    carers fields among them) and the carers service's events."""
+    if event.type in (DEADLINE_SET, DEADLINE_MET, DEADLINE_CANCELLED) or event.type.startswith("carers."):
+        return event_class(event.type)
     service, name = event.type.split(".")
-    module = {"visits": vev, "carers": cev, "notifications": nev}[service]
+    module = {"visits": vev, "notifications": nev}[service]
     model = getattr(module, name, None)
     assert isinstance(model, type) and issubclass(model, BaseModel), f"no model for {event.type}"
     return model
@@ -96,8 +98,11 @@ def test_event_ids_are_unique_across_blocks() -> None:
 def test_every_payload_is_the_services_own_model_exactly(number: int) -> None:
     for stream_id, event in events_of(block(number)):
         model = model_for(event).model_validate(event.data)
-        # Round trip: no field missing, none extra, every value in the model's own JSON form.
-        assert model.model_dump(mode="json") == event.data, (stream_id, event.type)
+        # Round trip: no field missing, none extra, every value in the model's own JSON form: for a
+        # contract, as it stores itself (a clock without the household fields it does not use), or,
+        # from a writer not on contracts yet, its whole dump.
+        dumped = [model.model_dump(mode="json")] + ([model.payload()] if isinstance(model, Event) else [])
+        assert event.data in dumped, (stream_id, event.type)
         assert event.occurred_at.tzinfo is not None
         assert event.metadata["service"] in ("visits", "carers", "notifications")
         assert event.metadata.get("actor_id"), event.type
@@ -134,7 +139,7 @@ def test_every_block_has_clocks_complaints_and_notifications(number: int) -> Non
 def test_the_mix_over_sixteen_blocks() -> None:
     per_block = [types_in(n) for n in BLOCKS]
     assert sum(1 for t in per_block if t[vev.ENTRY_AMENDED]) >= 3
-    assert sum(1 for t in per_block if t[cev.ALLEGATION_RECEIVED]) >= 1
+    assert sum(1 for t in per_block if t[AllegationReceived.event_type]) >= 1
     assert sum(t[nev.NOTIFICATION_ACKNOWLEDGED] for t in per_block) >= 8
     late = [
         e.data["late"] for n in BLOCKS for _, e in events_of(block(n)) if e.type == DEADLINE_MET and "late" in e.data
@@ -170,7 +175,7 @@ def test_placements_start_the_first_statutory_visit_clock_as_the_visits_reactor_
         if not stream_id.startswith("placement-"):
             continue
         started = events[0]
-        assert started.type == cev.PLACEMENT_STARTED
+        assert started.type == PlacementStarted.event_type
         child = streams[vev.child_stream(uuid.UUID(started.data["child_id"]))]
         first = next(e for e in child if e.type == DEADLINE_SET)
         assert first.event_id == reaction_id(started, "first-statutory-visit:event")  # type: ignore[arg-type]
@@ -210,7 +215,7 @@ def test_a_statutory_visit_is_followed_by_the_clock_it_meets_then_the_next(numbe
 @pytest.mark.parametrize("number", BLOCKS)
 def test_supervisions_meet_and_restart_the_household_supervision_clock(number: int) -> None:
     household = block(number)[0][1]
-    supervisions = [e for e in household if e.type == cev.SUPERVISION_RECORDED]
+    supervisions = [e for e in household if e.type == SupervisionRecorded.event_type]
     met = [e for e in household if e.type == DEADLINE_MET and e.data["kind"] == "carers.supervision"]
     set_ = [e for e in household if e.type == DEADLINE_SET and e.data["kind"] == "carers.supervision"]
     assert len(supervisions) >= 10
@@ -309,16 +314,16 @@ def test_an_allegation_holds_the_household_and_the_hold_is_lifted() -> None:
         found += 1
         household = appends[0][1]
         received = allegation[0]
-        assert received.type == cev.ALLEGATION_RECEIVED
-        hold = next(e for e in household if e.type == cev.HOLD_PLACED)
+        assert received.type == AllegationReceived.event_type
+        hold = next(e for e in household if e.type == HoldPlaced.event_type)
         assert hold.data["allegation_id"] == received.data["allegation_id"]
         assert hold.event_id == reaction_id(received, "hold")  # type: ignore[arg-type]
-        lifted = next(e for e in household if e.type == cev.HOLD_LIFTED)
+        lifted = next(e for e in household if e.type == HoldLifted.event_type)
         assert lifted.data["hold_id"] == hold.data["hold_id"]
         assert household.index(hold) < household.index(lifted)
         kinds = {e.data["kind"] for e in allegation if e.type == DEADLINE_MET}
         assert kinds == {"carers.lado_referral", "carers.lado_written_confirmation"}
-        assert any(e.type == cev.ALLEGATION_OUTCOME_RECORDED for e in allegation)
+        assert any(e.type == AllegationOutcomeRecorded.event_type for e in allegation)
         # The visits reactor's follow-up visit clock for each child the allegation names.
         for child_id in received.data["child_ids"]:
             child = dict(appends)[vev.child_stream(uuid.UUID(child_id))]
