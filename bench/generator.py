@@ -28,10 +28,9 @@ from typing import Any, cast
 
 import httpx
 
-from services.carers import commands as carer_commands
-from services.carers import events as cev
+from services.carers import commands as carers
+from services.carers import events as carer_events
 from services.carers import rules as carer_rules
-from services.carers.rules import Clock
 from services.notifications import commands as notification_commands
 from services.notifications import rules as notification_rules
 from services.notifications.projections import NOTIFIABLE_TYPES, NotificationRules
@@ -44,6 +43,9 @@ from shared.auth import Principal, Role
 from shared.calendar import add_working_days_at
 from shared.clock import ManualClock
 from shared.commanding import CommandContext
+from shared.contracts.base import load, load_as
+from shared.contracts.carers import AllegationOutcomeRecorded, AllegationReceived, HouseholdRegistered, PlacementStarted
+from shared.contracts.visits import ChildRegistered, IncidentRecorded
 from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES
 from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_metadata
 from shared.settings import Settings
@@ -484,6 +486,8 @@ _VISITS_REACTOR = VisitsReactor()
 _NOTIFICATION_RULES = NotificationRules()
 # Categories Schedule 7 makes notifiable whatever the details (self-harm only with hospital treatment).
 _NOTIFIABLE_INCIDENTS = frozenset({"police_called", "missing", "overdose"})
+# The events about a household on other streams (carers reads them with the household's own).
+_HOUSEHOLD_RELATED = frozenset(c.event_type for c in carer_events.HOUSEHOLD_RELATED)
 _APPEND_ORDER = ("household", "placement", "complaint", "allegation", "child", "notification")
 
 
@@ -596,6 +600,7 @@ class _Year:
         self._ids = random.Random(f"{seed}:{block}:ids")  # ids apart, so one more id changes no story
         self.start = now - timedelta(days=365)
         self.clock = ManualClock(self.start - timedelta(days=3650))
+        self.settings = _SETTINGS
         self.ssw = f"ssw-{block % 40 + 1}"
         self.manager = f"manager-{block % 8 + 1}"
         self.children: list[_Child] = []
@@ -649,7 +654,7 @@ class _Year:
             service=service,
             principal=principal,
             clock=self.clock,
-            settings=_SETTINGS,
+            settings=self.settings,
             store=cast(EventStore, None),  # never used: the block appends to its own log
             runner=None,
             request_id=request_id,
@@ -706,12 +711,7 @@ class _Year:
         data = event.data
         if self._about_household(event):
             self.household = carer_rules.evolve(
-                self.household,
-                event.type,
-                data,
-                stream_id=event.stream_id,
-                stream_version=event.stream_version,
-                occurred_at=event.occurred_at,
+                self.household, load(event), stream_id=event.stream_id, stream_version=event.stream_version
             )
             self._household_key = str(self.state.household_id)
         if event.type == vev.CHILD_REGISTERED:
@@ -719,7 +719,7 @@ class _Year:
                 "name": data["name"],
                 "placing_authority": data["placing_authority"],
             }
-        elif event.type == cev.PLACEMENT_STARTED:
+        elif event.type == PlacementStarted.event_type:
             placement = _Placement(
                 placement_id=uuid.UUID(data["placement_id"]),
                 child_id=uuid.UUID(data["child_id"]),
@@ -731,7 +731,7 @@ class _Year:
             )
             self.placements[placement.placement_id] = placement
             self.placed[placement.child_id] = placement
-        elif event.type == cev.ALLEGATION_RECEIVED:
+        elif event.type == AllegationReceived.event_type:
             children = [uuid.UUID(c) for c in data["child_ids"]]
             self.allegation_rows[uuid.UUID(data["allegation_id"])] = (uuid.UUID(data["household_id"]), children)
         elif event.type in DEADLINE_TYPES and str(data.get("kind", "")).startswith("visits."):
@@ -740,17 +740,13 @@ class _Year:
             self._track_complaint(event)
 
     def _about_household(self, event: RecordedEvent) -> bool:
-        """Whether carers' read_household folds the event: the household's stream, or a carers
-        event or clock elsewhere that names the household."""
+        """Whether carers' read_household folds the event: the household's stream, or an event
+        elsewhere that names the household (the fold itself leaves other services' clocks out)."""
         if self.household is None:
-            return event.type == cev.HOUSEHOLD_REGISTERED
+            return event.type == HouseholdRegistered.event_type
         if event.stream_id.startswith("household-"):
             return True  # a block has one household
-        return (
-            event.type in cev.HOUSEHOLD_RELATED_TYPES
-            and event.data.get("household_id") == self._household_key
-            and (event.type.startswith("carers.") or str(event.data.get("kind", "")).startswith("carers."))
-        )
+        return event.type in _HOUSEHOLD_RELATED and event.data.get("household_id") == self._household_key
 
     def _track_visit_clock(self, event: RecordedEvent) -> None:
         data = event.data
@@ -813,9 +809,9 @@ class _Year:
         """What the reactors append after `cause`. (The carers hold reactor adds nothing here: the
         allegation command appends the same hold, with the same id, itself.)"""
         out: list[tuple[str, Sequence[NewEvent]]] = []
-        if cause.type == cev.PLACEMENT_STARTED:
+        if cause.type == PlacementStarted.event_type:
             out += _VISITS_REACTOR._placement_started(cause)
-        elif cause.type == cev.ALLEGATION_RECEIVED:
+        elif cause.type == AllegationReceived.event_type:
             out += _VISITS_REACTOR._allegation_received(cause)
         elif cause.type == vev.INCIDENT_RECORDED:
             out += self._supervision_agenda(cause)
@@ -824,14 +820,12 @@ class _Year:
         return out
 
     def _supervision_agenda(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
-        """carers' incident_agenda, with the household this block folds instead of its row."""
-        data = cause.data
-        if not data.get("household_id") or not carer_rules.belongs_on_supervision_agenda(
-            str(data.get("category", "")), bool(data.get("police_called"))
-        ):
+        """carers' incident agenda reactor, with the household this block folds instead of its row."""
+        incident = load_as(IncidentRecorded, cause)
+        if incident.household_id is None or not carers.on_the_agenda(incident):
             return []
-        months = carer_commands.local_rules().supervision_months
-        return [carer_commands.agenda_item_for(cause, self.state, months, reaction_metadata("carers", cause))]
+        metadata = reaction_metadata("carers", cause)
+        return [carers.decide_incident_agenda(cause, incident, self.state, self.settings.carers, metadata)]
 
     def _notifications(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
         """NotificationRules.react (its lookups, on this block's read models; its own `_raise`):
@@ -877,9 +871,9 @@ class _Year:
         """NotificationRules._subjects: the children an event concerns, and its household."""
         d = cause.data
         household_id = _uuid_or_none(d.get("household_id") or d.get("about_household_id"))
-        if cause.type == cev.ALLEGATION_RECEIVED:
+        if cause.type == AllegationReceived.event_type:
             ids = [uuid.UUID(c) for c in d.get("child_ids") or []]
-        elif cause.type == cev.ALLEGATION_OUTCOME_RECORDED:
+        elif cause.type == AllegationOutcomeRecorded.event_type:
             row = self.allegation_rows.get(uuid.UUID(d["allegation_id"]))
             ids = row[1] if row else list(cause.child_ids)
             household_id = household_id or (row[0] if row else None)
@@ -929,282 +923,118 @@ class _Year:
         self.append(stream_id, new)
 
     # ---- carers: the household -----------------------------------------------------------------
+    # Each is the carers command of the same name: its public decider, on this block's household.
     def _carers(self, manager: bool = False) -> CommandContext:
         if manager:
             return self._ctx("carers", self.manager, Role.MANAGER)
         return self._ctx("carers", self.ssw, Role.SUPERVISING_SOCIAL_WORKER)
 
     def _household_append(self, events: Sequence[NewEvent]) -> list[RecordedEvent]:
-        return self.append(carer_rules.household_stream(self.state.household_id), events)
+        return self.append(carer_events.household_stream(self.state.household_id), events)
 
     def register_household(self, name: str) -> None:
-        ctx = self._carers()
-        body = carer_commands.HouseholdIn(
+        body = carers.HouseholdIn(
             name=name,
             address=f"{self.rng.randint(1, 200)} Station Road, Northampton",
             connected_person=False,
             supervising_social_worker_id=self.ssw,
         )
-        household_id = ctx.new_id()
-        event = ctx.event(
-            cev.HOUSEHOLD_REGISTERED,
-            cev.HouseholdRegistered(household_id=household_id, **body.model_dump()),
-            summary=f"Fostering household registered: {body.name}",
-        )
-        self.append(carer_rules.household_stream(household_id), [event])
+        events = carers.decide_registration(self._carers(), body)
+        self.append(carer_events.household_stream(events[0].data["household_id"]), events)
 
     def add_carer(self, name: str, date_of_birth: date, joined_on: date) -> None:
         """carers.add_member (the applicant), with the clock for their enhanced DBS check."""
-        state, ctx = self.state, self._carers()
-        role = carer_rules.MemberRole.APPLICANT
-        added = cev.MemberAdded(
-            household_id=state.household_id,
-            member_id=ctx.new_id(),
-            name=name,
-            role=role,
-            date_of_birth=date_of_birth,
-            joined_on=joined_on,
+        body = carers.MemberIn(
+            name=name, role=carer_rules.MemberRole.APPLICANT, date_of_birth=date_of_birth, joined_on=joined_on
         )
-        event = ctx.event(cev.MEMBER_ADDED, added, summary=f"{name} joined the household as {role.value}")
-        member = carer_rules.MemberState.model_validate(added.model_dump())
-        local = carer_commands.local_rules()
-        events = [event, carer_commands.dbs_clock(ctx, state, member, local)]
-        if state.status == carer_rules.HouseholdStatus.APPROVED and role in carer_rules.CARER_ROLES:
-            events += carer_commands.carer_clocks(ctx, state, member, ctx.now(), local)
+        events = carers.decide_member(self._carers(), self.state, body)
         self._household_append(events)
-        self.carer_id = added.member_id
+        self.carer_id = uuid.UUID(events[0].data["member_id"])
 
     def check_dbs(self, checked_at: date) -> None:
         """carers.record_check: a clear enhanced DBS meets the member's DBS clock and starts its renewal."""
-        state, ctx = self.state, self._carers()
-        member = state.members[str(self.carer_id)]
-        expires = carer_rules.add_years(checked_at, carer_commands.local_rules().dbs_renewal_years)
-        event = ctx.event(
-            cev.CHECK_RECORDED,
-            cev.CheckRecorded(
-                household_id=state.household_id,
-                member_id=member.member_id,
-                check_id=ctx.new_id(),
-                kind=carer_rules.CheckKind.DBS_ENHANCED.value,
-                result=carer_rules.CheckResult.CLEAR,
-                checked_at=checked_at,
-                expires_on=expires,
-                certificate_number=f"00{self.rng.randint(10**9, 10**10 - 1)}",
-            ),
-            occurred_at=carer_rules.start_of(checked_at),
-            summary=f"dbs_enhanced check for {member.name}: clear",
+        assert self.carer_id is not None, "the carer joins first"
+        body = carers.CheckIn(
+            kind=carer_rules.CheckKind.DBS_ENHANCED,
+            result=carer_rules.CheckResult.CLEAR,
+            checked_at=checked_at,
+            certificate_number=f"00{self.rng.randint(10**9, 10**10 - 1)}",
         )
-        at = carer_rules.start_of(checked_at)
-        dbs = carer_commands.open_clocks(state, Clock.DBS, member_id=member.member_id)
-        events = [event] + [carer_commands.met(ctx, state.household_id, d, at, event) for d in dbs]
-        renewal = f"Enhanced DBS renewal for {member.name}"
-        events.append(
-            carer_commands.clock(
-                ctx,
-                state.household_id,
-                Clock.DBS,
-                at,
-                carer_rules.start_of(expires),
-                renewal,
-                member_id=member.member_id,
-            )
-        )
-        self._household_append(events)
+        self._household_append(carers.decide_check(self._carers(), self.state, self.carer_id, body))
 
     def approve(self) -> None:
         """carers.decide_approval: approved, with the supervision, unannounced visit, annual review,
         TSD and safeguarding clocks it starts."""
-        state, ctx = self.state, self._carers(manager=True)
-        at, local, terms = ctx.now(), carer_commands.local_rules(), carer_rules.Terms.model_validate(TERMS)
-        self._household_append(carer_commands.approval_events(ctx, state, at, terms, None, local))
+        body = carers.ApprovalIn(decision="approved", terms=carer_rules.Terms.model_validate(TERMS))
+        self._household_append(carers.decide_approval(self._carers(manager=True), self.state, body))
 
     def train(self, course: carer_rules.TrainingCourse, completed_on: date) -> None:
         """carers.record_training: meets the course's clock; safeguarding starts its renewal."""
-        state, ctx = self.state, self._carers()
-        member = state.members[str(self.carer_id)]
-        local = carer_commands.local_rules()
-        expires = None
-        if course == carer_rules.TrainingCourse.SAFEGUARDING:
-            expires = carer_rules.add_years(completed_on, local.safeguarding_renewal_years)
-        at = carer_rules.start_of(completed_on)
-        event = ctx.event(
-            cev.TRAINING_RECORDED,
-            cev.TrainingRecorded(
-                household_id=state.household_id,
-                training_id=ctx.new_id(),
-                member_id=member.member_id,
-                course=course.value,
-                completed_on=completed_on,
-                expires_on=expires,
-            ),
-            occurred_at=at,
-            summary=f"Training completed by {member.name}: {course.value}",
-        )
-        course_clock = {
-            carer_rules.TrainingCourse.TSD_STANDARDS: Clock.TSD,
-            carer_rules.TrainingCourse.SAFEGUARDING: Clock.SAFEGUARDING_TRAINING,
-        }
-        met = [d for d in carer_commands.open_clocks(state, course_clock[course], member_id=member.member_id)]
-        for kind in (Clock.TRAINING_RENEWAL, Clock.NEEDS_TRAINING):
-            met += carer_commands.open_clocks(state, kind, member_id=member.member_id, course=course.value)
-        events = [event] + [carer_commands.met(ctx, state.household_id, d, at, event) for d in met]
-        if expires is not None:
-            events.append(
-                carer_commands.clock(
-                    ctx,
-                    state.household_id,
-                    Clock.TRAINING_RENEWAL,
-                    at,
-                    carer_rules.start_of(expires),
-                    f"Renew {course.value} training for {member.name}",
-                    member_id=member.member_id,
-                    course=course.value,
-                )
-            )
-        self._household_append(events)
+        assert self.carer_id is not None, "the carer joins first"
+        body = carers.TrainingIn(member_id=self.carer_id, course=course, completed_on=completed_on)
+        self._household_append(carers.decide_training(self._carers(), self.state, body))
 
     def review(self, occurred_at: datetime) -> None:
         """carers.record_review: the first annual review (to panel) with each placed child's view;
         meets the annual review clock and starts the next."""
-        state, ctx = self.state, self._carers()
-        placed = {p.child_id for p in state.placements.values()}
-        views = [cev.ChildView(child_id=c, view=self.rng.choice(VIEWS)) for c in sorted(placed, key=str)]
-        event = ctx.event(
-            cev.REVIEW_RECORDED,
-            cev.ReviewRecorded(
-                household_id=state.household_id,
-                review_id=ctx.new_id(),
-                occurred_at=occurred_at,
-                first_review=state.reviews == 0,
-                to_panel=True,
-                outcome=carer_rules.ReviewOutcome.CONTINUE.value,
-                child_views=views,
-                carer_views="Enjoying fostering; would like more respite support.",
-                reviewer_id=ctx.principal.subject,
-                narrative="First annual review; panel recommended continuing approval on the same terms.",
-            ),
+        placed = sorted({p.child_id for p in self.state.placements.values()}, key=str)
+        body = carers.ReviewIn(
             occurred_at=occurred_at,
-            child_ids=sorted(placed, key=str),
-            summary=f"Annual review of {state.name}: continue (to panel)",
+            outcome=carer_rules.ReviewOutcome.CONTINUE,
+            to_panel=True,
+            child_views=[carers.ChildViewIn(child_id=c, view=self.rng.choice(VIEWS)) for c in placed],
+            carer_views="Enjoying fostering; would like more respite support.",
+            narrative="First annual review; panel recommended continuing approval on the same terms.",
         )
-        hid, at = state.household_id, occurred_at
-        due = carer_rules.add_months_at(at, carer_rules.STATUTORY.annual_review_months)
-        ends = carer_commands.open_clocks(state, Clock.ANNUAL_REVIEW) + carer_commands.open_clocks(
-            state, Clock.APPROVAL_REVIEW
-        )
-        events = [event] + [carer_commands.met(ctx, hid, d, at, event) for d in ends]
-        events.append(carer_commands.clock(ctx, hid, Clock.ANNUAL_REVIEW, at, due, "Annual review of approval"))
-        for member in state.carers():
-            if not carer_commands.open_clocks(state, Clock.SAFEGUARDING_TRAINING, member_id=member.member_id):
-                events.append(
-                    carer_commands.clock(
-                        ctx,
-                        hid,
-                        Clock.SAFEGUARDING_TRAINING,
-                        at,
-                        due,
-                        f"Safeguarding training by {member.name} before the next review",
-                        member_id=member.member_id,
-                    )
-                )
-        self._household_append(events)
+        self._household_append(carers.decide_review(self._carers(), self.state, body))
 
     def supervise(self, occurred_at: datetime, unannounced: bool, actions: list[str]) -> None:
         """carers.record_supervision: meets the supervision clock and starts the next (an unannounced
         visit also its own), and discusses every incident on the agenda, meeting its clock. (Every
         open item is discussed, so the command's "held without discussing it" branch never fires.)"""
-        state, ctx = self.state, self._carers()
-        hid, at = state.household_id, occurred_at
+        state = self.state
         placed = [p.child_id for p in state.placements.values()]
-        agenda = [item for item in state.agenda.values() if item.discussed_at is None and item.occurred_at <= at]
-        agenda_children = [item.child_id for item in agenda if item.child_id]
-        event = ctx.event(
-            cev.SUPERVISION_RECORDED,
-            cev.SupervisionRecorded(
-                household_id=hid,
-                supervision_id=ctx.new_id(),
-                occurred_at=at,
-                unannounced=unannounced,
-                supervising_social_worker_id=ctx.principal.subject,
-                children_discussed=placed,
-                children_seen=placed if unannounced else [],
-                agenda_items_discussed=[item.item_id for item in agenda],
-                actions=actions,
-                narrative="Supervision at home: routines, contact, training plan and the log reviewed.",
-            ),
-            occurred_at=at,
-            child_ids=list(dict.fromkeys([*placed, *agenda_children])),
-            summary=("Unannounced visit" if unannounced else "Supervision") + f" of {state.name}",
+        agenda = [i.item_id for i in state.agenda.values() if i.discussed_at is None and i.occurred_at <= occurred_at]
+        body = carers.SupervisionIn(
+            occurred_at=occurred_at,
+            unannounced=unannounced,
+            children_discussed=placed,
+            children_seen=placed if unannounced else [],
+            agenda_items_discussed=agenda,
+            actions=actions,
+            narrative="Supervision at home: routines, contact, training plan and the log reviewed.",
         )
-        events = [event]
-        next_due = carer_rules.add_months_at(at, carer_commands.local_rules().supervision_months)
-        if state.status == carer_rules.HouseholdStatus.APPROVED:
-            supervisions = carer_commands.open_clocks(state, Clock.SUPERVISION)
-            events += [carer_commands.met(ctx, hid, d, at, event) for d in supervisions]
-            events.append(
-                carer_commands.clock(
-                    ctx, hid, Clock.SUPERVISION, at, next_due, "Next supervision", escalate_to="manager"
-                )
-            )
-            if unannounced:
-                visits = carer_commands.open_clocks(state, Clock.UNANNOUNCED_VISIT)
-                events += [carer_commands.met(ctx, hid, d, at, event) for d in visits]
-                events.append(
-                    carer_commands.clock(
-                        ctx,
-                        hid,
-                        Clock.UNANNOUNCED_VISIT,
-                        at,
-                        carer_rules.add_months_at(at, carer_rules.STATUTORY.unannounced_visit_months),
-                        "Unannounced visit to the household (children seen)",
-                        escalate_to="manager",
-                    )
-                )
-        for item in agenda:
-            discussed = carer_commands.open_clocks(state, Clock.INCIDENT_AGENDA, item_id=item.item_id)
-            events += [carer_commands.met(ctx, hid, d, at, event) for d in discussed]
-        self._household_append(events)
+        self._household_append(carers.decide_supervision(self._carers(), state, body))
 
     def place_child(self, child: _Child) -> None:
         """carers.start_placement (the training-gap clocks are none: a block's children record no needs)."""
-        state, ctx = self.state, self._carers()
-        placement_id, today = ctx.new_id(), ctx.now().date()
-        start_date = child.placed_at.date()
-        started = cev.PlacementStarted(
-            placement_id=placement_id,
+        registered = load_as(ChildRegistered, self.recorded[vev.child_stream(child.id)][0])
+        body = carers.PlacementIn(
             child_id=child.id,
-            household_id=state.household_id,
-            start_date=start_date,
+            household_id=self.state.household_id,
+            start_date=child.placed_at.date(),
             long_term=child.long_term,
-            connected_person=state.connected_person,
-            placing_authority=child.placing_authority,
         )
-        event = ctx.event(
-            cev.PLACEMENT_STARTED,
-            started,
-            occurred_at=ctx.now() if start_date == today else carer_rules.start_of(start_date),
-            child_ids=[child.id],
-            summary=f"Placed with {state.name} from {start_date:%d %b %Y}"
-            + (" (long-term)" if child.long_term else ""),
-        )
-        starts = ctx.now() if start_date <= today else carer_rules.start_of(start_date)
-        gaps = carer_commands.needs_training_clocks(
-            ctx, state, started.child_needs, child.id, starts, placement_id, event
-        )
-        self.append(carer_commands.placement_stream(placement_id), [event, *gaps])
+        events = carers.decide_placement(self._carers(), self.state, registered, [], body)
+        self.append(carer_events.placement_stream(events[0].data["placement_id"]), events)
 
     # ---- carers: an allegation -----------------------------------------------------------------
-    def _allegation(self) -> tuple[uuid.UUID, str, dict[str, Any]]:
-        """The allegation's id, stream and state (carers' allegation_state, folded from its stream)."""
+    def _allegation(self) -> carer_rules.AllegationState:
+        """The allegation as carers folds it from its stream."""
         assert self.allegation_id is not None, "the allegation is received first"
-        stream_id = carer_commands.allegation_stream(self.allegation_id)
-        return self.allegation_id, stream_id, carer_commands.allegation_state(self.recorded[stream_id])
+        found = carer_rules.fold_allegation(self.recorded[carer_events.allegation_stream(self.allegation_id)])
+        assert found is not None
+        return found
+
+    def _allegation_append(self, events: Sequence[NewEvent]) -> None:
+        assert self.allegation_id is not None, "the allegation is received first"
+        self.append(carer_events.allegation_stream(self.allegation_id), events)
 
     def receive_allegation(self, received_at: datetime) -> None:
         """carers.receive_allegation: the allegation with its LADO clocks, then the hold it puts on
         the household (whose ids derive from the allegation's event, as the hold reactor's do)."""
         state, ctx = self.state, self._carers(manager=True)
-        body = carer_commands.AllegationIn(
+        body = carers.AllegationIn(
             household_id=state.household_id,
             member_id=self.carer_id,
             child_ids=[p.child_id for p in state.placements.values()],
@@ -1212,82 +1042,44 @@ class _Year:
             summary=ALLEGATION,
             source="school designated safeguarding lead",
         )
-        subject, events = carer_commands.allegation_received(ctx, state, body, carer_commands.local_rules())
-        recorded = self.append(subject, events)
-        self._household_append([carer_commands.allegation_hold(recorded[0], ctx.metadata())])
+        events = carers.decide_allegation(ctx, state, body)
         self.allegation_id = uuid.UUID(events[0].data["allegation_id"])
+        recorded = self.append(carer_events.allegation_stream(self.allegation_id), events)
+        self._household_append([carers.allegation_hold(recorded[0], ctx.metadata())])
 
     def refer_to_lado(self, referred_at: datetime, confirmed_at: datetime | None) -> None:
         """carers.record_lado_referral, with the written confirmation when it went at the same time."""
-        allegation_id, stream_id, allegation = self._allegation()
-        ctx = self._carers(manager=True)
-        household_id = uuid.UUID(allegation["household_id"])
-        child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
-        authority = self.children[0].placing_authority
-        event = ctx.event(
-            cev.LADO_REFERRAL_MADE,
-            cev.LadoReferralMade(
-                allegation_id=allegation_id,
-                household_id=household_id,
-                referred_at=referred_at,
-                lado_name=f"LADO, {authority}",
-                reference=f"LADO/{referred_at:%Y}/{self.block:05d}",
-            ),
-            occurred_at=referred_at,
-            child_ids=child_ids,
-            summary="Allegation referred to the LADO",
+        body = carers.LadoReferralIn(
+            referred_at=referred_at,
+            lado_name=f"LADO, {self.children[0].placing_authority}",
+            reference=f"LADO/{referred_at:%Y}/{self.block:05d}",
+            written_confirmation_at=confirmed_at,
         )
-        events = [event, *carer_commands._deadline_events(ctx, allegation, Clock.LADO_REFERRAL, referred_at, event)]
-        if confirmed_at is not None:
-            confirmation = carer_commands._confirmation_event(ctx, allegation_id, household_id, child_ids, confirmed_at)
-            events += [confirmation]
-            events += carer_commands._deadline_events(
-                ctx, allegation, Clock.LADO_WRITTEN_CONFIRMATION, confirmed_at, confirmation
-            )
-        self.append(stream_id, events)
+        self._allegation_append(carers.decide_lado_referral(self._carers(manager=True), self._allegation(), body))
 
     def confirm_referral_in_writing(self, sent_at: datetime) -> None:
         """carers.record_written_confirmation."""
-        allegation_id, stream_id, allegation = self._allegation()
+        body = carers.WrittenConfirmationIn(sent_at=sent_at)
         ctx = self._carers(manager=True)
-        household_id = uuid.UUID(allegation["household_id"])
-        child_ids = [uuid.UUID(c) for c in allegation["child_ids"]]
-        event = carer_commands._confirmation_event(ctx, allegation_id, household_id, child_ids, sent_at)
-        kind = Clock.LADO_WRITTEN_CONFIRMATION
-        self.append(stream_id, [event, *carer_commands._deadline_events(ctx, allegation, kind, sent_at, event)])
+        self._allegation_append(carers.decide_written_confirmation(ctx, self._allegation(), body))
 
     def record_allegation_outcome(self, decided_at: datetime, outcome: carer_rules.AllegationOutcome) -> None:
         """carers.record_outcome. A block never draws `substantiated` (its approval review and DBS
         referral would need a household review this generator does not model)."""
-        allegation_id, stream_id, allegation = self._allegation()
-        ctx = self._carers(manager=True)
-        event = ctx.event(
-            cev.ALLEGATION_OUTCOME_RECORDED,
-            cev.AllegationOutcomeRecorded(
-                allegation_id=allegation_id,
-                household_id=allegation["household_id"],
-                outcome=outcome.value,
-                dbs_referral_made=False,
-                decided_at=decided_at,
-                narrative="LADO strategy discussion: no evidence force was used; advice on de-escalation given.",
-            ),
-            occurred_at=decided_at,
-            child_ids=[uuid.UUID(c) for c in allegation["child_ids"]],
-            summary=f"Allegation outcome: {outcome.value}",
+        body = carers.OutcomeIn(
+            outcome=outcome,
+            dbs_referral_made=False,
+            decided_at=decided_at,
+            narrative="LADO strategy discussion: no evidence force was used; advice on de-escalation given.",
         )
-        self.append(stream_id, [event])
+        self._allegation_append(carers.decide_outcome(self._carers(manager=True), self._allegation(), body))
 
     def lift_hold(self) -> None:
         """carers.lift_hold, by a manager, once the allegation has its outcome."""
-        state, ctx = self.state, self._carers(manager=True)
+        state = self.state
         hold = next(h for h in state.open_holds if h.allegation_id == self.allegation_id)
-        reason = "Allegation not substantiated (LADO); risk assessment reviewed with the carers."
-        event = ctx.event(
-            cev.HOLD_LIFTED,
-            cev.HoldLifted(household_id=state.household_id, hold_id=hold.hold_id, reason=reason, lifted_at=ctx.now()),
-            summary=f"Hold lifted on {state.name}: {reason[:120]}",
-        )
-        self._household_append([event])
+        body = carers.LiftIn(reason="Allegation not substantiated (LADO); risk assessment reviewed with the carers.")
+        self._household_append(carers.decide_hold_lifted(self._carers(manager=True), state, hold.hold_id, body))
 
     # ---- visits: the child's record ------------------------------------------------------------
     def _visits(self, child: _Child) -> CommandContext:

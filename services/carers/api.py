@@ -1,20 +1,52 @@
-"""carers: the HTTP API (thin: maps requests to commands and queries)."""
+"""carers: the HTTP API. Access declared per route, a response model per route; commands answer
+with what they recorded (CommandResult) and the ids the caller needs next; reads are query functions."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from services.carers import commands as cmd
-from services.carers import projections
-from services.carers.rules import HouseholdState, age_on, compliance, dbs_status, is_adult
+from services.carers import projections as pj
+from services.carers.events import (
+    AllegationReceived,
+    AllegationReported,
+    CheckRecorded,
+    Concern,
+    DeadlineSet,
+    EndingRecorded,
+    HoldPlaced,
+    HouseholdApproved,
+    HouseholdRegistered,
+    MemberAdded,
+    PlacementEnded,
+    PlacementStarted,
+    ReviewRecorded,
+    SupervisionRecorded,
+    TrainingRecorded,
+    WorkerSupervisionRecorded,
+)
+from services.carers.rules import (
+    AllegationState,
+    Clock,
+    ComplianceReport,
+    HouseholdState,
+    HouseholdStatus,
+    compliance,
+    ending_parts_of,
+)
 from shared.access import access, children_read
 from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.contracts.base import load, load_as
+from shared.eventstore import RecordedEvent
 from shared.policy import Action, Resource
 from shared.problems import Problem
+from shared.responses import CommandResult, result_of
 from shared.service import ServiceSpec
 
 router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)
@@ -61,9 +93,128 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# ---- what the commands answer ------------------------------------------------------------------
+class HouseholdRecorded(CommandResult):
+    household_id: uuid.UUID
+
+
+class MemberRecorded(HouseholdRecorded):
+    member_id: uuid.UUID
+
+
+class CheckResultRecorded(CommandResult):
+    check_id: uuid.UUID
+    expires_on: date | None
+
+
+class ApprovalRecorded(HouseholdRecorded):
+    status: HouseholdStatus
+
+
+class SupervisionResult(CommandResult):
+    supervision_id: uuid.UUID
+    concerns: list[Concern]
+    agenda_items_open: list[uuid.UUID]
+
+
+class TrainingResult(CommandResult):
+    training_id: uuid.UUID
+
+
+class ReviewResult(CommandResult):
+    review_id: uuid.UUID
+    first_review: bool
+
+
+class HoldResult(CommandResult):
+    hold_id: uuid.UUID
+
+
+class TrainingGapClock(BaseModel):
+    member_id: uuid.UUID | None
+    course: str | None
+    due_at: datetime
+
+
+class PlacementResult(CommandResult):
+    placement_id: uuid.UUID
+    child_needs: list[str]
+    training_gaps: list[TrainingGapClock]
+
+
+class PlacementEndResult(CommandResult):
+    placement_id: uuid.UUID
+    ending_recorded: list[str]
+    ending_flagged: bool
+
+
+class EndingResult(CommandResult):
+    placement_id: uuid.UUID
+    ending_recorded: list[str]
+
+
+class WorkerSupervisionResult(CommandResult):
+    worker_id: str
+    supervision_id: uuid.UUID
+    next_due_at: datetime
+    deadline_id: uuid.UUID
+
+
+class AllegationRecorded(CommandResult):
+    allegation_id: uuid.UUID
+    hold_id: uuid.UUID
+    lado_referral_due_at: datetime
+
+
+class ReportReceived(BaseModel):
+    """An allegation kept for the registered manager's triage (202): the same whatever it names."""
+
+    report_id: uuid.UUID
+    status: str
+    detail: str
+
+
+class ReportClosed(CommandResult):
+    report_id: uuid.UUID
+    outcome: str
+
+
+class AllegationStep(CommandResult):
+    allegation_id: uuid.UUID
+
+
+class OutcomeRecorded(AllegationStep):
+    outcome: str
+
+
+def _clocks_set(recorded: list[RecordedEvent], kind: Clock) -> list[DeadlineSet]:
+    clocks = (load(e) for e in recorded[1:])
+    return [c for c in clocks if isinstance(c, DeadlineSet) and c.kind == kind]
+
+
+# ---- what the reads answer ---------------------------------------------------------------------
+class OverdueHouseholds(BaseModel):
+    as_of: datetime
+    count: int
+    households: list[pj.OverdueHousehold]
+
+
+class CaseloadTargets(BaseModel):
+    children: int
+    households: int
+
+
+class Caseloads(BaseModel):
+    as_of: datetime
+    targets: CaseloadTargets
+    workers: list[pj.WorkerCaseload]
+    over_target: list[str]
+    supervision_overdue: list[str]
+
+
 async def _household(request: Request, household_id: uuid.UUID) -> HouseholdState:
-    async with request.app.state.store.reader.connect() as conn:
-        state = await projections.household(conn, household_id)
+    async with request.app.state.store.acquire() as conn:
+        state = await pj.household(conn, household_id)
     if state is None:
         raise Problem("not-found", f"No household {household_id}.")
     return state
@@ -71,16 +222,17 @@ async def _household(request: Request, household_id: uuid.UUID) -> HouseholdStat
 
 # ---- households ------------------------------------------------------------------------------
 @router.post("/households", summary="Register a fostering household", responses=REFUSALS, **CREATED)
-async def register_household(ctx: Ctx, body: cmd.HouseholdIn, _caller: HouseholdCreator) -> dict[str, Any]:
-    return await cmd.register_household(ctx, body)
+async def register_household(ctx: Ctx, body: cmd.HouseholdIn, _caller: HouseholdCreator) -> HouseholdRecorded:
+    recorded = await cmd.register_household(ctx, body)
+    return HouseholdRecorded(**result_of(recorded), household_id=load_as(HouseholdRegistered, recorded[0]).household_id)
 
 
 @router.get("/compliance/households", summary="Agency view: every household with anything overdue")
-async def overdue_households(request: Request, _: ReportReader) -> dict[str, Any]:
+async def overdue_households(request: Request, _: ReportReader) -> OverdueHouseholds:
     now = request.app.state.clock.now()
-    async with request.app.state.store.reader.connect() as conn:
-        households = await projections.overdue_households(conn, now, cmd.local_rules())
-    return {"as_of": now.isoformat(), "count": len(households), "households": households}
+    async with request.app.state.store.acquire() as conn:
+        households = await pj.overdue_households(conn, now, request.app.state.settings.carers)
+    return OverdueHouseholds(as_of=now, count=len(households), households=households)
 
 
 @router.get("/households/{household_id}", summary="A household: members, checks, approval, holds, placements")
@@ -89,47 +241,13 @@ async def get_household(
     response: Response,
     household_id: uuid.UUID,
     _: HouseholdReader,
-) -> dict[str, Any]:
+) -> pj.HouseholdView:
     state = await _household(request, household_id)
-    today = request.app.state.clock.now().date()
-    async with request.app.state.store.reader.connect() as conn:
-        placements = await projections.placements_of(conn, household_id)
-    await children_read(request, (p["child_id"] for p in placements))
+    async with request.app.state.store.acquire() as conn:
+        placements = await pj.placements_of(conn, household_id)
+    await children_read(request, (p.child_id for p in placements))
     response.headers["ETag"] = f'"{state.version}"'
-    members = []
-    for m in state.members.values():
-        dbs, expiry = dbs_status(m, today)
-        members.append(
-            {
-                **m.model_dump(mode="json"),
-                "age": age_on(m.date_of_birth, today),
-                "adult": is_adult(m, today),
-                "dbs": dbs,
-                "dbs_expires_on": expiry.isoformat() if expiry else None,
-            }
-        )
-    return {
-        "household_id": str(state.household_id),
-        "name": state.name,
-        "connected_person": state.connected_person,
-        "supervising_social_worker_id": state.supervising_social_worker_id,
-        "status": state.status.value,
-        "approved_at": state.approved_at.isoformat() if state.approved_at else None,
-        "terms": state.terms.model_dump(mode="json") if state.terms else None,
-        "members": members,
-        "holds": [h.model_dump(mode="json") for h in state.holds.values()],
-        "on_hold": bool(state.open_holds),
-        "current_placements": [p for p in placements if not p.get("ended")],
-        "past_placements": [p for p in placements if p.get("ended")],
-        "open_concerns": [c.model_dump(mode="json") for c in state.concerns.values() if c.addressed_at is None],
-        "supervision_agenda": [a.model_dump(mode="json") for a in state.agenda.values() if a.discussed_at is None],
-        "incomplete_endings": [e.model_dump(mode="json") for e in state.incomplete_endings.values()],
-        "trainings": state.trainings,
-        "reviews": state.reviews,
-        "last_supervision_at": state.last_supervision_at.isoformat() if state.last_supervision_at else None,
-        "last_review_at": state.last_review_at.isoformat() if state.last_review_at else None,
-        "version": state.version,
-    }
+    return pj.household_view(state, placements, request.app.state.clock.now().date())
 
 
 @router.post(
@@ -140,8 +258,10 @@ async def add_member(
     household_id: uuid.UUID,
     body: cmd.MemberIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.add_member(ctx, household_id, body)
+) -> MemberRecorded:
+    recorded = await cmd.add_member(ctx, household_id, body)
+    added = load_as(MemberAdded, recorded[0])
+    return MemberRecorded(**result_of(recorded), household_id=household_id, member_id=added.member_id)
 
 
 @router.post(
@@ -156,8 +276,10 @@ async def record_check(
     member_id: uuid.UUID,
     body: cmd.CheckIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.record_check(ctx, household_id, member_id, body)
+) -> CheckResultRecorded:
+    recorded = await cmd.record_check(ctx, household_id, member_id, body)
+    checked = load_as(CheckRecorded, recorded[0])
+    return CheckResultRecorded(**result_of(recorded), check_id=checked.check_id, expires_on=checked.expires_on)
 
 
 @router.post(
@@ -168,8 +290,11 @@ async def decide_approval(
     household_id: uuid.UUID,
     body: cmd.ApprovalIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.decide_approval(ctx, household_id, body)
+) -> ApprovalRecorded:
+    recorded = await cmd.record_approval(ctx, household_id, body)
+    approved = isinstance(load(recorded[0]), HouseholdApproved)
+    status = HouseholdStatus.APPROVED if approved else HouseholdStatus.REFUSED
+    return ApprovalRecorded(**result_of(recorded), household_id=household_id, status=status)
 
 
 @router.post("/households/{household_id}/approval/end", summary="End the approval", responses=REFUSALS, **CREATED)
@@ -178,20 +303,30 @@ async def end_approval(
     household_id: uuid.UUID,
     body: cmd.EndApprovalIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.end_approval(ctx, household_id, body)
+) -> ApprovalRecorded:
+    recorded = await cmd.end_approval(ctx, household_id, body)
+    return ApprovalRecorded(**result_of(recorded), household_id=household_id, status=HouseholdStatus.ENDED)
 
 
 @router.post(
     "/households/{household_id}/supervisions", summary="A supervision by the SSW", responses=REFUSALS, **CREATED
 )
 async def record_supervision(
+    request: Request,
     ctx: Ctx,
     household_id: uuid.UUID,
     body: cmd.SupervisionIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.record_supervision(ctx, household_id, body)
+) -> SupervisionResult:
+    recorded = await cmd.record_supervision(ctx, household_id, body)
+    supervision = load_as(SupervisionRecorded, recorded[0])
+    state = await _household(request, household_id)  # as this supervision left it
+    return SupervisionResult(
+        **result_of(recorded),
+        supervision_id=supervision.supervision_id,
+        concerns=supervision.concerns,
+        agenda_items_open=[a.item_id for a in state.agenda.values() if a.discussed_at is None],
+    )
 
 
 @router.post(
@@ -202,8 +337,9 @@ async def record_training(
     household_id: uuid.UUID,
     body: cmd.TrainingIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.record_training(ctx, household_id, body)
+) -> TrainingResult:
+    recorded = await cmd.record_training(ctx, household_id, body)
+    return TrainingResult(**result_of(recorded), training_id=load_as(TrainingRecorded, recorded[0]).training_id)
 
 
 @router.post(
@@ -217,8 +353,10 @@ async def record_review(
     household_id: uuid.UUID,
     body: cmd.ReviewIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.record_review(ctx, household_id, body)
+) -> ReviewResult:
+    recorded = await cmd.record_review(ctx, household_id, body)
+    review = load_as(ReviewRecorded, recorded[0])
+    return ReviewResult(**result_of(recorded), review_id=review.review_id, first_review=review.first_review)
 
 
 @router.post("/households/{household_id}/holds", summary="Hold new placements", responses=REFUSALS, **CREATED)
@@ -227,8 +365,9 @@ async def place_hold(
     household_id: uuid.UUID,
     body: cmd.HoldIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.place_hold(ctx, household_id, body)
+) -> HoldResult:
+    recorded = await cmd.place_hold(ctx, household_id, body)
+    return HoldResult(**result_of(recorded), hold_id=load_as(HoldPlaced, recorded[0]).hold_id)
 
 
 @router.post(
@@ -243,8 +382,9 @@ async def lift_hold(
     hold_id: uuid.UUID,
     body: cmd.LiftIn,
     _caller: HouseholdWriter,
-) -> dict[str, Any]:
-    return await cmd.lift_hold(ctx, household_id, hold_id, body)
+) -> HoldResult:
+    recorded = await cmd.lift_hold(ctx, household_id, hold_id, body)
+    return HoldResult(**result_of(recorded), hold_id=hold_id)
 
 
 @router.get("/households/{household_id}/compliance", summary="Every clock of the household: due date and status")
@@ -252,9 +392,9 @@ async def household_compliance(
     request: Request,
     household_id: uuid.UUID,
     _: HouseholdReader,
-) -> dict[str, Any]:
+) -> ComplianceReport:
     state = await _household(request, household_id)
-    return compliance(state, request.app.state.clock.now(), cmd.local_rules())
+    return compliance(state, request.app.state.clock.now(), request.app.state.settings.carers)
 
 
 # ---- placements ------------------------------------------------------------------------------
@@ -268,8 +408,16 @@ async def start_placement(
     ctx: Ctx,
     body: cmd.PlacementIn,
     _caller: ChildInBodyWriter,
-) -> dict[str, Any]:
-    return await cmd.start_placement(ctx, body)
+) -> PlacementResult:
+    recorded = await cmd.start_placement(ctx, body)
+    started = load_as(PlacementStarted, recorded[0])
+    gaps = [
+        TrainingGapClock(member_id=d.member_id, course=d.course, due_at=d.due_at)
+        for d in _clocks_set(recorded, Clock.NEEDS_TRAINING)
+    ]
+    return PlacementResult(
+        **result_of(recorded), placement_id=started.placement_id, child_needs=started.child_needs, training_gaps=gaps
+    )
 
 
 @router.get("/placements/{placement_id}", summary="A placement")
@@ -277,9 +425,9 @@ async def get_placement(
     request: Request,
     placement_id: uuid.UUID,
     _: PlacementReader,
-) -> dict[str, Any]:
-    async with request.app.state.store.reader.connect() as conn:
-        found = await projections.placement(conn, placement_id)
+) -> pj.PlacementRow:
+    async with request.app.state.store.acquire() as conn:
+        found = await pj.placement(conn, placement_id)
     if found is None:
         raise Problem("not-found", f"No placement {placement_id}.")
     return found
@@ -291,8 +439,12 @@ async def end_placement(
     placement_id: uuid.UUID,
     body: cmd.PlacementEndIn,
     _caller: PlacementWriter,
-) -> dict[str, Any]:
-    return await cmd.end_placement(ctx, placement_id, body)
+) -> PlacementEndResult:
+    recorded = await cmd.end_placement(ctx, placement_id, body)
+    parts = ending_parts_of(load_as(PlacementEnded, recorded[0]))
+    return PlacementEndResult(
+        **result_of(recorded), placement_id=placement_id, ending_recorded=parts, ending_flagged=not parts
+    )
 
 
 @router.post(
@@ -306,8 +458,10 @@ async def record_ending(
     placement_id: uuid.UUID,
     body: cmd.EndingIn,
     _caller: PlacementWriter,
-) -> dict[str, Any]:
-    return await cmd.record_ending(ctx, placement_id, body)
+) -> EndingResult:
+    recorded = await cmd.record_ending(ctx, placement_id, body)
+    parts = ending_parts_of(load_as(EndingRecorded, recorded[0]))
+    return EndingResult(**result_of(recorded), placement_id=placement_id, ending_recorded=parts)
 
 
 # ---- the agency's oversight of its own workers ----------------------------------------------
@@ -325,8 +479,17 @@ async def record_worker_supervision(
     worker_id: WorkerId,
     body: cmd.WorkerSupervisionIn,
     _caller: ReportWriter,
-) -> dict[str, Any]:
-    return await cmd.record_worker_supervision(ctx, worker_id, body)
+) -> WorkerSupervisionResult:
+    recorded = await cmd.record_worker_supervision(ctx, worker_id, body)
+    supervision = load_as(WorkerSupervisionRecorded, recorded[0])
+    [next_clock] = _clocks_set(recorded, Clock.WORKER_SUPERVISION)
+    return WorkerSupervisionResult(
+        **result_of(recorded),
+        worker_id=worker_id,
+        supervision_id=supervision.supervision_id,
+        next_due_at=next_clock.due_at,
+        deadline_id=next_clock.deadline_id,
+    )
 
 
 @router.get("/caseloads", summary="Per worker: children and households allocated against targets; supervision")
@@ -334,26 +497,31 @@ async def caseloads(
     request: Request,
     _: ReportListReader,
     worker_id: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> Caseloads:
     now = request.app.state.clock.now()
-    local = cmd.local_rules()
-    async with request.app.state.store.reader.connect() as conn:
-        workers = await projections.caseloads(conn, now, local, worker_id)
-    await children_read(request, (c for w in workers for c in w["child_ids"]))
-    return {
-        "as_of": now.isoformat(),
-        "targets": {"children": local.caseload_children_target, "households": local.caseload_households_target},
-        "workers": workers,
-        "over_target": [w["worker_id"] for w in workers if w["over_target"]],
-        "supervision_overdue": [w["worker_id"] for w in workers if w["supervision"]["overdue"]],
-    }
+    practice = request.app.state.settings.carers
+    async with request.app.state.store.acquire() as conn:
+        workers = await pj.caseloads(conn, now, practice, worker_id)
+    await children_read(request, (c for w in workers for c in w.child_ids))
+    return Caseloads(
+        as_of=now,
+        targets=CaseloadTargets(
+            children=practice.caseload_children_target, households=practice.caseload_households_target
+        ),
+        workers=workers,
+        over_target=[w.worker_id for w in workers if w.over_target],
+        supervision_overdue=[w.worker_id for w in workers if w.supervision.overdue],
+    )
 
 
 # ---- allegations -----------------------------------------------------------------------------
 @router.post(
     "/allegations",
     summary="An allegation against a household member (puts the household on hold; LADO clock)",
-    responses=REFUSALS,
+    responses={
+        **REFUSALS,
+        202: {"description": "Reported for the registered manager's triage", "model": ReportReceived},
+    },
     **CREATED,
 )
 async def receive_allegation(
@@ -361,20 +529,32 @@ async def receive_allegation(
     body: cmd.AllegationIn,
     response: Response,
     _caller: AllegationCreator,
-) -> dict[str, Any]:
-    result = await cmd.receive_allegation(ctx, body)
-    if "report_id" in result:
+) -> AllegationRecorded | ReportReceived:
+    recorded = await cmd.receive_allegation(ctx, body)
+    first = load(recorded[0])
+    if isinstance(first, AllegationReported):
         response.status_code = 202  # reported for triage, not recorded as an allegation yet
-    return result
+        report = first
+        return ReportReceived(report_id=report.report_id, status="received", detail=cmd.REPORT_RECEIVED)
+    [referral] = _clocks_set(recorded, Clock.LADO_REFERRAL)
+    return AllegationRecorded(
+        **result_of(recorded),
+        allegation_id=load_as(AllegationReceived, recorded[0]).allegation_id,
+        hold_id=cmd.hold_id_of(recorded[0]),
+        lado_referral_due_at=referral.due_at,
+    )
 
 
 @router.get("/allegation-reports/{report_id}", summary="An allegation reported for triage (managers)")
 async def get_allegation_report(
-    ctx: Ctx,
+    request: Request,
     report_id: uuid.UUID,
     _caller: AllegationReportReader,
-) -> dict[str, Any]:
-    return await cmd.allegation_report(ctx, report_id)
+) -> pj.AllegationReportView:
+    found = await pj.allegation_report(request.app.state.store, report_id)
+    if found is None:
+        raise Problem("not-found", f"No allegation report {report_id}.")
+    return found
 
 
 @router.post(
@@ -388,8 +568,9 @@ async def close_allegation_report(
     report_id: uuid.UUID,
     body: cmd.CloseReportIn,
     _caller: AllegationReportWriter,
-) -> dict[str, Any]:
-    return await cmd.close_allegation_report(ctx, report_id, body)
+) -> ReportClosed:
+    recorded = await cmd.close_allegation_report(ctx, report_id, body)
+    return ReportClosed(**result_of(recorded), report_id=report_id, outcome="closed")
 
 
 @router.get("/allegations/{allegation_id}", summary="An allegation and its clocks")
@@ -397,9 +578,9 @@ async def get_allegation(
     request: Request,
     allegation_id: uuid.UUID,
     _: AllegationReader,
-) -> dict[str, Any]:
-    async with request.app.state.store.reader.connect() as conn:
-        found = await projections.allegation(conn, allegation_id)
+) -> AllegationState:
+    async with request.app.state.store.acquire() as conn:
+        found = await pj.allegation(conn, allegation_id)
     if found is None:
         raise Problem("not-found", f"No allegation {allegation_id}.")
     return found
@@ -413,8 +594,9 @@ async def lado_referral(
     allegation_id: uuid.UUID,
     body: cmd.LadoReferralIn,
     _caller: AllegationWriter,
-) -> dict[str, Any]:
-    return await cmd.record_lado_referral(ctx, allegation_id, body)
+) -> AllegationStep:
+    recorded = await cmd.record_lado_referral(ctx, allegation_id, body)
+    return AllegationStep(**result_of(recorded), allegation_id=allegation_id)
 
 
 @router.post(
@@ -428,8 +610,9 @@ async def written_confirmation(
     allegation_id: uuid.UUID,
     body: cmd.WrittenConfirmationIn,
     _caller: AllegationWriter,
-) -> dict[str, Any]:
-    return await cmd.record_written_confirmation(ctx, allegation_id, body)
+) -> AllegationStep:
+    recorded = await cmd.record_written_confirmation(ctx, allegation_id, body)
+    return AllegationStep(**result_of(recorded), allegation_id=allegation_id)
 
 
 @router.post("/allegations/{allegation_id}/outcome", summary="The allegation's outcome", responses=REFUSALS, **CREATED)
@@ -438,8 +621,9 @@ async def allegation_outcome(
     allegation_id: uuid.UUID,
     body: cmd.OutcomeIn,
     _caller: AllegationWriter,
-) -> dict[str, Any]:
-    return await cmd.record_outcome(ctx, allegation_id, body)
+) -> OutcomeRecorded:
+    recorded = await cmd.record_outcome(ctx, allegation_id, body)
+    return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
 
 
-SERVICE = ServiceSpec(name="carers", router=router, projectors=projections.PROJECTORS)
+SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.PROJECTORS)

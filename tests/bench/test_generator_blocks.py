@@ -14,13 +14,20 @@ from typing import Any
 import pytest
 
 from bench.generator import block_events
-from services.carers import events as cev
 from services.notifications import events as nev
 from services.notifications import rules as notification_rules
 from services.notifications.projections import acknowledgement_deadline_id
 from services.visits import events as vev
 from services.visits import rules as visit_rules
 from shared.contracts import Event, event_class
+from shared.contracts.carers import (
+    AllegationOutcomeRecorded,
+    AllegationReceived,
+    HoldLifted,
+    HoldPlaced,
+    PlacementStarted,
+    SupervisionRecorded,
+)
 from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET, DEADLINE_SET
 from shared.eventstore import NewEvent, reaction_id
 
@@ -121,7 +128,7 @@ def test_every_block_has_clocks_complaints_and_notifications(number: int) -> Non
 def test_the_mix_over_sixteen_blocks() -> None:
     per_block = [types_in(n) for n in BLOCKS]
     assert sum(1 for t in per_block if t[vev.ENTRY_AMENDED]) >= 3
-    assert sum(1 for t in per_block if t[cev.ALLEGATION_RECEIVED]) >= 1
+    assert sum(1 for t in per_block if t[AllegationReceived.event_type]) >= 1
     assert sum(t[nev.NOTIFICATION_ACKNOWLEDGED] for t in per_block) >= 8
     late = [
         e.data["late"] for n in BLOCKS for _, e in events_of(block(n)) if e.type == DEADLINE_MET and "late" in e.data
@@ -157,7 +164,7 @@ def test_placements_start_the_first_statutory_visit_clock_as_the_visits_reactor_
         if not stream_id.startswith("placement-"):
             continue
         started = events[0]
-        assert started.type == cev.PLACEMENT_STARTED
+        assert started.type == PlacementStarted.event_type
         child = streams[vev.child_stream(uuid.UUID(started.data["child_id"]))]
         first = next(e for e in child if e.type == DEADLINE_SET)
         assert first.event_id == reaction_id(started, "first-statutory-visit:event")  # type: ignore[arg-type]
@@ -197,7 +204,7 @@ def test_a_statutory_visit_is_followed_by_the_clock_it_meets_then_the_next(numbe
 @pytest.mark.parametrize("number", BLOCKS)
 def test_supervisions_meet_and_restart_the_household_supervision_clock(number: int) -> None:
     household = block(number)[0][1]
-    supervisions = [e for e in household if e.type == cev.SUPERVISION_RECORDED]
+    supervisions = [e for e in household if e.type == SupervisionRecorded.event_type]
     met = [e for e in household if e.type == DEADLINE_MET and e.data["kind"] == "carers.supervision"]
     set_ = [e for e in household if e.type == DEADLINE_SET and e.data["kind"] == "carers.supervision"]
     assert len(supervisions) >= 10
@@ -296,16 +303,16 @@ def test_an_allegation_holds_the_household_and_the_hold_is_lifted() -> None:
         found += 1
         household = appends[0][1]
         received = allegation[0]
-        assert received.type == cev.ALLEGATION_RECEIVED
-        hold = next(e for e in household if e.type == cev.HOLD_PLACED)
+        assert received.type == AllegationReceived.event_type
+        hold = next(e for e in household if e.type == HoldPlaced.event_type)
         assert hold.data["allegation_id"] == received.data["allegation_id"]
         assert hold.event_id == reaction_id(received, "hold")  # type: ignore[arg-type]
-        lifted = next(e for e in household if e.type == cev.HOLD_LIFTED)
+        lifted = next(e for e in household if e.type == HoldLifted.event_type)
         assert lifted.data["hold_id"] == hold.data["hold_id"]
         assert household.index(hold) < household.index(lifted)
         kinds = {e.data["kind"] for e in allegation if e.type == DEADLINE_MET}
         assert kinds == {"carers.lado_referral", "carers.lado_written_confirmation"}
-        assert any(e.type == cev.ALLEGATION_OUTCOME_RECORDED for e in allegation)
+        assert any(e.type == AllegationOutcomeRecorded.event_type for e in allegation)
         # The visits reactor's follow-up visit clock for each child the allegation names.
         for child_id in received.data["child_ids"]:
             child = dict(appends)[vev.child_stream(uuid.UUID(child_id))]

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 
-from services.carers import commands
+from services.carers.commands import loading
 from shared.auth import Role
 from shared.clock import ManualClock
 from tests.carers.helpers import SSW, events_of, household, place, post, register_child
@@ -343,7 +343,7 @@ async def test_a_household_command_overtaken_by_the_incident_reaction_lands(
         await post(client, h, f"/v1/children/{child}/incidents", incident)
         await settle(app)
 
-    reads = overtake_once(monkeypatch, commands, "load_household", incident_meanwhile)
+    reads = overtake_once(monkeypatch, loading, "load_household", incident_meanwhile)
     body = (
         {"occurred_at": now.isoformat(), "narrative": "Monthly supervision."}
         if command == "supervisions"

@@ -122,7 +122,9 @@ async def test_training_completed_in_time_meets_the_needs_clock(client, auth, ap
     hid, carer = ids["household_id"], ids["carer_id"]
     child = await register_child(app)
     # Needs held in the child's record (visits.ChildNeedsRecorded) count without being repeated.
-    await child_event(app, child, "visits.ChildNeedsRecorded", {"needs": ["complex_medication"]})
+    await child_event(
+        app, child, "visits.ChildNeedsRecorded", {"needs": ["complex_medication"], "recorded_by": "csw-test"}
+    )
     placed = await place(client, h, hid, child, "2026-11-25")
     assert placed.status_code == 201 and placed.json()["child_needs"] == ["complex_medication"]
     [medication] = await deadlines(app, "carers.needs_training", child_id=uuid.UUID(child))
@@ -150,7 +152,9 @@ async def test_needs_recorded_later_in_the_childs_record_start_training_clocks(c
     child = await register_child(app)
     assert (await place(client, h, hid, child, "2026-11-25")).status_code == 201
     assert await deadlines(app, "carers.needs_training", child_id=uuid.UUID(child)) == []
-    await child_event(app, child, "visits.ChildNeedsRecorded", {"needs": ["self_harm", "substance_misuse"]})
+    await child_event(
+        app, child, "visits.ChildNeedsRecorded", {"needs": ["self_harm", "substance_misuse"], "recorded_by": "csw-test"}
+    )
     await settle(app)
     await settle(app)  # a repeat of the reaction is a no-op
     [gap] = await deadlines(app, "carers.needs_training", child_id=uuid.UUID(child))

@@ -4,14 +4,13 @@ visits, caseload targets and workers' supervision."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.carers.rules import (
     NEEDS_TRAINING,
     ChildNeed,
-    LocalRules,
     belongs_on_supervision_agenda,
     caseload_status,
     children_unaccounted,
@@ -19,14 +18,26 @@ from services.carers.rules import (
     training_gaps,
     worker_supervision_due,
 )
+from shared.contracts.carers import TrainingRecorded
+from shared.practice import CarersPractice
 
+PRACTICE = CarersPractice()  # the defaults: local practice as shipped
 ADA, BEN = uuid.UUID(int=1), uuid.UUID(int=2)
 CARERS = [(ADA, "Ada"), (BEN, "Ben")]
 ON = datetime(2026, 11, 25, tzinfo=UTC).date()
 
 
-def trained(member: uuid.UUID, course: str, completed: str = "2026-01-01", expires: str | None = None) -> dict:
-    return {"member_id": str(member), "course": course, "completed_on": completed, "expires_on": expires}
+def trained(
+    member: uuid.UUID, course: str, completed: str = "2026-01-01", expires: str | None = None
+) -> TrainingRecorded:
+    return TrainingRecorded(
+        household_id=uuid.UUID(int=0),
+        training_id=uuid.uuid4(),
+        member_id=member,
+        course=course,
+        completed_on=date.fromisoformat(completed),
+        expires_on=date.fromisoformat(expires) if expires else None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,7 +71,7 @@ def trained(member: uuid.UUID, course: str, completed: str = "2026-01-01", expir
         ),
     ],
 )
-def test_training_gaps(needs: list[str], trainings: list[dict], expected: set[tuple[str, str]]) -> None:
+def test_training_gaps(needs: list[str], trainings: list[TrainingRecorded], expected: set[tuple[str, str]]) -> None:
     assert {(g.member_name, g.course) for g in training_gaps(needs, CARERS, trainings, ON)} == expected
 
 
@@ -124,22 +135,22 @@ def test_children_unaccounted(placed: set, seen: set, not_seen: dict, expected: 
 @pytest.mark.parametrize(
     ("children", "households", "local", "over"),
     [
-        pytest.param(20, 0, LocalRules(), [], id="20 children: at target"),
-        pytest.param(21, 0, LocalRules(), ["children"], id="21 children: over"),
-        pytest.param(0, 16, LocalRules(), [], id="16 households: at target"),
-        pytest.param(0, 17, LocalRules(), ["households"], id="17 households: over"),
+        pytest.param(20, 0, PRACTICE, [], id="20 children: at target"),
+        pytest.param(21, 0, PRACTICE, ["children"], id="21 children: over"),
+        pytest.param(0, 16, PRACTICE, [], id="16 households: at target"),
+        pytest.param(0, 17, PRACTICE, ["households"], id="17 households: over"),
         pytest.param(
             3,
             3,
-            LocalRules(caseload_children_target=2, caseload_households_target=2),
+            CarersPractice(caseload_children_target=2, caseload_households_target=2),
             ["children", "households"],
             id="configurable targets",
         ),  # fmt: skip
     ],
 )
-def test_caseload_status(children: int, households: int, local: LocalRules, over: list[str]) -> None:
+def test_caseload_status(children: int, households: int, local: CarersPractice, over: list[str]) -> None:
     status = caseload_status(children, households, local)
-    assert status["over_target_in"] == over and status["over_target"] is bool(over)
+    assert status.over_target_in == over and status.over_target is bool(over)
 
 
 T = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -148,17 +159,17 @@ T = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("last", "first", "local", "due"),
     [
-        pytest.param(None, None, LocalRules(), None, id="no caseload, never supervised: nothing due"),
-        pytest.param(T, None, LocalRules(), datetime(2026, 2, 28, 9, 0, tzinfo=UTC), id="a month after (short month)"),
-        pytest.param(None, T, LocalRules(), datetime(2026, 2, 28, 9, 0, tzinfo=UTC), id="from the first allocation"),
+        pytest.param(None, None, PRACTICE, None, id="no caseload, never supervised: nothing due"),
+        pytest.param(T, None, PRACTICE, datetime(2026, 2, 28, 9, 0, tzinfo=UTC), id="a month after (short month)"),
+        pytest.param(None, T, PRACTICE, datetime(2026, 2, 28, 9, 0, tzinfo=UTC), id="from the first allocation"),
         pytest.param(
             T,
             None,
-            LocalRules(worker_supervision_months=2),
+            CarersPractice(worker_supervision_months=2),
             datetime(2026, 3, 31, 9, 0, tzinfo=UTC),
             id="configurable interval",
         ),  # fmt: skip
     ],
 )
-def test_worker_supervision_due(last, first, local: LocalRules, due) -> None:  # type: ignore[no-untyped-def]
+def test_worker_supervision_due(last, first, local: CarersPractice, due) -> None:  # type: ignore[no-untyped-def]
     assert worker_supervision_due(last, first, local) == due

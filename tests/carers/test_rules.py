@@ -14,7 +14,7 @@ from services.carers.rules import (
     HoldState,
     HouseholdState,
     HouseholdStatus,
-    LocalRules,
+    MemberRole,
     MemberState,
     PlacementRef,
     PlacementRequest,
@@ -27,6 +27,8 @@ from services.carers.rules import (
     lado_referral_due,
     placement_eligibility,
 )
+from shared.contracts.carers import HouseholdRegistered, MemberAdded
+from shared.practice import CarersPractice
 
 ON = date(2026, 11, 25)
 CHILD = uuid.UUID(int=99)
@@ -264,36 +266,20 @@ def test_lado_referral_due_in_one_working_day(received: datetime, due: datetime)
 def test_fold_and_compliance_of_an_unchecked_adult() -> None:
     hid = uuid.uuid4()
     stream = f"household-{hid}"
-    at = datetime(2026, 11, 1, tzinfo=UTC)
-    state = evolve(
-        None,
-        "carers.HouseholdRegistered",
-        {"household_id": str(hid), "name": "H"},
-        stream_id=stream,
-        stream_version=1,
-        occurred_at=at,
+    state = evolve(None, HouseholdRegistered(household_id=hid, name="H"), stream_id=stream, stream_version=1)
+    lodger = MemberAdded(
+        household_id=hid,
+        member_id=uuid.uuid4(),
+        name="Lodger",
+        role=MemberRole.ADULT,
+        date_of_birth=date(1990, 1, 1),
+        joined_on=date(2026, 11, 1),
     )
-    mid = uuid.uuid4()
-    state = evolve(
-        state,
-        "carers.MemberAdded",
-        {
-            "member_id": str(mid),
-            "name": "Lodger",
-            "role": "adult",
-            "date_of_birth": "1990-01-01",
-            "joined_on": "2026-11-01",
-        },
-        stream_id=stream,
-        stream_version=2,
-        occurred_at=at,
-    )
+    state = evolve(state, lodger, stream_id=stream, stream_version=2)
     assert state is not None and state.version == 2
-    report = compliance(state, datetime(2026, 11, 25, tzinfo=UTC), LocalRules())
-    assert [(i["kind"], i["dbs"], i["status"]) for i in report["items"]] == [
-        ("carers.dbs_check", "missing", "required")
-    ]
+    report = compliance(state, datetime(2026, 11, 25, tzinfo=UTC), CarersPractice())
+    assert [(i.kind, i.dbs, i.status) for i in report.items] == [("carers.dbs_check", "missing", "required")]
     state.status = HouseholdStatus.APPROVED
-    report = compliance(state, datetime(2026, 11, 25, tzinfo=UTC), LocalRules())
-    assert [(i["kind"], i["dbs"], i["status"]) for i in report["items"]] == [("carers.dbs_check", "missing", "overdue")]
-    assert report["overdue_count"] == 1 and report["compliant"] is False
+    report = compliance(state, datetime(2026, 11, 25, tzinfo=UTC), CarersPractice())
+    assert [(i.kind, i.dbs, i.status) for i in report.items] == [("carers.dbs_check", "missing", "overdue")]
+    assert report.overdue_count == 1 and report.compliant is False

@@ -1,0 +1,135 @@
+"""carers following the child's record: pure deciders of what its reactors append. A behavioural
+incident goes on the agenda of the household's next supervision; needs recorded for a placed child
+start training clocks for carers who lack the courses they call for. Reaction ids derive from the
+cause, so a repeated reaction is a no-op."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from services.carers.events import (
+    ChildNeedsRecorded,
+    DeadlineSet,
+    IncidentRecorded,
+    SupervisionAgendaItemAdded,
+    household_stream,
+)
+from services.carers.rules import (
+    CLOCK_SOURCES,
+    Clock,
+    HouseholdState,
+    add_months_at,
+    belongs_on_supervision_agenda,
+    start_of,
+    training_gaps,
+)
+from shared.contracts.base import Event
+from shared.eventstore import NewEvent, RecordedEvent, reaction_id
+from shared.practice import CarersPractice
+
+Reaction = tuple[str, list[NewEvent]]
+
+
+def on_the_agenda(incident: IncidentRecorded) -> bool:
+    return belongs_on_supervision_agenda(incident.category, incident.police_called)
+
+
+def decide_incident_agenda(
+    cause: RecordedEvent,
+    incident: IncidentRecorded,
+    state: HouseholdState,
+    practice: CarersPractice,
+    metadata: dict[str, Any],
+) -> Reaction:
+    """The incident on the agenda of the household's next supervision, and its clock: due with the
+    supervision already due, else a supervision interval after the last one (or the incident)."""
+    household_id, at = state.household_id, incident.occurred_at
+    supervisions = sorted(d.due_at for d in state.deadlines.values() if d.kind == Clock.SUPERVISION)
+    base = state.last_supervision_at or at
+    due = supervisions[0] if supervisions else add_months_at(max(base, at), practice.supervision_months)
+    item_id = reaction_id(cause, f"agenda-item-id-{household_id}")
+    what = incident.category.replace("_", " ") + (" (police called)" if incident.police_called else "")
+    item = SupervisionAgendaItemAdded(
+        household_id=household_id,
+        item_id=item_id,
+        incident_id=incident.incident_id,
+        child_id=incident.child_id,
+        category=incident.category,
+        occurred_at=at,
+        summary=f"Incident on {at:%d %b %Y}: {what}",
+        added_at=cause.recorded_at,
+    )
+    deadline = DeadlineSet(
+        deadline_id=reaction_id(cause, f"agenda-deadline-id-{household_id}"),
+        kind=Clock.INCIDENT_AGENDA.value,
+        subject=household_stream(household_id),
+        child_ids=list(cause.child_ids),
+        household_id=household_id,
+        started_at=at,
+        due_at=max(due, at),
+        escalate_to="manager",
+        description=f"Discuss at the next supervision: {what} on {at:%d %b %Y}",
+        source=CLOCK_SOURCES[Clock.INCIDENT_AGENDA],
+        item_id=item_id,
+    )
+    on_agenda = f"On the agenda of {state.name}'s next supervision: {what}"
+    return household_stream(household_id), [
+        _reaction(cause, f"agenda-item-{household_id}", item, metadata, on_agenda),
+        _reaction(cause, f"agenda-deadline-{household_id}", deadline, metadata, _clock_started(deadline)),
+    ]
+
+
+def decide_needs_training(
+    cause: RecordedEvent,
+    needs: ChildNeedsRecorded,
+    placement_id: uuid.UUID,
+    start_date: date,
+    state: HouseholdState,
+    practice: CarersPractice,
+    metadata: dict[str, Any],
+) -> list[NewEvent]:
+    """A training clock for each carer of the household where the child is placed who lacks a
+    course the child's needs call for (and has no such clock open)."""
+    started = max(cause.occurred_at, start_of(start_date))
+    carers = [(m.member_id, m.name) for m in state.carers()]
+    out = []
+    for gap in training_gaps([n.value for n in needs.needs], carers, state.trainings, started.date()):
+        if state.open_clocks(Clock.NEEDS_TRAINING, member_id=gap.member_id, course=gap.course):
+            continue
+        key = f"{placement_id}-{gap.member_id}-{gap.course}"
+        deadline = DeadlineSet(
+            deadline_id=reaction_id(cause, f"needs-id-{key}"),
+            kind=Clock.NEEDS_TRAINING.value,
+            subject=household_stream(state.household_id),
+            child_ids=[needs.child_id],
+            household_id=state.household_id,
+            started_at=started,
+            due_at=started + timedelta(days=practice.needs_training_days),
+            escalate_to="manager",
+            description=f"{gap.member_name} to complete {gap.course} training for a placed child's needs "
+            f"({', '.join(gap.needs)})",
+            source=CLOCK_SOURCES[Clock.NEEDS_TRAINING],
+            member_id=gap.member_id,
+            course=gap.course,
+            placement_id=placement_id,
+        )
+        out.append(_reaction(cause, f"needs-{key}", deadline, metadata, _clock_started(deadline)))
+    return out
+
+
+def _clock_started(deadline: DeadlineSet) -> str:
+    return f"Clock started: {deadline.description} (due {deadline.due_at:%d %b %Y %H:%M})"
+
+
+def _reaction(cause: RecordedEvent, key: str, payload: Event, metadata: dict[str, Any], summary: str) -> NewEvent:
+    return NewEvent(
+        type=payload.event_type,
+        data=payload.payload(),
+        occurred_at=cause.occurred_at,
+        child_ids=cause.child_ids,
+        metadata={**metadata, "summary": summary},
+        event_id=reaction_id(cause, key),
+        schema_version=payload.schema_version,
+    )

@@ -1,0 +1,53 @@
+"""carers: its read models (projectors and reactors) and the query functions that read them into
+typed rows."""
+
+from services.carers.projections.caseloads import CaseloadsProjector, WorkerCaseload, WorkerSupervision, caseloads
+from services.carers.projections.households import HouseholdsProjector, PlacementRow, evolve_placement
+from services.carers.projections.queries import (
+    AllegationReportView,
+    HouseholdView,
+    MemberView,
+    OverdueHousehold,
+    allegation,
+    allegation_report,
+    household,
+    household_view,
+    overdue_households,
+    placement,
+    placements_of,
+)
+from services.carers.projections.reactors import AllegationHoldReactor, ChildNeedsReactor, IncidentAgendaReactor
+from shared.eventstore import Projector
+
+PROJECTORS: list[Projector] = [
+    HouseholdsProjector(),
+    AllegationHoldReactor(),
+    IncidentAgendaReactor(),
+    ChildNeedsReactor(),
+    CaseloadsProjector(),
+]
+
+__all__ = [
+    "PROJECTORS",
+    "AllegationHoldReactor",
+    "AllegationReportView",
+    "CaseloadsProjector",
+    "ChildNeedsReactor",
+    "HouseholdView",
+    "HouseholdsProjector",
+    "IncidentAgendaReactor",
+    "MemberView",
+    "OverdueHousehold",
+    "PlacementRow",
+    "WorkerCaseload",
+    "WorkerSupervision",
+    "allegation",
+    "allegation_report",
+    "caseloads",
+    "evolve_placement",
+    "household",
+    "household_view",
+    "overdue_households",
+    "placement",
+    "placements_of",
+]

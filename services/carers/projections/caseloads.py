@@ -1,0 +1,148 @@
+"""Caseloads: who is allocated to which child and household (registrations and allocations), and
+when each worker was last supervised; read against the targets (local) at query time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from services.carers.events import (
+    AllocationEnded,
+    ChildRegistered,
+    HouseholdRegistered,
+    WorkerAllocated,
+    WorkerSupervisionRecorded,
+)
+from services.carers.rules import CaseloadStatus, caseload_status, worker_supervision_due
+from shared.eventstore import Batch, Projector, RecordedEvent, handles
+from shared.practice import CarersPractice
+
+
+class CaseloadsProjector(Projector):
+    name = "carers.caseloads"
+    tables = ("carers_caseloads", "carers_workers")
+
+    @handles(WorkerSupervisionRecorded)
+    async def _supervised(self, batch: Batch, supervised: WorkerSupervisionRecorded, event: RecordedEvent) -> None:
+        params = {"w": supervised.worker_id, "at": supervised.occurred_at}
+        batch.write(_WORKER_SUPERVISED, params, ("carers_workers", supervised.worker_id))
+
+    @handles(ChildRegistered)
+    async def _child(self, batch: Batch, child: ChildRegistered, event: RecordedEvent) -> None:
+        _allocate(batch, child.social_worker_id, "child", child.child_id, event.occurred_at)
+
+    @handles(HouseholdRegistered)
+    async def _household(self, batch: Batch, household: HouseholdRegistered, event: RecordedEvent) -> None:
+        _allocate(batch, household.supervising_social_worker_id, "household", household.household_id, event.occurred_at)
+
+    @handles(WorkerAllocated)
+    async def _allocated(self, batch: Batch, allocated: WorkerAllocated, event: RecordedEvent) -> None:
+        if allocated.role != "lado":  # the LADO's involvement is not a caseload
+            kind, object_id = _allocated_to(allocated)
+            _allocate(batch, allocated.worker_id, kind, object_id, event.occurred_at)
+
+    @handles(AllocationEnded)
+    async def _allocation_ended(self, batch: Batch, ended: AllocationEnded, event: RecordedEvent) -> None:
+        kind, object_id = _allocated_to(ended)
+        if ended.role != "lado" and object_id is not None:
+            params = {"w": ended.worker_id, "k": kind, "o": str(object_id), "at": event.occurred_at}
+            batch.write(_DEALLOCATE, params, ("carers_caseloads", ended.worker_id, kind, str(object_id)))
+
+
+def _allocated_to(allocation: WorkerAllocated | AllocationEnded) -> tuple[str, uuid.UUID | None]:
+    if allocation.child_id is not None:
+        return "child", allocation.child_id
+    return "household", allocation.household_id
+
+
+def _allocate(batch: Batch, worker: str | None, kind: str, object_id: uuid.UUID | None, at: datetime) -> None:
+    if not worker or object_id is None:
+        return
+    params = {"w": worker, "k": kind, "o": str(object_id), "at": at}
+    batch.write(_ALLOCATE, params, ("carers_caseloads", worker, kind, str(object_id)))
+    batch.write(_WORKER_ALLOCATED, params, ("carers_workers", worker))
+
+
+_WORKER_SUPERVISED = text(
+    "INSERT INTO carers_workers (worker_id, last_supervised_at, supervisions) VALUES (:w, :at, 1) "
+    "ON CONFLICT (worker_id) DO UPDATE SET supervisions = carers_workers.supervisions + 1, "
+    "last_supervised_at = GREATEST(carers_workers.last_supervised_at, EXCLUDED.last_supervised_at)"
+)
+_DEALLOCATE = text("DELETE FROM carers_caseloads WHERE worker_id = :w AND kind = :k AND object_id = :o")
+_ALLOCATE = text(
+    "INSERT INTO carers_caseloads (worker_id, kind, object_id, since) VALUES (:w, :k, :o, :at) ON CONFLICT DO NOTHING"
+)
+_WORKER_ALLOCATED = text(
+    "INSERT INTO carers_workers (worker_id, first_allocated_at) VALUES (:w, :at) "
+    "ON CONFLICT (worker_id) DO UPDATE SET first_allocated_at = "
+    "LEAST(COALESCE(carers_workers.first_allocated_at, EXCLUDED.first_allocated_at), EXCLUDED.first_allocated_at)"
+)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+class WorkerSupervision(BaseModel):
+    last_supervised_at: datetime | None
+    supervisions: int
+    due_at: datetime | None
+    overdue: bool
+
+
+class WorkerCaseload(CaseloadStatus):
+    worker_id: str
+    child_ids: list[uuid.UUID]
+    household_ids: list[uuid.UUID]
+    supervision: WorkerSupervision
+
+
+_ALLOCATIONS = (
+    "SELECT worker_id, kind, object_id FROM carers_caseloads WHERE ($1::text IS NULL OR worker_id = $1) "
+    "ORDER BY worker_id, since, object_id"
+)
+_WORKERS = (
+    "SELECT worker_id, first_allocated_at, last_supervised_at, supervisions FROM carers_workers "
+    "WHERE ($1::text IS NULL OR worker_id = $1)"
+)
+
+
+async def caseloads(
+    conn: asyncpg.Connection,
+    now: datetime,
+    practice: CarersPractice,
+    worker_id: str | None = None,
+) -> list[WorkerCaseload]:
+    """Per worker (or the one named): children and households allocated against the targets
+    (local), and whether the worker's own supervision is overdue at `now`. `conn` is a driver
+    connection of the store's pool."""
+    allocated: dict[str, dict[str, list[uuid.UUID]]] = {}
+    for row in await conn.fetch(_ALLOCATIONS, worker_id):
+        allocated.setdefault(row["worker_id"], {"child": [], "household": []})[row["kind"]].append(row["object_id"])
+    workers = {row["worker_id"]: row for row in await conn.fetch(_WORKERS, worker_id)}
+    return [
+        _caseload(worker, allocated.get(worker, {"child": [], "household": []}), workers.get(worker), now, practice)
+        for worker in sorted(set(allocated) | set(workers))
+    ]
+
+
+def _caseload(
+    worker: str, mine: dict[str, list[uuid.UUID]], row: asyncpg.Record | None, now: datetime, practice: CarersPractice
+) -> WorkerCaseload:
+    last = row["last_supervised_at"] if row is not None else None
+    first = row["first_allocated_at"] if row is not None else None
+    due = worker_supervision_due(last, first, practice)
+    status = caseload_status(len(mine["child"]), len(mine["household"]), practice)
+    return WorkerCaseload(
+        **status.model_dump(),
+        worker_id=worker,
+        child_ids=mine["child"],
+        household_ids=mine["household"],
+        supervision=WorkerSupervision(
+            last_supervised_at=last,
+            supervisions=row["supervisions"] if row is not None else 0,
+            due_at=due,
+            overdue=due is not None and due < now,
+        ),
+    )

@@ -1,0 +1,103 @@
+"""carers' reactors: the hold every allegation puts on its household, and what carers does when
+the child's record (the visits service's) gains a behavioural incident or needs. They read the
+household and the child's placements from this service's own read models, as of the cause."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.carers.commands import allegation_hold, decide_incident_agenda, decide_needs_training, on_the_agenda
+from services.carers.events import AllegationReceived, ChildNeedsRecorded, IncidentRecorded, household_stream
+from services.carers.projections.households import PlacementRow
+from services.carers.rules import HouseholdState
+from shared.eventstore import Reactor, RecordedEvent, reaction_metadata, reacts
+from shared.eventstore.projector import Reactions
+from shared.practice import CarersPractice
+
+
+class AllegationHoldReactor(Reactor):
+    """Every allegation puts its household on hold. The command appends the hold itself; this
+    repairs a crash between its two appends (same event id, so a repeat is a no-op)."""
+
+    name = "carers.allegation_holds"
+
+    @reacts(AllegationReceived)
+    async def _received(self, conn: AsyncConnection, allegation: AllegationReceived, event: RecordedEvent) -> Reactions:
+        hold = allegation_hold(event, reaction_metadata("carers", event))
+        return [(household_stream(allegation.household_id), [hold])]
+
+
+class _FollowsTheChild(Reactor):
+    """A reactor that needs the agency's local practice. The projectors are built before the app
+    reads its settings; CarersPractice reads the same CARELOG_CARERS_* variables."""
+
+    def __init__(self, practice: CarersPractice | None = None) -> None:
+        self.practice = practice or CarersPractice()
+
+
+class IncidentAgendaReactor(_FollowsTheChild):
+    """A behavioural incident in a household (carer assaulted, damage, police called) goes on the
+    agenda of the household's next supervision, with its clock."""
+
+    name = "carers.incident_agenda"
+
+    @reacts(IncidentRecorded)
+    async def _incident(self, conn: AsyncConnection, incident: IncidentRecorded, event: RecordedEvent) -> Reactions:
+        if not on_the_agenda(incident):
+            return []
+        if incident.household_id is not None:
+            households = [incident.household_id]
+        else:  # the households the child is placed with
+            households = sorted(
+                {p.household_id for p in await open_placements_of_child(conn, incident.child_id)}, key=str
+            )
+        metadata = reaction_metadata("carers", event)
+        reactions = []
+        for household_id in households:
+            state = await household_state(conn, household_id)
+            if state is not None:
+                reactions.append(decide_incident_agenda(event, incident, state, self.practice, metadata))
+        return reactions
+
+
+class ChildNeedsReactor(_FollowsTheChild):
+    """Needs recorded for a placed child start training clocks for the carers who lack the courses
+    those needs call for (matching)."""
+
+    name = "carers.child_needs"
+
+    @reacts(ChildNeedsRecorded)
+    async def _needs(self, conn: AsyncConnection, needs: ChildNeedsRecorded, event: RecordedEvent) -> Reactions:
+        if not needs.needs:
+            return []
+        metadata = reaction_metadata("carers", event)
+        reactions = []
+        for placement in await open_placements_of_child(conn, needs.child_id):
+            state = await household_state(conn, placement.household_id)
+            if state is None:
+                continue
+            clocks = decide_needs_training(
+                event, needs, placement.placement_id, placement.start_date, state, self.practice, metadata
+            )
+            if clocks:
+                reactions.append((household_stream(state.household_id), clocks))
+        return reactions
+
+
+async def household_state(conn: AsyncConnection, household_id: uuid.UUID) -> HouseholdState | None:
+    row = (await conn.execute(_HOUSEHOLD_STATE, {"h": str(household_id)})).first()
+    return HouseholdState.model_validate(row.state) if row is not None else None
+
+
+async def open_placements_of_child(conn: AsyncConnection, child_id: uuid.UUID) -> list[PlacementRow]:
+    rows = await conn.execute(_OPEN_PLACEMENTS, {"c": str(child_id)})
+    return [PlacementRow.model_validate(r.data) for r in rows]
+
+
+_HOUSEHOLD_STATE = text("SELECT state FROM carers_households WHERE household_id = :h")
+_OPEN_PLACEMENTS = text(
+    "SELECT data FROM carers_placements WHERE child_id = :c AND end_date IS NULL ORDER BY start_date, placement_id"
+)

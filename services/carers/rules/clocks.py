@@ -1,0 +1,97 @@
+"""The statutory clocks carers starts (DeadlineSet.kind), each with the rule behind it, and a
+stream's open clocks as its DeadlineSet, DeadlineMet and DeadlineCancelled events leave them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from shared.contracts.base import Event
+from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
+
+
+class Clock(StrEnum):
+    SUPERVISION = "carers.supervision"
+    UNANNOUNCED_VISIT = "carers.unannounced_visit"
+    ANNUAL_REVIEW = "carers.annual_review"
+    TSD = "carers.tsd_standards"
+    SAFEGUARDING_TRAINING = "carers.safeguarding_training"
+    TRAINING_RENEWAL = "carers.training_renewal"
+    DBS = "carers.dbs_check"
+    SUPERVISION_FOLLOW_UP = "carers.supervision_follow_up"
+    LADO_REFERRAL = "carers.lado_referral"
+    ALLEGATION_TRIAGE = "carers.allegation_triage"
+    LADO_WRITTEN_CONFIRMATION = "carers.lado_written_confirmation"
+    APPROVAL_REVIEW = "carers.approval_review"
+    NEEDS_TRAINING = "carers.needs_training"
+    INCIDENT_AGENDA = "carers.incident_agenda"
+    ENDING_RECORD = "carers.ending_record"
+    WORKER_SUPERVISION = "carers.worker_supervision"
+
+
+CLOCK_SOURCES: dict[str, str] = {
+    Clock.SUPERVISION: "NMS 21 (monthly: local practice)",
+    Clock.UNANNOUNCED_VISIT: "NMS 21.8",
+    Clock.ANNUAL_REVIEW: "Fostering Services (England) Regulations 2011 reg 28",
+    Clock.TSD: "NMS 20.3",
+    Clock.SAFEGUARDING_TRAINING: "NMS 20 (each review period; renewal local)",
+    Clock.TRAINING_RENEWAL: "NMS 20.5 (renewal: local)",
+    Clock.DBS: "Fostering Services (England) Regulations 2011 Schedule 3 (renewal: local)",
+    Clock.SUPERVISION_FOLLOW_UP: "Ofsted finding: concerns noted in supervision and not acted on (local)",
+    Clock.LADO_REFERRAL: "Working Together to Safeguard Children 2023, chapter 4",
+    Clock.ALLEGATION_TRIAGE: "Working Together to Safeguard Children 2023, chapter 4: a reported allegation is "
+    "triaged in time for its LADO referral (1 working day)",
+    Clock.LADO_WRITTEN_CONFIRMATION: "Working Together to Safeguard Children 2023, chapter 4 (3 working days: local)",
+    Clock.APPROVAL_REVIEW: "Fostering Services (England) Regulations 2011 reg 28(2)(b)",
+    Clock.NEEDS_TRAINING: "reg 17(1) and NMS 20.5: training as appears necessary for the child placed (days: local)",
+    Clock.INCIDENT_AGENDA: "NMS 21.8; Ofsted finding: incidents not discussed at the next supervision (local)",
+    Clock.ENDING_RECORD: "NMS 11 and Ofsted finding: endings not recorded for children (working days: local)",
+    Clock.WORKER_SUPERVISION: "NMS 24.3 / 25.7: staff receive regular supervision (monthly: local)",
+}
+
+
+def is_carers_clock(kind: str) -> bool:
+    return kind.startswith("carers.")
+
+
+class OpenDeadline(BaseModel):
+    """A clock started and not yet met or stopped, with what names it in a household's compliance."""
+
+    deadline_id: uuid.UUID
+    kind: str
+    description: str
+    started_at: datetime
+    due_at: datetime
+    member_id: uuid.UUID | None = None
+    allegation_id: uuid.UUID | None = None
+    concern_id: uuid.UUID | None = None
+    course: str | None = None
+    item_id: uuid.UUID | None = None
+    placement_id: uuid.UUID | None = None
+
+
+def opened(deadline: DeadlineSet) -> OpenDeadline:
+    return OpenDeadline(
+        deadline_id=deadline.deadline_id,
+        kind=deadline.kind,
+        description=deadline.description,
+        started_at=deadline.started_at,
+        due_at=deadline.due_at,
+        member_id=deadline.member_id,
+        allegation_id=deadline.allegation_id,
+        concern_id=deadline.concern_id,
+        course=deadline.course,
+        item_id=deadline.item_id,
+        placement_id=deadline.placement_id,
+    )
+
+
+def track_clock(deadlines: dict[str, OpenDeadline], payload: Event) -> None:
+    """A stream's open clocks: DeadlineSet opens one; DeadlineMet or DeadlineCancelled closes it."""
+    if isinstance(payload, DeadlineSet):
+        deadlines[str(payload.deadline_id)] = opened(payload)
+    elif isinstance(payload, DeadlineMet | DeadlineCancelled):
+        deadlines.pop(str(payload.deadline_id), None)
