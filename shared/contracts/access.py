@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar, Literal
 
-from shared.contracts.base import Event
+from shared.contracts.base import Code, Event, RecordText
 
 AllocationRole = Literal["child_social_worker", "supervising_social_worker", "lado"]
 
@@ -14,21 +14,21 @@ AllocationRole = Literal["child_social_worker", "supervising_social_worker", "la
 class WorkerAllocated(Event):
     event_type: ClassVar[str] = "access.WorkerAllocated"
 
-    worker_id: str
+    worker_id: Code
     role: AllocationRole
     child_id: uuid.UUID | None = None
     household_id: uuid.UUID | None = None
-    reason: str | None = None
+    reason: RecordText | None = None
 
 
 class AllocationEnded(Event):
     event_type: ClassVar[str] = "access.AllocationEnded"
 
-    worker_id: str
+    worker_id: Code
     role: AllocationRole
     child_id: uuid.UUID | None = None
     household_id: uuid.UUID | None = None
-    reason: str | None = None
+    reason: RecordText | None = None
 
 
 class BreakGlassUsed(Event):
@@ -36,9 +36,9 @@ class BreakGlassUsed(Event):
 
     event_type: ClassVar[str] = "access.BreakGlassUsed"
 
-    actor_id: str
-    role: str
-    reason: str
-    path: str
+    actor_id: Code
+    role: Code
+    reason: RecordText
+    path: Code
     child_id: uuid.UUID | None = None
     household_id: uuid.UUID | None = None

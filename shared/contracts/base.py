@@ -8,7 +8,8 @@ of the old payload) and raises `schema_version`, the way the `eventsourcing` lib
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,6 +17,31 @@ if TYPE_CHECKING:  # the log's envelope; the contracts sit below the event store
     from shared.eventstore.model import RecordedEvent
 
 EVENT_TYPES: dict[str, type[Event]] = {}
+
+Subject = Literal["child", "household", "staff", "record"]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Marks a field holding personal data (a name, a date of birth, an address, a narrative, free
+    text): it belongs to `subject`, whose record's retention decides how long it may be read:
+    `child` (the payload's child_id), `household` (its household_id), `staff` (the worker it is
+    about) or `record` (the child or household whose record the event is in)."""
+
+    subject: Subject
+
+
+@dataclass(frozen=True)
+class NotPersonal:
+    """Marks a text field that is not personal data: a code, a kind, an id, an organisation."""
+
+
+# The field types of contracts, each saying whose data it is (one marker per field).
+ChildText = Annotated[str, Personal("child")]
+HouseholdText = Annotated[str, Personal("household")]
+StaffText = Annotated[str, Personal("staff")]
+RecordText = Annotated[str, Personal("record")]
+Code = Annotated[str, NotPersonal()]
 
 E = TypeVar("E", bound="Event")
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from shared.contracts.base import Event
+from shared.contracts.base import ChildText, Code, Event, HouseholdText, Personal, RecordText, StaffText
 
 
 class MemberRole(StrEnum):
@@ -49,10 +49,10 @@ class HouseholdRegistered(Event):
     event_type: ClassVar[str] = "carers.HouseholdRegistered"
 
     household_id: uuid.UUID
-    name: str
-    address: str | None = None
+    name: HouseholdText
+    address: HouseholdText | None = None
     connected_person: bool = False
-    supervising_social_worker_id: str | None = None
+    supervising_social_worker_id: Code | None = None
 
 
 class MemberAdded(Event):
@@ -60,9 +60,9 @@ class MemberAdded(Event):
 
     household_id: uuid.UUID
     member_id: uuid.UUID
-    name: str
+    name: HouseholdText
     role: MemberRole
-    date_of_birth: date
+    date_of_birth: Annotated[date, Personal("household")]
     joined_on: date
 
 
@@ -72,12 +72,12 @@ class CheckRecorded(Event):
     household_id: uuid.UUID
     member_id: uuid.UUID
     check_id: uuid.UUID
-    kind: str
+    kind: Code
     result: CheckResult
     checked_at: date
     expires_on: date | None = None
-    certificate_number: str | None = None
-    notes: str | None = None
+    certificate_number: HouseholdText | None = None
+    notes: HouseholdText | None = None
 
 
 class HouseholdApproved(Event):
@@ -89,7 +89,7 @@ class HouseholdApproved(Event):
     terms: Terms
     connected_person: bool = False
     panel_date: date | None = None
-    decision_maker_id: str | None = None
+    decision_maker_id: Code | None = None
 
 
 class HouseholdRefused(Event):
@@ -97,7 +97,7 @@ class HouseholdRefused(Event):
 
     household_id: uuid.UUID
     refused_at: AwareDatetime
-    reason: str
+    reason: HouseholdText
 
 
 class ApprovalEnded(Event):
@@ -105,22 +105,22 @@ class ApprovalEnded(Event):
 
     household_id: uuid.UUID
     ended_at: AwareDatetime
-    reason: str
+    reason: HouseholdText
 
 
 class Concern(BaseModel):
     concern_id: uuid.UUID
-    text: str
+    text: HouseholdText
 
 
 class ConcernAddressed(BaseModel):
     concern_id: uuid.UUID
-    action: str
+    action: HouseholdText
 
 
 class NotSeen(BaseModel):
     child_id: uuid.UUID
-    reason: str
+    reason: Code
 
 
 class SupervisionRecorded(Event):
@@ -130,16 +130,16 @@ class SupervisionRecorded(Event):
     supervision_id: uuid.UUID
     occurred_at: AwareDatetime
     unannounced: bool
-    supervising_social_worker_id: str
+    supervising_social_worker_id: Code
     children_discussed: list[uuid.UUID] = Field(default_factory=list)
     children_seen: list[uuid.UUID] = Field(default_factory=list)
-    children_not_seen_reason: str | None = None
+    children_not_seen_reason: HouseholdText | None = None
     children_not_seen: list[NotSeen] = Field(default_factory=list)
     agenda_items_discussed: list[uuid.UUID] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
     concerns_addressed: list[ConcernAddressed] = Field(default_factory=list)
-    actions: list[str] = Field(default_factory=list)
-    narrative: str
+    actions: list[HouseholdText] = Field(default_factory=list)
+    narrative: HouseholdText
 
 
 class TrainingRecorded(Event):
@@ -148,16 +148,16 @@ class TrainingRecorded(Event):
     household_id: uuid.UUID
     training_id: uuid.UUID
     member_id: uuid.UUID
-    course: str
-    title: str | None = None
+    course: Code
+    title: Code | None = None
     completed_on: date
     expires_on: date | None = None
 
 
 class ChildView(BaseModel):
     child_id: uuid.UUID
-    view: str | None = None
-    not_obtained_reason: str | None = None
+    view: HouseholdText | None = None
+    not_obtained_reason: HouseholdText | None = None
 
 
 class ReviewRecorded(Event):
@@ -168,11 +168,11 @@ class ReviewRecorded(Event):
     occurred_at: AwareDatetime
     first_review: bool
     to_panel: bool
-    outcome: str
+    outcome: Code
     child_views: list[ChildView] = Field(default_factory=list)
-    carer_views: str | None = None
-    reviewer_id: str | None = None
-    narrative: str | None = None
+    carer_views: HouseholdText | None = None
+    reviewer_id: Code | None = None
+    narrative: HouseholdText | None = None
     new_terms: Terms | None = None
 
 
@@ -181,7 +181,7 @@ class HoldPlaced(Event):
 
     household_id: uuid.UUID
     hold_id: uuid.UUID
-    reason: str
+    reason: HouseholdText
     placed_at: AwareDatetime
     allegation_id: uuid.UUID | None = None
 
@@ -191,7 +191,7 @@ class HoldLifted(Event):
 
     household_id: uuid.UUID
     hold_id: uuid.UUID
-    reason: str
+    reason: HouseholdText
     lifted_at: AwareDatetime
 
 
@@ -204,9 +204,9 @@ class PlacementStarted(Event):
     start_date: date
     long_term: bool
     connected_person: bool
-    placing_authority: str
+    placing_authority: Code
     placement_type: PlacementType | None = None
-    child_needs: list[str] = Field(default_factory=list)
+    child_needs: list[Code] = Field(default_factory=list)
 
 
 class PlacementEnded(Event):
@@ -216,12 +216,12 @@ class PlacementEnded(Event):
     child_id: uuid.UUID
     household_id: uuid.UUID
     end_date: date
-    reason: str
-    narrative: str
-    carer_feelings: str | None = None
+    reason: ChildText
+    narrative: ChildText
+    carer_feelings: ChildText | None = None
     child_wishes_contact: bool | None = None
-    child_wishes: str | None = None
-    carer_views: str | None = None
+    child_wishes: ChildText | None = None
+    carer_views: ChildText | None = None
     ending_meeting_held: bool | None = None
     ending_meeting_on: date | None = None
 
@@ -237,8 +237,8 @@ class EndingRecorded(Event):
     household_id: uuid.UUID
     recorded_at: AwareDatetime
     child_wishes_contact: bool | None = None
-    child_wishes: str | None = None
-    carer_views: str | None = None
+    child_wishes: ChildText | None = None
+    carer_views: ChildText | None = None
     ending_meeting_held: bool | None = None
     ending_meeting_on: date | None = None
 
@@ -252,9 +252,9 @@ class SupervisionAgendaItemAdded(Event):
     item_id: uuid.UUID
     incident_id: uuid.UUID | None = None
     child_id: uuid.UUID | None = None
-    category: str
+    category: Code
     occurred_at: AwareDatetime
-    summary: str
+    summary: RecordText
     added_at: AwareDatetime
 
 
@@ -263,11 +263,11 @@ class WorkerSupervisionRecorded(Event):
 
     event_type: ClassVar[str] = "carers.WorkerSupervisionRecorded"
 
-    worker_id: str
+    worker_id: Code
     supervision_id: uuid.UUID
     occurred_at: AwareDatetime
-    supervisor_id: str
-    narrative: str
+    supervisor_id: Code
+    narrative: StaffText
     cases_discussed: list[uuid.UUID] = Field(default_factory=list)
 
 
@@ -279,8 +279,8 @@ class AllegationReceived(Event):
     member_id: uuid.UUID | None = None
     child_ids: list[uuid.UUID]
     received_at: AwareDatetime
-    summary: str
-    source: str | None = None
+    summary: HouseholdText
+    source: HouseholdText | None = None
     report_id: uuid.UUID | None = None  # the report it was triaged from, if any
 
 
@@ -296,10 +296,10 @@ class AllegationReported(Event):
     member_id: uuid.UUID | None = None
     child_ids: list[uuid.UUID]
     received_at: AwareDatetime
-    summary: str
-    source: str | None = None
-    reported_by: str
-    reporter_role: str
+    summary: HouseholdText
+    source: HouseholdText | None = None
+    reported_by: Code
+    reporter_role: Code
 
 
 class AllegationReportClosed(Event):
@@ -308,9 +308,9 @@ class AllegationReportClosed(Event):
     event_type: ClassVar[str] = "carers.AllegationReportClosed"
 
     report_id: uuid.UUID
-    outcome: str  # allegation_recorded | closed
+    outcome: Code  # allegation_recorded | closed
     allegation_id: uuid.UUID | None = None
-    reason: str | None = None
+    reason: HouseholdText | None = None
     closed_at: AwareDatetime
 
 
@@ -320,8 +320,8 @@ class LadoReferralMade(Event):
     allegation_id: uuid.UUID
     household_id: uuid.UUID
     referred_at: AwareDatetime
-    lado_name: str | None = None
-    reference: str | None = None
+    lado_name: HouseholdText | None = None
+    reference: Code | None = None
 
 
 class LadoWrittenConfirmationSent(Event):
@@ -337,7 +337,7 @@ class AllegationOutcomeRecorded(Event):
 
     allegation_id: uuid.UUID
     household_id: uuid.UUID
-    outcome: str
+    outcome: Code
     dbs_referral_made: bool
     decided_at: AwareDatetime
-    narrative: str | None = None
+    narrative: HouseholdText | None = None

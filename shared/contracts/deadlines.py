@@ -9,30 +9,30 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer
 
-from shared.contracts.base import Event
+from shared.contracts.base import Code, Event, RecordText
 
 
 class DeadlineSet(Event):
     event_type: ClassVar[str] = "DeadlineSet"
 
     deadline_id: uuid.UUID
-    kind: str = Field(description="What must happen, e.g. `visits.statutory_visit`.")
-    subject: str = Field(description="The stream the clock is about, e.g. `child-<id>`.")
+    kind: Code = Field(description="What must happen, e.g. `visits.statutory_visit`.")
+    subject: Code = Field(description="The stream the clock is about, e.g. `child-<id>`.")
     child_ids: list[uuid.UUID] = Field(default_factory=list)
     household_id: uuid.UUID | None = None
     started_at: AwareDatetime
     due_at: AwareDatetime
-    escalate_to: str = "registered_manager"
-    description: str
-    source: str = Field(description="The rule that sets the clock, e.g. `CPPR 2010 reg 28`.")
+    escalate_to: Code = "registered_manager"
+    description: RecordText
+    source: Code = Field(description="The rule that sets the clock, e.g. `CPPR 2010 reg 28`.")
     # What a household's compliance needs to name the clock (set by the carers service).
     member_id: uuid.UUID | None = None
     allegation_id: uuid.UUID | None = None
     concern_id: uuid.UUID | None = None
-    course: str | None = None
+    course: Code | None = None
     item_id: uuid.UUID | None = None
     placement_id: uuid.UUID | None = None
-    worker_id: str | None = None
+    worker_id: Code | None = None
 
     @model_serializer(mode="wrap")
     def _stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class DeadlineMet(Event):
     event_type: ClassVar[str] = "DeadlineMet"
 
     deadline_id: uuid.UUID
-    kind: str
+    kind: Code
     met_at: AwareDatetime
     met_by_event_id: uuid.UUID | None = None
     late: bool = False
@@ -75,8 +75,8 @@ class DeadlineCancelled(Event):
     event_type: ClassVar[str] = "DeadlineCancelled"
 
     deadline_id: uuid.UUID
-    kind: str
-    reason: str
+    kind: Code
+    reason: Code
     household_id: uuid.UUID | None = None
 
     @model_serializer(mode="wrap")
