@@ -46,6 +46,7 @@ from shared.clock import ManualClock
 from shared.commanding import CommandContext
 from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES
 from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_metadata
+from shared.settings import Settings
 
 FIRST = (
     "Amira Ben Chloe Dylan Ellie Finn Grace Harvey Isla Jayden Kai Leah Mason Nia Oscar Poppy Reece "
@@ -591,6 +592,7 @@ class _Year:
         self._ids = random.Random(f"{seed}:{block}:ids")  # ids apart, so one more id changes no story
         self.start = now - timedelta(days=365)
         self.clock = ManualClock(self.start - timedelta(days=3650))
+        self.settings = Settings()  # the agency's local practice, as a live request reads it
         self.ssw = f"ssw-{block % 40 + 1}"
         self.manager = f"manager-{block % 8 + 1}"
         self.children: list[_Child] = []
@@ -644,6 +646,7 @@ class _Year:
             service=service,
             principal=principal,
             clock=self.clock,
+            settings=self.settings,
             store=cast(EventStore, None),  # never used: the block appends to its own log
             runner=None,
             request_id=request_id,

@@ -21,6 +21,7 @@ from services.notifications import rules as notification_rules
 from services.notifications.projections import acknowledgement_deadline_id
 from services.visits import events as vev
 from services.visits import rules as visit_rules
+from shared.contracts import Event
 from shared.deadlines import DEADLINE_CANCELLED, DEADLINE_MET, DEADLINE_SET, DeadlineCancelled, DeadlineMet, DeadlineSet
 from shared.eventstore import NewEvent, reaction_id
 
@@ -96,8 +97,10 @@ def test_event_ids_are_unique_across_blocks() -> None:
 def test_every_payload_is_the_services_own_model_exactly(number: int) -> None:
     for stream_id, event in events_of(block(number)):
         model = model_for(event).model_validate(event.data)
-        # Round trip: no field missing, none extra, every value in the model's own JSON form.
-        assert model.model_dump(mode="json") == event.data, (stream_id, event.type)
+        # Round trip: no field missing, none extra, every value in the model's own JSON form (a
+        # contract may leave out the fields it has no value for: DeadlineSet's household details).
+        stored = [model.model_dump(mode="json")] + ([model.payload()] if isinstance(model, Event) else [])
+        assert event.data in stored, (stream_id, event.type)
         assert event.occurred_at.tzinfo is not None
         assert event.metadata["service"] in ("visits", "carers", "notifications")
         assert event.metadata.get("actor_id"), event.type
