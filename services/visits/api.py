@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from services.visits import commands as cmd
 from services.visits import projections as pj
 from services.visits import rules
-from services.visits.events import ConcernEscalation, HealthCheckKind, PlanKind
+from services.visits.events import ChildNeed, ConcernEscalation, HealthCheckKind, PlanKind
 from shared.access import access, children_read
 from shared.auth import Principal, Role
 from shared.commanding import CommandContext, CommandRoute, command_context
@@ -69,6 +69,10 @@ class ChildResult(OfChild):
     placing_authority: str
     social_worker_id: str | None
     looked_after_since: date
+
+
+class NeedsResult(OfChild):
+    needs: list[ChildNeed]
 
 
 class VisitResult(OfChild):
@@ -173,6 +177,16 @@ async def get_child(child_id: ChildId, request: Request, response: Response, _: 
     found = _found(child, f"No child {child_id}.")
     response.headers["ETag"] = f'"{found.version}"'
     return found
+
+
+@router.post(
+    "/children/{child_id}/needs",
+    status_code=201,
+    summary="Record the child's needs now (the carers' training is matched to them)",
+    responses=PROBLEMS,
+)
+async def record_needs(child_id: ChildId, body: cmd.RecordNeeds, ctx: Ctx, _caller: ChildWriter) -> NeedsResult:
+    return _answer(NeedsResult, await cmd.record_needs(ctx, child_id, body))
 
 
 # ---- the record ----------------------------------------------------------------------------------

@@ -3,7 +3,14 @@ refusal), and a thin shell that loads the state as of the log's head, decides an
 events with the clocks they start, meet or stop (nothing is written when a command is refused).
 The bench generator calls the same deciders."""
 
-from services.visits.commands.children import RegisterChild, decide_registration, register_child
+from services.visits.commands.children import (
+    RecordNeeds,
+    RegisterChild,
+    decide_needs,
+    decide_registration,
+    record_needs,
+    register_child,
+)
 from services.visits.commands.complaints import (
     AcknowledgeComplaint,
     CloseComplaint,
@@ -101,6 +108,7 @@ __all__ = [
     "RecordHealthCheck",
     "RecordIncident",
     "RecordLacReview",
+    "RecordNeeds",
     "RecordPlan",
     "RecordRiskAssessment",
     "RecordStatement",
@@ -127,6 +135,7 @@ __all__ = [
     "decide_health_check",
     "decide_incident",
     "decide_lac_review",
+    "decide_needs",
     "decide_plan",
     "decide_plan_acknowledgement",
     "decide_registration",
@@ -145,6 +154,7 @@ __all__ = [
     "record_health_check",
     "record_incident",
     "record_lac_review",
+    "record_needs",
     "record_plan",
     "record_risk_assessment",
     "record_statement",

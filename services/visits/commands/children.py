@@ -1,4 +1,4 @@
-"""Registering a child, and the clocks of becoming looked after."""
+"""Registering a child (and the clocks of becoming looked after), and the child's needs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import uuid
 from pydantic import ConfigDict, Field
 
 from services.visits import rules
-from services.visits.commands.common import Body, ShortText, humanise, started
-from services.visits.events import ChildRegistered, child_stream
+from services.visits.commands.common import Body, ShortText, child_of, humanise, started
+from services.visits.events import ChildNeed, ChildNeedsRecorded, ChildRegistered, child_stream
+from services.visits.projections import ChildContext
 from shared.calendar import local_date
 from shared.commanding import CommandContext
 from shared.eventstore import NO_STREAM, NewEvent, RecordedEvent
@@ -70,3 +71,35 @@ async def register_child(ctx: CommandContext, body: RegisterChild) -> list[Recor
     require_writer(ctx.principal)
     child_id = ctx.new_id()
     return await ctx.append(child_stream(child_id), decide_registration(ctx, child_id, body), NO_STREAM)
+
+
+# ---- needs ---------------------------------------------------------------------------------------
+class RecordNeeds(Body):
+    needs: list[ChildNeed] = Field(
+        max_length=len(ChildNeed), description="Every need the child has now (an empty list: none)."
+    )
+    notes: str | None = Field(default=None, max_length=20_000)
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"needs": ["epilepsy", "complex_medication"], "notes": "Seen by neurology."}]}
+    )
+
+
+def decide_needs(rec: Recorder, child: ChildContext, body: RecordNeeds) -> list[NewEvent]:
+    """The child's needs now, as their social worker records them: the whole list each time (the
+    carers service matches the carers' training to it)."""
+    needs = list(dict.fromkeys(body.needs))
+    child_id = child.child.child_id
+    named = ", ".join(humanise(n.value) for n in needs) or "none"
+    return [
+        rec.event(
+            ChildNeedsRecorded(child_id=child_id, needs=needs, recorded_by=rec.principal.subject, notes=body.notes),
+            child_ids=[child_id],
+            summary=f"Needs recorded: {named}",
+        )
+    ]
+
+
+async def record_needs(ctx: CommandContext, child_id: uuid.UUID, body: RecordNeeds) -> list[RecordedEvent]:
+    child, version = await child_of(ctx, child_id)
+    return await ctx.append(child_stream(child_id), decide_needs(ctx, child, body), ctx.expected(version))
