@@ -28,7 +28,7 @@ from shared.eventstore import NewEvent, RecordedEvent
 from shared.policy import require_writer
 from shared.problems import Problem
 from shared.recording import Recorder
-from shared.refusals import Reason, refuse_if
+from shared.refusals import refuse_if
 from shared.types import Day, Instant
 
 _PLAN_NAMESPACE = uuid.UUID("0f3e9a52-6c1d-4b7e-8f20-2d9b5c4a7e11")
@@ -134,14 +134,10 @@ def decide_share(rec: Recorder, plan: PlanContext, plan_id: uuid.UUID, body: Sha
     at = body.shared_at or rec.now()
     version = body.version or current.version
     household_id = plan.child.household_id
-    reasons = rules.occurrence_refusals("shared_at", at, rec.now())
-    if household_id is None:
-        reasons.append(
-            Reason("not_placed", "The child is not placed with a household: there is no carer to share the plan with.")
-        )
-    if version > current.version:
-        reasons.append(Reason("no_such_version", f"The plan has no version {version} (current: {current.version})."))
-    refuse_if(reasons)
+    refuse_if(
+        rules.occurrence_refusals("shared_at", at, rec.now())
+        + rules.sharing_refusals(version, current.version, household_id)
+    )
     assert household_id is not None  # refused above
     ack_deadline_id = rec.new_id()
     shared = rec.event(
@@ -176,8 +172,7 @@ def decide_share(rec: Recorder, plan: PlanContext, plan_id: uuid.UUID, body: Sha
 
 def _shared_with_the_carer(rec: Recorder, plan: PlanContext, version: int) -> tuple[PlanShare, list[PlanShare]]:
     """The share of `version` with the carer's household, and every share with it (404: none)."""
-    if rec.principal.role != Role.CARER:
-        refuse_if([Reason("carers_only", "Only the carers the plan was shared with acknowledge receiving it.")])
+    refuse_if(rules.acknowledger_refusals(rec.principal.role == Role.CARER))
     own = set(rec.principal.household_ids)
     shares = [s for s in plan.shares if s.household_id in own]
     share = next((s for s in shares if s.version == version), None)

@@ -27,7 +27,7 @@ from services.visits.projections import ChildContext
 from shared.commanding import CommandContext
 from shared.eventstore import NewEvent, RecordedEvent
 from shared.recording import Recorder
-from shared.refusals import Reason, refusal, refuse_if
+from shared.refusals import refuse_if
 from shared.types import Instant
 
 
@@ -272,8 +272,8 @@ class Entry:
 
 def decide_amendment(rec: Recorder, child_id: uuid.UUID, entry: Entry | None, body: AmendEntry) -> list[NewEvent]:
     """A correction beside an entry of the child's record (the entry itself is never changed)."""
-    if entry is None or child_id not in entry.child_ids:
-        raise refusal([Reason("not_in_this_record", f"{body.amends_event_id} is not an entry in this child's record.")])
+    refuse_if(rules.amendment_refusals(body.amends_event_id, entry.child_ids if entry else None, child_id))
+    assert entry is not None  # refused above
     return [
         rec.event(
             EntryAmended(

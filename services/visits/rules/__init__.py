@@ -71,6 +71,8 @@ from services.visits.rules.kinds import (
     complaint_stage_kind,
 )
 from services.visits.rules.recording import (
+    acknowledger_refusals,
+    amendment_refusals,
     closing_refusals,
     complaint_about_refusals,
     complaint_flags,
@@ -82,6 +84,7 @@ from services.visits.rules.recording import (
     occurrence_refusals,
     registration_refusals,
     review_date_refusals,
+    sharing_refusals,
     views_refusals,
     visit_refusals,
 )
@@ -164,8 +167,10 @@ __all__ = [
     "Statutory",
     "VisitKind",
     "VisitorRole",
+    "acknowledger_refusals",
     "add_months",
     "allegation_follow_up",
+    "amendment_refusals",
     "clocks_a_visit_meets",
     "clocks_met",
     "closing_refusals",
@@ -221,6 +226,7 @@ __all__ = [
     "review_date_refusals",
     "risk_assessment_review",
     "risk_review_due",
+    "sharing_refusals",
     "statutory_interval_key",
     "views_refusals",
     "visit_refusals",

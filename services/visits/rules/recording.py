@@ -154,6 +154,35 @@ def medication_refusals(kind: str, medications: Sequence[Mapping[str, str | None
     return reasons
 
 
+def sharing_refusals(version: int, current_version: int, placed_with: uuid.UUID | None) -> list[Reason]:
+    """A plan is shared with the carers the child is placed with (reg 17), at a version it has."""
+    reasons: list[Reason] = []
+    if placed_with is None:
+        reasons.append(
+            Reason("not_placed", "The child is not placed with a household: there is no carer to share the plan with.")
+        )
+    if version > current_version:
+        reasons.append(Reason("no_such_version", f"The plan has no version {version} (current: {current_version})."))
+    return reasons
+
+
+def acknowledger_refusals(is_carer: bool) -> list[Reason]:
+    """Only the carers who hold a plan say they received it: a worker cannot for them."""
+    if not is_carer:
+        return [Reason("carers_only", "Only the carers the plan was shared with acknowledge receiving it.")]
+    return []
+
+
+def amendment_refusals(
+    entry: uuid.UUID, of_children: Collection[uuid.UUID] | None, child_id: uuid.UUID
+) -> list[Reason]:
+    """A correction sits beside an entry of this child's record (`of_children`: the children the
+    entry is about; None: no such entry)."""
+    if of_children is None or child_id not in of_children:
+        return [Reason("not_in_this_record", f"{entry} is not an entry in this child's record.")]
+    return []
+
+
 def views_refusals(child_views_given: bool, how_views_given: str | None) -> list[Reason]:
     """A review that heard the child's views says how they were given (CPPR reg 36)."""
     if child_views_given and _blank(how_views_given):
