@@ -187,6 +187,36 @@ async def test_statutory_visits_chain_and_stop_when_the_placement_ends(
     assert types[-2:] == ["carers.PlacementEnded", "DeadlineCancelled"]
 
 
+async def test_a_statutory_clock_that_names_no_placement_belongs_to_the_one_current_when_it_was_set(
+    visits: Visits, app: FastAPI
+) -> None:
+    """Statutory visit clocks name their placement since the reshape; one recorded before still
+    stops when that placement ends."""
+    child = await visits.register()
+    household = str(uuid.uuid4())
+    placement = await visits.place(
+        child, date(2026, 11, 2), household_id=household, occurred_at=datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    await settle(app)
+    [reacted] = [e for e in await visits.events_about(child) if e.type == "DeadlineSet" and "placement_id" in e.data]
+    assert reacted.data["placement_id"] == placement
+    legacy = {k: v for k, v in reacted.data.items() if k != "placement_id"} | {"deadline_id": str(uuid.uuid4())}
+    await visits.foreign(f"child-{child}", "DeadlineSet", legacy, occurred_at=NOW, child_ids=[child])
+    await settle(app)
+    ended = {"placement_id": placement, "child_id": child, "household_id": household, "end_date": "2026-11-24"}
+    await visits.foreign(
+        f"placement-{placement}",
+        "carers.PlacementEnded",
+        {**ended, "reason": "moved", "narrative": "Planned move."},
+        occurred_at=NOW,
+        child_ids=[child],
+    )
+    await settle(app)
+    stopped = [e.data["deadline_id"] for e in await visits.events_about(child) if e.type == "DeadlineCancelled"]
+    assert sorted(stopped) == sorted([reacted.data["deadline_id"], legacy["deadline_id"]])
+    assert (await visits.get(f"/v1/children/{child}/compliance"))["next_statutory_visit"] is None
+
+
 async def test_connected_person_placements_are_visited_weekly(visits: Visits, app: FastAPI) -> None:
     child = await visits.register()
     await visits.place(child, date(2026, 11, 2), connected_person=True, occurred_at=datetime(2026, 11, 2, tzinfo=UTC))
