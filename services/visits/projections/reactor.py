@@ -1,14 +1,17 @@
 """The one projector of visits, `visits`: it owns every `visits_*` table (one checkpoint, one
-rebuild), its handlers grouped by what they keep (children.py, clocks.py, ...). It also reacts: to
-the carers service's placements (the statutory visit clocks) and allegations (a visit to each
-child), and to a concern escalated to a complaint (the complaint itself). Each reaction is decided
-by a pure function of its cause (`decide_*`, which the bench generator calls too); its ids come from
-the cause (`reaction_id`), so a repeat is a no-op."""
+rebuild); its `@handles` methods come from a class per part of the record (ChildrenView in
+children.py, ClocksView in clocks.py, ...), so each module holds its rows and their reads.
+
+It also reacts: to the carers service's placements (the statutory visit clocks) and allegations (a
+visit to each child), and to a concern escalated to a complaint (the complaint itself). Each
+reaction is decided by a pure function of its cause (`decide_*`, which the bench generator calls
+too); its ids come from the cause (`reaction_id`), so a repeat is a no-op."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,7 +44,12 @@ Reactions = list[tuple[str, list[NewEvent]]]
 
 # ---- the reactions, decided ----------------------------------------------------------------------
 def _reaction(
-    cause: RecordedEvent, key: str, payload: Event, occurred_at: Any, child_ids: Sequence[uuid.UUID], summary: str
+    cause: RecordedEvent,
+    key: str,
+    payload: Event,
+    occurred_at: datetime,
+    child_ids: Sequence[uuid.UUID],
+    summary: str,
 ) -> NewEvent:
     return NewEvent(
         type=payload.event_type,
