@@ -1,4 +1,4 @@
-"""Table-driven tests of every rule in services/visits/rules.py."""
+"""Table-driven tests of the rules in services/visits/rules/ (statutory dates, recording rules, clocks)."""
 
 from __future__ import annotations
 
