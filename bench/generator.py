@@ -36,8 +36,8 @@ from services.notifications import rules as notification_rules
 from services.notifications.projections import NOTIFIABLE_TYPES, NotificationRules
 from services.visits import commands as visit_commands
 from services.visits import events as vev
+from services.visits import projections as visit_projections
 from services.visits import rules as visit_rules
-from services.visits.projections import VisitsReactor
 from services.visits.rules import ContactKind, IncidentCategory, MadeBy, NotSeenAloneReason, VisitKind, VisitorRole
 from shared.auth import Principal, Role
 from shared.calendar import add_working_days_at
@@ -48,6 +48,7 @@ from shared.contracts.carers import AllegationOutcomeRecorded, AllegationReceive
 from shared.contracts.visits import ChildRegistered, IncidentRecorded
 from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES
 from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_metadata
+from shared.problems import Problem
 from shared.settings import Settings
 
 FIRST = (
@@ -482,7 +483,6 @@ AMENDMENTS = (
 )
 ALLEGATION = "Child told a teacher the carer grabbed his arm during an argument about screen time."
 
-_VISITS_REACTOR = VisitsReactor()
 _NOTIFICATION_RULES = NotificationRules()
 # Categories Schedule 7 makes notifiable whatever the details (self-harm only with hospital treatment).
 _NOTIFIABLE_INCIDENTS = frozenset({"police_called", "missing", "overdose"})
@@ -516,6 +516,7 @@ class _Child:
     placed_at: datetime
     long_term: bool
     child_id: uuid.UUID | None = None
+    registered_at: datetime | None = None
     visit_event_ids: list[uuid.UUID] = field(default_factory=list)
 
     @property
@@ -536,6 +537,19 @@ class _Placement:
     connected_person: bool
     placing_authority: str
     end_date: date | None = None
+    started_position: int = 0
+
+    def as_visits_knows_it(self) -> visit_rules.Placement:
+        return visit_rules.Placement(
+            self.placement_id,
+            self.household_id,
+            self.start_date,
+            self.long_term,
+            self.connected_person,
+            self.placing_authority,
+            self.end_date,
+            self.started_position,
+        )
 
 
 @dataclass
@@ -714,7 +728,7 @@ class _Year:
                 self.household, load(event), stream_id=event.stream_id, stream_version=event.stream_version
             )
             self._household_key = str(self.state.household_id)
-        if event.type == vev.CHILD_REGISTERED:
+        if event.type == vev.ChildRegistered.event_type:
             self.child_rows[uuid.UUID(data["child_id"])] = {
                 "name": data["name"],
                 "placing_authority": data["placing_authority"],
@@ -728,6 +742,7 @@ class _Year:
                 long_term=bool(data["long_term"]),
                 connected_person=bool(data["connected_person"]),
                 placing_authority=data["placing_authority"],
+                started_position=event.position,
             )
             self.placements[placement.placement_id] = placement
             self.placed[placement.child_id] = placement
@@ -757,8 +772,6 @@ class _Year:
         child_ids = data.get("child_ids") or [str(c) for c in event.child_ids]
         child_id = uuid.UUID(child_ids[0]) if child_ids else None
         complaint = event.stream_id.removeprefix("complaint-") if event.stream_id.startswith("complaint-") else None
-        # As the projection does, a statutory visit clock belongs to the child's current placement.
-        placement = self.placed.get(child_id) if child_id and data["kind"] == visit_rules.STATUTORY_VISIT else None
         self.visit_clocks[deadline_id] = _VisitClock(
             deadline_id=deadline_id,
             kind=data["kind"],
@@ -766,13 +779,13 @@ class _Year:
             due_at=datetime.fromisoformat(data["due_at"]),
             child_id=child_id,
             complaint_id=_uuid_or_none(complaint),
-            placement_id=placement.placement_id if placement else None,
+            placement_id=_uuid_or_none(data.get("placement_id")),  # a statutory visit clock names its placement
         )
 
     def _track_complaint(self, event: RecordedEvent) -> None:
         data = event.data
         complaint_id = uuid.UUID(data["complaint_id"])
-        if event.type == vev.COMPLAINT_RECEIVED:
+        if event.type == vev.ComplaintReceived.event_type:
             self.complaints[complaint_id] = _Complaint(
                 complaint_id=complaint_id,
                 child_id=uuid.UUID(data["child_id"]),
@@ -781,13 +794,13 @@ class _Year:
             )
             return
         complaint = self.complaints[complaint_id]
-        if event.type == vev.COMPLAINT_ACKNOWLEDGED:
+        if event.type == vev.ComplaintAcknowledged.event_type:
             complaint.acknowledged_at = event.occurred_at
             complaint.status = "acknowledged" if complaint.status == "received" else complaint.status
-        elif event.type == vev.COMPLAINT_RESPONDED:
+        elif event.type == vev.ComplaintResponded.event_type:
             complaint.status = "responded"
             complaint.acknowledged_at = complaint.acknowledged_at or event.occurred_at
-        elif event.type == vev.COMPLAINT_CLOSED:
+        elif event.type == vev.ComplaintClosed.event_type:
             complaint.status = "closed"
 
     def _open_clocks_of_child(self, child_id: uuid.UUID) -> list[_VisitClock]:
@@ -804,16 +817,67 @@ class _Year:
         )
         return sorted(mine, key=lambda c: (c.started_at, c.due_at))
 
+    def _child_context(self, child: _Child) -> visit_projections.ChildContext:
+        """visits' child_context: the child, their placements, and their open clocks (each with the
+        placement it belongs to)."""
+        child_id = child.id
+        placements = {
+            p.placement_id: p.as_visits_knows_it() for p in self.placements.values() if p.child_id == child_id
+        }
+        clocks = tuple(
+            visit_rules.OpenClock(
+                c.deadline_id,
+                c.kind,
+                c.started_at,
+                c.due_at,
+                placements.get(c.placement_id) if c.placement_id else None,
+            )
+            for c in self._open_clocks_of_child(child_id)
+        )
+        row = visit_projections.Child(
+            child_id=child_id,
+            name=child.name,
+            date_of_birth=child.date_of_birth,
+            legal_status=child.legal_status,
+            placing_authority=child.placing_authority,
+            social_worker_id=child.social_worker,
+            registered_at=child.registered_at or self.start,
+            looked_after_since=None,
+        )
+        return visit_projections.ChildContext(row, tuple(placements.values()), clocks)
+
+    def _complaint_state(self, plan: _ComplaintPlan) -> visit_projections.ComplaintState:
+        """visits' complaint_context: the complaint where it stands, with its own clocks still open."""
+        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
+        clocks = tuple(
+            visit_rules.OpenClock(c.deadline_id, c.kind, c.started_at, c.due_at)
+            for c in self._open_clocks_of_complaint(complaint.complaint_id)
+        )
+        return visit_projections.ComplaintState(
+            complaint_id=complaint.complaint_id,
+            child_id=complaint.child_id,
+            received_at=complaint.received_at,
+            about_household_id=complaint.about_household_id,
+            stage=complaint.stage,
+            status=complaint.status,
+            acknowledged_at=complaint.acknowledged_at,
+            open_clocks=clocks,
+        )
+
     # ---- reactors ------------------------------------------------------------------------------
     def _reactions(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
         """What the reactors append after `cause`. (The carers hold reactor adds nothing here: the
         allegation command appends the same hold, with the same id, itself.)"""
         out: list[tuple[str, Sequence[NewEvent]]] = []
         if cause.type == PlacementStarted.event_type:
-            out += _VISITS_REACTOR._placement_started(cause)
+            started = load_as(PlacementStarted, cause)
+            placements = [p.as_visits_knows_it() for p in self.placements.values() if p.child_id == started.child_id]
+            current = visit_rules.current_placement(placements)
+            out += visit_projections.decide_first_visit_clock(cause, started, current)
         elif cause.type == AllegationReceived.event_type:
-            out += _VISITS_REACTOR._allegation_received(cause)
-        elif cause.type == vev.INCIDENT_RECORDED:
+            allegation = load_as(AllegationReceived, cause)
+            out += visit_projections.decide_allegation_visits(cause, allegation, self.settings.visits)
+        elif cause.type == vev.IncidentRecorded.event_type:
             out += self._supervision_agenda(cause)
         if cause.type in NOTIFIABLE_TYPES:
             out += self._notifications(cause)
@@ -1085,6 +1149,9 @@ class _Year:
     def _visits(self, child: _Child) -> CommandContext:
         return self._ctx("visits", child.social_worker, Role.CHILD_SOCIAL_WORKER)
 
+    def _record(self, child: _Child, events: Sequence[NewEvent]) -> None:
+        self.append(vev.child_stream(child.id), events)
+
     def register_child(self, child: _Child) -> None:
         """visits.register_child. The command also starts the clocks of becoming looked after (initial
         health assessment, first looked-after review, dental check); a block records none of the
@@ -1098,118 +1165,40 @@ class _Year:
             placing_authority=child.placing_authority,
             social_worker_id=child.social_worker,
         )
-        looked_after_since = body.looked_after_since or visit_rules.local_date(ctx.now())
-        child_id = ctx.new_id()
-        payload = vev.ChildRegistered(
-            child_id=child_id, **{**body.model_dump(), "looked_after_since": looked_after_since}
-        )
-        event = ctx.event(
-            vev.CHILD_REGISTERED,
-            payload,
-            child_ids=[child_id],
-            summary=f"{body.name} registered ({_humanise(body.legal_status)}, placed by {body.placing_authority})",
-        )
-        self.append(vev.child_stream(child_id), [event])
-        child.child_id = child_id
+        child.child_id, child.registered_at = ctx.new_id(), ctx.now()
+        registered, *_clocks = visit_commands.decide_registration(ctx, child.id, body)
+        self._record(child, [registered])
 
     def record_visit(self, child: _Child, body: visit_commands.RecordVisit) -> None:
-        """visits.record_visit: the visit, then each open clock it meets, by due time: a statutory
-        clock (met late when the visit is after it) followed by the next statutory clock, and any
-        follow-up visit clock. Clocks started after the visit happened are not met by it."""
-        ctx, child_id = self._visits(child), child.id
-        placement = self.placed.get(child_id)
-        deadlines = self._open_clocks_of_child(child_id)
-        payload = vev.VisitRecorded(
-            visit_id=ctx.new_id(),
-            child_id=child_id,
-            household_id=placement.household_id if placement is not None else None,
-            **body.model_dump(mode="json"),
-        )
-        visit = ctx.event(
-            vev.VISIT_RECORDED,
-            payload,
-            occurred_at=body.occurred_at,
-            child_ids=[child_id],
-            summary=visit_commands.visit_summary(body),
-        )
-        events = [visit]
-        chained: set[uuid.UUID] = set()
-        for deadline in deadlines:
-            if deadline.started_at > body.occurred_at or not body.child_seen:
-                continue
-            if deadline.kind == visit_rules.STATUTORY_VISIT and body.visitor_role == VisitorRole.CHILD_SOCIAL_WORKER:
-                events.append(visit_commands._met(ctx, deadline, body.occurred_at, visit, [child_id]))
-                terms = self.placements.get(deadline.placement_id) if deadline.placement_id else None
-                if terms is not None and terms.end_date is None and terms.placement_id not in chained:
-                    chained.add(terms.placement_id)
-                    events.append(visit_commands._next_statutory_clock(ctx, child_id, terms, body.occurred_at, visit))
-            elif deadline.kind == visit_rules.FOLLOW_UP_VISIT:
-                events.append(visit_commands._met(ctx, deadline, body.occurred_at, visit, [child_id]))
-        self.append(vev.child_stream(child_id), events)
-        child.visit_event_ids.append(visit.event_id)
+        """visits.record_visit: the visit, then each open clock it meets, by due time (a statutory
+        clock is followed by the next one of its placement)."""
+        events = visit_commands.decide_visit(self._visits(child), self._child_context(child), child.id, body)
+        self._record(child, events)
+        child.visit_event_ids.append(events[0].event_id)
 
     def record_contact(self, child: _Child, body: visit_commands.RecordContact) -> None:
         """visits.record_contact: a return home interview meets the clock the child's return started."""
-        ctx, child_id = self._visits(child), child.id
-        contact = ctx.event(
-            vev.CONTACT_RECORDED,
-            vev.ContactRecorded(contact_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json")),
-            occurred_at=body.occurred_at,
-            child_ids=[child_id],
-            summary=f"{_humanise(body.kind.value).capitalize()} with {body.with_whom}",
-        )
-        events = [contact]
-        if body.kind == ContactKind.RETURN_HOME_INTERVIEW:
-            for deadline in self._open_clocks_of_child(child_id):
-                if deadline.kind == visit_rules.RETURN_HOME_INTERVIEW and deadline.started_at <= body.occurred_at:
-                    events.append(visit_commands._met(ctx, deadline, body.occurred_at, contact, [child_id]))
-        self.append(vev.child_stream(child_id), events)
+        events = visit_commands.decide_contact(self._visits(child), self._child_context(child), child.id, body)
+        self._record(child, events)
 
     def record_incident(self, child: _Child, body: visit_commands.RecordIncident) -> None:
         """visits.record_incident, with the clocks a serious incident starts: a follow-up visit, a
         review of the risk assessment, a return home interview after the child is found."""
-        ctx, child_id = self._visits(child), child.id
-        stream = vev.child_stream(child_id)
-        household_id = body.household_id
-        if household_id is None and (placement := self.placed.get(child_id)) is not None:
-            household_id = placement.household_id
-        events = visit_commands.incident_events(ctx, child_id, body, household_id)
-        self.append(stream, events)
+        events = visit_commands.decide_incident(self._visits(child), self._child_context(child), child.id, body)
+        self._record(child, events)
 
     def record_statement(self, child: _Child, body: visit_commands.RecordStatement) -> None:
-        ctx, child_id = self._visits(child), child.id
-        words = body.words if len(body.words) <= 80 else body.words[:77] + "..."
-        event = ctx.event(
-            vev.STATEMENT_RECORDED,
-            vev.StatementRecorded(statement_id=ctx.new_id(), child_id=child_id, **body.model_dump(mode="json")),
-            occurred_at=body.occurred_at,
-            child_ids=[child_id],
-            summary=f"In the child's own words ({body.how}): \u201c{words}\u201d",
-        )
-        self.append(vev.child_stream(child_id), [event])
+        self._record(child, visit_commands.decide_statement(self._visits(child), child.id, body))
 
     def amend_visit(self, child: _Child) -> None:
         """visits.amend_entry: a correction to one of the child's earlier visits (the original stays)."""
         if not child.visit_event_ids:
             return
-        ctx, child_id = self._visits(child), child.id
         target = self.rng.choice(child.visit_event_ids)
         reason, correction = self.rng.choice(AMENDMENTS)
-        event = ctx.event(
-            vev.ENTRY_AMENDED,
-            vev.EntryAmended(
-                amendment_id=ctx.new_id(),
-                child_id=child_id,
-                amends_event_id=target,
-                amends_type=vev.VISIT_RECORDED,
-                reason=reason,
-                correction=correction,
-            ),
-            child_ids=[child_id],
-            causation_id=target,
-            summary=f"Correction to an earlier entry ({vev.VISIT_RECORDED}): {reason}",
-        )
-        self.append(vev.child_stream(child_id), [event])
+        entry = visit_commands.Entry(target, vev.VisitRecorded.event_type, (child.id,))
+        body = visit_commands.AmendEntry(amends_event_id=target, reason=reason, correction=correction)
+        self._record(child, visit_commands.decide_amendment(self._visits(child), child.id, entry, body))
 
     # ---- visits: complaints --------------------------------------------------------------------
     def _complaints_officer(self) -> CommandContext:
@@ -1218,7 +1207,7 @@ class _Year:
     def receive_complaint(self, plan: _ComplaintPlan) -> None:
         """visits.receive_complaint: its acknowledgement and stage 1 clocks, and a follow-up visit
         clock when the child made it (stored in the complaint's stream, about the child)."""
-        ctx, child_id = self._complaints_officer(), plan.child.id
+        ctx = self._complaints_officer()
         body = visit_commands.ReceiveComplaint(
             received_at=plan.received_at,
             made_by=plan.made_by,
@@ -1226,34 +1215,36 @@ class _Year:
             summary=plan.summary,
             serious=plan.serious,
         )
-        stream, events = visit_commands.complaint_received(ctx, child_id, body)
-        self.append(stream, events)
-        plan.complaint_id = uuid.UUID(events[0].data["complaint_id"])
+        plan.complaint_id = ctx.new_id()
+        events = visit_commands.decide_complaint(ctx, self._child_context(plan.child), plan.complaint_id, body)
+        self.append(vev.complaint_stream(plan.complaint_id), events)
+
+    def _complaint_step(self, plan: _ComplaintPlan, decide: Callable[[CommandContext], list[NewEvent]]) -> None:
+        try:
+            events = decide(self._complaints_officer())
+        except Problem:
+            return  # refused (409): e.g. the response came first and counts as the acknowledgement
+        self.append(vev.complaint_stream(cast(uuid.UUID, plan.complaint_id)), events)
 
     def acknowledge_complaint(self, plan: _ComplaintPlan, acknowledged_at: datetime, how: str) -> None:
         """visits.acknowledge_complaint: meets the acknowledgement clock."""
-        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
-        if complaint.acknowledged_at is not None or complaint.status == "closed":
-            return  # refused (409): the response came first and counts as the acknowledgement
-        ctx, clocks = self._complaints_officer(), self._open_clocks_of_complaint(complaint.complaint_id)
-        events = visit_commands.complaint_acknowledged(ctx, complaint, clocks, acknowledged_at, how)
-        self.append(vev.complaint_stream(complaint.complaint_id), events)
+        body = visit_commands.AcknowledgeComplaint(acknowledged_at=acknowledged_at, how=how)
+        state = self._complaint_state(plan)
+        self._complaint_step(plan, lambda ctx: visit_commands.decide_acknowledgement(ctx, state, body))
 
     def respond_complaint(self, plan: _ComplaintPlan, responded_at: datetime) -> None:
         """visits.respond_complaint: meets the stage clock (late when out of timescale) and the
         acknowledgement clock if nobody acknowledged it first."""
-        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
-        ctx, clocks = self._complaints_officer(), self._open_clocks_of_complaint(complaint.complaint_id)
         response, outcome = self.rng.choice(COMPLAINT_RESPONSES)
-        events = visit_commands.complaint_responded(ctx, complaint, clocks, responded_at, response, outcome)
-        self.append(vev.complaint_stream(complaint.complaint_id), events)
+        body = visit_commands.RespondComplaint(responded_at=responded_at, response=response, outcome=outcome)
+        state = self._complaint_state(plan)
+        self._complaint_step(plan, lambda ctx: visit_commands.decide_response(ctx, state, body))
 
     def close_complaint(self, plan: _ComplaintPlan, closed_at: datetime) -> None:
         """visits.close_complaint: any clock still open is cancelled."""
-        complaint = self.complaints[cast(uuid.UUID, plan.complaint_id)]
-        ctx, clocks = self._complaints_officer(), self._open_clocks_of_complaint(complaint.complaint_id)
-        events = visit_commands.complaint_closed(ctx, complaint, clocks, closed_at, "resolved", None)
-        self.append(vev.complaint_stream(complaint.complaint_id), events)
+        body = visit_commands.CloseComplaint(closed_at=closed_at, outcome="resolved")
+        state = self._complaint_state(plan)
+        self._complaint_step(plan, lambda ctx: visit_commands.decide_closing(ctx, state, body))
 
     # ---- the plan of the year ------------------------------------------------------------------
     def plan(self) -> None:

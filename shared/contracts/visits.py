@@ -1,5 +1,6 @@
 """The visits service's published events: the child's record (stream `child-<id>`) and complaints
-(stream `complaint-<id>`). Every service may read them; only visits writes them."""
+(stream `complaint-<id>`), with the vocabularies their payloads use. Every service may read them;
+only visits writes them."""
 
 from __future__ import annotations
 
@@ -13,16 +14,96 @@ from pydantic import AwareDatetime, BaseModel
 from shared.contracts.base import Event
 
 
-class ChildRegistered(Event):
-    event_type: ClassVar[str] = "visits.ChildRegistered"
+# ---- vocabularies the payloads use -----------------------------------------------------------------
+class VisitorRole(StrEnum):
+    CHILD_SOCIAL_WORKER = "child_social_worker"
+    SUPERVISING_SOCIAL_WORKER = "supervising_social_worker"
+    MANAGER = "manager"
+    INDEPENDENT_REVIEWING_OFFICER = "independent_reviewing_officer"
+    OTHER = "other"
 
-    child_id: uuid.UUID
-    name: str
-    date_of_birth: date
-    legal_status: str
-    placing_authority: str
-    social_worker_id: str | None = None
-    looked_after_since: date | None = None  # absent in events before issue 12: the registration date
+
+class VisitKind(StrEnum):
+    STATUTORY = "statutory"
+    SUPERVISION = "supervision"
+    UNANNOUNCED = "unannounced"
+    OTHER = "other"
+
+
+class NotSeenAloneReason(StrEnum):
+    CHILD_REFUSED = "child_refused"
+    INAPPROPRIATE_FOR_AGE_OR_UNDERSTANDING = "inappropriate_for_age_or_understanding"
+    UNABLE = "unable"
+
+
+class ContactKind(StrEnum):
+    PHONE = "phone"
+    MESSAGE = "message"
+    MEETING = "meeting"
+    VIDEO = "video"
+    RETURN_HOME_INTERVIEW = "return_home_interview"
+    OTHER = "other"
+
+
+class IncidentCategory(StrEnum):
+    DEATH = "death"
+    SERIOUS_ILLNESS = "serious_illness"
+    SERIOUS_ACCIDENT = "serious_accident"
+    INFECTIOUS_DISEASE = "infectious_disease"
+    OFFENCE_ALLEGATION = "offence_allegation"
+    SEXUAL_EXPLOITATION = "sexual_exploitation"
+    POLICE_CALLED = "police_called"
+    MISSING = "missing"
+    FOUND = "found"
+    SELF_HARM = "self_harm"
+    OVERDOSE = "overdose"
+    SEIZURE = "seizure"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    CHILD_PROTECTION_ENQUIRY_STARTED = "child_protection_enquiry_started"
+    CHILD_PROTECTION_ENQUIRY_OUTCOME = "child_protection_enquiry_outcome"
+    ASSAULT_ON_CARER = "assault_on_carer"
+    DAMAGE = "damage"
+    MEDICATION_ERROR = "medication_error"
+    MEDICATION_REFUSED = "medication_refused"
+    VIOLENCE = "violence"
+    OTHER = "other"
+
+
+class MadeBy(StrEnum):
+    """Who made a complaint."""
+
+    CHILD = "child"
+    CARER = "carer"
+    PARENT = "parent"
+    OTHER = "other"
+
+
+class PlanKind(StrEnum):
+    CARE = "care"
+    SAFE_CARE = "safe_care"
+    HEALTH = "health"
+
+
+class HealthCheckKind(StrEnum):
+    INITIAL_HEALTH_ASSESSMENT = "initial_health_assessment"
+    REVIEW_HEALTH_ASSESSMENT = "review_health_assessment"
+    DENTAL_CHECK = "dental_check"
+
+
+class ConcernRaisedBy(StrEnum):
+    CHILD = "child"
+    CARER = "carer"
+    WORKER = "worker"
+    PARENT = "parent"
+    OTHER = "other"
+
+
+class ConcernEscalation(StrEnum):
+    """What a concern becomes when it is escalated."""
+
+    COMPLAINT = "complaint"
+    ALLEGATION = "allegation"
+    CHILD_PROTECTION_ENQUIRY = "child_protection_enquiry"
 
 
 class ChildNeed(StrEnum):
@@ -34,6 +115,19 @@ class ChildNeed(StrEnum):
     SUBSTANCE_MISUSE = "substance_misuse"
     DIABETES = "diabetes"
     SEXUAL_EXPLOITATION_RISK = "sexual_exploitation_risk"
+
+
+# ---- the child's record -----------------------------------------------------------------------------
+class ChildRegistered(Event):
+    event_type: ClassVar[str] = "visits.ChildRegistered"
+
+    child_id: uuid.UUID
+    name: str
+    date_of_birth: date
+    legal_status: str
+    placing_authority: str
+    social_worker_id: str | None = None
+    looked_after_since: date | None = None  # absent in events before issue 12: the registration date
 
 
 class ChildNeedsRecorded(Event):
@@ -54,11 +148,11 @@ class VisitRecorded(Event):
     child_id: uuid.UUID
     occurred_at: AwareDatetime
     visitor_id: str
-    visitor_role: str
-    kind: str
+    visitor_role: VisitorRole
+    kind: VisitKind
     child_seen: bool
     seen_alone: bool
-    not_seen_alone_reason: str | None = None
+    not_seen_alone_reason: NotSeenAloneReason | None = None
     bedroom_seen: bool | None = None
     child_views: str | None = None
     narrative: str | None = None
@@ -71,7 +165,7 @@ class ContactRecorded(Event):
     contact_id: uuid.UUID
     child_id: uuid.UUID
     occurred_at: AwareDatetime
-    kind: str
+    kind: ContactKind
     with_whom: str
     summary: str
     worker_id: str | None = None
@@ -82,7 +176,7 @@ class IncidentRecorded(Event):
 
     incident_id: uuid.UUID
     child_id: uuid.UUID
-    category: str
+    category: IncidentCategory
     occurred_at: AwareDatetime
     narrative: str
     needed_hospital_treatment: bool = False
@@ -119,7 +213,7 @@ class ComplaintReceived(Event):
     complaint_id: uuid.UUID
     child_id: uuid.UUID
     received_at: AwareDatetime
-    made_by: str
+    made_by: MadeBy
     about_household_id: uuid.UUID | None = None
     summary: str
     serious: bool = False
@@ -195,7 +289,7 @@ class PlanRecorded(Event):
 
     plan_id: uuid.UUID
     child_id: uuid.UUID
-    kind: str
+    kind: PlanKind
     version: int
     summary: str
     strategies: list[str] = []
@@ -212,7 +306,7 @@ class PlanShared(Event):
     share_id: uuid.UUID
     plan_id: uuid.UUID
     child_id: uuid.UUID
-    kind: str
+    kind: PlanKind
     version: int
     household_id: uuid.UUID
     shared_at: AwareDatetime
@@ -225,7 +319,7 @@ class PlanAcknowledged(Event):
 
     plan_id: uuid.UUID
     child_id: uuid.UUID
-    kind: str
+    kind: PlanKind
     version: int
     household_id: uuid.UUID | None = None
     acknowledged_by: str
@@ -255,7 +349,7 @@ class HealthCheckRecorded(Event):
 
     check_id: uuid.UUID
     child_id: uuid.UUID
-    kind: str
+    kind: HealthCheckKind
     occurred_at: AwareDatetime
     by: str
     outcome: str
@@ -284,7 +378,7 @@ class ConcernRaised(Event):
     concern_id: uuid.UUID
     child_id: uuid.UUID
     raised_at: AwareDatetime
-    raised_by: str
+    raised_by: ConcernRaisedBy
     summary: str
     childs_words: str | None = None
     household_id: uuid.UUID | None = None
@@ -319,7 +413,7 @@ class ConcernEscalated(Event):
     concern_id: uuid.UUID
     child_id: uuid.UUID
     escalated_at: AwareDatetime
-    to: str
+    to: ConcernEscalation
     reason: str
     household_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None

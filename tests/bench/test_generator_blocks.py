@@ -122,19 +122,21 @@ def test_every_block_has_clocks_complaints_and_notifications(number: int) -> Non
     assert any(s.startswith("notification-") for s in streams)
     assert types[DEADLINE_SET] and types[DEADLINE_MET]
     assert types[nev.NOTIFICATION_RAISED]
-    assert types[vev.COMPLAINT_RECEIVED] and types[vev.COMPLAINT_RESPONDED]
+    assert types[vev.ComplaintReceived.event_type] and types[vev.ComplaintResponded.event_type]
 
 
 def test_the_mix_over_sixteen_blocks() -> None:
     per_block = [types_in(n) for n in BLOCKS]
-    assert sum(1 for t in per_block if t[vev.ENTRY_AMENDED]) >= 3
+    assert sum(1 for t in per_block if t[vev.EntryAmended.event_type]) >= 3
     assert sum(1 for t in per_block if t[AllegationReceived.event_type]) >= 1
     assert sum(t[nev.NOTIFICATION_ACKNOWLEDGED] for t in per_block) >= 8
     late = [
         e.data["late"] for n in BLOCKS for _, e in events_of(block(n)) if e.type == DEADLINE_MET and "late" in e.data
     ]
     assert any(late) and not all(late)
-    responded = [e.data["late"] for n in BLOCKS for _, e in events_of(block(n)) if e.type == vev.COMPLAINT_RESPONDED]
+    responded = [
+        e.data["late"] for n in BLOCKS for _, e in events_of(block(n)) if e.type == vev.ComplaintResponded.event_type
+    ]
     assert any(responded) and not all(responded)
 
 
@@ -181,7 +183,7 @@ def test_a_statutory_visit_is_followed_by_the_clock_it_meets_then_the_next(numbe
         if not stream_id.startswith("child-"):
             continue
         for i, event in enumerate(events):
-            if event.type != vev.VISIT_RECORDED:
+            if event.type != vev.VisitRecorded.event_type:
                 continue
             caused = []
             for after in events[i + 1 :]:
@@ -218,15 +220,15 @@ def test_complaints_step_through_their_clocks(number: int) -> None:
         if not stream_id.startswith("complaint-"):
             continue
         received = events[0]
-        assert received.type == vev.COMPLAINT_RECEIVED
+        assert received.type == vev.ComplaintReceived.event_type
         kinds = [e.data["kind"] for e in events if e.type == DEADLINE_SET]
         assert kinds[:2] == [visit_rules.COMPLAINT_ACK, visit_rules.COMPLAINT_STAGE[1]]
         if received.data["made_by"] == "child":
             follow_up = [e for e in events if e.type == DEADLINE_SET and e.data["kind"] == visit_rules.FOLLOW_UP_VISIT]
             assert follow_up and follow_up[0].data["subject"] == vev.child_stream(received.child_ids[0])
         types = [e.type for e in events]
-        if vev.COMPLAINT_CLOSED in types:
-            assert types.index(vev.COMPLAINT_RESPONDED) < types.index(vev.COMPLAINT_CLOSED)
+        if vev.ComplaintClosed.event_type in types:
+            assert types.index(vev.ComplaintResponded.event_type) < types.index(vev.ComplaintClosed.event_type)
             met = {e.data["kind"] for e in events if e.type == DEADLINE_MET}
             assert {visit_rules.COMPLAINT_ACK, visit_rules.COMPLAINT_STAGE[1]} <= met
 
@@ -235,11 +237,11 @@ def test_complaints_step_through_their_clocks(number: int) -> None:
 def test_amendments_name_an_earlier_visit_of_the_same_child(number: int) -> None:
     for stream_id, events in block(number):
         for i, event in enumerate(events):
-            if event.type == vev.ENTRY_AMENDED:
+            if event.type == vev.EntryAmended.event_type:
                 assert stream_id == vev.child_stream(uuid.UUID(event.data["child_id"]))
                 earlier = {e.event_id: e for e in events[:i]}
                 target = earlier[uuid.UUID(event.data["amends_event_id"])]
-                assert target.type == event.data["amends_type"] == vev.VISIT_RECORDED
+                assert target.type == event.data["amends_type"] == vev.VisitRecorded.event_type
                 assert event.metadata["causation_id"] == str(target.event_id)
 
 
@@ -249,7 +251,7 @@ def test_some_visits_are_late_entries() -> None:
     for n in BLOCKS:
         for stream_id, events in block(n):
             for i, event in enumerate(events):
-                if event.type == vev.VISIT_RECORDED and i and stream_id.startswith("child-"):
+                if event.type == vev.VisitRecorded.event_type and i and stream_id.startswith("child-"):
                     latest_before = max(e.occurred_at for e in events[:i])
                     late += latest_before - event.occurred_at > timedelta(days=7)
     assert late >= 5
@@ -289,7 +291,7 @@ def test_notifiable_incidents_raise_the_schedule_7_rows(number: int) -> None:
     }
     expected_rows = {"police_called": "schedule7.row7", "missing": "schedule7.row8", "overdose": "schedule7.row3"}
     for _, event in events_of(appends):
-        if event.type == vev.INCIDENT_RECORDED and event.data["category"] in expected_rows:
+        if event.type == vev.IncidentRecorded.event_type and event.data["category"] in expected_rows:
             assert (str(event.event_id), expected_rows[event.data["category"]]) in raised
 
 

@@ -34,7 +34,8 @@ async def test_not_seen_alone_without_a_reason_is_refused(visits: Visits) -> Non
     problem = await visits.post(
         f"/v1/children/{child}/visits", visit_body(NOW - timedelta(hours=1), seen_alone=False), status=422
     )
-    assert any("not seen alone" in r for r in problem["reasons"])
+    assert [r["code"] for r in problem["reasons"]] == ["not_seen_alone_reason_missing"]
+    assert "not seen alone" in problem["reasons"][0]["detail"]
     bad_reason = visit_body(NOW, seen_alone=False, not_seen_alone_reason="carer_present")
     assert (await visits.post(f"/v1/children/{child}/visits", bad_reason, status=422))["type"].endswith("/validation")
     assert await visits.events_about(child) == before

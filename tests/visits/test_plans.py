@@ -120,7 +120,9 @@ async def test_bad_plans_are_refused_and_nothing_is_written(visits: Visits) -> N
     vague = {**HEALTH_PLAN, "medications": [{"name": "Melatonin", "dose": "", "given_by": "x", "watch_for": "y"}]}
     await visits.post(f"/v1/children/{child}/plans", vague, status=422)
     problem = await visits.post(f"/v1/children/{child}/plans", {**HEALTH_PLAN, "kind": "care"}, status=422)
-    assert "Medication belongs in the health plan." in problem["reasons"]
+    assert {"code": "medication_outside_health_plan", "detail": "Medication belongs in the health plan."} in problem[
+        "reasons"
+    ]
     past = await visits.post(f"/v1/children/{child}/plans", {**HEALTH_PLAN, "review_date": "2026-11-01"}, status=422)
     assert "review_date" in past["detail"]
     plan_id = str(uuid.uuid4())
@@ -364,7 +366,9 @@ async def test_a_concern_answered_in_time_does_not_escalate(visits: Visits, cloc
     path = f"/v1/children/{child}/concerns/{concern['concern_id']}"
     before = await visits.events_about(child)
     problem = await visits.post(f"{path}/outcome", {"outcome": "Resolved."}, status=422)
-    assert problem["reasons"] == ["Record the action taken on the concern before its outcome."]
+    assert problem["reasons"] == [
+        {"code": "no_action_yet", "detail": "Record the action taken on the concern before its outcome."}
+    ]
     assert await visits.events_about(child) == before
     clock.advance(timedelta(hours=20))
     await visits.post(f"{path}/actions", {"action": "SSW spoke with her alone at school."})

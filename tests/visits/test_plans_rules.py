@@ -95,7 +95,7 @@ MED = {"name": "Melatonin", "dose": "2 mg", "given_by": "carer", "watch_for": "m
 def test_medication_in_plans(
     case: str, kind: str, medications: list[dict[str, str | None]], reasons: list[str]
 ) -> None:
-    assert rules.medication_refusals(kind, medications) == reasons, case
+    assert [r.detail for r in rules.medication_refusals(kind, medications)] == reasons, case
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_review_dates_are_in_the_future(case: str, review_date: date, refused: b
     ],
 )
 def test_concern_outcomes(case: str, actions: int, status: str, reasons: list[str]) -> None:
-    assert rules.concern_outcome_refusals(actions=actions, status=status) == reasons, case
+    assert [r.detail for r in rules.concern_outcome_refusals(actions=actions, status=status)] == reasons, case
 
 
 def test_health_counts_by_month_are_in_england_time() -> None:

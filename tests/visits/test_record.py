@@ -59,8 +59,10 @@ async def test_unknown_child_and_complaint_are_404(visits: Visits) -> None:
 async def test_bad_input_is_refused_and_nothing_is_written(visits: Visits) -> None:
     child = await visits.register()
     before = await visits.events_about(child)
-    future = visit_body(NOW + timedelta(minutes=5))
-    assert "future" in (await visits.post(f"/v1/children/{child}/visits", future, status=422))["detail"]
+    # Beyond the tolerance every service allows a clock that runs fast (shared.refusals, 10 minutes).
+    future = visit_body(NOW + timedelta(minutes=11))
+    problem = await visits.post(f"/v1/children/{child}/visits", future, status=422)
+    assert "future" in problem["detail"] and [r["code"] for r in problem["reasons"]] == ["in_the_future"]
     extra = {**visit_body(NOW), "mood": "happy"}
     assert (await visits.post(f"/v1/children/{child}/visits", extra, status=422))["type"].endswith("/validation")
     naive = {**visit_body(NOW), "occurred_at": "2026-11-25T10:00:00"}
@@ -71,6 +73,8 @@ async def test_bad_input_is_refused_and_nothing_is_written(visits: Visits) -> No
     too_long = {"occurred_at": NOW.isoformat(), "kind": "phone", "with_whom": "x" * 201, "summary": "s"}
     await visits.post(f"/v1/children/{child}/contacts", too_long, status=422)
     assert await visits.events_about(child) == before
+    # Within it, a visit recorded as it ends on a phone a few minutes fast is the visit that happened.
+    await visits.post(f"/v1/children/{child}/visits", visit_body(NOW + timedelta(minutes=5)))
 
 
 async def test_if_match_mismatch_is_412(visits: Visits) -> None:
@@ -100,7 +104,7 @@ async def test_a_visit_overtaken_by_another_writer_is_decided_again_and_recorded
     async def another_writer() -> None:
         other.update(await visits.post(path, visit_body(NOW - timedelta(hours=2))))
 
-    reads = overtake_once(monkeypatch, projections, "visit_context", another_writer)
+    reads = overtake_once(monkeypatch, projections, "child_context", another_writer)
     key = {"Idempotency-Key": f"overtaken-{uuid.uuid4()}"}
     # No If-Match: the caller asked for no precondition, so the moved stream is read again, not a 409.
     mine = await visits.post(path, visit_body(NOW - timedelta(hours=1)), **key)
@@ -126,7 +130,7 @@ async def test_a_visit_overtaken_by_the_services_own_reaction_is_decided_on_what
         await visits.place(child, date(2026, 11, 20), occurred_at=datetime(2026, 11, 20, 9, tzinfo=UTC))
         await settle(app)
 
-    overtake_once(monkeypatch, projections, "visit_context", placed_meanwhile)
+    overtake_once(monkeypatch, projections, "child_context", placed_meanwhile)
     visit = await visits.post(f"/v1/children/{child}/visits", visit_body(NOW - timedelta(hours=1)))
     assert visit["version"] == REGISTERED_VERSION + 4  # after the clock the reaction appended
     met, next_clock = visit["clocks"]  # decided again: it meets the clock it had not read at first
@@ -181,6 +185,36 @@ async def test_statutory_visits_chain_and_stop_when_the_placement_ends(
     assert compliance["next_statutory_visit"] is None and compliance["placement"] is None
     types = [e.type for e in await visits.events_about(child) if not e.type.startswith("notifications.")]
     assert types[-2:] == ["carers.PlacementEnded", "DeadlineCancelled"]
+
+
+async def test_a_statutory_clock_that_names_no_placement_belongs_to_the_one_current_when_it_was_set(
+    visits: Visits, app: FastAPI
+) -> None:
+    """Statutory visit clocks name their placement since the reshape; one recorded before still
+    stops when that placement ends."""
+    child = await visits.register()
+    household = str(uuid.uuid4())
+    placement = await visits.place(
+        child, date(2026, 11, 2), household_id=household, occurred_at=datetime(2026, 11, 2, tzinfo=UTC)
+    )
+    await settle(app)
+    [reacted] = [e for e in await visits.events_about(child) if e.type == "DeadlineSet" and "placement_id" in e.data]
+    assert reacted.data["placement_id"] == placement
+    legacy = {k: v for k, v in reacted.data.items() if k != "placement_id"} | {"deadline_id": str(uuid.uuid4())}
+    await visits.foreign(f"child-{child}", "DeadlineSet", legacy, occurred_at=NOW, child_ids=[child])
+    await settle(app)
+    ended = {"placement_id": placement, "child_id": child, "household_id": household, "end_date": "2026-11-24"}
+    await visits.foreign(
+        f"placement-{placement}",
+        "carers.PlacementEnded",
+        {**ended, "reason": "moved", "narrative": "Planned move."},
+        occurred_at=NOW,
+        child_ids=[child],
+    )
+    await settle(app)
+    stopped = [e.data["deadline_id"] for e in await visits.events_about(child) if e.type == "DeadlineCancelled"]
+    assert sorted(stopped) == sorted([reacted.data["deadline_id"], legacy["deadline_id"]])
+    assert (await visits.get(f"/v1/children/{child}/compliance"))["next_statutory_visit"] is None
 
 
 async def test_connected_person_placements_are_visited_weekly(visits: Visits, app: FastAPI) -> None:

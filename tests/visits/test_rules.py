@@ -1,4 +1,4 @@
-"""Table-driven tests of every rule in services/visits/rules.py."""
+"""Table-driven tests of the rules in services/visits/rules/ (statutory dates, recording rules, clocks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.visits import rules
-from services.visits.rules import LONDON, PlacementTerms
+from services.visits.rules import PlacementTerms
+from shared.calendar import ENGLAND, end_of_day, local_date
 
 P = pytest.param
 
@@ -123,9 +124,12 @@ def test_add_months(day: date, months: int, expected: date) -> None:
 
 
 def test_day_deadlines_fall_due_at_the_end_of_the_day_in_england() -> None:
-    assert rules.end_of_day(date(2026, 7, 1)) == datetime(2026, 7, 1, 22, 59, 59, tzinfo=UTC)
-    assert rules.end_of_day(date(2026, 12, 1)) == datetime(2026, 12, 1, 23, 59, 59, tzinfo=UTC)
-    assert rules.local_date(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == date(2026, 7, 2)
+    assert end_of_day(date(2026, 7, 1)) == datetime(2026, 7, 1, 22, 59, 59, tzinfo=UTC)
+    assert end_of_day(date(2026, 12, 1)) == datetime(2026, 12, 1, 23, 59, 59, tzinfo=UTC)
+    assert local_date(datetime(2026, 7, 1, 23, 30, tzinfo=UTC)) == date(2026, 7, 2)
+    # A statutory visit falls due at the end of its day in England, summer or winter.
+    terms = PlacementTerms(date(2026, 6, 24))
+    assert rules.first_statutory_visit(terms).due_at == datetime(2026, 7, 1, 22, 59, 59, tzinfo=UTC)
 
 
 # ---- visit recording rules -----------------------------------------------------------------------
@@ -181,7 +185,7 @@ def test_visit_refusals(visit: dict[str, object], refused: list[str]) -> None:
     reasons = rules.visit_refusals(**args)  # type: ignore[arg-type]
     assert len(reasons) == len(refused), reasons
     for fragment, reason in zip(refused, reasons, strict=True):
-        assert fragment in reason
+        assert fragment in reason.detail and reason.code
 
 
 @pytest.mark.parametrize(
@@ -189,11 +193,30 @@ def test_visit_refusals(visit: dict[str, object], refused: list[str]) -> None:
     [
         P(utc(2026, 11, 25, 12), False, id="now"),
         P(utc(2026, 11, 25, 11, 59), False, id="past"),
-        P(utc(2026, 11, 25, 12, 0, 1), True, id="a second ahead"),
+        P(utc(2026, 11, 25, 12, 0, 1), False, id="a second ahead: a phone's clock runs fast"),
+        P(utc(2026, 11, 25, 12, 10), False, id="ten minutes ahead: the shared tolerance"),
+        P(utc(2026, 11, 25, 12, 10, 1), True, id="beyond ten minutes: has not happened yet"),
     ],
 )
-def test_future_refusal(occurred: datetime, refused: bool) -> None:
-    assert (rules.future_refusal(occurred, utc(2026, 11, 25, 12)) is not None) is refused
+def test_an_occurrence_ahead_of_the_clock_is_refused_beyond_the_shared_tolerance(
+    occurred: datetime, refused: bool
+) -> None:
+    reasons = rules.occurrence_refusals("occurred_at", occurred, utc(2026, 11, 25, 12))
+    assert [r.code for r in reasons] == (["in_the_future"] if refused else [])
+
+
+@pytest.mark.parametrize(
+    ("born", "looked_after", "codes"),
+    [
+        P(date(2012, 3, 14), date(2026, 11, 25), [], id="looked after from today"),
+        P(date(2026, 11, 26), date(2026, 11, 26), ["in_the_future"], id="born tomorrow (England's day)"),
+        P(date(2012, 3, 14), date(2026, 11, 26), ["in_the_future"], id="looked after from tomorrow"),
+        P(date(2012, 3, 14), date(2011, 1, 1), ["looked_after_before_birth"], id="looked after before birth"),
+    ],
+)
+def test_registration_refusals(born: date, looked_after: date, codes: list[str]) -> None:
+    reasons = rules.registration_refusals(born, looked_after, utc(2026, 11, 25, 12))
+    assert [r.code for r in reasons] == codes
 
 
 @pytest.mark.parametrize(
@@ -268,7 +291,7 @@ def test_complaint_flags(made_by: str, serious: bool, about: uuid.UUID | None, r
     [
         P(utc(2026, 11, 2, 10), 1, None, utc(2026, 11, 16, 10), id="stage 1 plain"),
         P(utc(2026, 12, 18, 10), 1, None, utc(2027, 1, 6, 10), id="stage 1 over Christmas"),
-        P(utc(2027, 3, 24, 10), 1, None, datetime(2027, 4, 9, 10, tzinfo=LONDON), id="stage 1 over Easter"),
+        P(utc(2027, 3, 24, 10), 1, None, datetime(2027, 4, 9, 10, tzinfo=ENGLAND), id="stage 1 over Easter"),
         P(utc(2026, 11, 2, 10), 1, 20, utc(2026, 11, 30, 10), id="stage 1 extended to 20"),
         P(utc(2026, 11, 2, 10), 2, None, utc(2026, 12, 7, 10), id="stage 2: 25"),
         P(utc(2026, 11, 2, 10), 2, 65, utc(2027, 2, 4, 10), id="stage 2 at most 65"),

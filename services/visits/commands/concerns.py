@@ -1,0 +1,218 @@
+"""Concerns that are not formal complaints: raised (with a clock to act and answer), acted on,
+answered, or escalated to a complaint, an allegation or a child protection enquiry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import ConfigDict, Field
+
+from services.visits import projections as pj
+from services.visits import rules
+from services.visits.commands.common import Body, Text, child_of, found, humanise, met, started
+from services.visits.events import (
+    ConcernActioned,
+    ConcernEscalated,
+    ConcernEscalation,
+    ConcernRaised,
+    ConcernRaisedBy,
+    ConcernResolved,
+    child_stream,
+)
+from services.visits.projections import ChildContext, Concern
+from shared.commanding import CommandContext
+from shared.eventstore import NewEvent, RecordedEvent
+from shared.policy import require_writer
+from shared.problems import Problem
+from shared.recording import Recorder
+from shared.refusals import Reason, refuse_if
+from shared.types import Instant
+
+
+class RaiseConcern(Body):
+    raised_at: Instant
+    raised_by: ConcernRaisedBy
+    summary: str = Text
+    childs_words: str | None = Field(default=None, max_length=20_000)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "raised_at": "2026-11-24T16:00:00Z",
+                    "raised_by": "child",
+                    "summary": "Told her teacher she does not feel safe with the older boy in the house.",
+                    "childs_words": "I don't feel safe there.",
+                }
+            ]
+        }
+    )
+
+
+class ConcernAction(Body):
+    actioned_at: Instant | None = None
+    action: str = Text
+
+
+class ConcernOutcome(Body):
+    resolved_at: Instant | None = None
+    outcome: str = Text
+    child_told: bool = False
+
+
+class EscalateConcern(Body):
+    escalated_at: Instant | None = None
+    to: ConcernEscalation
+    reason: str = Text
+
+
+def decide_concern(rec: Recorder, child: ChildContext, child_id: uuid.UUID, body: RaiseConcern) -> list[NewEvent]:
+    """The concern, in the household the child is placed with, and the clock to act on it and
+    record its outcome."""
+    refuse_if(rules.occurrence_refusals("raised_at", body.raised_at, rec.now()))
+    deadline_id = rec.new_id()
+    concern = rec.event(
+        ConcernRaised(
+            concern_id=rec.new_id(),
+            child_id=child_id,
+            household_id=child.household_id,
+            response_deadline_id=deadline_id,
+            **body.model_dump(),
+        ),
+        occurred_at=body.raised_at,
+        child_ids=[child_id],
+        summary=f"Concern raised by the {body.raised_by.value}: {body.summary[:120]}",
+    )
+    due = rules.concern_response(body.raised_at, rec.settings.visits)
+    clock = started(
+        rec,
+        due,
+        subject=child_stream(child_id),
+        child_id=child_id,
+        cause=concern,
+        household_id=child.household_id,
+        deadline_id=deadline_id,
+    )
+    return [concern, clock]
+
+
+async def raise_concern(ctx: CommandContext, child_id: uuid.UUID, body: RaiseConcern) -> list[RecordedEvent]:
+    child, version = await child_of(ctx, child_id)
+    return await ctx.append(child_stream(child_id), decide_concern(ctx, child, child_id, body), ctx.expected(version))
+
+
+# ---- what happens to it --------------------------------------------------------------------------
+def _still_open(concern: Concern) -> None:
+    if concern.status in ("resolved", "escalated"):
+        raise Problem("state-conflict", f"The concern is already {concern.status}.")
+
+
+def _occurred(rec: Recorder, concern: Concern, field: str, value: datetime | None) -> tuple[datetime, list[Reason]]:
+    """When it happened (default: now), and why that cannot be: ahead of now, before the concern."""
+    at = value or rec.now()
+    since = "the concern was raised"
+    return at, rules.occurrence_refusals(field, at, rec.now(), not_before=concern.raised_at, since=since)
+
+
+def decide_concern_action(rec: Recorder, concern: Concern, body: ConcernAction) -> list[NewEvent]:
+    _still_open(concern)
+    at, reasons = _occurred(rec, concern, "actioned_at", body.actioned_at)
+    refuse_if(reasons)
+    return [
+        rec.event(
+            ConcernActioned(
+                concern_id=concern.concern_id, child_id=concern.child_id, actioned_at=at, action=body.action
+            ),
+            occurred_at=at,
+            child_ids=[concern.child_id],
+            summary=f"Action on a concern: {body.action[:120]}",
+        )
+    ]
+
+
+def decide_concern_outcome(
+    rec: Recorder, child: ChildContext, concern: Concern, body: ConcernOutcome
+) -> list[NewEvent]:
+    """The outcome, once something was done about the concern; it meets the concern's clock."""
+    _still_open(concern)
+    at, reasons = _occurred(rec, concern, "resolved_at", body.resolved_at)
+    refuse_if(rules.concern_outcome_refusals(actions=concern.actions, status=concern.status) + reasons)
+    event = rec.event(
+        ConcernResolved(
+            concern_id=concern.concern_id,
+            child_id=concern.child_id,
+            resolved_at=at,
+            outcome=body.outcome,
+            child_told=body.child_told,
+        ),
+        occurred_at=at,
+        child_ids=[concern.child_id],
+        summary=f"Concern outcome: {body.outcome[:120]}" + (" (child told)" if body.child_told else ""),
+    )
+    clock = child.clock(concern.response_deadline_id)
+    return [event] + ([met(rec, clock, at, event, concern.child_id)] if clock is not None else [])
+
+
+def decide_concern_escalation(
+    rec: Recorder, child: ChildContext, concern: Concern, body: EscalateConcern
+) -> list[NewEvent]:
+    """The decision to treat the concern as a complaint, an allegation or a child protection enquiry;
+    it meets the concern's clock. A complaint is then received by this service (its reactor); an
+    allegation is for the carers team, who follow the log; a child protection enquiry is followed by
+    its `child_protection_enquiry_started` incident."""
+    _still_open(concern)
+    at, reasons = _occurred(rec, concern, "escalated_at", body.escalated_at)
+    refuse_if(reasons)
+    complaint_id = rec.new_id() if body.to == ConcernEscalation.COMPLAINT else None
+    event = rec.event(
+        ConcernEscalated(
+            concern_id=concern.concern_id,
+            child_id=concern.child_id,
+            escalated_at=at,
+            to=body.to,
+            reason=body.reason,
+            household_id=concern.household_id,
+            complaint_id=complaint_id,
+        ),
+        occurred_at=at,
+        child_ids=[concern.child_id],
+        summary=f"Concern escalated to {humanise(body.to.value)}: {body.reason[:120]}",
+    )
+    clock = child.clock(concern.response_deadline_id)
+    return [event] + ([met(rec, clock, at, event, concern.child_id)] if clock is not None else [])
+
+
+async def _concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID
+) -> tuple[ChildContext, Concern, int]:
+    require_writer(ctx.principal)
+    current = await ctx.read_current(lambda conn: pj.concern_context(conn, child_id, concern_id))
+    context = found(current, f"No child {child_id}.")
+    if context.concern is None:
+        raise Problem("not-found", f"No concern {concern_id} for this child.")
+    return context.child, context.concern, current.version
+
+
+async def action_concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: ConcernAction
+) -> list[RecordedEvent]:
+    _, concern, version = await _concern(ctx, child_id, concern_id)
+    events = decide_concern_action(ctx, concern, body)
+    return await ctx.append(child_stream(child_id), events, ctx.expected(version))
+
+
+async def resolve_concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: ConcernOutcome
+) -> list[RecordedEvent]:
+    child, concern, version = await _concern(ctx, child_id, concern_id)
+    events = decide_concern_outcome(ctx, child, concern, body)
+    return await ctx.append(child_stream(child_id), events, ctx.expected(version))
+
+
+async def escalate_concern(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: EscalateConcern
+) -> list[RecordedEvent]:
+    child, concern, version = await _concern(ctx, child_id, concern_id)
+    events = decide_concern_escalation(ctx, child, concern, body)
+    return await ctx.append(child_stream(child_id), events, ctx.expected(version))

@@ -1,0 +1,110 @@
+"""visits: the read models built from the log (one projector, `visits`, reactor.py) and the query
+functions that read them into typed rows: what commands decide on (`child_context`,
+`complaint_context`, ...) and what the API answers with (views, one module per part of the record).
+Reads run on the store's driver pool (asyncpg); "overdue" is decided when they run."""
+
+from services.visits.projections.children import (
+    Child,
+    ChildContext,
+    ChildView,
+    Current,
+    PlacementView,
+    VisitsSeen,
+    VisitView,
+    child_context,
+    visits_seen,
+)
+from services.visits.projections.chronology import Chronology, ChronologyEntry, Order, chronology, decode_cursor
+from services.visits.projections.clocks import (
+    ClockView,
+    PlacementClock,
+    WorklistItem,
+    open_clocks,
+    open_clocks_of_placement,
+    worklist,
+)
+from services.visits.projections.complaints import (
+    ComplaintDetail,
+    ComplaintState,
+    ComplaintView,
+    complaint,
+    complaint_context,
+    open_complaints,
+)
+from services.visits.projections.compliance import ChildCompliance, compliance
+from services.visits.projections.concerns import Concern, ConcernContext, ConcernView, concern_context, concerns
+from services.visits.projections.health import HealthRecord, health_record
+from services.visits.projections.plans import (
+    ChildPlans,
+    PlanContext,
+    PlanHistory,
+    PlanShare,
+    PlanVersion,
+    SharedPlan,
+    SharedPlans,
+    plan_context,
+    plan_histories,
+    shared_plans,
+)
+from services.visits.projections.reactor import (
+    PROJECTORS,
+    VisitsReactor,
+    decide_allegation_visits,
+    decide_clocks_stopped,
+    decide_complaint_from_concern,
+    decide_first_visit_clock,
+)
+
+__all__ = [
+    "PROJECTORS",
+    "Child",
+    "ChildCompliance",
+    "ChildContext",
+    "ChildPlans",
+    "ChildView",
+    "Chronology",
+    "ChronologyEntry",
+    "ClockView",
+    "ComplaintDetail",
+    "ComplaintState",
+    "ComplaintView",
+    "Concern",
+    "ConcernContext",
+    "ConcernView",
+    "Current",
+    "HealthRecord",
+    "Order",
+    "PlacementClock",
+    "PlacementView",
+    "PlanContext",
+    "PlanHistory",
+    "PlanShare",
+    "PlanVersion",
+    "SharedPlan",
+    "SharedPlans",
+    "VisitView",
+    "VisitsReactor",
+    "VisitsSeen",
+    "WorklistItem",
+    "child_context",
+    "chronology",
+    "complaint",
+    "complaint_context",
+    "compliance",
+    "concern_context",
+    "concerns",
+    "decide_allegation_visits",
+    "decide_clocks_stopped",
+    "decide_complaint_from_concern",
+    "decide_first_visit_clock",
+    "decode_cursor",
+    "health_record",
+    "open_clocks",
+    "open_clocks_of_placement",
+    "open_complaints",
+    "plan_context",
+    "plan_histories",
+    "shared_plans",
+    "visits_seen",
+    "worklist",
+]
