@@ -11,7 +11,7 @@ import base64
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -98,6 +98,7 @@ class AcknowledgeIn(Strict):
 # ---- what a stream says ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SubscriptionState:
+    subscription_id: uuid.UUID
     version: int = 0
     created: SubscriptionCreated | None = None
     active: bool = False
@@ -108,19 +109,17 @@ class SubscriptionState:
         return self.secret_version + 1
 
 
-def subscription_state(events: Sequence[RecordedEvent]) -> SubscriptionState:
-    state = SubscriptionState()
+def subscription_state(subscription_id: uuid.UUID, events: Sequence[RecordedEvent]) -> SubscriptionState:
+    state = SubscriptionState(subscription_id)
     for event in events:
         if event.type == SubscriptionCreated.event_type:
             created = load_as(SubscriptionCreated, event)
-            state = SubscriptionState(event.stream_version, created, True, created.secret_version or 1)
+            state = replace(state, created=created, active=True, secret_version=created.secret_version or 1)
         elif event.type == SubscriptionDisabled.event_type:
-            state = SubscriptionState(event.stream_version, state.created, False, state.secret_version)
+            state = replace(state, active=False)
         elif event.type == SubscriptionSecretRotated.event_type:
-            rotated = load_as(SubscriptionSecretRotated, event)
-            state = SubscriptionState(event.stream_version, state.created, state.active, rotated.secret_version)
-        else:
-            state = SubscriptionState(event.stream_version, state.created, state.active, state.secret_version)
+            state = replace(state, secret_version=load_as(SubscriptionSecretRotated, event).secret_version)
+        state = replace(state, version=event.stream_version)
     return state
 
 
@@ -169,22 +168,22 @@ def decide_subscription(rec: Recorder, subscription_id: uuid.UUID, body: Subscri
 def _subscribed(rec: Recorder, state: SubscriptionState, refused_when_disabled: str) -> SubscriptionCreated:
     require_role(rec.principal, SUBSCRIPTION_MANAGERS, "manage webhook subscriptions")
     if state.created is None:
-        raise Problem("not-found", "There is no such subscription.")
+        raise Problem("not-found", f"There is no subscription {state.subscription_id}.")
     if not state.active:
         raise refusal([Reason("subscription_disabled", refused_when_disabled)], slug="state-conflict")
     return state.created
 
 
 def decide_disable(rec: Recorder, state: SubscriptionState, reason: str) -> list[NewEvent]:
-    created = _subscribed(rec, state, "This subscription is already disabled.")
-    disabled = SubscriptionDisabled(subscription_id=created.subscription_id, reason=reason)
+    _subscribed(rec, state, "This subscription is already disabled.")
+    disabled = SubscriptionDisabled(subscription_id=state.subscription_id, reason=reason)
     return [rec.event(disabled, summary=f"Webhook receiver disabled: {reason}")]
 
 
 def decide_rotation(rec: Recorder, state: SubscriptionState) -> list[NewEvent]:
-    created = _subscribed(rec, state, "A disabled subscription has no secret to rotate.")
+    _subscribed(rec, state, "A disabled subscription has no secret to rotate.")
     version = state.next_secret_version
-    rotated = SubscriptionSecretRotated(subscription_id=created.subscription_id, secret_version=version)
+    rotated = SubscriptionSecretRotated(subscription_id=state.subscription_id, secret_version=version)
     return [rec.event(rotated, summary=f"Webhook signing secret rotated (version {version})")]
 
 
@@ -261,7 +260,7 @@ async def create_subscription(
 
 
 async def _subscription(ctx: CommandContext, subscription_id: uuid.UUID) -> SubscriptionState:
-    return subscription_state(await ctx.store.read_stream(subscription_stream(subscription_id)))
+    return subscription_state(subscription_id, await ctx.store.read_stream(subscription_stream(subscription_id)))
 
 
 async def disable_subscription(ctx: CommandContext, subscription_id: uuid.UUID, reason: str) -> Recorded:
@@ -323,8 +322,7 @@ def decide_acknowledgement(
         child_ids=state.child_ids,
         causation_id=state.raised_event_id,
         summary=(
-            f"Notification acknowledged by {body.acknowledged_by}{who}: {body.action_taken}; "
-            f"outcome: {body.outcome}"
+            f"Notification acknowledged by {body.acknowledged_by}{who}: {body.action_taken}; outcome: {body.outcome}"
         ),
     )
     if state.acknowledged:
@@ -616,18 +614,16 @@ def decide_attempt(
 GONE = "the receiver answered 410 Gone"
 
 
-def decide_gone(
-    state: SubscriptionState, subscription_id: uuid.UUID, cause: uuid.UUID, now: datetime
-) -> list[NewEvent]:
+def decide_gone(state: SubscriptionState, cause: uuid.UUID, now: datetime) -> list[NewEvent]:
     """A receiver that answered 410 is disabled, once."""
     if state.created is not None and not state.active:
         return []
     return [
         system_event(
-            SubscriptionDisabled(subscription_id=subscription_id, reason=GONE),
+            SubscriptionDisabled(subscription_id=state.subscription_id, reason=GONE),
             occurred_at=now,
             causation_id=cause,
             summary=f"Webhook receiver disabled: {GONE}",
-            event_id=uuid.uuid5(subscription_id, "disabled:gone"),
+            event_id=uuid.uuid5(state.subscription_id, "disabled:gone"),
         )
     ]

@@ -119,10 +119,11 @@ async def _after(app_state: Any, row: rules.OutboxRow, outcome: str, now: dateti
     escalation of a dead letter that died itself)."""
     store: EventStore = app_state.store
     if outcome == "gone":
-        state = commands.subscription_state(await store.read_stream(subscription_stream(row.subscription_id)))
-        disabled = commands.decide_gone(state, row.subscription_id, row.source_event_id, now)
+        stream = subscription_stream(row.subscription_id)
+        state = commands.subscription_state(row.subscription_id, await store.read_stream(stream))
+        disabled = commands.decide_gone(state, row.source_event_id, now)
         if disabled:
-            await store.append(subscription_stream(row.subscription_id), disabled)
+            await store.append(stream, disabled)
     elif outcome == "dead_lettered" and not row.escalates_a_dead_letter:
         escalation = commands.decide_dead_letter(row, now)
         with contextlib.suppress(WrongExpectedVersion):
