@@ -140,12 +140,18 @@ async def test_the_clock_checks_the_log_not_a_lagging_read_model(
     app: FastAPI, clock: ManualClock, authority: str
 ) -> None:
     child = await h.register_child(app, clock.now(), authority)
-    deadline = await h.deadline_set(app, child, clock.now(), clock.now() - timedelta(minutes=1))
+    # Not yet due by the app's own clock (which ticks in the background and would escalate it).
+    deadline = await h.deadline_set(app, child, clock.now(), clock.now() + timedelta(minutes=1))
     await settle(app)
-    # The deadline is met in the log, but this clock's read model has not seen it yet.
+    # The deadline is met in the log, but this clock's read model says it is open (as a replica
+    # behind the log would).
     await h.deadline_met(app, child, deadline, clock.now())
+    await settle(app)
     lagging = SimpleNamespace(
-        engine=app.state.engine, store=app.state.store, clock=ManualClock(clock.now()), runners={}
+        engine=app.state.engine,
+        store=app.state.store,
+        clock=ManualClock(clock.now() + timedelta(minutes=2)),
+        runners={},
     )
     async with app.state.engine.connect() as conn:
         from sqlalchemy import text
