@@ -33,7 +33,7 @@ from services.carers import events as carer_events
 from services.carers import rules as carer_rules
 from services.notifications import commands as notification_commands
 from services.notifications import rules as notification_rules
-from services.notifications.projections import NOTIFIABLE_TYPES, NotificationRules
+from services.notifications.rulebook import default_rule_sets
 from services.visits import commands as visit_commands
 from services.visits import events as vev
 from services.visits import projections as visit_projections
@@ -483,7 +483,7 @@ AMENDMENTS = (
 )
 ALLEGATION = "Child told a teacher the carer grabbed his arm during an argument about screen time."
 
-_NOTIFICATION_RULES = NotificationRules()
+_NOTIFIABLE_TYPES = frozenset(c.event_type for c in notification_rules.NOTIFIABLE)
 # Categories Schedule 7 makes notifiable whatever the details (self-harm only with hospital treatment).
 _NOTIFIABLE_INCIDENTS = frozenset({"police_called", "missing", "overdose"})
 # The events about a household on other streams (carers reads them with the household's own).
@@ -550,6 +550,13 @@ class _Placement:
             self.end_date,
             self.started_position,
         )
+
+
+def _on_file(placement: _Placement) -> notification_rules.PlacementOnFile:
+    """The placement as notifications_placements holds it."""
+    return notification_rules.PlacementOnFile(
+        placement.household_id, placement.start_date, placement.end_date, placement.placing_authority
+    )
 
 
 @dataclass
@@ -638,8 +645,8 @@ class _Year:
         self.placed: dict[uuid.UUID, _Placement] = {}  # by child id: the current placement
         self.visit_clocks: dict[uuid.UUID, _VisitClock] = {}
         self.complaints: dict[uuid.UUID, _Complaint] = {}
-        self.child_rows: dict[uuid.UUID, dict[str, Any] | None] = {}  # notifications_children
-        self.allegation_rows: dict[uuid.UUID, tuple[uuid.UUID, list[uuid.UUID]]] = {}
+        self.child_rows: dict[uuid.UUID, notification_rules.ChildOnFile] = {}  # notifications_children
+        self.allegation_rows: dict[uuid.UUID, notification_rules.AllegationOnFile] = {}
 
     # ---- the clock, the order of recording and the log -----------------------------------------
     def at(self, when: datetime, action: Callable[[], None]) -> None:
@@ -728,11 +735,10 @@ class _Year:
                 self.household, load(event), stream_id=event.stream_id, stream_version=event.stream_version
             )
             self._household_key = str(self.state.household_id)
-        if event.type == vev.ChildRegistered.event_type:
-            self.child_rows[uuid.UUID(data["child_id"])] = {
-                "name": data["name"],
-                "placing_authority": data["placing_authority"],
-            }
+        if event.type == ChildRegistered.event_type:
+            self.child_rows[uuid.UUID(data["child_id"])] = notification_rules.ChildOnFile(
+                data["name"], data["placing_authority"]
+            )
         elif event.type == PlacementStarted.event_type:
             placement = _Placement(
                 placement_id=uuid.UUID(data["placement_id"]),
@@ -747,8 +753,10 @@ class _Year:
             self.placements[placement.placement_id] = placement
             self.placed[placement.child_id] = placement
         elif event.type == AllegationReceived.event_type:
-            children = [uuid.UUID(c) for c in data["child_ids"]]
-            self.allegation_rows[uuid.UUID(data["allegation_id"])] = (uuid.UUID(data["household_id"]), children)
+            children = tuple(uuid.UUID(c) for c in data["child_ids"])
+            self.allegation_rows[uuid.UUID(data["allegation_id"])] = notification_rules.AllegationOnFile(
+                uuid.UUID(data["household_id"]), children
+            )
         elif event.type in DEADLINE_TYPES and str(data.get("kind", "")).startswith("visits."):
             self._track_visit_clock(event)
         elif event.type.startswith("visits.Complaint"):
@@ -879,8 +887,7 @@ class _Year:
             out += visit_projections.decide_allegation_visits(cause, allegation, self.settings.visits)
         elif cause.type == vev.IncidentRecorded.event_type:
             out += self._supervision_agenda(cause)
-        if cause.type in NOTIFIABLE_TYPES:
-            out += self._notifications(cause)
+        out += self._notifications(cause)
         return out
 
     def _supervision_agenda(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
@@ -892,60 +899,26 @@ class _Year:
         return [carers.decide_incident_agenda(cause, incident, self.state, self.settings.carers, metadata)]
 
     def _notifications(self, cause: RecordedEvent) -> list[tuple[str, Sequence[NewEvent]]]:
-        """NotificationRules.react (its lookups, on this block's read models; its own `_raise`):
-        a notification and its acknowledgement clock per Schedule 7 or LADO row the event matches."""
-        at = NotificationRules._event_time(cause)
-        found = notification_rules.matches(_NOTIFICATION_RULES.rule_sets, cause.type, cause.data, at)
+        """The rules reactor's decision (notifications' decide_notifications), on this block's read
+        models: a notification and its acknowledgement clock per Schedule 7 or LADO row it matches."""
+        fact = notification_rules.as_notifiable(load(cause)) if cause.type in _NOTIFIABLE_TYPES else None
+        if fact is None:
+            return []
+        found = notification_rules.matches_fact(default_rule_sets(), fact)
         if not found:
             return []
-        child_ids, household_id = self._notification_subjects(cause)
-        on = notification_rules.local_date(at)
-
-        def placed_on(p: _Placement) -> bool:
-            return notification_rules.is_placed([(p.start_date, p.end_date)], on)
-
-        placements = {c: [p] if (p := self.placed.get(c)) else [] for c in child_ids}
-        placed = [c for c in child_ids if any(placed_on(p) for p in placements[c])]
-        if household_id is None:
-            for c in placed:
-                for p in placements[c]:
-                    if placed_on(p):
-                        household_id = p.household_id
-        children = {c: self.child_rows.get(c) for c in child_ids}
-        authorities: list[str] = []
-        for c in child_ids:
-            names = [p.placing_authority for p in placements[c] if placed_on(p) and p.placing_authority]
-            row = children[c]
-            if not names and row and row["placing_authority"]:
-                names = [row["placing_authority"]]
-            authorities.extend(n for n in names if n not in authorities)
-        out: list[tuple[str, Sequence[NewEvent]]] = []
-        for match in found:
-            if match.row.placed_child_only and not placed:
-                continue
-            concerned = placed if match.row.placed_child_only else child_ids
-            stream_id, events = _NOTIFICATION_RULES._raise(
-                cause, match, at, concerned, household_id, authorities, children
-            )
-            out.append((stream_id, events))
+        allegation = (
+            self.allegation_rows.get(fact.allegation_id) if isinstance(fact, AllegationOutcomeRecorded) else None
+        )
+        subjects = notification_rules.subjects_of(fact, cause.child_ids, allegation)
+        on_file = notification_rules.OnFile(
+            children={c: self.child_rows.get(c) for c in subjects.child_ids},
+            placements={c: [_on_file(p)] if (p := self.placed.get(c)) else [] for c in subjects.child_ids},
+        )
+        out = list(notification_commands.decide_notifications(cause, fact, found, subjects, on_file))
+        for _, events in out:
             self._plan_acknowledgement(events[0])
         return out
-
-    def _notification_subjects(self, cause: RecordedEvent) -> tuple[list[uuid.UUID], uuid.UUID | None]:
-        """NotificationRules._subjects: the children an event concerns, and its household."""
-        d = cause.data
-        household_id = _uuid_or_none(d.get("household_id") or d.get("about_household_id"))
-        if cause.type == AllegationReceived.event_type:
-            ids = [uuid.UUID(c) for c in d.get("child_ids") or []]
-        elif cause.type == AllegationOutcomeRecorded.event_type:
-            row = self.allegation_rows.get(uuid.UUID(d["allegation_id"]))
-            ids = row[1] if row else list(cause.child_ids)
-            household_id = household_id or (row[0] if row else None)
-        elif d.get("child_id"):
-            ids = [uuid.UUID(d["child_id"])]
-        else:
-            ids = list(cause.child_ids)
-        return list(dict.fromkeys(ids)), household_id
 
     def _plan_acknowledgement(self, raised: NewEvent) -> None:
         """Most notifications are acknowledged by a recipient within a day or so (NMS 29.2); the
@@ -974,16 +947,17 @@ class _Year:
         by = {"lado": f"LADO, {authority}", "placing_authority": f"Duty manager, {authority}"}.get(
             recipient, "Ofsted notifications team"
         )
-        new = notification_commands.acknowledgement_events(
-            ctx,
-            notification_id,
-            self.recorded[stream_id],
-            acknowledged_by=by,
-            recipient=recipient,
-            action_taken="Logged and shared with the child's social worker",
-            outcome="No further action; plan reviewed",
-            at=acknowledged_at,
+        body = notification_commands.AcknowledgeIn.model_validate(
+            {
+                "acknowledged_by": by,
+                "recipient": recipient,
+                "action_taken": "Logged and shared with the child's social worker",
+                "outcome": "No further action; plan reviewed",
+                "acknowledged_at": acknowledged_at,
+            }
         )
+        state = notification_commands.notification_state(self.recorded[stream_id])
+        new = notification_commands.decide_acknowledgement(ctx, state, notification_id, body)
         self.append(stream_id, new)
 
     # ---- carers: the household -----------------------------------------------------------------

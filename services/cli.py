@@ -25,7 +25,7 @@ from shared.auth import Role, mint_token
 from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key, take_checkpoint, trusted_public_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
-from shared.eventstore import ProjectorRunner, VerifyResult, verify_chain
+from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, verify_chain
 from shared.observability import configure_logging
 from shared.settings import ConfigurationError, Settings, describe, get_settings
 
@@ -363,22 +363,23 @@ def export_command(
 
 
 async def _export(url: str, child: uuid.UUID, format: str, as_of: datetime | None) -> bytes:
-    from services.investigations import commands as investigations
+    from services.investigations import projections as investigations
     from services.investigations.rendering import export_pdf
     from shared.problems import Problem
 
     engine = create_engine(url, pool_size=1)
+    store = EventStore(engine, pool_size=1)
     try:
-        settings = investigations.settings_from(get_settings())
         try:
             export = await investigations.child_export(
-                engine, child, as_of=as_of, late_entry_hours=settings.late_entry_hours
+                store, child, as_of=as_of, late_entry_hours=get_settings().late_entry_hours
             )
         except Problem as exc:
             typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
             raise typer.Exit(1) from exc
         return export_pdf(export) if format == "pdf" else investigations.canonical(export)
     finally:
+        await store.stop()
         await engine.dispose()
 
 
@@ -404,21 +405,22 @@ def report_command(
 
 
 async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
-    from services.investigations import commands as investigations
+    from services.investigations import projections as investigations
     from shared.problems import Problem
 
     engine = create_engine(url, pool_size=1)
+    store = EventStore(engine, pool_size=1)
     try:
-        settings = investigations.settings_from(get_settings())
         try:
             report = await investigations.kpi_report(
-                engine, month, now=SystemClock().now(), as_of=as_of, close_days=settings.kpi_close_days
+                store, month, now=SystemClock().now(), as_of=as_of, close_days=get_settings().kpi_close_days
             )
         except Problem as exc:
             typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
             raise typer.Exit(2) from exc
         return investigations.canonical(report)
     finally:
+        await store.stop()
         await engine.dispose()
 
 

@@ -1,7 +1,7 @@
 """investigations: subject-access export, monthly KPIs and the inspector's pages (read-only).
 
-Access is enforced by the route table in shared/access.py (the export and the inspector's child
-page are audited reads of the child's record; the KPIs are agency-wide reports)."""
+The export and the KPI report answer canonical JSON (RFC 8785: the same question, the same bytes),
+so their schemas are declared beside the media types they answer; the inspector's pages are HTML."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.investigations import commands, rendering, rules
+from services.investigations import projections, rendering, rules
 from shared.access import access
 from shared.auth import Principal
 from shared.policy import Action, Resource
@@ -28,20 +28,41 @@ ReportReader = Annotated[Principal, access(Resource.REPORT, Action.READ)]
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2026-08"])]
 AsOf = Annotated[Instant | None, Query(description="What the agency knew at this instant (default: the close)")]
 
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No record of the child (problem `not-found`)"},
+    422: {"description": "Invalid month or as_of (problem `validation`)"},
+}
+EXPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": rules.ChildExport,
+        "description": "The record as canonical JSON (RFC 8785), or as a PDF with `format=pdf`.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **PROBLEMS,
+}
+REPORT: dict[int | str, dict[str, Any]] = {
+    200: {"model": rules.KpiReport, "description": "The report as canonical JSON (RFC 8785): rerun, the same bytes."},
+    **PROBLEMS,
+}
+
 
 class ExportFormat(StrEnum):
     JSON = "json"
     PDF = "pdf"
 
 
-def _settings(request: Request) -> commands.InvestigationsSettings:
-    return commands.settings_from(request.app.state.settings)
+async def _export(request: Request, child_id: uuid.UUID, as_of: Any) -> rules.ChildExport:
+    state = request.app.state
+    return await projections.child_export(
+        state.store, child_id, as_of=as_of, late_entry_hours=state.settings.late_entry_hours
+    )
 
 
 @router.get(
     "/v1/children/{child_id}/export",
     tags=["investigations"],
     summary="Subject-access export: the child's whole record (JSON or PDF)",
+    responses=EXPORT,
 )
 async def export_child(
     request: Request,
@@ -50,10 +71,7 @@ async def export_child(
     format: ExportFormat = ExportFormat.JSON,
     as_of: AsOf = None,
 ) -> Response:
-    settings = _settings(request)
-    export = await commands.child_export(
-        request.app.state.engine, child_id, as_of=as_of, late_entry_hours=settings.late_entry_hours
-    )
+    export = await _export(request, child_id, as_of)
     if format == ExportFormat.PDF:
         pdf = await asyncio.to_thread(rendering.export_pdf, export)
         return Response(
@@ -61,24 +79,21 @@ async def export_child(
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="child-{child_id}.pdf"'},
         )
-    return Response(commands.canonical(export), media_type="application/json")
+    return Response(projections.canonical(export), media_type="application/json")
 
 
-@router.get("/v1/reports/kpis", tags=["investigations"], summary="Monthly KPIs (DOMAIN.md §4), reproducible")
-async def kpis(
-    request: Request,
-    month: Month,
-    _caller: ReportReader,
-    as_of: AsOf = None,
-) -> Response:
-    report = await commands.kpi_report(
-        request.app.state.engine,
-        month,
-        now=request.app.state.clock.now(),
-        as_of=as_of,
-        close_days=_settings(request).kpi_close_days,
+@router.get(
+    "/v1/reports/kpis",
+    tags=["investigations"],
+    summary="Monthly KPIs (DOMAIN.md §4), reproducible",
+    responses=REPORT,
+)
+async def kpis(request: Request, month: Month, _caller: ReportReader, as_of: AsOf = None) -> Response:
+    state = request.app.state
+    report = await projections.kpi_report(
+        state.store, month, now=state.clock.now(), as_of=as_of, close_days=state.settings.kpi_close_days
     )
-    return Response(commands.canonical(report), media_type="application/json")
+    return Response(projections.canonical(report), media_type="application/json")
 
 
 @router.get(
@@ -86,18 +101,12 @@ async def kpis(
     tags=["inspector"],
     summary="The child's chronology as a timeline (HTML)",
     response_class=HTMLResponse,
+    responses=PROBLEMS,
 )
 async def inspect_child(
-    request: Request,
-    child_id: uuid.UUID,
-    _caller: ChildReader,
-    as_of: AsOf = None,
+    request: Request, child_id: uuid.UUID, _caller: ChildReader, as_of: AsOf = None
 ) -> HTMLResponse:
-    settings = _settings(request)
-    export = await commands.child_export(
-        request.app.state.engine, child_id, as_of=as_of, late_entry_hours=settings.late_entry_hours
-    )
-    return HTMLResponse(rendering.child_page(export))
+    return HTMLResponse(rendering.child_page(await _export(request, child_id, as_of)))
 
 
 @router.get(
@@ -109,12 +118,11 @@ async def inspect_kpis(
     to: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Last month shown")] = None,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
 ) -> HTMLResponse:
-    now = request.app.state.clock.now()
+    state = request.app.state
+    now = state.clock.now()
     last = to or rules.month_of(now)
     wanted = [rules.shift_month(last, -k) for k in range(months - 1, -1, -1)]
-    reports: list[dict[str, Any]] = await commands.kpi_series(
-        request.app.state.engine, wanted, now=now, close_days=_settings(request).kpi_close_days
-    )
+    reports = await projections.kpi_series(state.store, wanted, now=now, close_days=state.settings.kpi_close_days)
     return HTMLResponse(rendering.kpi_page(reports))
 
 

@@ -1,105 +1,63 @@
-"""notifications: the event types this service owns (streams `notification-<id>`,
-`escalation-<id>`, `subscription-<id>`). Shipped events never change incompatibly."""
+"""notifications: its streams, and its contracts (shared/contracts/notifications.py) re-exported."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from shared.contracts.notifications import (
+    ACKNOWLEDGEMENT_DEADLINE_KIND,
+    DeliveryAttempted,
+    DeliveryOutcome,
+    EscalationRaised,
+    EscalationReason,
+    NotificationAcknowledged,
+    NotificationRaised,
+    SubscriptionCreated,
+    SubscriptionDisabled,
+    SubscriptionSecretRotated,
+)
 
-NOTIFICATION_RAISED = "notifications.NotificationRaised"
-NOTIFICATION_ACKNOWLEDGED = "notifications.NotificationAcknowledged"
-DELIVERY_ATTEMPTED = "notifications.DeliveryAttempted"
-ESCALATION_RAISED = "notifications.EscalationRaised"
-SUBSCRIPTION_CREATED = "notifications.SubscriptionCreated"
-SUBSCRIPTION_DISABLED = "notifications.SubscriptionDisabled"
-SUBSCRIPTION_SECRET_ROTATED = "notifications.SubscriptionSecretRotated"
-
-# The deadline every notification sets: acknowledged by its due time, or it escalates.
-ACKNOWLEDGEMENT_DEADLINE_KIND = "notifications.acknowledgement"
-
-
-class NotificationRaised(BaseModel):
-    notification_id: uuid.UUID
-    rule_set: str = Field(description="`schedule7` or `lado`.")
-    rule_id: str = Field(description="e.g. `schedule7.row3`, `lado.lado`.")
-    rule_version: int
-    rule_source: str
-    triggers: list[str] = Field(description="The triggers of the rule file that matched.")
-    row: int | None = Field(description="Schedule 7 row, None for LADO.")
-    title: str
-    recipients: list[str]
-    due_by: AwareDatetime
-    source_event_id: uuid.UUID
-    source_event_type: str
-    source_stream_id: str
-    child_ids: list[uuid.UUID]
-    household_id: uuid.UUID | None = None
-    placing_authorities: list[str] = Field(default_factory=list)
-    details: dict[str, object] = Field(default_factory=dict, description="The facts of the source event.")
+# Type names, for code that filters the log by type.
+NOTIFICATION_RAISED = NotificationRaised.event_type
+NOTIFICATION_ACKNOWLEDGED = NotificationAcknowledged.event_type
+DELIVERY_ATTEMPTED = DeliveryAttempted.event_type
+ESCALATION_RAISED = EscalationRaised.event_type
+SUBSCRIPTION_CREATED = SubscriptionCreated.event_type
+SUBSCRIPTION_DISABLED = SubscriptionDisabled.event_type
+SUBSCRIPTION_SECRET_ROTATED = SubscriptionSecretRotated.event_type
 
 
-class NotificationAcknowledged(BaseModel):
-    notification_id: uuid.UUID
-    acknowledged_by: str = Field(description="Who acknowledged (person and organisation).")
-    recipient: str | None = None
-    action_taken: str
-    outcome: str
-    acknowledged_at: AwareDatetime
-    recorded_by: str
-    late: bool
+def notification_stream(notification_id: uuid.UUID) -> str:
+    return f"notification-{notification_id}"
 
 
-class DeliveryAttempted(BaseModel):
-    outbox_id: uuid.UUID
-    webhook_id: str = Field(description="The `webhook-id` header: stable across retries.")
-    notification_id: uuid.UUID | None = None
-    escalation_id: uuid.UUID | None = None
-    subscription_id: uuid.UUID
-    recipient: str
-    url: str
-    attempt: int
-    outcome: Literal["delivered", "failed", "dead_lettered", "gone"]
-    status_code: int | None = None
-    error: str | None = None
-    attempted_at: AwareDatetime
-    duration_ms: int
-    next_attempt_at: AwareDatetime | None = None
+def escalation_stream(escalation_id: uuid.UUID) -> str:
+    return f"escalation-{escalation_id}"
 
 
-class EscalationRaised(BaseModel):
-    escalation_id: uuid.UUID
-    reason: Literal["deadline_missed", "delivery_dead_lettered"]
-    deadline_id: uuid.UUID | None = None
-    deadline_kind: str | None = None
-    subject: str | None = None
-    child_ids: list[uuid.UUID] = Field(default_factory=list)
-    household_id: uuid.UUID | None = None
-    due_at: AwareDatetime | None = None
-    raised_at: AwareDatetime
-    escalate_to: str
-    description: str
-    source: str | None = None
-    notification_id: uuid.UUID | None = None
-    outbox_id: uuid.UUID | None = None
+def subscription_stream(subscription_id: uuid.UUID) -> str:
+    return f"subscription-{subscription_id}"
 
 
-class SubscriptionCreated(BaseModel):
-    subscription_id: uuid.UUID
-    url: str
-    recipient: str
-    event_types: list[str]
-    placing_authority: str | None = None
-    description: str | None = None
-    secret_version: int = 1
-
-
-class SubscriptionDisabled(BaseModel):
-    subscription_id: uuid.UUID
-    reason: str
-
-
-class SubscriptionSecretRotated(BaseModel):
-    subscription_id: uuid.UUID
-    secret_version: int
+__all__ = [
+    "ACKNOWLEDGEMENT_DEADLINE_KIND",
+    "DELIVERY_ATTEMPTED",
+    "ESCALATION_RAISED",
+    "NOTIFICATION_ACKNOWLEDGED",
+    "NOTIFICATION_RAISED",
+    "SUBSCRIPTION_CREATED",
+    "SUBSCRIPTION_DISABLED",
+    "SUBSCRIPTION_SECRET_ROTATED",
+    "DeliveryAttempted",
+    "DeliveryOutcome",
+    "EscalationRaised",
+    "EscalationReason",
+    "NotificationAcknowledged",
+    "NotificationRaised",
+    "SubscriptionCreated",
+    "SubscriptionDisabled",
+    "SubscriptionSecretRotated",
+    "escalation_stream",
+    "notification_stream",
+    "subscription_stream",
+]

@@ -1,4 +1,5 @@
-"""notifications: loads the versioned rule files in `rules/` (the only I/O of the rules)."""
+"""notifications: loads the versioned rule files in `rules/` (the only I/O of the rules). Each event
+type a file names is resolved to its contract here: a file naming an unknown type does not load."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from services.notifications.rules import RuleSet, check_versions, parse_rule_set
+from services.notifications.rules import RuleSet, check_followed, check_versions, parse_rule_set
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 
@@ -18,6 +19,7 @@ def load_rule_sets(directory: Path = RULES_DIR) -> tuple[RuleSet, ...]:
         with path.open(encoding="utf-8") as handle:
             rule_sets.append(parse_rule_set(yaml.safe_load(handle), origin=path.name))
     check_versions(rule_sets)
+    check_followed(rule_sets)
     return tuple(rule_sets)
 
 

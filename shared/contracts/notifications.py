@@ -10,6 +10,11 @@ from pydantic import AwareDatetime, Field
 
 from shared.contracts.base import Event
 
+# What became of one delivery attempt, and why an escalation was raised.
+DeliveryOutcome = Literal["delivered", "failed", "dead_lettered", "gone"]
+EscalationReason = Literal["deadline_missed", "delivery_dead_lettered"]
+# The clock every notification starts: acknowledged by its due time, or it escalates.
+ACKNOWLEDGEMENT_DEADLINE_KIND = "notifications.acknowledgement"
 
 class NotificationRaised(Event):
     event_type: ClassVar[str] = "notifications.NotificationRaised"
@@ -57,7 +62,7 @@ class DeliveryAttempted(Event):
     recipient: str
     url: str
     attempt: int
-    outcome: Literal["delivered", "failed", "dead_lettered", "gone"]
+    outcome: DeliveryOutcome
     status_code: int | None = None
     error: str | None = None
     attempted_at: AwareDatetime
@@ -69,7 +74,7 @@ class EscalationRaised(Event):
     event_type: ClassVar[str] = "notifications.EscalationRaised"
 
     escalation_id: uuid.UUID
-    reason: Literal["deadline_missed", "delivery_dead_lettered"]
+    reason: EscalationReason
     deadline_id: uuid.UUID | None = None
     deadline_kind: str | None = None
     subject: str | None = None

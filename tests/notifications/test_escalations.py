@@ -140,12 +140,18 @@ async def test_the_clock_checks_the_log_not_a_lagging_read_model(
     app: FastAPI, clock: ManualClock, authority: str
 ) -> None:
     child = await h.register_child(app, clock.now(), authority)
-    deadline = await h.deadline_set(app, child, clock.now(), clock.now() - timedelta(minutes=1))
+    # Not yet due by the app's own clock (which ticks in the background and would escalate it).
+    deadline = await h.deadline_set(app, child, clock.now(), clock.now() + timedelta(minutes=1))
     await settle(app)
-    # The deadline is met in the log, but this clock's read model has not seen it yet.
+    # The deadline is met in the log, but this clock's read model says it is open (as a replica
+    # behind the log would).
     await h.deadline_met(app, child, deadline, clock.now())
+    await settle(app)
     lagging = SimpleNamespace(
-        engine=app.state.engine, store=app.state.store, clock=ManualClock(clock.now()), runners={}
+        engine=app.state.engine,
+        store=app.state.store,
+        clock=ManualClock(clock.now() + timedelta(minutes=2)),
+        runners={},
     )
     async with app.state.engine.connect() as conn:
         from sqlalchemy import text
@@ -159,15 +165,14 @@ async def test_the_clock_checks_the_log_not_a_lagging_read_model(
 
 
 async def test_the_clocks_look_up_in_the_log_is_by_the_deadline_index(app: FastAPI) -> None:
-    """The check runs under the head lock, so it must not read every closing event: with scans
-    ruled out, the planner must still find an index that answers it, and it is the deadline one."""
-    from sqlalchemy import text
+    """The check (store.deadline_closed) runs under the head lock, so it must not read every closing
+    event: with scans ruled out, the planner must still find an index that answers it, and it is the
+    deadline one."""
+    from shared.eventstore import sql
 
-    async with app.state.engine.connect() as conn:
-        await conn.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(
-            r[0] for r in await conn.execute(text("EXPLAIN " + workers._DEADLINE_CLOSED.text), {"id": "x"})
-        )
+    async with app.state.store.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql.DEADLINE_CLOSED, "x"))
     assert "events_deadline_closed" in plan, plan
 
 

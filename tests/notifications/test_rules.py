@@ -154,6 +154,11 @@ def test_a_rule_change_is_a_new_version_picked_by_the_event_date(tmp_path: Path)
         ("unknown recipient", {"rows": {"1": {"title": "x", "recipients": ["press"], "due_hours": 0}}}, "unknown"),
         ("trigger names no row", {"triggers": [{"id": "t", "event": "x", "row": "99"}]}, "unknown row"),
         ("no source", {"source": ""}, "source"),
+        (
+            "misspelt event type",
+            {"triggers": [{"id": "t", "event": "visits.IncidentRecroded", "row": "1"}]},
+            "unknown event type 'visits.IncidentRecroded'",
+        ),
     ],
 )
 def test_invalid_rule_files_are_refused(case: str, content: dict[str, object], message: str) -> None:
@@ -167,6 +172,36 @@ def test_invalid_rule_files_are_refused(case: str, content: dict[str, object], m
     }
     with pytest.raises(rules.RuleError, match=message):
         rules.parse_rule_set({**base, **content})
+
+
+@pytest.mark.parametrize(
+    ("case", "replace", "message"),
+    [
+        ("an event type no contract declares", ("event: visits.IncidentRecorded", "event: visits.Incident"), "unknown"),
+        (
+            "an event notifications does not react to",
+            ("event: carers.AllegationReceived", "event: visits.VisitRecorded"),
+            "does not react",
+        ),
+    ],
+)
+def test_a_rule_file_naming_an_event_it_cannot_follow_does_not_load(
+    case: str, replace: tuple[str, str], message: str, tmp_path: Path
+) -> None:
+    for path in RULES_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text().replace(*replace))
+    with pytest.raises(rules.RuleError, match=message):
+        load_rule_sets(tmp_path)
+
+
+def test_triggers_name_their_events_contract() -> None:
+    on = {t.on for rs in RULE_SETS for t in rs.triggers}
+    assert {c.event_type for c in on} == {
+        "visits.IncidentRecorded",
+        "visits.ComplaintReceived",
+        "carers.AllegationReceived",
+        "carers.AllegationOutcomeRecorded",
+    }
 
 
 def test_two_versions_must_take_effect_in_order() -> None:

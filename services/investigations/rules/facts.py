@@ -1,0 +1,397 @@
+"""The facts the KPIs are computed from, each with when it was recorded, and how the log's events
+fold into them (one fold per contract: the table `FOLDS` is also what the report reads)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from shared.contracts.access import AllocationEnded, WorkerAllocated
+from shared.contracts.base import Event
+from shared.contracts.carers import (
+    HoldLifted,
+    HoldPlaced,
+    HouseholdRegistered,
+    PlacementEnded,
+    PlacementStarted,
+    SupervisionRecorded,
+)
+from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
+from shared.contracts.notifications import (
+    DeliveryAttempted,
+    EscalationRaised,
+    NotificationAcknowledged,
+    NotificationRaised,
+)
+from shared.contracts.visits import ChildRegistered, VisitRecorded
+from shared.eventstore.model import RecordedEvent
+
+
+@dataclass(frozen=True)
+class Child:
+    child_id: str
+    name: str
+    social_worker_id: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Household:
+    household_id: str
+    name: str
+    supervising_social_worker_id: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Allocation:
+    subject_id: str  # child or household id
+    worker_id: str
+    role: str
+    occurred_at: datetime
+    ended: bool
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Placement:
+    placement_id: str
+    child_id: str
+    household_id: str
+    start: date
+    recorded_at: datetime
+    end: date | None = None
+    end_recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    child_id: str
+    visitor_id: str
+    visitor_role: str
+    occurred_at: datetime
+    child_seen: bool
+    seen_alone: bool
+    views_recorded: bool
+    recorded_at: datetime
+    household_id: str | None = None
+
+    @property
+    def statutory(self) -> bool:
+        """Meets the CPPR reg 28 clock: the child's social worker saw the child."""
+        return self.child_seen and self.visitor_role == "child_social_worker"
+
+
+@dataclass(frozen=True)
+class Supervision:
+    household_id: str
+    occurred_at: datetime
+    unannounced: bool
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Hold:
+    hold_id: str
+    household_id: str
+    placed_at: datetime
+    recorded_at: datetime
+    lifted_at: datetime | None = None
+    lifted_recorded_at: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        return self.placed_at <= at and (self.lifted_at is None or self.lifted_at > at)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    deadline_id: str
+    kind: str
+    subject: str
+    started_at: datetime
+    due_at: datetime
+    recorded_at: datetime
+    household_id: str | None = None
+    met_at: datetime | None = None
+    met_recorded_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancelled_recorded_at: datetime | None = None
+
+    def status(self, at: datetime) -> str:
+        """`not_started`, `met`, `cancelled`, `overdue` or `open` at the instant `at`."""
+        if self.started_at > at:
+            return "not_started"
+        if self.met_at is not None and self.met_at <= at:
+            return "met"
+        if self.cancelled_at is not None and self.cancelled_at <= at:
+            return "cancelled"
+        return "overdue" if self.due_at < at else "open"
+
+
+@dataclass(frozen=True)
+class Notification:
+    notification_id: str
+    rule_set: str
+    due_by: datetime
+    raised_at: datetime
+    recorded_at: datetime
+    # (sent or acknowledged at, recorded at): the first one by due_by means "sent in time".
+    sent: tuple[tuple[datetime, datetime], ...] = ()
+
+
+@dataclass(frozen=True)
+class Escalation:
+    escalation_id: str
+    raised_at: datetime
+    deadline_kind: str | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Facts:
+    children: tuple[Child, ...] = ()
+    households: tuple[Household, ...] = ()
+    allocations: tuple[Allocation, ...] = ()
+    placements: tuple[Placement, ...] = ()
+    visits: tuple[Visit, ...] = ()
+    supervisions: tuple[Supervision, ...] = ()
+    holds: tuple[Hold, ...] = ()
+    deadlines: tuple[Deadline, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
+
+    def known_at(self, as_of: datetime) -> Facts:
+        """What the agency knew at `as_of`: facts (and their endings) recorded by then."""
+
+        def keep(items: Iterable[Any]) -> tuple[Any, ...]:
+            return tuple(i for i in items if i.recorded_at <= as_of)
+
+        def known(when: datetime | None, recorded: datetime | None) -> datetime | None:
+            return when if recorded is not None and recorded <= as_of else None
+
+        return Facts(
+            children=keep(self.children),
+            households=keep(self.households),
+            allocations=keep(self.allocations),
+            placements=tuple(
+                replace(p, end=p.end if known(p.end_recorded_at, p.end_recorded_at) else None)
+                for p in keep(self.placements)
+            ),
+            visits=keep(self.visits),
+            supervisions=keep(self.supervisions),
+            holds=tuple(replace(h, lifted_at=known(h.lifted_at, h.lifted_recorded_at)) for h in keep(self.holds)),
+            deadlines=tuple(
+                replace(
+                    d,
+                    met_at=known(d.met_at, d.met_recorded_at),
+                    cancelled_at=known(d.cancelled_at, d.cancelled_recorded_at),
+                )
+                for d in keep(self.deadlines)
+            ),
+            notifications=tuple(
+                replace(n, sent=tuple(s for s in n.sent if s[1] <= as_of)) for n in keep(self.notifications)
+            ),
+            escalations=keep(self.escalations),
+        )
+
+
+# ---- folding the log into facts ----------------------------------------------------------------
+Recorded = tuple[datetime, datetime]  # (when it happened, when it was recorded)
+
+
+@dataclass
+class FactsFold:
+    """What the log says so far, its KPI sources folded in log order. An ending (a placement's, a
+    hold's, a clock's) is its first one."""
+
+    children: list[Child] = field(default_factory=list)
+    households: list[Household] = field(default_factory=list)
+    allocations: list[Allocation] = field(default_factory=list)
+    placements: dict[str, Placement] = field(default_factory=dict)
+    visits: list[Visit] = field(default_factory=list)
+    supervisions: list[Supervision] = field(default_factory=list)
+    holds: dict[str, Hold] = field(default_factory=dict)
+    deadlines: dict[str, Deadline] = field(default_factory=dict)
+    notifications: dict[str, Notification] = field(default_factory=dict)
+    escalations: list[Escalation] = field(default_factory=list)
+    ended: dict[str, tuple[date, datetime]] = field(default_factory=dict)
+    lifted: dict[str, Recorded] = field(default_factory=dict)
+    met: dict[str, Recorded] = field(default_factory=dict)
+    cancelled: dict[str, Recorded] = field(default_factory=dict)
+    sent: dict[str, list[Recorded]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, fact: Event, event: RecordedEvent) -> None:
+        FOLDS[type(fact)](self, fact, event)
+
+    def facts(self) -> Facts:
+        return Facts(
+            children=tuple(self.children),
+            households=tuple(self.households),
+            allocations=tuple(self.allocations),
+            placements=tuple(self._ended(k, p) for k, p in self.placements.items()),
+            visits=tuple(self.visits),
+            supervisions=tuple(self.supervisions),
+            holds=tuple(self._lifted(k, h) for k, h in self.holds.items()),
+            deadlines=tuple(self._closed(k, d) for k, d in self.deadlines.items()),
+            notifications=tuple(replace(n, sent=tuple(self.sent.get(k, ()))) for k, n in self.notifications.items()),
+            escalations=tuple(self.escalations),
+        )
+
+    def _ended(self, key: str, placement: Placement) -> Placement:
+        found = self.ended.get(key)
+        return replace(placement, end=found[0], end_recorded_at=found[1]) if found else placement
+
+    def _lifted(self, key: str, hold: Hold) -> Hold:
+        found = self.lifted.get(key)
+        return replace(hold, lifted_at=found[0], lifted_recorded_at=found[1]) if found else hold
+
+    def _closed(self, key: str, deadline: Deadline) -> Deadline:
+        met, cancelled = self.met.get(key), self.cancelled.get(key)
+        return replace(
+            deadline,
+            met_at=met[0] if met else None,
+            met_recorded_at=met[1] if met else None,
+            cancelled_at=cancelled[0] if cancelled else None,
+            cancelled_recorded_at=cancelled[1] if cancelled else None,
+        )
+
+
+Fold = Callable[[FactsFold, Any, RecordedEvent], None]
+F = TypeVar("F", bound=Fold)
+FOLDS: dict[type[Event], Fold] = {}
+
+
+def folds(*contracts: type[Event]) -> Callable[[F], F]:
+    def mark(fold: F) -> F:
+        for contract in contracts:
+            FOLDS[contract] = fold
+        return fold
+
+    return mark
+
+
+def _id(value: object | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+@folds(ChildRegistered)
+def _child(f: FactsFold, child: ChildRegistered, e: RecordedEvent) -> None:
+    f.children.append(Child(str(child.child_id), child.name, child.social_worker_id, e.recorded_at))
+
+
+@folds(HouseholdRegistered)
+def _household(f: FactsFold, household: HouseholdRegistered, e: RecordedEvent) -> None:
+    f.households.append(
+        Household(str(household.household_id), household.name, household.supervising_social_worker_id, e.recorded_at)
+    )
+
+
+@folds(WorkerAllocated, AllocationEnded)
+def _allocation(f: FactsFold, allocation: WorkerAllocated | AllocationEnded, e: RecordedEvent) -> None:
+    subject = allocation.child_id or allocation.household_id
+    if subject:
+        ended = isinstance(allocation, AllocationEnded)
+        f.allocations.append(
+            Allocation(str(subject), allocation.worker_id, allocation.role, e.occurred_at, ended, e.recorded_at)
+        )
+
+
+@folds(PlacementStarted)
+def _placed(f: FactsFold, placement: PlacementStarted, e: RecordedEvent) -> None:
+    key = str(placement.placement_id)
+    f.placements[key] = Placement(
+        key, str(placement.child_id), str(placement.household_id), placement.start_date, e.recorded_at
+    )
+
+
+@folds(PlacementEnded)
+def _placement_ended(f: FactsFold, ended: PlacementEnded, e: RecordedEvent) -> None:
+    f.ended.setdefault(str(ended.placement_id), (ended.end_date, e.recorded_at))
+
+
+@folds(VisitRecorded)
+def _visit(f: FactsFold, visit: VisitRecorded, e: RecordedEvent) -> None:
+    f.visits.append(
+        Visit(
+            child_id=str(visit.child_id),
+            visitor_id=visit.visitor_id or "unknown",
+            visitor_role=visit.visitor_role or "",
+            occurred_at=visit.occurred_at,
+            child_seen=visit.child_seen,
+            seen_alone=visit.seen_alone,
+            views_recorded=bool((visit.child_views or "").strip()),
+            recorded_at=e.recorded_at,
+            household_id=_id(visit.household_id),
+        )
+    )
+
+
+@folds(SupervisionRecorded)
+def _supervision(f: FactsFold, supervision: SupervisionRecorded, e: RecordedEvent) -> None:
+    f.supervisions.append(
+        Supervision(str(supervision.household_id), supervision.occurred_at, supervision.unannounced, e.recorded_at)
+    )
+
+
+@folds(HoldPlaced)
+def _hold(f: FactsFold, hold: HoldPlaced, e: RecordedEvent) -> None:
+    key = str(hold.hold_id)
+    f.holds[key] = Hold(key, str(hold.household_id), hold.placed_at, e.recorded_at)
+
+
+@folds(HoldLifted)
+def _hold_lifted(f: FactsFold, lifted: HoldLifted, e: RecordedEvent) -> None:
+    f.lifted.setdefault(str(lifted.hold_id), (lifted.lifted_at, e.recorded_at))
+
+
+@folds(DeadlineSet)
+def _clock(f: FactsFold, deadline: DeadlineSet, e: RecordedEvent) -> None:
+    key = str(deadline.deadline_id)
+    f.deadlines[key] = Deadline(
+        deadline_id=key,
+        kind=deadline.kind,
+        subject=deadline.subject,
+        started_at=deadline.started_at,
+        due_at=deadline.due_at,
+        recorded_at=e.recorded_at,
+        household_id=_id(deadline.household_id),
+    )
+
+
+@folds(DeadlineMet)
+def _clock_met(f: FactsFold, met: DeadlineMet, e: RecordedEvent) -> None:
+    f.met.setdefault(str(met.deadline_id), (met.met_at, e.recorded_at))
+
+
+@folds(DeadlineCancelled)
+def _clock_cancelled(f: FactsFold, cancelled: DeadlineCancelled, e: RecordedEvent) -> None:
+    f.cancelled.setdefault(str(cancelled.deadline_id), (e.occurred_at, e.recorded_at))
+
+
+@folds(NotificationRaised)
+def _notification(f: FactsFold, raised: NotificationRaised, e: RecordedEvent) -> None:
+    key = str(raised.notification_id)
+    f.notifications[key] = Notification(key, raised.rule_set, raised.due_by, e.occurred_at, e.recorded_at)
+
+
+@folds(DeliveryAttempted)
+def _delivered(f: FactsFold, attempt: DeliveryAttempted, e: RecordedEvent) -> None:
+    if attempt.outcome == "delivered" and attempt.notification_id:
+        f.sent[str(attempt.notification_id)].append((attempt.attempted_at, e.recorded_at))
+
+
+@folds(NotificationAcknowledged)
+def _acknowledged(f: FactsFold, ack: NotificationAcknowledged, e: RecordedEvent) -> None:
+    f.sent[str(ack.notification_id)].append((ack.acknowledged_at, e.recorded_at))
+
+
+@folds(EscalationRaised)
+def _escalated(f: FactsFold, raised: EscalationRaised, e: RecordedEvent) -> None:
+    f.escalations.append(Escalation(str(raised.escalation_id), raised.raised_at, raised.deadline_kind, e.recorded_at))
+
+
+# Everything the KPI report reads (one pass over the log, narrowed by type).
+KPI_SOURCES: tuple[type[Event], ...] = tuple(FOLDS)

@@ -1,0 +1,17 @@
+"""notifications: the projectors (the rules reactor and the read model with its outbox) and the
+query functions that read them."""
+
+from services.notifications.projections.reactor import NotificationRules
+from services.notifications.projections.view import OUTBOX_CHANNEL, NotificationsView
+from services.notifications.rules import acknowledgement_deadline_id
+from shared.eventstore import Projector
+
+PROJECTORS: list[Projector] = [NotificationRules(), NotificationsView()]
+
+__all__ = [
+    "OUTBOX_CHANNEL",
+    "PROJECTORS",
+    "NotificationRules",
+    "NotificationsView",
+    "acknowledgement_deadline_id",
+]

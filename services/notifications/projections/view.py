@@ -1,0 +1,457 @@
+"""notifications: the read model of notifications, deliveries, escalations, subscriptions and
+deadlines, and the webhook outbox, which is written in the transaction of the checkpoint.
+
+A pure function of the log: no wall clock here (the outbox's first attempt is due when the message
+was recorded; retries are scheduled by the dispatcher and carried in DeliveryAttempted)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+
+from services.notifications import rules
+from shared.contracts.base import Event
+from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
+from shared.contracts.notifications import (
+    DeliveryAttempted,
+    EscalationRaised,
+    NotificationAcknowledged,
+    NotificationRaised,
+    SubscriptionCreated,
+    SubscriptionDisabled,
+    SubscriptionSecretRotated,
+)
+from shared.eventstore import Batch, Projector, RecordedEvent, handles
+
+# Dispatchers LISTEN here: a new outbox row is announced when its transaction commits.
+OUTBOX_CHANNEL = "carelog_notifications_outbox"
+# Subscriptions are read as a set (every active one for some recipients): their writes share one key.
+_SUBSCRIPTIONS = ("notifications_subscriptions",)
+
+
+class NotificationsView(Projector):
+    """Notifications, deliveries, escalations, subscriptions, deadlines and the outbox."""
+
+    # The dispatcher appends DeliveryAttempted while it holds the outbox row locked: never in the
+    # append's own transaction (see Projector.inline).
+    inline = False
+
+    name = "notifications_view"
+    tables = (
+        "notifications_deadlines",
+        "notifications_notifications",
+        "notifications_attempts",
+        "notifications_escalations",
+        "notifications_subscriptions",
+        "notifications_outbox",
+    )
+
+    # ---- deadlines ---------------------------------------------------------------------------
+    @handles(DeadlineSet)
+    async def _deadline_set(self, batch: Batch, deadline: DeadlineSet, event: RecordedEvent) -> None:
+        batch.write(
+            _UPSERT_DEADLINE,
+            {
+                "id": deadline.deadline_id,
+                "e": event.event_id,
+                "k": deadline.kind,
+                "s": deadline.subject,
+                "c": [str(c) for c in deadline.child_ids or event.child_ids],
+                "h": deadline.household_id,
+                "st": deadline.started_at,
+                "due": deadline.due_at,
+                "to": deadline.escalate_to or "registered_manager",
+                "desc": deadline.description or deadline.kind,
+                "src": deadline.source,
+            },
+            ("notifications_deadlines", deadline.deadline_id),
+        )
+
+    @handles(DeadlineMet)
+    async def _deadline_met(self, batch: Batch, met: DeadlineMet, event: RecordedEvent) -> None:
+        _close_deadline(batch, met.deadline_id, "met", met.met_at, "deadline met")
+
+    @handles(DeadlineCancelled)
+    async def _deadline_cancelled(self, batch: Batch, cancelled: DeadlineCancelled, event: RecordedEvent) -> None:
+        resolution = f"deadline cancelled: {cancelled.reason}".strip(": ")
+        _close_deadline(batch, cancelled.deadline_id, "cancelled", event.occurred_at, resolution)
+
+    # ---- notifications -----------------------------------------------------------------------
+    @handles(NotificationRaised)
+    async def _raised(self, batch: Batch, raised: NotificationRaised, event: RecordedEvent) -> None:
+        subscribed, queued = await _enqueue(
+            batch,
+            event,
+            raised,
+            recipients=raised.recipients,
+            authorities=raised.placing_authorities,
+            notification_id=raised.notification_id,
+        )
+        # A new notification: nothing acknowledged yet, and only the messages just queued.
+        status = rules.notification_status(acknowledged=False, outbox_statuses=["pending"] * queued)
+        batch.write(
+            _INSERT_NOTIFICATION,
+            {
+                "id": raised.notification_id,
+                "v": event.stream_version,
+                "e": event.event_id,
+                "rs": raised.rule_set,
+                "rid": raised.rule_id,
+                "rv": raised.rule_version,
+                "row": raised.row,
+                "title": raised.title,
+                "rec": raised.recipients,
+                "unsub": [r for r in raised.recipients if r not in subscribed],
+                "due": raised.due_by,
+                "at": event.recorded_at,
+                "src": raised.source_event_id,
+                "srctype": raised.source_event_type,
+                "c": [str(c) for c in event.child_ids],
+                "h": raised.household_id,
+                "pa": raised.placing_authorities,
+                "data": orjson.dumps(raised.payload()).decode(),
+                "status": status,
+            },
+            ("notifications_notifications", raised.notification_id),
+        )
+
+    @handles(NotificationAcknowledged)
+    async def _acknowledged(self, batch: Batch, ack: NotificationAcknowledged, event: RecordedEvent) -> None:
+        entry = {**ack.payload(), "event_id": str(event.event_id)}
+        batch.write(
+            _ACKNOWLEDGE_NOTIFICATION,
+            {
+                "v": event.stream_version,
+                "at": ack.acknowledged_at,
+                "entry": orjson.dumps([entry]).decode(),
+                "id": ack.notification_id,
+                # Acknowledged outranks every delivery state: nothing to read to know it.
+                "s": rules.notification_status(acknowledged=True, outbox_statuses=()),
+            },
+            ("notifications_notifications", ack.notification_id),
+        )
+
+    @handles(DeliveryAttempted)
+    async def _attempted(self, batch: Batch, attempt: DeliveryAttempted, event: RecordedEvent) -> None:
+        batch.write(
+            _INSERT_ATTEMPT,
+            {
+                "e": event.event_id,
+                "p": event.position,
+                "o": attempt.outbox_id,
+                "w": attempt.webhook_id,
+                "n": attempt.notification_id,
+                "esc": attempt.escalation_id,
+                "s": attempt.subscription_id,
+                "r": attempt.recipient,
+                "a": attempt.attempt,
+                "out": attempt.outcome,
+                "code": attempt.status_code,
+                "err": attempt.error,
+                "at": attempt.attempted_at,
+                "next": attempt.next_attempt_at,
+            },
+            ("notifications_attempts", event.event_id),
+        )
+        # The dispatcher already moved the row when it recorded the attempt; this makes the outbox a
+        # function of the log (a rebuild does not re-send what was delivered or dead-lettered).
+        batch.write(
+            _ATTEMPTED,
+            {
+                "a": attempt.attempt,
+                "st": rules.OUTBOX_STATUS_AFTER[attempt.outcome],
+                "next": attempt.next_attempt_at,
+                "code": attempt.status_code,
+                "err": attempt.error,
+                "at": attempt.attempted_at,
+                "o": attempt.outbox_id,
+            },
+            ("notifications_outbox", attempt.outbox_id),
+            ("notifications_outbox.notification", attempt.notification_id),
+            ("notifications_outbox.subscription", attempt.subscription_id),
+        )
+        await _refresh_status(batch, attempt.notification_id)
+
+    # ---- escalations -------------------------------------------------------------------------
+    @handles(EscalationRaised)
+    async def _escalated(self, batch: Batch, raised: EscalationRaised, event: RecordedEvent) -> None:
+        resolution = await _deadline_closed(batch, raised)
+        batch.write(
+            _INSERT_ESCALATION,
+            {
+                "id": raised.escalation_id,
+                "e": event.event_id,
+                "reason": raised.reason,
+                "dl": raised.deadline_id,
+                "kind": raised.deadline_kind,
+                "subj": raised.subject,
+                "c": [str(c) for c in event.child_ids],
+                "h": raised.household_id,
+                "due": raised.due_at,
+                "at": raised.raised_at,
+                "to": raised.escalate_to or "registered_manager",
+                "desc": raised.description,
+                "src": raised.source,
+                "st": "open" if resolution is None else "resolved",
+                "rat": resolution[0] if resolution else None,
+                "res": resolution[1] if resolution else None,
+            },
+            ("notifications_escalations", raised.escalation_id),
+            ("notifications_escalations.deadline", raised.deadline_id),
+        )
+        # Escalations go to the agency's own receivers (`internal`); a dead-lettered delivery of a
+        # dead-letter escalation is not escalated again (see workers.py).
+        await _enqueue(
+            batch, event, raised, recipients=["internal"], authorities=[], escalation_id=raised.escalation_id
+        )
+
+    # ---- subscriptions -----------------------------------------------------------------------
+    @handles(SubscriptionCreated)
+    async def _subscribed(self, batch: Batch, created: SubscriptionCreated, event: RecordedEvent) -> None:
+        batch.write(
+            _INSERT_SUBSCRIPTION,
+            {
+                "id": created.subscription_id,
+                "v": event.stream_version,
+                "url": created.url,
+                "r": created.recipient,
+                "types": created.event_types,
+                "pa": created.placing_authority,
+                "desc": created.description,
+                "sv": created.secret_version or 1,
+                "at": event.occurred_at,
+                "by": event.metadata.get("actor_id"),
+            },
+            _SUBSCRIPTIONS,
+        )
+
+    @handles(SubscriptionDisabled)
+    async def _disabled(self, batch: Batch, disabled: SubscriptionDisabled, event: RecordedEvent) -> None:
+        batch.write(
+            _DISABLE_SUBSCRIPTION,
+            {"v": event.stream_version, "at": event.occurred_at, "r": disabled.reason, "id": disabled.subscription_id},
+            _SUBSCRIPTIONS,
+        )
+        cancelled = await batch.execute(
+            _CANCEL_SUBSCRIPTION_OUTBOX,
+            {"id": disabled.subscription_id, "r": f"subscription disabled: {disabled.reason}"},
+        )
+        for notification_id in {r.notification_id for r in cancelled if r.notification_id is not None}:
+            await _refresh_status(batch, notification_id)
+
+    @handles(SubscriptionSecretRotated)
+    async def _rotated(self, batch: Batch, rotated: SubscriptionSecretRotated, event: RecordedEvent) -> None:
+        batch.write(
+            _ROTATE_SUBSCRIPTION_SECRET,
+            {"v": event.stream_version, "sv": rotated.secret_version, "id": rotated.subscription_id},
+            _SUBSCRIPTIONS,
+        )
+
+
+def _close_deadline(batch: Batch, deadline_id: uuid.UUID, status: str, closed_at: Any, resolution: str) -> None:
+    batch.write(
+        _CLOSE_DEADLINE,
+        {"st": status, "at": closed_at, "id": deadline_id},
+        ("notifications_deadlines", deadline_id),
+    )
+    batch.write(
+        _RESOLVE_ESCALATIONS,
+        {"at": closed_at, "r": resolution, "id": deadline_id},
+        ("notifications_escalations.deadline", deadline_id),
+    )
+
+
+async def _deadline_closed(batch: Batch, raised: EscalationRaised) -> tuple[Any, str] | None:
+    """(closed at, resolution) when the escalated deadline was closed before its escalation was
+    applied; marks the deadline escalated."""
+    if raised.deadline_id is None:
+        return None
+    key = ("notifications_deadlines", raised.deadline_id)
+    closed = await batch.first(_DEADLINE_STATUS, {"id": raised.deadline_id}, key)
+    batch.write(_ESCALATE_DEADLINE, {"e": raised.escalation_id, "id": raised.deadline_id}, key)
+    if closed is None or closed.status == "open":
+        return None
+    return closed.closed_at, f"deadline {closed.status}"
+
+
+async def _refresh_status(batch: Batch, notification_id: uuid.UUID | None) -> None:
+    if notification_id is None:
+        return
+    row = await batch.first(
+        _NOTIFICATION_ACKNOWLEDGED,
+        {"id": notification_id},
+        ("notifications_notifications", notification_id),
+        ("notifications_outbox.notification", notification_id),
+    )
+    if row is None:
+        return
+    statuses = [r.status for r in await batch.fetch(_OUTBOX_STATUSES, {"id": notification_id})]
+    status = rules.notification_status(acknowledged=row.acknowledged_at is not None, outbox_statuses=statuses)
+    batch.write(
+        _NOTIFICATION_STATUS, {"s": status, "id": notification_id}, ("notifications_notifications", notification_id)
+    )
+
+
+# ---- the outbox --------------------------------------------------------------------------------
+def _message(event: RecordedEvent, payload: Event) -> dict[str, Any]:
+    """The webhook's body: Standard Webhooks' type, timestamp and data (the payload, and where it
+    stands in the log)."""
+    return {
+        "type": event.type,
+        "timestamp": event.recorded_at.isoformat(),
+        "data": {
+            **payload.payload(),
+            "event_id": str(event.event_id),
+            "stream_id": event.stream_id,
+            "position": event.position,
+            "child_ids": [str(c) for c in event.child_ids],
+            "occurred_at": event.occurred_at.isoformat(),
+        },
+    }
+
+
+async def _enqueue(
+    batch: Batch,
+    event: RecordedEvent,
+    payload: Event,
+    *,
+    recipients: Sequence[str],
+    authorities: Sequence[str],
+    notification_id: uuid.UUID | None = None,
+    escalation_id: uuid.UUID | None = None,
+) -> tuple[set[str], int]:
+    """Outbox rows for every active subscription that wants this message: the recipients
+    reached, and how many messages were queued."""
+    body = orjson.dumps(_message(event, payload)).decode()
+    reached: set[str] = set()
+    queued = 0
+    for sub in await _active_subscriptions(batch):
+        if not rules.subscription_matches(
+            recipient=sub.recipient,
+            event_types=list(sub.event_types or []),
+            placing_authority=sub.placing_authority,
+            message_type=event.type,
+            message_recipients=recipients,
+            message_placing_authorities=authorities,
+        ):
+            continue
+        reached.add(sub.recipient)
+        queued += 1
+        outbox_id = rules.outbox_id(event.event_id, sub.subscription_id)
+        batch.write(
+            _INSERT_OUTBOX,
+            {
+                "id": outbox_id,
+                "wid": f"msg_{outbox_id.hex}",
+                "sub": sub.subscription_id,
+                "rec": sub.recipient,
+                "type": event.type,
+                "stream": event.stream_id,
+                "src": event.event_id,
+                "nid": notification_id,
+                "eid": escalation_id,
+                "c": [str(c) for c in event.child_ids],
+                "body": body,
+                # From the log, not the wall clock, so a rebuild gives the same row.
+                "at": event.recorded_at,
+            },
+            ("notifications_outbox", outbox_id),
+            ("notifications_outbox.notification", notification_id),
+            ("notifications_outbox.subscription", sub.subscription_id),
+        )
+    if queued:
+        # Delivered to listening dispatchers when this transaction commits.
+        batch.notify(OUTBOX_CHANNEL)
+    return reached, queued
+
+
+async def _active_subscriptions(batch: Batch) -> Sequence[Any]:
+    """Every active subscription, read once a flush (kept until a subscription changes)."""
+    subs = batch.kept(_SUBSCRIPTIONS)
+    if subs is None:
+        subs = await batch.fetch(_ACTIVE_SUBSCRIPTIONS, {}, _SUBSCRIPTIONS)
+        batch.keep(_SUBSCRIPTIONS, subs)
+    return subs  # type: ignore[no-any-return]
+
+
+# ---- statements ------------------------------------------------------------------------------
+_UPSERT_DEADLINE = text(
+    "INSERT INTO notifications_deadlines (deadline_id, set_event_id, kind, subject, child_ids, "
+    "household_id, started_at, due_at, escalate_to, description, source, status) "
+    "VALUES (:id, :e, :k, :s, CAST(:c AS uuid[]), :h, :st, :due, :to, :desc, :src, 'open') "
+    "ON CONFLICT (deadline_id) DO UPDATE SET set_event_id = EXCLUDED.set_event_id, "
+    "due_at = EXCLUDED.due_at, escalate_to = EXCLUDED.escalate_to, "
+    "description = EXCLUDED.description, child_ids = EXCLUDED.child_ids"
+)
+_CLOSE_DEADLINE = text(
+    "UPDATE notifications_deadlines SET status = :st, closed_at = :at WHERE deadline_id = :id AND status = 'open'"
+)
+_RESOLVE_ESCALATIONS = text(
+    "UPDATE notifications_escalations SET status = 'resolved', resolved_at = :at, resolution = :r "
+    "WHERE deadline_id = :id AND status = 'open'"
+)
+_INSERT_NOTIFICATION = text(
+    "INSERT INTO notifications_notifications (notification_id, stream_version, raised_event_id, "
+    "rule_set, rule_id, rule_version, row_number, title, recipients, unsubscribed_recipients, due_by, "
+    "raised_at, source_event_id, source_event_type, child_ids, household_id, placing_authorities, "
+    "data, status) VALUES (:id, :v, :e, :rs, :rid, :rv, :row, :title, :rec, :unsub, :due, :at, :src, "
+    ":srctype, CAST(:c AS uuid[]), :h, :pa, CAST(:data AS jsonb), :status) "
+    "ON CONFLICT (notification_id) DO NOTHING"
+)
+_ACKNOWLEDGE_NOTIFICATION = text(
+    "UPDATE notifications_notifications SET stream_version = :v, acknowledged_at = coalesce(acknowledged_at, :at), "
+    "acknowledgements = acknowledgements || CAST(:entry AS jsonb), status = :s WHERE notification_id = :id"
+)
+_NOTIFICATION_ACKNOWLEDGED = text("SELECT acknowledged_at FROM notifications_notifications WHERE notification_id = :id")
+_OUTBOX_STATUSES = text("SELECT status FROM notifications_outbox WHERE notification_id = :id")
+_NOTIFICATION_STATUS = text("UPDATE notifications_notifications SET status = :s WHERE notification_id = :id")
+_ACTIVE_SUBSCRIPTIONS = text(
+    "SELECT subscription_id, recipient, event_types, placing_authority FROM notifications_subscriptions "
+    "WHERE status = 'active' ORDER BY created_at, subscription_id"
+)
+_INSERT_OUTBOX = text(
+    "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, "
+    "message_type, message_stream, source_event_id, notification_id, escalation_id, child_ids, "
+    "body, status, created_at, updated_at, next_attempt_at) VALUES (:id, :wid, :sub, :rec, :type, :stream, :src, "
+    ":nid, :eid, CAST(:c AS uuid[]), CAST(:body AS jsonb), 'pending', :at, :at, :at) ON CONFLICT (outbox_id) DO NOTHING"
+)
+_INSERT_ATTEMPT = text(
+    "INSERT INTO notifications_attempts (event_id, position, outbox_id, webhook_id, notification_id, "
+    "escalation_id, subscription_id, recipient, attempt, outcome, status_code, error, attempted_at, "
+    "next_attempt_at) VALUES (:e, :p, :o, :w, :n, :esc, :s, :r, :a, :out, :code, :err, :at, :next) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+_ATTEMPTED = text(
+    "UPDATE notifications_outbox SET attempts = :a, status = :st, "
+    "next_attempt_at = coalesce(:next, next_attempt_at), last_status_code = :code, last_error = :err, "
+    "updated_at = :at WHERE outbox_id = :o AND attempts < :a AND status = 'pending'"
+)
+_DEADLINE_STATUS = text("SELECT status, closed_at FROM notifications_deadlines WHERE deadline_id = :id")
+_ESCALATE_DEADLINE = text("UPDATE notifications_deadlines SET escalation_id = :e WHERE deadline_id = :id")
+_INSERT_ESCALATION = text(
+    "INSERT INTO notifications_escalations (escalation_id, raised_event_id, reason, deadline_id, "
+    "deadline_kind, subject, child_ids, household_id, due_at, raised_at, escalate_to, description, "
+    "source, status, resolved_at, resolution) VALUES (:id, :e, :reason, :dl, :kind, :subj, "
+    "CAST(:c AS uuid[]), :h, :due, :at, :to, :desc, :src, :st, :rat, :res) "
+    "ON CONFLICT (escalation_id) DO NOTHING"
+)
+_INSERT_SUBSCRIPTION = text(
+    "INSERT INTO notifications_subscriptions (subscription_id, version, url, recipient, event_types, "
+    "placing_authority, description, status, secret_version, created_at, created_by) VALUES "
+    "(:id, :v, :url, :r, :types, :pa, :desc, 'active', :sv, :at, :by) ON CONFLICT (subscription_id) DO NOTHING"
+)
+_DISABLE_SUBSCRIPTION = text(
+    "UPDATE notifications_subscriptions SET status = 'disabled', version = :v, disabled_at = :at, "
+    "disabled_reason = :r WHERE subscription_id = :id"
+)
+_CANCEL_SUBSCRIPTION_OUTBOX = text(
+    "UPDATE notifications_outbox SET status = 'cancelled', last_error = :r "
+    "WHERE subscription_id = :id AND status = 'pending' RETURNING notification_id"
+)
+_ROTATE_SUBSCRIPTION_SECRET = text(
+    "UPDATE notifications_subscriptions SET version = :v, secret_version = :sv WHERE subscription_id = :id"
+)
