@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from shared.contracts.base import Event
+from shared.contracts.base import Code, Event, Personal, RecordText
 
 # What became of one delivery attempt, and why an escalation was raised.
 DeliveryOutcome = Literal["delivered", "failed", "dead_lettered", "gone"]
@@ -16,38 +16,41 @@ EscalationReason = Literal["deadline_missed", "delivery_dead_lettered"]
 # The clock every notification starts: acknowledged by its due time, or it escalates.
 ACKNOWLEDGEMENT_DEADLINE_KIND = "notifications.acknowledgement"
 
+
 class NotificationRaised(Event):
     event_type: ClassVar[str] = "notifications.NotificationRaised"
 
     notification_id: uuid.UUID
-    rule_set: str = Field(description="`schedule7` or `lado`.")
-    rule_id: str = Field(description="e.g. `schedule7.row3`, `lado.lado`.")
+    rule_set: Code = Field(description="`schedule7` or `lado`.")
+    rule_id: Code = Field(description="e.g. `schedule7.row3`, `lado.lado`.")
     rule_version: int
-    rule_source: str
-    triggers: list[str] = Field(description="The triggers of the rule file that matched.")
+    rule_source: Code
+    triggers: list[Code] = Field(description="The triggers of the rule file that matched.")
     row: int | None = Field(description="Schedule 7 row, None for LADO.")
-    title: str
-    recipients: list[str]
+    title: Code
+    recipients: list[Code]
     due_by: AwareDatetime
     source_event_id: uuid.UUID
-    source_event_type: str
-    source_stream_id: str
+    source_event_type: Code
+    source_stream_id: Code
     child_ids: list[uuid.UUID]
     household_id: uuid.UUID | None = None
-    placing_authorities: list[str] = Field(default_factory=list)
-    details: dict[str, object] = Field(default_factory=dict, description="The facts of the source event.")
+    placing_authorities: list[Code] = Field(default_factory=list)
+    details: Annotated[dict[str, object], Personal("record")] = Field(
+        default_factory=dict, description="The facts of the source event."
+    )
 
 
 class NotificationAcknowledged(Event):
     event_type: ClassVar[str] = "notifications.NotificationAcknowledged"
 
     notification_id: uuid.UUID
-    acknowledged_by: str = Field(description="Who acknowledged (person and organisation).")
-    recipient: str | None = None
-    action_taken: str
-    outcome: str
+    acknowledged_by: RecordText = Field(description="Who acknowledged (person and organisation).")
+    recipient: Code | None = None
+    action_taken: RecordText
+    outcome: RecordText
     acknowledged_at: AwareDatetime
-    recorded_by: str
+    recorded_by: Code
     late: bool
 
 
@@ -55,16 +58,16 @@ class DeliveryAttempted(Event):
     event_type: ClassVar[str] = "notifications.DeliveryAttempted"
 
     outbox_id: uuid.UUID
-    webhook_id: str = Field(description="The `webhook-id` header: stable across retries.")
+    webhook_id: Code = Field(description="The `webhook-id` header: stable across retries.")
     notification_id: uuid.UUID | None = None
     escalation_id: uuid.UUID | None = None
     subscription_id: uuid.UUID
-    recipient: str
-    url: str
+    recipient: Code
+    url: Code
     attempt: int
     outcome: DeliveryOutcome
     status_code: int | None = None
-    error: str | None = None
+    error: Code | None = None
     attempted_at: AwareDatetime
     duration_ms: int
     next_attempt_at: AwareDatetime | None = None
@@ -76,15 +79,15 @@ class EscalationRaised(Event):
     escalation_id: uuid.UUID
     reason: EscalationReason
     deadline_id: uuid.UUID | None = None
-    deadline_kind: str | None = None
-    subject: str | None = None
+    deadline_kind: Code | None = None
+    subject: Code | None = None
     child_ids: list[uuid.UUID] = Field(default_factory=list)
     household_id: uuid.UUID | None = None
     due_at: AwareDatetime | None = None
     raised_at: AwareDatetime
-    escalate_to: str
-    description: str
-    source: str | None = None
+    escalate_to: Code
+    description: RecordText
+    source: Code | None = None
     notification_id: uuid.UUID | None = None
     outbox_id: uuid.UUID | None = None
 
@@ -93,11 +96,11 @@ class SubscriptionCreated(Event):
     event_type: ClassVar[str] = "notifications.SubscriptionCreated"
 
     subscription_id: uuid.UUID
-    url: str
-    recipient: str
-    event_types: list[str]
-    placing_authority: str | None = None
-    description: str | None = None
+    url: Code
+    recipient: Code
+    event_types: list[Code]
+    placing_authority: Code | None = None
+    description: Code | None = None
     secret_version: int = 1
 
 
@@ -105,7 +108,7 @@ class SubscriptionDisabled(Event):
     event_type: ClassVar[str] = "notifications.SubscriptionDisabled"
 
     subscription_id: uuid.UUID
-    reason: str
+    reason: Code
 
 
 class SubscriptionSecretRotated(Event):

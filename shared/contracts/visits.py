@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel
 
-from shared.contracts.base import Event
+from shared.contracts.base import ChildText, Code, Event, HouseholdText
 
 
 # ---- vocabularies the payloads use -----------------------------------------------------------------
@@ -122,11 +122,11 @@ class ChildRegistered(Event):
     event_type: ClassVar[str] = "visits.ChildRegistered"
 
     child_id: uuid.UUID
-    name: str
+    name: ChildText
     date_of_birth: date
-    legal_status: str
-    placing_authority: str
-    social_worker_id: str | None = None
+    legal_status: Code
+    placing_authority: Code
+    social_worker_id: Code | None = None
     looked_after_since: date | None = None  # absent in events before issue 12: the registration date
 
 
@@ -137,8 +137,8 @@ class ChildNeedsRecorded(Event):
 
     child_id: uuid.UUID
     needs: list[ChildNeed]
-    recorded_by: str
-    notes: str | None = None
+    recorded_by: Code
+    notes: ChildText | None = None
 
 
 class VisitRecorded(Event):
@@ -147,15 +147,15 @@ class VisitRecorded(Event):
     visit_id: uuid.UUID
     child_id: uuid.UUID
     occurred_at: AwareDatetime
-    visitor_id: str
+    visitor_id: Code
     visitor_role: VisitorRole
     kind: VisitKind
     child_seen: bool
     seen_alone: bool
     not_seen_alone_reason: NotSeenAloneReason | None = None
     bedroom_seen: bool | None = None
-    child_views: str | None = None
-    narrative: str | None = None
+    child_views: ChildText | None = None
+    narrative: ChildText | None = None
     household_id: uuid.UUID | None = None
 
 
@@ -166,9 +166,9 @@ class ContactRecorded(Event):
     child_id: uuid.UUID
     occurred_at: AwareDatetime
     kind: ContactKind
-    with_whom: str
-    summary: str
-    worker_id: str | None = None
+    with_whom: ChildText
+    summary: ChildText
+    worker_id: Code | None = None
 
 
 class IncidentRecorded(Event):
@@ -178,11 +178,11 @@ class IncidentRecorded(Event):
     child_id: uuid.UUID
     category: IncidentCategory
     occurred_at: AwareDatetime
-    narrative: str
+    narrative: ChildText
     needed_hospital_treatment: bool = False
     police_called: bool = False
     household_id: uuid.UUID | None = None
-    action_taken: str | None = None
+    action_taken: ChildText | None = None
 
 
 class StatementRecorded(Event):
@@ -191,8 +191,8 @@ class StatementRecorded(Event):
     statement_id: uuid.UUID
     child_id: uuid.UUID
     occurred_at: AwareDatetime
-    words: str
-    how: str
+    words: ChildText
+    how: ChildText
     about_event_id: uuid.UUID | None = None
 
 
@@ -202,9 +202,9 @@ class EntryAmended(Event):
     amendment_id: uuid.UUID
     child_id: uuid.UUID
     amends_event_id: uuid.UUID
-    amends_type: str
-    reason: str
-    correction: str
+    amends_type: Code
+    reason: ChildText
+    correction: ChildText
 
 
 class ComplaintReceived(Event):
@@ -215,7 +215,7 @@ class ComplaintReceived(Event):
     received_at: AwareDatetime
     made_by: MadeBy
     about_household_id: uuid.UUID | None = None
-    summary: str
+    summary: ChildText
     serious: bool = False
     schedule7_row9: bool = False
     lado_consultation: bool = False
@@ -227,7 +227,7 @@ class ComplaintAcknowledged(Event):
     complaint_id: uuid.UUID
     child_id: uuid.UUID
     acknowledged_at: AwareDatetime
-    how: str | None = None
+    how: ChildText | None = None
 
 
 class ComplaintResponded(Event):
@@ -237,8 +237,8 @@ class ComplaintResponded(Event):
     child_id: uuid.UUID
     stage: int
     responded_at: AwareDatetime
-    response: str
-    outcome: str
+    response: ChildText
+    outcome: ChildText
     late: bool = False
 
 
@@ -249,7 +249,7 @@ class ComplaintTimescaleExtended(Event):
     child_id: uuid.UUID
     stage: int
     working_days: int
-    reason: str
+    reason: ChildText
 
 
 class ComplaintEscalated(Event):
@@ -260,7 +260,7 @@ class ComplaintEscalated(Event):
     from_stage: int
     to_stage: int
     requested_at: AwareDatetime
-    reason: str
+    reason: ChildText
 
 
 class ComplaintClosed(Event):
@@ -270,16 +270,16 @@ class ComplaintClosed(Event):
     child_id: uuid.UUID
     closed_at: AwareDatetime
     stage: int
-    outcome: str
-    learning: str | None = None
+    outcome: ChildText
+    learning: ChildText | None = None
 
 
 class Medication(BaseModel):
-    name: str
-    dose: str
-    given_by: str
-    watch_for: str
-    when: str | None = None
+    name: ChildText
+    dose: ChildText
+    given_by: ChildText
+    watch_for: ChildText
+    when: ChildText | None = None
 
 
 class PlanRecorded(Event):
@@ -291,8 +291,8 @@ class PlanRecorded(Event):
     child_id: uuid.UUID
     kind: PlanKind
     version: int
-    summary: str
-    strategies: list[str] = []
+    summary: ChildText
+    strategies: list[ChildText] = []
     medications: list[Medication] = []
     review_date: date
     review_deadline_id: uuid.UUID | None = None
@@ -310,7 +310,7 @@ class PlanShared(Event):
     version: int
     household_id: uuid.UUID
     shared_at: AwareDatetime
-    how: str | None = None
+    how: ChildText | None = None
     ack_deadline_id: uuid.UUID | None = None
 
 
@@ -322,13 +322,13 @@ class PlanAcknowledged(Event):
     kind: PlanKind
     version: int
     household_id: uuid.UUID | None = None
-    acknowledged_by: str
+    acknowledged_by: HouseholdText
     acknowledged_at: AwareDatetime
 
 
 class Hazard(BaseModel):
-    hazard: str
-    measures: list[str]
+    hazard: ChildText
+    measures: list[ChildText]
 
 
 class RiskAssessmentRecorded(Event):
@@ -337,10 +337,10 @@ class RiskAssessmentRecorded(Event):
     assessment_id: uuid.UUID
     child_id: uuid.UUID
     assessed_at: AwareDatetime
-    assessed_by: str
+    assessed_by: Code
     hazards: list[Hazard]
     review_date: date
-    summary: str | None = None
+    summary: ChildText | None = None
     prompted_by_event_id: uuid.UUID | None = None
 
 
@@ -351,9 +351,9 @@ class HealthCheckRecorded(Event):
     child_id: uuid.UUID
     kind: HealthCheckKind
     occurred_at: AwareDatetime
-    by: str
-    outcome: str
-    actions: str | None = None
+    by: Code
+    outcome: ChildText
+    actions: ChildText | None = None
 
 
 class LookedAfterReviewRecorded(Event):
@@ -363,11 +363,11 @@ class LookedAfterReviewRecorded(Event):
     child_id: uuid.UUID
     number: int
     held_at: AwareDatetime
-    chaired_by: str
+    chaired_by: Code
     child_attended: bool
     child_views_given: bool
-    how_views_given: str | None = None
-    decisions: str
+    how_views_given: ChildText | None = None
+    decisions: ChildText
 
 
 class ConcernRaised(Event):
@@ -379,8 +379,8 @@ class ConcernRaised(Event):
     child_id: uuid.UUID
     raised_at: AwareDatetime
     raised_by: ConcernRaisedBy
-    summary: str
-    childs_words: str | None = None
+    summary: ChildText
+    childs_words: ChildText | None = None
     household_id: uuid.UUID | None = None
     response_deadline_id: uuid.UUID | None = None
 
@@ -391,7 +391,7 @@ class ConcernActioned(Event):
     concern_id: uuid.UUID
     child_id: uuid.UUID
     actioned_at: AwareDatetime
-    action: str
+    action: ChildText
 
 
 class ConcernResolved(Event):
@@ -400,7 +400,7 @@ class ConcernResolved(Event):
     concern_id: uuid.UUID
     child_id: uuid.UUID
     resolved_at: AwareDatetime
-    outcome: str
+    outcome: ChildText
     child_told: bool = False
 
 
@@ -414,6 +414,6 @@ class ConcernEscalated(Event):
     child_id: uuid.UUID
     escalated_at: AwareDatetime
     to: ConcernEscalation
-    reason: str
+    reason: ChildText
     household_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None
