@@ -487,9 +487,10 @@ async def rows_written_alone(url: str) -> tuple[int, float]:
     """What PostgreSQL alone takes to write the rows a replay made: every projection table copied,
     set-based, into an empty table with the same indexes (rolled back). No replay can be faster
     than this on the same machine; it is the ceiling the replay is held against."""
-    from services.app import SERVICE_NAMES, service_specs
+    from services.app import all_projectors
+    from shared.settings import Settings
 
-    tables = [t for spec in service_specs(SERVICE_NAMES) for p in spec.projectors for t in p.tables]
+    tables = [t for p in all_projectors(Settings(_env_file=None, database_url=None)) for t in p.tables]
     conn = await asyncpg.connect(url)
     rows, seconds = 0, 0.0
     try:

@@ -17,7 +17,7 @@ from shared.access import ACCESS, route_rules, undeclared_routes
 from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
-from shared.eventstore import EventStore, ProjectorRunner
+from shared.eventstore import EventStore, Projector, ProjectorRunner
 from shared.headers import HeaderLimits
 from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint, quiet_http_client_logs
@@ -66,6 +66,15 @@ def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
     return [known[n] for n in chosen]
 
 
+def projectors_of(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> dict[str, list[Projector]]:
+    """Each chosen service's projectors, built with the agency's settings."""
+    return {spec.name: list(spec.projectors(settings)) for spec in service_specs(names)}
+
+
+def all_projectors(settings: Settings, names: Sequence[str] = SERVICE_NAMES) -> list[Projector]:
+    return [p for projectors in projectors_of(settings, names).values() for p in projectors]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -89,10 +98,8 @@ def create_app(
         engine = create_engine(url, pool_size=settings.pool_size)
         store = EventStore(engine, clock=app.state.clock, max_batch=settings.group_commit_max_batch)
         await store.start()
-        runners = {
-            spec.name: ProjectorRunner(engine, spec.projectors, poll_interval=settings.projector_poll_interval)
-            for spec in specs
-        }
+        poll = settings.projector_poll_interval
+        runners = {spec.name: ProjectorRunner(engine, spec.projectors(settings), poll_interval=poll) for spec in specs}
         app.state.engine = engine
         app.state.store = store
         app.state.runners = runners

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from rich.progress import Progress
 from sqlalchemy import text
 
-from services.app import SERVICE_NAMES, create_app, service_specs
+from services.app import SERVICE_NAMES, all_projectors, create_app, service_specs
 from shared.auth import Role, mint_token
 from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key, take_checkpoint, trusted_public_key
 from shared.clock import SystemClock
@@ -250,7 +250,7 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 async def _replay(
     url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None
 ) -> None:
-    projectors = [p for spec in service_specs(SERVICE_NAMES) for p in spec.projectors]
+    projectors = all_projectors(get_settings())
     if name is not None:
         projectors = [p for p in projectors if p.name == name]
         if not projectors:

@@ -60,7 +60,6 @@ MAX_ATTEMPTS = 25
 MAX_PAUSE_SECONDS = 0.1
 
 
-
 @dataclass(kw_only=True)
 class CommandContext(Recorder):
     """A Recorder with the log attached: what a command's shell reads and appends with."""

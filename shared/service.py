@@ -9,17 +9,24 @@ from typing import Any
 from fastapi import APIRouter
 
 from shared.eventstore import Projector
+from shared.settings import Settings
 
 # A long-running task of a service (e.g. the webhook dispatcher), given the app state.
 Worker = Callable[[Any], Coroutine[Any, Any, None]]
+# A service's projectors, built with the app's settings (a reactor may need local practice).
+ProjectorFactory = Callable[[Settings], Sequence[Projector]]
 # Figures a service offers to /metrics (e.g. outbox depth), given the app state.
 GaugeSource = Callable[[Any], Awaitable[dict[str, float]]]
+
+
+def no_projectors(settings: Settings) -> Sequence[Projector]:
+    return ()
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
     router: APIRouter
-    projectors: Sequence[Projector] = ()
+    projectors: ProjectorFactory = no_projectors
     workers: Sequence[Worker] = field(default_factory=tuple)
     gauges: GaugeSource | None = None

@@ -626,4 +626,4 @@ async def allegation_outcome(
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
 
 
-SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.PROJECTORS)
+SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)

@@ -13,10 +13,8 @@ import rfc8785
 
 from services.investigations import rules
 from shared.contracts import load
-from shared.eventstore import EventFilter, EventStore, Projector
+from shared.eventstore import EventFilter, EventStore
 from shared.problems import Problem
-
-PROJECTORS: list[Projector] = []
 
 # Appends hold the head lock for milliseconds; an instant older than this is settled for ever.
 SETTLE_MARGIN = timedelta(seconds=60)

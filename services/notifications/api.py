@@ -242,7 +242,7 @@ async def metrics_figures(state: Any) -> dict[str, float]:
 SERVICE = ServiceSpec(
     name="notifications",
     router=router,
-    projectors=projections.PROJECTORS,
+    projectors=projections.projectors,
     workers=[workers.dispatcher, workers.clock],
     gauges=metrics_figures,
 )

@@ -523,4 +523,4 @@ async def list_concerns(child_id: ChildId, request: Request, _: ChildReader) -> 
     return ChildConcerns(child_id=child_id, concerns=found)
 
 
-SERVICE = ServiceSpec(name="visits", router=router, projectors=pj.PROJECTORS)
+SERVICE = ServiceSpec(name="visits", router=router, projectors=pj.projectors)

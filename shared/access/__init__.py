@@ -18,7 +18,7 @@ from shared.access.relations import AccessRelations, Target, locate, relations, 
 from shared.service import ServiceSpec
 
 # Part of every process whatever services it runs: each route is enforced where it is served.
-ACCESS = ServiceSpec(name="access", router=router, projectors=[AccessRelations()])
+ACCESS = ServiceSpec(name="access", router=router, projectors=lambda settings: [AccessRelations()])
 
 __all__ = [
     "ACCESS",

@@ -20,15 +20,15 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from bench.generator import load_via_api
-from services.app import SERVICE_NAMES, service_specs
+from services.app import all_projectors
 from services.notifications.workers import raise_due_escalations
 from shared.auth import Role
 from shared.db import create_engine
 from shared.eventstore import ProjectorRunner
-from tests.conftest import AuthHeaders, settle
+from tests.conftest import AuthHeaders, settle, test_settings
 from tests.investigations.conftest import post
 
-PROJECTORS = [p for spec in service_specs(SERVICE_NAMES) for p in spec.projectors]
+PROJECTORS = all_projectors(test_settings())
 TABLES = sorted({t for p in PROJECTORS for t in p.tables})
 
 

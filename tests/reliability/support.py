@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from services.app import SERVICE_NAMES, service_specs
+from services.app import all_projectors
 from shared.auth import Role, mint_token
 from shared.db import as_role, create_engine
 from shared.settings import Settings
@@ -240,12 +240,12 @@ def verify_chain(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 # ---- replay: rebuilt projections against the live tables -----------------------------------------
 def projection_tables() -> list[str]:
-    return [t for spec in service_specs(SERVICE_NAMES) for p in spec.projectors for t in p.tables]
+    return [t for p in all_projectors(Settings(_env_file=None)) for t in p.tables]
 
 
 async def wait_projections_at_head(url: str, timeout: float = 60) -> int:  # noqa: ASYNC109
     """Wait until every projector's checkpoint has reached the head (and the head is still)."""
-    names = [p.name for spec in service_specs(SERVICE_NAMES) for p in spec.projectors]
+    names = [p.name for p in all_projectors(Settings(_env_file=None))]
     engine = create_engine(url, pool_size=1)
     deadline = time.monotonic() + timeout
     stable = 0

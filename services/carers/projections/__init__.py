@@ -18,17 +18,20 @@ from services.carers.projections.queries import (
 )
 from services.carers.projections.reactors import AllegationHoldReactor, ChildNeedsReactor, IncidentAgendaReactor
 from shared.eventstore import Projector
+from shared.settings import Settings
 
-PROJECTORS: list[Projector] = [
-    HouseholdsProjector(),
-    AllegationHoldReactor(),
-    IncidentAgendaReactor(),
-    ChildNeedsReactor(),
-    CaseloadsProjector(),
-]
+
+def projectors(settings: Settings) -> list[Projector]:
+    return [
+        HouseholdsProjector(),
+        AllegationHoldReactor(),
+        IncidentAgendaReactor(settings.carers),
+        ChildNeedsReactor(settings.carers),
+        CaseloadsProjector(),
+    ]
+
 
 __all__ = [
-    "PROJECTORS",
     "AllegationHoldReactor",
     "AllegationReportView",
     "CaseloadsProjector",

@@ -31,11 +31,10 @@ class AllegationHoldReactor(Reactor):
 
 
 class _FollowsTheChild(Reactor):
-    """A reactor that needs the agency's local practice. The projectors are built before the app
-    reads its settings; CarersPractice reads the same CARELOG_CARERS_* variables."""
+    """A reactor that needs the agency's local practice (from the app's settings)."""
 
-    def __init__(self, practice: CarersPractice | None = None) -> None:
-        self.practice = practice or CarersPractice()
+    def __init__(self, practice: CarersPractice) -> None:
+        self.practice = practice
 
 
 class IncidentAgendaReactor(_FollowsTheChild):

@@ -5,12 +5,15 @@ from services.notifications.projections.reactor import NotificationRules
 from services.notifications.projections.view import OUTBOX_CHANNEL, NotificationsView
 from services.notifications.rules import acknowledgement_deadline_id
 from shared.eventstore import Projector
+from shared.settings import Settings
 
-PROJECTORS: list[Projector] = [NotificationRules(), NotificationsView()]
+
+def projectors(settings: Settings) -> list[Projector]:
+    return [NotificationRules(), NotificationsView()]
+
 
 __all__ = [
     "OUTBOX_CHANNEL",
-    "PROJECTORS",
     "NotificationRules",
     "NotificationsView",
     "acknowledgement_deadline_id",

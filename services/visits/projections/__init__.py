@@ -47,16 +47,16 @@ from services.visits.projections.plans import (
     shared_plans,
 )
 from services.visits.projections.reactor import (
-    PROJECTORS,
     VisitsReactor,
     decide_allegation_visits,
     decide_clocks_stopped,
     decide_complaint_from_concern,
     decide_first_visit_clock,
+    projectors,
 )
 
 __all__ = [
-    "PROJECTORS",
+    "projectors",
     "Child",
     "ChildCompliance",
     "ChildContext",

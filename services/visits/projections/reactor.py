@@ -35,8 +35,9 @@ from services.visits.rules import Due, Placement
 from shared.contracts.base import Event
 from shared.contracts.carers import AllegationReceived, PlacementEnded, PlacementStarted
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineSet
-from shared.eventstore import NewEvent, Reactor, RecordedEvent, reaction_id, reaction_metadata, reacts
+from shared.eventstore import NewEvent, Projector, Reactor, RecordedEvent, reaction_id, reaction_metadata, reacts
 from shared.practice import VisitsPractice
+from shared.settings import Settings
 
 SERVICE = "visits"
 Reactions = list[tuple[str, list[NewEvent]]]
@@ -185,16 +186,8 @@ class VisitsReactor(ChildrenView, ClocksView, ComplaintsView, PlansView, HealthV
         "visits_concerns",
     )
 
-    def __init__(self, practice: VisitsPractice | None = None) -> None:
-        self._practice = practice
-
-    @property
-    def practice(self) -> VisitsPractice:
-        """The agency's practice: as given (the bench), else read from the environment as Settings
-        reads it (CARELOG_VISITS_*) when a reaction first needs it, not when the module is imported."""
-        if self._practice is None:
-            self._practice = VisitsPractice()
-        return self._practice
+    def __init__(self, practice: VisitsPractice) -> None:
+        self.practice = practice  # the agency's local practice, from the app's settings
 
     @reacts(PlacementStarted)
     async def _first_visit_clock(
@@ -235,4 +228,5 @@ async def _driver(conn: AsyncConnection) -> Any:
     return (await conn.get_raw_connection()).driver_connection
 
 
-PROJECTORS = [VisitsReactor()]
+def projectors(settings: Settings) -> list[Projector]:
+    return [VisitsReactor(settings.visits)]
