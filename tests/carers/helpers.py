@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from shared.eventstore import EventFilter, NewEvent
+from shared.eventstore import EventFilter
+from tests import builders
+from tests.builders import post
 
 TERMS = {"age_min": 0, "age_max": 17, "max_children": 3, "placement_types": ["short_term", "long_term"]}
 
 
 async def register_child(app: FastAPI, date_of_birth: str = "2016-05-01", placing_authority: str = "Northants") -> str:
     """A child in the log as the visits service records one (visits is written concurrently)."""
-    child_id = uuid.uuid4()
-    await app.state.store.append(
-        f"child-{child_id}",
-        [
-            NewEvent(
-                type="visits.ChildRegistered",
-                data={
-                    "child_id": str(child_id),
-                    "name": "Test Child",
-                    "date_of_birth": date_of_birth,
-                    "placing_authority": placing_authority,
-                    "legal_status": "s20",
-                },
-                occurred_at=app.state.clock.now(),
-                child_ids=(child_id,),
-            )
-        ],
-        0,
-    )
-    return str(child_id)
-
-
-async def post(client: httpx.AsyncClient, headers: dict[str, str], url: str, body: dict[str, Any], status: int = 201):
-    response = await client.post(url, json=body, headers=headers)
-    assert response.status_code == status, response.text
-    return response.json()
+    return str(await builders.register_child(app, date_of_birth=date_of_birth, placing_authority=placing_authority))
 
 
 SSW = "ssw-test"  # the supervising social worker every test household is allocated to

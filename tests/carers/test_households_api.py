@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from services.carers.commands import loading
 from shared.auth import Role
 from shared.clock import ManualClock
-from tests.carers.helpers import SSW, events_of, household, place, post, register_child
+from tests.builders import post
+from tests.carers.helpers import SSW, events_of, household, place, register_child
 from tests.conftest import overtake_once, settle
 
 

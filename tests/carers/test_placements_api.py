@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from shared.auth import Role
 from shared.clock import ManualClock
-from tests.carers.helpers import codes, events_of, household, place, post, register_child
+from tests.builders import post
+from tests.carers.helpers import codes, events_of, household, place, register_child
 from tests.conftest import settle
 
 

@@ -14,6 +14,7 @@ from services.app import create_app
 from shared.clock import ManualClock
 from shared.db import as_role
 from shared.settings import Settings
+from tests.builders import post
 from tests.conftest import settle
 
 
@@ -35,45 +36,39 @@ def iso(value: datetime) -> str:
     return value.isoformat()
 
 
-async def post(client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-    response = await client.post(url, json=body, headers=headers)
-    assert response.status_code < 300, (url, response.status_code, response.text)
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[str, str]) -> dict[str, Any]:
     """A household, a child placed on 1 Sep 2026 and her record to 25 Nov 2026 (the test clock):
     visits, a contact with mum, her own words, an overdose (notification, escalation), an amendment."""
     now = app.state.clock.now()
     household = await post(
-        client, "/v1/households", {"name": "The Nowak household", "supervising_social_worker_id": "ssw-1"}, headers
+        client, headers, "/v1/households", {"name": "The Nowak household", "supervising_social_worker_id": "ssw-1"}
     )
     hid = household["household_id"]
     member = await post(
         client,
+        headers,
         f"/v1/households/{hid}/members",
         {"name": "Ewa Nowak", "role": "applicant", "date_of_birth": "1980-04-02", "joined_on": "2024-01-01"},
-        headers,
     )
     await post(
         client,
+        headers,
         f"/v1/households/{hid}/members/{member['member_id']}/checks",
         {"kind": "dbs_enhanced", "result": "clear", "checked_at": "2026-03-01", "certificate_number": "001234567890"},
-        headers,
     )
     await post(
         client,
+        headers,
         f"/v1/households/{hid}/approval",
         {
             "decision": "approved",
             "decided_at": "2026-04-01T10:00:00+00:00",
             "terms": {"age_min": 0, "age_max": 17, "max_children": 3, "placement_types": ["short_term", "long_term"]},
         },
-        headers,
     )
     child = await post(
         client,
+        headers,
         "/v1/children",
         {
             "name": "Zoë Łucja O'Brien-Nowak",
@@ -82,14 +77,13 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
             "placing_authority": "West Northamptonshire Council",
             "social_worker_id": "sw-ada",
         },
-        headers,
     )
     cid = child["child_id"]
     await post(
         client,
+        headers,
         "/v1/placements",
         {"child_id": cid, "household_id": hid, "start_date": "2026-09-01", "long_term": False},
-        headers,
     )
     await settle(app)
     visits = []
@@ -107,9 +101,10 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
         }
         if not alone:
             body["not_seen_alone_reason"] = "child_refused"
-        visits.append(await post(client, f"/v1/children/{cid}/visits", body, headers))
+        visits.append(await post(client, headers, f"/v1/children/{cid}/visits", body))
     await post(
         client,
+        headers,
         f"/v1/children/{cid}/contacts",
         {
             "occurred_at": "2026-10-20T09:00:00+00:00",
@@ -118,16 +113,16 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
             "summary": "Mum asked for more contact; her partner Mark is unwell.",
             "worker_id": "sw-ada",
         },
-        headers,
     )
     await post(
         client,
+        headers,
         f"/v1/children/{cid}/statements",
         {"occurred_at": "2026-10-10T15:30:00+00:00", "words": "I want to see Jamie more.", "how": "spoken"},
-        headers,
     )
     await post(
         client,
+        headers,
         f"/v1/children/{cid}/incidents",
         {
             "category": "overdose",
@@ -136,17 +131,16 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
             "needed_hospital_treatment": True,
             "household_id": hid,
         },
-        headers,
     )
     amendment = await post(
         client,
+        headers,
         f"/v1/children/{cid}/amendments",
         {
             "amends_event_id": visits[0]["event_id"],
             "reason": "Wrong school named.",
             "correction": "She talked about Kingsthorpe College, not Weston Favell.",
         },
-        headers,
     )
     await settle(app)
     from services.notifications.workers import raise_due_escalations

@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from shared.auth import Role
+from tests.builders import post
 from tests.conftest import AuthHeaders, require
-from tests.investigations.conftest import child_history, post
+from tests.investigations.conftest import child_history
 
 MANAGER = Role.REGISTERED_MANAGER
 
@@ -148,6 +149,7 @@ async def test_kpi_report_is_byte_identical_on_rerun_and_explains_late_entries(
     fresh_app.state.clock.advance(timedelta(minutes=1))
     late_visit = await post(
         fclient,
+        manager,
         f"/v1/children/{story['child_id']}/visits",
         {
             "occurred_at": "2026-10-28T10:00:00+00:00",
@@ -159,7 +161,6 @@ async def test_kpi_report_is_byte_identical_on_rerun_and_explains_late_entries(
             "child_views": "Fine.",
             "narrative": "Late record of a visit.",
         },
-        manager,
     )
     again = await fclient.get("/v1/reports/kpis", params={"month": "2026-10", "as_of": t1}, headers=manager)
     assert again.content == first.content

@@ -25,8 +25,8 @@ from services.notifications.workers import raise_due_escalations
 from shared.auth import Role
 from shared.db import create_engine
 from shared.eventstore import ProjectorRunner
+from tests.builders import post
 from tests.conftest import AuthHeaders, settle, test_settings
-from tests.investigations.conftest import post
 
 PROJECTORS = all_projectors(test_settings())
 TABLES = sorted({t for p in PROJECTORS for t in p.tables})
@@ -80,9 +80,9 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
     fresh_app.state.clock.advance(timedelta(minutes=1))
     await post(
         fclient,
+        manager,
         "/v1/households",
         {"name": "A household registered later", "supervising_social_worker_id": "ssw-9"},
-        manager,
     )
     for month in months:
         for params in ({"month": month, "as_of": t1.isoformat()}, {"month": month}):
@@ -139,6 +139,7 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
         placed = [c for c, h in agency.placements.items() if h == held]
         await post(
             fclient,
+            manager,
             "/v1/allegations",
             {
                 "household_id": held,
@@ -146,10 +147,10 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
                 "received_at": now.isoformat(),
                 "summary": "A new allegation.",
             },
-            manager,
         )
         await post(
             fclient,
+            manager,
             f"/v1/children/{placed[0]}/visits",
             {
                 "occurred_at": now.isoformat(),
@@ -161,7 +162,6 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
                 "child_views": "All fine.",
                 "narrative": "Visit after the allegation.",
             },
-            manager,
         )
         await settle(fresh_app)
         async with owner.connect() as conn:

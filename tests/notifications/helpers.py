@@ -19,17 +19,6 @@ from fastapi import FastAPI
 
 from shared.eventstore import NewEvent, RecordedEvent
 
-ALL_RECIPIENTS = (
-    "ofsted",
-    "placing_authority",
-    "secretary_of_state",
-    "area_authority",
-    "police",
-    "health",
-    "lado",
-    "internal",
-)
-
 
 @dataclass
 class Received:
@@ -155,49 +144,6 @@ async def append(
         ],
     )
     return recorded[0]
-
-
-async def register_child(app: FastAPI, at: datetime, placing_authority: str, name: str = "Child A") -> uuid.UUID:
-    child_id = uuid.uuid4()
-    await append(
-        app,
-        f"child-{child_id}",
-        "visits.ChildRegistered",
-        {
-            "child_id": child_id,
-            "name": name,
-            "date_of_birth": "2012-05-01",
-            "legal_status": "s31_care_order",
-            "placing_authority": placing_authority,
-            "social_worker_id": "sw-1",
-        },
-        occurred_at=at,
-        child_ids=[child_id],
-    )
-    return child_id
-
-
-async def place(
-    app: FastAPI, child_id: uuid.UUID, at: datetime, placing_authority: str, start: date | None = None
-) -> tuple[uuid.UUID, uuid.UUID]:
-    placement_id, household_id = uuid.uuid4(), uuid.uuid4()
-    await append(
-        app,
-        f"placement-{placement_id}",
-        "carers.PlacementStarted",
-        {
-            "placement_id": placement_id,
-            "child_id": child_id,
-            "household_id": household_id,
-            "start_date": (start or at.date()).isoformat(),
-            "long_term": False,
-            "connected_person": False,
-            "placing_authority": placing_authority,
-        },
-        occurred_at=at,
-        child_ids=[child_id],
-    )
-    return placement_id, household_id
 
 
 async def end_placement(

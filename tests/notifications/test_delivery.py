@@ -23,6 +23,7 @@ from shared.auth import Role
 from shared.clock import ManualClock
 from shared.eventstore import EventFilter
 from shared.settings import Settings
+from tests.builders import place_child, register_child
 from tests.conftest import settle
 from tests.conftest import test_settings as make_settings
 from tests.notifications import helpers as h
@@ -42,8 +43,8 @@ async def running(
 
 
 async def overdose_for_placed_child(app: FastAPI, clock: ManualClock, authority: str) -> uuid.UUID:
-    child = await h.register_child(app, clock.now() - timedelta(days=30), authority)
-    await h.place(app, child, clock.now() - timedelta(days=20), authority)
+    child = await register_child(app, at=clock.now() - timedelta(days=30), placing_authority=authority)
+    await place_child(app, child, at=clock.now() - timedelta(days=20), placing_authority=authority)
     await h.incident(app, child, clock.now(), "overdose")
     return child
 

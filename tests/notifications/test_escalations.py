@@ -24,6 +24,7 @@ from shared.clock import ManualClock
 from shared.deadlines import DEADLINE_MET
 from shared.eventstore import EventFilter
 from shared.settings import Settings
+from tests.builders import place_child, register_child
 from tests.conftest import settle
 from tests.notifications import helpers as h
 
@@ -52,7 +53,7 @@ async def test_a_missed_deadline_escalates_once_and_resolves_when_met(
     authority: str,
 ) -> None:
     _, secret = await subs.add(receiver.url("/internal"), "internal")
-    child = await h.register_child(app, clock.now() - timedelta(days=1), authority)
+    child = await register_child(app, at=clock.now() - timedelta(days=1), placing_authority=authority)
     deadline = await h.deadline_set(app, child, clock.now(), clock.now() + timedelta(hours=1), escalate_to="manager")
     await settle(app)
     await asyncio.sleep(0.5)  # several ticks of the clock: not due yet
@@ -99,7 +100,7 @@ async def test_two_processes_raise_one_escalation(
     app_url: str, settings: Settings, clock: ManualClock, authority: str
 ) -> None:
     async with running(app_url, settings, clock) as one, running(app_url, settings, clock) as two:
-        child = await h.register_child(one, clock.now(), authority)
+        child = await register_child(one, at=clock.now(), placing_authority=authority)
         deadlines = [
             await h.deadline_set(one, child, clock.now(), clock.now() + timedelta(minutes=5 + i)) for i in range(5)
         ]
@@ -117,7 +118,7 @@ async def test_two_processes_raise_one_escalation(
 async def test_a_deadline_closed_in_time_never_escalates(
     how: str, app: FastAPI, clock: ManualClock, authority: str
 ) -> None:
-    child = await h.register_child(app, clock.now(), authority)
+    child = await register_child(app, at=clock.now(), placing_authority=authority)
     deadline = await h.deadline_set(app, child, clock.now(), clock.now() + timedelta(hours=1))
     if how == "met":
         await h.deadline_met(app, child, deadline, clock.now() + timedelta(minutes=30))
@@ -139,7 +140,7 @@ async def test_a_deadline_closed_in_time_never_escalates(
 async def test_the_clock_checks_the_log_not_a_lagging_read_model(
     app: FastAPI, clock: ManualClock, authority: str
 ) -> None:
-    child = await h.register_child(app, clock.now(), authority)
+    child = await register_child(app, at=clock.now(), placing_authority=authority)
     # Not yet due by the app's own clock (which ticks in the background and would escalate it).
     deadline = await h.deadline_set(app, child, clock.now(), clock.now() + timedelta(minutes=1))
     await settle(app)
@@ -177,8 +178,8 @@ async def test_the_clocks_look_up_in_the_log_is_by_the_deadline_index(app: FastA
 
 
 async def overdose(app: FastAPI, clock: ManualClock, authority: str) -> tuple[uuid.UUID, str]:
-    child = await h.register_child(app, clock.now() - timedelta(days=30), authority)
-    await h.place(app, child, clock.now() - timedelta(days=20), authority)
+    child = await register_child(app, at=clock.now() - timedelta(days=30), placing_authority=authority)
+    await place_child(app, child, at=clock.now() - timedelta(days=20), placing_authority=authority)
     await h.incident(app, child, clock.now(), "overdose")
     await settle(app)
     return child, ""

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from shared.auth import Role
 from shared.clock import ManualClock
 from shared.eventstore import EventFilter
+from tests.builders import RECIPIENTS, place_child, register_child
 from tests.conftest import settle
 from tests.notifications import helpers as h
 
@@ -23,8 +24,8 @@ Setup = Callable[[FastAPI, Any, str], Awaitable[list[uuid.UUID]]]
 
 
 async def placed_child(app: FastAPI, clock: ManualClock, authority: str) -> tuple[uuid.UUID, uuid.UUID]:
-    child = await h.register_child(app, clock.now() - timedelta(days=30), authority)
-    _, household = await h.place(app, child, clock.now() - timedelta(days=20), authority)
+    child = await register_child(app, at=clock.now() - timedelta(days=30), placing_authority=authority)
+    _, household = await place_child(app, child, at=clock.now() - timedelta(days=20), placing_authority=authority)
     return child, household
 
 
@@ -101,7 +102,7 @@ async def test_schedule_7_row_reaches_exactly_its_recipients(
     authority: str,
 ) -> None:
     secrets = {}
-    for kind in h.ALL_RECIPIENTS:
+    for kind in RECIPIENTS:  # a subscriber for every kind the rules know
         _, secrets[kind] = await subs.add(receiver.url(f"/{kind}"), kind, placing_authority=authority)
 
     children = await setup(app, clock, authority)
@@ -166,7 +167,7 @@ async def test_every_allegation_notifies_the_lado_at_once_even_for_a_child_not_p
 ) -> None:
     await subs.add(receiver.url("/lado"), "lado", placing_authority=authority)
     await subs.add(receiver.url("/ofsted"), "ofsted", placing_authority=authority)
-    child = await h.register_child(app, clock.now() - timedelta(days=3), authority)
+    child = await register_child(app, at=clock.now() - timedelta(days=3), placing_authority=authority)
     household = uuid.uuid4()
     _, event = await h.allegation(app, household, [child], clock.now())
     await settle(app)
@@ -181,9 +182,11 @@ async def test_every_allegation_notifies_the_lado_at_once_even_for_a_child_not_p
 async def test_schedule_7_applies_to_placed_children_only(
     when: str, app: FastAPI, client: httpx.AsyncClient, auth: Any, clock: ManualClock, authority: str
 ) -> None:
-    child = await h.register_child(app, clock.now() - timedelta(days=60), authority)
+    child = await register_child(app, at=clock.now() - timedelta(days=60), placing_authority=authority)
     if when == "placement ended":
-        placement, household = await h.place(app, child, clock.now() - timedelta(days=50), authority)
+        placement, household = await place_child(
+            app, child, at=clock.now() - timedelta(days=50), placing_authority=authority
+        )
         await h.end_placement(app, placement, child, household, clock.now(), (clock.now() - timedelta(days=5)).date())
     await h.incident(app, child, clock.now(), "overdose")
     await settle(app)

@@ -26,6 +26,7 @@ from services.app import all_projectors
 from shared.auth import Role, mint_token
 from shared.db import as_role, create_engine
 from shared.settings import Settings
+from tests.builders import child_body
 
 CARELOG = [sys.executable, "-m", "services.cli"]
 JWT_SECRET = "reliability-suite-secret-0123456789-abcdefghijkl"
@@ -149,28 +150,8 @@ def run_carelog(*args: str, env: dict[str, str], timeout: float = 300) -> subpro
 
 
 # ---- request bodies ------------------------------------------------------------------------------
-def child_body(n: int = 0) -> dict[str, Any]:
-    return {
-        "name": f"Child {n}",
-        "date_of_birth": "2014-06-01",
-        "legal_status": "section_31_care_order",
-        "placing_authority": "Reliability Council",
-        "social_worker_id": "sw-1",
-    }
-
-
-def visit_body(n: int = 0) -> dict[str, Any]:
-    return {
-        "occurred_at": "2026-01-10T10:00:00Z",
-        "visitor_id": f"sw-{n % 7}",
-        "visitor_role": "child_social_worker",
-        "kind": "statutory",
-        "child_seen": True,
-        "seen_alone": True,
-        "bedroom_seen": True,
-        "child_views": f"Views {n}",
-        "narrative": f"Visit number {n}: spoke with the child alone.",
-    }
+# Every reliability visit happened at the same instant: the runs are about the log, not the clocks.
+VISITED_AT = "2026-01-10T10:00:00Z"
 
 
 async def register_children(client: httpx.AsyncClient, headers: dict[str, str], count: int) -> list[str]:

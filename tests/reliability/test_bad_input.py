@@ -20,11 +20,11 @@ import uvicorn
 from services.app import create_app
 from shared.auth import Role
 from shared.db import as_role
+from tests.builders import child_body
 from tests.conftest import test_settings as make_settings
 from tests.reliability.support import (
     JWT_SECRET,
     app_env,
-    child_body,
     free_port,
     record,
     replay_and_compare,

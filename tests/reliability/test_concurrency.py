@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from shared.auth import Role
+from tests.builders import visit_body
 from tests.reliability.support import (
+    VISITED_AT,
     Server,
     command_retries,
     log_facts,
@@ -26,7 +28,6 @@ from tests.reliability.support import (
     start_server,
     token,
     verify_chain,
-    visit_body,
 )
 
 pytestmark = pytest.mark.reliability
@@ -58,7 +59,7 @@ async def test_writers_and_tailing_readers_lose_nothing_and_see_no_gaps(
                 started = time.perf_counter()
                 response = await client.post(
                     f"/v1/children/{child}/visits",
-                    json=visit_body(n),
+                    json=visit_body(VISITED_AT, n),
                     headers={**writer_auth, "Idempotency-Key": str(uuid.uuid4())},
                 )
                 # No If-Match: a race for a version is the server's to settle (it decides again).
@@ -161,7 +162,7 @@ async def test_contention_one_winner_per_version(
 
         async def race(headers: dict[str, str], n: int) -> httpx.Response:
             return await client.post(
-                path, json=visit_body(n), headers={**auth, **headers, "Idempotency-Key": str(uuid.uuid4())}
+                path, json=visit_body(VISITED_AT, n), headers={**auth, **headers, "Idempotency-Key": str(uuid.uuid4())}
             )
 
         initial = await version()  # registering may append more than one event (clocks)

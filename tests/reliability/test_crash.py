@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from shared.auth import Role
+from tests.builders import visit_body
 from tests.reliability.support import (
+    VISITED_AT,
     Server,
     log_facts,
     record,
@@ -23,7 +25,6 @@ from tests.reliability.support import (
     start_server,
     token,
     verify_chain,
-    visit_body,
     wait_projections_at_head,
 )
 
@@ -66,7 +67,7 @@ async def test_kill_9_during_writes_loses_and_doubles_nothing(
                     try:
                         response = await client.post(
                             f"/v1/children/{child}/visits",
-                            json=visit_body(n),
+                            json=visit_body(VISITED_AT, n),
                             headers={**auth, "Idempotency-Key": key},
                         )
                     except httpx.HTTPError:

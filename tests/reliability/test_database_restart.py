@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from shared.auth import Role
+from tests.builders import visit_body
 from tests.reliability.support import (
+    VISITED_AT,
     Server,
     base_env,
     log_facts,
@@ -25,7 +27,6 @@ from tests.reliability.support import (
     start_server,
     token,
     verify_chain,
-    visit_body,
     wait_projections_at_head,
 )
 
@@ -89,7 +90,7 @@ async def test_postgres_stopped_immediately_under_load(tmp_path: Path, full_size
                         try:
                             response = await client.post(
                                 f"/v1/children/{children[c]}/visits",
-                                json=visit_body(n),
+                                json=visit_body(VISITED_AT, n),
                                 headers={**auth, "Idempotency-Key": key},
                             )
                         except httpx.HTTPError as exc:

@@ -14,14 +14,15 @@ from sqlalchemy import text
 
 from shared.auth import Role
 from shared.db import create_engine
+from tests.builders import visit_body
 from tests.reliability.support import (
+    VISITED_AT,
     Server,
     log_facts,
     record,
     register_children,
     start_server,
     token,
-    visit_body,
 )
 
 pytestmark = pytest.mark.reliability
@@ -46,7 +47,7 @@ async def test_one_event_per_key_in_sequence_at_once_reused_and_in_flight(
         async def post(key: str, n: int, child: str) -> httpx.Response:
             sent_keys.add(key)
             return await client.post(
-                f"/v1/children/{child}/visits", json=visit_body(n), headers={**auth, "Idempotency-Key": key}
+                f"/v1/children/{child}/visits", json=visit_body(VISITED_AT, n), headers={**auth, "Idempotency-Key": key}
             )
 
         # 1. Three times in sequence: the first records, the next two replay the same answer.

@@ -22,6 +22,7 @@ from services.app import create_app
 from shared.auth import Role
 from shared.clock import ManualClock
 from shared.db import as_role
+from tests.builders import place_child, register_child
 from tests.conftest import settle
 from tests.conftest import test_settings as make_settings
 from tests.notifications import helpers as h
@@ -119,8 +120,12 @@ async def test_receiver_down_then_back_loses_nothing_and_the_dead_one_escalates(
 
                 async def overdose(n: int) -> None:
                     authority = f"Authority {n}"
-                    child = await h.register_child(application, clock.now() - timedelta(days=30), authority)
-                    await h.place(application, child, clock.now() - timedelta(days=20), authority)
+                    child = await register_child(
+                        application, at=clock.now() - timedelta(days=30), placing_authority=authority
+                    )
+                    await place_child(
+                        application, child, at=clock.now() - timedelta(days=20), placing_authority=authority
+                    )
                     await h.incident(application, child, clock.now(), "overdose")
 
                 await asyncio.gather(*(overdose(n) for n in range(messages)))  # group-committed: quick

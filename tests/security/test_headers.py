@@ -16,17 +16,12 @@ from sqlalchemy import text
 from shared.access.guard import MAX_BREAK_GLASS_REASON_CHARS
 from shared.auth import Role
 from shared.settings import Settings
+from tests import builders
 from tests.conftest import AuthHeaders
 
 
 def child_body(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "date_of_birth": "2013-03-03",
-        "legal_status": "section_31_care_order",
-        "placing_authority": "Header Council",
-        "social_worker_id": "sw-away",
-    }
+    return builders.child_body(name=name, social_worker_id="sw-away")
 
 
 async def events_naming(app: FastAPI, name: str) -> int:

@@ -21,6 +21,7 @@ from shared.auth import Role
 from shared.clock import ManualClock
 from shared.db import as_role
 from shared.settings import Settings
+from tests import builders
 from tests.conftest import AuthHeaders, test_settings
 from tests.foundation.test_cli import CARELOG, free_port, wait_ready
 
@@ -38,13 +39,7 @@ def client_from(application: FastAPI, address: str) -> httpx.AsyncClient:
 
 
 def child_body(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "date_of_birth": "2012-02-02",
-        "legal_status": "section_31_care_order",
-        "placing_authority": "Limit Council",
-        "social_worker_id": "sw-limit",
-    }
+    return builders.child_body(name=name, social_worker_id="sw-limit")
 
 
 async def test_failed_authentication_is_limited_per_client_address(

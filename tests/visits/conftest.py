@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from shared.auth import Role
 from shared.eventstore import EventFilter, NewEvent, RecordedEvent
+from tests import builders
 
 WORKER = "sw-visits-104"
 # Registering a child starts the clocks of becoming looked after (issue 12): initial health
@@ -27,19 +28,8 @@ def without_registration_clocks(entries: list[dict[str, Any]]) -> list[dict[str,
 
 
 def visit_body(occurred_at: datetime, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "occurred_at": occurred_at.isoformat(),
-        "visitor_id": WORKER,
-        "visitor_role": "child_social_worker",
-        "kind": "statutory",
-        "child_seen": True,
-        "seen_alone": True,
-        "bedroom_seen": True,
-        "child_views": "Likes school; wants more time with her brother.",
-        "narrative": "Spoke with her alone in her bedroom about school, contact and how she is settling.",
-    }
-    body.update(overrides)
-    return body
+    """A statutory visit by this folder's worker that saw the child alone, with a narrative."""
+    return builders.visit_body(occurred_at, **{"visitor_id": WORKER, **overrides})
 
 
 class Visits:
@@ -64,14 +54,10 @@ class Visits:
         return str(response.json()["child_id"])
 
     async def post(self, path: str, body: dict[str, Any], status: int = 201, **headers: str) -> dict[str, Any]:
-        response = await self.client.post(path, json=body, headers={**self.headers, **headers})
-        assert response.status_code == status, response.text
-        return dict(response.json())
+        return dict(await builders.post(self.client, {**self.headers, **headers}, path, body, status))
 
     async def get(self, path: str, status: int = 200, **params: Any) -> dict[str, Any]:
-        response = await self.client.get(path, params=params, headers=self.headers)
-        assert response.status_code == status, response.text
-        return dict(response.json())
+        return dict(await builders.get(self.client, self.headers, path, status, **params))
 
     async def events_about(self, child_id: str) -> list[RecordedEvent]:
         return list(await self.app.state.store.read(EventFilter(child_id=uuid.UUID(child_id), limit=10_000)))
@@ -115,24 +101,16 @@ class Visits:
         household_id: str | None = None,
         occurred_at: datetime,
     ) -> str:
-        placement_id = str(uuid.uuid4())
-        await self.foreign(
-            f"placement-{placement_id}",
-            "carers.PlacementStarted",
-            {
-                "placement_id": placement_id,
-                "child_id": child_id,
-                "household_id": household_id or str(uuid.uuid4()),
-                "start_date": start.isoformat(),
-                "long_term": long_term,
-                "connected_person": connected_person,
-                "placing_authority": "West Northamptonshire Council",
-            },
-            occurred_at=occurred_at,
-            child_ids=[child_id],
-            summary="Placed with the Smith household",
+        placement_id, _ = await builders.place_child(
+            self.app,
+            child_id,
+            at=occurred_at,
+            start=start,
+            household_id=household_id,
+            long_term=long_term,
+            connected_person=connected_person,
         )
-        return placement_id
+        return str(placement_id)
 
 
 @pytest.fixture

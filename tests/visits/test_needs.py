@@ -10,7 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from shared.auth import Role
-from tests.carers.helpers import events_of, household, place, post
+from tests.builders import post
+from tests.carers.helpers import events_of, household, place
 from tests.conftest import AuthHeaders, settle
 from tests.visits.conftest import REGISTERED_VERSION, Visits
 
