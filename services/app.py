@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -92,6 +92,31 @@ def create_app(
         raise ConfigurationError("; ".join(faults))
     specs = service_specs(services)
     quiet_http_client_logs()  # the app's own HTTP calls (webhooks, JWKS) are not logged URL by URL
+    app = FastAPI(
+        responses=PROBLEM_RESPONSES,
+        title="carelog",
+        version="0.1.0",
+        summary="The record of every child in a fostering agency, as an append-only event log.",
+        lifespan=_lifespan(url, settings, specs, run_workers),
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.services = [s.name for s in specs]
+    app.state.runners = {}
+    app.state.jwk_client = jwk_client_for(settings)
+    app.state.verified_tokens = VerifiedTokens()
+    app.state.write_limits = TokenBuckets(settings.writes_per_minute) if settings.writes_per_minute else None
+    install_problem_handlers(app)
+    document_problems(app)
+    _add_middleware(app, settings, specs)
+    _include_routes(app, specs)
+    return app
+
+
+def _lifespan(
+    url: str, settings: Settings, specs: Sequence[ServiceSpec], run_workers: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down: the store, each service's projectors (inline), its workers."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -111,11 +136,7 @@ def create_app(
                     await runner.start(store)
                     store.project_inline(runner)
             if run_workers:
-                if settings.checkpoint_interval > 0:
-                    tasks.append(asyncio.create_task(checkpoint_worker(app.state), name="checkpoints"))
-                for spec in specs:
-                    for worker in spec.workers:
-                        tasks.append(asyncio.create_task(worker(app.state), name=f"{spec.name}-worker"))
+                tasks = _start_workers(app, settings, specs)
             # What start-up built lives as long as the process: out of the collector's sight, so a
             # full collection walks only what requests made.
             gc.freeze()
@@ -128,22 +149,21 @@ def create_app(
             await store.stop()
             await engine.dispose()
 
-    app = FastAPI(
-        responses=PROBLEM_RESPONSES,
-        title="carelog",
-        version="0.1.0",
-        summary="The record of every child in a fostering agency, as an append-only event log.",
-        lifespan=lifespan,
-    )
-    app.state.settings = settings
-    app.state.clock = clock or SystemClock()
-    app.state.services = [s.name for s in specs]
-    app.state.runners = {}
-    app.state.jwk_client = jwk_client_for(settings)
-    app.state.verified_tokens = VerifiedTokens()
-    app.state.write_limits = TokenBuckets(settings.writes_per_minute) if settings.writes_per_minute else None
-    install_problem_handlers(app)
-    document_problems(app)
+    return lifespan
+
+
+def _start_workers(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpec]) -> list[asyncio.Task[Any]]:
+    tasks: list[asyncio.Task[Any]] = []
+    if settings.checkpoint_interval > 0:
+        tasks.append(asyncio.create_task(checkpoint_worker(app.state), name="checkpoints"))
+    for spec in specs:
+        for worker in spec.workers:
+            tasks.append(asyncio.create_task(worker(app.state), name=f"{spec.name}-worker"))
+    return tasks
+
+
+def _add_middleware(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpec]) -> None:
+    """Added inside out: the last one added sees a request first."""
     app.add_middleware(
         BodyLimitAndIdempotency,
         max_body_bytes=settings.max_body_bytes,
@@ -170,6 +190,9 @@ def create_app(
         max_total_bytes=settings.max_request_header_bytes,
         max_header_bytes=settings.max_header_bytes,
     )
+
+
+def _include_routes(app: FastAPI, specs: Sequence[ServiceSpec]) -> None:
     app.include_router(ops_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for spec in specs:
@@ -180,4 +203,3 @@ def create_app(
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")
     app.state.route_rules = route_rules(routers)
-    return app
