@@ -7,17 +7,19 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
 from shared.access import access, children_read
 from shared.auth import Principal
-from shared.checkpoints import signing_key, take_checkpoint
+from shared.checkpoints import Checkpoint, signing_key, take_checkpoint
 from shared.db import is_ready
-from shared.eventstore import EventFilter, verify_chain
+from shared.eventstore import EventFilter, VerifyResult, verify_chain
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.settings import ConfigurationError
@@ -30,24 +32,63 @@ router = APIRouter()
 LogReader = Annotated[Principal, access(Resource.LOG, Action.READ)]
 LogWriter = Annotated[Principal, access(Resource.LOG, Action.WRITE)]
 
-# Who may read the raw log, verify it or sign checkpoints is decided by the access policy
-# (shared/policy.py, Resource.LOG) like every other route.
+
+class LoggedEvent(BaseModel):
+    """One event as the log holds it: its place, its payload and the hashes that chain it."""
+
+    position: int
+    event_id: uuid.UUID
+    stream_id: str
+    stream_version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    child_ids: list[uuid.UUID]
+    occurred_at: datetime
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+class Feed(BaseModel):
+    events: list[LoggedEvent]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
+
+
+class StreamRead(BaseModel):
+    stream_id: str
+    version: int
+    events: list[LoggedEvent]
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+
+
+# The log's pages are sent as read (the stored JSON, not re-validated): the models above document them.
+def _as_read(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code)
 
 
 @router.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
 
 
 @router.get("/readyz", tags=["operations"], summary="Readiness: database reachable, migrations at head")
-async def readyz(request: Request) -> dict[str, Any]:
+async def readyz(request: Request) -> Readiness:
     ready, reason = await is_ready(request.app.state.engine)
     if not ready:
         raise Problem("unavailable", reason)
-    return {"status": "ready"}
+    return Readiness(status="ready")
 
 
-@router.get("/v1/events", tags=["log"], summary="The global feed, in position order")
+@router.get("/v1/events", tags=["log"], summary="The global feed, in position order", response_model=Feed)
 async def global_feed(
     request: Request,
     _caller: LogReader,
@@ -60,7 +101,7 @@ async def global_feed(
     occurred_from: Instant | None = None,
     occurred_to: Instant | None = None,
     as_of: Instant | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     flt = EventFilter(
         after=after,
         limit=limit,
@@ -74,21 +115,22 @@ async def global_feed(
     )
     events = await request.app.state.store.read(flt)
     await children_read(request, _children_of(events))
-    return _page(events, limit)
+    return _as_read(_page(events, limit))
 
 
-@router.get("/v1/streams/{stream_id}", tags=["log"], summary="One stream, in version order")
+@router.get("/v1/streams/{stream_id}", tags=["log"], summary="One stream, in version order", response_model=StreamRead)
 async def read_stream(
     request: Request,
     stream_id: Annotated[str, Path(max_length=200)],
     _caller: LogReader,
     as_of: Instant | None = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     events = await request.app.state.store.read_stream(stream_id, as_of=as_of)
     if not events:
         raise Problem("not-found", f"No stream {stream_id}.")
     await children_read(request, _children_of(events))
-    return {"stream_id": stream_id, "version": events[-1].stream_version, "events": [e.as_json() for e in events]}
+    version = events[-1].stream_version
+    return _as_read({"stream_id": stream_id, "version": version, "events": [e.as_json() for e in events]})
 
 
 def _children_of(events: list[Any]) -> set[uuid.UUID]:
@@ -106,9 +148,8 @@ def _page(events: list[Any], limit: int) -> dict[str, Any]:
 async def verify(
     request: Request,
     _caller: LogReader,
-) -> dict[str, Any]:
-    result = await verify_chain(request.app.state.engine)
-    return dict(result.__dict__)
+) -> VerifyResult:
+    return await verify_chain(request.app.state.engine)
 
 
 @router.post(
@@ -120,12 +161,12 @@ async def verify(
 async def create_checkpoint(
     request: Request,
     _caller: LogWriter,
-) -> dict[str, Any]:
+) -> Checkpoint:
     try:
         key = await asyncio.to_thread(signing_key, request.app.state.settings)
     except ConfigurationError as exc:  # never a key of the moment's own: no one could check against it
         raise Problem("unavailable", f"Checkpoints cannot be signed: {exc}.") from exc
-    return (await take_checkpoint(request.app.state.engine, key, request.app.state.clock.now())).as_json()
+    return await take_checkpoint(request.app.state.engine, key, request.app.state.clock.now())
 
 
 async def checkpoint_worker(state: Any) -> None:
@@ -151,6 +192,12 @@ async def checkpoint_worker(state: Any) -> None:
     tags=["log"],
     summary="The global feed as NDJSON, streamed: for large ranges, read in chunks without a page limit",
     response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One event per line, each as in the global feed",
+            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LoggedEvent"}}},
+        }
+    },
 )
 async def stream_feed(
     request: Request,

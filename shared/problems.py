@@ -43,21 +43,46 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: what went wrong, and nothing was written.",
     "type": "object",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string", "format": "uri"},
+        "type": {"type": "string", "format": "uri", "description": "What kind of problem (a stable URI)"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
+        "detail": {"type": "string", "description": "What happened, for a person"},
+        "instance": {"type": "string", "description": "The path that answered"},
+        "reasons": {
+            "type": "array",
+            "description": "Every recording rule the request breaks (business-rule problems)",
+            "items": {
+                "type": "object",
+                "required": ["code", "detail"],
+                "properties": {"code": {"type": "string"}, "detail": {"type": "string"}},
+            },
+        },
+        "errors": {
+            "type": "array",
+            "description": "Every field that is not valid (validation problems)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "location": {"type": "array", "items": {"type": "string"}},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
     },
     "additionalProperties": True,
 }
+# Defined once in /openapi.json's components; every error response refers to it.
+PROBLEM_REF: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 
 # Documented on every operation: errors are RFC 9457 problems, never FastAPI's default shape.
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    status: {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
     for status, description in (
         (400, "The request could not be read"),
         (401, "Authentication is required"),
@@ -162,12 +187,13 @@ def document_problems(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
                     responses = operation.get("responses", {})
                     for status, response in responses.items():
                         if status in ("4XX", "5XX", "default") or (status.isdigit() and int(status) >= 400):
-                            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}
+                            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
             app.openapi_schema = schema
         return app.openapi_schema
 
