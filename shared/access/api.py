@@ -15,6 +15,7 @@ from shared.contracts.access import AllocationEnded, WorkerAllocated
 from shared.eventstore import NewEvent
 from shared.policy import Action, Resource
 from shared.problems import Problem
+from shared.recording import Recorder
 
 router = APIRouter(prefix="/v1", tags=["access"])
 
@@ -81,35 +82,41 @@ class Allocation(AllocationRequest):
 Allocator = Annotated[Principal, access(Resource.ALLOCATION, Action.CREATE)]
 
 
-async def _allocate(
-    request: Request, principal: Principal, body: AllocationRequest, event: type[WorkerAllocated | AllocationEnded]
-) -> Allocation:
+def decide_allocation(rec: Recorder, body: AllocationRequest, allocated: bool) -> NewEvent:
+    """Pure: the allocation (or its end) as an event of the target's allocation stream."""
+    fields = body.model_dump()
+    payload = WorkerAllocated(**fields) if allocated else AllocationEnded(**fields)
+    kind = "child" if body.child_id else "household"
+    verb = "allocated to" if allocated else "no longer allocated to"
+    children = (body.child_id,) if body.child_id else ()
+    return rec.event(payload, child_ids=children, summary=f"{body.worker_id} {verb} this {kind}")
+
+
+async def _allocate(request: Request, principal: Principal, body: AllocationRequest, allocated: bool) -> Allocation:
     target_id = body.child_id or body.household_id
     kind = "child" if body.child_id else "household"
-    if not await request.app.state.store.stream_exists(f"{kind}-{target_id}"):
+    state = request.app.state
+    if not await state.store.stream_exists(f"{kind}-{target_id}"):
         raise Problem("not-found", f"No such {kind}.")
-    verb = "allocated to" if event is WorkerAllocated else "no longer allocated to"
-    payload = event(**body.model_dump())
-    [recorded] = await request.app.state.store.append(
-        f"allocation-{target_id}",
-        [
-            NewEvent(
-                type=payload.event_type,
-                data=payload.payload(),
-                occurred_at=request.app.state.clock.now(),
-                child_ids=(body.child_id,) if body.child_id else (),
-                metadata={**principal.actor, "service": "access", "summary": f"{body.worker_id} {verb} this {kind}"},
-            )
-        ],
+    # Event ids derive from the Idempotency-Key: a retry after a crash finds its event stored.
+    rec = Recorder(
+        service="access",
+        principal=principal,
+        clock=state.clock,
+        settings=state.settings,
+        request_id=getattr(request.state, "request_id", ""),
+        correlation_id=getattr(request.state, "correlation_id", None) or "",
+        idempotency_key=request.headers.get("idempotency-key"),
     )
+    [recorded] = await state.store.append(f"allocation-{target_id}", [decide_allocation(rec, body, allocated)])
     return Allocation(event_id=recorded.event_id, position=recorded.position, **body.model_dump())
 
 
 @router.post("/allocations", status_code=201, summary="Allocate a worker to a child or household")
 async def allocate(request: Request, body: AllocationRequest, caller: Allocator) -> Allocation:
-    return await _allocate(request, caller, body, WorkerAllocated)
+    return await _allocate(request, caller, body, allocated=True)
 
 
 @router.post("/allocations/end", status_code=201, summary="End a worker's allocation")
 async def end_allocation(request: Request, body: AllocationRequest, caller: Allocator) -> Allocation:
-    return await _allocate(request, caller, body, AllocationEnded)
+    return await _allocate(request, caller, body, allocated=False)

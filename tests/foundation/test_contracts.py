@@ -4,8 +4,10 @@ back into its class."""
 
 from __future__ import annotations
 
+import ast
 import typing
 from collections.abc import Iterator
+from pathlib import Path
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -16,6 +18,7 @@ import shared.contracts.deadlines
 import shared.contracts.notifications
 import shared.contracts.visits  # noqa: F401  (importing registers the events)
 from shared.contracts.base import EVENT_TYPES, Event, NotPersonal, Personal, load
+from tests.conftest import test_settings
 
 
 def _models(model: type[BaseModel], seen: set[type[BaseModel]]) -> Iterator[type[BaseModel]]:
@@ -104,8 +107,6 @@ async def test_every_event_of_a_demo_log_loads_into_its_class(app_url: str, data
     from bench.generator import run_demo
     from shared.db import create_engine
     from shared.eventstore.reader import EventFilter, LogReader
-    from tests.conftest import test_settings
-
     await run_demo(test_settings(), app_url, children=12, households=5)
     engine = create_engine(database_url, pool_size=1)
     kinds = set()
@@ -129,3 +130,31 @@ def test_every_event_class_of_a_contract_module_is_the_registered_one() -> None:
     ]
     assert len(classes) >= 40
     assert all(EVENT_TYPES[cls.event_type] is cls for cls in classes)
+
+
+def _constructed_names(root: Path) -> set[str]:
+    """Every name called like a constructor (`Name(...)` or `module.Name(...)`) in the code."""
+    names: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name):
+                    names.add(node.func.id)
+                elif isinstance(node.func, ast.Attribute):
+                    names.add(node.func.attr)
+    return names
+
+
+def test_every_event_a_projector_consumes_is_produced_by_some_service() -> None:
+    from services.app import all_projectors
+
+    consumed: set[str] = set()
+    for projector in all_projectors(test_settings()):
+        assert projector.types is not None, f"{projector.name} follows every event: name what it reads"
+        consumed |= projector.types
+    assert len(consumed) >= 30
+    repository = Path(__file__).resolve().parents[2]
+    built = _constructed_names(repository / "services") | _constructed_names(repository / "shared")
+    unknown = sorted(t for t in consumed if t not in EVENT_TYPES)
+    never_built = sorted(t for t in consumed if t in EVENT_TYPES and EVENT_TYPES[t].__name__ not in built)
+    assert unknown == [] and never_built == []
