@@ -392,7 +392,7 @@ def report_command(
     out: Annotated[Path | None, typer.Option(help="Write the canonical JSON here (default: stdout)")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Monthly KPIs (DOMAIN.md section 4) from the log alone: the same month, the same bytes."""
+    """Monthly KPIs (docs/domain.md section 4) from the log alone: the same month, the same bytes."""
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     with database(get_settings(), data_dir) as (_owner, app_url):

@@ -85,7 +85,7 @@ async def export_child(
 @router.get(
     "/v1/reports/kpis",
     tags=["investigations"],
-    summary="Monthly KPIs (DOMAIN.md §4), reproducible",
+    summary="Monthly KPIs (docs/domain.md §4), reproducible",
     responses=REPORT,
 )
 async def kpis(request: Request, month: Month, _caller: ReportReader, as_of: AsOf = None) -> Response:

@@ -1,4 +1,4 @@
-"""Idempotency-Key after authentication (DESIGN.md §4): keys belong to the authenticated caller, a
+"""Idempotency-Key after authentication (docs/architecture.md §4-5): keys belong to the authenticated caller, a
 request without a valid token claims and replays nothing, an answer a retry should decide again is
 never kept, and a secret is never stored for replay."""
 

@@ -1,4 +1,4 @@
-"""Forged and broken tokens are refused: 0 accepted (DESIGN.md §4, issue 7)."""
+"""Forged and broken tokens are refused: 0 accepted (docs/architecture.md §4-5, issue 7)."""
 
 from __future__ import annotations
 

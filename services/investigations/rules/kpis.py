@@ -1,4 +1,4 @@
-"""The KPIs of DOMAIN.md §4 (targets and tolerances, each with its source; those marked (local) are
+"""The KPIs of docs/domain.md §4 (targets and tolerances, each with its source; those marked (local) are
 common council practice, not law) and how each is measured from the facts."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from services.investigations.rules.facts import (
 )
 from services.investigations.rules.months import LONDON
 
-STATUTORY_VISIT_WINDOW = timedelta(weeks=6)  # DOMAIN.md §4: "within the last 6 weeks"
-CONSECUTIVE_MONTHS_FOR_FAILURE = 3  # DOMAIN.md §4: "outside tolerance for 3 consecutive months"
+STATUTORY_VISIT_WINDOW = timedelta(weeks=6)  # docs/domain.md §4: "within the last 6 weeks"
+CONSECUTIVE_MONTHS_FOR_FAILURE = 3  # docs/domain.md §4: "outside tolerance for 3 consecutive months"
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ KPIS: tuple[Kpi, ...] = (
         "percent",
         95.0,
         "higher",
-        "CPPR 2010 reg 28; target DOMAIN.md §4 (NCT was 89.9%)",
+        "CPPR 2010 reg 28; target docs/domain.md §4 (NCT was 89.9%)",
     ),
     Kpi("visits_seen_alone", "Visits where the child was seen alone", "percent", 90.0, "higher", "CPPR reg 29 (local)"),
     Kpi(
@@ -92,14 +92,14 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("overdue_annual_reviews", "Overdue annual reviews of approval", "count", 0, "lower", "FS(E) Regs 2011 reg 28"),
     Kpi("overdue_dbs_checks", "Overdue household DBS checks", "count", 0, "lower", "FS(E) Regs 2011 Schedule 3"),
     Kpi("overdue_training", "Overdue carer training", "count", 0, "lower", "NMS 20"),
-    Kpi("households_on_hold", "Households on hold for new placements", "count", None, "lower", "DOMAIN.md §2"),
+    Kpi("households_on_hold", "Households on hold for new placements", "count", None, "lower", "docs/domain.md §2"),
     Kpi(
         "children_placed_while_on_hold",
         "Children placed with a household while it was on hold (must be 0)",
         "count",
         0,
         "lower",
-        "DOMAIN.md §2",
+        "docs/domain.md §2",
     ),
 )
 KPI_BY_KEY = {k.key: k for k in KPIS}

@@ -1,4 +1,4 @@
-"""One month's figures: every KPI of DOMAIN.md §4, and the same per worker and per household."""
+"""One month's figures: every KPI of docs/domain.md §4, and the same per worker and per household."""
 
 from __future__ import annotations
 
@@ -291,7 +291,7 @@ CLOCK_KPIS: dict[str, str] = {
 
 
 def compute_month(facts: Facts, month: str, at: datetime) -> MonthFigures:
-    """Every KPI of DOMAIN.md §4 for `month`, measured at `at` (the month's end, or earlier if the
+    """Every KPI of docs/domain.md §4 for `month`, measured at `at` (the month's end, or earlier if the
     report is provisional), from `facts` already narrowed to what was known as of the report."""
     m = _Month(facts, month, at)
     in_care, visited = m.statutory_visits()

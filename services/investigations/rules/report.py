@@ -144,7 +144,7 @@ def assemble_report(facts: Facts, reading: Reading, late: Sequence[LateEntry] | 
     start, end = month_bounds(reading.month)
     figures = compute_month(facts, reading.month, min(end, reading.as_of))
     report = KpiReport(
-        report="carelog monthly KPIs (DOMAIN.md §4)",
+        report="carelog monthly KPIs (docs/domain.md §4)",
         month=reading.month,
         period=Period(start=iso(start), end=iso(end)),
         close=iso(reading.close),

@@ -12,7 +12,7 @@ from services.notifications.rules.facts import NOTIFIABLE, Notifiable, event_tim
 from shared.calendar import local_date
 from shared.contracts.base import Event, event_class
 
-# Who can be told (DOMAIN.md §3), plus the agency itself (`internal`: escalations).
+# Who can be told (docs/domain.md §3), plus the agency itself (`internal`: escalations).
 RECIPIENTS = (
     "ofsted",
     "placing_authority",

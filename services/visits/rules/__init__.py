@@ -1,7 +1,7 @@
 """visits: pure domain rules (no I/O, no clock: the caller passes `now`).
 
 Statutory numbers are data (`STATUTORY`, each with its source, in statutory.py); numbers marked
-(local) in DOMAIN.md are the agency's practice, `settings.visits` (shared/practice.py). kinds.py
+(local) in docs/domain.md are the agency's practice, `settings.visits` (shared/practice.py). kinds.py
 names the clocks, recording.py says what makes an entry acceptable, clocks.py which clocks a fact
 starts and meets."""
 

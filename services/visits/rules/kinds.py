@@ -1,4 +1,4 @@
-"""The clocks visits sets (their `kind`), and which incidents call for what (DOMAIN.md §1; Ofsted
+"""The clocks visits sets (their `kind`), and which incidents call for what (docs/domain.md §1; Ofsted
 2023). The vocabularies themselves are the contracts' (shared/contracts/visits.py)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ HEALTH_CLOCKS_MET: dict[HealthCheckKind, frozenset[str]] = {
     HealthCheckKind.DENTAL_CHECK: frozenset({DENTAL_CHECK}),
 }
 
-# Incidents after which a social worker must see the child (DOMAIN.md §1: overdose, self-harm,
+# Incidents after which a social worker must see the child (docs/domain.md §1: overdose, self-harm,
 # missing, police called; plus exploitation and a child protection enquiry, which are as serious).
 FOLLOW_UP_CATEGORIES = frozenset(
     {

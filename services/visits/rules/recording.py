@@ -1,4 +1,4 @@
-"""What makes an entry in the child's record acceptable (DOMAIN.md §2, CPPR reg 29, Ofsted 2023).
+"""What makes an entry in the child's record acceptable (docs/domain.md §2, CPPR reg 29, Ofsted 2023).
 Each rule answers the reasons it refuses (shared.refusals.Reason), empty when it accepts."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def visit_refusals(
     narrative: str | None,
     child_views: str | None,
 ) -> list[Reason]:
-    """Why a visit record cannot be accepted. DOMAIN.md §2, CPPR reg 29."""
+    """Why a visit record cannot be accepted. docs/domain.md §2, CPPR reg 29."""
     reasons: list[Reason] = []
     if child_seen and _blank(narrative):
         reasons.append(
