@@ -7,7 +7,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -19,7 +18,7 @@ from shared.access import access, children_read
 from shared.auth import Principal
 from shared.checkpoints import Checkpoint, signing_key, take_checkpoint
 from shared.db import is_ready
-from shared.eventstore import EventFilter, VerifyResult, verify_chain
+from shared.eventstore import EventFilter, RecordedEvent, VerifyResult, verify_chain
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.settings import ConfigurationError
@@ -33,33 +32,15 @@ LogReader = Annotated[Principal, access(Resource.LOG, Action.READ)]
 LogWriter = Annotated[Principal, access(Resource.LOG, Action.WRITE)]
 
 
-class LoggedEvent(BaseModel):
-    """One event as the log holds it: its place, its payload and the hashes that chain it."""
-
-    position: int
-    event_id: uuid.UUID
-    stream_id: str
-    stream_version: int
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    child_ids: list[uuid.UUID]
-    occurred_at: datetime
-    recorded_at: datetime
-    prev_hash: str
-    hash: str
-
-
 class Feed(BaseModel):
-    events: list[LoggedEvent]
+    events: list[RecordedEvent]
     next_after: int | None = Field(description="Pass as `after` for the next page; null on the last page")
 
 
 class StreamRead(BaseModel):
     stream_id: str
     version: int
-    events: list[LoggedEvent]
+    events: list[RecordedEvent]
 
 
 class Liveness(BaseModel):
@@ -195,7 +176,7 @@ async def checkpoint_worker(state: Any) -> None:
     responses={
         200: {
             "description": "One event per line, each as in the global feed",
-            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LoggedEvent"}}},
+            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/RecordedEvent"}}},
         }
     },
 )
