@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import orjson
 import structlog
@@ -99,8 +101,28 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One recording rule a request breaks: a stable code and a sentence a person can act on."""
+
+    code: str
+    detail: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "detail": self.detail}
+
+
+class FieldError(TypedDict):
+    """One field that is not valid: where it is, what is wrong, and the kind of fault."""
+
+    location: list[str]
+    message: str
+    type: str
+
+
 class Problem(Exception):
-    """Raise anywhere in a request to answer with an RFC 9457 problem."""
+    """Raise anywhere in a request to answer with an RFC 9457 problem. `reasons` and `errors` are
+    typed, so every problem's lists have the one shape PROBLEM_SCHEMA documents."""
 
     def __init__(
         self,
@@ -110,6 +132,8 @@ class Problem(Exception):
         status: int | None = None,
         title: str | None = None,
         headers: dict[str, str] | None = None,
+        reasons: Sequence[Reason] = (),
+        errors: Sequence[FieldError] = (),
         **extensions: Any,
     ) -> None:
         default_status, default_title = PROBLEM_TYPES[slug]
@@ -118,6 +142,8 @@ class Problem(Exception):
         self.title = title or default_title
         self.detail = detail
         self.headers = headers or {}
+        self.reasons = tuple(reasons)
+        self.errors = tuple(errors)
         self.extensions = extensions
         super().__init__(detail or self.title)
 
@@ -131,6 +157,10 @@ class Problem(Exception):
             body["detail"] = self.detail
         if instance:
             body["instance"] = instance
+        if self.reasons:
+            body["reasons"] = [reason.as_json() for reason in self.reasons]
+        if self.errors:
+            body["errors"] = list(self.errors)
         body.update(self.extensions)
         return body
 
@@ -167,17 +197,15 @@ _STATUS_SLUGS = {
 _PROTOCOL_HEADERS = frozenset({"if-match", "idempotency-key", "x-request-id", "x-correlation-id"})
 
 
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for error in exc.errors():
-        errors.append(
-            {
-                "location": [str(part) for part in error.get("loc", ())],
-                "message": error.get("msg", ""),
-                "type": error.get("type", ""),
-            }
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    return [
+        FieldError(
+            location=[str(part) for part in error.get("loc", ())],
+            message=error.get("msg", ""),
+            type=error.get("type", ""),
         )
-    return errors
+        for error in exc.errors()
+    ]
 
 
 def document_problems(app: FastAPI) -> None:

@@ -4,32 +4,24 @@ social worker can act on, and the problem lists them all (not just the first).""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from shared.calendar import local_date
-from shared.problems import Problem
+from shared.problems import Problem, Reason
+
+__all__ = ["FUTURE_TOLERANCE", "Reason", "in_the_future", "refusal", "refuse_if"]
 
 # How far ahead of the agency's clock a recorded occurrence may be: a phone's clock runs a little
 # fast, a visit is recorded as it ends. Anything later has not happened yet.
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
-    code: str
-    detail: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "detail": self.detail}
-
-
 def refusal(reasons: Iterable[Reason], *, slug: str = "business-rule", **extensions: Any) -> Problem:
     """The problem that refuses a command for `reasons` (422 business-rule unless told otherwise)."""
     found = list(reasons)
     detail = found[0].detail if len(found) == 1 else " ".join(r.detail for r in found)
-    return Problem(slug, detail, reasons=[r.as_json() for r in found], **extensions)
+    return Problem(slug, detail, reasons=found, **extensions)
 
 
 def refuse_if(reasons: Iterable[Reason], **extensions: Any) -> None:

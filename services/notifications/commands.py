@@ -40,7 +40,7 @@ from shared.contracts.deadlines import DeadlineMet, DeadlineSet
 from shared.eventstore import NO_STREAM, NewEvent, RecordedEvent, reaction_id, reaction_metadata
 from shared.eventstore.projector import Reactions
 from shared.policy import require_role, require_writer
-from shared.problems import Problem
+from shared.problems import FieldError, Problem
 from shared.recording import Recorder
 from shared.refusals import Reason, in_the_future, refusal, refuse_if
 from shared.types import Instant
@@ -224,7 +224,7 @@ async def check_receiver_url(url: str, allowed_networks: tuple[rules.Network, ..
             "validation",
             "The receiver URL must not carry credentials (user:password@): they would be stored and "
             "shown with it. Authenticate the receiver by the webhook signature instead.",
-            errors=[{"location": ["body", "url"], "message": "credentials in the URL", "type": "url_credentials"}],
+            errors=[FieldError(location=["body", "url"], message="credentials in the URL", type="url_credentials")],
         )
     try:
         await destinations.check(url, allowed_networks)
@@ -233,7 +233,7 @@ async def check_receiver_url(url: str, allowed_networks: tuple[rules.Network, ..
             "destination-refused",
             f"Webhooks are not sent there: {exc.reason}. Receivers on the agency's own networks must be "
             "listed in CARELOG_WEBHOOK_ALLOWED_NETWORKS.",
-            reasons=[exc.reason],
+            reasons=[Reason(exc.code, exc.reason)],
         ) from exc
 
 

@@ -22,10 +22,12 @@ from services.notifications import rules
 
 
 class DestinationRefused(Exception):
-    """The receiver's URL may not be used; `reason` says why, in words safe to record."""
+    """The receiver's URL may not be used; `code` names the rule and `reason` says why, in words safe
+    to record."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, code: str, reason: str) -> None:
         super().__init__(reason)
+        self.code = code
         self.reason = reason
 
 
@@ -65,14 +67,14 @@ async def resolve(host: str, port: int) -> list[rules.Address]:
     try:
         found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise DestinationRefused("the receiver's host name does not resolve") from exc
+        raise DestinationRefused("host_unresolved", "the receiver's host name does not resolve") from exc
     addresses: list[rules.Address] = []
     for *_, sockaddr in found:
         address = ip_address(str(sockaddr[0]).split("%")[0])  # no IPv6 zone: link-local is refused anyway
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise DestinationRefused("the receiver's host name does not resolve")
+        raise DestinationRefused("host_unresolved", "the receiver's host name does not resolve")
     return addresses
 
 
@@ -81,7 +83,7 @@ def _checked(addresses: list[rules.Address], allowed: tuple[rules.Network, ...])
     for address in addresses:
         kind = rules.refused_address(address, allowed)
         if kind is not None:
-            raise DestinationRefused(f"the receiver's address is {kind}")
+            raise DestinationRefused("address_refused", f"the receiver's address is {kind}")
     return addresses[0]
 
 
@@ -89,11 +91,11 @@ def _parts(url: str) -> tuple[httpx.URL, str, int]:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise DestinationRefused("the receiver's URL is not valid") from exc
+        raise DestinationRefused("url_invalid", "the receiver's URL is not valid") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise DestinationRefused("the receiver's URL must be http or https with a host")
+        raise DestinationRefused("url_scheme", "the receiver's URL must be http or https with a host")
     if has_credentials(url):
-        raise DestinationRefused("the receiver's URL carries credentials, which carelog never sends")
+        raise DestinationRefused("url_credentials", "the receiver's URL carries credentials, which carelog never sends")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return parsed, parsed.host, port
 

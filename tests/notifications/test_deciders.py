@@ -146,7 +146,7 @@ def test_every_reason_an_answer_is_refused_is_given() -> None:
     body = answer(recipient="police", acknowledged_at=(NOW + timedelta(days=1)).isoformat())
     with pytest.raises(Problem) as refused:
         commands.decide_acknowledgement(recorder(), state, state.raised.notification_id, body)
-    assert [r["code"] for r in refused.value.extensions["reasons"]] == ["not_a_recipient", "in_the_future"]
+    assert [r.code for r in refused.value.reasons] == ["not_a_recipient", "in_the_future"]
 
 
 def test_an_unknown_notification_is_not_found() -> None:

@@ -90,7 +90,7 @@ async def test_internal_receivers_are_refused_at_registration(
         assert response.headers["content-type"].startswith("application/problem+json")
         body = response.json()
         assert body["type"].endswith("/destination-refused")
-        assert body["reasons"] == [f"the receiver's address is {kind}"]
+        assert body["reasons"] == [{"code": "address_refused", "detail": f"the receiver's address is {kind}"}]
         assert "CARELOG_WEBHOOK_ALLOWED_NETWORKS" in body["detail"]
     assert await subscriptions_naming(app, marker) == 0
 
@@ -215,7 +215,7 @@ async def test_delivery_goes_to_the_address_checked_so_dns_rebinding_fails(
                 headers=auth(Role.ADMIN),
             )
             assert mixed.status_code == 422  # every address a name resolves to is checked
-            assert mixed.json()["reasons"] == ["the receiver's address is private"]
+            assert mixed.json()["reasons"] == [{"code": "address_refused", "detail": "the receiver's address is private"}]
 
             child = await overdose_for_placed_child(application, clock, authority)
 
