@@ -106,29 +106,12 @@ async def kpi_series(
 
 
 # ---- the subject-access export -----------------------------------------------------------------
-def _logged(record: Any) -> rules.Logged:
-    return rules.Logged(
-        position=int(record["position"]),
-        event_id=record["event_id"],
-        stream_id=record["stream_id"],
-        stream_version=int(record["stream_version"]),
-        type=record["type"],
-        schema_version=int(record["schema_version"]),
-        data=record["data"],
-        metadata=record["metadata"],
-        child_ids=tuple(record["child_ids"] or ()),
-        occurred_at=record["occurred_at"],
-        recorded_at=record["recorded_at"],
-        hash=record["hash"],
-    )
-
-
 async def child_export(
     store: EventStore, child_id: uuid.UUID, *, as_of: datetime | None = None, late_entry_hours: float = 24.0
 ) -> rules.ChildExport:
     """The child's whole record: every event whose child_ids include the child, in order."""
     _aware(as_of)
-    record = [_logged(r) for r in await store.child_record(child_id, as_of)]
+    record = await store.child_record(child_id, as_of)
     if not record:
         raise Problem("not-found", f"No record of child {child_id}.")
     head, _ = await store.head()

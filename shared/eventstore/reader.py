@@ -259,11 +259,10 @@ class LogReader:
                 return
             after = page[-1].position
 
-    async def child_record(self, child_id: uuid.UUID, as_of: datetime | None = None) -> list[Any]:
-        """Every event about the child as known at `as_of`, by occurred_at then position (records
-        with the event's columns but prev_hash)."""
+    async def child_record(self, child_id: uuid.UUID, as_of: datetime | None = None) -> list[RecordedEvent]:
+        """Every event about the child as known at `as_of`, by occurred_at then position."""
         async with self.acquire() as conn:
-            return list(await conn.fetch(sql.CHILD_RECORD, child_id, as_of))
+            return [record_to_event(r) for r in await conn.fetch(sql.CHILD_RECORD, child_id, as_of)]
 
     async def chronology(self, query: ChronologyQuery, amended_type: str) -> list[Any]:
         """A page of the child's chronology and one more row (so the caller knows whether there is

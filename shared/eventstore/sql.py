@@ -93,8 +93,7 @@ RANGE_OF_TYPES = (
 
 # A child's whole record: every event whose child_ids name the child (one scan of the GIN index).
 CHILD_RECORD = (
-    "SELECT position, event_id, stream_id, stream_version, type, schema_version, data, metadata, child_ids, "
-    "occurred_at, recorded_at, hash FROM events WHERE child_ids @> ARRAY[$1::uuid] "
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE child_ids @> ARRAY[$1::uuid] "
     "AND ($2::timestamptz IS NULL OR recorded_at <= $2) "
     "ORDER BY occurred_at, position"
 )

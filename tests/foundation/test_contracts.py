@@ -107,6 +107,7 @@ async def test_every_event_of_a_demo_log_loads_into_its_class(app_url: str, data
     from bench.generator import run_demo
     from shared.db import create_engine
     from shared.eventstore.reader import EventFilter, LogReader
+
     await run_demo(test_settings(), app_url, children=12, households=5)
     engine = create_engine(database_url, pool_size=1)
     kinds = set()

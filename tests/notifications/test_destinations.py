@@ -215,7 +215,8 @@ async def test_delivery_goes_to_the_address_checked_so_dns_rebinding_fails(
                 headers=auth(Role.ADMIN),
             )
             assert mixed.status_code == 422  # every address a name resolves to is checked
-            assert mixed.json()["reasons"] == [{"code": "address_refused", "detail": "the receiver's address is private"}]
+            private = {"code": "address_refused", "detail": "the receiver's address is private"}
+            assert mixed.json()["reasons"] == [private]
 
             child = await overdose_for_placed_child(application, clock, authority)
 

@@ -7,7 +7,6 @@ from services.investigations.rules.export import (
     THIRD_PARTY_TYPES,
     ChildExport,
     ExportEntry,
-    Logged,
     child_export,
     redaction_flags,
 )
@@ -100,7 +99,6 @@ __all__ = [
     "Kpi",
     "KpiReport",
     "LateEntry",
-    "Logged",
     "MonthFigures",
     "Notification",
     "Placement",

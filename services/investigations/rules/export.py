@@ -4,18 +4,16 @@ before disclosure (UK GDPR Art. 15(4), DPA 2018 Sch. 2 para 16)."""
 
 from __future__ import annotations
 
-import builtins
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NotRequired, TypeVar
 
 from typing_extensions import TypedDict
 
 from services.investigations.rules.months import iso, year_of
-from shared.contracts.base import Event
+from shared.contracts.base import Event, load_as
 from shared.contracts.carers import (
     AllegationOutcomeRecorded,
     AllegationReceived,
@@ -36,6 +34,7 @@ from shared.contracts.visits import (
     IncidentRecorded,
     StatementRecorded,
 )
+from shared.eventstore.model import RecordedEvent
 
 E = TypeVar("E", bound=Event)
 
@@ -95,27 +94,6 @@ def redaction_flags(event_type: str, data: Mapping[str, Any], child_ids: Sequenc
 
 
 # ---- the document ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Logged:
-    """An event of the child's record, as the log holds it."""
-
-    position: int
-    event_id: uuid.UUID
-    stream_id: str
-    stream_version: int
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    child_ids: tuple[uuid.UUID, ...]
-    occurred_at: datetime
-    recorded_at: datetime
-    hash: str
-
-    def read_as(self, contract: builtins.type[E]) -> E:
-        return contract.model_validate(contract.upcast(self.data, self.schema_version))
-
-
 class Amendment(TypedDict):
     event_id: str
     position: int
@@ -178,12 +156,12 @@ REDACTION_NOTE = (
 )
 
 
-def _amendments(record: Sequence[Logged]) -> dict[str, list[Amendment]]:
+def _amendments(record: Sequence[RecordedEvent]) -> dict[str, list[Amendment]]:
     """Every amendment, by the id of the entry it corrects."""
     found: dict[str, list[Amendment]] = defaultdict(list)
     for logged in record:
         if logged.type == EntryAmended.event_type:
-            amended = logged.read_as(EntryAmended)
+            amended = load_as(EntryAmended, logged)
             found[str(amended.amends_event_id)].append(
                 Amendment(
                     event_id=str(logged.event_id),
@@ -197,17 +175,17 @@ def _amendments(record: Sequence[Logged]) -> dict[str, list[Amendment]]:
     return found
 
 
-def _child(child_id: uuid.UUID, record: Sequence[Logged]) -> dict[str, Any]:
+def _child(child_id: uuid.UUID, record: Sequence[RecordedEvent]) -> dict[str, Any]:
     """The child's details as registered (as recorded, whatever version of the form)."""
     child: dict[str, Any] = {"child_id": str(child_id)}
     for logged in record:
-        if logged.type == ChildRegistered.event_type and logged.read_as(ChildRegistered).child_id == child_id:
+        if logged.type == ChildRegistered.event_type and load_as(ChildRegistered, logged).child_id == child_id:
             child.update({k: v for k, v in logged.data.items() if k != "child_id"})
     return child
 
 
 def _entry(
-    logged: Logged, child_id: str, late_after: timedelta, amendments: Mapping[str, list[Amendment]]
+    logged: RecordedEvent, child_id: str, late_after: timedelta, amendments: Mapping[str, list[Amendment]]
 ) -> ExportEntry:
     child_ids = [str(c) for c in logged.child_ids]
     entry = ExportEntry(
@@ -231,7 +209,7 @@ def _entry(
         redaction_review=redaction_flags(logged.type, logged.data, child_ids, child_id),
     )
     if logged.type == EntryAmended.event_type:
-        entry["amends_event_id"] = str(logged.read_as(EntryAmended).amends_event_id)
+        entry["amends_event_id"] = str(load_as(EntryAmended, logged).amends_event_id)
     return entry
 
 
@@ -246,7 +224,12 @@ def _counts(entries: Sequence[ExportEntry]) -> Counts:
 
 
 def child_export(
-    child_id: uuid.UUID, record: Sequence[Logged], *, as_of: datetime | None, log_head: int, late_entry_hours: float
+    child_id: uuid.UUID,
+    record: Sequence[RecordedEvent],
+    *,
+    as_of: datetime | None,
+    log_head: int,
+    late_entry_hours: float,
 ) -> ChildExport:
     """The export of a child's `record` (every event naming the child, in the order things
     happened); an entry recorded more than `late_entry_hours` after it happened is marked late."""
