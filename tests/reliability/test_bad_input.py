@@ -243,7 +243,7 @@ async def test_schemathesis_every_operation_positive_and_negative(fresh_database
     context = serving(fresh_database_url)
     url = await asyncio.to_thread(context.__enter__)
     try:
-        async with httpx.AsyncClient(base_url=url) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:  # the first /openapi.json is built then
             schema_doc = (await client.get("/openapi.json")).json()
         outcome = await asyncio.to_thread(_fuzz, url, schema_doc, examples)
         await wait_projections_at_head(fresh_database_url)
