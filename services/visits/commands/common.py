@@ -14,7 +14,7 @@ from services.visits import rules
 from services.visits.projections import ChildContext, Current
 from services.visits.rules import Due, OpenClock
 from shared.commanding import CommandContext
-from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
+from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet
 from shared.eventstore import NewEvent
 from shared.policy import require_writer
 from shared.problems import Problem
@@ -49,21 +49,14 @@ def started(
     deadline_id: uuid.UUID | None = None,
 ) -> NewEvent:
     """The clock `due`, about `subject` (a stream), started by `cause`."""
-    return rec.deadline_set(
-        DeadlineSet(
-            deadline_id=deadline_id or rec.new_id(),
-            kind=due.kind,
-            subject=subject,
-            child_ids=[child_id],
-            household_id=household_id,
-            placement_id=placement_id,
-            started_at=due.started_at,
-            due_at=due.due_at,
-            description=due.description,
-            source=due.source,
-        ),
-        causation_id=cause.event_id,
+    deadline = due.deadline(
+        deadline_id or rec.new_id(),
+        subject=subject,
+        child_id=child_id,
+        household_id=household_id,
+        placement_id=placement_id,
     )
+    return rec.deadline_set(deadline, causation_id=cause.event_id)
 
 
 def met(rec: Recorder, clock: OpenClock, at: datetime, by: NewEvent, child_id: uuid.UUID) -> NewEvent:

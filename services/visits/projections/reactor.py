@@ -34,7 +34,7 @@ from services.visits.projections.plans import PlansView
 from services.visits.rules import Due, Placement
 from shared.contracts.base import Event
 from shared.contracts.carers import AllegationReceived, PlacementEnded, PlacementStarted
-from shared.contracts.deadlines import DeadlineCancelled, DeadlineSet
+from shared.contracts.deadlines import DeadlineCancelled
 from shared.eventstore import NewEvent, Projector, Reactor, RecordedEvent, reaction_id, reaction_metadata, reacts
 from shared.practice import VisitsPractice
 from shared.settings import Settings
@@ -75,17 +75,9 @@ def _clock(
 ) -> NewEvent:
     """The clock `due`, its id derived from the cause and `key`, its event's from `event_key`
     (default: the key's)."""
-    deadline = DeadlineSet(
-        deadline_id=reaction_id(cause, key),
-        kind=due.kind,
-        subject=subject,
-        child_ids=[child_id],
-        household_id=household_id,
-        placement_id=placement_id,
-        started_at=due.started_at,
-        due_at=due.due_at,
-        description=due.description,
-        source=due.source,
+    deadline_id = reaction_id(cause, key)
+    deadline = due.deadline(
+        deadline_id, subject=subject, child_id=child_id, household_id=household_id, placement_id=placement_id
     )
     summary = f"Clock started: {due.description} (due {due.due_at:%d %b %Y %H:%M})"
     return _reaction(cause, event_key or f"{key}:event", deadline, due.started_at, [child_id], summary)

@@ -30,6 +30,7 @@ from services.visits.rules.statutory import (
     working_days_after,
 )
 from shared.calendar import end_of_day, local_date, start_of_day
+from shared.contracts.deadlines import DeadlineSet
 from shared.contracts.visits import HealthCheckKind, IncidentCategory, VisitorRole
 from shared.practice import VisitsPractice
 
@@ -45,6 +46,29 @@ class Due:
     due_at: datetime
     description: str
     source: str
+
+    def deadline(
+        self,
+        deadline_id: uuid.UUID,
+        *,
+        subject: str,
+        child_id: uuid.UUID,
+        household_id: uuid.UUID | None = None,
+        placement_id: uuid.UUID | None = None,
+    ) -> DeadlineSet:
+        """This clock as the log records it, about `subject` (a stream) and the child."""
+        return DeadlineSet(
+            deadline_id=deadline_id,
+            kind=self.kind,
+            subject=subject,
+            child_ids=[child_id],
+            household_id=household_id,
+            placement_id=placement_id,
+            started_at=self.started_at,
+            due_at=self.due_at,
+            description=self.description,
+            source=self.source,
+        )
 
 
 @dataclass(frozen=True)
