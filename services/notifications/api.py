@@ -236,7 +236,7 @@ async def get_escalation(escalation_id: uuid.UUID, request: Request, caller: Esc
 async def metrics_figures(state: Any) -> dict[str, float]:
     """For /metrics: what is waiting to be delivered, for how long, and what is escalated."""
     async with state.store.acquire() as conn:
-        return await queries.outbox_figures(conn)
+        return await queries.outbox_figures(conn, state.store.clock.now())
 
 
 SERVICE = ServiceSpec(

@@ -136,3 +136,34 @@ async def test_metrics_with_a_scrape_token_answer_that_token_only(app_url: str, 
                 assert refused.status_code == 401, headers
                 assert refused.json()["type"].endswith("/unauthenticated")
                 assert "WWW-Authenticate" in refused.headers
+
+
+async def test_the_oldest_undelivered_message_is_aged_by_the_agencys_clock(
+    client: httpx.AsyncClient, auth, owner_engine, clock  # type: ignore[no-untyped-def]
+) -> None:
+    """An outbox row is created at its event's recorded_at (the agency's clock), so its age is too:
+    the database's own clock would age it by however far the machine is from the agency's clock."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO notifications_outbox (outbox_id, webhook_id, subscription_id, recipient, message_type, "
+                "message_stream, source_event_id, body, status, created_at, updated_at, next_attempt_at) VALUES (:id, "
+                ":webhook, :sub, 'ofsted', 'notification', 'notification-x', :source, '{}', 'pending', :created, "
+                ":created, :retry)"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "webhook": f"msg_{uuid.uuid4().hex}",
+                "sub": uuid.uuid4(),
+                "source": uuid.uuid4(),
+                "created": clock.now() - timedelta(hours=1),
+                "retry": clock.now() + timedelta(hours=1),  # not due: no dispatcher takes it meanwhile
+            },
+        )
+    body = (await client.get("/metrics", headers=auth(Role.INSPECTOR))).text
+    [line] = [line for line in body.splitlines() if 'name="oldest_undelivered_seconds"' in line]
+    assert float(line.rsplit(" ", 1)[1]) == 3600.0

@@ -375,15 +375,16 @@ def children_of(rows: Sequence[Notification] | Sequence[Escalation]) -> list[uui
 # ---- figures for /metrics --------------------------------------------------------------------
 _FIGURES = (
     "SELECT (SELECT count(*) FROM notifications_outbox WHERE status = 'pending') AS depth, "
-    "(SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) "
+    "(SELECT coalesce(extract(epoch FROM $1::timestamptz - min(created_at)), 0) "
     " FROM notifications_outbox WHERE status = 'pending') AS oldest, "
     "(SELECT count(*) FROM notifications_escalations WHERE status = 'open') AS open_escalations"
 )
 
 
-async def outbox_figures(conn: Any) -> dict[str, float]:
-    """What is waiting to be delivered, for how long, and what is escalated."""
-    row = await conn.fetchrow(_FIGURES)
+async def outbox_figures(conn: Any, now: datetime) -> dict[str, float]:
+    """What is waiting to be delivered, for how long by the agency's clock (an outbox row is
+    created at its event's recorded_at), and what is escalated."""
+    row = await conn.fetchrow(_FIGURES, now)
     return {
         "outbox_depth": float(row["depth"]),
         "oldest_undelivered_seconds": float(row["oldest"]),
