@@ -39,11 +39,12 @@ from services.carers.rules import (
     compliance,
     ending_parts_of,
 )
-from shared.access import access, children_read
+from shared.access import access, children_read, readable
 from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.contracts.base import load, load_as
 from shared.eventstore import RecordedEvent
+from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
@@ -57,6 +58,7 @@ HouseholdCreator = Annotated[Principal, access(Resource.HOUSEHOLD, Action.CREATE
 HouseholdReader = Annotated[
     Principal, access(Resource.HOUSEHOLD, Action.READ, locate="household", param="household_id")
 ]
+HouseholdLister = Annotated[Principal, access(Resource.HOUSEHOLD, Action.READ, listing=True)]
 HouseholdWriter = Annotated[
     Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
 ]
@@ -124,6 +126,10 @@ class TrainingResult(CommandResult):
 class ReviewResult(CommandResult):
     review_id: uuid.UUID
     first_review: bool
+
+
+class HouseholdsPage(PageInfo):
+    households: list[pj.HouseholdListItem]
 
 
 class HoldResult(CommandResult):
@@ -233,6 +239,36 @@ async def overdue_households(request: Request, _: ReportReader) -> OverdueHouseh
     async with request.app.state.store.acquire() as conn:
         households = await pj.overdue_households(conn, now, request.app.state.settings.carers)
     return OverdueHouseholds(as_of=now, count=len(households), households=households)
+
+
+@router.get(
+    "/households",
+    summary="The households the caller may read: filtered, searched by name, a page at a time",
+    responses=REFUSALS,
+)
+async def list_households(
+    request: Request,
+    caller: HouseholdLister,
+    status: Annotated[HouseholdStatus | None, Query(description="In assessment, approved, refused or ended")] = None,
+    worker: Annotated[str | None, Query(max_length=255, description="The supervising social worker")] = None,
+    overdue: Annotated[bool | None, Query(description="With (true) or without (false) anything overdue")] = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> HouseholdsPage:
+    wanted = pj.HouseholdFilter(
+        await readable(request.app.state, caller, Resource.HOUSEHOLD, "household"),
+        worker,
+        status,
+        overdue,
+        search_query(q),
+    )
+    after = decode_cursor(cursor)
+    now = request.app.state.clock.now()
+    async with request.app.state.store.acquire() as conn:
+        rows = await pj.list_households(conn, wanted, now, request.app.state.settings.carers, after, limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda row: (row.name, row.household_id))
+    return HouseholdsPage(households=page, next_cursor=next_cursor)
 
 
 @router.get("/households/{household_id}", summary="A household: members, checks, approval, holds, placements")

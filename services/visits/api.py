@@ -15,10 +15,11 @@ from services.visits import commands as cmd
 from services.visits import projections as pj
 from services.visits import rules
 from services.visits.events import ChildNeed, ConcernEscalation, HealthCheckKind, PlanKind
-from shared.access import access, children_read
+from shared.access import access, children_read, readable
 from shared.auth import Principal, Role
 from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.eventstore import ChronologyQuery, EventStore, RecordedEvent
+from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/v1", tags=["visits"], route_class=CommandRoute)
 # Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
 ChildCreator = Annotated[Principal, access(Resource.CHILD, Action.CREATE)]
 ChildReader = Annotated[Principal, access(Resource.CHILD, Action.READ, locate="child", param="child_id", audited=True)]
+ChildLister = Annotated[Principal, access(Resource.CHILD, Action.READ, listing=True)]
 ChildWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="child", param="child_id")]
 ComplaintWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="complaint", param="complaint_id")]
 ReportListReader = Annotated[Principal, access(Resource.REPORT, Action.READ, self_param="worker_id")]
@@ -69,6 +71,10 @@ class ChildResult(OfChild):
     placing_authority: str
     social_worker_id: str | None
     looked_after_since: date
+
+
+class ChildrenPage(PageInfo):
+    children: list[pj.ChildListItem]
 
 
 class NeedsResult(OfChild):
@@ -168,6 +174,38 @@ async def register_child(body: cmd.RegisterChild, ctx: Ctx, response: Response, 
     response.headers["Location"] = f"/v1/children/{answer.child_id}"
     response.headers["ETag"] = f'"{answer.version}"'
     return answer
+
+
+@router.get(
+    "/children",
+    summary="The children the caller may read: filtered, searched by name, a page at a time (each is access-logged)",
+    responses=PROBLEMS,
+)
+async def list_children(
+    request: Request,
+    caller: ChildLister,
+    status: Annotated[pj.PlacedStatus | None, Query(description="Placed now, or not")] = None,
+    worker: Annotated[str | None, Query(max_length=255, description="The child's social worker")] = None,
+    household_id: Annotated[uuid.UUID | None, Query(description="Placed with this household now")] = None,
+    overdue: Annotated[bool | None, Query(description="With (true) or without (false) an overdue clock")] = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> ChildrenPage:
+    wanted = pj.ChildFilter(
+        await readable(request.app.state, caller, Resource.CHILD, "child"),
+        worker,
+        household_id,
+        status,
+        overdue,
+        search_query(q),
+    )
+    after = decode_cursor(cursor)
+    async with _store(request).acquire() as conn:
+        rows = await pj.list_children(conn, wanted, _now(request), after, limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda row: (row.name, row.child_id))
+    await children_read(request, [row.child_id for row in page])
+    return ChildrenPage(children=page, next_cursor=next_cursor)
 
 
 @router.get("/children/{child_id}", summary="A child's current details and version", responses=PROBLEMS)

@@ -3,6 +3,7 @@ typed rows."""
 
 from services.carers.projections.caseloads import CaseloadsProjector, WorkerCaseload, WorkerSupervision, caseloads
 from services.carers.projections.households import HouseholdsProjector, PlacementRow, evolve_placement
+from services.carers.projections.lists import HouseholdFilter, HouseholdListItem, list_households
 from services.carers.projections.queries import (
     AllegationReportView,
     HouseholdView,
@@ -36,6 +37,8 @@ __all__ = [
     "AllegationReportView",
     "CaseloadsProjector",
     "ChildNeedsReactor",
+    "HouseholdFilter",
+    "HouseholdListItem",
     "HouseholdView",
     "HouseholdsProjector",
     "IncidentAgendaReactor",
@@ -50,6 +53,7 @@ __all__ = [
     "evolve_placement",
     "household",
     "household_view",
+    "list_households",
     "overdue_households",
     "placement",
     "placements_of",
