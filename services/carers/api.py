@@ -43,6 +43,18 @@ from shared.access import access, children_read, readable
 from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.contracts.base import load, load_as
+from shared.documents import (
+    DOWNLOAD_RESPONSES,
+    UPLOAD_OPENAPI,
+    DocumentResult,
+    Filename,
+    Kind,
+    Title,
+    attached_to,
+    document_store,
+    download,
+    read_upload,
+)
 from shared.eventstore import RecordedEvent
 from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
 from shared.policy import Action, Resource
@@ -130,6 +142,11 @@ class ReviewResult(CommandResult):
 
 class HouseholdsPage(PageInfo):
     households: list[pj.HouseholdListItem]
+
+
+class HouseholdDocument(DocumentResult):
+    household_id: uuid.UUID
+    allegation_id: uuid.UUID | None = None
 
 
 class HoldResult(CommandResult):
@@ -660,6 +677,86 @@ async def allegation_outcome(
 ) -> OutcomeRecorded:
     recorded = await cmd.record_outcome(ctx, allegation_id, body)
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
+
+
+# ---- documents ----------------------------------------------------------------------------------
+def _document(recorded: list[RecordedEvent]) -> HouseholdDocument:
+    return HouseholdDocument(**result_of(recorded), **recorded[0].data)
+
+
+async def _download(request: Request, document_id: uuid.UUID, field: str, object_id: uuid.UUID) -> Response:
+    first = await request.app.state.store.first_event(f"document-{document_id}")
+    data = attached_to(first.data if first is not None else None, field, object_id)
+    if field == "household_id" and data.get("allegation_id"):
+        # An allegation's document is served only with the allegation's access (and access log).
+        attached_to(None, field, object_id)
+    return download(request, data["sha256"], data["filename"], data["media_type"])
+
+
+@router.post(
+    "/households/{household_id}/documents",
+    summary="Attach a document (PDF, image or Office file) to the household's record: the body is the file",
+    responses=REFUSALS,
+    openapi_extra=UPLOAD_OPENAPI,
+    **CREATED,
+)
+async def attach_household_document(
+    request: Request,
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    _caller: HouseholdWriter,
+    kind: Kind,
+    title: Title,
+    filename: Filename,
+) -> HouseholdDocument:
+    upload = await read_upload(request, filename)
+    store = document_store(request.app.state)
+    return _document(await cmd.attach_household_document(ctx, store, household_id, upload, kind, title))
+
+
+@router.get(
+    "/households/{household_id}/documents/{document_id}",
+    summary="Download a document of the household's record (an attachment)",
+    responses={**DOWNLOAD_RESPONSES, **REFUSALS},
+    response_class=Response,
+)
+async def download_household_document(
+    request: Request, household_id: uuid.UUID, document_id: uuid.UUID, _: HouseholdReader
+) -> Response:
+    return await _download(request, document_id, "household_id", household_id)
+
+
+@router.post(
+    "/allegations/{allegation_id}/documents",
+    summary="Attach a document to an allegation: the body is the file",
+    responses=REFUSALS,
+    openapi_extra=UPLOAD_OPENAPI,
+    **CREATED,
+)
+async def attach_allegation_document(
+    request: Request,
+    ctx: Ctx,
+    allegation_id: uuid.UUID,
+    _caller: AllegationWriter,
+    kind: Kind,
+    title: Title,
+    filename: Filename,
+) -> HouseholdDocument:
+    upload = await read_upload(request, filename)
+    store = document_store(request.app.state)
+    return _document(await cmd.attach_allegation_document(ctx, store, allegation_id, upload, kind, title))
+
+
+@router.get(
+    "/allegations/{allegation_id}/documents/{document_id}",
+    summary="Download a document of an allegation (an attachment; access-logged for its children)",
+    responses={**DOWNLOAD_RESPONSES, **REFUSALS},
+    response_class=Response,
+)
+async def download_allegation_document(
+    request: Request, allegation_id: uuid.UUID, document_id: uuid.UUID, _: AllegationReader
+) -> Response:
+    return await _download(request, document_id, "allegation_id", allegation_id)
 
 
 SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)

@@ -18,7 +18,19 @@ from services.visits.events import ChildNeed, ConcernEscalation, HealthCheckKind
 from shared.access import access, children_read, readable
 from shared.auth import Principal, Role
 from shared.commanding import CommandContext, CommandRoute, command_context
-from shared.eventstore import ChronologyQuery, EventStore, RecordedEvent
+from shared.documents import (
+    DOWNLOAD_RESPONSES,
+    UPLOAD_OPENAPI,
+    DocumentResult,
+    Filename,
+    Kind,
+    Title,
+    attached_to,
+    document_store,
+    download,
+    read_upload,
+)
+from shared.eventstore import ChronologyQuery, EventFilter, EventStore, RecordedEvent
 from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
 from shared.policy import Action, Resource
 from shared.problems import Problem
@@ -75,6 +87,15 @@ class ChildResult(OfChild):
 
 class ChildrenPage(PageInfo):
     children: list[pj.ChildListItem]
+
+
+class ChildDocument(OfChild, DocumentResult):
+    pass
+
+
+class ChildDocuments(BaseModel):
+    child_id: uuid.UUID
+    documents: list[ChildDocument]
 
 
 class NeedsResult(OfChild):
@@ -225,6 +246,48 @@ async def get_child(child_id: ChildId, request: Request, response: Response, _: 
 )
 async def record_needs(child_id: ChildId, body: cmd.RecordNeeds, ctx: Ctx, _caller: ChildWriter) -> NeedsResult:
     return _answer(NeedsResult, await cmd.record_needs(ctx, child_id, body))
+
+
+# ---- documents -----------------------------------------------------------------------------------
+DocumentId = Annotated[uuid.UUID, Path(description="The document's id")]
+
+
+@router.post(
+    "/children/{child_id}/documents",
+    status_code=201,
+    summary="Attach a document (PDF, image or Office file) to the child's record: the body is the file",
+    responses=PROBLEMS,
+    openapi_extra=UPLOAD_OPENAPI,
+)
+async def attach_document(
+    child_id: ChildId, request: Request, ctx: Ctx, _caller: ChildWriter, kind: Kind, title: Title, filename: Filename
+) -> ChildDocument:
+    upload = await read_upload(request, filename)
+    recorded = await cmd.attach_document(ctx, document_store(request.app.state), child_id, upload, kind, title)
+    return _answer(ChildDocument, recorded)
+
+
+@router.get(
+    "/children/{child_id}/documents", summary="The documents on the child's record (access-logged)", responses=PROBLEMS
+)
+async def list_documents(child_id: ChildId, request: Request, _: ChildReader) -> ChildDocuments:
+    found = await _store(request).read(
+        EventFilter(child_id=child_id, types=[cmd.DocumentAttached.event_type], limit=10_000)
+    )
+    documents = [ChildDocument(**result_of([e]), **e.data) for e in found if e.data.get("child_id") == str(child_id)]
+    return ChildDocuments(child_id=child_id, documents=documents)
+
+
+@router.get(
+    "/children/{child_id}/documents/{document_id}",
+    summary="Download a document of the child's record (an attachment; access-logged)",
+    responses={**DOWNLOAD_RESPONSES, **PROBLEMS},
+    response_class=Response,
+)
+async def download_document(child_id: ChildId, document_id: DocumentId, request: Request, _: ChildReader) -> Response:
+    first = await _store(request).first_event(f"document-{document_id}")
+    data = attached_to(first.data if first is not None else None, "child_id", child_id)
+    return download(request, data["sha256"], data["filename"], data["media_type"])
 
 
 # ---- the record ----------------------------------------------------------------------------------

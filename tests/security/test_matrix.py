@@ -266,6 +266,7 @@ def fill(path: str, side: Side, world: World) -> str:
         "escalation_id": side.escalation,
         "plan_id": side.child,  # issue 12 (visits): any id; the policy answers before the plan is looked up
         "concern_id": side.child,
+        "document_id": side.child,  # any id: the policy answers before the document is looked up
         "subscription_id": world.subscription,
         "stream_id": f"child-{side.child}",
         "worker_id": "sw-own" if side is world.own else "sw-else",
