@@ -39,6 +39,7 @@ from services.carers.rules import (
     compliance,
     ending_parts_of,
 )
+from services.carers.rules.register import RegisterEntry
 from shared.access import access, children_read, readable
 from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
@@ -61,6 +62,7 @@ from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
 from shared.service import ServiceSpec
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)
 
@@ -147,6 +149,15 @@ class HouseholdsPage(PageInfo):
 class HouseholdDocument(DocumentResult):
     household_id: uuid.UUID
     allegation_id: uuid.UUID | None = None
+
+
+class FosterParentsRegister(BaseModel):
+    """The register of foster parents (FSR 2011 reg 31) as the agency knew it at `as_of`."""
+
+    as_of: datetime
+    approved: int
+    ended: int
+    entries: list[RegisterEntry]
 
 
 class HoldResult(CommandResult):
@@ -677,6 +688,23 @@ async def allegation_outcome(
 ) -> OutcomeRecorded:
     recorded = await cmd.record_outcome(ctx, allegation_id, body)
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
+
+
+# ---- the register of foster parents --------------------------------------------------------------
+@router.get(
+    "/registers/foster-parents",
+    summary="The register of foster parents (reg 31): approved households and those whose approval ended",
+    responses=REFUSALS,
+)
+async def foster_parents_register(
+    request: Request,
+    _: ReportReader,
+    as_of: Annotated[Instant | None, Query(description="As the agency knew it at this instant (default: now)")] = None,
+) -> FosterParentsRegister:
+    at = as_of or request.app.state.clock.now()
+    entries = await pj.register_of_foster_parents(request.app.state.store, at)
+    ended = sum(1 for e in entries if e.status == "ended")
+    return FosterParentsRegister(as_of=at, approved=len(entries) - ended, ended=ended, entries=entries)
 
 
 # ---- documents ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from services.carers.projections.queries import (
     placements_of,
 )
 from services.carers.projections.reactors import AllegationHoldReactor, ChildNeedsReactor, IncidentAgendaReactor
+from services.carers.projections.register import register_of_foster_parents
 from shared.eventstore import Projector
 from shared.settings import Settings
 
@@ -57,4 +58,5 @@ __all__ = [
     "overdue_households",
     "placement",
     "placements_of",
+    "register_of_foster_parents",
 ]
