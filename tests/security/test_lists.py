@@ -16,6 +16,7 @@ from sqlalchemy import text
 from shared.auth import Role
 from shared.clock import ManualClock
 from tests.builders import child_body, get, place_child, post
+from tests.carers.helpers import household
 from tests.conftest import AuthHeaders, settle
 
 
@@ -201,3 +202,20 @@ async def test_households_are_listed_by_the_same_policy_filtered_and_paged(
     overdue = await listed(manager, overdue="true")
     not_overdue = await listed(manager, overdue="false")
     assert sorted(overdue + not_overdue) == sorted([okafor, patel, smith]) and not set(overdue) & set(not_overdue)
+
+
+async def test_households_with_anything_overdue_are_listed_apart(
+    client: httpx.AsyncClient, auth: AuthHeaders, clock: ManualClock
+) -> None:
+    manager = auth(Role.REGISTERED_MANAGER)
+    approved = (await household(client, manager))["household_id"]  # its supervision is due in a month
+    assessing = await _household(client, manager, "The Assessing household", "ssw-z")
+    assert [
+        h["household_id"] for h in (await _get(client, manager, "/v1/households", overdue="true"))["households"]
+    ] == []
+    clock.advance(timedelta(days=40))
+    manager = auth(Role.REGISTERED_MANAGER)
+    overdue = (await _get(client, manager, "/v1/households", overdue="true"))["households"]
+    assert [h["household_id"] for h in overdue] == [approved] and overdue[0]["overdue_count"] > 0
+    on_time = (await _get(client, manager, "/v1/households", overdue="false"))["households"]
+    assert [h["household_id"] for h in on_time] == [assessing]
