@@ -51,7 +51,7 @@ def decode_cursor(cursor: str | None) -> tuple[str, uuid.UUID] | None:
         return None
     try:
         key, row_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(key, str):
+        if not isinstance(key, str) or "\x00" in key:  # PostgreSQL text holds no NUL
             raise ValueError(key)
         return key, uuid.UUID(str(row_id))
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:

@@ -182,3 +182,35 @@ async def test_an_oversized_document_is_refused_before_anything_is_written(
     assert too_large.status_code == 413
     assert too_large.headers["content-type"] == "application/problem+json"
     assert await _written(owner_engine) == (1, 1)
+
+
+async def test_verifying_the_log_finds_a_document_changed_behind_its_back(
+    client: httpx.AsyncClient, auth: AuthHeaders, app: FastAPI, owner_engine: Any
+) -> None:
+    manager = auth(Role.REGISTERED_MANAGER)
+    child = (await post(client, manager, "/v1/children", child_body()))["child_id"]
+    sent = await upload(client, manager, f"/v1/children/{child}/documents", PDF, "application/pdf", "a.pdf")
+    assert sent.status_code == 201
+    admin = auth(Role.ADMIN)
+    assert (await client.get("/v1/admin/verify", headers=admin)).json()["ok"] is True
+    async with owner_engine.begin() as conn:  # a superuser rewrites the content, triggers off
+        await conn.execute(text("ALTER TABLE documents_content DISABLE TRIGGER documents_content_no_update_or_delete"))
+        await conn.execute(text("UPDATE documents_content SET content = overlay(content PLACING 'X' FROM 20)"))
+        await conn.execute(
+            text("ALTER TABLE documents_content ENABLE ALWAYS TRIGGER documents_content_no_update_or_delete")
+        )
+    found = (await client.get("/v1/admin/verify", headers=admin)).json()
+    assert found["ok"] is False and found["reason"] == "document"
+    assert found["first_bad_position"] == sent.json()["position"]
+
+
+async def test_the_document_table_refuses_changes_as_the_log_does(
+    client: httpx.AsyncClient, auth: AuthHeaders, app: FastAPI
+) -> None:
+    manager = auth(Role.REGISTERED_MANAGER)
+    child = (await post(client, manager, "/v1/children", child_body()))["child_id"]
+    await upload(client, manager, f"/v1/children/{child}/documents", PDF, "application/pdf", "a.pdf")
+    for statement in ("UPDATE documents_content SET media_type = 'x'", "DELETE FROM documents_content"):
+        with pytest.raises(Exception, match="(?i)append-only|permission denied|not allowed|refuse"):
+            async with app.state.store.acquire() as conn:  # the application's own role
+                await conn.execute(statement)
