@@ -167,6 +167,7 @@ def _add_middleware(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpe
     app.add_middleware(
         BodyLimitAndIdempotency,
         max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_document_bytes,
         lease_seconds=settings.idempotency_lease_seconds,
     )
     if settings.otel_enabled:

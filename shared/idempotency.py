@@ -62,10 +62,18 @@ def shown_once(
     return _ShownOnce(content, replay, status_code, headers)
 
 
+# The paths that take a document's bytes as their body (shared/documents).
+UPLOAD_SUFFIX = "/documents"
+
+
 class BodyLimitAndIdempotency:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, lease_seconds: float) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, lease_seconds: float, max_upload_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # A document upload (a POST to a path ending /documents) may be larger, up to this.
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
         self.lease_seconds = lease_seconds
         # Claims this process could not settle (the database was down): a retry takes them over at
         # once instead of waiting out the lease.
@@ -109,8 +117,9 @@ class BodyLimitAndIdempotency:
 
     async def _body(self, scope: Scope, receive: Receive, send: Send, declared: str | None) -> bytes | None:
         """The whole body, or None when it was refused for its size (or the client left)."""
-        too_large = Problem("payload-too-large", f"At most {self.max_body_bytes} bytes.")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        limit = self.max_upload_bytes if scope["path"].endswith(UPLOAD_SUFFIX) else self.max_body_bytes
+        too_large = Problem("payload-too-large", f"At most {limit} bytes.")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._problem(scope, send, too_large)
             return None
         body = bytearray()
@@ -121,7 +130,7 @@ class BodyLimitAndIdempotency:
                 return None
             body.extend(message.get("body", b""))
             more = message.get("more_body", False)
-            if len(body) > self.max_body_bytes:
+            if len(body) > limit:
                 await self._problem(scope, send, too_large)
                 return None
         return bytes(body)

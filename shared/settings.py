@@ -58,6 +58,8 @@ class Settings(BaseSettings):
 
     # HTTP limits.
     max_body_bytes: int = 1_048_576
+    # A document uploaded to a record (POST .../documents), local: 25 MB (26,214,400 bytes) by default.
+    max_document_bytes: int = Field(default=26_214_400, ge=1, le=1_073_741_824)
     # Every request header's name and value together, and any one header (431 past either).
     max_request_header_bytes: int = 16_384
     max_header_bytes: int = 8_192

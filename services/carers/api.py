@@ -39,15 +39,30 @@ from services.carers.rules import (
     compliance,
     ending_parts_of,
 )
-from shared.access import access, children_read
+from services.carers.rules.register import RegisterEntry
+from shared.access import access, children_read, readable
 from shared.auth import Principal
 from shared.commanding import CommandContext, CommandRoute, command_context
 from shared.contracts.base import load, load_as
+from shared.documents import (
+    DOWNLOAD_RESPONSES,
+    UPLOAD_OPENAPI,
+    DocumentResult,
+    Filename,
+    Kind,
+    Title,
+    attached_to,
+    document_store,
+    download,
+    read_upload,
+)
 from shared.eventstore import RecordedEvent
+from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
 from shared.service import ServiceSpec
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)
 
@@ -57,6 +72,7 @@ HouseholdCreator = Annotated[Principal, access(Resource.HOUSEHOLD, Action.CREATE
 HouseholdReader = Annotated[
     Principal, access(Resource.HOUSEHOLD, Action.READ, locate="household", param="household_id")
 ]
+HouseholdLister = Annotated[Principal, access(Resource.HOUSEHOLD, Action.READ, listing=True)]
 HouseholdWriter = Annotated[
     Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
 ]
@@ -124,6 +140,24 @@ class TrainingResult(CommandResult):
 class ReviewResult(CommandResult):
     review_id: uuid.UUID
     first_review: bool
+
+
+class HouseholdsPage(PageInfo):
+    households: list[pj.HouseholdListItem]
+
+
+class HouseholdDocument(DocumentResult):
+    household_id: uuid.UUID
+    allegation_id: uuid.UUID | None = None
+
+
+class FosterParentsRegister(BaseModel):
+    """The register of foster parents (FSR 2011 reg 31) as the agency knew it at `as_of`."""
+
+    as_of: datetime
+    approved: int
+    ended: int
+    entries: list[RegisterEntry]
 
 
 class HoldResult(CommandResult):
@@ -233,6 +267,36 @@ async def overdue_households(request: Request, _: ReportReader) -> OverdueHouseh
     async with request.app.state.store.acquire() as conn:
         households = await pj.overdue_households(conn, now, request.app.state.settings.carers)
     return OverdueHouseholds(as_of=now, count=len(households), households=households)
+
+
+@router.get(
+    "/households",
+    summary="The households the caller may read: filtered, searched by name, a page at a time",
+    responses=REFUSALS,
+)
+async def list_households(
+    request: Request,
+    caller: HouseholdLister,
+    status: Annotated[HouseholdStatus | None, Query(description="In assessment, approved, refused or ended")] = None,
+    worker: Annotated[str | None, Query(max_length=255, description="The supervising social worker")] = None,
+    overdue: Annotated[bool | None, Query(description="With (true) or without (false) anything overdue")] = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> HouseholdsPage:
+    wanted = pj.HouseholdFilter(
+        await readable(request.app.state, caller, Resource.HOUSEHOLD, "household"),
+        worker,
+        status,
+        overdue,
+        search_query(q),
+    )
+    after = decode_cursor(cursor)
+    now = request.app.state.clock.now()
+    async with request.app.state.store.acquire() as conn:
+        rows = await pj.list_households(conn, wanted, now, request.app.state.settings.carers, after, limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda row: (row.name, row.household_id))
+    return HouseholdsPage(households=page, next_cursor=next_cursor)
 
 
 @router.get("/households/{household_id}", summary="A household: members, checks, approval, holds, placements")
@@ -624,6 +688,103 @@ async def allegation_outcome(
 ) -> OutcomeRecorded:
     recorded = await cmd.record_outcome(ctx, allegation_id, body)
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
+
+
+# ---- the register of foster parents --------------------------------------------------------------
+@router.get(
+    "/registers/foster-parents",
+    summary="The register of foster parents (reg 31): approved households and those whose approval ended",
+    responses=REFUSALS,
+)
+async def foster_parents_register(
+    request: Request,
+    _: ReportReader,
+    as_of: Annotated[Instant | None, Query(description="As the agency knew it at this instant (default: now)")] = None,
+) -> FosterParentsRegister:
+    at = as_of or request.app.state.clock.now()
+    entries = await pj.register_of_foster_parents(request.app.state.store, at)
+    ended = sum(1 for e in entries if e.status == "ended")
+    return FosterParentsRegister(as_of=at, approved=len(entries) - ended, ended=ended, entries=entries)
+
+
+# ---- documents ----------------------------------------------------------------------------------
+def _document(recorded: list[RecordedEvent]) -> HouseholdDocument:
+    return HouseholdDocument(**result_of(recorded), **recorded[0].data)
+
+
+async def _download(request: Request, document_id: uuid.UUID, field: str, object_id: uuid.UUID) -> Response:
+    first = await request.app.state.store.first_event(f"document-{document_id}")
+    data = attached_to(first.data if first is not None else None, field, object_id)
+    if field == "household_id" and data.get("allegation_id"):
+        # An allegation's document is served only with the allegation's access (and access log).
+        attached_to(None, field, object_id)
+    return download(request, data["sha256"], data["filename"], data["media_type"])
+
+
+@router.post(
+    "/households/{household_id}/documents",
+    summary="Attach a document (PDF, image or Office file) to the household's record: the body is the file",
+    responses=REFUSALS,
+    openapi_extra=UPLOAD_OPENAPI,
+    **CREATED,
+)
+async def attach_household_document(
+    request: Request,
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    _caller: HouseholdWriter,
+    kind: Kind,
+    title: Title,
+    filename: Filename,
+) -> HouseholdDocument:
+    upload = await read_upload(request, filename)
+    store = document_store(request.app.state)
+    return _document(await cmd.attach_household_document(ctx, store, household_id, upload, kind, title))
+
+
+@router.get(
+    "/households/{household_id}/documents/{document_id}",
+    summary="Download a document of the household's record (an attachment)",
+    responses={**DOWNLOAD_RESPONSES, **REFUSALS},
+    response_class=Response,
+)
+async def download_household_document(
+    request: Request, household_id: uuid.UUID, document_id: uuid.UUID, _: HouseholdReader
+) -> Response:
+    return await _download(request, document_id, "household_id", household_id)
+
+
+@router.post(
+    "/allegations/{allegation_id}/documents",
+    summary="Attach a document to an allegation: the body is the file",
+    responses=REFUSALS,
+    openapi_extra=UPLOAD_OPENAPI,
+    **CREATED,
+)
+async def attach_allegation_document(
+    request: Request,
+    ctx: Ctx,
+    allegation_id: uuid.UUID,
+    _caller: AllegationWriter,
+    kind: Kind,
+    title: Title,
+    filename: Filename,
+) -> HouseholdDocument:
+    upload = await read_upload(request, filename)
+    store = document_store(request.app.state)
+    return _document(await cmd.attach_allegation_document(ctx, store, allegation_id, upload, kind, title))
+
+
+@router.get(
+    "/allegations/{allegation_id}/documents/{document_id}",
+    summary="Download a document of an allegation (an attachment; access-logged for its children)",
+    responses={**DOWNLOAD_RESPONSES, **REFUSALS},
+    response_class=Response,
+)
+async def download_allegation_document(
+    request: Request, allegation_id: uuid.UUID, document_id: uuid.UUID, _: AllegationReader
+) -> Response:
+    return await _download(request, document_id, "allegation_id", allegation_id)
 
 
 SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)

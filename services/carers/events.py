@@ -21,6 +21,7 @@ from shared.contracts.carers import (
     ChildView,
     Concern,
     ConcernAddressed,
+    DocumentAttached,
     EndingRecorded,
     HoldLifted,
     HoldPlaced,
@@ -46,6 +47,8 @@ from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineS
 from shared.contracts.visits import ChildNeedsRecorded, ChildRegistered, IncidentRecorded
 
 __all__ = [
+    "DocumentAttached",
+    "document_stream",
     "HOUSEHOLD_RELATED",
     "AllegationOutcomeRecorded",
     "AllegationReceived",
@@ -96,6 +99,11 @@ __all__ = [
 
 def household_stream(household_id: uuid.UUID | str) -> str:
     return f"household-{household_id}"
+
+
+def document_stream(document_id: uuid.UUID | str) -> str:
+    """A document attached to a household or an allegation (its content is kept by its hash)."""
+    return f"document-{document_id}"
 
 
 def placement_stream(placement_id: uuid.UUID | str) -> str:

@@ -96,6 +96,37 @@ async def kpis(request: Request, month: Month, _caller: ReportReader, as_of: AsO
     return Response(projections.canonical(report), media_type="application/json")
 
 
+OFSTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The return as CSV (section, measure, value): the same as_of, the same bytes.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    **PROBLEMS,
+}
+
+
+@router.get(
+    "/v1/reports/ofsted-fostering",
+    tags=["investigations"],
+    summary="Ofsted's annual fostering data collection for a collection year (1 April to 31 March), as CSV",
+    responses=OFSTED,
+    response_class=Response,
+)
+async def ofsted_fostering(
+    request: Request,
+    _caller: ReportReader,
+    year: Annotated[int, Query(ge=1990, le=2198, description="The collection year: the April it starts in")],
+    as_of: AsOf = None,
+) -> Response:
+    at = as_of or request.app.state.clock.now()
+    body = await projections.ofsted_fostering(request.app.state.store, year, at)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="ofsted-fostering-{year}.csv"'},
+    )
+
+
 @router.get(
     "/inspect/children/{child_id}",
     tags=["inspector"],

@@ -13,6 +13,7 @@ import rfc8785
 
 from services.investigations import rules
 from shared.contracts import load
+from shared.contracts.base import Event
 from shared.eventstore import EventFilter, EventStore
 from shared.problems import Problem
 
@@ -37,6 +38,16 @@ async def load_facts(store: EventStore, as_of: datetime) -> rules.Facts:
         for event in page:
             fold.add(load(event), event)
     return fold.facts()
+
+
+async def ofsted_fostering(store: EventStore, year: int, as_of: datetime) -> bytes:
+    """Ofsted's annual fostering data collection for `year` as the agency knew it at `as_of` (CSV)."""
+    _aware(as_of)
+    events: list[tuple[Event, datetime]] = []
+    wanted = EventFilter(types=[c.event_type for c in rules.OFSTED_SOURCES], as_of=as_of)
+    async for page in store.iterate(wanted, chunk=PAGE):
+        events.extend((load(event), event.occurred_at) for event in page)
+    return rules.ofsted_fostering_csv(events, year, as_of)
 
 
 async def _reading(

@@ -15,10 +15,23 @@ from services.visits import commands as cmd
 from services.visits import projections as pj
 from services.visits import rules
 from services.visits.events import ChildNeed, ConcernEscalation, HealthCheckKind, PlanKind
-from shared.access import access, children_read
+from shared.access import access, children_read, readable
 from shared.auth import Principal, Role
 from shared.commanding import CommandContext, CommandRoute, command_context
-from shared.eventstore import ChronologyQuery, EventStore, RecordedEvent
+from shared.documents import (
+    DOWNLOAD_RESPONSES,
+    UPLOAD_OPENAPI,
+    DocumentResult,
+    Filename,
+    Kind,
+    Title,
+    attached_to,
+    document_store,
+    download,
+    read_upload,
+)
+from shared.eventstore import ChronologyQuery, EventFilter, EventStore, RecordedEvent
+from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
@@ -30,6 +43,7 @@ router = APIRouter(prefix="/v1", tags=["visits"], route_class=CommandRoute)
 # Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
 ChildCreator = Annotated[Principal, access(Resource.CHILD, Action.CREATE)]
 ChildReader = Annotated[Principal, access(Resource.CHILD, Action.READ, locate="child", param="child_id", audited=True)]
+ChildLister = Annotated[Principal, access(Resource.CHILD, Action.READ, listing=True)]
 ChildWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="child", param="child_id")]
 ComplaintWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="complaint", param="complaint_id")]
 ReportListReader = Annotated[Principal, access(Resource.REPORT, Action.READ, self_param="worker_id")]
@@ -69,6 +83,19 @@ class ChildResult(OfChild):
     placing_authority: str
     social_worker_id: str | None
     looked_after_since: date
+
+
+class ChildrenPage(PageInfo):
+    children: list[pj.ChildListItem]
+
+
+class ChildDocument(OfChild, DocumentResult):
+    pass
+
+
+class ChildDocuments(BaseModel):
+    child_id: uuid.UUID
+    documents: list[ChildDocument]
 
 
 class NeedsResult(OfChild):
@@ -170,6 +197,38 @@ async def register_child(body: cmd.RegisterChild, ctx: Ctx, response: Response, 
     return answer
 
 
+@router.get(
+    "/children",
+    summary="The children the caller may read: filtered, searched by name, a page at a time (each is access-logged)",
+    responses=PROBLEMS,
+)
+async def list_children(
+    request: Request,
+    caller: ChildLister,
+    status: Annotated[pj.PlacedStatus | None, Query(description="Placed now, or not")] = None,
+    worker: Annotated[str | None, Query(max_length=255, description="The child's social worker")] = None,
+    household_id: Annotated[uuid.UUID | None, Query(description="Placed with this household now")] = None,
+    overdue: Annotated[bool | None, Query(description="With (true) or without (false) an overdue clock")] = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+) -> ChildrenPage:
+    wanted = pj.ChildFilter(
+        await readable(request.app.state, caller, Resource.CHILD, "child"),
+        worker,
+        household_id,
+        status,
+        overdue,
+        search_query(q),
+    )
+    after = decode_cursor(cursor)
+    async with _store(request).acquire() as conn:
+        rows = await pj.list_children(conn, wanted, _now(request), after, limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda row: (row.name, row.child_id))
+    await children_read(request, [row.child_id for row in page])
+    return ChildrenPage(children=page, next_cursor=next_cursor)
+
+
 @router.get("/children/{child_id}", summary="A child's current details and version", responses=PROBLEMS)
 async def get_child(child_id: ChildId, request: Request, response: Response, _: ChildReader) -> pj.ChildView:
     async with _store(request).acquire() as conn:
@@ -187,6 +246,48 @@ async def get_child(child_id: ChildId, request: Request, response: Response, _: 
 )
 async def record_needs(child_id: ChildId, body: cmd.RecordNeeds, ctx: Ctx, _caller: ChildWriter) -> NeedsResult:
     return _answer(NeedsResult, await cmd.record_needs(ctx, child_id, body))
+
+
+# ---- documents -----------------------------------------------------------------------------------
+DocumentId = Annotated[uuid.UUID, Path(description="The document's id")]
+
+
+@router.post(
+    "/children/{child_id}/documents",
+    status_code=201,
+    summary="Attach a document (PDF, image or Office file) to the child's record: the body is the file",
+    responses=PROBLEMS,
+    openapi_extra=UPLOAD_OPENAPI,
+)
+async def attach_document(
+    child_id: ChildId, request: Request, ctx: Ctx, _caller: ChildWriter, kind: Kind, title: Title, filename: Filename
+) -> ChildDocument:
+    upload = await read_upload(request, filename)
+    recorded = await cmd.attach_document(ctx, document_store(request.app.state), child_id, upload, kind, title)
+    return _answer(ChildDocument, recorded)
+
+
+@router.get(
+    "/children/{child_id}/documents", summary="The documents on the child's record (access-logged)", responses=PROBLEMS
+)
+async def list_documents(child_id: ChildId, request: Request, _: ChildReader) -> ChildDocuments:
+    found = await _store(request).read(
+        EventFilter(child_id=child_id, types=[cmd.DocumentAttached.event_type], limit=10_000)
+    )
+    documents = [ChildDocument(**result_of([e]), **e.data) for e in found if e.data.get("child_id") == str(child_id)]
+    return ChildDocuments(child_id=child_id, documents=documents)
+
+
+@router.get(
+    "/children/{child_id}/documents/{document_id}",
+    summary="Download a document of the child's record (an attachment; access-logged)",
+    responses={**DOWNLOAD_RESPONSES, **PROBLEMS},
+    response_class=Response,
+)
+async def download_document(child_id: ChildId, document_id: DocumentId, request: Request, _: ChildReader) -> Response:
+    first = await _store(request).first_event(f"document-{document_id}")
+    data = attached_to(first.data if first is not None else None, "child_id", child_id)
+    return download(request, data["sha256"], data["filename"], data["media_type"])
 
 
 # ---- the record ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from shared.contracts.visits import (
     ConcernResolved,
     ContactKind,
     ContactRecorded,
+    DocumentAttached,
     EntryAmended,
     Hazard,
     HealthCheckKind,
@@ -53,11 +54,18 @@ def child_stream(child_id: uuid.UUID) -> str:
     return f"child-{child_id}"
 
 
+def document_stream(document_id: uuid.UUID) -> str:
+    """A document attached to a child's record (its content is kept by its hash: shared/documents)."""
+    return f"document-{document_id}"
+
+
 def complaint_stream(complaint_id: uuid.UUID) -> str:
     return f"complaint-{complaint_id}"
 
 
 __all__ = [
+    "DocumentAttached",
+    "document_stream",
     "ChildNeed",
     "ChildNeedsRecorded",
     "ChildRegistered",

@@ -13,6 +13,7 @@ from shared.access.guard import (
     route_rules,
     undeclared_routes,
 )
+from shared.access.listing import readable, readable_ids
 from shared.access.reads import ReadsOfRecords, children_read
 from shared.access.relations import AccessRelations, Target, locate, relations, relations_to
 from shared.service import ServiceSpec
@@ -34,6 +35,8 @@ __all__ = [
     "child_access",
     "children_read",
     "locate",
+    "readable",
+    "readable_ids",
     "relations",
     "relations_to",
     "route_rules",

@@ -53,6 +53,7 @@ class RouteRule:
     source: Literal["path", "query", "body"] = "path"  # where `param` is (a query one is an optional filter)
     audited: bool = False  # a read of the child's record: written to the access log
     self_param: str | None = None  # a query parameter naming the caller (their own worklist)
+    listing: bool = False  # a list: allowed to any role that could read some; rows filtered by readable()
 
 
 class Access:
@@ -96,9 +97,12 @@ def access(
     source: Literal["path", "query", "body"] = "path",
     audited: bool = False,
     self_param: str | None = None,
+    listing: bool = False,
 ) -> Any:
-    """`Annotated[Principal, access(...)]`: the route's access rule, enforced before it runs."""
-    rule = RouteRule(resource, action, locate, param, source, audited, self_param)
+    """`Annotated[Principal, access(...)]`: the route's access rule, enforced before it runs. A
+    `listing` route is open to every role that could read some such object; it shows only the rows
+    `shared.access.readable` allows and logs every child it lists (`children_read`)."""
+    rule = RouteRule(resource, action, locate, param, source, audited, self_param, listing)
     # scope="function": the access log is written before the response, not after it.
     return Depends(Access(rule), scope="function")
 
@@ -195,6 +199,8 @@ def _decision(
     # revealed; otherwise an object that does not exist is not found, in the same words as one the
     # caller may not see (a carer must not tell the two apart).
     decision = decide(principal.role, rule.resource, rule.action, ALL_RELATIONS)
+    if rule.listing:
+        return decision
     if decision.allowed and object_id is not None and not target.found and rule.source == "path":
         raise Problem("not-found", NOT_FOUND)
     if decision.allowed:

@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar
 from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.contracts.base import ChildText, Code, Event, HouseholdText, Personal, RecordText, StaffText
+from shared.contracts.documents import DocumentFields
 
 
 class MemberRole(StrEnum):
@@ -341,3 +342,13 @@ class AllegationOutcomeRecorded(Event):
     dbs_referral_made: bool
     decided_at: AwareDatetime
     narrative: HouseholdText | None = None
+
+
+class DocumentAttached(Event, DocumentFields):
+    """A document attached to a household's record, or to an allegation about one of its members
+    (stream `document-<id>`; shared/contracts/documents.py)."""
+
+    event_type: ClassVar[str] = "carers.DocumentAttached"
+
+    household_id: uuid.UUID
+    allegation_id: uuid.UUID | None = None

@@ -12,6 +12,7 @@ from typing import ClassVar
 from pydantic import AwareDatetime, BaseModel
 
 from shared.contracts.base import ChildText, Code, Event, HouseholdText
+from shared.contracts.documents import DocumentFields
 
 
 # ---- vocabularies the payloads use -----------------------------------------------------------------
@@ -417,3 +418,11 @@ class ConcernEscalated(Event):
     reason: ChildText
     household_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None
+
+
+class DocumentAttached(Event, DocumentFields):
+    """A document attached to the child's record (stream `document-<id>`; shared/contracts/documents.py)."""
+
+    event_type: ClassVar[str] = "visits.DocumentAttached"
+
+    child_id: uuid.UUID

@@ -86,6 +86,14 @@ def page_of_log(*, types: bool, as_of: bool, page: int) -> str:
 
 
 RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
+# The first document named by an event up to the head whose stored content is missing or is not
+# the content its hash names (shared/documents: every "<service>.DocumentAttached" holds `sha256`).
+DOCUMENT_MISMATCH = (
+    "SELECT e.position FROM events e LEFT JOIN documents_content d ON d.sha256 = e.data->>'sha256' "
+    "WHERE e.type LIKE '%.DocumentAttached' AND e.position <= $1 "
+    "AND (d.sha256 IS NULL OR encode(sha256(d.content), 'hex') <> d.sha256 OR octet_length(d.content) <> "
+    "(e.data->>'size_bytes')::bigint) ORDER BY e.position LIMIT 1"
+)
 RANGE_OF_TYPES = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 AND type = ANY($4) "
     "ORDER BY position LIMIT $3"

@@ -67,4 +67,8 @@ async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResul
                 checked += 1
         if head_position != expected_position or head_hash != expected_prev:
             return VerifyResult(False, checked, head_position, head_hash, expected_position + 1, "head does not match")
+        # The chain holds each document's hash; the content must still be what it names.
+        document = await conn.fetchval(sql.DOCUMENT_MISMATCH, head_position)
+        if document is not None:
+            return VerifyResult(False, checked, head_position, head_hash, int(document), "document")
     return VerifyResult(True, checked, head_position, head_hash)

@@ -42,6 +42,8 @@ from services.carers.commands.bodies import (
     WorkerSupervisionIn,
     WrittenConfirmationIn,
 )
+from services.carers.commands.documents import attach_allegation_document, attach_household_document
+from services.carers.commands.documents import decide_document as decide_household_document
 from services.carers.commands.households import (
     add_member,
     decide_approval,
@@ -80,6 +82,9 @@ from services.carers.commands.supervision import (
 )
 
 __all__ = [
+    "attach_allegation_document",
+    "attach_household_document",
+    "decide_household_document",
     "REPORT_RECEIVED",
     "AllegationIn",
     "ApprovalIn",

@@ -3,6 +3,7 @@ typed rows."""
 
 from services.carers.projections.caseloads import CaseloadsProjector, WorkerCaseload, WorkerSupervision, caseloads
 from services.carers.projections.households import HouseholdsProjector, PlacementRow, evolve_placement
+from services.carers.projections.lists import HouseholdFilter, HouseholdListItem, list_households
 from services.carers.projections.queries import (
     AllegationReportView,
     HouseholdView,
@@ -17,6 +18,7 @@ from services.carers.projections.queries import (
     placements_of,
 )
 from services.carers.projections.reactors import AllegationHoldReactor, ChildNeedsReactor, IncidentAgendaReactor
+from services.carers.projections.register import register_of_foster_parents
 from shared.eventstore import Projector
 from shared.settings import Settings
 
@@ -36,6 +38,8 @@ __all__ = [
     "AllegationReportView",
     "CaseloadsProjector",
     "ChildNeedsReactor",
+    "HouseholdFilter",
+    "HouseholdListItem",
     "HouseholdView",
     "HouseholdsProjector",
     "IncidentAgendaReactor",
@@ -50,7 +54,9 @@ __all__ = [
     "evolve_placement",
     "household",
     "household_view",
+    "list_households",
     "overdue_households",
     "placement",
     "placements_of",
+    "register_of_foster_parents",
 ]

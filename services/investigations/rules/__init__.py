@@ -61,6 +61,7 @@ from services.investigations.rules.months import (
     shift_month,
     year_of,
 )
+from services.investigations.rules.ofsted import OFSTED_SOURCES, collection_year, ofsted_fostering_csv
 from services.investigations.rules.report import (
     LATE_ENTRIES_LISTED,
     Anchor,
@@ -71,6 +72,9 @@ from services.investigations.rules.report import (
 )
 
 __all__ = [
+    "OFSTED_SOURCES",
+    "collection_year",
+    "ofsted_fostering_csv",
     "CATEGORIES",
     "COMPLAINT_ACK_KIND",
     "COMPLAINT_STAGE1_KIND",

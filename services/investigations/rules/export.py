@@ -25,11 +25,15 @@ from shared.contracts.carers import (
     ReviewRecorded,
     SupervisionRecorded,
 )
+from shared.contracts.carers import (
+    DocumentAttached as CarersDocumentAttached,
+)
 from shared.contracts.notifications import NotificationRaised
 from shared.contracts.visits import (
     ChildRegistered,
     ComplaintReceived,
     ContactRecorded,
+    DocumentAttached,
     EntryAmended,
     IncidentRecorded,
     StatementRecorded,
@@ -138,6 +142,19 @@ class Counts(TypedDict):
     late_entries: int
 
 
+class ExportDocument(TypedDict):
+    document_id: str
+    kind: str
+    title: str
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    attached_at: str
+    event_id: str
+    download: str  # the path that serves its content (access-logged)
+
+
 class ChildExport(TypedDict):
     export: str
     child: dict[str, Any]
@@ -146,6 +163,7 @@ class ChildExport(TypedDict):
     counts: Counts
     years: dict[str, int]
     redaction_note: str
+    documents: list[ExportDocument]
     entries: list[ExportEntry]
 
 
@@ -213,6 +231,39 @@ def _entry(
     return entry
 
 
+def _download_path(logged: Logged) -> str:
+    data = logged.data
+    if logged.type == DocumentAttached.event_type:
+        return f"/v1/children/{data['child_id']}/documents/{data['document_id']}"
+    if data.get("allegation_id"):
+        return f"/v1/allegations/{data['allegation_id']}/documents/{data['document_id']}"
+    return f"/v1/households/{data['household_id']}/documents/{data['document_id']}"
+
+
+DOCUMENT_TYPES = frozenset({DocumentAttached.event_type, CarersDocumentAttached.event_type})
+
+
+def _documents(record: Sequence[Logged]) -> list[ExportDocument]:
+    """Every document attached to the child's record or to one that names the child, in the order
+    they were attached; each is the content its SHA-256 names (the hash is in the log's chain)."""
+    return [
+        ExportDocument(
+            document_id=str(logged.data["document_id"]),
+            kind=str(logged.data["kind"]),
+            title=str(logged.data["title"]),
+            filename=str(logged.data["filename"]),
+            media_type=str(logged.data["media_type"]),
+            size_bytes=int(logged.data["size_bytes"]),
+            sha256=str(logged.data["sha256"]),
+            attached_at=iso(logged.recorded_at),
+            event_id=str(logged.event_id),
+            download=_download_path(logged),
+        )
+        for logged in sorted(record, key=lambda logged: logged.position)
+        if logged.type in DOCUMENT_TYPES
+    ]
+
+
 def _counts(entries: Sequence[ExportEntry]) -> Counts:
     return Counts(
         entries=len(entries),
@@ -247,5 +298,6 @@ def child_export(
         counts=_counts(entries),
         years=dict(sorted(years.items())),
         redaction_note=REDACTION_NOTE,
+        documents=_documents(record),
         entries=entries,
     )

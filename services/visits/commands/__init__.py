@@ -45,6 +45,7 @@ from services.visits.commands.concerns import (
     raise_concern,
     resolve_concern,
 )
+from services.visits.commands.documents import attach_document, decide_document
 from services.visits.commands.health import (
     RecordHealthCheck,
     RecordLacReview,
@@ -88,8 +89,12 @@ from services.visits.commands.record import (
     record_statement,
     record_visit,
 )
+from services.visits.events import DocumentAttached
 
 __all__ = [
+    "DocumentAttached",
+    "attach_document",
+    "decide_document",
     "AcknowledgeComplaint",
     "AcknowledgePlan",
     "AmendEntry",

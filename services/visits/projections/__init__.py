@@ -34,6 +34,7 @@ from services.visits.projections.complaints import (
 from services.visits.projections.compliance import ChildCompliance, compliance
 from services.visits.projections.concerns import Concern, ConcernContext, ConcernView, concern_context, concerns
 from services.visits.projections.health import HealthRecord, health_record
+from services.visits.projections.lists import ChildFilter, ChildListItem, PlacedStatus, list_children
 from services.visits.projections.plans import (
     ChildPlans,
     PlanContext,
@@ -60,6 +61,8 @@ __all__ = [
     "Child",
     "ChildCompliance",
     "ChildContext",
+    "ChildFilter",
+    "ChildListItem",
     "ChildPlans",
     "ChildView",
     "Chronology",
@@ -74,6 +77,7 @@ __all__ = [
     "Current",
     "HealthRecord",
     "Order",
+    "PlacedStatus",
     "PlacementClock",
     "PlacementView",
     "PlanContext",
@@ -99,6 +103,7 @@ __all__ = [
     "decide_first_visit_clock",
     "decode_cursor",
     "health_record",
+    "list_children",
     "open_clocks",
     "open_clocks_of_placement",
     "open_complaints",
