@@ -231,7 +231,7 @@ def _entry(
     return entry
 
 
-def _download_path(logged: Logged) -> str:
+def _download_path(logged: RecordedEvent) -> str:
     data = logged.data
     if logged.type == DocumentAttached.event_type:
         return f"/v1/children/{data['child_id']}/documents/{data['document_id']}"
@@ -243,7 +243,7 @@ def _download_path(logged: Logged) -> str:
 DOCUMENT_TYPES = frozenset({DocumentAttached.event_type, CarersDocumentAttached.event_type})
 
 
-def _documents(record: Sequence[Logged]) -> list[ExportDocument]:
+def _documents(record: Sequence[RecordedEvent]) -> list[ExportDocument]:
     """Every document attached to the child's record or to one that names the child, in the order
     they were attached; each is the content its SHA-256 names (the hash is in the log's chain)."""
     return [

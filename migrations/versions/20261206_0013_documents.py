@@ -2,15 +2,15 @@
 UPDATE, DELETE and TRUNCATE for everyone; the application's role may only read and insert). The
 event that attaches a document holds the hash, so the log's chain covers the content.
 
-Revision ID: i19b_02
-Revises: i19b_01
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06
 """
 
 from migrations.sql import append_only, execute_script
 
-revision = "i19b_02"
-down_revision = "i19b_01"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -3,14 +3,14 @@
 Full-text indexes on the names (the 'simple' configuration: no stemming, no stop words; pg_trgm is
 not shipped by the embedded PostgreSQL) and the (name, id) order every page is read in.
 
-Revision ID: i19b_01
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06
 """
 
 from migrations.sql import execute_script
 
-revision = "i19b_01"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
