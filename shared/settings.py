@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from shared.logs import LOG_FORMATS, LOG_LEVELS
 from shared.practice import CarersPractice, VisitsPractice
 
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
@@ -27,6 +30,7 @@ MIN_HS256_SECRET_BYTES = 32
 ALLOWED_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
 # A raw Ed25519 public key (RFC 8032).
 ED25519_PUBLIC_KEY_BYTES = 32
+DATABASE_URL_SHAPE = "postgresql://user[:password]@host[:port]/database"
 # A browser origin: scheme, host and optional port, nothing after it but a slash.
 ORIGIN = re.compile(r"https?://[^/?#\s]+/?")
 
@@ -42,6 +46,10 @@ class Settings(BaseSettings):
     env: str = "development"
     database_url: str | None = None
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("carelog")))
+    # Logging (shared/logs.py): debug, info, warning or error; auto (JSON lines, human-readable on a
+    # terminal), json or console.
+    log_level: str = "info"
+    log_format: str = "auto"
     # Per process. Sized for ~16 concurrent requests each briefly holding a connection or two.
     pool_size: int = 20
 
@@ -121,6 +129,31 @@ class Settings(BaseSettings):
         if normalised not in ENVIRONMENTS:
             raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
         return normalised
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _logging_word(cls, value: object, info: ValidationInfo) -> object:
+        allowed = LOG_LEVELS if info.field_name == "log_level" else LOG_FORMATS
+        if not isinstance(value, str):
+            return value
+        normalised = value.strip().lower()
+        if normalised not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
+        return normalised
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        """A URL carelog can connect to; the value itself is never echoed (it may hold a password)."""
+        if value is None or not value.strip():
+            return None
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"is not a URL; expected {DATABASE_URL_SHAPE}") from None
+        if url.get_backend_name() not in ("postgresql", "postgres") or not url.database:
+            raise ValueError(f"is not a PostgreSQL URL naming a database; expected {DATABASE_URL_SHAPE}")
+        return value.strip()
 
     @field_validator("jwt_algorithms", "cors_origins", "trusted_proxies", "webhook_allowed_networks", mode="before")
     @classmethod
