@@ -117,6 +117,18 @@ class Settings(BaseSettings):
     # Networks (CIDRs) webhooks may reach although they are loopback, private, link-local or
     # reserved, e.g. a receiver on the agency's own network; empty: public addresses only (SSRF).
     webhook_allowed_networks: Annotated[list[str], NoDecode] = []
+    # Email delivery (subscriptions to `mailto:` addresses) through the agency's relay; unset: none.
+    smtp_host: str | None = None
+    # 587: submission with STARTTLS (RFC 6409, RFC 3207).
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "carelog@localhost"
+    # STARTTLS is required (a relay that does not offer it is a failed attempt); off only outside production.
+    smtp_starttls: bool = True
+    # Certificate authorities the relay's certificate is checked against; unset: the system's.
+    smtp_ca_file: Path | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
@@ -179,7 +191,7 @@ class Settings(BaseSettings):
         """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
         return [str(ipaddress.ip_network(n, strict=False)) for n in value]
 
-    @field_validator("metrics_token", mode="before")
+    @field_validator("metrics_token", "smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -243,6 +255,8 @@ class Settings(BaseSettings):
                 found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
         if "*" in self.cors_origins:
             found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
+        if self.smtp_host and not self.smtp_starttls:
+            found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
         return found
 
     @property
