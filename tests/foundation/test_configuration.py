@@ -54,6 +54,15 @@ REFUSED = {
     "a number that is not one": ({"CARELOG_POOL_SIZE": "twenty"}, "CARELOG_POOL_SIZE"),
     "a database URL that is not one": ({"CARELOG_DATABASE_URL": "localhost:5432"}, "CARELOG_DATABASE_URL"),
     "a database URL of another kind": ({"CARELOG_DATABASE_URL": "mysql://a@b/c"}, "PostgreSQL"),
+    "email without STARTTLS in production": (
+        {
+            "CARELOG_ENV": "production",
+            "CARELOG_JWT_SECRET": GOOD_SECRET,
+            "CARELOG_SMTP_HOST": "relay.agency.example.org",
+            "CARELOG_SMTP_STARTTLS": "false",
+        },
+        "CARELOG_SMTP_STARTTLS",
+    ),
     "a log level carelog does not know": ({"CARELOG_LOG_LEVEL": "loud"}, "CARELOG_LOG_LEVEL"),
     "nothing listening at the database URL": ({"CARELOG_DATABASE_URL": "postgresql://a:hunter2@127.0.0.1:1/x"}, "***"),
     "an embedded data directory that cannot be made": (

@@ -68,7 +68,7 @@ async def test_the_form_is_rendered_in_order_and_the_submission_reference_meets_
 
     head = (await app.state.store.head())[0]
     for headers, body, status in [
-        (auth(Role.CHILD_SOCIAL_WORKER), {"reference": "NOT-1"}, 403),
+        (auth(Role.CHILD_SOCIAL_WORKER), {"reference": "NOT-1"}, 403),  # not allocated to this child
         (auth(Role.INSPECTOR), {"reference": "NOT-1"}, 403),
         (auth(), {"reference": ""}, 422),
         (auth(), {"reference": "NOT-1; DROP"}, 422),
