@@ -170,7 +170,8 @@ def decide_subscription(rec: Recorder, subscription_id: uuid.UUID, body: Subscri
         description=body.description,
         secret_version=1,
     )
-    return [rec.event(created, summary=f"Webhook receiver registered for {_humanised(body.recipient)}: {created.url}")]
+    channel = "Email receiver" if created.url.startswith("mailto:") else "Webhook receiver"
+    return [rec.event(created, summary=f"{channel} registered for {_humanised(body.recipient)}: {created.url}")]
 
 
 def _subscribed(rec: Recorder, state: SubscriptionState, refused_when_disabled: str) -> SubscriptionCreated:

@@ -192,6 +192,8 @@ async def test_a_relay_down_for_three_attempts_gets_the_message_on_the_fourth_an
         assert all(a["error"] for a in made[:3]) and made[3]["status_code"] == 250
         assert len({a["webhook_id"] for a in made}) == 1
 
+        registered = await app.state.store.read(EventFilter(types=["notifications.SubscriptionCreated"]))
+        assert registered[0].metadata["summary"].startswith("Email receiver registered for placing authority")
         [(envelope, over_tls)] = relay.received
         [message] = relay.messages()
         assert over_tls and envelope.rcpt_tos == ["referrals@authority.example.org"]
