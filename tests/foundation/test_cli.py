@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import pty
+import re
 import signal
 import socket
 import subprocess
@@ -163,3 +164,12 @@ def test_logs_are_human_readable_on_a_terminal(fresh_database_url: str) -> None:
     alembic = [line for line in lines if "[alembic.runtime.migration]" in line]  # e.g. "Context impl ..."
     assert alembic and all(not line.lstrip().startswith("{") for line in lines), lines
     assert "[info" in alembic[0]
+
+
+async def test_replay_reports_its_own_time_in_a_log_line_the_bench_reads(fresh_database_url: str) -> None:
+    env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url, "CARELOG_LOG_FORMAT": "json"}
+    done = await asyncio.to_thread(run_carelog, "replay", env=env)
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(x) for x in done.stderr.splitlines() if '"positions"' in x]
+    assert re.fullmatch(r"replayed (\d+) positions in ([0-9.]+) s", line["event"])  # bench/run.py's pattern
+    assert line["level"] == "info" and line["positions"] == 0
