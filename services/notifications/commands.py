@@ -69,8 +69,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# An email receiver (delivered through the agency's relay: services/notifications/email.py).
+MailtoUrl = Annotated[
+    str, Field(pattern=r"^mailto:[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$", max_length=320)
+]
+
+
 class SubscriptionIn(Strict):
-    url: AnyHttpUrl
+    url: AnyHttpUrl | MailtoUrl = Field(
+        description="The webhook receiver (https://...), or `mailto:<address>` for delivery by secure email."
+    )
     recipient: Recipient
     event_types: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50, description="Message types to receive; empty: all. `prefix.*` allowed."
@@ -162,7 +170,8 @@ def decide_subscription(rec: Recorder, subscription_id: uuid.UUID, body: Subscri
         description=body.description,
         secret_version=1,
     )
-    return [rec.event(created, summary=f"Webhook receiver registered for {_humanised(body.recipient)}: {created.url}")]
+    channel = "Email receiver" if created.url.startswith("mailto:") else "Webhook receiver"
+    return [rec.event(created, summary=f"{channel} registered for {_humanised(body.recipient)}: {created.url}")]
 
 
 def _subscribed(rec: Recorder, state: SubscriptionState, refused_when_disabled: str) -> SubscriptionCreated:
@@ -216,9 +225,14 @@ async def _kept_secret(ctx: CommandContext, subscription_id: uuid.UUID, version:
         return str(await conn.fetchval(_SECRET, subscription_id, version))
 
 
-async def check_receiver_url(url: str, allowed_networks: tuple[rules.Network, ...]) -> None:
+async def check_receiver_url(url: str, allowed_networks: tuple[rules.Network, ...], email_enabled: bool) -> None:
     """A receiver outside the agency's own networks, named without credentials (checked again at
-    every delivery: a name may resolve elsewhere later)."""
+    every delivery: a name may resolve elsewhere later); an email address only when there is a relay."""
+    if url.startswith("mailto:"):
+        if not email_enabled:
+            reason = "email delivery is not configured (CARELOG_SMTP_HOST)"
+            raise Problem("destination-refused", f"Email is not sent: {reason}.", reasons=[reason])
+        return
     if destinations.has_credentials(url):
         raise Problem(
             "validation",
@@ -248,11 +262,11 @@ class Recorded:
 
 
 async def create_subscription(
-    ctx: CommandContext, body: SubscriptionIn, allowed_networks: tuple[rules.Network, ...]
+    ctx: CommandContext, body: SubscriptionIn, allowed_networks: tuple[rules.Network, ...], email_enabled: bool = False
 ) -> Recorded:
     subscription_id = ctx.new_id()
     events = decide_subscription(ctx, subscription_id, body)
-    await check_receiver_url(str(body.url), allowed_networks)
+    await check_receiver_url(str(body.url), allowed_networks, email_enabled)
     recorded = await ctx.append(
         subscription_stream(subscription_id), events, NO_STREAM, _keep_secret(subscription_id, 1, new_secret())
     )
@@ -576,6 +590,12 @@ ATTEMPT_SUMMARIES = {
     "dead_lettered": "Webhook to {who} failed after every retry; dead-lettered",
     "gone": "Webhook receiver for {who} is gone (HTTP 410); disabled",
 }
+EMAIL_ATTEMPT_SUMMARIES = {
+    "delivered": "Email accepted by the relay for {who}",
+    "failed": "Email to {who} failed; will retry",
+    "dead_lettered": "Email to {who} failed after every retry; dead-lettered",
+    "gone": "Email receiver for {who} is gone; disabled",
+}
 
 
 def decide_attempt(
@@ -604,7 +624,9 @@ def decide_attempt(
         attempted,
         occurred_at=now,
         causation_id=row.source_event_id,
-        summary=ATTEMPT_SUMMARIES[result.outcome].format(who=_humanised(row.recipient)),
+        summary=(EMAIL_ATTEMPT_SUMMARIES if url.startswith("mailto:") else ATTEMPT_SUMMARIES)[result.outcome].format(
+            who=_humanised(row.recipient)
+        ),
         child_ids=row.child_ids,
         event_id=event_id,
     )

