@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from services.carers import commands as cmd
 from services.carers import projections as pj
+from services.carers.api_journey import router as journey_router
 from services.carers.events import (
     AllegationReceived,
     AllegationReported,
@@ -625,5 +626,7 @@ async def allegation_outcome(
     recorded = await cmd.record_outcome(ctx, allegation_id, body)
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
 
+
+router.include_router(journey_router)
 
 SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)

@@ -341,3 +341,124 @@ class AllegationOutcomeRecorded(Event):
     dbs_referral_made: bool
     decided_at: AwareDatetime
     narrative: HouseholdText | None = None
+
+
+# ---- the carer's journey: enquiry to the agency's decision (all on `household-<id>`) -----------
+class PanelRecommendation(StrEnum):
+    APPROVE = "approve"
+    NOT_APPROVE = "not_approve"
+
+
+class AgencyDecision(StrEnum):
+    APPROVE = "approve"
+    QUALIFYING_DETERMINATION = "qualifying_determination"  # proposes not to approve (reg 27(4))
+
+
+class EnquiryReceived(Event):
+    """Someone asked about fostering with the agency: the journey starts, and the reply clock."""
+
+    event_type: ClassVar[str] = "carers.EnquiryReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+    channel: Code | None = None
+    summary: HouseholdText | None = None
+
+
+class EnquiryReplied(Event):
+    event_type: ClassVar[str] = "carers.EnquiryReplied"
+
+    household_id: uuid.UUID
+    replied_at: AwareDatetime
+    replied_by: Code
+
+
+class InitialVisitHeld(Event):
+    event_type: ClassVar[str] = "carers.InitialVisitHeld"
+
+    household_id: uuid.UUID
+    occurred_at: AwareDatetime
+    visitor_id: Code
+    proceed: bool
+    notes: HouseholdText | None = None
+
+
+class ApplicationReceived(Event):
+    """The formal application: stage 1 (checks and references) and stage 2 (Form F) begin."""
+
+    event_type: ClassVar[str] = "carers.ApplicationReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+
+
+class Stage1Decided(Event):
+    """After the statutory checks and references: go on to stage 2, or not suitable (reg 26)."""
+
+    event_type: ClassVar[str] = "carers.Stage1Decided"
+
+    household_id: uuid.UUID
+    decided_at: AwareDatetime
+    proceed: bool
+    reason: HouseholdText | None = None
+    decided_by: Code
+
+
+class AssessmentCompleted(Event):
+    """Stage 2: the assessment report (Form F) completed, ready for panel."""
+
+    event_type: ClassVar[str] = "carers.AssessmentCompleted"
+
+    household_id: uuid.UUID
+    completed_at: AwareDatetime
+    assessor_id: Code
+    recommended_terms: Terms | None = None
+
+
+class PanelRecommended(Event):
+    """The fostering panel's recommendation on the household, with its reasons and any dissent."""
+
+    event_type: ClassVar[str] = "carers.PanelRecommended"
+
+    household_id: uuid.UUID
+    panel_date: date
+    recommendation: PanelRecommendation
+    terms: Terms | None = None
+    reasons: HouseholdText
+    dissent: HouseholdText | None = None
+    panel_id: uuid.UUID | None = None
+
+
+class PanelMinutesReceived(Event):
+    """The final panel minutes reached the agency decision maker: the decision clock starts."""
+
+    event_type: ClassVar[str] = "carers.PanelMinutesReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+
+
+class AgencyDecisionMade(Event):
+    """The agency decision maker's decision, having taken the panel's recommendation into account."""
+
+    event_type: ClassVar[str] = "carers.AgencyDecisionMade"
+
+    household_id: uuid.UUID
+    decided_at: AwareDatetime
+    decision: AgencyDecision
+    decision_maker_id: Code
+    recommendation: PanelRecommendation
+    recommendation_considered: bool
+    differs_from_recommendation: bool
+    reasons: HouseholdText
+    terms: Terms | None = None
+
+
+class ApplicantNotified(Event):
+    """The applicant told of the decision in writing."""
+
+    event_type: ClassVar[str] = "carers.ApplicantNotified"
+
+    household_id: uuid.UUID
+    sent_at: AwareDatetime
+    method: Code

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.carers.events import AgencyDecision, PanelRecommendation
 from services.carers.rules import (
     AllegationOutcome,
     CheckKind,
@@ -341,3 +342,79 @@ class OutcomeIn(Body):
     dbs_referral_made: bool
     decided_at: Instant | None = None
     narrative: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+
+
+# ---- the carer's journey -----------------------------------------------------------------------
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None
+
+
+class EnquiryIn(Body):
+    received_at: Instant | None = Field(None, description="Default: now.")
+    channel: Annotated[str, StringConstraints(pattern="^[a-z_]{1,40}$")] | None = Field(
+        None, description="How it came in: phone, email, web, event..."
+    )
+    summary: Note = None
+
+
+class EnquiryReplyIn(Body):
+    replied_at: Instant | None = Field(None, description="Default: now.")
+
+
+class InitialVisitIn(Body):
+    occurred_at: Instant
+    visitor_id: Text | None = Field(None, description="Default: the caller.")
+    proceed: bool = Field(description="Invited to apply (false: not taken forward).")
+    notes: Note = None
+
+
+class ApplicationIn(Body):
+    received_at: Instant | None = Field(None, description="Default: now.")
+
+
+class Stage1DecisionIn(Body):
+    decided_at: Instant | None = Field(None, description="Default: now.")
+    proceed: bool
+    reason: Note = None
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> Stage1DecisionIn:
+        if not self.proceed and not self.reason:
+            raise ValueError("a decision not to go on to stage 2 needs its reason")
+        return self
+
+
+class AssessmentIn(Body):
+    completed_at: Instant | None = Field(None, description="Default: now.")
+    assessor_id: Text | None = Field(None, description="Default: the caller.")
+    recommended_terms: Terms | None = None
+
+
+class PanelRecommendationIn(Body):
+    panel_date: Day
+    recommendation: PanelRecommendation
+    terms: Terms | None = Field(None, description="The terms recommended (with a recommendation to approve).")
+    reasons: LongText
+    dissent: Note = Field(None, description="Any member's dissent, with their reasons.")
+
+    @model_validator(mode="after")
+    def _terms(self) -> PanelRecommendationIn:
+        if self.recommendation == PanelRecommendation.APPROVE and self.terms is None:
+            raise ValueError("a recommendation to approve names its terms")
+        return self
+
+
+class PanelMinutesIn(Body):
+    received_at: Instant | None = Field(None, description="Default: now.")
+
+
+class AgencyDecisionIn(Body):
+    decided_at: Instant | None = Field(None, description="Default: now.")
+    decision: AgencyDecision
+    recommendation_considered: bool = Field(description="The panel's recommendation was taken into account.")
+    reasons: Note = Field(None, description="The reasons: required where the decision differs from the panel's.")
+    terms: Terms | None = Field(None, description="Default: the terms the panel recommended.")
+
+
+class ApplicantNoticeIn(Body):
+    sent_at: Instant | None = Field(None, description="Default: now.")
+    method: Annotated[str, StringConstraints(pattern="^(letter|email)$")]

@@ -20,6 +20,7 @@ from services.carers.commands.bodies import (
     TrainingIn,
 )
 from services.carers.commands.clocks import all_met, cancelled, clock, future, minted_id, not_in_future
+from services.carers.commands.stage1 import stage1_decision_clock
 from services.carers.events import (
     ApprovalEnded,
     CheckRecorded,
@@ -40,6 +41,7 @@ from services.carers.rules import (
     STATUTORY,
     CheckKind,
     CheckResult,
+    CheckState,
     Clock,
     HouseholdState,
     HouseholdStatus,
@@ -185,14 +187,31 @@ def decide_check(rec: Recorder, state: HouseholdState, member_id: uuid.UUID, bod
     event = rec.event(
         checked, occurred_at=at, summary=f"{body.kind.value} check for {member.name}: {body.result.value}"
     )
+    stage1 = stage1_decision_clock(rec, _with_check(state, member_id, checked), at, event)
     if body.kind != CheckKind.DBS_ENHANCED or body.result != CheckResult.CLEAR or expires is None:
-        return [event]
+        return [event, *stage1]
     renewal = f"Enhanced DBS renewal for {member.name}"
     return [
         event,
         *all_met(rec, state.household_id, state.open_clocks(Clock.DBS, member_id=member_id), at, event),
         clock(rec, state.household_id, Clock.DBS, at, start_of(expires), renewal, member_id=member_id),
+        *stage1,
     ]
+
+
+def _with_check(state: HouseholdState, member_id: uuid.UUID, checked: CheckRecorded) -> HouseholdState:
+    """The household as it will be once the check is recorded."""
+    after = state.model_copy(deep=True)
+    after.members[str(member_id)].checks.append(
+        CheckState(
+            check_id=checked.check_id,
+            kind=checked.kind,
+            result=checked.result,
+            checked_at=checked.checked_at,
+            expires_on=checked.expires_on,
+        )
+    )
+    return after
 
 
 async def record_check(
@@ -217,11 +236,11 @@ def decide_approval(rec: Recorder, state: HouseholdState, body: ApprovalIn) -> l
         raise Problem("validation", "An approval needs its terms.")
     if not state.carers():
         refuse_if([Reason("no_carer", "A household is approved for its carers: add an applicant first.")])
-    return approval_events(rec, state, at, body.terms, body)
+    return approval_events(rec, state, at, body.terms, body.panel_date)
 
 
 def approval_events(
-    rec: Recorder, state: HouseholdState, at: datetime, terms: Terms, body: ApprovalIn
+    rec: Recorder, state: HouseholdState, at: datetime, terms: Terms, panel_date: date | None
 ) -> list[NewEvent]:
     """The household approved on `terms`, and the clocks approval starts: supervision, the
     unannounced visit, the first annual review, and each carer's TSD and training clocks."""
@@ -232,7 +251,7 @@ def approval_events(
         approved_at=at,
         terms=terms,
         connected_person=state.connected_person,
-        panel_date=body.panel_date,
+        panel_date=panel_date,
         decision_maker_id=rec.principal.subject,
     )
     summary = (

@@ -13,26 +13,36 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.carers.events import (
+    AgencyDecisionMade,
     AllegationOutcomeRecorded,
     AllegationReceived,
+    ApplicantNotified,
+    ApplicationReceived,
     ApprovalEnded,
+    AssessmentCompleted,
     CheckRecorded,
     DeadlineCancelled,
     DeadlineMet,
     DeadlineSet,
     EndingRecorded,
+    EnquiryReceived,
+    EnquiryReplied,
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
     HouseholdRefused,
     HouseholdRegistered,
+    InitialVisitHeld,
     LadoReferralMade,
     LadoWrittenConfirmationSent,
     MemberAdded,
+    PanelMinutesReceived,
+    PanelRecommended,
     PlacementEnded,
     PlacementStarted,
     PlacementType,
     ReviewRecorded,
+    Stage1Decided,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
     TrainingRecorded,
@@ -63,6 +73,16 @@ HouseholdStreamEvent = (
     | ReviewRecorded
     | HoldPlaced
     | HoldLifted
+    | EnquiryReceived
+    | EnquiryReplied
+    | InitialVisitHeld
+    | ApplicationReceived
+    | Stage1Decided
+    | AssessmentCompleted
+    | PanelRecommended
+    | PanelMinutesReceived
+    | AgencyDecisionMade
+    | ApplicantNotified
 )
 AllegationEvent = AllegationReceived | LadoReferralMade | LadoWrittenConfirmationSent | AllegationOutcomeRecorded
 ClockEvent = DeadlineSet | DeadlineMet | DeadlineCancelled

@@ -28,6 +28,7 @@ from services.carers.rules import (
     fold_report,
     is_adult,
 )
+from services.carers.rules.journey import JourneyStage
 from shared.contracts.carers import TrainingRecorded
 from shared.eventstore import EventStore
 from shared.practice import CarersPractice
@@ -86,6 +87,7 @@ class HouseholdView(BaseModel):
     reviews: int
     last_supervision_at: datetime | None
     last_review_at: datetime | None
+    journey_stage: JourneyStage | None = None
     version: int
 
 
@@ -121,6 +123,7 @@ def household_view(state: HouseholdState, placements: list[PlacementRow], today:
         reviews=state.reviews,
         last_supervision_at=state.last_supervision_at,
         last_review_at=state.last_review_at,
+        journey_stage=state.journey.stage,
         version=state.version,
     )
 

@@ -13,6 +13,14 @@ from pydantic import BaseModel, Field
 
 from services.carers.events import household_stream
 from services.carers.rules.clocks import OpenDeadline, is_carers_clock, opened
+from services.carers.rules.journey import (
+    JOURNEY_EVENTS,
+    JourneyState,
+    MemberChecks,
+    clear_kinds,
+    evolve_journey,
+    stage1_outstanding,
+)
 from services.carers.rules.oversight import ending_parts_of
 from services.carers.rules.tables import (
     CARER_ROLES,
@@ -23,6 +31,7 @@ from services.carers.rules.tables import (
     MemberRole,
     Terms,
     add_months_at,
+    age_on,
 )
 from shared.contracts.base import Event, load
 from shared.contracts.carers import (
@@ -141,6 +150,7 @@ class HouseholdState(BaseModel):
     last_review_at: datetime | None = None
     reviews: int = 0
     trainings: list[TrainingRecorded] = Field(default_factory=list)
+    journey: JourneyState = Field(default_factory=JourneyState)
     version: int = 0
 
     @property
@@ -153,6 +163,19 @@ class HouseholdState(BaseModel):
     def review_due(self) -> datetime | None:
         base = self.last_review_at or self.approved_at
         return add_months_at(base, STATUTORY.annual_review_months) if base else None
+
+    def stage1_outstanding(self, on: date) -> list[str]:
+        """The statutory checks of stage 1 not yet back clear (empty: stage 1 can be decided)."""
+        members = [
+            MemberChecks(
+                name=m.name,
+                role=m.role,
+                adult=age_on(m.date_of_birth, on) >= STATUTORY.adult_age,
+                clear=clear_kinds([(c.kind, c.result) for c in m.checks]),
+            )
+            for m in self.members.values()
+        ]
+        return stage1_outstanding(members)
 
     def open_clocks(self, kind: str, **match: object) -> list[OpenDeadline]:
         """The household's open clocks of `kind` whose fields equal `match` (member_id=..., ...)."""
@@ -348,6 +371,14 @@ def _allegation_outcome(payload: AllegationOutcomeRecorded, state: HouseholdStat
     allegation = state.allegations.get(str(payload.allegation_id))
     if allegation is not None:
         allegation.outcome = payload.outcome
+
+
+def _journey_step(payload: Event, state: HouseholdState) -> None:
+    evolve_journey(state.journey, payload)
+
+
+for _journey_event in JOURNEY_EVENTS:
+    _apply.register(_journey_event)(_journey_step)
 
 
 @_apply.register

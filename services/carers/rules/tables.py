@@ -52,6 +52,9 @@ class Statutory:
     tsd_months: int = 12  # NMS 20.3: TSD standards within 12 months of approval
     tsd_months_connected: int = 18  # NMS 20.3: 18 months for family and friends (connected) carers
     lado_referral_working_days: int = 1  # Working Together to Safeguard Children 2023, ch. 4: within one working day
+    panel_months: int = 8  # NMS 14.4: the application presented to panel within 8 months
+    agency_decision_working_days: int = 7  # NMS 14: the decision within 7 working days of the final panel minutes
+    personal_references: int = 2  # FSR 2011 Schedule 3: at least two personal references
 
 
 STATUTORY = Statutory()
@@ -65,6 +68,8 @@ class CheckKind(StrEnum):
     REFERENCES = "references"
     LOCAL_AUTHORITY = "local_authority"
     HOME_SAFETY = "home_safety"
+    EMPLOYER = "employer"
+    PREVIOUS_PARTNER = "previous_partner"
 
 
 class TrainingCourse(StrEnum):
