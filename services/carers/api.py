@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from services.carers import commands as cmd
 from services.carers import projections as pj
+from services.carers.api_approvals import router as approvals_router
 from services.carers.api_journey import router as journey_router
 from services.carers.events import (
     AllegationReceived,
@@ -628,5 +629,6 @@ async def allegation_outcome(
 
 
 router.include_router(journey_router)
+router.include_router(approvals_router)
 
 SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)

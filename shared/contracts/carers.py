@@ -462,3 +462,51 @@ class ApplicantNotified(Event):
     household_id: uuid.UUID
     sent_at: AwareDatetime
     method: Code
+
+
+# ---- approval's agreement and its endings (on `household-<id>`) ---------------------------------
+class FosterCareAgreementSigned(Event):
+    """The foster care agreement (FSR 2011 reg 27(5)(b), Schedule 5) signed by the carers and the agency."""
+
+    event_type: ClassVar[str] = "carers.FosterCareAgreementSigned"
+
+    household_id: uuid.UUID
+    agreement_id: uuid.UUID
+    signed_on: date
+    recorded_by: Code
+
+
+class ResignationNoticeReceived(Event):
+    """The carers' written notice that they resign: approval ends 28 days after it is received."""
+
+    event_type: ClassVar[str] = "carers.ResignationNoticeReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+    takes_effect_at: AwareDatetime
+    reason: HouseholdText | None = None
+
+
+class TemporaryApprovalGranted(Event):
+    """A connected person approved temporarily as foster parent for the named children (CPPR 2010 reg 24)."""
+
+    event_type: ClassVar[str] = "carers.TemporaryApprovalGranted"
+
+    household_id: uuid.UUID
+    approval_id: uuid.UUID
+    granted_at: AwareDatetime
+    expires_at: AwareDatetime
+    child_ids: list[uuid.UUID]
+    relationship: HouseholdText | None = None
+
+
+class TemporaryApprovalExtended(Event):
+    """Temporary approval extended, once (CPPR 2010 reg 25)."""
+
+    event_type: ClassVar[str] = "carers.TemporaryApprovalExtended"
+
+    household_id: uuid.UUID
+    approval_id: uuid.UUID
+    extended_at: AwareDatetime
+    expires_at: AwareDatetime
+    reason: HouseholdText

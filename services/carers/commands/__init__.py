@@ -20,6 +20,7 @@ from services.carers.commands.allegations import (
 )
 from services.carers.commands.bodies import (
     AgencyDecisionIn,
+    AgreementIn,
     AllegationIn,
     ApplicantNoticeIn,
     ApplicationIn,
@@ -45,9 +46,12 @@ from services.carers.commands.bodies import (
     PanelRecommendationIn,
     PlacementEndIn,
     PlacementIn,
+    ResignationIn,
     ReviewIn,
     Stage1DecisionIn,
     SupervisionIn,
+    TemporaryApprovalIn,
+    TemporaryExtensionIn,
     TrainingIn,
     WorkerSupervisionIn,
     WrittenConfirmationIn,
@@ -90,6 +94,10 @@ from services.carers.commands.supervision import (
 )
 
 __all__ = [
+    "AgreementIn",
+    "ResignationIn",
+    "TemporaryApprovalIn",
+    "TemporaryExtensionIn",
     "AgencyDecisionIn",
     "ApplicantNoticeIn",
     "ApplicationIn",

@@ -72,6 +72,9 @@ class ApprovalIn(Body):
     terms: Terms | None = None
     reason: Annotated[str, StringConstraints(max_length=5000)] | None = None
     panel_date: Day | None = None
+    agreement_signed_on: Day | None = Field(
+        None, description="The foster care agreement signed on this day (reg 27(5)(b)), recorded with the approval."
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -418,3 +421,24 @@ class AgencyDecisionIn(Body):
 class ApplicantNoticeIn(Body):
     sent_at: Instant | None = Field(None, description="Default: now.")
     method: Annotated[str, StringConstraints(pattern="^(letter|email)$")]
+
+
+# ---- the agreement, resignation and temporary approval ----------------------------------------
+class AgreementIn(Body):
+    signed_on: Day
+
+
+class ResignationIn(Body):
+    received_at: Instant | None = Field(None, description="When the written notice was received (default: now).")
+    reason: Note = None
+
+
+class TemporaryApprovalIn(Body):
+    granted_at: Instant | None = Field(None, description="Default: now.")
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=10, description="The children it is for (reg 24).")
+    relationship: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+
+
+class TemporaryExtensionIn(Body):
+    weeks: int = Field(ge=1, le=52, description="How many weeks more: at most 8, once (reg 25).")
+    reason: LongText

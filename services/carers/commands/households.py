@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime
 
 from services.carers.commands import loading
+from services.carers.commands.approvals import agreement_event
 from services.carers.commands.bodies import (
     ApprovalIn,
     CheckIn,
@@ -236,7 +237,11 @@ def decide_approval(rec: Recorder, state: HouseholdState, body: ApprovalIn) -> l
         raise Problem("validation", "An approval needs its terms.")
     if not state.carers():
         refuse_if([Reason("no_carer", "A household is approved for its carers: add an applicant first.")])
-    return approval_events(rec, state, at, body.terms, body.panel_date)
+    not_in_future(rec, agreement_signed_on=body.agreement_signed_on)
+    events = approval_events(rec, state, at, body.terms, body.panel_date)
+    if body.agreement_signed_on is not None:
+        events.append(agreement_event(rec, state, body.agreement_signed_on))
+    return events
 
 
 def approval_events(
@@ -261,6 +266,7 @@ def approval_events(
     supervision_due = add_months_at(at, rec.settings.carers.supervision_months)
     events = [
         event,
+        *all_met(rec, hid, state.open_clocks(Clock.TEMPORARY_APPROVAL), at, event),
         clock(rec, hid, Clock.SUPERVISION, at, supervision_due, _SUPERVISION, escalate_to="manager"),
         unannounced_visit_clock(rec, hid, at),
         clock(rec, hid, Clock.ANNUAL_REVIEW, at, add_months_at(at, STATUTORY.annual_review_months), _FIRST_REVIEW),
@@ -309,7 +315,8 @@ def decide_end_of_approval(rec: Recorder, state: HouseholdState, body: EndApprov
     ended = ApprovalEnded(household_id=state.household_id, ended_at=at, reason=body.reason)
     event = rec.event(ended, occurred_at=at, summary=f"Approval ended: {state.name}")
     stopped = [d for d in state.deadlines.values() if d.kind in _ENDS_WITH_APPROVAL]
-    return [event, *(cancelled(rec, state.household_id, d, "approval ended") for d in stopped)]
+    resigned = all_met(rec, state.household_id, state.open_clocks(Clock.RESIGNATION), at, event)
+    return [event, *resigned, *(cancelled(rec, state.household_id, d, "approval ended") for d in stopped)]
 
 
 async def end_approval(ctx: CommandContext, household_id: uuid.UUID, body: EndApprovalIn) -> list[RecordedEvent]:

@@ -27,6 +27,7 @@ from services.carers.events import (
     EndingRecorded,
     EnquiryReceived,
     EnquiryReplied,
+    FosterCareAgreementSigned,
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
@@ -41,10 +42,13 @@ from services.carers.events import (
     PlacementEnded,
     PlacementStarted,
     PlacementType,
+    ResignationNoticeReceived,
     ReviewRecorded,
     Stage1Decided,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
+    TemporaryApprovalExtended,
+    TemporaryApprovalGranted,
     TrainingRecorded,
 )
 from services.carers.rules import (
@@ -83,6 +87,10 @@ HouseholdStreamEvent = (
     | PanelMinutesReceived
     | AgencyDecisionMade
     | ApplicantNotified
+    | FosterCareAgreementSigned
+    | ResignationNoticeReceived
+    | TemporaryApprovalGranted
+    | TemporaryApprovalExtended
 )
 AllegationEvent = AllegationReceived | LadoReferralMade | LadoWrittenConfirmationSent | AllegationOutcomeRecorded
 ClockEvent = DeadlineSet | DeadlineMet | DeadlineCancelled

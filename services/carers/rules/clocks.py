@@ -36,6 +36,8 @@ class Clock(StrEnum):
     PANEL = "carers.panel"
     AGENCY_DECISION = "carers.agency_decision"
     APPLICANT_NOTICE = "carers.applicant_notice"
+    RESIGNATION = "carers.resignation"
+    TEMPORARY_APPROVAL = "carers.temporary_approval"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -65,6 +67,10 @@ CLOCK_SOURCES: dict[str, str] = {
     Clock.AGENCY_DECISION: "NMS 14: the decision within 7 working days of the final panel minutes",
     Clock.APPLICANT_NOTICE: "Fostering Services (England) Regulations 2011 reg 27: the applicant told in writing "
     "(working days: local)",
+    Clock.RESIGNATION: "Fostering Services (England) Regulations 2011 reg 28(13): approval ends 28 days after "
+    "the carers' notice is received",
+    Clock.TEMPORARY_APPROVAL: "Care Planning, Placement and Case Review (England) Regulations 2010 reg 24, 25: "
+    "temporary approval lasts 16 weeks, extendable once by up to 8; the full assessment finishes inside it",
 }
 
 # The clocks of the carer's journey, from enquiry to the applicant told of the decision.

@@ -40,6 +40,7 @@ from shared.contracts.carers import (
     ApprovalEnded,
     CheckRecorded,
     EndingRecorded,
+    FosterCareAgreementSigned,
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
@@ -48,9 +49,12 @@ from shared.contracts.carers import (
     MemberAdded,
     PlacementEnded,
     PlacementStarted,
+    ResignationNoticeReceived,
     ReviewRecorded,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
+    TemporaryApprovalExtended,
+    TemporaryApprovalGranted,
     TrainingRecorded,
 )
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
@@ -127,6 +131,16 @@ class AllegationRef(BaseModel):
     outcome: str | None = None
 
 
+class TemporaryApproval(BaseModel):
+    """A connected person's temporary approval for the named children (CPPR 2010 reg 24, 25)."""
+
+    approval_id: uuid.UUID
+    granted_at: datetime
+    expires_at: datetime
+    child_ids: list[uuid.UUID]
+    extended: bool = False
+
+
 class HouseholdState(BaseModel):
     household_id: uuid.UUID
     name: str = ""
@@ -151,6 +165,9 @@ class HouseholdState(BaseModel):
     reviews: int = 0
     trainings: list[TrainingRecorded] = Field(default_factory=list)
     journey: JourneyState = Field(default_factory=JourneyState)
+    agreement_signed_on: date | None = None  # the foster care agreement on record (reg 27(5)(b))
+    resignation_takes_effect_at: datetime | None = None  # the carers' notice received (reg 28(13))
+    temporary_approval: TemporaryApproval | None = None
     version: int = 0
 
     @property
@@ -248,6 +265,7 @@ def _approved(payload: HouseholdApproved, state: HouseholdState) -> None:
     state.approved_at = payload.approved_at
     state.terms = payload.terms.model_copy(deep=True)
     state.last_review_at, state.reviews = None, 0  # a new approval has its own first review
+    state.agreement_signed_on = state.resignation_takes_effect_at = None  # and its own agreement
     for member in state.members.values():
         if member.role == MemberRole.APPLICANT:
             member.role = MemberRole.CARER
@@ -261,6 +279,32 @@ def _refused(payload: HouseholdRefused, state: HouseholdState) -> None:
 @_apply.register
 def _approval_ended(payload: ApprovalEnded, state: HouseholdState) -> None:
     state.status = HouseholdStatus.ENDED
+
+
+@_apply.register
+def _agreement_signed(payload: FosterCareAgreementSigned, state: HouseholdState) -> None:
+    state.agreement_signed_on = payload.signed_on
+
+
+@_apply.register
+def _resignation(payload: ResignationNoticeReceived, state: HouseholdState) -> None:
+    state.resignation_takes_effect_at = payload.takes_effect_at
+
+
+@_apply.register
+def _temporarily_approved(payload: TemporaryApprovalGranted, state: HouseholdState) -> None:
+    state.temporary_approval = TemporaryApproval(
+        approval_id=payload.approval_id,
+        granted_at=payload.granted_at,
+        expires_at=payload.expires_at,
+        child_ids=list(payload.child_ids),
+    )
+
+
+@_apply.register
+def _temporary_extended(payload: TemporaryApprovalExtended, state: HouseholdState) -> None:
+    if state.temporary_approval is not None:
+        state.temporary_approval.expires_at, state.temporary_approval.extended = payload.expires_at, True
 
 
 @_apply.register

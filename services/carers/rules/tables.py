@@ -55,6 +55,9 @@ class Statutory:
     panel_months: int = 8  # NMS 14.4: the application presented to panel within 8 months
     agency_decision_working_days: int = 7  # NMS 14: the decision within 7 working days of the final panel minutes
     personal_references: int = 2  # FSR 2011 Schedule 3: at least two personal references
+    resignation_notice_days: int = 28  # FSR 2011 reg 28(13): resignation takes effect 28 days after the notice
+    temporary_approval_weeks: int = 16  # CPPR 2010 reg 24(2): temporary approval of a connected person
+    temporary_extension_max_weeks: int = 8  # CPPR 2010 reg 25: extended once, by up to 8 weeks
 
 
 STATUTORY = Statutory()
