@@ -40,3 +40,4 @@ class CarersPractice(BaseSettings):
     stage1_decision_working_days: int = Field(10, ge=1, le=60)  # stage 1 decided after its last check returns
     stage2_months: int = Field(4, ge=1, le=12)  # stage 2 (Form F) completed after the application
     applicant_notice_working_days: int = Field(5, ge=1, le=20)  # the applicant told the decision in writing
+    panel_quorum: int = Field(5, ge=2, le=20)  # members present for a fostering panel to recommend

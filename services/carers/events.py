@@ -41,12 +41,20 @@ from shared.contracts.carers import (
     MemberAdded,
     MemberRole,
     NotSeen,
+    PanelCase,
+    PanelCaseListed,
+    PanelMember,
+    PanelMinutesAgreed,
     PanelMinutesReceived,
     PanelRecommendation,
     PanelRecommended,
+    PanelScheduled,
     PlacementEnded,
     PlacementStarted,
     PlacementType,
+    QualifyingDeterminationDecided,
+    QualifyingDeterminationMade,
+    RepresentationsReceived,
     ResignationNoticeReceived,
     ReviewRecorded,
     Stage1Decided,
@@ -63,6 +71,15 @@ from shared.contracts.visits import ChildNeedsRecorded, ChildRegistered, Inciden
 
 __all__ = [
     "HOUSEHOLD_RELATED",
+    "PanelCase",
+    "PanelCaseListed",
+    "PanelMember",
+    "PanelMinutesAgreed",
+    "PanelScheduled",
+    "QualifyingDeterminationDecided",
+    "QualifyingDeterminationMade",
+    "RepresentationsReceived",
+    "panel_stream",
     "FosterCareAgreementSigned",
     "ResignationNoticeReceived",
     "TemporaryApprovalExtended",
@@ -142,6 +159,10 @@ def report_stream(report_id: uuid.UUID | str) -> str:
     return f"allegation-report-{report_id}"
 
 
+def panel_stream(panel_id: uuid.UUID | str) -> str:
+    return f"panel-{panel_id}"
+
+
 def worker_stream(worker_id: str) -> str:
     return f"worker-{worker_id}"
 
@@ -152,7 +173,7 @@ def child_stream(child_id: uuid.UUID | str) -> str:
 
 
 # Events on other streams that change a household: a household's state is its stream and these
-# (the index of migration 0007 serves exactly these types).
+# (the index of migration i19a_01 serves exactly these types).
 HOUSEHOLD_RELATED: tuple[type[Event], ...] = (
     PlacementStarted,
     PlacementEnded,
@@ -162,4 +183,6 @@ HOUSEHOLD_RELATED: tuple[type[Event], ...] = (
     DeadlineSet,
     DeadlineMet,
     DeadlineCancelled,
+    PanelRecommended,  # a panel's recommendation on the household's case (on `panel-<id>`)
+    PanelMinutesReceived,  # its final minutes, which start the agency decision maker's clock
 )

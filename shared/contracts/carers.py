@@ -349,6 +349,13 @@ class PanelRecommendation(StrEnum):
     NOT_APPROVE = "not_approve"
 
 
+class PanelCase(StrEnum):
+    APPROVAL = "approval"
+    REVIEW = "review"
+    TERMINATION = "termination"
+    CHANGE_OF_TERMS = "change_of_terms"
+
+
 class AgencyDecision(StrEnum):
     APPROVE = "approve"
     QUALIFYING_DETERMINATION = "qualifying_determination"  # proposes not to approve (reg 27(4))
@@ -427,6 +434,8 @@ class PanelRecommended(Event):
     reasons: HouseholdText
     dissent: HouseholdText | None = None
     panel_id: uuid.UUID | None = None
+    case: PanelCase = PanelCase.APPROVAL
+    members_present: list[Code] = Field(default_factory=list)
 
 
 class PanelMinutesReceived(Event):
@@ -510,3 +519,82 @@ class TemporaryApprovalExtended(Event):
     extended_at: AwareDatetime
     expires_at: AwareDatetime
     reason: HouseholdText
+
+
+# ---- fostering panels (`panel-<id>`) and qualifying determinations (`household-<id>`) -----------
+class PanelMember(BaseModel):
+    member_id: Code
+    name: StaffText
+    role: Code  # chair, vice_chair, social_worker, independent, medical_adviser, ...
+
+
+class PanelScheduled(Event):
+    """A fostering panel meeting: its members and the quorum it needs (local)."""
+
+    event_type: ClassVar[str] = "carers.PanelScheduled"
+
+    panel_id: uuid.UUID
+    meets_on: date
+    members: list[PanelMember]
+    quorum: int
+
+
+class PanelCaseListed(Event):
+    """A household's case on the panel's agenda."""
+
+    event_type: ClassVar[str] = "carers.PanelCaseListed"
+
+    panel_id: uuid.UUID
+    household_id: uuid.UUID
+    case: PanelCase
+
+
+class PanelMinutesAgreed(Event):
+    """The panel's final minutes: each case listed, its recommendation, reasons and dissent."""
+
+    event_type: ClassVar[str] = "carers.PanelMinutesAgreed"
+
+    panel_id: uuid.UUID
+    agreed_at: AwareDatetime
+    minutes: HouseholdText
+    household_ids: list[uuid.UUID]
+
+
+class QualifyingDeterminationMade(Event):
+    """The agency proposes to end a household's approval or change its terms (FSR 2011 reg 28):
+    the carers have 28 days to make representations or apply to the Independent Review Mechanism."""
+
+    event_type: ClassVar[str] = "carers.QualifyingDeterminationMade"
+
+    household_id: uuid.UUID
+    determination_id: uuid.UUID
+    proposal: Code  # termination | change_of_terms
+    new_terms: Terms | None = None
+    reasons: HouseholdText
+    notified_at: AwareDatetime
+    representations_until: AwareDatetime
+
+
+class RepresentationsReceived(Event):
+    event_type: ClassVar[str] = "carers.RepresentationsReceived"
+
+    household_id: uuid.UUID
+    determination_id: uuid.UUID
+    received_at: AwareDatetime
+    route: Code  # representations (to the agency's panel) | irm (the Independent Review Mechanism)
+    summary: HouseholdText | None = None
+
+
+class QualifyingDeterminationDecided(Event):
+    """The agency decision maker's decision on the determination, once the 28 days have passed
+    or the representations have been heard."""
+
+    event_type: ClassVar[str] = "carers.QualifyingDeterminationDecided"
+
+    household_id: uuid.UUID
+    determination_id: uuid.UUID
+    decided_at: AwareDatetime
+    outcome: Code  # confirmed | withdrawn
+    decision_maker_id: Code
+    recommendation_considered: bool
+    reasons: HouseholdText

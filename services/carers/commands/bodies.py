@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.carers.events import AgencyDecision, PanelRecommendation
+from services.carers.events import AgencyDecision, PanelCase, PanelRecommendation
 from services.carers.rules import (
     AllegationOutcome,
     CheckKind,
@@ -442,3 +442,60 @@ class TemporaryApprovalIn(Body):
 class TemporaryExtensionIn(Body):
     weeks: int = Field(ge=1, le=52, description="How many weeks more: at most 8, once (reg 25).")
     reason: LongText
+
+
+# ---- panels and qualifying determinations ------------------------------------------------------
+class PanelMemberIn(Body):
+    member_id: Text
+    name: Text
+    role: Annotated[str, StringConstraints(pattern="^[a-z_]{1,40}$")] = Field(
+        description="chair, vice_chair, social_worker, independent, medical_adviser, ..."
+    )
+
+
+class PanelIn(Body):
+    meets_on: Day
+    members: list[PanelMemberIn] = Field(min_length=1, max_length=30)
+
+
+class PanelCaseIn(Body):
+    household_id: uuid.UUID
+    case: PanelCase
+
+
+class CaseRecommendationIn(Body):
+    household_id: uuid.UUID
+    members_present: list[Text] = Field(min_length=1, max_length=30)
+    recommendation: PanelRecommendation
+    terms: Terms | None = None
+    reasons: LongText
+    dissent: Note = Field(None, description="Any member's dissent, with their reasons.")
+
+    @model_validator(mode="after")
+    def _terms(self) -> CaseRecommendationIn:
+        if self.recommendation == PanelRecommendation.APPROVE and self.terms is None:
+            raise ValueError("a recommendation to approve names its terms")
+        return self
+
+
+class MinutesIn(Body):
+    minutes: LongText
+
+
+class DeterminationIn(Body):
+    proposal: Annotated[str, StringConstraints(pattern="^(termination|change_of_terms)$")]
+    new_terms: Terms | None = None
+    reasons: LongText
+    notified_at: Instant | None = Field(None, description="When the carers were told in writing (default: now).")
+
+
+class RepresentationsIn(Body):
+    route: Annotated[str, StringConstraints(pattern="^(representations|irm)$")]
+    received_at: Instant | None = Field(None, description="Default: now.")
+    summary: Note = None
+
+
+class DeterminationDecisionIn(Body):
+    outcome: Annotated[str, StringConstraints(pattern="^(confirmed|withdrawn)$")]
+    recommendation_considered: bool = Field(description="The panel's or the IRM's recommendation, if any, considered.")
+    reasons: LongText

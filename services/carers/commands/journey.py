@@ -191,6 +191,11 @@ def decide_panel_minutes(rec: Recorder, state: HouseholdState, body: PanelMinute
     """The final minutes reach the agency decision maker, whose clock starts (NMS 14)."""
     _in_order(state, JourneyStep.PANEL_MINUTES)
     at = _when(rec, body.received_at, "received_at")
+    return minutes_received(rec, state, at)
+
+
+def minutes_received(rec: Recorder, state: HouseholdState, at: datetime) -> list[NewEvent]:
+    """The household's final panel minutes received, and the agency decision maker's clock."""
     minutes = PanelMinutesReceived(household_id=state.household_id, received_at=at)
     event = rec.event(minutes, occurred_at=at, summary=f"Final panel minutes received: {state.name}")
     due = add_working_days_at(at, STATUTORY.agency_decision_working_days)

@@ -42,6 +42,9 @@ from services.carers.events import (
     PlacementEnded,
     PlacementStarted,
     PlacementType,
+    QualifyingDeterminationDecided,
+    QualifyingDeterminationMade,
+    RepresentationsReceived,
     ResignationNoticeReceived,
     ReviewRecorded,
     Stage1Decided,
@@ -91,6 +94,9 @@ HouseholdStreamEvent = (
     | ResignationNoticeReceived
     | TemporaryApprovalGranted
     | TemporaryApprovalExtended
+    | QualifyingDeterminationMade
+    | RepresentationsReceived
+    | QualifyingDeterminationDecided
 )
 AllegationEvent = AllegationReceived | LadoReferralMade | LadoWrittenConfirmationSent | AllegationOutcomeRecorded
 ClockEvent = DeadlineSet | DeadlineMet | DeadlineCancelled

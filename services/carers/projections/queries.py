@@ -28,7 +28,7 @@ from services.carers.rules import (
     fold_report,
     is_adult,
 )
-from services.carers.rules.household import TemporaryApproval
+from services.carers.rules.household import Determination, TemporaryApproval
 from services.carers.rules.journey import JourneyStage
 from shared.contracts.carers import TrainingRecorded
 from shared.eventstore import EventStore
@@ -92,6 +92,7 @@ class HouseholdView(BaseModel):
     agreement_signed_on: date | None = None
     resignation_takes_effect_at: datetime | None = None
     temporary_approval: TemporaryApproval | None = None
+    determination: Determination | None = None
     version: int
 
 
@@ -131,6 +132,7 @@ def household_view(state: HouseholdState, placements: list[PlacementRow], today:
         agreement_signed_on=state.agreement_signed_on,
         resignation_takes_effect_at=state.resignation_takes_effect_at,
         temporary_approval=state.temporary_approval,
+        determination=state.determination,
         version=state.version,
     )
 

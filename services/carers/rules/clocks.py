@@ -38,6 +38,7 @@ class Clock(StrEnum):
     APPLICANT_NOTICE = "carers.applicant_notice"
     RESIGNATION = "carers.resignation"
     TEMPORARY_APPROVAL = "carers.temporary_approval"
+    DETERMINATION = "carers.qualifying_determination"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -71,6 +72,8 @@ CLOCK_SOURCES: dict[str, str] = {
     "the carers' notice is received",
     Clock.TEMPORARY_APPROVAL: "Care Planning, Placement and Case Review (England) Regulations 2010 reg 24, 25: "
     "temporary approval lasts 16 weeks, extendable once by up to 8; the full assessment finishes inside it",
+    Clock.DETERMINATION: "Fostering Services (England) Regulations 2011 reg 28: 28 days for representations or "
+    "the Independent Review Mechanism, then the agency decision maker decides",
 }
 
 # The clocks of the carer's journey, from enquiry to the applicant told of the decision.

@@ -49,6 +49,9 @@ from shared.contracts.carers import (
     MemberAdded,
     PlacementEnded,
     PlacementStarted,
+    QualifyingDeterminationDecided,
+    QualifyingDeterminationMade,
+    RepresentationsReceived,
     ResignationNoticeReceived,
     ReviewRecorded,
     SupervisionAgendaItemAdded,
@@ -141,6 +144,18 @@ class TemporaryApproval(BaseModel):
     extended: bool = False
 
 
+class Determination(BaseModel):
+    """A qualifying determination (termination or change of terms proposed) and where it stands."""
+
+    determination_id: uuid.UUID
+    proposal: str
+    new_terms: Terms | None = None
+    representations_until: datetime
+    route: str | None = None  # representations | irm, once the carers answer
+    decided: bool = False
+    outcome: str | None = None
+
+
 class HouseholdState(BaseModel):
     household_id: uuid.UUID
     name: str = ""
@@ -168,6 +183,7 @@ class HouseholdState(BaseModel):
     agreement_signed_on: date | None = None  # the foster care agreement on record (reg 27(5)(b))
     resignation_takes_effect_at: datetime | None = None  # the carers' notice received (reg 28(13))
     temporary_approval: TemporaryApproval | None = None
+    determination: Determination | None = None
     version: int = 0
 
     @property
@@ -289,6 +305,32 @@ def _agreement_signed(payload: FosterCareAgreementSigned, state: HouseholdState)
 @_apply.register
 def _resignation(payload: ResignationNoticeReceived, state: HouseholdState) -> None:
     state.resignation_takes_effect_at = payload.takes_effect_at
+
+
+@_apply.register
+def _determination_made(payload: QualifyingDeterminationMade, state: HouseholdState) -> None:
+    state.determination = Determination(
+        determination_id=payload.determination_id,
+        proposal=payload.proposal,
+        new_terms=payload.new_terms,
+        representations_until=payload.representations_until,
+    )
+
+
+@_apply.register
+def _representations(payload: RepresentationsReceived, state: HouseholdState) -> None:
+    if state.determination is not None:
+        state.determination.route = payload.route
+
+
+@_apply.register
+def _determination_decided(payload: QualifyingDeterminationDecided, state: HouseholdState) -> None:
+    determination = state.determination
+    if determination is None:
+        return
+    determination.decided, determination.outcome = True, payload.outcome
+    if payload.outcome == "confirmed" and determination.new_terms is not None:
+        state.terms = determination.new_terms.model_copy(deep=True)
 
 
 @_apply.register

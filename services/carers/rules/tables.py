@@ -58,6 +58,7 @@ class Statutory:
     resignation_notice_days: int = 28  # FSR 2011 reg 28(13): resignation takes effect 28 days after the notice
     temporary_approval_weeks: int = 16  # CPPR 2010 reg 24(2): temporary approval of a connected person
     temporary_extension_max_weeks: int = 8  # CPPR 2010 reg 25: extended once, by up to 8 weeks
+    representations_days: int = 28  # FSR 2011 reg 28: representations or the IRM on a qualifying determination
 
 
 STATUTORY = Statutory()
