@@ -237,3 +237,14 @@ async def test_an_adm_decision_against_the_panel_needs_reasons_and_is_a_qualifyi
     assert made["differs_from_recommendation"] is True and made["recommendation"] == "approve"
     assert (await get(client, j.rm, f"/v1/households/{j.hid}"))["status"] == "assessment"
     assert clock_of(decided, "carers.applicant_notice")
+
+    # Told in writing, the applicant has 28 days (reg 27); then the ADM confirms the refusal.
+    told = await j.step("applicant-notice", {"method": "letter"})
+    period = clock_of(told, "carers.qualifying_determination")
+    url = f"/v1/households/{j.hid}/determinations"
+    confirm = {"outcome": "confirmed", "recommendation_considered": True, "reasons": "No representations made."}
+    await post(client, j.rm, f"{url}/decision", confirm, status=409)  # not inside the 28 days
+    await j.escalated(period["deadline_id"], timedelta(days=29))
+    await post(client, j.rm, f"{url}/decision", confirm)
+    assert (await get(client, j.rm, f"/v1/households/{j.hid}"))["status"] == "refused"
+    assert (await j.view())["stage"] == "closed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from services.carers.commands import loading
@@ -21,9 +21,11 @@ from services.carers.commands.bodies import (
 from services.carers.commands.clocks import all_met, clock, not_in_future
 from services.carers.commands.households import decide_end_of_approval
 from services.carers.events import (
+    HouseholdRefused,
     QualifyingDeterminationDecided,
     QualifyingDeterminationMade,
     RepresentationsReceived,
+    Terms,
 )
 from services.carers.rules import STATUTORY, Clock, HouseholdState, HouseholdStatus
 from services.carers.rules.household import Determination
@@ -55,17 +57,25 @@ def decide_determination(rec: Recorder, state: HouseholdState, body: Determinati
         refuse_if([Reason("new_terms_missing", "A change of terms names the new terms.")])
     at = body.notified_at or rec.now()
     not_in_future(rec, notified_at=at)
+    return determination_events(rec, state, body.proposal, body.reasons, at, body.new_terms)
+
+
+def determination_events(
+    rec: Recorder, state: HouseholdState, proposal: str, reasons: str, at: datetime, new_terms: Terms | None = None
+) -> list[NewEvent]:
+    """The determination notified at `at` (termination, change of terms, or an applicant's refusal
+    proposed by the agency decision maker), and the clock of the carers' 28 days."""
     until = at + timedelta(days=STATUTORY.representations_days)
     made = QualifyingDeterminationMade(
         household_id=state.household_id,
         determination_id=rec.new_id(),
-        proposal=body.proposal,
-        new_terms=body.new_terms,
-        reasons=body.reasons,
+        proposal=proposal,
+        new_terms=new_terms,
+        reasons=reasons,
         notified_at=at,
         representations_until=until,
     )
-    summary = f"Qualifying determination ({body.proposal.replace('_', ' ')}) notified to {state.name}"
+    summary = f"Qualifying determination ({proposal.replace('_', ' ')}) notified to {state.name}"
     event = rec.event(made, occurred_at=at, summary=summary)
     description = "The carers' 28 days for representations or the IRM; then the agency decision maker decides"
     period = clock(rec, state.household_id, Clock.DETERMINATION, at, until, description, escalate_to="manager")
@@ -116,6 +126,9 @@ def decide_determination_outcome(rec: Recorder, state: HouseholdState, body: Det
     events = [event, *all_met(rec, state.household_id, state.open_clocks(Clock.DETERMINATION), at, event)]
     if body.outcome == "confirmed" and determination.proposal == "termination":
         events += decide_end_of_approval(rec, state, EndApprovalIn(reason=body.reasons, ended_at=at))
+    if body.outcome == "confirmed" and determination.proposal == "refusal":
+        refused = HouseholdRefused(household_id=state.household_id, refused_at=at, reason=body.reasons)
+        events.append(rec.event(refused, occurred_at=at, summary=f"Approval refused: {state.name}"))
     return events
 
 

@@ -23,6 +23,7 @@ from services.carers.commands.bodies import (
     Stage1DecisionIn,
 )
 from services.carers.commands.clocks import all_met, cancelled, clock, not_in_future
+from services.carers.commands.determinations import determination_events
 from services.carers.commands.households import approval_events
 from services.carers.commands.stage1 import stage1_decision_clock
 from services.carers.events import (
@@ -254,7 +255,11 @@ def decide_applicant_notice(rec: Recorder, state: HouseholdState, body: Applican
     at = _when(rec, body.sent_at, "sent_at")
     notified = ApplicantNotified(household_id=state.household_id, sent_at=at, method=body.method)
     event = rec.event(notified, occurred_at=at, summary=f"Decision sent to {state.name} by {body.method}")
-    return [event, *_meet(rec, state, Clock.APPLICANT_NOTICE, at, event)]
+    events = [event, *_meet(rec, state, Clock.APPLICANT_NOTICE, at, event)]
+    if state.journey.decision == AgencyDecision.QUALIFYING_DETERMINATION:  # the applicant's 28 days (reg 27)
+        reasons = state.journey.decision_reasons or "The agency decision maker proposes not to approve."
+        events += determination_events(rec, state, "refusal", reasons, at)
+    return events
 
 
 # ---- the shell ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from services.carers.events import household_stream
 from services.carers.rules.clocks import OpenDeadline, is_carers_clock, opened
 from services.carers.rules.journey import (
     JOURNEY_EVENTS,
+    JourneyStage,
     JourneyState,
     MemberChecks,
     clear_kinds,
@@ -329,8 +330,14 @@ def _determination_decided(payload: QualifyingDeterminationDecided, state: House
     if determination is None:
         return
     determination.decided, determination.outcome = True, payload.outcome
-    if payload.outcome == "confirmed" and determination.new_terms is not None:
+    confirmed = payload.outcome == "confirmed"
+    if confirmed and determination.new_terms is not None:
         state.terms = determination.new_terms.model_copy(deep=True)
+    if determination.proposal == "refusal":  # the applicant's: refused, or back to the ADM
+        journey = state.journey
+        journey.stage = JourneyStage.CLOSED if confirmed else JourneyStage.DECISION
+        if not confirmed:
+            journey.decision = journey.decided_at = journey.notified_at = journey.decision_reasons = None
 
 
 @_apply.register

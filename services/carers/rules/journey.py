@@ -69,6 +69,7 @@ class JourneyState(BaseModel):
     minutes_received_at: datetime | None = None
     decided_at: datetime | None = None
     decision: AgencyDecision | None = None
+    decision_reasons: str | None = None
     notified_at: datetime | None = None
 
 
@@ -170,6 +171,7 @@ def _evolve_decision(journey: JourneyState, payload: Event) -> None:
         journey.minutes_received_at = payload.received_at
     elif isinstance(payload, AgencyDecisionMade):
         journey.decided_at, journey.decision = payload.decided_at, payload.decision
+        journey.decision_reasons = payload.reasons
         approved = payload.decision == AgencyDecision.APPROVE
         journey.stage = JourneyStage.APPROVED if approved else JourneyStage.QUALIFYING_DETERMINATION
     elif isinstance(payload, ApplicantNotified):
