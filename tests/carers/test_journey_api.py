@@ -189,6 +189,9 @@ async def test_steps_out_of_order_are_refused_and_write_nothing(
     await j.step("enquiry", status=409)
     await j.step("initial-visit", {"occurred_at": clock.now().isoformat(), "proceed": True})
     await j.step("initial-visit", {"occurred_at": clock.now().isoformat(), "proceed": True}, status=409)
+    # On the journey, approval is the agency decision maker's after panel, not a direct approval.
+    direct = {"decision": "approved", "terms": TERMS, "agreement_signed_on": "2026-11-25"}
+    await post(client, j.rm, f"/v1/households/{j.hid}/approval", direct, status=409)
 
 
 async def test_not_taken_forward_at_stage_1_stops_the_journeys_clocks(

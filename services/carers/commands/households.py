@@ -230,6 +230,11 @@ def decide_approval(rec: Recorder, state: HouseholdState, body: ApprovalIn) -> l
     not_in_future(rec, decided_at=at)
     if state.status == HouseholdStatus.APPROVED:
         raise Problem("state-conflict", "The household is already approved; change terms at a review.")
+    if state.journey.stage is not None:
+        raise Problem(
+            "state-conflict",
+            "The household is on the assessment journey: the agency decision maker decides after the panel.",
+        )
     if body.decision == "refused":
         refused = HouseholdRefused(household_id=state.household_id, refused_at=at, reason=body.reason or "")
         return [rec.event(refused, occurred_at=at, summary=f"Approval refused: {state.name}")]
