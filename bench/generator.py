@@ -196,7 +196,12 @@ async def load_via_api(
                 )
             await api.post(
                 f"/v1/households/{hid}/approval",
-                {"decision": "approved", "decided_at": _iso(approved_at), "terms": TERMS},
+                {
+                    "decision": "approved",
+                    "decided_at": _iso(approved_at),
+                    "terms": TERMS,
+                    "agreement_signed_on": approved_at.date().isoformat(),
+                },
             )
             # The first annual review (to panel), so the approval has not lapsed by today.
             await api.post(
@@ -1003,7 +1008,11 @@ class _Year:
     def approve(self) -> None:
         """carers.decide_approval: approved, with the supervision, unannounced visit, annual review,
         TSD and safeguarding clocks it starts."""
-        body = carers.ApprovalIn(decision="approved", terms=carer_rules.Terms.model_validate(TERMS))
+        body = carers.ApprovalIn(
+            decision="approved",
+            terms=carer_rules.Terms.model_validate(TERMS),
+            agreement_signed_on=self._carers().now().date(),
+        )
         self._household_append(carers.decide_approval(self._carers(manager=True), self.state, body))
 
     def train(self, course: carer_rules.TrainingCourse, completed_on: date) -> None:

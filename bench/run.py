@@ -580,6 +580,7 @@ async def webhook_latency(port: int, samples: int) -> dict[str, Any]:
             f"/v1/households/{hid}/approval",
             {
                 "decision": "approved",
+                "agreement_signed_on": now.date().isoformat(),
                 "terms": {
                     "age_min": 0,
                     "age_max": 17,

@@ -36,3 +36,8 @@ class CarersPractice(BaseSettings):
     worker_supervision_months: int = Field(1, ge=1, le=12)  # a social worker's own supervision
     caseload_children_target: int = Field(20, ge=1, le=200)  # children per children's social worker
     caseload_households_target: int = Field(16, ge=1, le=200)  # households per supervising social worker
+    enquiry_reply_working_days: int = Field(1, ge=1, le=20)  # a fostering enquiry answered (NMS 13)
+    stage1_decision_working_days: int = Field(10, ge=1, le=60)  # stage 1 decided after its last check returns
+    stage2_months: int = Field(4, ge=1, le=12)  # stage 2 (Form F) completed after the application
+    applicant_notice_working_days: int = Field(5, ge=1, le=20)  # the applicant told the decision in writing
+    panel_quorum: int = Field(5, ge=2, le=20)  # members present for a fostering panel to recommend

@@ -12,6 +12,9 @@ from pydantic import BaseModel
 
 from services.carers import commands as cmd
 from services.carers import projections as pj
+from services.carers.api_approvals import router as approvals_router
+from services.carers.api_journey import router as journey_router
+from services.carers.api_panels import router as panels_router
 from services.carers.events import (
     AllegationReceived,
     AllegationReported,
@@ -786,5 +789,9 @@ async def download_allegation_document(
 ) -> Response:
     return await _download(request, document_id, "allegation_id", allegation_id)
 
+
+router.include_router(journey_router)
+router.include_router(approvals_router)
+router.include_router(panels_router)
 
 SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)

@@ -11,11 +11,16 @@ import uuid
 from shared.contracts.access import AllocationEnded, WorkerAllocated
 from shared.contracts.base import Event
 from shared.contracts.carers import (
+    AgencyDecision,
+    AgencyDecisionMade,
     AllegationOutcomeRecorded,
     AllegationReceived,
     AllegationReportClosed,
     AllegationReported,
+    ApplicantNotified,
+    ApplicationReceived,
     ApprovalEnded,
+    AssessmentCompleted,
     CheckRecorded,
     CheckResult,
     ChildView,
@@ -23,22 +28,41 @@ from shared.contracts.carers import (
     ConcernAddressed,
     DocumentAttached,
     EndingRecorded,
+    EnquiryReceived,
+    EnquiryReplied,
+    FosterCareAgreementSigned,
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
     HouseholdRefused,
     HouseholdRegistered,
+    InitialVisitHeld,
     LadoReferralMade,
     LadoWrittenConfirmationSent,
     MemberAdded,
     MemberRole,
     NotSeen,
+    PanelCase,
+    PanelCaseListed,
+    PanelMember,
+    PanelMinutesAgreed,
+    PanelMinutesReceived,
+    PanelRecommendation,
+    PanelRecommended,
+    PanelScheduled,
     PlacementEnded,
     PlacementStarted,
     PlacementType,
+    QualifyingDeterminationDecided,
+    QualifyingDeterminationMade,
+    RepresentationsReceived,
+    ResignationNoticeReceived,
     ReviewRecorded,
+    Stage1Decided,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
+    TemporaryApprovalExtended,
+    TemporaryApprovalGranted,
     Terms,
     TrainingRecorded,
     WorkerSupervisionRecorded,
@@ -50,6 +74,31 @@ __all__ = [
     "DocumentAttached",
     "document_stream",
     "HOUSEHOLD_RELATED",
+    "PanelCase",
+    "PanelCaseListed",
+    "PanelMember",
+    "PanelMinutesAgreed",
+    "PanelScheduled",
+    "QualifyingDeterminationDecided",
+    "QualifyingDeterminationMade",
+    "RepresentationsReceived",
+    "panel_stream",
+    "FosterCareAgreementSigned",
+    "ResignationNoticeReceived",
+    "TemporaryApprovalExtended",
+    "TemporaryApprovalGranted",
+    "AgencyDecision",
+    "AgencyDecisionMade",
+    "ApplicantNotified",
+    "ApplicationReceived",
+    "AssessmentCompleted",
+    "EnquiryReceived",
+    "EnquiryReplied",
+    "InitialVisitHeld",
+    "PanelMinutesReceived",
+    "PanelRecommendation",
+    "PanelRecommended",
+    "Stage1Decided",
     "AllegationOutcomeRecorded",
     "AllegationReceived",
     "AllegationReportClosed",
@@ -118,6 +167,10 @@ def report_stream(report_id: uuid.UUID | str) -> str:
     return f"allegation-report-{report_id}"
 
 
+def panel_stream(panel_id: uuid.UUID | str) -> str:
+    return f"panel-{panel_id}"
+
+
 def worker_stream(worker_id: str) -> str:
     return f"worker-{worker_id}"
 
@@ -128,7 +181,7 @@ def child_stream(child_id: uuid.UUID | str) -> str:
 
 
 # Events on other streams that change a household: a household's state is its stream and these
-# (the index of migration 0007 serves exactly these types).
+# (the index of migration i19a_01 serves exactly these types).
 HOUSEHOLD_RELATED: tuple[type[Event], ...] = (
     PlacementStarted,
     PlacementEnded,
@@ -138,4 +191,6 @@ HOUSEHOLD_RELATED: tuple[type[Event], ...] = (
     DeadlineSet,
     DeadlineMet,
     DeadlineCancelled,
+    PanelRecommended,  # a panel's recommendation on the household's case (on `panel-<id>`)
+    PanelMinutesReceived,  # its final minutes, which start the agency decision maker's clock
 )

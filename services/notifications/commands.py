@@ -70,9 +70,7 @@ class Strict(BaseModel):
 
 
 # An email receiver (delivered through the agency's relay: services/notifications/email.py).
-MailtoUrl = Annotated[
-    str, Field(pattern=r"^mailto:[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$", max_length=320)
-]
+MailtoUrl = Annotated[str, Field(pattern=r"^mailto:[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$", max_length=320)]
 
 
 class SubscriptionIn(Strict):
@@ -231,7 +229,9 @@ async def check_receiver_url(url: str, allowed_networks: tuple[rules.Network, ..
     if url.startswith("mailto:"):
         if not email_enabled:
             reason = "email delivery is not configured (CARELOG_SMTP_HOST)"
-            raise Problem("destination-refused", f"Email is not sent: {reason}.", reasons=[reason])
+            raise Problem(
+                "destination-refused", f"Email is not sent: {reason}.", reasons=[Reason("email_not_configured", reason)]
+            )
         return
     if destinations.has_credentials(url):
         raise Problem(

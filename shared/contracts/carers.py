@@ -352,3 +352,260 @@ class DocumentAttached(Event, DocumentFields):
 
     household_id: uuid.UUID
     allegation_id: uuid.UUID | None = None
+
+
+# ---- the carer's journey: enquiry to the agency's decision (all on `household-<id>`) -----------
+class PanelRecommendation(StrEnum):
+    APPROVE = "approve"
+    NOT_APPROVE = "not_approve"
+
+
+class PanelCase(StrEnum):
+    APPROVAL = "approval"
+    REVIEW = "review"
+    TERMINATION = "termination"
+    CHANGE_OF_TERMS = "change_of_terms"
+
+
+class AgencyDecision(StrEnum):
+    APPROVE = "approve"
+    QUALIFYING_DETERMINATION = "qualifying_determination"  # proposes not to approve (reg 27(4))
+
+
+class EnquiryReceived(Event):
+    """Someone asked about fostering with the agency: the journey starts, and the reply clock."""
+
+    event_type: ClassVar[str] = "carers.EnquiryReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+    channel: Code | None = None
+    summary: HouseholdText | None = None
+
+
+class EnquiryReplied(Event):
+    event_type: ClassVar[str] = "carers.EnquiryReplied"
+
+    household_id: uuid.UUID
+    replied_at: AwareDatetime
+    replied_by: Code
+
+
+class InitialVisitHeld(Event):
+    event_type: ClassVar[str] = "carers.InitialVisitHeld"
+
+    household_id: uuid.UUID
+    occurred_at: AwareDatetime
+    visitor_id: Code
+    proceed: bool
+    notes: HouseholdText | None = None
+
+
+class ApplicationReceived(Event):
+    """The formal application: stage 1 (checks and references) and stage 2 (Form F) begin."""
+
+    event_type: ClassVar[str] = "carers.ApplicationReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+
+
+class Stage1Decided(Event):
+    """After the statutory checks and references: go on to stage 2, or not suitable (reg 26)."""
+
+    event_type: ClassVar[str] = "carers.Stage1Decided"
+
+    household_id: uuid.UUID
+    decided_at: AwareDatetime
+    proceed: bool
+    reason: HouseholdText | None = None
+    decided_by: Code
+
+
+class AssessmentCompleted(Event):
+    """Stage 2: the assessment report (Form F) completed, ready for panel."""
+
+    event_type: ClassVar[str] = "carers.AssessmentCompleted"
+
+    household_id: uuid.UUID
+    completed_at: AwareDatetime
+    assessor_id: Code
+    recommended_terms: Terms | None = None
+
+
+class PanelRecommended(Event):
+    """The fostering panel's recommendation on the household, with its reasons and any dissent."""
+
+    event_type: ClassVar[str] = "carers.PanelRecommended"
+
+    household_id: uuid.UUID
+    panel_date: date
+    recommendation: PanelRecommendation
+    terms: Terms | None = None
+    reasons: HouseholdText
+    dissent: HouseholdText | None = None
+    panel_id: uuid.UUID | None = None
+    case: PanelCase = PanelCase.APPROVAL
+    members_present: list[Code] = Field(default_factory=list)
+
+
+class PanelMinutesReceived(Event):
+    """The final panel minutes reached the agency decision maker: the decision clock starts."""
+
+    event_type: ClassVar[str] = "carers.PanelMinutesReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+
+
+class AgencyDecisionMade(Event):
+    """The agency decision maker's decision, having taken the panel's recommendation into account."""
+
+    event_type: ClassVar[str] = "carers.AgencyDecisionMade"
+
+    household_id: uuid.UUID
+    decided_at: AwareDatetime
+    decision: AgencyDecision
+    decision_maker_id: Code
+    recommendation: PanelRecommendation
+    recommendation_considered: bool
+    differs_from_recommendation: bool
+    reasons: HouseholdText
+    terms: Terms | None = None
+
+
+class ApplicantNotified(Event):
+    """The applicant told of the decision in writing."""
+
+    event_type: ClassVar[str] = "carers.ApplicantNotified"
+
+    household_id: uuid.UUID
+    sent_at: AwareDatetime
+    method: Code
+
+
+# ---- approval's agreement and its endings (on `household-<id>`) ---------------------------------
+class FosterCareAgreementSigned(Event):
+    """The foster care agreement (FSR 2011 reg 27(5)(b), Schedule 5) signed by the carers and the agency."""
+
+    event_type: ClassVar[str] = "carers.FosterCareAgreementSigned"
+
+    household_id: uuid.UUID
+    agreement_id: uuid.UUID
+    signed_on: date
+    recorded_by: Code
+
+
+class ResignationNoticeReceived(Event):
+    """The carers' written notice that they resign: approval ends 28 days after it is received."""
+
+    event_type: ClassVar[str] = "carers.ResignationNoticeReceived"
+
+    household_id: uuid.UUID
+    received_at: AwareDatetime
+    takes_effect_at: AwareDatetime
+    reason: HouseholdText | None = None
+
+
+class TemporaryApprovalGranted(Event):
+    """A connected person approved temporarily as foster parent for the named children (CPPR 2010 reg 24)."""
+
+    event_type: ClassVar[str] = "carers.TemporaryApprovalGranted"
+
+    household_id: uuid.UUID
+    approval_id: uuid.UUID
+    granted_at: AwareDatetime
+    expires_at: AwareDatetime
+    child_ids: list[uuid.UUID]
+    relationship: HouseholdText | None = None
+
+
+class TemporaryApprovalExtended(Event):
+    """Temporary approval extended, once (CPPR 2010 reg 25)."""
+
+    event_type: ClassVar[str] = "carers.TemporaryApprovalExtended"
+
+    household_id: uuid.UUID
+    approval_id: uuid.UUID
+    extended_at: AwareDatetime
+    expires_at: AwareDatetime
+    reason: HouseholdText
+
+
+# ---- fostering panels (`panel-<id>`) and qualifying determinations (`household-<id>`) -----------
+class PanelMember(BaseModel):
+    member_id: Code
+    name: StaffText
+    role: Code  # chair, vice_chair, social_worker, independent, medical_adviser, ...
+
+
+class PanelScheduled(Event):
+    """A fostering panel meeting: its members and the quorum it needs (local)."""
+
+    event_type: ClassVar[str] = "carers.PanelScheduled"
+
+    panel_id: uuid.UUID
+    meets_on: date
+    members: list[PanelMember]
+    quorum: int
+
+
+class PanelCaseListed(Event):
+    """A household's case on the panel's agenda."""
+
+    event_type: ClassVar[str] = "carers.PanelCaseListed"
+
+    panel_id: uuid.UUID
+    household_id: uuid.UUID
+    case: PanelCase
+
+
+class PanelMinutesAgreed(Event):
+    """The panel's final minutes: each case listed, its recommendation, reasons and dissent."""
+
+    event_type: ClassVar[str] = "carers.PanelMinutesAgreed"
+
+    panel_id: uuid.UUID
+    agreed_at: AwareDatetime
+    minutes: HouseholdText
+    household_ids: list[uuid.UUID]
+
+
+class QualifyingDeterminationMade(Event):
+    """The agency proposes to end a household's approval or change its terms (FSR 2011 reg 28):
+    the carers have 28 days to make representations or apply to the Independent Review Mechanism."""
+
+    event_type: ClassVar[str] = "carers.QualifyingDeterminationMade"
+
+    household_id: uuid.UUID
+    determination_id: uuid.UUID
+    proposal: Code  # termination | change_of_terms
+    new_terms: Terms | None = None
+    reasons: HouseholdText
+    notified_at: AwareDatetime
+    representations_until: AwareDatetime
+
+
+class RepresentationsReceived(Event):
+    event_type: ClassVar[str] = "carers.RepresentationsReceived"
+
+    household_id: uuid.UUID
+    determination_id: uuid.UUID
+    received_at: AwareDatetime
+    route: Code  # representations (to the agency's panel) | irm (the Independent Review Mechanism)
+    summary: HouseholdText | None = None
+
+
+class QualifyingDeterminationDecided(Event):
+    """The agency decision maker's decision on the determination, once the 28 days have passed
+    or the representations have been heard."""
+
+    event_type: ClassVar[str] = "carers.QualifyingDeterminationDecided"
+
+    household_id: uuid.UUID
+    determination_id: uuid.UUID
+    decided_at: AwareDatetime
+    outcome: Code  # confirmed | withdrawn
+    decision_maker_id: Code
+    recommendation_considered: bool
+    reasons: HouseholdText

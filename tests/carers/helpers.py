@@ -32,8 +32,10 @@ async def household(
     terms: dict[str, Any] | None = None,
     dbs_checked: str = "2026-10-01",
     connected: bool = False,
+    agreement: bool = True,
 ) -> dict[str, Any]:
-    """A household with one carer who has a clear enhanced DBS, approved unless told otherwise."""
+    """A household with one carer who has a clear enhanced DBS, approved unless told otherwise, with
+    its foster care agreement signed on the day of approval unless told otherwise."""
     created = await post(
         client,
         headers,
@@ -57,6 +59,8 @@ async def household(
         body: dict[str, Any] = {"decision": "approved", "terms": terms or TERMS}
         if decided_at:
             body["decided_at"] = decided_at
+        if agreement:
+            body["agreement_signed_on"] = (decided_at or "2026-11-25")[:10]
         await post(client, headers, f"/v1/households/{hid}/approval", body)
     return {"household_id": hid, "carer_id": carer["member_id"]}
 

@@ -27,6 +27,7 @@ from services.carers.rules import (
     lado_referral_due,
     placement_eligibility,
 )
+from services.carers.rules.household import TemporaryApproval
 from shared.contracts.carers import HouseholdRegistered, MemberAdded
 from shared.practice import CarersPractice
 
@@ -53,6 +54,7 @@ def eligible() -> HouseholdState:
         approved_at=datetime(2026, 6, 1, tzinfo=UTC),
         terms=Terms(age_min=0, age_max=17, max_children=2, placement_types=["short_term", "long_term"]),
         members={str(carer.member_id): carer},
+        agreement_signed_on=date(2026, 6, 1),
     )
 
 
@@ -69,6 +71,28 @@ def not_approved(s: HouseholdState) -> None:
 
 def ended(s: HouseholdState) -> None:
     s.status = HouseholdStatus.ENDED
+
+
+def no_agreement(s: HouseholdState) -> None:
+    s.agreement_signed_on = None
+
+
+def resigned(s: HouseholdState) -> None:
+    s.resignation_takes_effect_at = datetime(2026, 12, 20, tzinfo=UTC)
+
+
+def temporarily_approved_until(expires: datetime, children: tuple[uuid.UUID, ...] = (CHILD,)) -> Change:
+    def change(s: HouseholdState) -> None:
+        not_approved(s)
+        s.agreement_signed_on = None  # the agreement is full approval's (reg 27(5)(b))
+        s.temporary_approval = TemporaryApproval(
+            approval_id=uuid.uuid4(),
+            granted_at=datetime(2026, 11, 1, tzinfo=UTC),
+            expires_at=expires,
+            child_ids=list(children),
+        )
+
+    return change
 
 
 def on_hold(s: HouseholdState) -> None:
@@ -174,6 +198,26 @@ CASES: list[tuple[str, list[Change], PlacementRequest, set[str]]] = [
     ("child too old for the terms", [only_under_fives], request(), {"outside_age_range"}),
     ("placement type not approved", [], request(kind=PlacementType.REMAND), {"placement_type_not_approved"}),
     ("placement type approved", [], request(kind=PlacementType.LONG_TERM), set()),
+    ("no foster care agreement on record", [no_agreement], request(), {"no_foster_care_agreement"}),
+    ("resignation notice received", [resigned], request(), {"resignation_given"}),
+    (
+        "temporary approval, the child named",
+        [temporarily_approved_until(datetime(2027, 2, 21, tzinfo=UTC))],
+        request(),
+        set(),
+    ),
+    (
+        "temporary approval ended before the start",
+        [temporarily_approved_until(datetime(2026, 11, 27, tzinfo=UTC))],
+        request(start=date(2026, 11, 28)),
+        {"temporary_approval_expired"},
+    ),
+    (
+        "temporary approval for another child",
+        [temporarily_approved_until(datetime(2027, 2, 21, tzinfo=UTC), (uuid.uuid4(),))],
+        request(),
+        {"not_named_in_temporary_approval"},
+    ),
     (
         "every reason of an approved household at once",
         [on_hold, adult_without_dbs, review_overdue, full, only_teenagers],

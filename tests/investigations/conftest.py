@@ -63,6 +63,7 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
         {
             "decision": "approved",
             "decided_at": "2026-04-01T10:00:00+00:00",
+            "agreement_signed_on": "2026-04-01",
             "terms": {"age_min": 0, "age_max": 17, "max_children": 3, "placement_types": ["short_term", "long_term"]},
         },
     )

@@ -64,7 +64,12 @@ async def _approved_household(client: httpx.AsyncClient, headers: dict[str, str]
         f"/v1/households/{hid}/members/{carer['member_id']}/checks",
         {"kind": "dbs_enhanced", "result": "clear", "checked_at": "2026-10-01"},
     )
-    await _post(client, headers, f"/v1/households/{hid}/approval", {"decision": "approved", "terms": TERMS})
+    await _post(
+        client,
+        headers,
+        f"/v1/households/{hid}/approval",
+        {"decision": "approved", "terms": TERMS, "agreement_signed_on": "2026-10-01"},
+    )
     return str(hid)
 
 

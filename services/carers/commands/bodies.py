@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.carers.events import AgencyDecision, PanelCase, PanelRecommendation
 from services.carers.rules import (
     AllegationOutcome,
     CheckKind,
@@ -71,6 +72,9 @@ class ApprovalIn(Body):
     terms: Terms | None = None
     reason: Annotated[str, StringConstraints(max_length=5000)] | None = None
     panel_date: Day | None = None
+    agreement_signed_on: Day | None = Field(
+        None, description="The foster care agreement signed on this day (reg 27(5)(b)), recorded with the approval."
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -341,3 +345,157 @@ class OutcomeIn(Body):
     dbs_referral_made: bool
     decided_at: Instant | None = None
     narrative: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+
+
+# ---- the carer's journey -----------------------------------------------------------------------
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None
+
+
+class EnquiryIn(Body):
+    received_at: Instant | None = Field(None, description="Default: now.")
+    channel: Annotated[str, StringConstraints(pattern="^[a-z_]{1,40}$")] | None = Field(
+        None, description="How it came in: phone, email, web, event..."
+    )
+    summary: Note = None
+
+
+class EnquiryReplyIn(Body):
+    replied_at: Instant | None = Field(None, description="Default: now.")
+
+
+class InitialVisitIn(Body):
+    occurred_at: Instant
+    visitor_id: Text | None = Field(None, description="Default: the caller.")
+    proceed: bool = Field(description="Invited to apply (false: not taken forward).")
+    notes: Note = None
+
+
+class ApplicationIn(Body):
+    received_at: Instant | None = Field(None, description="Default: now.")
+
+
+class Stage1DecisionIn(Body):
+    decided_at: Instant | None = Field(None, description="Default: now.")
+    proceed: bool
+    reason: Note = None
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> Stage1DecisionIn:
+        if not self.proceed and not self.reason:
+            raise ValueError("a decision not to go on to stage 2 needs its reason")
+        return self
+
+
+class AssessmentIn(Body):
+    completed_at: Instant | None = Field(None, description="Default: now.")
+    assessor_id: Text | None = Field(None, description="Default: the caller.")
+    recommended_terms: Terms | None = None
+
+
+class PanelRecommendationIn(Body):
+    panel_date: Day
+    recommendation: PanelRecommendation
+    terms: Terms | None = Field(None, description="The terms recommended (with a recommendation to approve).")
+    reasons: LongText
+    dissent: Note = Field(None, description="Any member's dissent, with their reasons.")
+
+    @model_validator(mode="after")
+    def _terms(self) -> PanelRecommendationIn:
+        if self.recommendation == PanelRecommendation.APPROVE and self.terms is None:
+            raise ValueError("a recommendation to approve names its terms")
+        return self
+
+
+class PanelMinutesIn(Body):
+    received_at: Instant | None = Field(None, description="Default: now.")
+
+
+class AgencyDecisionIn(Body):
+    decided_at: Instant | None = Field(None, description="Default: now.")
+    decision: AgencyDecision
+    recommendation_considered: bool = Field(description="The panel's recommendation was taken into account.")
+    reasons: Note = Field(None, description="The reasons: required where the decision differs from the panel's.")
+    terms: Terms | None = Field(None, description="Default: the terms the panel recommended.")
+
+
+class ApplicantNoticeIn(Body):
+    sent_at: Instant | None = Field(None, description="Default: now.")
+    method: Annotated[str, StringConstraints(pattern="^(letter|email)$")]
+
+
+# ---- the agreement, resignation and temporary approval ----------------------------------------
+class AgreementIn(Body):
+    signed_on: Day
+
+
+class ResignationIn(Body):
+    received_at: Instant | None = Field(None, description="When the written notice was received (default: now).")
+    reason: Note = None
+
+
+class TemporaryApprovalIn(Body):
+    granted_at: Instant | None = Field(None, description="Default: now.")
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=10, description="The children it is for (reg 24).")
+    relationship: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+
+
+class TemporaryExtensionIn(Body):
+    weeks: int = Field(ge=1, le=52, description="How many weeks more: at most 8, once (reg 25).")
+    reason: LongText
+
+
+# ---- panels and qualifying determinations ------------------------------------------------------
+class PanelMemberIn(Body):
+    member_id: Text
+    name: Text
+    role: Annotated[str, StringConstraints(pattern="^[a-z_]{1,40}$")] = Field(
+        description="chair, vice_chair, social_worker, independent, medical_adviser, ..."
+    )
+
+
+class PanelIn(Body):
+    meets_on: Day
+    members: list[PanelMemberIn] = Field(min_length=1, max_length=30)
+
+
+class PanelCaseIn(Body):
+    household_id: uuid.UUID
+    case: PanelCase
+
+
+class CaseRecommendationIn(Body):
+    household_id: uuid.UUID
+    members_present: list[Text] = Field(min_length=1, max_length=30)
+    recommendation: PanelRecommendation
+    terms: Terms | None = None
+    reasons: LongText
+    dissent: Note = Field(None, description="Any member's dissent, with their reasons.")
+
+    @model_validator(mode="after")
+    def _terms(self) -> CaseRecommendationIn:
+        if self.recommendation == PanelRecommendation.APPROVE and self.terms is None:
+            raise ValueError("a recommendation to approve names its terms")
+        return self
+
+
+class MinutesIn(Body):
+    minutes: LongText
+
+
+class DeterminationIn(Body):
+    proposal: Annotated[str, StringConstraints(pattern="^(termination|change_of_terms)$")]
+    new_terms: Terms | None = None
+    reasons: LongText
+    notified_at: Instant | None = Field(None, description="When the carers were told in writing (default: now).")
+
+
+class RepresentationsIn(Body):
+    route: Annotated[str, StringConstraints(pattern="^(representations|irm)$")]
+    received_at: Instant | None = Field(None, description="Default: now.")
+    summary: Note = None
+
+
+class DeterminationDecisionIn(Body):
+    outcome: Annotated[str, StringConstraints(pattern="^(confirmed|withdrawn)$")]
+    recommendation_considered: bool = Field(description="The panel's or the IRM's recommendation, if any, considered.")
+    reasons: LongText

@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime
 
 from services.carers.commands import loading
+from services.carers.commands.approvals import agreement_event
 from services.carers.commands.bodies import (
     ApprovalIn,
     CheckIn,
@@ -20,6 +21,7 @@ from services.carers.commands.bodies import (
     TrainingIn,
 )
 from services.carers.commands.clocks import all_met, cancelled, clock, future, minted_id, not_in_future
+from services.carers.commands.stage1 import stage1_decision_clock
 from services.carers.events import (
     ApprovalEnded,
     CheckRecorded,
@@ -40,6 +42,7 @@ from services.carers.rules import (
     STATUTORY,
     CheckKind,
     CheckResult,
+    CheckState,
     Clock,
     HouseholdState,
     HouseholdStatus,
@@ -185,14 +188,31 @@ def decide_check(rec: Recorder, state: HouseholdState, member_id: uuid.UUID, bod
     event = rec.event(
         checked, occurred_at=at, summary=f"{body.kind.value} check for {member.name}: {body.result.value}"
     )
+    stage1 = stage1_decision_clock(rec, _with_check(state, member_id, checked), at, event)
     if body.kind != CheckKind.DBS_ENHANCED or body.result != CheckResult.CLEAR or expires is None:
-        return [event]
+        return [event, *stage1]
     renewal = f"Enhanced DBS renewal for {member.name}"
     return [
         event,
         *all_met(rec, state.household_id, state.open_clocks(Clock.DBS, member_id=member_id), at, event),
         clock(rec, state.household_id, Clock.DBS, at, start_of(expires), renewal, member_id=member_id),
+        *stage1,
     ]
+
+
+def _with_check(state: HouseholdState, member_id: uuid.UUID, checked: CheckRecorded) -> HouseholdState:
+    """The household as it will be once the check is recorded."""
+    after = state.model_copy(deep=True)
+    after.members[str(member_id)].checks.append(
+        CheckState(
+            check_id=checked.check_id,
+            kind=checked.kind,
+            result=checked.result,
+            checked_at=checked.checked_at,
+            expires_on=checked.expires_on,
+        )
+    )
+    return after
 
 
 async def record_check(
@@ -210,6 +230,11 @@ def decide_approval(rec: Recorder, state: HouseholdState, body: ApprovalIn) -> l
     not_in_future(rec, decided_at=at)
     if state.status == HouseholdStatus.APPROVED:
         raise Problem("state-conflict", "The household is already approved; change terms at a review.")
+    if state.journey.stage is not None:
+        raise Problem(
+            "state-conflict",
+            "The household is on the assessment journey: the agency decision maker decides after the panel.",
+        )
     if body.decision == "refused":
         refused = HouseholdRefused(household_id=state.household_id, refused_at=at, reason=body.reason or "")
         return [rec.event(refused, occurred_at=at, summary=f"Approval refused: {state.name}")]
@@ -217,11 +242,15 @@ def decide_approval(rec: Recorder, state: HouseholdState, body: ApprovalIn) -> l
         raise Problem("validation", "An approval needs its terms.")
     if not state.carers():
         refuse_if([Reason("no_carer", "A household is approved for its carers: add an applicant first.")])
-    return approval_events(rec, state, at, body.terms, body)
+    not_in_future(rec, agreement_signed_on=body.agreement_signed_on)
+    events = approval_events(rec, state, at, body.terms, body.panel_date)
+    if body.agreement_signed_on is not None:
+        events.append(agreement_event(rec, state, body.agreement_signed_on))
+    return events
 
 
 def approval_events(
-    rec: Recorder, state: HouseholdState, at: datetime, terms: Terms, body: ApprovalIn
+    rec: Recorder, state: HouseholdState, at: datetime, terms: Terms, panel_date: date | None
 ) -> list[NewEvent]:
     """The household approved on `terms`, and the clocks approval starts: supervision, the
     unannounced visit, the first annual review, and each carer's TSD and training clocks."""
@@ -232,7 +261,7 @@ def approval_events(
         approved_at=at,
         terms=terms,
         connected_person=state.connected_person,
-        panel_date=body.panel_date,
+        panel_date=panel_date,
         decision_maker_id=rec.principal.subject,
     )
     summary = (
@@ -242,6 +271,7 @@ def approval_events(
     supervision_due = add_months_at(at, rec.settings.carers.supervision_months)
     events = [
         event,
+        *all_met(rec, hid, state.open_clocks(Clock.TEMPORARY_APPROVAL), at, event),
         clock(rec, hid, Clock.SUPERVISION, at, supervision_due, _SUPERVISION, escalate_to="manager"),
         unannounced_visit_clock(rec, hid, at),
         clock(rec, hid, Clock.ANNUAL_REVIEW, at, add_months_at(at, STATUTORY.annual_review_months), _FIRST_REVIEW),
@@ -290,7 +320,8 @@ def decide_end_of_approval(rec: Recorder, state: HouseholdState, body: EndApprov
     ended = ApprovalEnded(household_id=state.household_id, ended_at=at, reason=body.reason)
     event = rec.event(ended, occurred_at=at, summary=f"Approval ended: {state.name}")
     stopped = [d for d in state.deadlines.values() if d.kind in _ENDS_WITH_APPROVAL]
-    return [event, *(cancelled(rec, state.household_id, d, "approval ended") for d in stopped)]
+    resigned = all_met(rec, state.household_id, state.open_clocks(Clock.RESIGNATION), at, event)
+    return [event, *resigned, *(cancelled(rec, state.household_id, d, "approval ended") for d in stopped)]
 
 
 async def end_approval(ctx: CommandContext, household_id: uuid.UUID, body: EndApprovalIn) -> list[RecordedEvent]:

@@ -13,28 +13,45 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.carers.events import (
+    AgencyDecisionMade,
     AllegationOutcomeRecorded,
     AllegationReceived,
+    ApplicantNotified,
+    ApplicationReceived,
     ApprovalEnded,
+    AssessmentCompleted,
     CheckRecorded,
     DeadlineCancelled,
     DeadlineMet,
     DeadlineSet,
     EndingRecorded,
+    EnquiryReceived,
+    EnquiryReplied,
+    FosterCareAgreementSigned,
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
     HouseholdRefused,
     HouseholdRegistered,
+    InitialVisitHeld,
     LadoReferralMade,
     LadoWrittenConfirmationSent,
     MemberAdded,
+    PanelMinutesReceived,
+    PanelRecommended,
     PlacementEnded,
     PlacementStarted,
     PlacementType,
+    QualifyingDeterminationDecided,
+    QualifyingDeterminationMade,
+    RepresentationsReceived,
+    ResignationNoticeReceived,
     ReviewRecorded,
+    Stage1Decided,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
+    TemporaryApprovalExtended,
+    TemporaryApprovalGranted,
     TrainingRecorded,
 )
 from services.carers.rules import (
@@ -63,6 +80,23 @@ HouseholdStreamEvent = (
     | ReviewRecorded
     | HoldPlaced
     | HoldLifted
+    | EnquiryReceived
+    | EnquiryReplied
+    | InitialVisitHeld
+    | ApplicationReceived
+    | Stage1Decided
+    | AssessmentCompleted
+    | PanelRecommended
+    | PanelMinutesReceived
+    | AgencyDecisionMade
+    | ApplicantNotified
+    | FosterCareAgreementSigned
+    | ResignationNoticeReceived
+    | TemporaryApprovalGranted
+    | TemporaryApprovalExtended
+    | QualifyingDeterminationMade
+    | RepresentationsReceived
+    | QualifyingDeterminationDecided
 )
 AllegationEvent = AllegationReceived | LadoReferralMade | LadoWrittenConfirmationSent | AllegationOutcomeRecorded
 ClockEvent = DeadlineSet | DeadlineMet | DeadlineCancelled

@@ -28,6 +28,8 @@ from services.carers.rules import (
     fold_report,
     is_adult,
 )
+from services.carers.rules.household import Determination, TemporaryApproval
+from services.carers.rules.journey import JourneyStage
 from shared.contracts.carers import TrainingRecorded
 from shared.eventstore import EventStore
 from shared.practice import CarersPractice
@@ -86,6 +88,11 @@ class HouseholdView(BaseModel):
     reviews: int
     last_supervision_at: datetime | None
     last_review_at: datetime | None
+    journey_stage: JourneyStage | None = None
+    agreement_signed_on: date | None = None
+    resignation_takes_effect_at: datetime | None = None
+    temporary_approval: TemporaryApproval | None = None
+    determination: Determination | None = None
     version: int
 
 
@@ -121,6 +128,11 @@ def household_view(state: HouseholdState, placements: list[PlacementRow], today:
         reviews=state.reviews,
         last_supervision_at=state.last_supervision_at,
         last_review_at=state.last_review_at,
+        journey_stage=state.journey.stage,
+        agreement_signed_on=state.agreement_signed_on,
+        resignation_takes_effect_at=state.resignation_takes_effect_at,
+        temporary_approval=state.temporary_approval,
+        determination=state.determination,
         version=state.version,
     )
 

@@ -30,6 +30,15 @@ class Clock(StrEnum):
     INCIDENT_AGENDA = "carers.incident_agenda"
     ENDING_RECORD = "carers.ending_record"
     WORKER_SUPERVISION = "carers.worker_supervision"
+    ENQUIRY_REPLY = "carers.enquiry_reply"
+    STAGE1_DECISION = "carers.stage1_decision"
+    STAGE2_ASSESSMENT = "carers.stage2_assessment"
+    PANEL = "carers.panel"
+    AGENCY_DECISION = "carers.agency_decision"
+    APPLICANT_NOTICE = "carers.applicant_notice"
+    RESIGNATION = "carers.resignation"
+    TEMPORARY_APPROVAL = "carers.temporary_approval"
+    DETERMINATION = "carers.qualifying_determination"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -50,7 +59,34 @@ CLOCK_SOURCES: dict[str, str] = {
     Clock.INCIDENT_AGENDA: "NMS 21.8; Ofsted finding: incidents not discussed at the next supervision (local)",
     Clock.ENDING_RECORD: "NMS 11 and Ofsted finding: endings not recorded for children (working days: local)",
     Clock.WORKER_SUPERVISION: "NMS 24.3 / 25.7: staff receive regular supervision (monthly: local)",
+    Clock.ENQUIRY_REPLY: "NMS 13: enquiries from prospective carers answered promptly (1 working day: local)",
+    Clock.STAGE1_DECISION: "Fostering Services (England) Regulations 2011 reg 26 and the 2013 assessment guidance: "
+    "stage 1 decided once its checks are back (10 working days: local)",
+    Clock.STAGE2_ASSESSMENT: "Fostering Services (England) Regulations 2011 reg 26; 2013 assessment guidance: "
+    "stage 2 completed within 4 months of the application (local)",
+    Clock.PANEL: "NMS 14.4: the case presented to panel within 8 months of the application",
+    Clock.AGENCY_DECISION: "NMS 14: the decision within 7 working days of the final panel minutes",
+    Clock.APPLICANT_NOTICE: "Fostering Services (England) Regulations 2011 reg 27: the applicant told in writing "
+    "(working days: local)",
+    Clock.RESIGNATION: "Fostering Services (England) Regulations 2011 reg 28(13): approval ends 28 days after "
+    "the carers' notice is received",
+    Clock.TEMPORARY_APPROVAL: "Care Planning, Placement and Case Review (England) Regulations 2010 reg 24, 25: "
+    "temporary approval lasts 16 weeks, extendable once by up to 8; the full assessment finishes inside it",
+    Clock.DETERMINATION: "Fostering Services (England) Regulations 2011 reg 28: 28 days for representations or "
+    "the Independent Review Mechanism, then the agency decision maker decides",
 }
+
+# The clocks of the carer's journey, from enquiry to the applicant told of the decision.
+JOURNEY_CLOCKS = frozenset(
+    {
+        Clock.ENQUIRY_REPLY,
+        Clock.STAGE1_DECISION,
+        Clock.STAGE2_ASSESSMENT,
+        Clock.PANEL,
+        Clock.AGENCY_DECISION,
+        Clock.APPLICANT_NOTICE,
+    }
+)
 
 
 def is_carers_clock(kind: str) -> bool:

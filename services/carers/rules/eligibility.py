@@ -46,7 +46,8 @@ def placement_eligibility(state: HouseholdState, request: PlacementRequest, on: 
     starts. The child's age is taken at the start date.
     """
     return [
-        *_approval(state),
+        *_approval(state, request, on),
+        *_agreement_and_notice(state),
         *_holds(state),
         *_adults_unchecked(state, on),
         *_review_overdue(state, on),
@@ -59,10 +60,35 @@ def already_placed(placements: Iterable[uuid.UUID]) -> list[Reason]:
     return [Reason("child_already_placed", f"The child is already placed (placement {p}).") for p in placements]
 
 
-def _approval(state: HouseholdState) -> list[Reason]:
+def _approval(state: HouseholdState, request: PlacementRequest, on: date) -> list[Reason]:
     if state.status == HouseholdStatus.APPROVED and state.terms is not None:
         return []
-    return [Reason("not_approved", f"The household is not approved (status: {state.status.value}).")]
+    temporary = state.temporary_approval
+    if temporary is None or state.status != HouseholdStatus.ASSESSMENT:
+        return [Reason("not_approved", f"The household is not approved (status: {state.status.value}).")]
+    reasons = []
+    if on > temporary.expires_at.date():
+        ended = f"{temporary.expires_at:%d %b %Y}"
+        reasons.append(Reason("temporary_approval_expired", f"The temporary approval ended on {ended} (reg 24, 25)."))
+    if request.child_id not in temporary.child_ids:
+        reasons.append(
+            Reason("not_named_in_temporary_approval", "The temporary approval is for other children (reg 24).")
+        )
+    return reasons
+
+
+def _agreement_and_notice(state: HouseholdState) -> list[Reason]:
+    """A fully approved household needs its foster care agreement on record before a placement
+    (reg 27(5)(b)); after the carers' resignation notice it takes no new placement (reg 28(13))."""
+    reasons = []
+    if state.status == HouseholdStatus.APPROVED and state.agreement_signed_on is None:
+        reasons.append(
+            Reason("no_foster_care_agreement", "No signed foster care agreement is on record (reg 27(5)(b)).")
+        )
+    if state.resignation_takes_effect_at is not None:
+        effect = f"{state.resignation_takes_effect_at:%d %b %Y}"
+        reasons.append(Reason("resignation_given", f"The carers have resigned; approval ends on {effect}."))
+    return reasons
 
 
 def _holds(state: HouseholdState) -> list[Reason]:

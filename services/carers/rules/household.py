@@ -13,6 +13,15 @@ from pydantic import BaseModel, Field
 
 from services.carers.events import household_stream
 from services.carers.rules.clocks import OpenDeadline, is_carers_clock, opened
+from services.carers.rules.journey import (
+    JOURNEY_EVENTS,
+    JourneyStage,
+    JourneyState,
+    MemberChecks,
+    clear_kinds,
+    evolve_journey,
+    stage1_outstanding,
+)
 from services.carers.rules.oversight import ending_parts_of
 from services.carers.rules.tables import (
     CARER_ROLES,
@@ -23,6 +32,7 @@ from services.carers.rules.tables import (
     MemberRole,
     Terms,
     add_months_at,
+    age_on,
 )
 from shared.contracts.base import Event, load
 from shared.contracts.carers import (
@@ -31,6 +41,7 @@ from shared.contracts.carers import (
     ApprovalEnded,
     CheckRecorded,
     EndingRecorded,
+    FosterCareAgreementSigned,
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
@@ -39,9 +50,15 @@ from shared.contracts.carers import (
     MemberAdded,
     PlacementEnded,
     PlacementStarted,
+    QualifyingDeterminationDecided,
+    QualifyingDeterminationMade,
+    RepresentationsReceived,
+    ResignationNoticeReceived,
     ReviewRecorded,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
+    TemporaryApprovalExtended,
+    TemporaryApprovalGranted,
     TrainingRecorded,
 )
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
@@ -118,6 +135,28 @@ class AllegationRef(BaseModel):
     outcome: str | None = None
 
 
+class TemporaryApproval(BaseModel):
+    """A connected person's temporary approval for the named children (CPPR 2010 reg 24, 25)."""
+
+    approval_id: uuid.UUID
+    granted_at: datetime
+    expires_at: datetime
+    child_ids: list[uuid.UUID]
+    extended: bool = False
+
+
+class Determination(BaseModel):
+    """A qualifying determination (termination or change of terms proposed) and where it stands."""
+
+    determination_id: uuid.UUID
+    proposal: str
+    new_terms: Terms | None = None
+    representations_until: datetime
+    route: str | None = None  # representations | irm, once the carers answer
+    decided: bool = False
+    outcome: str | None = None
+
+
 class HouseholdState(BaseModel):
     household_id: uuid.UUID
     name: str = ""
@@ -141,6 +180,11 @@ class HouseholdState(BaseModel):
     last_review_at: datetime | None = None
     reviews: int = 0
     trainings: list[TrainingRecorded] = Field(default_factory=list)
+    journey: JourneyState = Field(default_factory=JourneyState)
+    agreement_signed_on: date | None = None  # the foster care agreement on record (reg 27(5)(b))
+    resignation_takes_effect_at: datetime | None = None  # the carers' notice received (reg 28(13))
+    temporary_approval: TemporaryApproval | None = None
+    determination: Determination | None = None
     version: int = 0
 
     @property
@@ -153,6 +197,19 @@ class HouseholdState(BaseModel):
     def review_due(self) -> datetime | None:
         base = self.last_review_at or self.approved_at
         return add_months_at(base, STATUTORY.annual_review_months) if base else None
+
+    def stage1_outstanding(self, on: date) -> list[str]:
+        """The statutory checks of stage 1 not yet back clear (empty: stage 1 can be decided)."""
+        members = [
+            MemberChecks(
+                name=m.name,
+                role=m.role,
+                adult=age_on(m.date_of_birth, on) >= STATUTORY.adult_age,
+                clear=clear_kinds([(c.kind, c.result) for c in m.checks]),
+            )
+            for m in self.members.values()
+        ]
+        return stage1_outstanding(members)
 
     def open_clocks(self, kind: str, **match: object) -> list[OpenDeadline]:
         """The household's open clocks of `kind` whose fields equal `match` (member_id=..., ...)."""
@@ -225,6 +282,7 @@ def _approved(payload: HouseholdApproved, state: HouseholdState) -> None:
     state.approved_at = payload.approved_at
     state.terms = payload.terms.model_copy(deep=True)
     state.last_review_at, state.reviews = None, 0  # a new approval has its own first review
+    state.agreement_signed_on = state.resignation_takes_effect_at = None  # and its own agreement
     for member in state.members.values():
         if member.role == MemberRole.APPLICANT:
             member.role = MemberRole.CARER
@@ -238,6 +296,64 @@ def _refused(payload: HouseholdRefused, state: HouseholdState) -> None:
 @_apply.register
 def _approval_ended(payload: ApprovalEnded, state: HouseholdState) -> None:
     state.status = HouseholdStatus.ENDED
+
+
+@_apply.register
+def _agreement_signed(payload: FosterCareAgreementSigned, state: HouseholdState) -> None:
+    state.agreement_signed_on = payload.signed_on
+
+
+@_apply.register
+def _resignation(payload: ResignationNoticeReceived, state: HouseholdState) -> None:
+    state.resignation_takes_effect_at = payload.takes_effect_at
+
+
+@_apply.register
+def _determination_made(payload: QualifyingDeterminationMade, state: HouseholdState) -> None:
+    state.determination = Determination(
+        determination_id=payload.determination_id,
+        proposal=payload.proposal,
+        new_terms=payload.new_terms,
+        representations_until=payload.representations_until,
+    )
+
+
+@_apply.register
+def _representations(payload: RepresentationsReceived, state: HouseholdState) -> None:
+    if state.determination is not None:
+        state.determination.route = payload.route
+
+
+@_apply.register
+def _determination_decided(payload: QualifyingDeterminationDecided, state: HouseholdState) -> None:
+    determination = state.determination
+    if determination is None:
+        return
+    determination.decided, determination.outcome = True, payload.outcome
+    confirmed = payload.outcome == "confirmed"
+    if confirmed and determination.new_terms is not None:
+        state.terms = determination.new_terms.model_copy(deep=True)
+    if determination.proposal == "refusal":  # the applicant's: refused, or back to the ADM
+        journey = state.journey
+        journey.stage = JourneyStage.CLOSED if confirmed else JourneyStage.DECISION
+        if not confirmed:
+            journey.decision = journey.decided_at = journey.notified_at = journey.decision_reasons = None
+
+
+@_apply.register
+def _temporarily_approved(payload: TemporaryApprovalGranted, state: HouseholdState) -> None:
+    state.temporary_approval = TemporaryApproval(
+        approval_id=payload.approval_id,
+        granted_at=payload.granted_at,
+        expires_at=payload.expires_at,
+        child_ids=list(payload.child_ids),
+    )
+
+
+@_apply.register
+def _temporary_extended(payload: TemporaryApprovalExtended, state: HouseholdState) -> None:
+    if state.temporary_approval is not None:
+        state.temporary_approval.expires_at, state.temporary_approval.extended = payload.expires_at, True
 
 
 @_apply.register
@@ -348,6 +464,14 @@ def _allegation_outcome(payload: AllegationOutcomeRecorded, state: HouseholdStat
     allegation = state.allegations.get(str(payload.allegation_id))
     if allegation is not None:
         allegation.outcome = payload.outcome
+
+
+def _journey_step(payload: Event, state: HouseholdState) -> None:
+    evolve_journey(state.journey, payload)
+
+
+for _journey_event in JOURNEY_EVENTS:
+    _apply.register(_journey_event)(_journey_step)
 
 
 @_apply.register

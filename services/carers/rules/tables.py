@@ -52,6 +52,13 @@ class Statutory:
     tsd_months: int = 12  # NMS 20.3: TSD standards within 12 months of approval
     tsd_months_connected: int = 18  # NMS 20.3: 18 months for family and friends (connected) carers
     lado_referral_working_days: int = 1  # Working Together to Safeguard Children 2023, ch. 4: within one working day
+    panel_months: int = 8  # NMS 14.4: the application presented to panel within 8 months
+    agency_decision_working_days: int = 7  # NMS 14: the decision within 7 working days of the final panel minutes
+    personal_references: int = 2  # FSR 2011 Schedule 3: at least two personal references
+    resignation_notice_days: int = 28  # FSR 2011 reg 28(13): resignation takes effect 28 days after the notice
+    temporary_approval_weeks: int = 16  # CPPR 2010 reg 24(2): temporary approval of a connected person
+    temporary_extension_max_weeks: int = 8  # CPPR 2010 reg 25: extended once, by up to 8 weeks
+    representations_days: int = 28  # FSR 2011 reg 28: representations or the IRM on a qualifying determination
 
 
 STATUTORY = Statutory()
@@ -65,6 +72,8 @@ class CheckKind(StrEnum):
     REFERENCES = "references"
     LOCAL_AUTHORITY = "local_authority"
     HOME_SAFETY = "home_safety"
+    EMPLOYER = "employer"
+    PREVIOUS_PARTNER = "previous_partner"
 
 
 class TrainingCourse(StrEnum):
