@@ -14,7 +14,7 @@ class VisitsPractice(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARELOG_VISITS_", extra="ignore", frozen=True)
 
     follow_up_working_days: int = Field(2, ge=1, le=20)  # visit after a serious incident (Ofsted finding)
-    complaint_ack_working_days: int = Field(2, ge=1, le=10)  # acknowledgement "within 48 hours" (NCT KPI)
+    complaint_ack_hours: int = Field(48, ge=1, le=240)  # acknowledgement "within 48 hours", clock hours (NCT KPI)
     worklist_horizon_days: int = Field(14, ge=1, le=365)  # GET /visits/due without `before`
     plan_ack_working_days: int = Field(5, ge=1, le=20)  # carers acknowledge a shared plan (reg 17)
     risk_review_after_incident_working_days: int = Field(5, ge=1, le=20)  # risk assessment after an incident

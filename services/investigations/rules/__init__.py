@@ -29,6 +29,7 @@ from services.investigations.rules.facts import (
 )
 from services.investigations.rules.kpis import (
     CATEGORIES,
+    CLOCK_KPI,
     COMPLAINT_ACK_KIND,
     COMPLAINT_STAGE1_KIND,
     CONSECUTIVE_MONTHS_FOR_FAILURE,
@@ -36,7 +37,9 @@ from services.investigations.rules.kpis import (
     KPIS,
     LADO_REFERRAL_KIND,
     OVERDUE_CATEGORIES,
+    SCHEDULE7_KIND,
     STATUTORY_VISIT_WINDOW,
+    TIMELINESS_CLOCKS,
     Kpi,
     Ratio,
     children_in_care,
@@ -46,6 +49,7 @@ from services.investigations.rules.kpis import (
     performance_failures,
     placed_while_on_hold,
     schedule7_timeliness,
+    stage1_timeliness,
     within_tolerance,
     worker_of_child,
     worker_of_household,
@@ -73,6 +77,7 @@ from services.investigations.rules.report import (
 
 __all__ = [
     "CATEGORIES",
+    "CLOCK_KPI",
     "COMPLAINT_ACK_KIND",
     "COMPLAINT_STAGE1_KIND",
     "CONSECUTIVE_MONTHS_FOR_FAILURE",
@@ -84,7 +89,9 @@ __all__ = [
     "LATE_ENTRIES_LISTED",
     "LONDON",
     "OVERDUE_CATEGORIES",
+    "SCHEDULE7_KIND",
     "STATUTORY_VISIT_WINDOW",
+    "TIMELINESS_CLOCKS",
     "THIRD_PARTY_TYPES",
     "Allocation",
     "Anchor",
@@ -128,6 +135,7 @@ __all__ = [
     "resolve_as_of",
     "schedule7_timeliness",
     "shift_month",
+    "stage1_timeliness",
     "within_tolerance",
     "worker_of_child",
     "worker_of_household",

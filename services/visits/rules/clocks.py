@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from services.visits.rules import kinds as k
 from services.visits.rules.statutory import (
@@ -260,19 +260,21 @@ def allegation_follow_up(received_at: datetime, practice: VisitsPractice) -> Due
 
 
 # ---- complaints ----------------------------------------------------------------------------------
-def complaint_ack_due(received_at: datetime, working_days: int) -> datetime:
-    return working_days_after(received_at, working_days)
+def complaint_ack_due(received_at: datetime, hours: int) -> datetime:
+    """48 hours (local) means 48 hours: weekends and bank holidays count (docs/domain.md §1, §4; a Friday 10:00
+    complaint is due on Sunday 10:00, not Tuesday)."""
+    return received_at + timedelta(hours=hours)
 
 
 def complaint_clocks(received_at: datetime, practice: VisitsPractice) -> list[Due]:
-    """A complaint is acknowledged (local: within 48 hours, on working days) and answered at stage 1."""
+    """A complaint is acknowledged (local: within 48 hours) and answered at stage 1."""
     return [
         Due(
             k.COMPLAINT_ACK,
             received_at,
-            complaint_ack_due(received_at, practice.complaint_ack_working_days),
+            complaint_ack_due(received_at, practice.complaint_ack_hours),
             "Acknowledge the complaint",
-            "NCT KPI (local): acknowledged within 48 hours, on working days",
+            f"NCT KPI (local): acknowledged within {practice.complaint_ack_hours} hours",
         ),
         Due(
             k.complaint_stage_kind(1),
