@@ -246,7 +246,24 @@ def incident_clocks(
                 STATUTORY["return_home_interview"].source,
             )
         )
-    return clocks
+    return clocks + health_plan_review(category, occurred_at, practice)
+
+
+def health_plan_review(category: IncidentCategory, occurred_at: datetime, practice: VisitsPractice) -> list[Due]:
+    """A seizure or substance misuse: the health plan reviewed (a new version recorded) within a few
+    working days (local)."""
+    if category not in k.HEALTH_PLAN_REVIEW_CATEGORIES:
+        return []
+    days = practice.health_plan_review_working_days
+    return [
+        Due(
+            k.HEALTH_PLAN_REVIEW,
+            occurred_at,
+            working_days_after(occurred_at, days),
+            f"Review the health plan after the {_humanise(category.value)}",
+            f"{OFSTED_2023}; local practice: within {days} working days of the incident",
+        )
+    ]
 
 
 def allegation_follow_up(received_at: datetime, practice: VisitsPractice) -> Due:
@@ -304,6 +321,30 @@ def extended_stage(stage: int, started_at: datetime, working_days: int) -> Due:
         complaint_stage_due(started_at, stage, extended_to=working_days),
         f"Respond to the complaint (stage {stage}, extended)",
         complaint_stage_source(stage, extended=True),
+    )
+
+
+def panel_report(held_at: datetime) -> Due:
+    """Stage 3: the review panel's report, 5 working days after it met."""
+    rule = STATUTORY["complaint_stage3_report"]
+    return Due(
+        k.COMPLAINT_PANEL_REPORT,
+        held_at,
+        working_days_after(held_at, rule.value),
+        "The review panel reports its recommendations (stage 3)",
+        rule.source,
+    )
+
+
+def panel_response(reported_at: datetime) -> Due:
+    """Stage 3: the agency's response to the panel's report, 15 working days after it."""
+    rule = STATUTORY["complaint_stage3_response"]
+    return Due(
+        k.COMPLAINT_PANEL_RESPONSE,
+        reported_at,
+        working_days_after(reported_at, rule.value),
+        "Respond to the review panel's report (stage 3)",
+        rule.source,
     )
 
 
