@@ -21,6 +21,7 @@ from services.carers.events import (
     EndingRecorded,
     HoldPlaced,
     HouseholdApproved,
+    HouseholdEntryAmended,
     HouseholdRegistered,
     MemberAdded,
     PlacementEnded,
@@ -100,6 +101,10 @@ class HouseholdRecorded(CommandResult):
 
 class MemberRecorded(HouseholdRecorded):
     member_id: uuid.UUID
+
+
+class AmendmentRecorded(HouseholdRecorded):
+    amendment_id: uuid.UUID
 
 
 class CheckResultRecorded(CommandResult):
@@ -262,6 +267,40 @@ async def add_member(
     recorded = await cmd.add_member(ctx, household_id, body)
     added = load_as(MemberAdded, recorded[0])
     return MemberRecorded(**result_of(recorded), household_id=household_id, member_id=added.member_id)
+
+
+@router.post(
+    "/households/{household_id}/members/{member_id}/leave",
+    summary="Record that a person left the household (no longer one of its adults; their clocks stop)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def member_left(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: cmd.MemberLeftIn,
+    _caller: HouseholdWriter,
+) -> MemberRecorded:
+    recorded = await cmd.member_left(ctx, household_id, member_id, body)
+    return MemberRecorded(**result_of(recorded), household_id=household_id, member_id=member_id)
+
+
+@router.post(
+    "/households/{household_id}/amendments",
+    summary="Correct an entry of the household's record (the entry stays; the correction sits beside it)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def amend_household_entry(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.HouseholdAmendmentIn,
+    _caller: HouseholdWriter,
+) -> AmendmentRecorded:
+    recorded = await cmd.amend_household_entry(ctx, household_id, body)
+    amended = load_as(HouseholdEntryAmended, recorded[0])
+    return AmendmentRecorded(**result_of(recorded), household_id=household_id, amendment_id=amended.amendment_id)
 
 
 @router.post(

@@ -66,6 +66,31 @@ class MemberAdded(Event):
     joined_on: date
 
 
+class MemberLeft(Event):
+    """A person left the household: from `left_on` they are no longer one of its adults (no DBS
+    check needed for a placement) and their open clocks stop."""
+
+    event_type: ClassVar[str] = "carers.MemberLeft"
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    left_on: date
+    reason: HouseholdText | None = None
+
+
+class HouseholdEntryAmended(Event):
+    """A correction beside an entry of the household's record (the entry itself is never changed)."""
+
+    event_type: ClassVar[str] = "carers.HouseholdEntryAmended"
+
+    household_id: uuid.UUID
+    amendment_id: uuid.UUID
+    amends_event_id: uuid.UUID
+    amends_type: Code
+    reason: HouseholdText
+    correction: HouseholdText
+
+
 class CheckRecorded(Event):
     event_type: ClassVar[str] = "carers.CheckRecorded"
 

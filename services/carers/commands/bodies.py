@@ -52,6 +52,33 @@ class MemberIn(Body):
     )
 
 
+class MemberLeftIn(Body):
+    left_on: Day | None = Field(None, description="The day they left the household (default: today).")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"left_on": "2026-11-20", "reason": "Moved out to university."}]},
+    )
+
+
+class HouseholdAmendmentIn(Body):
+    amends_event_id: uuid.UUID
+    reason: Text
+    correction: Text
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "amends_event_id": "0b6f0a4e-3f55-4d8c-9d2f-3c1b7a9e5a10",
+                    "reason": "Date of birth mistyped.",
+                    "correction": "Ada Okafor was born on 2 April 1981.",
+                }
+            ]
+        },
+    )
+
+
 class CheckIn(Body):
     kind: CheckKind
     result: CheckResult

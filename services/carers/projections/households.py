@@ -24,11 +24,13 @@ from services.carers.events import (
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
+    HouseholdEntryAmended,
     HouseholdRefused,
     HouseholdRegistered,
     LadoReferralMade,
     LadoWrittenConfirmationSent,
     MemberAdded,
+    MemberLeft,
     PlacementEnded,
     PlacementStarted,
     PlacementType,
@@ -53,6 +55,8 @@ from shared.eventstore import Batch, Projector, RecordedEvent, handles
 HouseholdStreamEvent = (
     HouseholdRegistered
     | MemberAdded
+    | MemberLeft
+    | HouseholdEntryAmended
     | CheckRecorded
     | HouseholdApproved
     | HouseholdRefused
