@@ -35,5 +35,6 @@ class CarersPractice(BaseSettings):
     needs_training_days: int = Field(28, ge=1, le=365)  # carers trained for a placed child's needs
     ending_record_working_days: int = Field(5, ge=1, le=60)  # an incomplete ending record completed
     worker_supervision_months: int = Field(1, ge=1, le=12)  # a social worker's own supervision
+    staff_training_renewal_years: int = Field(3, ge=1, le=10)  # staff safeguarding/supervision training
     caseload_children_target: int = Field(20, ge=1, le=200)  # children per children's social worker
     caseload_households_target: int = Field(16, ge=1, le=200)  # households per supervising social worker

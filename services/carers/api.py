@@ -30,6 +30,7 @@ from services.carers.events import (
     SupervisionRecorded,
     TrainingRecorded,
     WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
 )
 from services.carers.rules import (
     AllegationState,
@@ -153,6 +154,13 @@ class PlacementEndResult(CommandResult):
     ending_flagged: bool
 
 
+class WorkerTrainingResult(CommandResult):
+    worker_id: str
+    training_id: uuid.UUID
+    expires_on: date
+    deadline_id: uuid.UUID
+
+
 class EndingResult(CommandResult):
     placement_id: uuid.UUID
     ending_recorded: list[str]
@@ -215,6 +223,7 @@ class Caseloads(BaseModel):
     workers: list[pj.WorkerCaseload]
     over_target: list[str]
     supervision_overdue: list[str]
+    training_overdue: list[str]
 
 
 async def _household(request: Request, household_id: uuid.UUID) -> HouseholdState:
@@ -550,6 +559,31 @@ async def caseloads(
         workers=workers,
         over_target=[w.worker_id for w in workers if w.over_target],
         supervision_overdue=[w.worker_id for w in workers if w.supervision.overdue],
+        training_overdue=[w.worker_id for w in workers if w.overdue_training],
+    )
+
+
+@router.post(
+    "/workers/{worker_id}/training",
+    summary="A member of staff's safeguarding or supervision training, valid to its expiry (renewal clock)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_worker_training(
+    ctx: Ctx,
+    worker_id: WorkerId,
+    body: cmd.WorkerTrainingIn,
+    _caller: ReportWriter,
+) -> WorkerTrainingResult:
+    recorded = await cmd.record_worker_training(ctx, worker_id, body)
+    trained = load_as(WorkerTrainingRecorded, recorded[0])
+    [renewal] = _clocks_set(recorded, Clock.STAFF_TRAINING)
+    return WorkerTrainingResult(
+        **result_of(recorded),
+        worker_id=worker_id,
+        training_id=trained.training_id,
+        expires_on=trained.expires_on,
+        deadline_id=renewal.deadline_id,
     )
 
 

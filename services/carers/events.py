@@ -38,11 +38,14 @@ from shared.contracts.carers import (
     PlacementStarted,
     PlacementType,
     ReviewRecorded,
+    StaffCourse,
+    StaffRole,
     SupervisionAgendaItemAdded,
     SupervisionRecorded,
     Terms,
     TrainingRecorded,
     WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
 )
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
 from shared.contracts.visits import ChildNeedsRecorded, ChildRegistered, IncidentRecorded
@@ -88,7 +91,10 @@ __all__ = [
     "Terms",
     "TrainingRecorded",
     "WorkerAllocated",
+    "StaffCourse",
+    "StaffRole",
     "WorkerSupervisionRecorded",
+    "WorkerTrainingRecorded",
     "allegation_stream",
     "child_stream",
     "household_stream",

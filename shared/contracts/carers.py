@@ -283,6 +283,33 @@ class SupervisionAgendaItemAdded(Event):
     added_at: AwareDatetime
 
 
+class StaffCourse(StrEnum):
+    """The training the agency's own staff (SSW, child's social worker, manager) keep in date."""
+
+    SAFEGUARDING = "safeguarding"
+    SUPERVISION = "supervision"
+
+
+class StaffRole(StrEnum):
+    SUPERVISING_SOCIAL_WORKER = "supervising_social_worker"
+    CHILD_SOCIAL_WORKER = "child_social_worker"
+    MANAGER = "manager"
+
+
+class WorkerTrainingRecorded(Event):
+    """A member of staff completed a course, valid until `expires_on` (stream `worker-<worker_id>`)."""
+
+    event_type: ClassVar[str] = "carers.WorkerTrainingRecorded"
+
+    worker_id: Code
+    training_id: uuid.UUID
+    role: StaffRole
+    course: StaffCourse
+    completed_on: date
+    expires_on: date
+    provider: StaffText | None = None
+
+
 class WorkerSupervisionRecorded(Event):
     """A manager supervised a social worker (stream `worker-<worker_id>`)."""
 

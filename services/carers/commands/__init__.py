@@ -42,6 +42,7 @@ from services.carers.commands.bodies import (
     SupervisionIn,
     TrainingIn,
     WorkerSupervisionIn,
+    WorkerTrainingIn,
     WrittenConfirmationIn,
 )
 from services.carers.commands.households import (
@@ -81,8 +82,10 @@ from services.carers.commands.reactions import decide_incident_agenda, decide_ne
 from services.carers.commands.supervision import (
     decide_supervision,
     decide_worker_supervision,
+    decide_worker_training,
     record_supervision,
     record_worker_supervision,
+    record_worker_training,
 )
 
 __all__ = [
@@ -110,6 +113,7 @@ __all__ = [
     "SupervisionIn",
     "TrainingIn",
     "WorkerSupervisionIn",
+    "WorkerTrainingIn",
     "WrittenConfirmationIn",
     "add_member",
     "amend_household_entry",
@@ -139,6 +143,7 @@ __all__ = [
     "decide_supervision",
     "decide_training",
     "decide_worker_supervision",
+    "decide_worker_training",
     "decide_written_confirmation",
     "end_approval",
     "end_placement",
@@ -157,6 +162,7 @@ __all__ = [
     "record_supervision",
     "record_training",
     "record_worker_supervision",
+    "record_worker_training",
     "record_written_confirmation",
     "register_household",
     "start_placement",

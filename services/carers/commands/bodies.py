@@ -20,6 +20,7 @@ from services.carers.rules import (
     TrainingCourse,
     ending_parts_recorded,
 )
+from shared.contracts.carers import StaffCourse, StaffRole
 from shared.types import Day, Instant
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -306,6 +307,22 @@ class EndingIn(EndingParts):
                     "ending_meeting_held": True,
                 }
             ]
+        },
+    )
+
+
+class WorkerTrainingIn(Body):
+    role: StaffRole
+    course: StaffCourse
+    completed_on: Day
+    expires_on: Day | None = Field(
+        None, description="Default: the staff training renewal period (local) after completion."
+    )
+    provider: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"role": "supervising_social_worker", "course": "safeguarding", "completed_on": "2026-11-20"}]
         },
     )
 

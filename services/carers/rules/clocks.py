@@ -30,6 +30,7 @@ class Clock(StrEnum):
     INCIDENT_AGENDA = "carers.incident_agenda"
     ENDING_RECORD = "carers.ending_record"
     WORKER_SUPERVISION = "carers.worker_supervision"
+    STAFF_TRAINING = "carers.staff_training"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -50,6 +51,8 @@ CLOCK_SOURCES: dict[str, str] = {
     Clock.INCIDENT_AGENDA: "NMS 21.8; Ofsted finding: incidents not discussed at the next supervision (local)",
     Clock.ENDING_RECORD: "NMS 11 and Ofsted finding: endings not recorded for children (working days: local)",
     Clock.WORKER_SUPERVISION: "NMS 24.3 / 25.7: staff receive regular supervision (monthly: local)",
+    Clock.STAFF_TRAINING: "NMS 20, 24 and Working Together to Safeguard Children 2023: staff safeguarding and "
+    "supervision training kept in date (renewal: local)",
 }
 
 

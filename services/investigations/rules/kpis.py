@@ -152,6 +152,14 @@ KPIS: tuple[Kpi, ...] = (
         "Ofsted 2023 finding (monthly: local)",
     ),
     Kpi(
+        "overdue_staff_training",
+        "Staff safeguarding and supervision training expired",
+        "count",
+        0,
+        "lower",
+        "NMS 20, 24; Working Together to Safeguard Children 2023 (renewal: local)",
+    ),
+    Kpi(
         "overdue_notification_acknowledgements",
         "Notifications not acknowledged by a recipient in time",
         "count",
@@ -224,6 +232,7 @@ CLOCK_KPI: dict[str, str] = {
     "carers.approval_review": "overdue_allegation_steps",
     "carers.ending_record": "overdue_endings",
     "carers.worker_supervision": "overdue_worker_supervisions",
+    "carers.staff_training": "overdue_staff_training",
     SCHEDULE7_KIND: "overdue_notification_acknowledgements",
     "access.break_glass_review": "overdue_break_glass_reviews",
 }

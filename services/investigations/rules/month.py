@@ -246,6 +246,9 @@ class _Month:
                 continue
             overdue[category] += 1
             kind, _, subject_id = d.subject.partition("-")
+            if kind == "worker":  # a worker's own clock (supervision, training) is theirs
+                self.workers[subject_id].overdue[category] += 1
+                continue
             if kind == "child":
                 worker = self.child_worker(subject_id)
                 hid = d.household_id or in_care.get(subject_id)
