@@ -174,8 +174,8 @@ async def test_the_banner_names_no_failure_the_table_does_not_show(
     fclient: httpx.AsyncClient, fresh_app: FastAPI, auth: AuthHeaders, clock: ManualClock
 ) -> None:
     """A child placed in August but recorded only now: the months before are empty as of their
-    close, so the table shows only the last month outside tolerance, and neither the banner nor the
-    report's performance says "3 consecutive months" (before, both did)."""
+    close, so the table shows only the last month outside tolerance, and the banner above it does
+    not say "3 consecutive months" (before, it did)."""
     manager = auth(MANAGER, subject="rm-1")
     clock.set(utc(2026, 11, 25, 12))
     body = child_body(looked_after_since="2026-08-03")
@@ -187,7 +187,9 @@ async def test_the_banner_names_no_failure_the_table_does_not_show(
     assert "Performance failure" not in page.text
     report = await get(fclient, manager, "/v1/reports/kpis", month="2026-11")
     assert report["kpis"]["statutory_visits_within_6_weeks"]["within_tolerance"] is False
-    assert report["performance"]["failures"] == []
+    # The report read now judges the months before as known now (the child was unvisited since
+    # August): a failure there is true of what is known now, not of the official figures above.
+    assert "statutory_visits_within_6_weeks" in report["performance"]["failures"]
 
 
 async def test_the_banner_names_a_failure_the_table_shows_with_its_months(

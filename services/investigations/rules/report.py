@@ -24,7 +24,7 @@ from services.investigations.rules.month import (
     compute_month,
     kpi_outcomes,
 )
-from services.investigations.rules.months import iso, month_bounds, month_close, shift_month
+from services.investigations.rules.months import iso, month_bounds, shift_month
 
 LATE_ENTRIES_LISTED = 200
 
@@ -102,14 +102,11 @@ class Reading:
 
 
 def _performance(facts: Facts, reading: Reading, figures: MonthFigures) -> Performance:
-    """Each KPI in and out of tolerance over the last months: three out in a row is a failure. Each
-    earlier month is measured as its own report shows it (as of its close, or of this report's
-    instant if earlier), so the failures follow the figures a reader sees month by month."""
+    """Each KPI in and out of tolerance over the last months: three out in a row is a failure."""
     months = [shift_month(reading.month, -k) for k in range(CONSECUTIVE_MONTHS_FOR_FAILURE - 1, 0, -1)]
     history: dict[str, list[bool | None]] = defaultdict(list)
     for earlier in months:
-        seen_at = min(month_close(earlier, reading.close_days), reading.as_of)
-        measured = compute_month(facts.known_at(seen_at), earlier, min(month_bounds(earlier)[1], seen_at))
+        measured = compute_month(facts, earlier, min(month_bounds(earlier)[1], reading.as_of))
         for key, value in kpi_outcomes(measured).items():
             history[key].append(value)
     for key, value in kpi_outcomes(figures).items():
