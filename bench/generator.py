@@ -15,8 +15,10 @@ Two ways to load it:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import itertools
+import json
 import random
 import uuid
 from collections import deque
@@ -100,14 +102,27 @@ class DemoAgency:
     failures: list[str] = field(default_factory=list)
 
 
+class DemoRefused(Exception):
+    """The demo is not loaded into a log that already holds records (unless forced)."""
+
+
 class _Api:
-    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str], agency: DemoAgency) -> None:
+    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str], agency: DemoAgency, seed: int = 7) -> None:
         self.client = client
         self.headers = headers
         self.agency = agency
+        self.seed = seed
+
+    def key(self, url: str, body: dict[str, Any]) -> str:
+        """The request's Idempotency-Key, from the seed and what is asked: the ids the API mints
+        derive from it, so the same seed gives the same agency, with the same ids, whatever order
+        the concurrent requests land in (and a second load of it records nothing new)."""
+        what = json.dumps([url, body], sort_keys=True, default=str)
+        return f"demo-{self.seed}-{hashlib.sha256(what.encode()).hexdigest()[:40]}"
 
     async def post(self, url: str, body: dict[str, Any], *, required: bool = True) -> dict[str, Any] | None:
-        response = await self.client.post(url, json=body, headers=self.headers)
+        headers = {**self.headers, "Idempotency-Key": self.key(url, body)}
+        response = await self.client.post(url, json=body, headers=headers)
         self.agency.requests += 1
         if response.status_code >= 300:
             message = f"POST {url} -> {response.status_code}: {response.text[:300]}"
@@ -133,6 +148,7 @@ async def load_via_api(
     households: int = 40,
     settle: Callable[[], Any] | None = None,
     concurrency: int = 8,
+    progress: Callable[[str], None] | None = None,
 ) -> DemoAgency:
     """Record a year of an agency's life ending at `now` through the API (manager's `headers`).
 
@@ -142,7 +158,12 @@ async def load_via_api(
     """
     rng = random.Random(seed)
     agency = DemoAgency()
-    api = _Api(client, headers, agency)
+    api = _Api(client, headers, agency, seed)
+
+    def said(line: str) -> None:
+        if progress is not None:
+            progress(f"{line} ({agency.requests} requests so far)")
+
     start = now - timedelta(days=365)
     gate = asyncio.Semaphore(concurrency)
 
@@ -157,16 +178,18 @@ async def load_via_api(
         carers = [(_name(rng), date(rng.randint(1965, 1992), rng.randint(1, 12), rng.randint(1, 28)))]
         if rng.random() < 0.6:
             carers.append((_name(rng), date(rng.randint(1965, 1992), rng.randint(1, 12), rng.randint(1, 28))))
-        plans.append((h, approved_at, carers, f"ssw-{h % 6 + 1}"))
+        address = f"{rng.randint(1, 200)} Station Road, Northampton"  # drawn here, in order: same seed, same agency
+        certificates = [f"00{rng.randint(10**9, 10**10 - 1)}" for _ in carers]
+        plans.append((h, approved_at, carers, f"ssw-{h % 6 + 1}", address, certificates))
 
     async def make_household(plan: Any) -> tuple[str, list[str]]:
-        h, approved_at, carers, ssw = plan
+        h, approved_at, carers, ssw, address, certificates = plan
         async with gate:
             created = await api.post(
                 "/v1/households",
                 {
                     "name": f"The {carers[0][0].split()[1]} household ({h + 1})",
-                    "address": f"{rng.randint(1, 200)} Station Road, Northampton",
+                    "address": address,
                     "supervising_social_worker_id": ssw,
                 },
             )
@@ -191,7 +214,7 @@ async def load_via_api(
                         "kind": "dbs_enhanced",
                         "result": "clear",
                         "checked_at": (approved_at - timedelta(days=60)).date().isoformat(),
-                        "certificate_number": f"00{rng.randint(10**9, 10**10 - 1)}",
+                        "certificate_number": certificates[index],
                     },
                 )
             await api.post(
@@ -218,6 +241,7 @@ async def load_via_api(
 
     made = await asyncio.gather(*(make_household(p) for p in plans))
     agency.households = [hid for hid, _ in made]
+    said(f"{len(agency.households)} households approved, their carers checked")
     first_carer = {hid: members[0] for hid, members in made}
     approved = {hid: plan[1] for hid, plan in zip(agency.households, plans, strict=True)}
 
@@ -244,6 +268,7 @@ async def load_via_api(
 
     agency.children = list(await asyncio.gather(*(make_child(b) for b in child_plans)))
     social_worker = {cid: b["social_worker_id"] for cid, b in zip(agency.children, child_plans, strict=True)}
+    said(f"{len(agency.children)} children registered")
 
     # ---- placements (85% of children; up to 3 per household) -------------------------------------
     placed_start: dict[str, datetime] = {}
@@ -268,6 +293,7 @@ async def load_via_api(
             agency.placements[cid] = hid
             placed_start[cid] = datetime.combine(start_at.date(), datetime.min.time(), tzinfo=UTC)
     await settled()
+    said(f"{len(agency.placements)} children placed")
 
     # ---- each child's year: visits every ~6 weeks, contacts, statements --------------------------
     placed = list(agency.placements)
@@ -332,6 +358,7 @@ async def load_via_api(
                 at += timedelta(days=crng.randint(36, 46), hours=crng.randint(-3, 3))
 
     await asyncio.gather(*(child_year(cid) for cid in agency.children))
+    said(f"a year of visits, contacts and statements for {len(agency.children)} children")
 
     # ---- supervisions monthly -------------------------------------------------------------------
     def placed_in(hid: str, at: datetime) -> list[str]:
@@ -361,6 +388,7 @@ async def load_via_api(
 
     await asyncio.gather(*(household_year(hid) for hid in agency.households))
     await settled()
+    said(f"a year of supervisions for {len(agency.households)} households")
 
     # ---- the things a manager must see today -------------------------------------------------------
     # An overdose twelve days ago, with no follow-up visit since.
@@ -1512,8 +1540,19 @@ async def settle_app(app: Any, rounds: int = 50) -> None:
             return
 
 
-async def run_demo(settings: Any, app_url: str, *, seed: int = 7, children: int = 100, households: int = 40) -> str:
-    """Load the demo agency into the database at `app_url`; return what to try next."""
+async def run_demo(
+    settings: Any,
+    app_url: str,
+    *,
+    seed: int = 7,
+    children: int = 100,
+    households: int = 40,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> str:
+    """Load the demo agency into the database at `app_url`; return what to try next. A log that
+    already holds records is refused (DemoRefused) unless `force`: the demo would be mixed into it.
+    `progress` is told each phase as it completes."""
     import logging
     import time
 
@@ -1532,6 +1571,12 @@ async def run_demo(settings: Any, app_url: str, *, seed: int = 7, children: int 
     token = mint_token(settings, role=Role.REGISTERED_MANAGER, subject="demo-manager", ttl=timedelta(hours=8))
     headers = {"Authorization": f"Bearer {token}"}
     async with app.router.lifespan_context(app):
+        held = (await app.state.store.head())[0]
+        if held and not force:
+            raise DemoRefused(
+                f"The log already holds {held} events: the demo agency would be mixed into them. "
+                "Load it into an empty database, or pass --force."
+            )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://carelog.demo", timeout=60) as client:
             agency = await load_via_api(
@@ -1542,6 +1587,7 @@ async def run_demo(settings: Any, app_url: str, *, seed: int = 7, children: int 
                 children=children,
                 households=households,
                 settle=lambda: settle_app(app),
+                progress=progress,
             )
             # The clock raises every escalation already due, as a running server would.
             await raise_due_escalations(app.state)

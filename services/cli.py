@@ -375,17 +375,37 @@ def demo(
     children: Annotated[int, typer.Option(help="Children in the agency")] = 100,
     households: Annotated[int, typer.Option(help="Fostering households")] = 40,
     seed: Annotated[int, typer.Option(help="Same seed, same agency")] = 7,
+    force: Annotated[bool, typer.Option(help="Load even into a log that already holds records")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Load a small, realistic agency (a year of history ending now) through the real API."""
-    from bench.generator import run_demo
+    """Load a small, realistic agency (a year of history ending now) through the real API, into
+    an empty log (--force to mix it into one that is not); each phase is reported as it ends."""
+    from bench.generator import DemoRefused, run_demo
 
     settings = get_settings()
     if settings.is_production:
         typer.echo("refusing to load demo data in production", err=True)
         raise typer.Exit(2)
+
+    def progress(line: str) -> None:
+        typer.echo(f"demo: {line}", err=True)
+
     with database(settings, data_dir) as (_owner, app_url):
-        summary = run_async(run_demo(settings, app_url, seed=seed, children=children, households=households))
+        try:
+            summary = run_async(
+                run_demo(
+                    settings,
+                    app_url,
+                    seed=seed,
+                    children=children,
+                    households=households,
+                    force=force,
+                    progress=progress,
+                )
+            )
+        except DemoRefused as refused:
+            typer.echo(f"carelog demo: {refused}", err=True)
+            raise typer.Exit(CONFIGURATION_EXIT) from None
     typer.echo(summary)
 
 

@@ -14,12 +14,13 @@ class VisitsPractice(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARELOG_VISITS_", extra="ignore", frozen=True)
 
     follow_up_working_days: int = Field(2, ge=1, le=20)  # visit after a serious incident (Ofsted finding)
-    complaint_ack_working_days: int = Field(2, ge=1, le=10)  # acknowledgement "within 48 hours" (NCT KPI)
+    complaint_ack_hours: int = Field(48, ge=1, le=240)  # acknowledgement "within 48 hours", clock hours (NCT KPI)
     worklist_horizon_days: int = Field(14, ge=1, le=365)  # GET /visits/due without `before`
     plan_ack_working_days: int = Field(5, ge=1, le=20)  # carers acknowledge a shared plan (reg 17)
     risk_review_after_incident_working_days: int = Field(5, ge=1, le=20)  # risk assessment after an incident
     dental_check_months: int = Field(12, ge=1, le=24)  # dental check for looked-after children
     concern_response_working_days: int = Field(2, ge=1, le=20)  # a concern acted on (Ofsted finding)
+    health_plan_review_working_days: int = Field(5, ge=1, le=20)  # after a seizure or substance misuse
 
 
 class CarersPractice(BaseSettings):
@@ -34,6 +35,7 @@ class CarersPractice(BaseSettings):
     needs_training_days: int = Field(28, ge=1, le=365)  # carers trained for a placed child's needs
     ending_record_working_days: int = Field(5, ge=1, le=60)  # an incomplete ending record completed
     worker_supervision_months: int = Field(1, ge=1, le=12)  # a social worker's own supervision
+    staff_training_renewal_years: int = Field(3, ge=1, le=10)  # staff safeguarding/supervision training
     caseload_children_target: int = Field(20, ge=1, le=200)  # children per children's social worker
     caseload_households_target: int = Field(16, ge=1, le=200)  # households per supervising social worker
     enquiry_reply_working_days: int = Field(1, ge=1, le=20)  # a fostering enquiry answered (NMS 13)

@@ -24,6 +24,7 @@ from services.carers.events import (
     EndingRecorded,
     HoldPlaced,
     HouseholdApproved,
+    HouseholdEntryAmended,
     HouseholdRegistered,
     MemberAdded,
     PlacementEnded,
@@ -32,6 +33,7 @@ from services.carers.events import (
     SupervisionRecorded,
     TrainingRecorded,
     WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
 )
 from services.carers.rules import (
     AllegationState,
@@ -121,6 +123,10 @@ class MemberRecorded(HouseholdRecorded):
     member_id: uuid.UUID
 
 
+class AmendmentRecorded(HouseholdRecorded):
+    amendment_id: uuid.UUID
+
+
 class CheckResultRecorded(CommandResult):
     check_id: uuid.UUID
     expires_on: date | None
@@ -185,6 +191,13 @@ class PlacementEndResult(CommandResult):
     ending_flagged: bool
 
 
+class WorkerTrainingResult(CommandResult):
+    worker_id: str
+    training_id: uuid.UUID
+    expires_on: date
+    deadline_id: uuid.UUID
+
+
 class EndingResult(CommandResult):
     placement_id: uuid.UUID
     ending_recorded: list[str]
@@ -247,6 +260,7 @@ class Caseloads(BaseModel):
     workers: list[pj.WorkerCaseload]
     over_target: list[str]
     supervision_overdue: list[str]
+    training_overdue: list[str]
 
 
 async def _household(request: Request, household_id: uuid.UUID) -> HouseholdState:
@@ -329,6 +343,40 @@ async def add_member(
     recorded = await cmd.add_member(ctx, household_id, body)
     added = load_as(MemberAdded, recorded[0])
     return MemberRecorded(**result_of(recorded), household_id=household_id, member_id=added.member_id)
+
+
+@router.post(
+    "/households/{household_id}/members/{member_id}/leave",
+    summary="Record that a person left the household (no longer one of its adults; their clocks stop)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def member_left(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: cmd.MemberLeftIn,
+    _caller: HouseholdWriter,
+) -> MemberRecorded:
+    recorded = await cmd.member_left(ctx, household_id, member_id, body)
+    return MemberRecorded(**result_of(recorded), household_id=household_id, member_id=member_id)
+
+
+@router.post(
+    "/households/{household_id}/amendments",
+    summary="Correct an entry of the household's record (the entry stays; the correction sits beside it)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def amend_household_entry(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    body: cmd.HouseholdAmendmentIn,
+    _caller: HouseholdWriter,
+) -> AmendmentRecorded:
+    recorded = await cmd.amend_household_entry(ctx, household_id, body)
+    amended = load_as(HouseholdEntryAmended, recorded[0])
+    return AmendmentRecorded(**result_of(recorded), household_id=household_id, amendment_id=amended.amendment_id)
 
 
 @router.post(
@@ -578,6 +626,31 @@ async def caseloads(
         workers=workers,
         over_target=[w.worker_id for w in workers if w.over_target],
         supervision_overdue=[w.worker_id for w in workers if w.supervision.overdue],
+        training_overdue=[w.worker_id for w in workers if w.overdue_training],
+    )
+
+
+@router.post(
+    "/workers/{worker_id}/training",
+    summary="A member of staff's safeguarding or supervision training, valid to its expiry (renewal clock)",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_worker_training(
+    ctx: Ctx,
+    worker_id: WorkerId,
+    body: cmd.WorkerTrainingIn,
+    _caller: ReportWriter,
+) -> WorkerTrainingResult:
+    recorded = await cmd.record_worker_training(ctx, worker_id, body)
+    trained = load_as(WorkerTrainingRecorded, recorded[0])
+    [renewal] = _clocks_set(recorded, Clock.STAFF_TRAINING)
+    return WorkerTrainingResult(
+        **result_of(recorded),
+        worker_id=worker_id,
+        training_id=trained.training_id,
+        expires_on=trained.expires_on,
+        deadline_id=renewal.deadline_id,
     )
 
 

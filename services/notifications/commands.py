@@ -33,6 +33,7 @@ from services.notifications.events import (
     notification_stream,
     subscription_stream,
 )
+from services.notifications.rules import acknowledgement_deadline_id
 from shared.auth import Role
 from shared.commanding import CommandContext
 from shared.contracts.base import Event, load_as
@@ -136,19 +137,24 @@ class NotificationState:
     raised_event_id: uuid.UUID | None = None
     child_ids: tuple[uuid.UUID, ...] = ()
     acknowledged: bool = False
+    open_clocks: tuple[uuid.UUID, ...] = ()
 
 
 def notification_state(events: Sequence[RecordedEvent]) -> NotificationState:
-    """The notification a stream holds: what was raised, and whether anyone has answered it yet."""
+    """The notification a stream holds: what was raised, whether anyone has answered it yet, and
+    its acknowledgement clocks still open (one per recipient; one in all for older notifications)."""
     raised = next((e for e in events if e.type == NotificationRaised.event_type), None)
     if raised is None:
         return NotificationState(version=events[-1].stream_version if events else 0)
+    set_ids = [uuid.UUID(str(e.data["deadline_id"])) for e in events if e.type == DeadlineSet.event_type]
+    closed = {str(e.data["deadline_id"]) for e in events if e.type == DeadlineMet.event_type}
     return NotificationState(
         version=events[-1].stream_version,
         raised=load_as(NotificationRaised, raised),
         raised_event_id=raised.event_id,
         child_ids=raised.child_ids,
         acknowledged=any(e.type == NotificationAcknowledged.event_type for e in events),
+        open_clocks=tuple(d for d in set_ids if str(d) not in closed),
     )
 
 
@@ -299,6 +305,12 @@ async def rotate_secret(ctx: CommandContext, subscription_id: uuid.UUID) -> Reco
 
 # ---- acknowledgements --------------------------------------------------------------------------
 def _not_a_recipient(raised: NotificationRaised, recipient: str | None) -> Reason | None:
+    if recipient is None and len(raised.recipients) > 1:
+        return Reason(
+            "recipient_required",
+            "Say which recipient acknowledged: each of "
+            f"{', '.join(raised.recipients)} must be told, and one's answer does not stand for another's.",
+        )
     if recipient is None or recipient in raised.recipients:
         return None
     return Reason(
@@ -306,11 +318,19 @@ def _not_a_recipient(raised: NotificationRaised, recipient: str | None) -> Reaso
     )
 
 
+def _clocks_answered(state: NotificationState, notification_id: uuid.UUID, recipient: str | None) -> list[uuid.UUID]:
+    """The open clocks an answer from `recipient` meets: that recipient's own, and the single clock
+    of a notification raised before clocks were kept per recipient."""
+    answered = {acknowledgement_deadline_id(notification_id, recipient), acknowledgement_deadline_id(notification_id)}
+    return [d for d in state.open_clocks if d in answered]
+
+
 def decide_acknowledgement(
     rec: Recorder, state: NotificationState, notification_id: uuid.UUID, body: AcknowledgeIn
 ) -> list[NewEvent]:
-    """The recipient's answer, late if after the notification's due time; the first answer meets
-    the acknowledgement clock."""
+    """The recipient's answer, late if after the notification's due time; it meets that recipient's
+    acknowledgement clock (a notification with several recipients needs to be told whose answer it
+    is: one recipient's answer never closes another's clock)."""
     require_writer(rec.principal)
     require_role(rec.principal, ACKNOWLEDGERS, "record an acknowledgement")
     raised = state.raised
@@ -320,12 +340,14 @@ def decide_acknowledgement(
     at = body.acknowledged_at or now
     refuse_if(r for r in (_not_a_recipient(raised, body.recipient), in_the_future("acknowledged_at", at, now)) if r)
     late = at > raised.due_by
-    who = f" ({_humanised(body.recipient)})" if body.recipient else ""
+    sole = raised.recipients[0] if len(raised.recipients) == 1 else None
+    recipient = body.recipient or sole
+    who = f" ({_humanised(recipient)})" if recipient else ""
     acknowledged = rec.event(
         NotificationAcknowledged(
             notification_id=notification_id,
             acknowledged_by=body.acknowledged_by,
-            recipient=body.recipient,
+            recipient=recipient,
             action_taken=body.action_taken,
             outcome=body.outcome,
             acknowledged_at=at,
@@ -339,16 +361,21 @@ def decide_acknowledgement(
             f"Notification acknowledged by {body.acknowledged_by}{who}: {body.action_taken}; outcome: {body.outcome}"
         ),
     )
-    if state.acknowledged:
-        return [acknowledged]
-    met = DeadlineMet(
-        deadline_id=rules.acknowledgement_deadline_id(notification_id),
-        kind=ACKNOWLEDGEMENT_DEADLINE_KIND,
-        met_at=at,
-        met_by_event_id=acknowledged.event_id,
-        late=late,
-    )
-    return [acknowledged, rec.deadline_met(met, child_ids=state.child_ids, causation_id=state.raised_event_id)]
+    met = [
+        rec.deadline_met(
+            DeadlineMet(
+                deadline_id=deadline_id,
+                kind=ACKNOWLEDGEMENT_DEADLINE_KIND,
+                met_at=at,
+                met_by_event_id=acknowledged.event_id,
+                late=late,
+            ),
+            child_ids=state.child_ids,
+            causation_id=state.raised_event_id,
+        )
+        for deadline_id in _clocks_answered(state, notification_id, recipient)
+    ]
+    return [acknowledged, *met]
 
 
 async def acknowledge(ctx: CommandContext, notification_id: uuid.UUID, body: AcknowledgeIn) -> list[RecordedEvent]:
@@ -428,8 +455,18 @@ class _Raising:
             placing_authorities=list(self.authorities),
             details=self._details(child_ids),
         )
+        summary = f"{match.label} notification raised ({match.row.title}): notify {match.told} by {due:%d %b %Y %H:%M}"
+        return notification_stream(nid), [
+            self._reaction(raised, f"notification:{match.rule_id}", summary, child_ids),
+            *(self._clock(match, nid, recipient, due, child_ids) for recipient in match.row.recipients),
+        ]
+
+    def _clock(
+        self, match: rules.Match, nid: uuid.UUID, recipient: str, due: datetime, child_ids: Sequence[uuid.UUID]
+    ) -> NewEvent:
+        """One recipient's acknowledgement clock: each recipient is told, and answers, on its own."""
         clock = DeadlineSet(
-            deadline_id=rules.acknowledgement_deadline_id(nid),
+            deadline_id=acknowledgement_deadline_id(nid, recipient),
             kind=ACKNOWLEDGEMENT_DEADLINE_KIND,
             subject=notification_stream(nid),
             child_ids=list(child_ids),
@@ -437,19 +474,15 @@ class _Raising:
             started_at=self.at,
             due_at=due,
             escalate_to="registered_manager",
-            description=f"{match.label} notification acknowledged by {match.told}",
+            description=f"{match.label} notification acknowledged by {_humanised(recipient)}",
             source=rules.REGULATION_36,
         )
-        summary = f"{match.label} notification raised ({match.row.title}): notify {match.told} by {due:%d %b %Y %H:%M}"
-        return notification_stream(nid), [
-            self._reaction(raised, f"notification:{match.rule_id}", summary, child_ids),
-            self._reaction(
-                clock,
-                f"notification:{match.rule_id}:deadline",
-                f"Clock started: {clock.description} (due {due:%d %b %Y %H:%M})",
-                child_ids,
-            ),
-        ]
+        return self._reaction(
+            clock,
+            f"notification:{match.rule_id}:deadline:{recipient}",
+            f"Clock started: {clock.description} (due {due:%d %b %Y %H:%M})",
+            child_ids,
+        )
 
     def _reaction(self, payload: Event, key: str, summary: str, child_ids: Sequence[uuid.UUID]) -> NewEvent:
         return NewEvent(

@@ -371,6 +371,28 @@ async def escalate_complaint(
     return _answer(ComplaintResult, await cmd.escalate_complaint(ctx, complaint_id, body))
 
 
+@router.post(
+    "/complaints/{complaint_id}/panel",
+    summary="Stage 3: record that the review panel met (its report is then due in 5 working days)",
+    responses=PROBLEMS,
+)
+async def record_complaint_panel(
+    complaint_id: ComplaintId, body: cmd.RecordPanel, ctx: Ctx, _caller: ComplaintWriter
+) -> ComplaintResult:
+    return _answer(ComplaintResult, await cmd.record_panel(ctx, complaint_id, body))
+
+
+@router.post(
+    "/complaints/{complaint_id}/panel-report",
+    summary="Stage 3: record the review panel's report (the agency's response is then due in 15 working days)",
+    responses=PROBLEMS,
+)
+async def record_complaint_panel_report(
+    complaint_id: ComplaintId, body: cmd.RecordPanelReport, ctx: Ctx, _caller: ComplaintWriter
+) -> ComplaintResult:
+    return _answer(ComplaintResult, await cmd.record_panel_report(ctx, complaint_id, body))
+
+
 @router.post("/complaints/{complaint_id}/close", summary="Close a complaint that has a response", responses=PROBLEMS)
 async def close_complaint(
     complaint_id: ComplaintId, body: cmd.CloseComplaint, ctx: Ctx, _caller: ComplaintWriter

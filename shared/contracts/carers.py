@@ -67,6 +67,31 @@ class MemberAdded(Event):
     joined_on: date
 
 
+class MemberLeft(Event):
+    """A person left the household: from `left_on` they are no longer one of its adults (no DBS
+    check needed for a placement) and their open clocks stop."""
+
+    event_type: ClassVar[str] = "carers.MemberLeft"
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    left_on: date
+    reason: HouseholdText | None = None
+
+
+class HouseholdEntryAmended(Event):
+    """A correction beside an entry of the household's record (the entry itself is never changed)."""
+
+    event_type: ClassVar[str] = "carers.HouseholdEntryAmended"
+
+    household_id: uuid.UUID
+    amendment_id: uuid.UUID
+    amends_event_id: uuid.UUID
+    amends_type: Code
+    reason: HouseholdText
+    correction: HouseholdText
+
+
 class CheckRecorded(Event):
     event_type: ClassVar[str] = "carers.CheckRecorded"
 
@@ -257,6 +282,33 @@ class SupervisionAgendaItemAdded(Event):
     occurred_at: AwareDatetime
     summary: RecordText
     added_at: AwareDatetime
+
+
+class StaffCourse(StrEnum):
+    """The training the agency's own staff (SSW, child's social worker, manager) keep in date."""
+
+    SAFEGUARDING = "safeguarding"
+    SUPERVISION = "supervision"
+
+
+class StaffRole(StrEnum):
+    SUPERVISING_SOCIAL_WORKER = "supervising_social_worker"
+    CHILD_SOCIAL_WORKER = "child_social_worker"
+    MANAGER = "manager"
+
+
+class WorkerTrainingRecorded(Event):
+    """A member of staff completed a course, valid until `expires_on` (stream `worker-<worker_id>`)."""
+
+    event_type: ClassVar[str] = "carers.WorkerTrainingRecorded"
+
+    worker_id: Code
+    training_id: uuid.UUID
+    role: StaffRole
+    course: StaffCourse
+    completed_on: date
+    expires_on: date
+    provider: StaffText | None = None
 
 
 class WorkerSupervisionRecorded(Event):

@@ -264,6 +264,28 @@ class ComplaintEscalated(Event):
     reason: ChildText
 
 
+class ComplaintPanelHeld(Event):
+    """Stage 3: the review panel met (RP 2006 reg 19); its report is due within 5 working days."""
+
+    event_type: ClassVar[str] = "visits.ComplaintPanelHeld"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    held_at: AwareDatetime
+
+
+class ComplaintPanelReported(Event):
+    """Stage 3: the panel's report with its recommendations (RP 2006 reg 20); the agency's response
+    is due within 15 working days."""
+
+    event_type: ClassVar[str] = "visits.ComplaintPanelReported"
+
+    complaint_id: uuid.UUID
+    child_id: uuid.UUID
+    reported_at: AwareDatetime
+    recommendations: ChildText
+
+
 class ComplaintClosed(Event):
     event_type: ClassVar[str] = "visits.ComplaintClosed"
 

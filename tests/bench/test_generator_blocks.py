@@ -265,20 +265,25 @@ def test_notifications_are_the_rules_reactors_for_their_cause(number: int) -> No
     for stream_id, events in appends:
         if not stream_id.startswith("notification-"):
             continue
-        raised, clock = events[0], events[1]
-        assert raised.type == nev.NOTIFICATION_RAISED and clock.type == DEADLINE_SET
+        raised, recipients = events[0], events[0].data["recipients"]
+        clocks = events[1 : 1 + len(recipients)]
+        assert raised.type == nev.NOTIFICATION_RAISED and {c.type for c in clocks} == {DEADLINE_SET}
         source_stream, cause = by_id[uuid.UUID(raised.data["source_event_id"])]
         assert raised.data["source_stream_id"] == source_stream
         assert raised.data["source_event_type"] == cause.type
         nid = notification_rules.notification_id(cause.event_id, raised.data["rule_id"])
         assert stream_id == f"notification-{nid}"
         assert raised.event_id == reaction_id(cause, f"notification:{raised.data['rule_id']}")  # type: ignore[arg-type]
-        assert clock.data["deadline_id"] == str(acknowledgement_deadline_id(nid))
-        assert clock.data["kind"] == nev.ACKNOWLEDGEMENT_DEADLINE_KIND
+        # A clock per recipient: each must be told, and one's answer does not close another's clock.
+        assert [c.data["deadline_id"] for c in clocks] == [str(acknowledgement_deadline_id(nid, r)) for r in recipients]
+        assert {c.data["kind"] for c in clocks} == {nev.ACKNOWLEDGEMENT_DEADLINE_KIND}
         assert set(raised.child_ids) == {uuid.UUID(c) for c in raised.data["child_ids"]} <= set(cause.child_ids)
-        if len(events) > 2:
-            assert [e.type for e in events[2:4]] == [nev.NOTIFICATION_ACKNOWLEDGED, DEADLINE_MET]
-            assert events[3].data["deadline_id"] == clock.data["deadline_id"]
+        rest = events[1 + len(recipients) :]
+        if rest:
+            acknowledged, met = rest[0], rest[1]
+            assert [acknowledged.type, met.type] == [nev.NOTIFICATION_ACKNOWLEDGED, DEADLINE_MET]
+            who = acknowledged.data["recipient"]
+            assert met.data["deadline_id"] == str(acknowledgement_deadline_id(nid, who))
 
 
 @pytest.mark.parametrize("number", BLOCKS)

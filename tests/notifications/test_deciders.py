@@ -11,6 +11,7 @@ from services.notifications import commands, rules
 from services.notifications.rulebook import load_rule_sets
 from shared.auth import Principal, Role
 from shared.clock import ManualClock
+from shared.contracts.deadlines import DeadlineSet
 from shared.contracts.notifications import EscalationRaised, NotificationAcknowledged, NotificationRaised
 from shared.contracts.visits import IncidentRecorded
 from shared.eventstore import NewEvent, RecordedEvent
@@ -110,8 +111,26 @@ def notification_stream(recipients: list[str], due_by: datetime) -> list[Recorde
         source_stream_id=f"child-{CHILD}",
         child_ids=[CHILD],
     )
+    stream = f"notification-{raised.notification_id}"
     event = NewEvent(type=raised.event_type, data=raised.payload(), occurred_at=NOW, child_ids=(CHILD,))
-    return [recorded(event, f"notification-{raised.notification_id}", 1)]
+    clocks = [
+        NewEvent(
+            type=DeadlineSet.event_type,
+            data=DeadlineSet(
+                deadline_id=rules.acknowledgement_deadline_id(raised.notification_id, r),
+                kind="notifications.acknowledgement",
+                subject=stream,
+                started_at=NOW,
+                due_at=due_by,
+                description=f"acknowledged by {r}",
+                source="reg 36",
+            ).payload(),
+            occurred_at=NOW,
+            child_ids=(CHILD,),
+        )
+        for r in recipients
+    ]
+    return [recorded(e, stream, n) for n, e in enumerate([event, *clocks], start=1)]
 
 
 def answer(**fields: object) -> commands.AcknowledgeIn:
@@ -124,13 +143,38 @@ def test_the_first_answer_meets_the_clock_a_later_one_does_not() -> None:
     stream = notification_stream(["ofsted"], NOW + timedelta(hours=1))
     state = commands.notification_state(stream)
     assert state.raised is not None
-    first = commands.decide_acknowledgement(recorder(), state, state.raised.notification_id, answer())
+    nid = state.raised.notification_id
+    first = commands.decide_acknowledgement(recorder(), state, nid, answer())
     assert [e.type for e in first] == [NotificationAcknowledged.event_type, "DeadlineMet"]
-    assert first[1].data["deadline_id"] == str(rules.acknowledgement_deadline_id(state.raised.notification_id))
-    assert first[0].data["late"] is False
-    again = commands.notification_state([*stream, recorded(first[0], stream[0].stream_id, 2)])
-    second = commands.decide_acknowledgement(recorder(), again, state.raised.notification_id, answer())
+    assert first[1].data["deadline_id"] == str(rules.acknowledgement_deadline_id(nid, "ofsted"))
+    assert first[0].data["late"] is False and first[0].data["recipient"] == "ofsted"  # the only recipient
+    again = commands.notification_state(
+        [*stream, *(recorded(e, stream[0].stream_id, 3 + i) for i, e in enumerate(first))]
+    )
+    second = commands.decide_acknowledgement(recorder(), again, nid, answer())
     assert [e.type for e in second] == [NotificationAcknowledged.event_type]
+
+
+def test_each_recipient_answers_for_itself() -> None:
+    """One recipient's answer meets that recipient's clock only; with several recipients the answer
+    must say whose it is."""
+    stream = notification_stream(["ofsted", "placing_authority"], NOW + timedelta(hours=1))
+    state = commands.notification_state(stream)
+    assert state.raised is not None
+    nid = state.raised.notification_id
+    with pytest.raises(Problem) as refused:
+        commands.decide_acknowledgement(recorder(), state, nid, answer())
+    assert [r["code"] for r in refused.value.extensions["reasons"]] == ["recipient_required"]
+    ofsted = commands.decide_acknowledgement(recorder(), state, nid, answer(recipient="ofsted"))
+    assert [e.data.get("deadline_id") for e in ofsted[1:]] == [str(rules.acknowledgement_deadline_id(nid, "ofsted"))]
+    after = commands.notification_state(
+        [*stream, *(recorded(e, stream[0].stream_id, 4 + i) for i, e in enumerate(ofsted))]
+    )
+    assert after.open_clocks == (rules.acknowledgement_deadline_id(nid, "placing_authority"),)
+    la = commands.decide_acknowledgement(recorder(), after, nid, answer(recipient="placing_authority"))
+    assert [e.data.get("deadline_id") for e in la[1:]] == [
+        str(rules.acknowledgement_deadline_id(nid, "placing_authority"))
+    ]
 
 
 def test_an_answer_after_the_due_time_is_late() -> None:

@@ -191,33 +191,47 @@ async def notification_of(client: httpx.AsyncClient, auth: Any, child: uuid.UUID
     return notification
 
 
-async def test_an_unacknowledged_notification_escalates_an_acknowledged_one_does_not(
+async def acknowledgement_escalations(client: httpx.AsyncClient, auth: Any, child: uuid.UUID) -> dict[str, str]:
+    """The child's acknowledgement escalations: the clock's description (which names its recipient)
+    -> status."""
+    listed = (
+        await client.get("/v1/escalations", params={"child_id": str(child), "open": "false"}, headers=auth())
+    ).json()["escalations"] + (
+        await client.get("/v1/escalations", params={"child_id": str(child), "open": "true"}, headers=auth())
+    ).json()["escalations"]
+    return {e["description"]: e["status"] for e in listed if e["deadline_kind"] == "notifications.acknowledgement"}
+
+
+async def test_each_recipient_has_its_own_clock_one_answer_closes_only_its_own(
     app: FastAPI, client: httpx.AsyncClient, auth: Any, clock: ManualClock, authority: str
 ) -> None:
+    """Row 3 (an overdose): Ofsted and the placing authority must each be told. Ofsted's answer meets
+    Ofsted's clock only; the placing authority's clock still escalates when its 24 hours pass."""
     acked_child, _ = await overdose(app, clock, authority)
     silent_child, _ = await overdose(app, clock, authority)
     acked = await notification_of(client, auth, acked_child)
     silent = await notification_of(client, auth, silent_child)
     assert acked["due_by"] == (clock.now() + timedelta(hours=24)).isoformat()
+    assert sorted(acked["recipients"]) == ["ofsted", "placing_authority"]
 
     clock.advance(timedelta(hours=3))
     worker = auth(Role.REGISTERED_MANAGER, subject="rm-anna")
-    response = await client.post(
-        f"/v1/notifications/{acked['notification_id']}/acknowledge",
-        json={
-            "acknowledged_by": "J. Smith, Ofsted regulatory inspector",
-            "recipient": "ofsted",
-            "action_taken": "Ofsted logged the notification and asked for the hospital discharge plan.",
-            "outcome": "Discharge plan sent; no further action by Ofsted.",
-        },
-        headers=worker,
-    )
+    path = f"/v1/notifications/{acked['notification_id']}/acknowledge"
+    answer = {
+        "acknowledged_by": "J. Smith, Ofsted regulatory inspector",
+        "action_taken": "Ofsted logged the notification and asked for the hospital discharge plan.",
+        "outcome": "Discharge plan sent; no further action by Ofsted.",
+    }
+    unnamed = await client.post(path, json=answer, headers=worker)  # whose answer? refused, nothing written
+    assert unnamed.status_code == 422 and unnamed.json()["reasons"][0]["code"] == "recipient_required"
+    response = await client.post(path, json={**answer, "recipient": "ofsted"}, headers=worker)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "acknowledged" and body["overdue"] is False
     [ack] = body["acknowledgements"]
     assert ack["acknowledged_by"].startswith("J. Smith") and ack["recorded_by"] == "rm-anna"
     assert ack["action_taken"] and ack["outcome"] and ack["late"] is False
+    assert [(c["kind"], c["late"]) for c in body["clocks"]] == [("notifications.acknowledgement", False)]
     listed = (
         await client.get(
             "/v1/notifications", params={"status": "acknowledged", "child_id": str(acked_child)}, headers=auth()
@@ -226,44 +240,39 @@ async def test_an_unacknowledged_notification_escalates_an_acknowledged_one_does
     assert [n["notification_id"] for n in listed["notifications"]] == [acked["notification_id"]]
 
     clock.advance(timedelta(hours=22))  # 25 hours after the overdose
+    ofsted = "Schedule 7 row 3 notification acknowledged by ofsted"
 
-    async def silent_escalated() -> bool:
-        escalations = (
-            await client.get("/v1/escalations", params={"child_id": str(silent_child)}, headers=auth())
-        ).json()
-        return any(e["deadline_kind"] == "notifications.acknowledgement" for e in escalations["escalations"])
+    async def escalated() -> bool:
+        silent_ones = await acknowledgement_escalations(client, auth, silent_child)
+        acked_ones = await acknowledgement_escalations(client, auth, acked_child)
+        return len(silent_ones) == 2 and len(acked_ones) == 1
 
-    await h.eventually(silent_escalated)
+    await h.eventually(escalated)
     await asyncio.sleep(0.4)
-    acked_escalations = (
-        await client.get("/v1/escalations", params={"child_id": str(acked_child)}, headers=auth())
-    ).json()
-    assert [e for e in acked_escalations["escalations"] if e["deadline_kind"] == "notifications.acknowledgement"] == []
+    acked_escalations = await acknowledgement_escalations(client, auth, acked_child)
+    assert list(acked_escalations) == [ofsted.replace("ofsted", "placing authority")]  # not Ofsted's: it answered
     overdue = (await client.get(f"/v1/notifications/{silent['notification_id']}", headers=auth())).json()
     assert overdue["overdue"] is True and overdue["acknowledged_at"] is None
-    [escalation] = [
-        e
-        for e in (await client.get("/v1/escalations", params={"child_id": str(silent_child)}, headers=auth())).json()[
-            "escalations"
-        ]
-        if e["deadline_kind"] == "notifications.acknowledgement"
-    ]
-    assert escalation["escalate_to"] == "registered_manager"
-    assert escalation["subject"] == f"notification-{silent['notification_id']}"
+    silent_escalations = await acknowledgement_escalations(client, auth, silent_child)
+    assert sorted(silent_escalations) == sorted([ofsted, ofsted.replace("ofsted", "placing authority")])
 
-    # Acknowledged late: recorded as late, and the escalation resolves.
+    # The placing authority answers late: recorded as late, and only its escalation resolves.
     late = await client.post(
         f"/v1/notifications/{silent['notification_id']}/acknowledge",
-        json={"acknowledged_by": "Placing authority duty desk", "action_taken": "Visit arranged", "outcome": "Seen"},
+        json={
+            "acknowledged_by": "Placing authority duty desk",
+            "recipient": "placing_authority",
+            "action_taken": "Visit arranged",
+            "outcome": "Seen",
+        },
         headers=worker,
     )
     assert late.status_code == 200 and late.json()["acknowledgements"][0]["late"] is True
-    escalations = (
-        await client.get("/v1/escalations", params={"child_id": str(silent_child), "open": "false"}, headers=auth())
-    ).json()
-    assert [
-        e["status"] for e in escalations["escalations"] if e["deadline_kind"] == "notifications.acknowledgement"
-    ] == ["resolved"]
+    await settle(app)
+    assert await acknowledgement_escalations(client, auth, silent_child) == {
+        ofsted: "open",
+        ofsted.replace("ofsted", "placing authority"): "resolved",
+    }
 
 
 async def test_an_acknowledgement_overtaken_by_another_meets_the_clock_once(
@@ -289,17 +298,22 @@ async def test_an_acknowledgement_overtaken_by_another_meets_the_clock_once(
             reads.append(stream_id)
             if len(reads) == 1:
                 # Another answer lands between this command's read and its append.
-                body = {"acknowledged_by": "Police duty desk", "action_taken": "Logged", "outcome": "No action"}
+                body = {
+                    "acknowledged_by": "Ofsted duty desk",
+                    "recipient": "ofsted",
+                    "action_taken": "Logged",
+                    "outcome": "No action",
+                }
                 others.append(await client.post(path, json=body, headers=auth()))
         return found
 
     monkeypatch.setattr(store, "read_stream", read_then_overtaken)
-    body = {"acknowledged_by": "Ofsted inspector", "action_taken": "Logged", "outcome": "Plan asked for"}
+    body = {"acknowledged_by": "Ofsted inspector", "recipient": "ofsted", "action_taken": "Logged", "outcome": "Plan"}
     mine = await client.post(path, json=body, headers=auth())
     assert others[0].status_code == 200 and mine.status_code == 200, mine.text
     events = await read_stream(stream)
     assert [e.type for e in events].count("notifications.NotificationAcknowledged") == 2
-    # Only the first answer meets the acknowledgement clock: the second decided again on seeing it.
+    # Only the first answer meets Ofsted's clock: the second decided again on seeing it.
     assert [e.type for e in events].count(DEADLINE_MET) == 1
     assert len(reads) == 3  # the first read, the other answer's, and this command's second
 

@@ -347,7 +347,14 @@ async def test_the_complaint_stage_machine(visits: Visits, clock: ManualClock) -
     panel = await visits.post(f"{path}/escalate", {"reason": "Wants a panel."}, status=200)
     assert panel["clocks"][-1]["kind"] == "visits.complaint_stage3_panel"
     await visits.post(f"{path}/escalate", {"reason": "Again."}, status=409)
-    await visits.post(f"{path}/respond", {"response": "Panel held.", "outcome": "not_upheld"}, status=200)
+    answer = {"response": "Panel's recommendations accepted.", "outcome": "not_upheld"}
+    await visits.post(f"{path}/respond", answer, status=409)  # the panel and its report come first
+    await visits.post(f"{path}/panel-report", {"recommendations": "None yet."}, status=409)  # no panel yet
+    held = await visits.post(f"{path}/panel", {}, status=200)
+    assert [c["kind"] for c in held["clocks"]] == ["visits.complaint_stage3_panel", "visits.complaint_stage3_report"]
+    reported = await visits.post(f"{path}/panel-report", {"recommendations": "Plan contact cover."}, status=200)
+    assert reported["clocks"][-1]["kind"] == "visits.complaint_stage3_response"
+    await visits.post(f"{path}/respond", answer, status=200)
     closed = await visits.post(f"{path}/close", {"outcome": "resolved", "learning": "Plan contact cover."}, status=200)
     assert closed["summary"] == "Complaint closed at stage 3: resolved"
     detail = await visits.get(path)
@@ -362,6 +369,8 @@ async def test_the_complaint_stage_machine(visits: Visits, clock: ManualClock) -
         "visits.ComplaintEscalated",
         "visits.ComplaintResponded",
         "visits.ComplaintEscalated",
+        "visits.ComplaintPanelHeld",
+        "visits.ComplaintPanelReported",
         "visits.ComplaintResponded",
         "visits.ComplaintClosed",
     ]

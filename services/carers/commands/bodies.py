@@ -21,6 +21,7 @@ from services.carers.rules import (
     TrainingCourse,
     ending_parts_recorded,
 )
+from shared.contracts.carers import StaffCourse, StaffRole
 from shared.types import Day, Instant
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -50,6 +51,33 @@ class MemberIn(Body):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Ada Okafor", "role": "applicant", "date_of_birth": "1980-04-02"}]},
+    )
+
+
+class MemberLeftIn(Body):
+    left_on: Day | None = Field(None, description="The day they left the household (default: today).")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"left_on": "2026-11-20", "reason": "Moved out to university."}]},
+    )
+
+
+class HouseholdAmendmentIn(Body):
+    amends_event_id: uuid.UUID
+    reason: Text
+    correction: Text
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "amends_event_id": "0b6f0a4e-3f55-4d8c-9d2f-3c1b7a9e5a10",
+                    "reason": "Date of birth mistyped.",
+                    "correction": "Ada Okafor was born on 2 April 1981.",
+                }
+            ]
+        },
     )
 
 
@@ -283,6 +311,22 @@ class EndingIn(EndingParts):
                     "ending_meeting_held": True,
                 }
             ]
+        },
+    )
+
+
+class WorkerTrainingIn(Body):
+    role: StaffRole
+    course: StaffCourse
+    completed_on: Day
+    expires_on: Day | None = Field(
+        None, description="Default: the staff training renewal period (local) after completion."
+    )
+    provider: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"role": "supervising_social_worker", "course": "safeguarding", "completed_on": "2026-11-20"}]
         },
     )
 

@@ -14,9 +14,11 @@ from services.carers.commands.bodies import (
     CheckIn,
     EndApprovalIn,
     HoldIn,
+    HouseholdAmendmentIn,
     HouseholdIn,
     LiftIn,
     MemberIn,
+    MemberLeftIn,
     ReviewIn,
     TrainingIn,
 )
@@ -29,9 +31,11 @@ from services.carers.events import (
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
+    HouseholdEntryAmended,
     HouseholdRefused,
     HouseholdRegistered,
     MemberAdded,
+    MemberLeft,
     ReviewRecorded,
     Terms,
     TrainingRecorded,
@@ -117,6 +121,69 @@ def _member_refusals(body: MemberIn, joined: date) -> list[Reason]:
     if joined < body.date_of_birth:
         reasons.append(Reason("joined_before_birth", "joined_on is before date_of_birth."))
     return reasons
+
+
+def decide_member_left(
+    rec: Recorder, state: HouseholdState, member_id: uuid.UUID, body: MemberLeftIn
+) -> list[NewEvent]:
+    """A person leaves the household: from that day they are not one of its adults (a placement no
+    longer needs their DBS check), and their open clocks (DBS, training) stop."""
+    member = member_of(state, member_id)
+    if member.left_on is not None:
+        raise Problem("state-conflict", f"{member.name} left the household on {member.left_on:%d %b %Y}.")
+    left = body.left_on or rec.now().date()
+    reasons = future(rec, left_on=body.left_on)
+    if left < member.joined_on:
+        reasons.append(Reason("left_before_joining", f"left_on is before {member.name} joined ({member.joined_on})."))
+    refuse_if(reasons)
+    event = rec.event(
+        MemberLeft(household_id=state.household_id, member_id=member_id, left_on=left, reason=body.reason),
+        summary=f"{member.name} left the household on {left:%d %b %Y}" + (f": {body.reason}" if body.reason else ""),
+    )
+    theirs = [d for d in state.deadlines.values() if d.member_id == member_id]
+    return [event, *(cancelled(rec, state.household_id, d, "member left the household") for d in theirs)]
+
+
+async def member_left(
+    ctx: CommandContext, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberLeftIn
+) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    state = await loading.load_household(ctx, household_id)
+    return await loading.append_to_household(ctx, state, decide_member_left(ctx, state, member_id, body))
+
+
+def decide_household_amendment(
+    rec: Recorder, state: HouseholdState, entry: tuple[uuid.UUID, str, str] | None, body: HouseholdAmendmentIn
+) -> list[NewEvent]:
+    """A correction beside an entry of the household's own record (`entry`: its id, type and
+    stream; None: no such entry). The entry itself is never changed."""
+    if entry is None or entry[2] != household_stream(state.household_id):
+        refuse_if([Reason("not_in_this_record", f"{body.amends_event_id} is not an entry in this household's record.")])
+    assert entry is not None
+    return [
+        rec.event(
+            HouseholdEntryAmended(
+                household_id=state.household_id,
+                amendment_id=rec.new_id(),
+                amends_event_id=entry[0],
+                amends_type=entry[1],
+                reason=body.reason,
+                correction=body.correction,
+            ),
+            causation_id=entry[0],
+            summary=f"Correction to an earlier household entry ({entry[1]}): {body.reason}",
+        )
+    ]
+
+
+async def amend_household_entry(
+    ctx: CommandContext, household_id: uuid.UUID, body: HouseholdAmendmentIn
+) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    state = await loading.load_household(ctx, household_id)
+    stored = await ctx.store.event_by_id(body.amends_event_id)
+    entry = (stored.event_id, stored.type, stored.stream_id) if stored is not None else None
+    return await loading.append_to_household(ctx, state, decide_household_amendment(ctx, state, entry, body))
 
 
 async def add_member(ctx: CommandContext, household_id: uuid.UUID, body: MemberIn) -> list[RecordedEvent]:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 
 from services.carers.commands import loading
-from services.carers.commands.bodies import SupervisionIn, WorkerSupervisionIn
+from services.carers.commands.bodies import SupervisionIn, WorkerSupervisionIn, WorkerTrainingIn
 from services.carers.commands.clocks import all_met, cancelled, clock, future, not_in_future
 from services.carers.commands.households import unannounced_visit_clock
 from services.carers.events import (
@@ -17,6 +17,7 @@ from services.carers.events import (
     NotSeen,
     SupervisionRecorded,
     WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
     worker_stream,
 )
 from services.carers.rules import (
@@ -27,9 +28,11 @@ from services.carers.rules import (
     NotSeenReason,
     OpenDeadline,
     add_months_at,
+    add_years,
     children_not_placed_here,
     children_unaccounted,
     open_clocks_of,
+    start_of,
 )
 from shared.auth import MANAGERS
 from shared.commanding import CommandContext
@@ -255,6 +258,56 @@ async def record_worker_supervision(
     require_role(ctx.principal, MANAGERS, "record the supervision of a social worker")
     stream = worker_stream(worker_id)
     history = await ctx.store.read_stream(stream)
-    events = decide_worker_supervision(ctx, worker_id, open_clocks_of(history).values(), body)
+    supervisions = [d for d in open_clocks_of(history).values() if d.kind == Clock.WORKER_SUPERVISION]
+    events = decide_worker_supervision(ctx, worker_id, supervisions, body)
+    version = history[-1].stream_version if history else 0
+    return await ctx.append(stream, events, expected_version=ctx.expected(version))
+
+
+# ---- a member of staff's own training -----------------------------------------------------------
+def decide_worker_training(
+    rec: Recorder, worker_id: str, open_clocks: Iterable[OpenDeadline], body: WorkerTrainingIn
+) -> list[NewEvent]:
+    """A member of staff's safeguarding or supervision training: it meets the clock of the same
+    course and starts the next, due when this one expires (renewal period: local)."""
+    reasons = future(rec, completed_on=body.completed_on)
+    expires = body.expires_on or add_years(body.completed_on, rec.settings.carers.staff_training_renewal_years)
+    if expires <= body.completed_on:
+        reasons.append(Reason("expires_before_completed", "expires_on must be after completed_on."))
+    refuse_if(reasons)
+    trained = WorkerTrainingRecorded(
+        worker_id=worker_id,
+        training_id=rec.new_id(),
+        role=body.role,
+        course=body.course,
+        completed_on=body.completed_on,
+        expires_on=expires,
+        provider=body.provider,
+    )
+    what = f"{body.course.value} training of {worker_id}"
+    event = rec.event(trained, occurred_at=start_of(body.completed_on), summary=f"{what.capitalize()} (to {expires})")
+    renewal = DeadlineSet(
+        deadline_id=rec.new_id(),
+        kind=Clock.STAFF_TRAINING.value,
+        subject=worker_stream(worker_id),
+        started_at=start_of(body.completed_on),
+        due_at=start_of(expires),
+        escalate_to="manager",
+        description=f"Renew the {what}",
+        source=CLOCK_SOURCES[Clock.STAFF_TRAINING],
+        course=body.course.value,
+        worker_id=worker_id,
+    )
+    same_course = [d for d in open_clocks if d.kind == Clock.STAFF_TRAINING and d.course == body.course.value]
+    at = start_of(body.completed_on)
+    return [event, *all_met(rec, None, same_course, at, event), rec.deadline_set(renewal, causation_id=event.event_id)]
+
+
+async def record_worker_training(ctx: CommandContext, worker_id: str, body: WorkerTrainingIn) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    require_role(ctx.principal, MANAGERS, "record a member of staff's training")
+    stream = worker_stream(worker_id)
+    history = await ctx.store.read_stream(stream)
+    events = decide_worker_training(ctx, worker_id, open_clocks_of(history).values(), body)
     version = history[-1].stream_version if history else 0
     return await ctx.append(stream, events, expected_version=ctx.expected(version))

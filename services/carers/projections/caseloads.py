@@ -1,10 +1,11 @@
-"""Caseloads: who is allocated to which child and household (registrations and allocations), and
-when each worker was last supervised; read against the targets (local) at query time."""
+"""Caseloads: who is allocated to which child and household (registrations and allocations), when
+each worker was last supervised, and their own training with its expiry; read against the targets
+(local) and the clock at query time."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 from pydantic import BaseModel
@@ -16,15 +17,22 @@ from services.carers.events import (
     HouseholdRegistered,
     WorkerAllocated,
     WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
 )
 from services.carers.rules import CaseloadStatus, caseload_status, worker_supervision_due
+from shared.calendar import local_date
 from shared.eventstore import Batch, Projector, RecordedEvent, handles
 from shared.practice import CarersPractice
 
 
 class CaseloadsProjector(Projector):
     name = "carers.caseloads"
-    tables = ("carers_caseloads", "carers_workers")
+    tables = ("carers_caseloads", "carers_workers", "carers_worker_training")
+
+    @handles(WorkerTrainingRecorded)
+    async def _trained(self, batch: Batch, trained: WorkerTrainingRecorded, event: RecordedEvent) -> None:
+        params = {"w": trained.worker_id, "c": trained.course.value, "d": trained.completed_on, "e": trained.expires_on}
+        batch.write(_WORKER_TRAINED, params, ("carers_worker_training", trained.worker_id, trained.course.value))
 
     @handles(WorkerSupervisionRecorded)
     async def _supervised(self, batch: Batch, supervised: WorkerSupervisionRecorded, event: RecordedEvent) -> None:
@@ -72,6 +80,12 @@ _WORKER_SUPERVISED = text(
     "ON CONFLICT (worker_id) DO UPDATE SET supervisions = carers_workers.supervisions + 1, "
     "last_supervised_at = GREATEST(carers_workers.last_supervised_at, EXCLUDED.last_supervised_at)"
 )
+# The latest course completed is the one in force (a late record of an older course changes nothing).
+_WORKER_TRAINED = text(
+    "INSERT INTO carers_worker_training (worker_id, course, completed_on, expires_on) VALUES (:w, :c, :d, :e) "
+    "ON CONFLICT (worker_id, course) DO UPDATE SET completed_on = EXCLUDED.completed_on, "
+    "expires_on = EXCLUDED.expires_on WHERE EXCLUDED.completed_on >= carers_worker_training.completed_on"
+)
 _DEALLOCATE = text("DELETE FROM carers_caseloads WHERE worker_id = :w AND kind = :k AND object_id = :o")
 _ALLOCATE = text(
     "INSERT INTO carers_caseloads (worker_id, kind, object_id, since) VALUES (:w, :k, :o, :at) ON CONFLICT DO NOTHING"
@@ -91,16 +105,29 @@ class WorkerSupervision(BaseModel):
     overdue: bool
 
 
+class StaffTraining(BaseModel):
+    course: str
+    completed_on: date
+    expires_on: date
+    overdue: bool
+
+
 class WorkerCaseload(CaseloadStatus):
     worker_id: str
     child_ids: list[uuid.UUID]
     household_ids: list[uuid.UUID]
     supervision: WorkerSupervision
+    training: list[StaffTraining]
+    overdue_training: list[str]  # the courses whose training has expired, beside the caseload
 
 
 _ALLOCATIONS = (
     "SELECT worker_id, kind, object_id FROM carers_caseloads WHERE ($1::text IS NULL OR worker_id = $1) "
     "ORDER BY worker_id, since, object_id"
+)
+_TRAINING = (
+    "SELECT worker_id, course, completed_on, expires_on FROM carers_worker_training "
+    "WHERE ($1::text IS NULL OR worker_id = $1) ORDER BY worker_id, course"
 )
 _WORKERS = (
     "SELECT worker_id, first_allocated_at, last_supervised_at, supervisions FROM carers_workers "
@@ -121,10 +148,24 @@ async def caseloads(
     for row in await conn.fetch(_ALLOCATIONS, worker_id):
         allocated.setdefault(row["worker_id"], {"child": [], "household": []})[row["kind"]].append(row["object_id"])
     workers = {row["worker_id"]: row for row in await conn.fetch(_WORKERS, worker_id)}
+    training: dict[str, list[StaffTraining]] = {}
+    for row in await conn.fetch(_TRAINING, worker_id):
+        expired = row["expires_on"] <= local_date(now)
+        training.setdefault(row["worker_id"], []).append(
+            StaffTraining(
+                course=row["course"], completed_on=row["completed_on"], expires_on=row["expires_on"], overdue=expired
+            )
+        )
     return [
-        _caseload(worker, allocated.get(worker, {"child": [], "household": []}), workers.get(worker), now, practice)
-        for worker in sorted(set(allocated) | set(workers))
+        _caseload(
+            worker, allocated.get(worker, {"child": [], "household": []}), workers.get(worker), now, practice
+        ).model_copy(update=_training_of(training.get(worker, [])))
+        for worker in sorted(set(allocated) | set(workers) | set(training))
     ]
+
+
+def _training_of(courses: list[StaffTraining]) -> dict[str, object]:
+    return {"training": courses, "overdue_training": [c.course for c in courses if c.overdue]}
 
 
 def _caseload(
@@ -145,4 +186,6 @@ def _caseload(
             due_at=due,
             overdue=due is not None and due < now,
         ),
+        training=[],
+        overdue_training=[],
     )

@@ -31,12 +31,14 @@ from services.carers.events import (
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
+    HouseholdEntryAmended,
     HouseholdRefused,
     HouseholdRegistered,
     InitialVisitHeld,
     LadoReferralMade,
     LadoWrittenConfirmationSent,
     MemberAdded,
+    MemberLeft,
     PanelMinutesReceived,
     PanelRecommended,
     PlacementEnded,
@@ -70,6 +72,8 @@ from shared.eventstore import Batch, Projector, RecordedEvent, handles
 HouseholdStreamEvent = (
     HouseholdRegistered
     | MemberAdded
+    | MemberLeft
+    | HouseholdEntryAmended
     | CheckRecorded
     | HouseholdApproved
     | HouseholdRefused

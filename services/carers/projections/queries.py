@@ -14,6 +14,7 @@ from services.carers.projections.households import PlacementRow
 from services.carers.rules import (
     AgendaItem,
     AllegationState,
+    AmendmentState,
     ComplianceItem,
     ConcernState,
     HoldState,
@@ -85,6 +86,7 @@ class HouseholdView(BaseModel):
     supervision_agenda: list[AgendaItem]
     incomplete_endings: list[IncompleteEnding]
     trainings: list[TrainingRecorded]
+    amendments: list[AmendmentState]
     reviews: int
     last_supervision_at: datetime | None
     last_review_at: datetime | None
@@ -124,6 +126,7 @@ def household_view(state: HouseholdState, placements: list[PlacementRow], today:
         open_concerns=[c for c in state.concerns.values() if c.addressed_at is None],
         supervision_agenda=[a for a in state.agenda.values() if a.discussed_at is None],
         incomplete_endings=list(state.incomplete_endings.values()),
+        amendments=list(state.amendments),
         trainings=state.trainings,
         reviews=state.reviews,
         last_supervision_at=state.last_supervision_at,

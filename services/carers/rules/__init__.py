@@ -23,6 +23,7 @@ from services.carers.rules.eligibility import (
 from services.carers.rules.household import (
     AgendaItem,
     AllegationRef,
+    AmendmentState,
     CheckState,
     ConcernState,
     HoldState,
@@ -116,6 +117,7 @@ __all__ = [
     "IncompleteEnding",
     "MemberRole",
     "MemberState",
+    "AmendmentState",
     "NotSeenReason",
     "OpenDeadline",
     "OpenHold",

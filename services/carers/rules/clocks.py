@@ -39,6 +39,7 @@ class Clock(StrEnum):
     RESIGNATION = "carers.resignation"
     TEMPORARY_APPROVAL = "carers.temporary_approval"
     DETERMINATION = "carers.qualifying_determination"
+    STAFF_TRAINING = "carers.staff_training"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -74,6 +75,8 @@ CLOCK_SOURCES: dict[str, str] = {
     "temporary approval lasts 16 weeks, extendable once by up to 8; the full assessment finishes inside it",
     Clock.DETERMINATION: "Fostering Services (England) Regulations 2011 reg 28: 28 days for representations or "
     "the Independent Review Mechanism, then the agency decision maker decides",
+    Clock.STAFF_TRAINING: "NMS 20, 24 and Working Together to Safeguard Children 2023: staff safeguarding and "
+    "supervision training kept in date (renewal: local)",
 }
 
 # The clocks of the carer's journey, from enquiry to the applicant told of the decision.

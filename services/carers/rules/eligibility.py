@@ -35,8 +35,9 @@ def dbs_status(member: MemberState, on: date) -> tuple[str, date | None]:
 
 
 def is_adult(member: MemberState, on: date) -> bool:
-    """Role does not decide: a child member who has turned 18 is an adult who needs checks."""
-    return age_on(member.date_of_birth, on) >= STATUTORY.adult_age
+    """An adult of the household on `on`: role does not decide (a child member who has turned 18 is
+    an adult who needs checks), and one who has left the household is no longer one of its adults."""
+    return age_on(member.date_of_birth, on) >= STATUTORY.adult_age and (member.left_on is None or member.left_on > on)
 
 
 def placement_eligibility(state: HouseholdState, request: PlacementRequest, on: date) -> list[Reason]:

@@ -45,9 +45,11 @@ from shared.contracts.carers import (
     HoldLifted,
     HoldPlaced,
     HouseholdApproved,
+    HouseholdEntryAmended,
     HouseholdRefused,
     HouseholdRegistered,
     MemberAdded,
+    MemberLeft,
     PlacementEnded,
     PlacementStarted,
     QualifyingDeterminationDecided,
@@ -80,6 +82,21 @@ class MemberState(BaseModel):
     date_of_birth: date
     joined_on: date
     checks: list[CheckState] = Field(default_factory=list)
+    left_on: date | None = None  # left the household: no longer one of its adults from then
+    left_reason: str | None = None
+
+    def lives_here(self, on: date) -> bool:
+        return self.joined_on <= on and (self.left_on is None or self.left_on > on)
+
+
+class AmendmentState(BaseModel):
+    """A correction beside an entry of the household's record."""
+
+    amendment_id: uuid.UUID
+    amends_event_id: uuid.UUID
+    amends_type: str
+    reason: str
+    correction: str
 
 
 class HoldState(BaseModel):
@@ -185,6 +202,7 @@ class HouseholdState(BaseModel):
     resignation_takes_effect_at: datetime | None = None  # the carers' notice received (reg 28(13))
     temporary_approval: TemporaryApproval | None = None
     determination: Determination | None = None
+    amendments: list[AmendmentState] = Field(default_factory=list)
     version: int = 0
 
     @property
@@ -258,6 +276,26 @@ def _member_added(payload: MemberAdded, state: HouseholdState) -> None:
         role=payload.role,
         date_of_birth=payload.date_of_birth,
         joined_on=payload.joined_on,
+    )
+
+
+@_apply.register
+def _member_left(payload: MemberLeft, state: HouseholdState) -> None:
+    member = state.members.get(str(payload.member_id))
+    if member is not None and member.left_on is None:
+        member.left_on, member.left_reason = payload.left_on, payload.reason
+
+
+@_apply.register
+def _amended(payload: HouseholdEntryAmended, state: HouseholdState) -> None:
+    state.amendments.append(
+        AmendmentState(
+            amendment_id=payload.amendment_id,
+            amends_event_id=payload.amends_event_id,
+            amends_type=payload.amends_type,
+            reason=payload.reason,
+            correction=payload.correction,
+        )
     )
 
 

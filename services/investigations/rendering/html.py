@@ -179,13 +179,31 @@ def _line_chart(values: Sequence[float | None], labels: Sequence[str]) -> str:
     return "".join(out)
 
 
+def _runs_outside(reports: Sequence[KpiReport]) -> dict[str, int]:
+    """Per KPI, how many of the table's months, counting back from its last, were outside tolerance."""
+    runs: dict[str, int] = {}
+    for kpi in rules.KPIS:
+        run = 0
+        for r in reversed(reports):
+            if r["kpis"][kpi.key]["within_tolerance"] is not False:
+                break
+            run += 1
+        runs[kpi.key] = run
+    return runs
+
+
 def _failures(reports: Sequence[KpiReport]) -> list[str]:
-    failures = sorted({f for r in reports[-1:] for f in r["performance"]["failures"]})
+    """The banner says only what the table below it shows: a KPI is named a performance failure when
+    the table's own last months show it outside tolerance 3 (or more) in a row, with how many."""
+    n = rules.CONSECUTIVE_MONTHS_FOR_FAILURE
+    runs = _runs_outside(reports)
+    failures = [(kpi, runs[kpi.key]) for kpi in rules.KPIS if runs[kpi.key] >= n]
     if not failures:
         return []
     return [
-        '<p class="fail"><b>Performance failure</b> (outside tolerance for 3 consecutive months): '
-        + ", ".join(e(rules.KPI_BY_KEY[f].label) for f in failures)
+        f'<p class="fail"><b>Performance failure</b> (outside tolerance for {n} or more consecutive months to '
+        f"{e(reports[-1]['month'])}, as the table shows): "
+        + ", ".join(f"{e(kpi.label)} ({run} months)" for kpi, run in failures)
         + "</p>"
     ]
 

@@ -138,8 +138,11 @@ class Notification:
     due_by: datetime
     raised_at: datetime
     recorded_at: datetime
-    # (sent or acknowledged at, recorded at): the first one by due_by means "sent in time".
-    sent: tuple[tuple[datetime, datetime], ...] = ()
+    recipients: tuple[str, ...] = ()
+    # (recipient, sent or acknowledged at, recorded at): each recipient's first one by due_by means
+    # "sent to that recipient in time". An acknowledgement naming no recipient counts only when the
+    # notification has one recipient.
+    sent: tuple[tuple[str | None, datetime, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ class Facts:
                 for d in keep(self.deadlines)
             ),
             notifications=tuple(
-                replace(n, sent=tuple(s for s in n.sent if s[1] <= as_of)) for n in keep(self.notifications)
+                replace(n, sent=tuple(s for s in n.sent if s[2] <= as_of)) for n in keep(self.notifications)
             ),
             escalations=keep(self.escalations),
         )
@@ -221,7 +224,7 @@ class FactsFold:
     lifted: dict[str, Recorded] = field(default_factory=dict)
     met: dict[str, Recorded] = field(default_factory=dict)
     cancelled: dict[str, Recorded] = field(default_factory=dict)
-    sent: dict[str, list[Recorded]] = field(default_factory=lambda: defaultdict(list))
+    sent: dict[str, list[tuple[str | None, datetime, datetime]]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, fact: Event, event: RecordedEvent) -> None:
         FOLDS[type(fact)](self, fact, event)
@@ -374,18 +377,20 @@ def _clock_cancelled(f: FactsFold, cancelled: DeadlineCancelled, e: RecordedEven
 @folds(NotificationRaised)
 def _notification(f: FactsFold, raised: NotificationRaised, e: RecordedEvent) -> None:
     key = str(raised.notification_id)
-    f.notifications[key] = Notification(key, raised.rule_set, raised.due_by, e.occurred_at, e.recorded_at)
+    f.notifications[key] = Notification(
+        key, raised.rule_set, raised.due_by, e.occurred_at, e.recorded_at, recipients=tuple(raised.recipients)
+    )
 
 
 @folds(DeliveryAttempted)
 def _delivered(f: FactsFold, attempt: DeliveryAttempted, e: RecordedEvent) -> None:
     if attempt.outcome == "delivered" and attempt.notification_id:
-        f.sent[str(attempt.notification_id)].append((attempt.attempted_at, e.recorded_at))
+        f.sent[str(attempt.notification_id)].append((attempt.recipient, attempt.attempted_at, e.recorded_at))
 
 
 @folds(NotificationAcknowledged)
 def _acknowledged(f: FactsFold, ack: NotificationAcknowledged, e: RecordedEvent) -> None:
-    f.sent[str(ack.notification_id)].append((ack.acknowledged_at, e.recorded_at))
+    f.sent[str(ack.notification_id)].append((ack.recipient, ack.acknowledged_at, e.recorded_at))
 
 
 @folds(EscalationRaised)

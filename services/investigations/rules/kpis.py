@@ -3,10 +3,11 @@ common council practice, not law) and how each is measured from the facts."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -91,7 +92,89 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("overdue_unannounced_visits", "Overdue unannounced visits", "count", 0, "lower", "NMS 21.8"),
     Kpi("overdue_annual_reviews", "Overdue annual reviews of approval", "count", 0, "lower", "FS(E) Regs 2011 reg 28"),
     Kpi("overdue_dbs_checks", "Overdue household DBS checks", "count", 0, "lower", "FS(E) Regs 2011 Schedule 3"),
-    Kpi("overdue_training", "Overdue carer training", "count", 0, "lower", "NMS 20"),
+    Kpi(
+        "overdue_training",
+        "Overdue carer training (standards, safeguarding, a child's needs)",
+        "count",
+        0,
+        "lower",
+        "NMS 20; FS(E) Regs 2011 reg 17(1)",
+    ),
+    Kpi(
+        "overdue_health_checks",
+        "Overdue health assessments, dental checks and health-plan reviews",
+        "count",
+        0,
+        "lower",
+        "Promoting the health and well-being of looked-after children (2015)",
+    ),
+    Kpi("overdue_looked_after_reviews", "Overdue looked-after child reviews", "count", 0, "lower", "CPPR 2010 reg 33"),
+    Kpi(
+        "overdue_plans",
+        "Overdue plan reviews and carers' acknowledgements",
+        "count",
+        0,
+        "lower",
+        "CPPR 2010 reg 5-7; FS(E) Regs 2011 reg 17",
+    ),
+    Kpi("overdue_risk_assessments", "Overdue risk assessments", "count", 0, "lower", "Ofsted 2023 finding"),
+    Kpi(
+        "overdue_concern_responses",
+        "Concerns not acted on in time",
+        "count",
+        0,
+        "lower",
+        "FS(E) Regs 2011 reg 18; Ofsted 2023",
+    ),
+    Kpi(
+        "overdue_complaint_stages",
+        "Overdue stage 2 and stage 3 complaint steps",
+        "count",
+        0,
+        "lower",
+        "Children Act 1989 Representations Procedure (England) Regs 2006",
+    ),
+    Kpi(
+        "overdue_allegation_steps",
+        "Overdue allegation triage, LADO confirmations and approval reviews after one",
+        "count",
+        0,
+        "lower",
+        "Working Together to Safeguard Children 2023, ch 4; FS(E) Regs 2011 reg 28",
+    ),
+    Kpi("overdue_endings", "Placement endings not recorded in time", "count", 0, "lower", "NMS 26 (local)"),
+    Kpi(
+        "overdue_worker_supervisions",
+        "Social workers' own supervision overdue",
+        "count",
+        0,
+        "lower",
+        "Ofsted 2023 finding (monthly: local)",
+    ),
+    Kpi(
+        "overdue_staff_training",
+        "Staff safeguarding and supervision training expired",
+        "count",
+        0,
+        "lower",
+        "NMS 20, 24; Working Together to Safeguard Children 2023 (renewal: local)",
+    ),
+    Kpi(
+        "overdue_notification_acknowledgements",
+        "Notifications not acknowledged by a recipient in time",
+        "count",
+        0,
+        "lower",
+        "FS(E) Regs 2011 reg 36; NMS 29.2",
+    ),
+    Kpi(
+        "overdue_break_glass_reviews",
+        "Break-glass reads not yet reviewed",
+        "count",
+        0,
+        "lower",
+        "carelog's access policy",
+    ),
     Kpi("households_on_hold", "Households on hold for new placements", "count", None, "lower", "docs/domain.md §2"),
     Kpi(
         "children_placed_while_on_hold",
@@ -104,33 +187,74 @@ KPIS: tuple[Kpi, ...] = (
 )
 KPI_BY_KEY = {k.key: k for k in KPIS}
 
-# Deadline kinds (DeadlineSet.kind) counted as overdue work, by category.
-OVERDUE_CATEGORIES: dict[str, str] = {
-    "visits.statutory_visit": "visits",
-    "visits.follow_up_visit": "visits",
-    "visits.return_home_interview": "visits",
-    "carers.supervision": "supervisions",
-    "carers.supervision_follow_up": "supervisions",
-    "carers.unannounced_visit": "unannounced_visits",
-    "carers.annual_review": "annual_reviews",
-    "carers.approval_review": "annual_reviews",
-    "carers.dbs_check": "dbs_checks",
-    "carers.tsd_standards": "training",
-    "carers.safeguarding_training": "training",
-    "carers.training_renewal": "training",
-}
-CATEGORIES = ("visits", "supervisions", "unannounced_visits", "annual_reviews", "dbs_checks", "training")
 COMPLAINT_ACK_KIND = "visits.complaint_acknowledgement"
 COMPLAINT_STAGE1_KIND = "visits.complaint_stage1_response"
 LADO_REFERRAL_KIND = "carers.lado_referral"
+SCHEDULE7_KIND = "notifications.acknowledgement"
+
+# Every clock kind (DeadlineSet.kind) a service starts belongs to exactly one KPI, so no clock goes
+# unmeasured and none is counted twice (tests/investigations/test_clock_kpis.py enumerates the kinds).
+# A timeliness KPI measures its clocks that fell due in the month; an `overdue_*` count KPI counts
+# its clocks overdue at the month's end.
+CLOCK_KPI: dict[str, str] = {
+    COMPLAINT_ACK_KIND: "complaints_acknowledged_within_48h",
+    COMPLAINT_STAGE1_KIND: "complaints_stage1_within_10_working_days",
+    LADO_REFERRAL_KIND: "allegations_referred_within_1_working_day",
+    "visits.statutory_visit": "overdue_visits",
+    "visits.follow_up_visit": "overdue_visits",
+    "visits.return_home_interview": "overdue_visits",
+    "carers.supervision": "overdue_supervisions",
+    "carers.supervision_follow_up": "overdue_supervisions",
+    "carers.incident_agenda": "overdue_supervisions",
+    "carers.unannounced_visit": "overdue_unannounced_visits",
+    "carers.annual_review": "overdue_annual_reviews",
+    "carers.dbs_check": "overdue_dbs_checks",
+    "carers.tsd_standards": "overdue_training",
+    "carers.safeguarding_training": "overdue_training",
+    "carers.training_renewal": "overdue_training",
+    "carers.needs_training": "overdue_training",
+    "visits.initial_health_assessment": "overdue_health_checks",
+    "visits.health_assessment": "overdue_health_checks",
+    "visits.dental_check": "overdue_health_checks",
+    "visits.health_plan_review": "overdue_health_checks",
+    "visits.looked_after_review": "overdue_looked_after_reviews",
+    "visits.plan_review": "overdue_plans",
+    "visits.plan_acknowledgement": "overdue_plans",
+    "visits.risk_assessment_review": "overdue_risk_assessments",
+    "visits.risk_assessment_after_incident": "overdue_risk_assessments",
+    "visits.concern_response": "overdue_concern_responses",
+    "visits.complaint_stage2_response": "overdue_complaint_stages",
+    "visits.complaint_stage3_panel": "overdue_complaint_stages",
+    "visits.complaint_stage3_report": "overdue_complaint_stages",
+    "visits.complaint_stage3_response": "overdue_complaint_stages",
+    "carers.allegation_triage": "overdue_allegation_steps",
+    "carers.lado_written_confirmation": "overdue_allegation_steps",
+    "carers.approval_review": "overdue_allegation_steps",
+    "carers.ending_record": "overdue_endings",
+    "carers.worker_supervision": "overdue_worker_supervisions",
+    "carers.staff_training": "overdue_staff_training",
+    SCHEDULE7_KIND: "overdue_notification_acknowledgements",
+    "access.break_glass_review": "overdue_break_glass_reviews",
+}
+# The `overdue_*` KPIs, each a category of overdue work (also counted per worker and per household).
+CATEGORIES: tuple[str, ...] = tuple(k.key.removeprefix("overdue_") for k in KPIS if k.key.startswith("overdue_"))
+OVERDUE_CATEGORIES: dict[str, str] = {
+    kind: kpi.removeprefix("overdue_") for kind, kpi in CLOCK_KPI.items() if kpi.startswith("overdue_")
+}
+# Timeliness KPIs measured on their clocks by `clock_compliance` (stage 1 has its own measure).
+TIMELINESS_CLOCKS: dict[str, str] = {
+    "complaints_acknowledged_within_48h": COMPLAINT_ACK_KIND,
+    "allegations_referred_within_1_working_day": LADO_REFERRAL_KIND,
+}
 
 
 class Ratio(TypedDict):
-    """How many of what was due were on time."""
+    """How many of what was due were on time, and what is reported beside (never counted as on time)."""
 
     numerator: int
     denominator: int
     value: float | None
+    beside: NotRequired[dict[str, int]]
 
 
 def percent(numerator: int, denominator: int) -> float | None:
@@ -214,18 +338,71 @@ def clock_compliance(deadlines: Iterable[Deadline], kind: str, start: datetime, 
     return Ratio(numerator=on_time, denominator=due, value=percent(on_time, due))
 
 
+def stage1_timeliness(deadlines: Iterable[Deadline], start: datetime, end: datetime, at: datetime) -> Ratio:
+    """Stage 1 complaints whose statutory 10 working days ended in [start, end): how many were
+    answered within them (RP 2006 reg 14).
+
+    A complaint's stage 1 clocks share its stream (`subject`); the first is the statutory one. Every
+    stage 1 counts, in the month its 10 working days end, whatever became of it: answered, extended
+    (its later clocks), escalated unanswered or still open (late). An extension is reported beside,
+    and an answer inside an extension is not on time. Each stage 1 is decided by the month's end,
+    so every one opened is in exactly one month's denominator.
+    """
+    clocks: dict[str, list[Deadline]] = defaultdict(list)
+    for d in deadlines:
+        if d.kind == COMPLAINT_STAGE1_KIND and d.started_at <= at:
+            clocks[d.subject].append(d)
+    on_time = due = extended = opened = 0
+    for stage in clocks.values():
+        first = stage[0]
+        opened += start <= first.started_at < end
+        if not (start <= first.due_at < end):
+            continue
+        answered = min((d.met_at for d in stage if d.met_at is not None and d.met_at <= at), default=None)
+        if answered is None and first.due_at >= at:
+            continue  # still within its 10 working days: undecided
+        due += 1
+        extended += len(stage) > 1
+        on_time += answered is not None and answered <= first.due_at
+    return Ratio(
+        numerator=on_time,
+        denominator=due,
+        value=percent(on_time, due),
+        beside={"extended": extended, "opened_in_month": opened},
+    )
+
+
+def _first_sent(n: Notification, recipient: str, at: datetime) -> datetime | None:
+    sole = n.recipients == (recipient,)
+    return min(
+        (when for who, when, _ in n.sent if when <= at and (who == recipient or (who is None and sole))),
+        default=None,
+    )
+
+
 def schedule7_timeliness(notifications: Iterable[Notification], start: datetime, end: datetime, at: datetime) -> Ratio:
-    on_time = due = 0
+    """Schedule 7 notifications due in [start, end), counted per recipient (reg 36: each must be
+    told): a recipient counts as told in time when a delivery to it, or its own acknowledgement,
+    came by the notification's due time. Delivery to one recipient tells no other."""
+    on_time = due = notifications_due = 0
     for n in notifications:
         if n.rule_set != "schedule7" or not (start <= n.due_by < end) or n.raised_at > at:
             continue
-        first = min((s[0] for s in n.sent if s[0] <= at), default=None)
-        if first is None and n.due_by >= at:
-            continue  # still within its 24 hours
-        due += 1
-        if first is not None and first <= n.due_by:
-            on_time += 1
-    return Ratio(numerator=on_time, denominator=due, value=percent(on_time, due))
+        counted = False
+        for recipient in n.recipients:
+            first = _first_sent(n, recipient, at)
+            if first is None and n.due_by >= at:
+                continue  # still within its 24 hours
+            due += 1
+            counted = True
+            on_time += first is not None and first <= n.due_by
+        notifications_due += counted
+    return Ratio(
+        numerator=on_time,
+        denominator=due,
+        value=percent(on_time, due),
+        beside={"notifications": notifications_due},
+    )
 
 
 def placed_while_on_hold(

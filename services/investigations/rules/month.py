@@ -6,19 +6,17 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NotRequired
 
 from typing_extensions import TypedDict
 
 from services.investigations.rules.facts import Allocation, Facts, Visit
 from services.investigations.rules.kpis import (
     CATEGORIES,
-    COMPLAINT_ACK_KIND,
-    COMPLAINT_STAGE1_KIND,
     KPI_BY_KEY,
-    LADO_REFERRAL_KIND,
     OVERDUE_CATEGORIES,
     STATUTORY_VISIT_WINDOW,
+    TIMELINESS_CLOCKS,
     Ratio,
     children_in_care,
     clock_compliance,
@@ -26,6 +24,7 @@ from services.investigations.rules.kpis import (
     percent,
     placed_while_on_hold,
     schedule7_timeliness,
+    stage1_timeliness,
     within_tolerance,
     worker_of_child,
     worker_of_household,
@@ -46,6 +45,7 @@ class RatioFigure(_Described):
     numerator: int
     denominator: int
     value: float | None
+    beside: NotRequired[dict[str, int]]
 
 
 class CountFigure(_Described):
@@ -92,7 +92,7 @@ class MonthFigures(TypedDict):
 
 def _ratio(kpi: str, ratio: Ratio) -> RatioFigure:
     k = KPI_BY_KEY[kpi]
-    return RatioFigure(
+    figure = RatioFigure(
         numerator=ratio["numerator"],
         denominator=ratio["denominator"],
         value=ratio["value"],
@@ -102,6 +102,9 @@ def _ratio(kpi: str, ratio: Ratio) -> RatioFigure:
         within_tolerance=within_tolerance(k, ratio["value"]),
         source=k.source,
     )
+    if "beside" in ratio:
+        figure["beside"] = ratio["beside"]
+    return figure
 
 
 def _count(kpi: str, value: int) -> CountFigure:
@@ -243,6 +246,9 @@ class _Month:
                 continue
             overdue[category] += 1
             kind, _, subject_id = d.subject.partition("-")
+            if kind == "worker":  # a worker's own clock (supervision, training) is theirs
+                self.workers[subject_id].overdue[category] += 1
+                continue
             if kind == "child":
                 worker = self.child_worker(subject_id)
                 hid = d.household_id or in_care.get(subject_id)
@@ -282,14 +288,6 @@ def _quality(visits: list[Visit]) -> dict[str, Ratio]:
     }
 
 
-# The clocks each timeliness KPI is measured on.
-CLOCK_KPIS: dict[str, str] = {
-    "complaints_acknowledged_within_48h": COMPLAINT_ACK_KIND,
-    "complaints_stage1_within_10_working_days": COMPLAINT_STAGE1_KIND,
-    "allegations_referred_within_1_working_day": LADO_REFERRAL_KIND,
-}
-
-
 def compute_month(facts: Facts, month: str, at: datetime) -> MonthFigures:
     """Every KPI of docs/domain.md §4 for `month`, measured at `at` (the month's end, or earlier if the
     report is provisional), from `facts` already narrowed to what was known as of the report."""
@@ -304,7 +302,8 @@ def compute_month(facts: Facts, month: str, at: datetime) -> MonthFigures:
             numerator=visited, denominator=len(in_care), value=percent(visited, len(in_care))
         ),
         **_quality(visits),
-        **{key: m.clock(kind) for key, kind in CLOCK_KPIS.items()},
+        **{key: m.clock(kind) for key, kind in TIMELINESS_CLOCKS.items()},
+        "complaints_stage1_within_10_working_days": stage1_timeliness(facts.deadlines, m.start, m.end, m.at),
         "schedule7_sent_within_24h": schedule7_timeliness(facts.notifications, m.start, m.end, m.at),
     }
     counts = {

@@ -143,5 +143,9 @@ def notification_id(cause_event_id: uuid.UUID, rule: str) -> uuid.UUID:
     return uuid.uuid5(cause_event_id, f"notification:{rule}")
 
 
-def acknowledgement_deadline_id(notification_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(notification_id, "acknowledgement")
+def acknowledgement_deadline_id(notification_id: uuid.UUID, recipient: str | None = None) -> uuid.UUID:
+    """The acknowledgement clock of one recipient (reg 36: each must be told); without a recipient,
+    the one clock notifications raised before clocks were kept per recipient had."""
+    if recipient is None:
+        return uuid.uuid5(notification_id, "acknowledgement")
+    return uuid.uuid5(notification_id, f"acknowledgement:{recipient}")

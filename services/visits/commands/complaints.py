@@ -16,6 +16,8 @@ from services.visits.events import (
     ComplaintAcknowledged,
     ComplaintClosed,
     ComplaintEscalated,
+    ComplaintPanelHeld,
+    ComplaintPanelReported,
     ComplaintReceived,
     ComplaintResponded,
     ComplaintTimescaleExtended,
@@ -74,6 +76,15 @@ class ExtendComplaint(Body):
 class EscalateComplaint(Body):
     requested_at: Instant | None = None
     reason: str = Text
+
+
+class RecordPanel(Body):
+    held_at: Instant | None = None
+
+
+class RecordPanelReport(Body):
+    reported_at: Instant | None = None
+    recommendations: str = Text
 
 
 class CloseComplaint(Body):
@@ -157,8 +168,13 @@ def decide_response(rec: Recorder, complaint: ComplaintState, body: RespondCompl
     and the acknowledgement clock if nobody acknowledged the complaint first."""
     if complaint.status in ("responded", "closed"):
         raise Problem("state-conflict", f"Stage {complaint.stage} already has a response; escalate or close it.")
+    stage_clock = complaint.open_clock(rules.complaint_response_kind(complaint.stage))
+    if complaint.stage == 3 and stage_clock is None:
+        raise Problem(
+            "state-conflict",
+            "At stage 3 the agency responds to the review panel's report: record the panel and its report first.",
+        )
     at = _when(rec, complaint, "responded_at", body.responded_at)
-    stage_clock = complaint.stage_clock()
     late = stage_clock is not None and rules.is_met_late(stage_clock.due_at, at)
     child_id = complaint.child_id
     event = rec.event(
@@ -176,7 +192,7 @@ def decide_response(rec: Recorder, complaint: ComplaintState, body: RespondCompl
         summary=f"Complaint stage {complaint.stage} response: {humanise(body.outcome)}"
         + (" (out of timescale)" if late else ""),
     )
-    answered_kinds = {rules.complaint_stage_kind(complaint.stage), rules.COMPLAINT_ACK}
+    answered_kinds = {rules.complaint_response_kind(complaint.stage), rules.COMPLAINT_ACK}
     answered = rules.clocks_met(complaint.open_clocks, answered_kinds)
     return [event] + [met(rec, clock, at, event, child_id) for clock in answered]
 
@@ -258,6 +274,67 @@ def decide_escalation(rec: Recorder, complaint: ComplaintState, body: EscalateCo
     return [event] + [stopped(rec, clock, "escalated", child_id) for clock in superseded] + [next_stage]
 
 
+def _panel_step(
+    rec: Recorder,
+    complaint: ComplaintState,
+    waiting: str,
+    step: str,
+    at: datetime,
+    event: NewEvent,
+    next_due: rules.Due,
+) -> list[NewEvent]:
+    """A stage 3 step: it meets the clock `waiting` (refused when that step is not what the
+    complaint waits for) and starts the next one."""
+    clock = complaint.open_clock(waiting) if complaint.stage == 3 else None
+    if clock is None:
+        raise Problem("state-conflict", f"The complaint is not waiting for {step}.")
+    child_id = complaint.child_id
+    return [
+        event,
+        met(rec, clock, at, event, child_id),
+        started(
+            rec,
+            next_due,
+            subject=complaint_stream(complaint.complaint_id),
+            child_id=child_id,
+            cause=event,
+            household_id=complaint.about_household_id,
+        ),
+    ]
+
+
+def decide_panel(rec: Recorder, complaint: ComplaintState, body: RecordPanel) -> list[NewEvent]:
+    """Stage 3: the review panel met (within 30 working days of the request); its report is due
+    within 5 working days (RP 2006 reg 20)."""
+    at = _when(rec, complaint, "held_at", body.held_at)
+    event = rec.event(
+        ComplaintPanelHeld(complaint_id=complaint.complaint_id, child_id=complaint.child_id, held_at=at),
+        occurred_at=at,
+        child_ids=[complaint.child_id],
+        summary="Complaint review panel held (stage 3)",
+    )
+    return _panel_step(rec, complaint, rules.COMPLAINT_PANEL, "a review panel", at, event, rules.panel_report(at))
+
+
+def decide_panel_report(rec: Recorder, complaint: ComplaintState, body: RecordPanelReport) -> list[NewEvent]:
+    """Stage 3: the panel's report and recommendations; the agency's response is due within 15
+    working days (RP 2006 reg 20)."""
+    at = _when(rec, complaint, "reported_at", body.reported_at)
+    event = rec.event(
+        ComplaintPanelReported(
+            complaint_id=complaint.complaint_id,
+            child_id=complaint.child_id,
+            reported_at=at,
+            recommendations=body.recommendations,
+        ),
+        occurred_at=at,
+        child_ids=[complaint.child_id],
+        summary="Complaint review panel reported its recommendations (stage 3)",
+    )
+    waiting, next_due = rules.COMPLAINT_PANEL_REPORT, rules.panel_response(at)
+    return _panel_step(rec, complaint, waiting, "the review panel's report", at, event, next_due)
+
+
 def decide_closing(rec: Recorder, complaint: ComplaintState, body: CloseComplaint) -> list[NewEvent]:
     """The complaint closed at its stage, which has a response; any clock still open is stopped."""
     if complaint.status == "closed":
@@ -314,6 +391,20 @@ async def escalate_complaint(
 ) -> list[RecordedEvent]:
     complaint, version = await _complaint(ctx, complaint_id)
     events = decide_escalation(ctx, complaint, body)
+    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
+
+
+async def record_panel(ctx: CommandContext, complaint_id: uuid.UUID, body: RecordPanel) -> list[RecordedEvent]:
+    complaint, version = await _complaint(ctx, complaint_id)
+    events = decide_panel(ctx, complaint, body)
+    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
+
+
+async def record_panel_report(
+    ctx: CommandContext, complaint_id: uuid.UUID, body: RecordPanelReport
+) -> list[RecordedEvent]:
+    complaint, version = await _complaint(ctx, complaint_id)
+    events = decide_panel_report(ctx, complaint, body)
     return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
 
 

@@ -118,6 +118,9 @@ def decide_plan(rec: Recorder, plan: PlanContext, child_id: uuid.UUID, body: Rec
     )
     previous = plan.child.clock(current.review_deadline_id) if current is not None else None
     events = [recorded] + ([met(rec, previous, rec.now(), recorded, child_id)] if previous is not None else [])
+    if body.kind == PlanKind.HEALTH:  # the health plan reviewed after a seizure or substance misuse
+        reviews = rules.clocks_met(plan.child.open_clocks, {rules.HEALTH_PLAN_REVIEW}, rec.now())
+        events += [met(rec, clock, rec.now(), recorded, child_id) for clock in reviews]
     review = rules.plan_review(_label(body.kind), body.review_date, rec.now())
     subject = child_stream(child_id)
     return events + [

@@ -112,8 +112,10 @@ class ComplaintState:
     open_clocks: tuple[OpenClock, ...] = ()
 
     def stage_clock(self) -> OpenClock | None:
-        """The open clock of the response at the complaint's stage."""
-        kind = rules.complaint_stage_kind(self.stage)
+        """The open clock of the complaint's stage (at stage 3, the panel's)."""
+        return self.open_clock(rules.complaint_stage_kind(self.stage))
+
+    def open_clock(self, kind: str) -> OpenClock | None:
         return next((c for c in self.open_clocks if c.kind == kind), None)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from services.visits.rules import kinds as k
 from services.visits.rules.statutory import (
@@ -270,7 +270,24 @@ def incident_clocks(
                 STATUTORY["return_home_interview"].source,
             )
         )
-    return clocks
+    return clocks + health_plan_review(category, occurred_at, practice)
+
+
+def health_plan_review(category: IncidentCategory, occurred_at: datetime, practice: VisitsPractice) -> list[Due]:
+    """A seizure or substance misuse: the health plan reviewed (a new version recorded) within a few
+    working days (local)."""
+    if category not in k.HEALTH_PLAN_REVIEW_CATEGORIES:
+        return []
+    days = practice.health_plan_review_working_days
+    return [
+        Due(
+            k.HEALTH_PLAN_REVIEW,
+            occurred_at,
+            working_days_after(occurred_at, days),
+            f"Review the health plan after the {_humanise(category.value)}",
+            f"{OFSTED_2023}; local practice: within {days} working days of the incident",
+        )
+    ]
 
 
 def allegation_follow_up(received_at: datetime, practice: VisitsPractice) -> Due:
@@ -284,19 +301,21 @@ def allegation_follow_up(received_at: datetime, practice: VisitsPractice) -> Due
 
 
 # ---- complaints ----------------------------------------------------------------------------------
-def complaint_ack_due(received_at: datetime, working_days: int) -> datetime:
-    return working_days_after(received_at, working_days)
+def complaint_ack_due(received_at: datetime, hours: int) -> datetime:
+    """48 hours (local) means 48 hours: weekends and bank holidays count (docs/domain.md §1, §4; a Friday 10:00
+    complaint is due on Sunday 10:00, not Tuesday)."""
+    return received_at + timedelta(hours=hours)
 
 
 def complaint_clocks(received_at: datetime, practice: VisitsPractice) -> list[Due]:
-    """A complaint is acknowledged (local: within 48 hours, on working days) and answered at stage 1."""
+    """A complaint is acknowledged (local: within 48 hours) and answered at stage 1."""
     return [
         Due(
             k.COMPLAINT_ACK,
             received_at,
-            complaint_ack_due(received_at, practice.complaint_ack_working_days),
+            complaint_ack_due(received_at, practice.complaint_ack_hours),
             "Acknowledge the complaint",
-            "NCT KPI (local): acknowledged within 48 hours, on working days",
+            f"NCT KPI (local): acknowledged within {practice.complaint_ack_hours} hours",
         ),
         Due(
             k.complaint_stage_kind(1),
@@ -326,6 +345,30 @@ def extended_stage(stage: int, started_at: datetime, working_days: int) -> Due:
         complaint_stage_due(started_at, stage, extended_to=working_days),
         f"Respond to the complaint (stage {stage}, extended)",
         complaint_stage_source(stage, extended=True),
+    )
+
+
+def panel_report(held_at: datetime) -> Due:
+    """Stage 3: the review panel's report, 5 working days after it met."""
+    rule = STATUTORY["complaint_stage3_report"]
+    return Due(
+        k.COMPLAINT_PANEL_REPORT,
+        held_at,
+        working_days_after(held_at, rule.value),
+        "The review panel reports its recommendations (stage 3)",
+        rule.source,
+    )
+
+
+def panel_response(reported_at: datetime) -> Due:
+    """Stage 3: the agency's response to the panel's report, 15 working days after it."""
+    rule = STATUTORY["complaint_stage3_response"]
+    return Due(
+        k.COMPLAINT_PANEL_RESPONSE,
+        reported_at,
+        working_days_after(reported_at, rule.value),
+        "Respond to the review panel's report (stage 3)",
+        rule.source,
     )
 
 

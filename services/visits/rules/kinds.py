@@ -11,7 +11,11 @@ RETURN_HOME_INTERVIEW = "visits.return_home_interview"
 COMPLAINT_ACK = "visits.complaint_acknowledgement"
 COMPLAINT_STAGE = {1: "visits.complaint_stage1_response", 2: "visits.complaint_stage2_response"}
 COMPLAINT_PANEL = "visits.complaint_stage3_panel"
-COMPLAINT_KINDS = frozenset({COMPLAINT_ACK, *COMPLAINT_STAGE.values(), COMPLAINT_PANEL})
+COMPLAINT_PANEL_REPORT = "visits.complaint_stage3_report"
+COMPLAINT_PANEL_RESPONSE = "visits.complaint_stage3_response"
+COMPLAINT_KINDS = frozenset(
+    {COMPLAINT_ACK, *COMPLAINT_STAGE.values(), COMPLAINT_PANEL, COMPLAINT_PANEL_REPORT, COMPLAINT_PANEL_RESPONSE}
+)
 VISIT_KINDS = frozenset({STATUTORY_VISIT, FOLLOW_UP_VISIT})
 WORKLIST_KINDS = frozenset({*VISIT_KINDS, RETURN_HOME_INTERVIEW})  # what a worker goes out for
 FOLLOW_UP_KINDS = frozenset({FOLLOW_UP_VISIT, RETURN_HOME_INTERVIEW})
@@ -24,7 +28,8 @@ RISK_KINDS = frozenset({RISK_ASSESSMENT_REVIEW, RISK_REVIEW_AFTER_INCIDENT})
 INITIAL_HEALTH_ASSESSMENT = "visits.initial_health_assessment"
 HEALTH_ASSESSMENT = "visits.health_assessment"
 DENTAL_CHECK = "visits.dental_check"
-HEALTH_KINDS = frozenset({INITIAL_HEALTH_ASSESSMENT, HEALTH_ASSESSMENT, DENTAL_CHECK})
+HEALTH_PLAN_REVIEW = "visits.health_plan_review"
+HEALTH_KINDS = frozenset({INITIAL_HEALTH_ASSESSMENT, HEALTH_ASSESSMENT, DENTAL_CHECK, HEALTH_PLAN_REVIEW})
 LAC_REVIEW = "visits.looked_after_review"
 CONCERN_RESPONSE = "visits.concern_response"
 
@@ -58,8 +63,13 @@ RISK_REVIEW_CATEGORIES = frozenset(
         IncidentCategory.POLICE_CALLED,
         IncidentCategory.VIOLENCE,
         IncidentCategory.ASSAULT_ON_CARER,
+        IncidentCategory.SUBSTANCE_MISUSE,  # issue 18: substance misuse reviews the risk assessment too
     }
 )
+
+# A seizure or substance misuse: the health plan is reviewed (Ofsted 2023: seizures and substance
+# misuse "not monitored well").
+HEALTH_PLAN_REVIEW_CATEGORIES = frozenset({IncidentCategory.SEIZURE, IncidentCategory.SUBSTANCE_MISUSE})
 
 # The health timeline (Ofsted 2023: seizures, substance misuse and self-harm "not monitored well").
 HEALTH_TIMELINE_CATEGORIES = frozenset(
@@ -76,3 +86,8 @@ HEALTH_TIMELINE_CATEGORIES = frozenset(
 
 def complaint_stage_kind(stage: int) -> str:
     return COMPLAINT_PANEL if stage == 3 else COMPLAINT_STAGE[stage]
+
+
+def complaint_response_kind(stage: int) -> str:
+    """The clock a response at `stage` meets: at stage 3, the agency's response to the panel's report."""
+    return COMPLAINT_PANEL_RESPONSE if stage == 3 else COMPLAINT_STAGE[stage]

@@ -67,6 +67,12 @@ STATUTORY: dict[str, Statutory] = {
     "complaint_stage3_panel": Statutory(
         30, "working_days", "Representations Procedure (England) Regs 2006: stage 3 review panel"
     ),
+    "complaint_stage3_report": Statutory(
+        5, "working_days", "Representations Procedure (England) Regs 2006 reg 20: the panel's report after it meets"
+    ),
+    "complaint_stage3_response": Statutory(
+        15, "working_days", "Representations Procedure (England) Regs 2006 reg 20: the response to the panel's report"
+    ),
 }
 
 
