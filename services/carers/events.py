@@ -43,7 +43,13 @@ from shared.contracts.carers import (
     WorkerSupervisionRecorded,
 )
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
-from shared.contracts.visits import ChildNeedsRecorded, ChildRegistered, IncidentRecorded
+from shared.contracts.visits import (
+    ChildNeedsRecorded,
+    ChildRegistered,
+    ConcernEscalated,
+    ConcernEscalation,
+    IncidentRecorded,
+)
 
 __all__ = [
     "HOUSEHOLD_RELATED",
@@ -58,6 +64,8 @@ __all__ = [
     "ChildNeedsRecorded",
     "ChildRegistered",
     "ChildView",
+    "ConcernEscalated",
+    "ConcernEscalation",
     "Concern",
     "ConcernAddressed",
     "DeadlineCancelled",

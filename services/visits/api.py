@@ -132,6 +132,7 @@ class ConcernResult(OfChild):
 class ConcernEscalationResult(ConcernResult):
     to: ConcernEscalation
     complaint_id: uuid.UUID | None
+    allegation_id: uuid.UUID | None = None
 
 
 R = TypeVar("R", bound=CommandResult)

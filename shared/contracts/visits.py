@@ -405,8 +405,9 @@ class ConcernResolved(Event):
 
 
 class ConcernEscalated(Event):
-    """The concern becomes a complaint, an allegation (the carers team follows the log) or a child
-    protection enquiry: the decision is recorded here; the process it starts has its own record."""
+    """The concern becomes a complaint (received by visits), an allegation (recorded by the carers
+    service from this event, with the id named here: its hold, LADO clocks and notifications follow)
+    or a child protection enquiry (its incident and strategy discussion clock are recorded with it)."""
 
     event_type: ClassVar[str] = "visits.ConcernEscalated"
 
@@ -417,3 +418,4 @@ class ConcernEscalated(Event):
     reason: ChildText
     household_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None
+    allegation_id: uuid.UUID | None = None  # to an allegation: the one the carers service records from it

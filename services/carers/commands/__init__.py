@@ -71,7 +71,12 @@ from services.carers.commands.placements import (
     record_ending,
     start_placement,
 )
-from services.carers.commands.reactions import decide_incident_agenda, decide_needs_training, on_the_agenda
+from services.carers.commands.reactions import (
+    decide_allegation_from_concern,
+    decide_incident_agenda,
+    decide_needs_training,
+    on_the_agenda,
+)
 from services.carers.commands.supervision import (
     decide_supervision,
     decide_worker_supervision,
@@ -116,6 +121,7 @@ __all__ = [
     "decide_incident_agenda",
     "decide_lado_referral",
     "decide_member",
+    "decide_allegation_from_concern",
     "decide_needs_training",
     "decide_outcome",
     "decide_placement",

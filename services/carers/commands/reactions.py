@@ -9,11 +9,16 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from services.carers.commands.allegations import decide_allegation
+from services.carers.commands.bodies import AllegationIn
 from services.carers.events import (
     ChildNeedsRecorded,
+    ConcernEscalated,
+    ConcernEscalation,
     DeadlineSet,
     IncidentRecorded,
     SupervisionAgendaItemAdded,
+    allegation_stream,
     household_stream,
 )
 from services.carers.rules import (
@@ -28,6 +33,8 @@ from services.carers.rules import (
 from shared.contracts.base import Event
 from shared.eventstore import NewEvent, RecordedEvent, reaction_id
 from shared.practice import CarersPractice
+from shared.recording import ReactionRecorder
+from shared.settings import Settings
 
 Reaction = tuple[str, list[NewEvent]]
 
@@ -117,6 +124,31 @@ def decide_needs_training(
         )
         out.append(_reaction(cause, f"needs-{key}", deadline, metadata, _clock_started(deadline)))
     return out
+
+
+def decide_allegation_from_concern(
+    cause: RecordedEvent, escalated: ConcernEscalated, state: HouseholdState, settings: Settings
+) -> Reaction | None:
+    """A concern escalated to an allegation (the visits service's decision) is recorded exactly as
+    `POST /v1/allegations` records one, by the same decider: the allegation under the id the
+    escalation named and its LADO referral and written-confirmation clocks. Its hold follows from
+    the AllegationReceived (AllegationHoldReactor), as do the Schedule 7 and LADO notifications (the
+    notifications service). None when it is not an allegation about a household this child was
+    placed with (the visits service refuses an escalation to an allegation with no household)."""
+    if escalated.to != ConcernEscalation.ALLEGATION or escalated.allegation_id is None:
+        return None
+    if escalated.household_id != state.household_id or escalated.child_id not in state.children_placed:
+        return None
+    rec = ReactionRecorder.of("carers", cause, settings, "allegation-from-concern")
+    body = AllegationIn(
+        household_id=state.household_id,
+        child_ids=[escalated.child_id],
+        received_at=escalated.escalated_at,
+        summary=escalated.reason,
+        source="A concern about a placed child, escalated to an allegation",
+    )
+    events = decide_allegation(rec, state, body, allegation_id=escalated.allegation_id)
+    return allegation_stream(escalated.allegation_id), events
 
 
 def _clock_started(deadline: DeadlineSet) -> str:

@@ -16,7 +16,12 @@ from services.carers.projections.queries import (
     placement,
     placements_of,
 )
-from services.carers.projections.reactors import AllegationHoldReactor, ChildNeedsReactor, IncidentAgendaReactor
+from services.carers.projections.reactors import (
+    AllegationHoldReactor,
+    ChildNeedsReactor,
+    ConcernAllegationReactor,
+    IncidentAgendaReactor,
+)
 from shared.eventstore import Projector
 from shared.settings import Settings
 
@@ -25,6 +30,7 @@ def projectors(settings: Settings) -> list[Projector]:
     return [
         HouseholdsProjector(),
         AllegationHoldReactor(),
+        ConcernAllegationReactor(settings),
         IncidentAgendaReactor(settings.carers),
         ChildNeedsReactor(settings.carers),
         CaseloadsProjector(),
@@ -36,6 +42,7 @@ __all__ = [
     "AllegationReportView",
     "CaseloadsProjector",
     "ChildNeedsReactor",
+    "ConcernAllegationReactor",
     "HouseholdView",
     "HouseholdsProjector",
     "IncidentAgendaReactor",

@@ -1,5 +1,6 @@
 """carers' reactors: the hold every allegation puts on its household, and what carers does when
-the child's record (the visits service's) gains a behavioural incident or needs. They read the
+the child's record (the visits service's) gains a behavioural incident, needs, or a concern
+escalated to an allegation. They read the
 household and the child's placements from this service's own read models, as of the cause."""
 
 from __future__ import annotations
@@ -9,13 +10,27 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.carers.commands import allegation_hold, decide_incident_agenda, decide_needs_training, on_the_agenda
-from services.carers.events import AllegationReceived, ChildNeedsRecorded, IncidentRecorded, household_stream
+from services.carers.commands import (
+    allegation_hold,
+    decide_allegation_from_concern,
+    decide_incident_agenda,
+    decide_needs_training,
+    on_the_agenda,
+)
+from services.carers.events import (
+    AllegationReceived,
+    ChildNeedsRecorded,
+    ConcernEscalated,
+    ConcernEscalation,
+    IncidentRecorded,
+    household_stream,
+)
 from services.carers.projections.households import PlacementRow
 from services.carers.rules import HouseholdState
 from shared.eventstore import Reactor, RecordedEvent, reaction_metadata, reacts
 from shared.eventstore.projector import Reactions
 from shared.practice import CarersPractice
+from shared.settings import Settings
 
 
 class AllegationHoldReactor(Reactor):
@@ -28,6 +43,24 @@ class AllegationHoldReactor(Reactor):
     async def _received(self, conn: AsyncConnection, allegation: AllegationReceived, event: RecordedEvent) -> Reactions:
         hold = allegation_hold(event, reaction_metadata("carers", event))
         return [(household_stream(allegation.household_id), [hold])]
+
+
+class ConcernAllegationReactor(Reactor):
+    """A concern about a placed child escalated to an allegation (visits) becomes the allegation,
+    recorded as `POST /v1/allegations` records one; its hold follows (AllegationHoldReactor)."""
+
+    name = "carers.concern_allegations"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @reacts(ConcernEscalated)
+    async def _escalated(self, conn: AsyncConnection, escalated: ConcernEscalated, event: RecordedEvent) -> Reactions:
+        if escalated.to != ConcernEscalation.ALLEGATION or escalated.household_id is None:
+            return []
+        state = await household_state(conn, escalated.household_id)
+        reaction = decide_allegation_from_concern(event, escalated, state, self.settings) if state else None
+        return [reaction] if reaction is not None else []
 
 
 class _FollowsTheChild(Reactor):

@@ -102,6 +102,12 @@ async def raise_concern(ctx: CommandContext, child_id: uuid.UUID, body: RaiseCon
     return await ctx.append(child_stream(child_id), decide_concern(ctx, child, child_id, body), ctx.expected(version))
 
 
+_NO_HOUSEHOLD = (
+    "The concern was raised while the child was placed with no household: record the allegation about "
+    "the household or person it concerns directly (POST /v1/allegations)."
+)
+
+
 # ---- what happens to it --------------------------------------------------------------------------
 def _still_open(concern: Concern) -> None:
     if concern.status in ("resolved", "escalated"):
@@ -159,12 +165,15 @@ def decide_concern_escalation(
 ) -> list[NewEvent]:
     """The decision to treat the concern as a complaint, an allegation or a child protection enquiry;
     it meets the concern's clock. A complaint is then received by this service (its reactor); an
-    allegation is for the carers team, who follow the log; a child protection enquiry is followed by
-    its `child_protection_enquiry_started` incident."""
+    allegation (about the household the concern was raised in) is recorded by the carers service,
+    which follows the log, under the id named here."""
     _still_open(concern)
     at, reasons = _occurred(rec, concern, "escalated_at", body.escalated_at)
+    if body.to == ConcernEscalation.ALLEGATION and concern.household_id is None:
+        reasons.append(Reason("no_household", _NO_HOUSEHOLD))
     refuse_if(reasons)
     complaint_id = rec.new_id() if body.to == ConcernEscalation.COMPLAINT else None
+    allegation_id = rec.new_id() if body.to == ConcernEscalation.ALLEGATION else None
     event = rec.event(
         ConcernEscalated(
             concern_id=concern.concern_id,
@@ -174,6 +183,7 @@ def decide_concern_escalation(
             reason=body.reason,
             household_id=concern.household_id,
             complaint_id=complaint_id,
+            allegation_id=allegation_id,
         ),
         occurred_at=at,
         child_ids=[concern.child_id],
