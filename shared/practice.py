@@ -20,6 +20,7 @@ class VisitsPractice(BaseSettings):
     risk_review_after_incident_working_days: int = Field(5, ge=1, le=20)  # risk assessment after an incident
     dental_check_months: int = Field(12, ge=1, le=24)  # dental check for looked-after children
     concern_response_working_days: int = Field(2, ge=1, le=20)  # a concern acted on (Ofsted finding)
+    strategy_discussion_working_days: int = Field(1, ge=1, le=5)  # after a child protection enquiry (WT 2023)
 
 
 class CarersPractice(BaseSettings):

@@ -511,6 +511,18 @@ async def escalate_concern(
     return _answer(ConcernEscalationResult, await cmd.escalate_concern(ctx, child_id, concern_id, body))
 
 
+@router.post(
+    "/children/{child_id}/concerns/{concern_id}/strategy-discussion",
+    status_code=201,
+    summary="Record the strategy discussion of the child protection enquiry a concern was escalated to",
+    responses=PROBLEMS,
+)
+async def record_strategy_discussion(
+    child_id: ChildId, concern_id: ConcernId, body: cmd.StrategyDiscussion, ctx: Ctx, _caller: ChildWriter
+) -> ConcernResult:
+    return _answer(ConcernResult, await cmd.record_strategy_discussion(ctx, child_id, concern_id, body))
+
+
 class ChildConcerns(BaseModel):
     child_id: uuid.UUID
     concerns: list[pj.ConcernView]

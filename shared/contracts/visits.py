@@ -419,3 +419,14 @@ class ConcernEscalated(Event):
     household_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None
     allegation_id: uuid.UUID | None = None  # to an allegation: the one the carers service records from it
+
+
+class StrategyDiscussionRecorded(Event):
+    """The strategy discussion of a child protection enquiry a concern was escalated to."""
+
+    event_type: ClassVar[str] = "visits.StrategyDiscussionRecorded"
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    held_at: AwareDatetime
+    outcome: ChildText

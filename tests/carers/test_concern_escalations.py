@@ -126,3 +126,69 @@ async def test_an_allegation_escalation_for_a_child_placed_nowhere_is_refused_an
     )
     assert response.status_code == 422 and codes(response.json()) == {"no_household"}
     assert await events_of(app) == before
+
+
+async def escalations_of(client: httpx.AsyncClient, h: dict[str, str], app: FastAPI, child: str) -> set[str]:
+    await settle(app)
+    await clock_worker.raise_due_escalations(app.state)
+    await settle(app)
+    listed = (await client.get("/v1/escalations", params={"child_id": child}, headers=h)).json()["escalations"]
+    return {e["deadline_kind"] for e in listed}
+
+
+async def test_a_child_protection_enquiry_notifies_the_placing_authority_and_its_strategy_discussion_escalates(
+    client: httpx.AsyncClient, auth: AuthHeaders, clock: ManualClock, app: FastAPI
+) -> None:
+    h = auth()
+    _, child = await placed(client, h, app)
+    concern = await post(client, h, f"/v1/children/{child}/concerns", {**CONCERN, "raised_at": clock.now().isoformat()})
+    path = f"/v1/children/{child}/concerns/{concern['concern_id']}"
+    escalation = await post(
+        client, h, f"{path}/escalate", {"to": "child_protection_enquiry", "reason": "Bruising seen at school."}
+    )
+    clocks = {c["kind"]: c for c in escalation["clocks"] if c["event"] == "DeadlineSet"}
+    # Wednesday 12:00 + 1 working day (local), the strategy discussion; a social worker sees the child.
+    assert clocks["visits.strategy_discussion"]["due_at"].startswith("2026-11-26T12:00")
+    assert "visits.follow_up_visit" in clocks
+    await settle(app)
+    row10 = [r for rule, r in await notified(client, h, child) if rule == "schedule7.row10"]
+    assert row10 and "placing_authority" in row10[0]
+
+    clock.advance(timedelta(days=1, hours=1))  # past the working day, no discussion recorded
+    assert "visits.strategy_discussion" in await escalations_of(client, h, app, child)
+    late = await post(
+        client, h, f"{path}/strategy-discussion", {"held_at": clock.now().isoformat(), "outcome": "Section 47 enquiry."}
+    )
+    assert [(c["kind"], c["late"]) for c in late["clocks"]] == [("visits.strategy_discussion", True)]
+    again = await client.post(
+        f"{path}/strategy-discussion", json={"held_at": clock.now().isoformat(), "outcome": "x"}, headers=h
+    )
+    assert again.status_code == 409
+
+
+async def test_a_strategy_discussion_in_time_does_not_escalate_and_only_an_enquiry_has_one(
+    client: httpx.AsyncClient, auth: AuthHeaders, clock: ManualClock, app: FastAPI
+) -> None:
+    h = auth()
+    _, child = await placed(client, h, app)
+    raised = {**CONCERN, "raised_at": clock.now().isoformat()}
+    concern = await post(client, h, f"/v1/children/{child}/concerns", raised)
+    path = f"/v1/children/{child}/concerns/{concern['concern_id']}"
+    await post(client, h, f"{path}/escalate", {"to": "child_protection_enquiry", "reason": "Disclosure."})
+    early = {"held_at": (clock.now() - timedelta(hours=1)).isoformat(), "outcome": "x"}
+    before = await events_of(app)
+    refused = await client.post(f"{path}/strategy-discussion", json=early, headers=h)
+    assert refused.status_code == 422 and codes(refused.json()) == {"before_it_began"}
+    assert await events_of(app) == before
+    clock.advance(timedelta(hours=3))
+    held = {"held_at": clock.now().isoformat(), "outcome": "Strategy discussion with police: single-agency."}
+    met = await post(client, h, f"{path}/strategy-discussion", held)
+    assert [(c["kind"], c["late"]) for c in met["clocks"]] == [("visits.strategy_discussion", False)]
+    clock.advance(timedelta(days=3))
+    assert "visits.strategy_discussion" not in await escalations_of(client, h, app, child)
+
+    other = await post(client, h, f"/v1/children/{child}/concerns", raised)
+    other_path = f"/v1/children/{child}/concerns/{other['concern_id']}"
+    await post(client, h, f"{other_path}/escalate", {"to": "complaint", "reason": "She wants it looked into."})
+    response = await client.post(f"{other_path}/strategy-discussion", json=held, headers=h)
+    assert response.status_code == 409

@@ -27,6 +27,7 @@ DENTAL_CHECK = "visits.dental_check"
 HEALTH_KINDS = frozenset({INITIAL_HEALTH_ASSESSMENT, HEALTH_ASSESSMENT, DENTAL_CHECK})
 LAC_REVIEW = "visits.looked_after_review"
 CONCERN_RESPONSE = "visits.concern_response"
+STRATEGY_DISCUSSION = "visits.strategy_discussion"
 
 # The clocks each kind of health check meets.
 HEALTH_CLOCKS_MET: dict[HealthCheckKind, frozenset[str]] = {
