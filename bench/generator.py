@@ -255,7 +255,7 @@ async def load_via_api(
                 "child_id": cid,
                 "household_id": hid,
                 "start_date": start_at.date().isoformat(),
-                "long_term": rng.random() < 0.4,
+                "placement_type": "long_term" if rng.random() < 0.4 else "short_term",
             },
             required=False,
         )
@@ -1051,7 +1051,9 @@ class _Year:
             child_id=child.id,
             household_id=self.state.household_id,
             start_date=child.placed_at.date(),
-            long_term=child.long_term,
+            placement_type=carer_events.PlacementType.LONG_TERM
+            if child.long_term
+            else carer_events.PlacementType.SHORT_TERM,
         )
         events = carers.decide_placement(self._carers(), self.state, registered, [], body)
         self.append(carer_events.placement_stream(events[0].data["placement_id"]), events)

@@ -82,7 +82,10 @@ async def test_plain_writers_and_the_services_reactions_all_land_once(
         home = {child: households[n % 2] for n, child in enumerate(children)}
         for child, hid in home.items():
             await _post(
-                client, auth, "/v1/placements", {"child_id": child, "household_id": hid, "start_date": "2026-11-01"}
+                client,
+                auth,
+                "/v1/placements",
+                {"child_id": child, "household_id": hid, "start_date": "2026-11-01", "placement_type": "short_term"},
             )
         await wait_projections_at_head(fresh_database_url)
         before = await command_retries(client)

@@ -211,9 +211,11 @@ class PlacementIn(Body):
     child_id: uuid.UUID
     household_id: uuid.UUID
     start_date: Day
-    long_term: bool = False
+    placement_type: PlacementType = Field(
+        description="Checked against the household's terms of approval (a respite-only household takes no other)."
+    )
+    long_term: bool | None = Field(None, description="Default: whether the placement type is long_term.")
     placing_authority: Text | None = Field(None, description="Default: the child's placing authority.")
-    placement_type: PlacementType | None = None
     connected_person: bool | None = Field(None, description="Reg 24 temporary approval; default: the household's.")
     child_needs: list[ChildNeed] = Field(
         default_factory=list, max_length=20, description="The child's needs (also read from the child's record)."
@@ -226,7 +228,7 @@ class PlacementIn(Body):
                     "child_id": str(uuid.UUID(int=2)),
                     "household_id": str(uuid.UUID(int=3)),
                     "start_date": "2026-11-25",
-                    "long_term": False,
+                    "placement_type": "short_term",
                 }
             ]
         },

@@ -18,6 +18,7 @@ from services.carers.events import (
     EndingRecorded,
     PlacementEnded,
     PlacementStarted,
+    PlacementType,
     placement_stream,
 )
 from services.carers.rules import (
@@ -50,18 +51,19 @@ def decide_placement(
         refuse_if([Reason("before_birth", "start_date is before the child's date of birth.")])
     now = rec.now()
     today = now.date()
+    long_term = body.placement_type == PlacementType.LONG_TERM if body.long_term is None else body.long_term
     started = PlacementStarted(
         placement_id=rec.new_id(),
         child_id=body.child_id,
         household_id=body.household_id,
         start_date=body.start_date,
-        long_term=body.long_term,
+        long_term=long_term,
         connected_person=state.connected_person if body.connected_person is None else body.connected_person,
         placing_authority=body.placing_authority or child.placing_authority or "unknown",
         placement_type=body.placement_type,
         child_needs=list(dict.fromkeys([*(n.value for n in body.child_needs), *needs_on_record])),
     )
-    summary = f"Placed with {state.name} from {body.start_date:%d %b %Y}" + (" (long-term)" if body.long_term else "")
+    summary = f"Placed with {state.name} from {body.start_date:%d %b %Y}" + (" (long-term)" if long_term else "")
     occurred_at = now if body.start_date == today else start_of(body.start_date)
     event = rec.event(started, occurred_at=occurred_at, child_ids=[body.child_id], summary=summary)
     starts = now if body.start_date <= today else start_of(body.start_date)
