@@ -219,6 +219,7 @@ class ComplaintReceived(Event):
     serious: bool = False
     schedule7_row9: bool = False
     lado_consultation: bool = False
+    about_worker_ids: list[Code] = []  # the workers it is about: none of them handles it (issue 18)
 
 
 class ComplaintAcknowledged(Event):
