@@ -37,3 +37,7 @@ class CarersPractice(BaseSettings):
     worker_supervision_months: int = Field(1, ge=1, le=12)  # a social worker's own supervision
     caseload_children_target: int = Field(20, ge=1, le=200)  # children per children's social worker
     caseload_households_target: int = Field(16, ge=1, le=200)  # households per supervising social worker
+    ssw_first_visit_days: int = Field(7, ge=1, le=60)  # the SSW sees a newly placed child (NMS 21; scrutiny)
+    ssw_seen_months: int = Field(3, ge=1, le=12)  # the SSW sees each placed child (NMS 21; Ofsted finding)
+    ssw_seen_alone_months: int = Field(6, ge=1, le=24)  # the SSW sees each placed child alone
+    bedroom_seen_months: int = Field(3, ge=1, le=12)  # any visitor sees each placed child's bedroom (Ofsted)

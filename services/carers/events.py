@@ -18,6 +18,7 @@ from shared.contracts.carers import (
     ApprovalEnded,
     CheckRecorded,
     CheckResult,
+    ChildSeen,
     ChildView,
     Concern,
     ConcernAddressed,
@@ -49,6 +50,7 @@ from shared.contracts.visits import (
     ConcernEscalated,
     ConcernEscalation,
     IncidentRecorded,
+    VisitRecorded,
 )
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "CheckResult",
     "ChildNeedsRecorded",
     "ChildRegistered",
+    "ChildSeen",
     "ChildView",
     "ConcernEscalated",
     "ConcernEscalation",
@@ -91,6 +94,7 @@ __all__ = [
     "SupervisionRecorded",
     "Terms",
     "TrainingRecorded",
+    "VisitRecorded",
     "WorkerAllocated",
     "WorkerSupervisionRecorded",
     "allegation_stream",

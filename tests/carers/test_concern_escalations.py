@@ -118,14 +118,14 @@ async def test_an_allegation_escalation_for_a_child_placed_nowhere_is_refused_an
     child = str(await register_child(app))
     await settle(app)
     concern = await post(client, h, f"/v1/children/{child}/concerns", {**CONCERN, "raised_at": clock.now().isoformat()})
-    before = await events_of(app)
+    before = await events_of(app, stream_id=f"child-{child}")
     response = await client.post(
         f"/v1/children/{child}/concerns/{concern['concern_id']}/escalate",
         json={"to": "allegation", "reason": "x"},
         headers=h,
     )
     assert response.status_code == 422 and codes(response.json()) == {"no_household"}
-    assert await events_of(app) == before
+    assert await events_of(app, stream_id=f"child-{child}") == before
 
 
 async def escalations_of(client: httpx.AsyncClient, h: dict[str, str], app: FastAPI, child: str) -> set[str]:
@@ -176,10 +176,10 @@ async def test_a_strategy_discussion_in_time_does_not_escalate_and_only_an_enqui
     path = f"/v1/children/{child}/concerns/{concern['concern_id']}"
     await post(client, h, f"{path}/escalate", {"to": "child_protection_enquiry", "reason": "Disclosure."})
     early = {"held_at": (clock.now() - timedelta(hours=1)).isoformat(), "outcome": "x"}
-    before = await events_of(app)
+    before = await events_of(app, stream_id=f"child-{child}")
     refused = await client.post(f"{path}/strategy-discussion", json=early, headers=h)
     assert refused.status_code == 422 and codes(refused.json()) == {"before_it_began"}
-    assert await events_of(app) == before
+    assert await events_of(app, stream_id=f"child-{child}") == before
     clock.advance(timedelta(hours=3))
     held = {"held_at": clock.now().isoformat(), "outcome": "Strategy discussion with police: single-agency."}
     met = await post(client, h, f"{path}/strategy-discussion", held)

@@ -26,7 +26,13 @@ async def test_a_placement_and_its_ending_follow_the_contract(client, auth, app:
     response = await place(client, h, hid, child, "2026-11-25", long_term=True)
     assert response.status_code == 201, response.text
     pid = response.json()["placement_id"]
-    [started] = await events_of(app, stream_id=f"placement-{pid}")
+    [started, *clocks] = await events_of(app, stream_id=f"placement-{pid}")
+    assert {c.data["kind"] for c in clocks} == {  # the duty to see the child (issue 18)
+        "carers.ssw_first_visit",
+        "carers.ssw_child_seen",
+        "carers.ssw_child_seen_alone",
+        "carers.bedroom_seen",
+    }
     assert started.type == "carers.PlacementStarted" and started.child_ids == (uuid.UUID(child),)
     assert started.data == {
         "placement_id": pid,
@@ -54,7 +60,7 @@ async def test_a_placement_and_its_ending_follow_the_contract(client, auth, app:
         "child_wishes_contact": True,
     }
     await post(client, h, f"/v1/placements/{pid}/end", end)
-    [_, ended] = await events_of(app, stream_id=f"placement-{pid}")
+    [ended] = [e for e in await events_of(app, stream_id=f"placement-{pid}") if e.type == "carers.PlacementEnded"]
     assert ended.type == "carers.PlacementEnded" and ended.child_ids == (uuid.UUID(child),)
     assert {
         k: ended.data[k] for k in ("placement_id", "child_id", "household_id", "end_date", "reason", "narrative")

@@ -127,7 +127,12 @@ async def test_plain_writers_and_the_services_reactions_all_land_once(
                     }
                     out.append(("incident", f"/v1/children/{child}/incidents", incident))
                 if j % SUPERVISION_EVERY == SUPERVISION_EVERY // 2:
-                    supervision = {"occurred_at": at, "narrative": f"Supervision {n}: talked about the placements."}
+                    placed_there = [c for c in home if home[c] == home[child]]  # each accounted for (seen)
+                    supervision = {
+                        "occurred_at": at,
+                        "narrative": f"Supervision {n}: talked about the placements.",
+                        "children_seen": placed_there,
+                    }
                     out.append(("supervision", f"/v1/households/{home[child]}/supervisions", supervision))
             return out
 

@@ -22,6 +22,7 @@ from services.carers.commands.bodies import (
     AllegationIn,
     ApprovalIn,
     CheckIn,
+    ChildSeenIn,
     ChildViewIn,
     CloseReportIn,
     ConcernAddressedIn,
@@ -73,6 +74,7 @@ from services.carers.commands.placements import (
 )
 from services.carers.commands.reactions import (
     decide_allegation_from_concern,
+    decide_bedroom_seen,
     decide_incident_agenda,
     decide_needs_training,
     on_the_agenda,
@@ -104,6 +106,7 @@ __all__ = [
     "PlacementEndIn",
     "PlacementIn",
     "ReviewIn",
+    "ChildSeenIn",
     "SupervisionIn",
     "TrainingIn",
     "WorkerSupervisionIn",
@@ -122,6 +125,7 @@ __all__ = [
     "decide_lado_referral",
     "decide_member",
     "decide_allegation_from_concern",
+    "decide_bedroom_seen",
     "decide_needs_training",
     "decide_outcome",
     "decide_placement",

@@ -109,6 +109,16 @@ class NotSeenIn(Body):
     reason: NotSeenReason
 
 
+class ChildSeenIn(Body):
+    child_id: uuid.UUID
+    seen: bool
+    seen_alone: bool = False
+    bedroom_seen: bool = False
+    not_seen_reason: NotSeenReason | None = Field(None, description="When not seen: one of the three reasons.")
+    not_seen_alone_reason: NotSeenReason | None = Field(None, description="When seen, not alone: why not.")
+    bedroom_not_seen_reason: NotSeenReason | None = Field(None, description="When the bedroom was not seen: why not.")
+
+
 class SupervisionIn(Body):
     occurred_at: Instant
     unannounced: bool = False
@@ -122,6 +132,12 @@ class SupervisionIn(Body):
     )
     children_not_seen: list[NotSeenIn] = Field(
         default_factory=list, max_length=20, description="Each placed child not seen, with one of the three reasons."
+    )
+    children_accounts: list[ChildSeenIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Every child placed in the household: seen, seen alone, bedroom seen, or why not (required for "
+        "each placed child; the older children_seen/children_not_seen account for a child without alone/bedroom).",
     )
     agenda_items_discussed: list[uuid.UUID] = Field(
         default_factory=list, max_length=50, description="Items of the supervision agenda discussed (incidents)."

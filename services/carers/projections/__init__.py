@@ -18,6 +18,7 @@ from services.carers.projections.queries import (
 )
 from services.carers.projections.reactors import (
     AllegationHoldReactor,
+    BedroomSeenReactor,
     ChildNeedsReactor,
     ConcernAllegationReactor,
     IncidentAgendaReactor,
@@ -33,12 +34,14 @@ def projectors(settings: Settings) -> list[Projector]:
         ConcernAllegationReactor(settings),
         IncidentAgendaReactor(settings.carers),
         ChildNeedsReactor(settings.carers),
+        BedroomSeenReactor(settings.carers),
         CaseloadsProjector(),
     ]
 
 
 __all__ = [
     "AllegationHoldReactor",
+    "BedroomSeenReactor",
     "AllegationReportView",
     "CaseloadsProjector",
     "ChildNeedsReactor",

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from services.carers.events import (
@@ -17,7 +17,7 @@ from services.carers.events import (
     WorkerAllocated,
     WorkerSupervisionRecorded,
 )
-from services.carers.rules import CaseloadStatus, caseload_status, worker_supervision_due
+from services.carers.rules import CHILD_SEEN_CLOCKS, CaseloadStatus, caseload_status, worker_supervision_due
 from shared.eventstore import Batch, Projector, RecordedEvent, handles
 from shared.practice import CarersPractice
 
@@ -91,16 +91,42 @@ class WorkerSupervision(BaseModel):
     overdue: bool
 
 
+class ChildToSee(BaseModel):
+    """A placed child the worker (the household's SSW) owes a sighting: a clock of the agency's duty
+    to see the children it places (issue 18)."""
+
+    household_id: uuid.UUID
+    child_id: uuid.UUID
+    placement_id: uuid.UUID
+    kind: str
+    description: str
+    due_at: datetime
+    overdue: bool
+
+
 class WorkerCaseload(CaseloadStatus):
     worker_id: str
     child_ids: list[uuid.UUID]
     household_ids: list[uuid.UUID]
     supervision: WorkerSupervision
+    children_to_see: list[ChildToSee] = Field(
+        default_factory=list, description="Children of the worker's households owed a visit, sighting or bedroom check."
+    )
 
 
 _ALLOCATIONS = (
     "SELECT worker_id, kind, object_id FROM carers_caseloads WHERE ($1::text IS NULL OR worker_id = $1) "
     "ORDER BY worker_id, since, object_id"
+)
+# The open clocks of the duty to see each placed child, of the households named ($1), from the
+# household's folded state (its open clocks and its current placements).
+_CHILDREN_TO_SEE = (
+    "SELECT h.household_id, d.value->>'kind' AS kind, d.value->>'description' AS description, "
+    "(d.value->>'due_at')::timestamptz AS due_at, (d.value->>'placement_id')::uuid AS placement_id, "
+    "(h.state->'placements'->(d.value->>'placement_id')->>'child_id')::uuid AS child_id "
+    "FROM carers_households h, jsonb_each(h.state->'deadlines') d "
+    "WHERE h.household_id = ANY($1::uuid[]) AND d.value->>'kind' = ANY($2::text[]) "
+    "AND h.state->'placements' ? (d.value->>'placement_id') ORDER BY due_at, placement_id, kind"
 )
 _WORKERS = (
     "SELECT worker_id, first_allocated_at, last_supervised_at, supervisions FROM carers_workers "
@@ -121,8 +147,20 @@ async def caseloads(
     for row in await conn.fetch(_ALLOCATIONS, worker_id):
         allocated.setdefault(row["worker_id"], {"child": [], "household": []})[row["kind"]].append(row["object_id"])
     workers = {row["worker_id"]: row for row in await conn.fetch(_WORKERS, worker_id)}
+    households = [h for mine in allocated.values() for h in mine["household"]]
+    to_see: dict[uuid.UUID, list[ChildToSee]] = {}
+    for row in await conn.fetch(_CHILDREN_TO_SEE, households, sorted(CHILD_SEEN_CLOCKS)) if households else ():
+        to_see.setdefault(row["household_id"], []).append(ChildToSee(**dict(row), overdue=row["due_at"] < now))
     return [
-        _caseload(worker, allocated.get(worker, {"child": [], "household": []}), workers.get(worker), now, practice)
+        _caseload(
+            worker, allocated.get(worker, {"child": [], "household": []}), workers.get(worker), now, practice
+        ).model_copy(
+            update={
+                "children_to_see": [
+                    c for h in allocated.get(worker, {}).get("household", []) for c in to_see.get(h, [])
+                ]
+            }
+        )
         for worker in sorted(set(allocated) | set(workers))
     ]
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.carers.commands import (
     allegation_hold,
     decide_allegation_from_concern,
+    decide_bedroom_seen,
     decide_incident_agenda,
     decide_needs_training,
     on_the_agenda,
@@ -23,6 +24,7 @@ from services.carers.events import (
     ConcernEscalated,
     ConcernEscalation,
     IncidentRecorded,
+    VisitRecorded,
     household_stream,
 )
 from services.carers.projections.households import PlacementRow
@@ -116,6 +118,28 @@ class ChildNeedsReactor(_FollowsTheChild):
             )
             if clocks:
                 reactions.append((household_stream(state.household_id), clocks))
+        return reactions
+
+
+class BedroomSeenReactor(_FollowsTheChild):
+    """A visit by the child's social worker (visits) that saw the child's bedroom meets the bedroom
+    clock of each placement the child is in (any visitor's sighting counts, issue 18)."""
+
+    name = "carers.bedroom_seen"
+
+    @reacts(VisitRecorded)
+    async def _visit(self, conn: AsyncConnection, visit: VisitRecorded, event: RecordedEvent) -> Reactions:
+        if not visit.bedroom_seen:
+            return []
+        metadata = reaction_metadata("carers", event)
+        reactions = []
+        for placement in await open_placements_of_child(conn, visit.child_id):
+            state = await household_state(conn, placement.household_id)
+            if state is None:
+                continue
+            events = decide_bedroom_seen(event, visit, placement.placement_id, state, self.practice, metadata)
+            if events:
+                reactions.append((household_stream(state.household_id), events))
         return reactions
 
 

@@ -30,6 +30,10 @@ class Clock(StrEnum):
     INCIDENT_AGENDA = "carers.incident_agenda"
     ENDING_RECORD = "carers.ending_record"
     WORKER_SUPERVISION = "carers.worker_supervision"
+    SSW_FIRST_VISIT = "carers.ssw_first_visit"
+    SSW_CHILD_SEEN = "carers.ssw_child_seen"
+    SSW_CHILD_SEEN_ALONE = "carers.ssw_child_seen_alone"
+    BEDROOM_SEEN = "carers.bedroom_seen"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -50,7 +54,16 @@ CLOCK_SOURCES: dict[str, str] = {
     Clock.INCIDENT_AGENDA: "NMS 21.8; Ofsted finding: incidents not discussed at the next supervision (local)",
     Clock.ENDING_RECORD: "NMS 11 and Ofsted finding: endings not recorded for children (working days: local)",
     Clock.WORKER_SUPERVISION: "NMS 24.3 / 25.7: staff receive regular supervision (monthly: local)",
+    Clock.SSW_FIRST_VISIT: "NMS 21; scrutiny committee: children not seen by their SSW (7 days: local)",
+    Clock.SSW_CHILD_SEEN: "NMS 21; Ofsted finding: a child not spoken to by the SSW for over a year (3 months: local)",
+    Clock.SSW_CHILD_SEEN_ALONE: "NMS 21; Ofsted finding: children not seen alone by the SSW (6 months: local)",
+    Clock.BEDROOM_SEEN: "NMS 10; Ofsted finding: bedrooms not seen from March to August (3 months: local)",
 }
+
+# The clocks each placed child has of the agency's own duty to see them (issue 18).
+CHILD_SEEN_CLOCKS = frozenset(
+    {Clock.SSW_FIRST_VISIT, Clock.SSW_CHILD_SEEN, Clock.SSW_CHILD_SEEN_ALONE, Clock.BEDROOM_SEEN}
+)
 
 
 def is_carers_clock(kind: str) -> bool:
