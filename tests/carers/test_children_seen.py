@@ -85,7 +85,7 @@ async def test_a_placement_starts_the_four_clocks_and_a_supervision_must_account
     base = {"occurred_at": clock.now().isoformat(), "narrative": "Supervision of the carers."}
     omitted = await client.post(f"/v1/households/{hid}/supervisions", json=base, headers=h)
     assert omitted.status_code == 422 and codes(omitted.json()) == {"child_not_accounted"}
-    assert child in omitted.json()["reasons"][0]["detail"]
+    assert omitted.json()["reasons"][0]["detail"].startswith(f"Test Child (child {child}) is placed here")
     no_reason = {**base, "children_accounts": [{"child_id": child, "seen": True, "bedroom_seen": True}]}
     incomplete = await client.post(f"/v1/households/{hid}/supervisions", json=no_reason, headers=h)
     assert incomplete.status_code == 422 and codes(incomplete.json()) == {"reason_needed"}

@@ -4,7 +4,7 @@ worker by their manager (NMS 24.3 / 25.7). Pure deciders and thin shells."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from services.carers.commands import loading
 from services.carers.commands.bodies import SupervisionIn, WorkerSupervisionIn
@@ -45,13 +45,16 @@ from shared.refusals import Reason, refuse_if
 
 
 # ---- a household's supervision ---------------------------------------------------------------
-def decide_supervision(rec: Recorder, state: HouseholdState, body: SupervisionIn) -> list[NewEvent]:
+def decide_supervision(
+    rec: Recorder, state: HouseholdState, body: SupervisionIn, names: Mapping[uuid.UUID, str] | None = None
+) -> list[NewEvent]:
     """A supervision (or unannounced visit) of the household: meets its clocks and starts the
     next, closes the concerns and agenda items it dealt with, escalates the incidents it was due
-    to discuss and did not, and starts a follow-up clock for each concern it raises."""
+    to discuss and did not, and starts a follow-up clock for each concern it raises. `names`: the
+    placed children's names, to name a child the supervision leaves out."""
     placed = {p.child_id for p in state.placements.values()}
     not_seen = children_not_seen(placed, body)
-    refuse_if([*future(rec, occurred_at=body.occurred_at), *_refusals(state, body, placed, not_seen)])
+    refuse_if([*future(rec, occurred_at=body.occurred_at), *_refusals(state, body, placed, not_seen, names or {})])
     concerns = [Concern(concern_id=rec.new_id(), text=text) for text in body.concerns]
     event = _supervision(rec, state, body, not_seen, concerns)
     return [
@@ -79,7 +82,11 @@ def children_not_seen(placed: set[uuid.UUID], body: SupervisionIn) -> dict[uuid.
 
 
 def _refusals(
-    state: HouseholdState, body: SupervisionIn, placed: set[uuid.UUID], not_seen: dict[uuid.UUID, str]
+    state: HouseholdState,
+    body: SupervisionIn,
+    placed: set[uuid.UUID],
+    not_seen: dict[uuid.UUID, str],
+    names: Mapping[uuid.UUID, str],
 ) -> list[Reason]:
     reasons = _agenda_refusals(state, body)
     accounts = [ChildSeen(**a.model_dump()) for a in body.children_accounts]
@@ -87,7 +94,7 @@ def _refusals(
     reasons += children_not_placed_here(state, [*named, *(a.child_id for a in accounts)])
     seen = set(body.children_seen) | {a.child_id for a in accounts if a.seen}
     if not body.unannounced:  # an unannounced visit's own rule below names every child it missed
-        reasons += account_refusals(placed, accounts, set(body.children_seen) | set(not_seen))
+        reasons += account_refusals(placed, accounts, set(body.children_seen) | set(not_seen), names)
     else:
         reasons += [r for r in account_refusals(set(), accounts, set()) if r.code != "child_not_accounted"]
     reasons += [
@@ -266,7 +273,8 @@ def _concern_clocks(
 async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body: SupervisionIn) -> list[RecordedEvent]:
     require_writer(ctx.principal)
     state = await loading.load_household(ctx, household_id)
-    return await loading.append_to_household(ctx, state, decide_supervision(ctx, state, body))
+    names = await loading.child_names(ctx.store, [p.child_id for p in state.placements.values()])
+    return await loading.append_to_household(ctx, state, decide_supervision(ctx, state, body, names))
 
 
 # ---- a social worker's supervision -------------------------------------------------------------

@@ -9,7 +9,7 @@ alone by the SSW, and their bedroom seen; a sighting meets the clock and starts 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,16 +42,21 @@ def sightings(accounts: Sequence[ChildSeen], legacy_seen: Iterable[uuid.UUID]) -
 
 
 def account_refusals(
-    placed: set[uuid.UUID], accounts: Sequence[ChildSeen], accounted_otherwise: set[uuid.UUID]
+    placed: set[uuid.UUID],
+    accounts: Sequence[ChildSeen],
+    accounted_otherwise: set[uuid.UUID],
+    names: Mapping[uuid.UUID, str] | None = None,
 ) -> list[Reason]:
-    """A placed child the supervision does not account for (named), and each account that leaves
-    something not done without one of the reasons."""
+    """A placed child the supervision does not account for (named, with their name when known), and
+    each account that leaves something not done without one of the reasons."""
     named = [a.child_id for a in accounts]
+    known = names or {}
     reasons = [
         Reason(
             "child_not_accounted",
-            f"Child {child_id} is placed here: record whether the supervising social worker saw them, saw them "
-            "alone and saw their bedroom, or why not (NMS 21).",
+            (f"{known[child_id]} (child {child_id})" if child_id in known else f"Child {child_id}")
+            + " is placed here: record whether the supervising social worker saw them, saw them alone and saw "
+            "their bedroom, or why not (NMS 21).",
         )
         for child_id in sorted(placed - set(named) - accounted_otherwise, key=str)
     ]
