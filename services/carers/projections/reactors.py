@@ -5,6 +5,7 @@ household and the child's placements from this service's own read models, as of 
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from sqlalchemy import text
@@ -34,6 +35,8 @@ from shared.eventstore.projector import Reactions
 from shared.practice import CarersPractice
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 class AllegationHoldReactor(Reactor):
     """Every allegation puts its household on hold. The command appends the hold itself; this
@@ -62,7 +65,15 @@ class ConcernAllegationReactor(Reactor):
             return []
         state = await household_state(conn, escalated.household_id)
         reaction = decide_allegation_from_concern(event, escalated, state, self.settings) if state else None
-        return [reaction] if reaction is not None else []
+        if reaction is None:  # visits names only a household the child was placed with: worth a look
+            log.warning(
+                "concern %s escalated to an allegation about household %s records none: the household or the "
+                "child's placement there is not in carers' records",
+                escalated.concern_id,
+                escalated.household_id,
+            )
+            return []
+        return [reaction]
 
 
 class _FollowsTheChild(Reactor):
