@@ -21,6 +21,7 @@ import itertools
 import json
 import random
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -136,6 +137,19 @@ class _Api:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
+
+
+def _seen(child_id: str, when: str) -> dict[str, Any]:
+    """What a supervision records of a placed child (issue 18): mostly seen, alone and the bedroom
+    too; now and then not alone or the bedroom not seen, with the reason. Derived from the child and
+    the instant, not the story's dice, so the rest of the story is unchanged."""
+    roll = zlib.crc32(f"{child_id}|{when}".encode()) % 10
+    account: dict[str, Any] = {"child_id": child_id, "seen": True, "seen_alone": roll != 0, "bedroom_seen": roll != 1}
+    if roll == 0:
+        account["not_seen_alone_reason"] = "child_refused"
+    if roll == 1:
+        account["bedroom_not_seen_reason"] = "child_refused"
+    return account
 
 
 async def load_via_api(
@@ -285,7 +299,7 @@ async def load_via_api(
                 "child_id": cid,
                 "household_id": hid,
                 "start_date": start_at.date().isoformat(),
-                "long_term": rng.random() < 0.4,
+                "placement_type": "long_term" if rng.random() < 0.4 else "short_term",
             },
             required=False,
         )
@@ -378,7 +392,7 @@ async def load_via_api(
                         "occurred_at": _iso(at),
                         "unannounced": unannounced,
                         "children_discussed": kids,
-                        "children_seen": kids if unannounced else [],
+                        "children_accounts": [_seen(k, _iso(at)) for k in kids],
                         "narrative": "Supervision at home: routines, contact, training plan and the log reviewed.",
                         "actions": ["Book first aid refresher"] if hrng.random() < 0.2 else [],
                     },
@@ -1074,7 +1088,7 @@ class _Year:
             occurred_at=occurred_at,
             unannounced=unannounced,
             children_discussed=placed,
-            children_seen=placed if unannounced else [],
+            children_accounts=[carers.ChildSeenIn.model_validate(_seen(str(c), str(occurred_at))) for c in placed],
             agenda_items_discussed=agenda,
             actions=actions,
             narrative="Supervision at home: routines, contact, training plan and the log reviewed.",
@@ -1088,7 +1102,9 @@ class _Year:
             child_id=child.id,
             household_id=self.state.household_id,
             start_date=child.placed_at.date(),
-            long_term=child.long_term,
+            placement_type=carer_events.PlacementType.LONG_TERM
+            if child.long_term
+            else carer_events.PlacementType.SHORT_TERM,
         )
         events = carers.decide_placement(self._carers(), self.state, registered, [], body)
         self.append(carer_events.placement_stream(events[0].data["placement_id"]), events)

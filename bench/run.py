@@ -593,7 +593,12 @@ async def webhook_latency(port: int, samples: int) -> dict[str, Any]:
         await post(
             manager,
             "/v1/placements",
-            {"child_id": child, "household_id": hid, "start_date": (now - timedelta(days=3)).date().isoformat()},
+            {
+                "child_id": child,
+                "household_id": hid,
+                "start_date": (now - timedelta(days=3)).date().isoformat(),
+                "placement_type": "short_term",
+            },
         )
         await asyncio.sleep(1.0)  # the notifications service follows the placement from the log
         latencies: list[float] = []

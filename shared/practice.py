@@ -21,6 +21,7 @@ class VisitsPractice(BaseSettings):
     dental_check_months: int = Field(12, ge=1, le=24)  # dental check for looked-after children
     concern_response_working_days: int = Field(2, ge=1, le=20)  # a concern acted on (Ofsted finding)
     health_plan_review_working_days: int = Field(5, ge=1, le=20)  # after a seizure or substance misuse
+    strategy_discussion_working_days: int = Field(1, ge=1, le=5)  # after a child protection enquiry (WT 2023)
 
 
 class CarersPractice(BaseSettings):
@@ -43,3 +44,7 @@ class CarersPractice(BaseSettings):
     stage2_months: int = Field(4, ge=1, le=12)  # stage 2 (Form F) completed after the application
     applicant_notice_working_days: int = Field(5, ge=1, le=20)  # the applicant told the decision in writing
     panel_quorum: int = Field(5, ge=2, le=20)  # members present for a fostering panel to recommend
+    ssw_first_visit_days: int = Field(7, ge=1, le=60)  # the SSW sees a newly placed child (NMS 21; scrutiny)
+    ssw_seen_months: int = Field(3, ge=1, le=12)  # the SSW sees each placed child (NMS 21; Ofsted finding)
+    ssw_seen_alone_months: int = Field(6, ge=1, le=24)  # the SSW sees each placed child alone
+    bedroom_seen_months: int = Field(3, ge=1, le=12)  # any visitor sees each placed child's bedroom (Ofsted)

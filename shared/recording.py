@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.clock import Clock
 from shared.contracts.base import Event
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
-from shared.eventstore import NewEvent
+from shared.eventstore import NewEvent, RecordedEvent, reaction_metadata
 from shared.settings import Settings
 
 # Event ids derived from an Idempotency-Key are stable across retries, even after a crash.
@@ -107,3 +107,50 @@ class Recorder:
         return self.event(
             cancelled, child_ids=child_ids, summary=f"Clock stopped: {cancelled.kind} ({cancelled.reason})"
         )
+
+
+class _At:
+    """A clock stopped at one instant."""
+
+    def __init__(self, instant: datetime) -> None:
+        self._instant = instant
+
+    def now(self) -> datetime:
+        return self._instant
+
+
+@dataclass
+class ReactionRecorder(Recorder):
+    """The Recorder a reactor hands a command's decider, so a reaction produces exactly what the
+    command produces: its ids derive from the cause (`reaction_id(cause, "<key>-<n>")`, so a repeat
+    is a no-op), its instant is when the cause was recorded, its metadata the reaction's (a system
+    actor, caused by the cause). Build it with `ReactionRecorder.of(service, cause, settings, key)`."""
+
+    cause_id: uuid.UUID = field(default=uuid.UUID(int=0))
+    key: str = ""
+    base_metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, service: str, cause: RecordedEvent, settings: Settings, key: str) -> ReactionRecorder:
+        system = Principal(subject=f"system:{service}", role=Role.ADMIN)  # never read: metadata is the reaction's
+        return cls(
+            service=service,
+            principal=system,
+            clock=_At(cause.recorded_at),
+            settings=settings,
+            cause_id=cause.event_id,
+            key=key,
+            base_metadata=reaction_metadata(service, cause),
+        )
+
+    def new_id(self) -> uuid.UUID:
+        self._counter += 1
+        return uuid.uuid5(self.cause_id, f"{self.key}-{self._counter}")
+
+    def metadata(self, causation_id: uuid.UUID | None = None, summary: str | None = None) -> dict[str, Any]:
+        meta = dict(self.base_metadata)  # the reaction's actor and correlation
+        if causation_id is not None:
+            meta["causation_id"] = str(causation_id)
+        if summary:
+            meta["summary"] = summary
+        return meta

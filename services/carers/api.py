@@ -617,7 +617,9 @@ async def caseloads(
     practice = request.app.state.settings.carers
     async with request.app.state.store.acquire() as conn:
         workers = await pj.caseloads(conn, now, practice, worker_id)
-    await children_read(request, (c for w in workers for c in w.child_ids))
+    await children_read(
+        request, {*(c for w in workers for c in w.child_ids), *(s.child_id for w in workers for s in w.children_to_see)}
+    )
     return Caseloads(
         as_of=now,
         targets=CaseloadTargets(

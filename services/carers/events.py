@@ -23,6 +23,7 @@ from shared.contracts.carers import (
     AssessmentCompleted,
     CheckRecorded,
     CheckResult,
+    ChildSeen,
     ChildView,
     Concern,
     ConcernAddressed,
@@ -73,7 +74,14 @@ from shared.contracts.carers import (
     WorkerTrainingRecorded,
 )
 from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
-from shared.contracts.visits import ChildNeedsRecorded, ChildRegistered, IncidentRecorded
+from shared.contracts.visits import (
+    ChildNeedsRecorded,
+    ChildRegistered,
+    ConcernEscalated,
+    ConcernEscalation,
+    IncidentRecorded,
+    VisitRecorded,
+)
 
 __all__ = [
     "DocumentAttached",
@@ -114,7 +122,10 @@ __all__ = [
     "CheckResult",
     "ChildNeedsRecorded",
     "ChildRegistered",
+    "ChildSeen",
     "ChildView",
+    "ConcernEscalated",
+    "ConcernEscalation",
     "Concern",
     "ConcernAddressed",
     "DeadlineCancelled",
@@ -142,6 +153,7 @@ __all__ = [
     "SupervisionRecorded",
     "Terms",
     "TrainingRecorded",
+    "VisitRecorded",
     "WorkerAllocated",
     "StaffCourse",
     "StaffRole",

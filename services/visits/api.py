@@ -159,6 +159,7 @@ class ConcernResult(OfChild):
 class ConcernEscalationResult(ConcernResult):
     to: ConcernEscalation
     complaint_id: uuid.UUID | None
+    allegation_id: uuid.UUID | None = None
 
 
 R = TypeVar("R", bound=CommandResult)
@@ -631,6 +632,18 @@ async def escalate_concern(
     child_id: ChildId, concern_id: ConcernId, body: cmd.EscalateConcern, ctx: Ctx, _caller: ChildWriter
 ) -> ConcernEscalationResult:
     return _answer(ConcernEscalationResult, await cmd.escalate_concern(ctx, child_id, concern_id, body))
+
+
+@router.post(
+    "/children/{child_id}/concerns/{concern_id}/strategy-discussion",
+    status_code=201,
+    summary="Record the strategy discussion of the child protection enquiry a concern was escalated to",
+    responses=PROBLEMS,
+)
+async def record_strategy_discussion(
+    child_id: ChildId, concern_id: ConcernId, body: cmd.StrategyDiscussion, ctx: Ctx, _caller: ChildWriter
+) -> ConcernResult:
+    return _answer(ConcernResult, await cmd.record_strategy_discussion(ctx, child_id, concern_id, body))
 
 
 class ChildConcerns(BaseModel):

@@ -149,6 +149,19 @@ class NotSeen(BaseModel):
     reason: Code
 
 
+class ChildSeen(BaseModel):
+    """What a supervision or SSW visit records of one placed child: seen, seen alone, bedroom
+    seen, and for each that was not, one of the reasons statutory visits give."""
+
+    child_id: uuid.UUID
+    seen: bool
+    seen_alone: bool = False
+    bedroom_seen: bool = False
+    not_seen_reason: Code | None = None
+    not_seen_alone_reason: Code | None = None
+    bedroom_not_seen_reason: Code | None = None
+
+
 class SupervisionRecorded(Event):
     event_type: ClassVar[str] = "carers.SupervisionRecorded"
 
@@ -161,6 +174,7 @@ class SupervisionRecorded(Event):
     children_seen: list[uuid.UUID] = Field(default_factory=list)
     children_not_seen_reason: HouseholdText | None = None
     children_not_seen: list[NotSeen] = Field(default_factory=list)
+    children_accounts: list[ChildSeen] = Field(default_factory=list)  # each placed child (issue 18)
     agenda_items_discussed: list[uuid.UUID] = Field(default_factory=list)
     concerns: list[Concern] = Field(default_factory=list)
     concerns_addressed: list[ConcernAddressed] = Field(default_factory=list)

@@ -220,6 +220,7 @@ class ComplaintReceived(Event):
     serious: bool = False
     schedule7_row9: bool = False
     lado_consultation: bool = False
+    about_worker_ids: list[Code] = []  # the workers it is about: none of them handles it (issue 18)
 
 
 class ComplaintAcknowledged(Event):
@@ -428,8 +429,9 @@ class ConcernResolved(Event):
 
 
 class ConcernEscalated(Event):
-    """The concern becomes a complaint, an allegation (the carers team follows the log) or a child
-    protection enquiry: the decision is recorded here; the process it starts has its own record."""
+    """The concern becomes a complaint (received by visits), an allegation (recorded by the carers
+    service from this event, with the id named here: its hold, LADO clocks and notifications follow)
+    or a child protection enquiry (its incident and strategy discussion clock are recorded with it)."""
 
     event_type: ClassVar[str] = "visits.ConcernEscalated"
 
@@ -440,6 +442,18 @@ class ConcernEscalated(Event):
     reason: ChildText
     household_id: uuid.UUID | None = None
     complaint_id: uuid.UUID | None = None
+    allegation_id: uuid.UUID | None = None  # to an allegation: the one the carers service records from it
+
+
+class StrategyDiscussionRecorded(Event):
+    """The strategy discussion of a child protection enquiry a concern was escalated to."""
+
+    event_type: ClassVar[str] = "visits.StrategyDiscussionRecorded"
+
+    concern_id: uuid.UUID
+    child_id: uuid.UUID
+    held_at: AwareDatetime
+    outcome: ChildText
 
 
 class DocumentAttached(Event, DocumentFields):

@@ -73,7 +73,14 @@ async def place(
     start: date | str,
     **extra: Any,
 ) -> httpx.Response:
-    body = {"child_id": child_id, "household_id": household_id, "start_date": str(start), **extra}
+    """POST /v1/placements; the placement type (required) is short_term unless `extra` says otherwise."""
+    body = {
+        "child_id": child_id,
+        "household_id": household_id,
+        "start_date": str(start),
+        "placement_type": "short_term",
+        **extra,
+    }
     return await client.post("/v1/placements", json=body, headers=headers)
 
 

@@ -202,6 +202,7 @@ async def test_a_concern_in_supervision_is_followed_up_at_the_next(
             "occurred_at": clock.now().isoformat(),
             "concerns_addressed": [{"concern_id": concern_id, "action": "Bedroom seen; referred to police"}],
             "narrative": "Saw the bedroom with the child.",
+            "children_seen": [child],
         },
     )
     report = (await client.get(f"/v1/households/{hid}/compliance", headers=h)).json()
@@ -346,7 +347,7 @@ async def test_a_household_command_overtaken_by_the_incident_reaction_lands(
 
     reads = overtake_once(monkeypatch, loading, "load_household", incident_meanwhile)
     body = (
-        {"occurred_at": now.isoformat(), "narrative": "Monthly supervision."}
+        {"occurred_at": now.isoformat(), "narrative": "Monthly supervision.", "children_seen": [child]}
         if command == "supervisions"
         else {"name": "New Adult", "role": "adult", "date_of_birth": "1990-01-01"}
     )

@@ -198,7 +198,11 @@ async def test_an_incident_not_discussed_at_the_next_supervision_escalates(
     assert agenda_clock.data["item_id"] == item["item_id"]
 
     clock.advance(timedelta(days=3))
-    body = {"occurred_at": clock.now().isoformat(), "narrative": "Talked about school and contact."}
+    body = {
+        "occurred_at": clock.now().isoformat(),
+        "narrative": "Talked about school and contact.",
+        "children_seen": [child],
+    }
     done = await post(client, h, f"/v1/households/{hid}/supervisions", body)
     assert done["agenda_items_open"] == [item["item_id"]]
     clock.advance(timedelta(minutes=5))
@@ -216,13 +220,19 @@ async def test_an_incident_discussed_at_the_next_supervision_closes_its_item(
     [item] = (await compliance(client, h, hid))["supervision_agenda"]
     [agenda_clock] = await deadlines(app, "carers.incident_agenda", stream_id=f"household-{hid}")
     clock.advance(timedelta(days=3))
-    unknown = {"occurred_at": clock.now().isoformat(), "narrative": "n", "agenda_items_discussed": [str(uuid.uuid4())]}
+    unknown = {
+        "occurred_at": clock.now().isoformat(),
+        "narrative": "n",
+        "agenda_items_discussed": [str(uuid.uuid4())],
+        "children_seen": [child],
+    }
     refused = await client.post(f"/v1/households/{hid}/supervisions", json=unknown, headers=h)
     assert refused.status_code == 422 and codes(refused.json()) == {"unknown_agenda_item"}
     body = {
         "occurred_at": clock.now().isoformat(),
         "narrative": "Discussed the night the police were called and a plan for de-escalation.",
         "agenda_items_discussed": [item["item_id"]],
+        "children_seen": [child],
     }
     assert (await post(client, h, f"/v1/households/{hid}/supervisions", body))["agenda_items_open"] == []
     assert (await compliance(client, h, hid))["supervision_agenda"] == []

@@ -26,7 +26,13 @@ async def test_a_placement_and_its_ending_follow_the_contract(client, auth, app:
     response = await place(client, h, hid, child, "2026-11-25", long_term=True)
     assert response.status_code == 201, response.text
     pid = response.json()["placement_id"]
-    [started] = await events_of(app, stream_id=f"placement-{pid}")
+    [started, *clocks] = await events_of(app, stream_id=f"placement-{pid}")
+    assert {c.data["kind"] for c in clocks} == {  # the duty to see the child (issue 18)
+        "carers.ssw_first_visit",
+        "carers.ssw_child_seen",
+        "carers.ssw_child_seen_alone",
+        "carers.bedroom_seen",
+    }
     assert started.type == "carers.PlacementStarted" and started.child_ids == (uuid.UUID(child),)
     assert started.data == {
         "placement_id": pid,
@@ -36,7 +42,7 @@ async def test_a_placement_and_its_ending_follow_the_contract(client, auth, app:
         "long_term": True,
         "connected_person": False,
         "placing_authority": "Northamptonshire CT",
-        "placement_type": None,
+        "placement_type": "short_term",
         "child_needs": [],
     }
     assert started.metadata["summary"]
@@ -54,7 +60,7 @@ async def test_a_placement_and_its_ending_follow_the_contract(client, auth, app:
         "child_wishes_contact": True,
     }
     await post(client, h, f"/v1/placements/{pid}/end", end)
-    [_, ended] = await events_of(app, stream_id=f"placement-{pid}")
+    [ended] = [e for e in await events_of(app, stream_id=f"placement-{pid}") if e.type == "carers.PlacementEnded"]
     assert ended.type == "carers.PlacementEnded" and ended.child_ids == (uuid.UUID(child),)
     assert {
         k: ended.data[k] for k in ("placement_id", "child_id", "household_id", "end_date", "reason", "narrative")
@@ -85,15 +91,40 @@ async def test_a_placement_must_name_a_registered_child_and_writes_nothing_other
         ({"start_date": "not-a-date"}, 422),
         ({"override": True}, 422),
         ({"placement_type": "forever"}, 422),
+        ({"placement_type": None}, 422),  # required (issue 18): the terms check is never skipped
     ]:
+        base = {"child_id": child, "household_id": hid, "start_date": "2026-11-25", "placement_type": "short_term"}
         response = await client.post(
             "/v1/placements",
-            json={"child_id": child, "household_id": hid, "start_date": "2026-11-25", **body},
+            json={**base, **body},
             headers=h,
         )
         assert response.status_code == status, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     assert await placements_of_child(app, child) == []
+
+
+async def test_the_placement_type_is_required_and_always_checked_against_the_terms(client, auth, app) -> None:
+    """Issue 18: a respite-only household accepted a long-term placement because the terms check
+    was skipped when the type was left out. The type is required and always checked."""
+    h = auth()
+    respite = {"age_min": 0, "age_max": 17, "max_children": 2, "placement_types": ["respite"]}
+    hid = (await household(client, h, terms=respite))["household_id"]
+    child = await register_child(app)
+    untyped = {"child_id": child, "household_id": hid, "start_date": "2026-11-25"}
+    missing = await client.post("/v1/placements", json=untyped, headers=h)
+    assert missing.status_code == 422 and missing.headers["content-type"] == "application/problem+json"
+    assert "placement_type" in missing.text
+    for kind in ("long_term", "short_term"):
+        refused = await place(client, h, hid, child, "2026-11-25", placement_type=kind)
+        assert refused.status_code == 409 and codes(refused.json()) == {"placement_type_not_approved"}
+    long_flag = await place(client, h, hid, child, "2026-11-25", placement_type="short_term", long_term=True)
+    assert long_flag.status_code == 409
+    assert await placements_of_child(app, child) == []
+    placed = await place(client, h, hid, child, "2026-11-25", placement_type="respite")
+    assert placed.status_code == 201, placed.text
+    [started] = await placements_of_child(app, child)
+    assert (started.data["placement_type"], started.data["long_term"]) == ("respite", False)
 
 
 async def test_a_household_on_hold_cannot_take_a_placement(client, auth, app: FastAPI) -> None:

@@ -58,7 +58,9 @@ def eligible() -> HouseholdState:
     )
 
 
-def request(dob: date = date(2016, 5, 1), start: date = ON, kind: PlacementType | None = None) -> PlacementRequest:
+def request(
+    dob: date = date(2016, 5, 1), start: date = ON, kind: PlacementType = PlacementType.SHORT_TERM
+) -> PlacementRequest:
     return PlacementRequest(CHILD, dob, start, kind)
 
 

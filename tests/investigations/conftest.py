@@ -84,7 +84,7 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
         client,
         headers,
         "/v1/placements",
-        {"child_id": cid, "household_id": hid, "start_date": "2026-09-01", "long_term": False},
+        {"child_id": cid, "household_id": hid, "start_date": "2026-09-01", "placement_type": "short_term"},
     )
     await settle(app)
     visits = []

@@ -87,7 +87,10 @@ async def test_plain_writers_and_the_services_reactions_all_land_once(
         home = {child: households[n % 2] for n, child in enumerate(children)}
         for child, hid in home.items():
             await _post(
-                client, auth, "/v1/placements", {"child_id": child, "household_id": hid, "start_date": "2026-11-01"}
+                client,
+                auth,
+                "/v1/placements",
+                {"child_id": child, "household_id": hid, "start_date": "2026-11-01", "placement_type": "short_term"},
             )
         await wait_projections_at_head(fresh_database_url)
         before = await command_retries(client)
@@ -129,7 +132,12 @@ async def test_plain_writers_and_the_services_reactions_all_land_once(
                     }
                     out.append(("incident", f"/v1/children/{child}/incidents", incident))
                 if j % SUPERVISION_EVERY == SUPERVISION_EVERY // 2:
-                    supervision = {"occurred_at": at, "narrative": f"Supervision {n}: talked about the placements."}
+                    placed_there = [c for c in home if home[c] == home[child]]  # each accounted for (seen)
+                    supervision = {
+                        "occurred_at": at,
+                        "narrative": f"Supervision {n}: talked about the placements.",
+                        "children_seen": placed_there,
+                    }
                     out.append(("supervision", f"/v1/households/{home[child]}/supervisions", supervision))
             return out
 

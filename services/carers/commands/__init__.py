@@ -28,6 +28,7 @@ from services.carers.commands.bodies import (
     AssessmentIn,
     CaseRecommendationIn,
     CheckIn,
+    ChildSeenIn,
     ChildViewIn,
     CloseReportIn,
     ConcernAddressedIn,
@@ -102,7 +103,13 @@ from services.carers.commands.placements import (
     record_ending,
     start_placement,
 )
-from services.carers.commands.reactions import decide_incident_agenda, decide_needs_training, on_the_agenda
+from services.carers.commands.reactions import (
+    decide_allegation_from_concern,
+    decide_bedroom_seen,
+    decide_incident_agenda,
+    decide_needs_training,
+    on_the_agenda,
+)
 from services.carers.commands.supervision import (
     decide_supervision,
     decide_worker_supervision,
@@ -159,6 +166,7 @@ __all__ = [
     "PlacementEndIn",
     "PlacementIn",
     "ReviewIn",
+    "ChildSeenIn",
     "SupervisionIn",
     "TrainingIn",
     "WorkerSupervisionIn",
@@ -181,6 +189,8 @@ __all__ = [
     "decide_incident_agenda",
     "decide_lado_referral",
     "decide_member",
+    "decide_allegation_from_concern",
+    "decide_bedroom_seen",
     "decide_needs_training",
     "decide_outcome",
     "decide_placement",

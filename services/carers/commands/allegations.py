@@ -61,16 +61,19 @@ REPORT_RECEIVED = (
 
 
 # ---- receiving --------------------------------------------------------------------------------
-def decide_allegation(rec: Recorder, state: HouseholdState, body: AllegationIn) -> list[NewEvent]:
+def decide_allegation(
+    rec: Recorder, state: HouseholdState, body: AllegationIn, allegation_id: uuid.UUID | None = None
+) -> list[NewEvent]:
     """A new allegation about the household, and its LADO clocks: the referral within one working
-    day, its written confirmation after it. (The hold it puts on the household is `allegation_hold`.)"""
+    day, its written confirmation after it. (The hold it puts on the household is `allegation_hold`.)
+    `allegation_id`: the id another record already gave it (a concern escalated to an allegation)."""
     reasons = future(rec, received_at=body.received_at)
     if body.member_id is not None and str(body.member_id) not in state.members:
         reasons.append(Reason("unknown_member", f"No member {body.member_id} in household {body.household_id}."))
     refuse_if(reasons + children_not_placed_here(state, body.child_ids))
     at, practice = body.received_at, rec.settings.carers
     received = AllegationReceived(
-        allegation_id=rec.new_id(),
+        allegation_id=allegation_id or rec.new_id(),
         household_id=body.household_id,
         member_id=body.member_id,
         child_ids=body.child_ids,

@@ -141,6 +141,16 @@ class NotSeenIn(Body):
     reason: NotSeenReason
 
 
+class ChildSeenIn(Body):
+    child_id: uuid.UUID
+    seen: bool
+    seen_alone: bool = False
+    bedroom_seen: bool = False
+    not_seen_reason: NotSeenReason | None = Field(None, description="When not seen: one of the three reasons.")
+    not_seen_alone_reason: NotSeenReason | None = Field(None, description="When seen, not alone: why not.")
+    bedroom_not_seen_reason: NotSeenReason | None = Field(None, description="When the bedroom was not seen: why not.")
+
+
 class SupervisionIn(Body):
     occurred_at: Instant
     unannounced: bool = False
@@ -154,6 +164,12 @@ class SupervisionIn(Body):
     )
     children_not_seen: list[NotSeenIn] = Field(
         default_factory=list, max_length=20, description="Each placed child not seen, with one of the three reasons."
+    )
+    children_accounts: list[ChildSeenIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Every child placed in the household: seen, seen alone, bedroom seen, or why not (required for "
+        "each placed child; the older children_seen/children_not_seen account for a child without alone/bedroom).",
     )
     agenda_items_discussed: list[uuid.UUID] = Field(
         default_factory=list, max_length=50, description="Items of the supervision agenda discussed (incidents)."
@@ -243,9 +259,11 @@ class PlacementIn(Body):
     child_id: uuid.UUID
     household_id: uuid.UUID
     start_date: Day
-    long_term: bool = False
+    placement_type: PlacementType = Field(
+        description="Checked against the household's terms of approval (a respite-only household takes no other)."
+    )
+    long_term: bool | None = Field(None, description="Default: whether the placement type is long_term.")
     placing_authority: Text | None = Field(None, description="Default: the child's placing authority.")
-    placement_type: PlacementType | None = None
     connected_person: bool | None = Field(None, description="Reg 24 temporary approval; default: the household's.")
     child_needs: list[ChildNeed] = Field(
         default_factory=list, max_length=20, description="The child's needs (also read from the child's record)."
@@ -258,7 +276,7 @@ class PlacementIn(Body):
                     "child_id": str(uuid.UUID(int=2)),
                     "household_id": str(uuid.UUID(int=3)),
                     "start_date": "2026-11-25",
-                    "long_term": False,
+                    "placement_type": "short_term",
                 }
             ]
         },

@@ -6,7 +6,7 @@ stand in for one."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -66,6 +66,16 @@ async def child_registration(store: EventStore, child_id: uuid.UUID) -> ChildReg
     """The child as the visits service registered them (the event that opened the record)."""
     first = await store.first_event(child_stream(child_id))
     return load_as(ChildRegistered, first) if first is not None and first.type == ChildRegistered.event_type else None
+
+
+async def child_names(store: EventStore, child_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names the children were registered under (to name a child in a refusal)."""
+    names = {}
+    for child_id in child_ids:
+        registered = await child_registration(store, child_id)
+        if registered is not None:
+            names[child_id] = registered.name
+    return names
 
 
 async def recorded_needs(store: EventStore, child_id: uuid.UUID) -> list[str]:

@@ -12,20 +12,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.carers.commands import loading
 from services.carers.commands.bodies import EndingIn, PlacementEndIn, PlacementIn
-from services.carers.commands.clocks import all_met, clock, future, minted_id
+from services.carers.commands.clocks import all_met, cancelled, clock, future, minted_id
 from services.carers.events import (
     ChildRegistered,
     EndingRecorded,
     PlacementEnded,
     PlacementStarted,
+    PlacementType,
     placement_stream,
 )
 from services.carers.rules import (
+    CHILD_SEEN_CLOCKS,
     Clock,
     HouseholdState,
+    OpenDeadline,
     PlacementRequest,
     PlacementState,
     already_placed,
+    first_clocks,
     fold_placement,
     placement_eligibility,
     start_of,
@@ -50,22 +54,44 @@ def decide_placement(
         refuse_if([Reason("before_birth", "start_date is before the child's date of birth.")])
     now = rec.now()
     today = now.date()
+    long_term = body.placement_type == PlacementType.LONG_TERM if body.long_term is None else body.long_term
     started = PlacementStarted(
         placement_id=rec.new_id(),
         child_id=body.child_id,
         household_id=body.household_id,
         start_date=body.start_date,
-        long_term=body.long_term,
+        long_term=long_term,
         connected_person=state.connected_person if body.connected_person is None else body.connected_person,
         placing_authority=body.placing_authority or child.placing_authority or "unknown",
         placement_type=body.placement_type,
         child_needs=list(dict.fromkeys([*(n.value for n in body.child_needs), *needs_on_record])),
     )
-    summary = f"Placed with {state.name} from {body.start_date:%d %b %Y}" + (" (long-term)" if body.long_term else "")
+    summary = f"Placed with {state.name} from {body.start_date:%d %b %Y}" + (" (long-term)" if long_term else "")
     occurred_at = now if body.start_date == today else start_of(body.start_date)
     event = rec.event(started, occurred_at=occurred_at, child_ids=[body.child_id], summary=summary)
     starts = now if body.start_date <= today else start_of(body.start_date)
-    return [event, *needs_training_clocks(rec, state, started, starts, event)]
+    return [event, *needs_training_clocks(rec, state, started, starts, event), *child_seen_clocks(rec, started, event)]
+
+
+def child_seen_clocks(rec: Recorder, placement: PlacementStarted, cause: NewEvent) -> list[NewEvent]:
+    """The clocks of the agency's duty to see the child (issue 18), from the day the placement
+    starts: the SSW's first visit, the child seen and seen alone by the SSW, their bedroom seen."""
+    start = start_of(placement.start_date)
+    return [
+        clock(
+            rec,
+            placement.household_id,
+            kind,
+            start,
+            due,
+            description,
+            child_ids=[placement.child_id],
+            escalate_to="manager",
+            causation_id=cause.event_id,
+            placement_id=placement.placement_id,
+        )
+        for kind, due, description in first_clocks(start, rec.settings.carers)
+    ]
 
 
 def needs_training_clocks(
@@ -136,9 +162,12 @@ async def start_placement(ctx: CommandContext, body: PlacementIn) -> list[Record
 
 
 # ---- ending -----------------------------------------------------------------------------------
-def decide_placement_end(rec: Recorder, placement: PlacementState, body: PlacementEndIn) -> list[NewEvent]:
+def decide_placement_end(
+    rec: Recorder, placement: PlacementState, body: PlacementEndIn, child_clocks: Sequence[OpenDeadline] = ()
+) -> list[NewEvent]:
     """The placement ended. An ending recorded with none of its three parts starts a clock to
-    complete the record (Ofsted: endings not recorded)."""
+    complete the record (Ofsted: endings not recorded). `child_clocks`, the open clocks of the
+    duty to see the child in this placement, stop."""
     if placement.ended:
         raise Problem("state-conflict", f"The placement already ended on {placement.end_date}.")
     reasons = []
@@ -166,7 +195,8 @@ def decide_placement_end(rec: Recorder, placement: PlacementState, body: Placeme
         summary += " (ending not recorded: no wishes, views or meeting)"
     occurred_at = now if body.end_date == now.date() else start_of(body.end_date)
     event = rec.event(ended, occurred_at=occurred_at, child_ids=[placement.child_id], summary=summary)
-    return [event] if parts else [event, _ending_record_clock(rec, placement, now, event)]
+    stopped = [cancelled(rec, placement.household_id, d, "placement ended") for d in child_clocks]
+    return [event, *stopped] if parts else [event, *stopped, _ending_record_clock(rec, placement, now, event)]
 
 
 def _ending_record_clock(rec: Recorder, placement: PlacementState, now: datetime, cause: NewEvent) -> NewEvent:
@@ -193,7 +223,10 @@ def _ending_record_clock(rec: Recorder, placement: PlacementState, now: datetime
 async def end_placement(ctx: CommandContext, placement_id: uuid.UUID, body: PlacementEndIn) -> list[RecordedEvent]:
     require_writer(ctx.principal)
     placement = await _placement(ctx, placement_id)
-    events = decide_placement_end(ctx, placement, body)
+    household = await loading.read_household(ctx.store, placement.household_id)
+    open_clocks = household.deadlines.values() if household is not None else []
+    child_clocks = [d for d in open_clocks if d.kind in CHILD_SEEN_CLOCKS and d.placement_id == placement_id]
+    events = decide_placement_end(ctx, placement, body, child_clocks)
     return await ctx.append(placement_stream(placement_id), events, expected_version=ctx.expected(placement.version))
 
 

@@ -9,11 +9,18 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from services.carers.commands.allegations import decide_allegation
+from services.carers.commands.bodies import AllegationIn
 from services.carers.events import (
     ChildNeedsRecorded,
+    ConcernEscalated,
+    ConcernEscalation,
+    DeadlineMet,
     DeadlineSet,
     IncidentRecorded,
     SupervisionAgendaItemAdded,
+    VisitRecorded,
+    allegation_stream,
     household_stream,
 )
 from services.carers.rules import (
@@ -22,12 +29,15 @@ from services.carers.rules import (
     HouseholdState,
     add_months_at,
     belongs_on_supervision_agenda,
+    next_clock,
     start_of,
     training_gaps,
 )
 from shared.contracts.base import Event
 from shared.eventstore import NewEvent, RecordedEvent, reaction_id
 from shared.practice import CarersPractice
+from shared.recording import ReactionRecorder
+from shared.settings import Settings
 
 Reaction = tuple[str, list[NewEvent]]
 
@@ -117,6 +127,75 @@ def decide_needs_training(
         )
         out.append(_reaction(cause, f"needs-{key}", deadline, metadata, _clock_started(deadline)))
     return out
+
+
+def decide_allegation_from_concern(
+    cause: RecordedEvent, escalated: ConcernEscalated, state: HouseholdState, settings: Settings
+) -> Reaction | None:
+    """A concern escalated to an allegation (the visits service's decision) is recorded exactly as
+    `POST /v1/allegations` records one, by the same decider: the allegation under the id the
+    escalation named and its LADO referral and written-confirmation clocks. Its hold follows from
+    the AllegationReceived (AllegationHoldReactor), as do the Schedule 7 and LADO notifications (the
+    notifications service). None when it is not an allegation about a household this child was
+    placed with (the visits service refuses an escalation to an allegation with no household)."""
+    if escalated.to != ConcernEscalation.ALLEGATION or escalated.allegation_id is None:
+        return None
+    if escalated.household_id != state.household_id or escalated.child_id not in state.children_placed:
+        return None
+    rec = ReactionRecorder.of("carers", cause, settings, "allegation-from-concern")
+    body = AllegationIn(
+        household_id=state.household_id,
+        child_ids=[escalated.child_id],
+        received_at=escalated.escalated_at,
+        summary=escalated.reason,
+        source="A concern about a placed child, escalated to an allegation",
+    )
+    events = decide_allegation(rec, state, body, allegation_id=escalated.allegation_id)
+    return allegation_stream(escalated.allegation_id), events
+
+
+def decide_bedroom_seen(
+    cause: RecordedEvent,
+    visit: VisitRecorded,
+    placement_id: uuid.UUID,
+    state: HouseholdState,
+    practice: CarersPractice,
+    metadata: dict[str, Any],
+) -> list[NewEvent]:
+    """A visit by any visitor (the child's social worker's, recorded by visits) that saw the child's
+    bedroom meets the placement's bedroom clock and starts the next (issue 18)."""
+    if not visit.bedroom_seen:
+        return []
+    at, out = visit.occurred_at, []
+    for open_clock in state.open_clocks(Clock.BEDROOM_SEEN, placement_id=placement_id):
+        if open_clock.started_at > at:
+            continue  # a sighting older than the clock says nothing about it
+        met = DeadlineMet(
+            deadline_id=open_clock.deadline_id,
+            kind=open_clock.kind,
+            met_at=at,
+            met_by_event_id=cause.event_id,
+            late=at > open_clock.due_at,
+            household_id=state.household_id,
+        )
+        out.append(_reaction(cause, f"bedroom-met-{open_clock.deadline_id}", met, metadata, "Clock met: bedroom seen"))
+    if not out:
+        return []
+    kind, due, description = next_clock(Clock.BEDROOM_SEEN, at, practice)
+    deadline = DeadlineSet(
+        deadline_id=reaction_id(cause, f"bedroom-id-{placement_id}"),
+        kind=kind.value,
+        subject=household_stream(state.household_id),
+        child_ids=[visit.child_id],
+        household_id=state.household_id,
+        started_at=at,
+        due_at=due,
+        escalate_to="manager",
+        description=description,
+        source=CLOCK_SOURCES[kind],
+        placement_id=placement_id,
+    )
+    return [*out, _reaction(cause, f"bedroom-{placement_id}", deadline, metadata, _clock_started(deadline))]
 
 
 def _clock_started(deadline: DeadlineSet) -> str:

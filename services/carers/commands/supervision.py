@@ -4,13 +4,14 @@ worker by their manager (NMS 24.3 / 25.7). Pure deciders and thin shells."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from services.carers.commands import loading
 from services.carers.commands.bodies import SupervisionIn, WorkerSupervisionIn, WorkerTrainingIn
 from services.carers.commands.clocks import all_met, cancelled, clock, future, not_in_future
 from services.carers.commands.households import unannounced_visit_clock
 from services.carers.events import (
+    ChildSeen,
     Concern,
     ConcernAddressed,
     DeadlineSet,
@@ -27,11 +28,15 @@ from services.carers.rules import (
     HouseholdStatus,
     NotSeenReason,
     OpenDeadline,
+    account_refusals,
     add_months_at,
     add_years,
     children_not_placed_here,
     children_unaccounted,
+    clocks_met_by,
+    next_clock,
     open_clocks_of,
+    sightings,
     start_of,
 )
 from shared.auth import MANAGERS
@@ -43,18 +48,22 @@ from shared.refusals import Reason, refuse_if
 
 
 # ---- a household's supervision ---------------------------------------------------------------
-def decide_supervision(rec: Recorder, state: HouseholdState, body: SupervisionIn) -> list[NewEvent]:
+def decide_supervision(
+    rec: Recorder, state: HouseholdState, body: SupervisionIn, names: Mapping[uuid.UUID, str] | None = None
+) -> list[NewEvent]:
     """A supervision (or unannounced visit) of the household: meets its clocks and starts the
     next, closes the concerns and agenda items it dealt with, escalates the incidents it was due
-    to discuss and did not, and starts a follow-up clock for each concern it raises."""
+    to discuss and did not, and starts a follow-up clock for each concern it raises. `names`: the
+    placed children's names, to name a child the supervision leaves out."""
     placed = {p.child_id for p in state.placements.values()}
     not_seen = children_not_seen(placed, body)
-    refuse_if([*future(rec, occurred_at=body.occurred_at), *_refusals(state, body, placed, not_seen)])
+    refuse_if([*future(rec, occurred_at=body.occurred_at), *_refusals(state, body, placed, not_seen, names or {})])
     concerns = [Concern(concern_id=rec.new_id(), text=text) for text in body.concerns]
     event = _supervision(rec, state, body, not_seen, concerns)
     return [
         event,
         *_supervision_clocks(rec, state, body, event),
+        *_children_seen_clocks(rec, state, body, event),
         *_dealt_with(rec, state, body, event),
         *_agenda_missed(rec, state, body, event),
         *_concern_clocks(rec, state, body, concerns, event),
@@ -65,29 +74,32 @@ def children_not_seen(placed: set[uuid.UUID], body: SupervisionIn) -> dict[uuid.
     """Each child not seen, with the reason. The legacy single reason, when one of the three,
     accounts for every placed child neither seen nor listed."""
     not_seen = {n.child_id: n.reason.value for n in body.children_not_seen}
+    not_seen |= {
+        a.child_id: a.not_seen_reason.value for a in body.children_accounts if a.not_seen_reason and not a.seen
+    }
     if body.children_not_seen_reason in set(NotSeenReason):
-        for child_id in sorted(placed - set(body.children_seen) - set(not_seen), key=str):
+        accounted = {a.child_id for a in body.children_accounts}
+        for child_id in sorted(placed - set(body.children_seen) - accounted - set(not_seen), key=str):
             not_seen[child_id] = str(body.children_not_seen_reason)
     return not_seen
 
 
 def _refusals(
-    state: HouseholdState, body: SupervisionIn, placed: set[uuid.UUID], not_seen: dict[uuid.UUID, str]
+    state: HouseholdState,
+    body: SupervisionIn,
+    placed: set[uuid.UUID],
+    not_seen: dict[uuid.UUID, str],
+    names: Mapping[uuid.UUID, str],
 ) -> list[Reason]:
-    reasons = [
-        Reason("unknown_concern", f"No concern {item.concern_id} was raised for this household.")
-        for item in body.concerns_addressed
-        if str(item.concern_id) not in state.concerns
-    ]
-    for item_id in body.agenda_items_discussed:
-        item = state.agenda.get(str(item_id))
-        if item is None:
-            reasons.append(Reason("unknown_agenda_item", f"No agenda item {item_id} for this household."))
-        elif item.discussed_at is not None:
-            reasons.append(Reason("agenda_item_closed", f"Agenda item {item_id} was already discussed."))
+    reasons = _agenda_refusals(state, body)
+    accounts = [ChildSeen(**a.model_dump()) for a in body.children_accounts]
     named = [*body.children_discussed, *body.children_seen, *(n.child_id for n in body.children_not_seen)]
-    reasons += children_not_placed_here(state, named)
-    seen = set(body.children_seen)
+    reasons += children_not_placed_here(state, [*named, *(a.child_id for a in accounts)])
+    seen = set(body.children_seen) | {a.child_id for a in accounts if a.seen}
+    if not body.unannounced:  # an unannounced visit's own rule below names every child it missed
+        reasons += account_refusals(placed, accounts, set(body.children_seen) | set(not_seen), names)
+    else:
+        reasons += [r for r in account_refusals(set(), accounts, set()) if r.code != "child_not_accounted"]
     reasons += [
         Reason("seen_and_not_seen", f"Child {child_id} is listed both as seen and as not seen.")
         for child_id in sorted(seen & set(not_seen), key=str)
@@ -104,11 +116,28 @@ def _refusals(
     return reasons
 
 
+def _agenda_refusals(state: HouseholdState, body: SupervisionIn) -> list[Reason]:
+    """Concerns addressed and agenda items discussed that are not this household's, or closed."""
+    reasons = [
+        Reason("unknown_concern", f"No concern {item.concern_id} was raised for this household.")
+        for item in body.concerns_addressed
+        if str(item.concern_id) not in state.concerns
+    ]
+    for item_id in body.agenda_items_discussed:
+        item = state.agenda.get(str(item_id))
+        if item is None:
+            reasons.append(Reason("unknown_agenda_item", f"No agenda item {item_id} for this household."))
+        elif item.discussed_at is not None:
+            reasons.append(Reason("agenda_item_closed", f"Agenda item {item_id} was already discussed."))
+    return reasons
+
+
 def _supervision(
     rec: Recorder, state: HouseholdState, body: SupervisionIn, not_seen: dict[uuid.UUID, str], concerns: list[Concern]
 ) -> NewEvent:
     agenda_children = [state.agenda[str(i)].child_id for i in body.agenda_items_discussed]
-    children = [*body.children_discussed, *body.children_seen, *not_seen, *filter(None, agenda_children)]
+    accounted = [a.child_id for a in body.children_accounts]
+    children = [*body.children_discussed, *body.children_seen, *not_seen, *accounted, *filter(None, agenda_children)]
     supervised = SupervisionRecorded(
         household_id=state.household_id,
         supervision_id=rec.new_id(),
@@ -119,6 +148,7 @@ def _supervision(
         children_seen=body.children_seen,
         children_not_seen_reason=body.children_not_seen_reason,
         children_not_seen=[NotSeen(child_id=c, reason=r) for c, r in not_seen.items()],
+        children_accounts=[ChildSeen(**a.model_dump()) for a in body.children_accounts],
         agenda_items_discussed=body.agenda_items_discussed,
         concerns=concerns,
         concerns_addressed=[
@@ -144,6 +174,38 @@ def _supervision_clocks(rec: Recorder, state: HouseholdState, body: SupervisionI
     if body.unannounced:
         events += all_met(rec, hid, state.open_clocks(Clock.UNANNOUNCED_VISIT), at, event)
         events.append(unannounced_visit_clock(rec, hid, at))
+    return events
+
+
+def _children_seen_clocks(rec: Recorder, state: HouseholdState, body: SupervisionIn, event: NewEvent) -> list[NewEvent]:
+    """For each placed child, the clocks of the agency's duty to see them that this supervision
+    meets (seen, seen alone, bedroom seen), each started again from now (issue 18)."""
+    at, hid, practice = body.occurred_at, state.household_id, rec.settings.carers
+    seen = sightings([ChildSeen(**a.model_dump()) for a in body.children_accounts], body.children_seen)
+    events: list[NewEvent] = []
+    for placement in sorted(state.placements.values(), key=lambda p: str(p.placement_id)):
+        sighting = seen.get(placement.child_id)
+        if sighting is None:
+            continue
+        for kind in clocks_met_by(sighting):
+            events += all_met(rec, hid, state.open_clocks(kind, placement_id=placement.placement_id), at, event)
+            if kind == Clock.SSW_FIRST_VISIT:
+                continue
+            _, due, description = next_clock(kind, at, practice)
+            events.append(
+                clock(
+                    rec,
+                    hid,
+                    kind,
+                    at,
+                    due,
+                    description,
+                    child_ids=[placement.child_id],
+                    escalate_to="manager",
+                    causation_id=event.event_id,
+                    placement_id=placement.placement_id,
+                )
+            )
     return events
 
 
@@ -214,7 +276,8 @@ def _concern_clocks(
 async def record_supervision(ctx: CommandContext, household_id: uuid.UUID, body: SupervisionIn) -> list[RecordedEvent]:
     require_writer(ctx.principal)
     state = await loading.load_household(ctx, household_id)
-    return await loading.append_to_household(ctx, state, decide_supervision(ctx, state, body))
+    names = await loading.child_names(ctx.store, [p.child_id for p in state.placements.values()])
+    return await loading.append_to_household(ctx, state, decide_supervision(ctx, state, body, names))
 
 
 # ---- a social worker's supervision -------------------------------------------------------------

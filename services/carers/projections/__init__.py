@@ -17,7 +17,13 @@ from services.carers.projections.queries import (
     placement,
     placements_of,
 )
-from services.carers.projections.reactors import AllegationHoldReactor, ChildNeedsReactor, IncidentAgendaReactor
+from services.carers.projections.reactors import (
+    AllegationHoldReactor,
+    BedroomSeenReactor,
+    ChildNeedsReactor,
+    ConcernAllegationReactor,
+    IncidentAgendaReactor,
+)
 from services.carers.projections.register import register_of_foster_parents
 from shared.eventstore import Projector
 from shared.settings import Settings
@@ -27,19 +33,23 @@ def projectors(settings: Settings) -> list[Projector]:
     return [
         HouseholdsProjector(),
         AllegationHoldReactor(),
+        ConcernAllegationReactor(settings),
         IncidentAgendaReactor(settings.carers),
         ChildNeedsReactor(settings.carers),
+        BedroomSeenReactor(settings.carers),
         CaseloadsProjector(),
     ]
 
 
 __all__ = [
     "AllegationHoldReactor",
+    "BedroomSeenReactor",
     "AllegationReportView",
     "CaseloadsProjector",
     "ChildNeedsReactor",
     "HouseholdFilter",
     "HouseholdListItem",
+    "ConcernAllegationReactor",
     "HouseholdView",
     "HouseholdsProjector",
     "IncidentAgendaReactor",

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from services.carers.events import (
@@ -19,7 +19,7 @@ from services.carers.events import (
     WorkerSupervisionRecorded,
     WorkerTrainingRecorded,
 )
-from services.carers.rules import CaseloadStatus, caseload_status, worker_supervision_due
+from services.carers.rules import CHILD_SEEN_CLOCKS, CaseloadStatus, caseload_status, worker_supervision_due
 from shared.calendar import local_date
 from shared.eventstore import Batch, Projector, RecordedEvent, handles
 from shared.practice import CarersPractice
@@ -112,6 +112,19 @@ class StaffTraining(BaseModel):
     overdue: bool
 
 
+class ChildToSee(BaseModel):
+    """A placed child the worker (the household's SSW) owes a sighting: a clock of the agency's duty
+    to see the children it places (issue 18)."""
+
+    household_id: uuid.UUID
+    child_id: uuid.UUID
+    placement_id: uuid.UUID
+    kind: str
+    description: str
+    due_at: datetime
+    overdue: bool
+
+
 class WorkerCaseload(CaseloadStatus):
     worker_id: str
     child_ids: list[uuid.UUID]
@@ -119,6 +132,9 @@ class WorkerCaseload(CaseloadStatus):
     supervision: WorkerSupervision
     training: list[StaffTraining]
     overdue_training: list[str]  # the courses whose training has expired, beside the caseload
+    children_to_see: list[ChildToSee] = Field(
+        default_factory=list, description="Children of the worker's households owed a visit, sighting or bedroom check."
+    )
 
 
 _ALLOCATIONS = (
@@ -128,6 +144,16 @@ _ALLOCATIONS = (
 _TRAINING = (
     "SELECT worker_id, course, completed_on, expires_on FROM carers_worker_training "
     "WHERE ($1::text IS NULL OR worker_id = $1) ORDER BY worker_id, course"
+)
+# The open clocks of the duty to see each placed child, of the households named ($1), from the
+# household's folded state (its open clocks and its current placements).
+_CHILDREN_TO_SEE = (
+    "SELECT h.household_id, d.value->>'kind' AS kind, d.value->>'description' AS description, "
+    "(d.value->>'due_at')::timestamptz AS due_at, (d.value->>'placement_id')::uuid AS placement_id, "
+    "(h.state->'placements'->(d.value->>'placement_id')->>'child_id')::uuid AS child_id "
+    "FROM carers_households h, jsonb_each(h.state->'deadlines') d "
+    "WHERE h.household_id = ANY($1::uuid[]) AND d.value->>'kind' = ANY($2::text[]) "
+    "AND h.state->'placements' ? (d.value->>'placement_id') ORDER BY due_at, placement_id, kind"
 )
 _WORKERS = (
     "SELECT worker_id, first_allocated_at, last_supervised_at, supervisions FROM carers_workers "
@@ -156,10 +182,21 @@ async def caseloads(
                 course=row["course"], completed_on=row["completed_on"], expires_on=row["expires_on"], overdue=expired
             )
         )
+    households = [h for mine in allocated.values() for h in mine["household"]]
+    to_see: dict[uuid.UUID, list[ChildToSee]] = {}
+    for row in await conn.fetch(_CHILDREN_TO_SEE, households, sorted(CHILD_SEEN_CLOCKS)) if households else ():
+        to_see.setdefault(row["household_id"], []).append(ChildToSee(**dict(row), overdue=row["due_at"] < now))
     return [
         _caseload(
             worker, allocated.get(worker, {"child": [], "household": []}), workers.get(worker), now, practice
-        ).model_copy(update=_training_of(training.get(worker, [])))
+        ).model_copy(
+            update={
+                **_training_of(training.get(worker, [])),
+                "children_to_see": [
+                    c for h in allocated.get(worker, {}).get("household", []) for c in to_see.get(h, [])
+                ],
+            }
+        )
         for worker in sorted(set(allocated) | set(workers) | set(training))
     ]
 

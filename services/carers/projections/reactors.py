@@ -1,21 +1,41 @@
 """carers' reactors: the hold every allegation puts on its household, and what carers does when
-the child's record (the visits service's) gains a behavioural incident or needs. They read the
+the child's record (the visits service's) gains a behavioural incident, needs, or a concern
+escalated to an allegation. They read the
 household and the child's placements from this service's own read models, as of the cause."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.carers.commands import allegation_hold, decide_incident_agenda, decide_needs_training, on_the_agenda
-from services.carers.events import AllegationReceived, ChildNeedsRecorded, IncidentRecorded, household_stream
+from services.carers.commands import (
+    allegation_hold,
+    decide_allegation_from_concern,
+    decide_bedroom_seen,
+    decide_incident_agenda,
+    decide_needs_training,
+    on_the_agenda,
+)
+from services.carers.events import (
+    AllegationReceived,
+    ChildNeedsRecorded,
+    ConcernEscalated,
+    ConcernEscalation,
+    IncidentRecorded,
+    VisitRecorded,
+    household_stream,
+)
 from services.carers.projections.households import PlacementRow
 from services.carers.rules import HouseholdState
 from shared.eventstore import Reactor, RecordedEvent, reaction_metadata, reacts
 from shared.eventstore.projector import Reactions
 from shared.practice import CarersPractice
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class AllegationHoldReactor(Reactor):
@@ -28,6 +48,32 @@ class AllegationHoldReactor(Reactor):
     async def _received(self, conn: AsyncConnection, allegation: AllegationReceived, event: RecordedEvent) -> Reactions:
         hold = allegation_hold(event, reaction_metadata("carers", event))
         return [(household_stream(allegation.household_id), [hold])]
+
+
+class ConcernAllegationReactor(Reactor):
+    """A concern about a placed child escalated to an allegation (visits) becomes the allegation,
+    recorded as `POST /v1/allegations` records one; its hold follows (AllegationHoldReactor)."""
+
+    name = "carers.concern_allegations"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @reacts(ConcernEscalated)
+    async def _escalated(self, conn: AsyncConnection, escalated: ConcernEscalated, event: RecordedEvent) -> Reactions:
+        if escalated.to != ConcernEscalation.ALLEGATION or escalated.household_id is None:
+            return []
+        state = await household_state(conn, escalated.household_id)
+        reaction = decide_allegation_from_concern(event, escalated, state, self.settings) if state else None
+        if reaction is None:  # visits names only a household the child was placed with: worth a look
+            log.warning(
+                "concern %s escalated to an allegation about household %s records none: the household or the "
+                "child's placement there is not in carers' records",
+                escalated.concern_id,
+                escalated.household_id,
+            )
+            return []
+        return [reaction]
 
 
 class _FollowsTheChild(Reactor):
@@ -83,6 +129,28 @@ class ChildNeedsReactor(_FollowsTheChild):
             )
             if clocks:
                 reactions.append((household_stream(state.household_id), clocks))
+        return reactions
+
+
+class BedroomSeenReactor(_FollowsTheChild):
+    """A visit by the child's social worker (visits) that saw the child's bedroom meets the bedroom
+    clock of each placement the child is in (any visitor's sighting counts, issue 18)."""
+
+    name = "carers.bedroom_seen"
+
+    @reacts(VisitRecorded)
+    async def _visit(self, conn: AsyncConnection, visit: VisitRecorded, event: RecordedEvent) -> Reactions:
+        if not visit.bedroom_seen:
+            return []
+        metadata = reaction_metadata("carers", event)
+        reactions = []
+        for placement in await open_placements_of_child(conn, visit.child_id):
+            state = await household_state(conn, placement.household_id)
+            if state is None:
+                continue
+            events = decide_bedroom_seen(event, visit, placement.placement_id, state, self.practice, metadata)
+            if events:
+                reactions.append((household_stream(state.household_id), events))
         return reactions
 
 

@@ -1,7 +1,14 @@
 """carers: pure domain rules (no I/O, no clock: callers pass `on` / `now`, and the local practice,
 `shared.practice.CarersPractice`, where a rule uses it). Statutory numbers are in `tables`."""
 
-from services.carers.rules.clocks import CLOCK_SOURCES, Clock, OpenDeadline, is_carers_clock, track_clock
+from services.carers.rules.clocks import (
+    CHILD_SEEN_CLOCKS,
+    CLOCK_SOURCES,
+    Clock,
+    OpenDeadline,
+    is_carers_clock,
+    track_clock,
+)
 from services.carers.rules.compliance import (
     AgendaEntry,
     ComplianceItem,
@@ -57,6 +64,14 @@ from services.carers.rules.records import (
     fold_report,
     open_clocks_of,
 )
+from services.carers.rules.sightings import (
+    Sighting,
+    account_refusals,
+    clocks_met_by,
+    first_clocks,
+    next_clock,
+    sightings,
+)
 from services.carers.rules.tables import (
     AGENDA_INCIDENT_CATEGORIES,
     CARER_ROLES,
@@ -90,7 +105,14 @@ from services.carers.rules.tables import (
 __all__ = [
     "AGENDA_INCIDENT_CATEGORIES",
     "CARER_ROLES",
+    "CHILD_SEEN_CLOCKS",
     "CLOCK_SOURCES",
+    "Sighting",
+    "account_refusals",
+    "clocks_met_by",
+    "first_clocks",
+    "next_clock",
+    "sightings",
     "ENDING_PARTS",
     "NEEDS_TRAINING",
     "NEEDS_TRAINING_EFFECTIVE",

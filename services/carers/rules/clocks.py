@@ -40,6 +40,10 @@ class Clock(StrEnum):
     TEMPORARY_APPROVAL = "carers.temporary_approval"
     DETERMINATION = "carers.qualifying_determination"
     STAFF_TRAINING = "carers.staff_training"
+    SSW_FIRST_VISIT = "carers.ssw_first_visit"
+    SSW_CHILD_SEEN = "carers.ssw_child_seen"
+    SSW_CHILD_SEEN_ALONE = "carers.ssw_child_seen_alone"
+    BEDROOM_SEEN = "carers.bedroom_seen"
 
 
 CLOCK_SOURCES: dict[str, str] = {
@@ -77,6 +81,10 @@ CLOCK_SOURCES: dict[str, str] = {
     "the Independent Review Mechanism, then the agency decision maker decides",
     Clock.STAFF_TRAINING: "NMS 20, 24 and Working Together to Safeguard Children 2023: staff safeguarding and "
     "supervision training kept in date (renewal: local)",
+    Clock.SSW_FIRST_VISIT: "NMS 21; scrutiny committee: children not seen by their SSW (7 days: local)",
+    Clock.SSW_CHILD_SEEN: "NMS 21; Ofsted finding: a child not spoken to by the SSW for over a year (3 months: local)",
+    Clock.SSW_CHILD_SEEN_ALONE: "NMS 21; Ofsted finding: children not seen alone by the SSW (6 months: local)",
+    Clock.BEDROOM_SEEN: "NMS 10; Ofsted finding: bedrooms not seen from March to August (3 months: local)",
 }
 
 # The clocks of the carer's journey, from enquiry to the applicant told of the decision.
@@ -89,6 +97,11 @@ JOURNEY_CLOCKS = frozenset(
         Clock.AGENCY_DECISION,
         Clock.APPLICANT_NOTICE,
     }
+)
+
+# The clocks each placed child has of the agency's own duty to see them (issue 18).
+CHILD_SEEN_CLOCKS = frozenset(
+    {Clock.SSW_FIRST_VISIT, Clock.SSW_CHILD_SEEN, Clock.SSW_CHILD_SEEN_ALONE, Clock.BEDROOM_SEEN}
 )
 
 

@@ -18,7 +18,7 @@ class PlacementRequest:
     child_id: uuid.UUID
     child_date_of_birth: date
     start_date: date
-    placement_type: PlacementType | None = None
+    placement_type: PlacementType
 
 
 def dbs_status(member: MemberState, on: date) -> tuple[str, date | None]:
@@ -153,7 +153,7 @@ def _outside_terms(state: HouseholdState, request: PlacementRequest) -> list[Rea
                 f"The child is {age}; the household is approved for ages {terms.age_min} to {terms.age_max}.",
             )
         )
-    if request.placement_type is not None and request.placement_type not in terms.placement_types:
+    if request.placement_type not in terms.placement_types:  # always: the type is required (issue 18)
         reasons.append(
             Reason(
                 "placement_type_not_approved",

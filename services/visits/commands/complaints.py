@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
 from services.visits import projections as pj
 from services.visits import rules
@@ -34,6 +35,8 @@ from shared.recording import Recorder
 from shared.refusals import refuse_if
 from shared.types import Instant
 
+WorkerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
 
 class ReceiveComplaint(Body):
     received_at: Instant
@@ -41,6 +44,12 @@ class ReceiveComplaint(Body):
     about_household_id: uuid.UUID | None = None
     summary: str = Text
     serious: bool = False
+    about_worker_ids: list[WorkerId] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The workers the complaint is about (their ids): none of them may acknowledge, answer, "
+        "extend or close it.",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -51,6 +60,7 @@ class ReceiveComplaint(Body):
                     "about_household_id": "0b6f0a4e-3f55-4d8c-9d2f-3c1b7a9e5a10",
                     "summary": "Does not feel safe with the other children in the house.",
                     "serious": True,
+                    "about_worker_ids": ["ssw-ben-17"],
                 }
             ]
         }
@@ -139,6 +149,16 @@ async def receive_complaint(ctx: CommandContext, child_id: uuid.UUID, body: Rece
 
 
 # ---- each step of it -----------------------------------------------------------------------------
+def _not_its_subject(rec: Recorder, complaint: ComplaintState, what: str) -> None:
+    """A worker the complaint is about does not handle it (docs/domain.md: its subject may not)."""
+    if rec.principal.subject in complaint.about_worker_ids:
+        raise Problem(
+            "forbidden",
+            f"The complaint is about {rec.principal.subject}, who may not {what} it: "
+            "a complaint is handled by someone it is not about.",
+        )
+
+
 def _when(rec: Recorder, complaint: ComplaintState, field: str, value: datetime | None) -> datetime:
     """When the step happened (default: now): not ahead of now, not before the complaint."""
     at = value or rec.now()
@@ -149,6 +169,7 @@ def _when(rec: Recorder, complaint: ComplaintState, field: str, value: datetime 
 
 def decide_acknowledgement(rec: Recorder, complaint: ComplaintState, body: AcknowledgeComplaint) -> list[NewEvent]:
     """The acknowledgement, meeting the acknowledgement clock."""
+    _not_its_subject(rec, complaint, "acknowledge")
     if complaint.acknowledged_at is not None or complaint.status == "closed":
         raise Problem("state-conflict", "The complaint has already been acknowledged.")
     at = _when(rec, complaint, "acknowledged_at", body.acknowledged_at)
@@ -166,6 +187,7 @@ def decide_acknowledgement(rec: Recorder, complaint: ComplaintState, body: Ackno
 def decide_response(rec: Recorder, complaint: ComplaintState, body: RespondComplaint) -> list[NewEvent]:
     """The response at the complaint's stage, late when after the stage clock; it meets that clock,
     and the acknowledgement clock if nobody acknowledged the complaint first."""
+    _not_its_subject(rec, complaint, "respond to")
     if complaint.status in ("responded", "closed"):
         raise Problem("state-conflict", f"Stage {complaint.stage} already has a response; escalate or close it.")
     stage_clock = complaint.open_clock(rules.complaint_response_kind(complaint.stage))
@@ -200,6 +222,7 @@ def decide_response(rec: Recorder, complaint: ComplaintState, body: RespondCompl
 def decide_extension(rec: Recorder, complaint: ComplaintState, body: ExtendComplaint) -> list[NewEvent]:
     """The stage's timescale extended, with a reason: its clock stopped and set again, from when it
     started, to the longer timescale (stage 1 at most 20 working days, stage 2 at most 65)."""
+    _not_its_subject(rec, complaint, "extend the timescale of")
     stage, stage_clock = complaint.stage, complaint.stage_clock()
     if stage == 3 or stage_clock is None:
         raise Problem("state-conflict", f"Stage {stage} has no open response timescale to extend.")
@@ -337,6 +360,7 @@ def decide_panel_report(rec: Recorder, complaint: ComplaintState, body: RecordPa
 
 def decide_closing(rec: Recorder, complaint: ComplaintState, body: CloseComplaint) -> list[NewEvent]:
     """The complaint closed at its stage, which has a response; any clock still open is stopped."""
+    _not_its_subject(rec, complaint, "close")
     if complaint.status == "closed":
         raise Problem("state-conflict", "The complaint is already closed.")
     refuse_if(rules.closing_refusals(complaint.stage, complaint.status))

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from services.visits import projections as pj
 from services.visits import rules
 from services.visits.commands.common import Body, Text, child_of, found, humanise, met, started
+from services.visits.commands.record import RecordIncident, decide_incident
 from services.visits.events import (
     ConcernActioned,
     ConcernEscalated,
@@ -18,6 +19,8 @@ from services.visits.events import (
     ConcernRaised,
     ConcernRaisedBy,
     ConcernResolved,
+    IncidentCategory,
+    StrategyDiscussionRecorded,
     child_stream,
 )
 from services.visits.projections import ChildContext, Concern
@@ -67,6 +70,11 @@ class EscalateConcern(Body):
     reason: str = Text
 
 
+class StrategyDiscussion(Body):
+    held_at: Instant
+    outcome: str = Text
+
+
 def decide_concern(rec: Recorder, child: ChildContext, child_id: uuid.UUID, body: RaiseConcern) -> list[NewEvent]:
     """The concern, in the household the child is placed with, and the clock to act on it and
     record its outcome."""
@@ -100,6 +108,12 @@ def decide_concern(rec: Recorder, child: ChildContext, child_id: uuid.UUID, body
 async def raise_concern(ctx: CommandContext, child_id: uuid.UUID, body: RaiseConcern) -> list[RecordedEvent]:
     child, version = await child_of(ctx, child_id)
     return await ctx.append(child_stream(child_id), decide_concern(ctx, child, child_id, body), ctx.expected(version))
+
+
+_NO_HOUSEHOLD = (
+    "The concern was raised while the child was placed with no household: record the allegation about "
+    "the household or person it concerns directly (POST /v1/allegations)."
+)
 
 
 # ---- what happens to it --------------------------------------------------------------------------
@@ -159,12 +173,15 @@ def decide_concern_escalation(
 ) -> list[NewEvent]:
     """The decision to treat the concern as a complaint, an allegation or a child protection enquiry;
     it meets the concern's clock. A complaint is then received by this service (its reactor); an
-    allegation is for the carers team, who follow the log; a child protection enquiry is followed by
-    its `child_protection_enquiry_started` incident."""
+    allegation (about the household the concern was raised in) is recorded by the carers service,
+    which follows the log, under the id named here."""
     _still_open(concern)
     at, reasons = _occurred(rec, concern, "escalated_at", body.escalated_at)
+    if body.to == ConcernEscalation.ALLEGATION and concern.household_id is None:
+        reasons.append(Reason("no_household", _NO_HOUSEHOLD))
     refuse_if(reasons)
     complaint_id = rec.new_id() if body.to == ConcernEscalation.COMPLAINT else None
+    allegation_id = rec.new_id() if body.to == ConcernEscalation.ALLEGATION else None
     event = rec.event(
         ConcernEscalated(
             concern_id=concern.concern_id,
@@ -174,13 +191,72 @@ def decide_concern_escalation(
             reason=body.reason,
             household_id=concern.household_id,
             complaint_id=complaint_id,
+            allegation_id=allegation_id,
         ),
         occurred_at=at,
         child_ids=[concern.child_id],
         summary=f"Concern escalated to {humanise(body.to.value)}: {body.reason[:120]}",
     )
     clock = child.clock(concern.response_deadline_id)
-    return [event] + ([met(rec, clock, at, event, concern.child_id)] if clock is not None else [])
+    events = [event] + ([met(rec, clock, at, event, concern.child_id)] if clock is not None else [])
+    if body.to == ConcernEscalation.CHILD_PROTECTION_ENQUIRY:
+        events += _enquiry_started(rec, child, concern, at, event, body.reason)
+    return events
+
+
+def strategy_deadline_id(concern_id: uuid.UUID) -> uuid.UUID:
+    """The id of the strategy discussion clock of the enquiry a concern was escalated to (one per
+    concern: a concern is escalated once), so recording the discussion finds it from the concern."""
+    return uuid.uuid5(concern_id, "strategy-discussion")
+
+
+def _enquiry_started(
+    rec: Recorder, child: ChildContext, concern: Concern, at: datetime, cause: NewEvent, reason: str
+) -> list[NewEvent]:
+    """A child protection enquiry: its start as the child's incident (Schedule 7 row 10 tells
+    Ofsted, the placing authority and the area authority; a social worker sees the child), and the
+    clock for the strategy discussion (Working Together 2023)."""
+    incident = RecordIncident(
+        category=IncidentCategory.CHILD_PROTECTION_ENQUIRY_STARTED,
+        occurred_at=at,
+        narrative=f"Child protection enquiry started from a concern: {reason}",
+    )
+    subject = child_stream(concern.child_id)
+    due = rules.strategy_discussion(at, rec.settings.visits)
+    clock = started(
+        rec,
+        due,
+        subject=subject,
+        child_id=concern.child_id,
+        cause=cause,
+        household_id=concern.household_id,
+        deadline_id=strategy_deadline_id(concern.concern_id),
+    )
+    return [*decide_incident(rec, child, concern.child_id, incident), clock]
+
+
+def decide_strategy_discussion(
+    rec: Recorder, child: ChildContext, concern: Concern, body: StrategyDiscussion
+) -> list[NewEvent]:
+    """The strategy discussion of the enquiry the concern was escalated to; it meets its clock."""
+    clock = child.clock(strategy_deadline_id(concern.concern_id))
+    if clock is None:
+        raise Problem(
+            "state-conflict",
+            "No strategy discussion is due for this concern: it was not escalated to a child protection "
+            "enquiry, or the discussion is already recorded.",
+        )
+    since = "the enquiry began"
+    refuse_if(rules.occurrence_refusals("held_at", body.held_at, rec.now(), not_before=clock.started_at, since=since))
+    event = rec.event(
+        StrategyDiscussionRecorded(
+            concern_id=concern.concern_id, child_id=concern.child_id, held_at=body.held_at, outcome=body.outcome
+        ),
+        occurred_at=body.held_at,
+        child_ids=[concern.child_id],
+        summary=f"Strategy discussion held: {body.outcome[:120]}",
+    )
+    return [event, met(rec, clock, body.held_at, event, concern.child_id)]
 
 
 async def _concern(
@@ -215,4 +291,12 @@ async def escalate_concern(
 ) -> list[RecordedEvent]:
     child, concern, version = await _concern(ctx, child_id, concern_id)
     events = decide_concern_escalation(ctx, child, concern, body)
+    return await ctx.append(child_stream(child_id), events, ctx.expected(version))
+
+
+async def record_strategy_discussion(
+    ctx: CommandContext, child_id: uuid.UUID, concern_id: uuid.UUID, body: StrategyDiscussion
+) -> list[RecordedEvent]:
+    child, concern, version = await _concern(ctx, child_id, concern_id)
+    events = decide_strategy_discussion(ctx, child, concern, body)
     return await ctx.append(child_stream(child_id), events, ctx.expected(version))

@@ -45,6 +45,7 @@ class ComplaintsView:
                 "se": complaint.serious,
                 "r9": complaint.schedule7_row9,
                 "lado": complaint.lado_consultation,
+                "w": complaint.about_worker_ids,
             },
             ("visits_complaints", complaint.complaint_id),
         )
@@ -78,8 +79,8 @@ def _update(batch: Batch, statement: Any, complaint_id: uuid.UUID, **params: Any
 
 _INSERT_COMPLAINT = text(
     "INSERT INTO visits_complaints (complaint_id, child_id, received_at, made_by, about_household_id, "
-    "summary, serious, schedule7_row9, lado_consultation, stage, status) VALUES "
-    "(:id, :c, :at, :mb, :h, :s, :se, :r9, :lado, 1, 'received') ON CONFLICT (complaint_id) DO NOTHING"
+    "summary, serious, schedule7_row9, lado_consultation, about_worker_ids, stage, status) VALUES "
+    "(:id, :c, :at, :mb, :h, :s, :se, :r9, :lado, :w, 1, 'received') ON CONFLICT (complaint_id) DO NOTHING"
 )
 _ACKNOWLEDGE = text(
     "UPDATE visits_complaints SET acknowledged_at = :at, "
@@ -109,6 +110,7 @@ class ComplaintState:
     stage: int
     status: str
     acknowledged_at: datetime | None
+    about_worker_ids: tuple[str, ...] = ()
     open_clocks: tuple[OpenClock, ...] = ()
 
     def stage_clock(self) -> OpenClock | None:
@@ -121,7 +123,7 @@ class ComplaintState:
 
 _COMPLAINT_CONTEXT = (
     f"SELECT {sql.HEAD_POSITION_FRAGMENT} AS head, {sql.stream_version_fragment(2)} AS version, c.complaint_id, "
-    "c.child_id, c.received_at, c.about_household_id, c.stage, c.status, c.acknowledged_at, "
+    "c.child_id, c.received_at, c.about_household_id, c.stage, c.status, c.acknowledged_at, c.about_worker_ids, "
     "(SELECT array_agg((d.deadline_id, d.kind, d.started_at, d.due_at) ORDER BY d.started_at, d.due_at) "
     "FROM visits_deadlines d WHERE d.complaint_id = $1 AND d.status = 'open' AND d.kind = ANY($3::text[])) AS clocks "
     "FROM (SELECT 1) AS one LEFT JOIN visits_complaints c ON c.complaint_id = $1"
@@ -145,6 +147,7 @@ async def complaint_context(conn: Any, complaint_id: uuid.UUID) -> Current[Compl
         stage=row["stage"],
         status=row["status"],
         acknowledged_at=row["acknowledged_at"],
+        about_worker_ids=tuple(row["about_worker_ids"]),
         open_clocks=clocks,
     )
     return Current(row["head"], row["version"] or 0, state)
@@ -161,6 +164,7 @@ class ComplaintView(BaseModel):
     serious: bool
     schedule7_row9: bool
     lado_consultation: bool
+    about_worker_ids: list[str] = Field(description="The workers the complaint is about: none of them may handle it.")
     stage: int = Field(description="1, 2 or 3 (the review panel).")
     status: str = Field(examples=["received", "acknowledged", "responded", "escalated", "closed"])
     acknowledged_at: datetime | None
@@ -176,7 +180,7 @@ class ComplaintDetail(ComplaintView):
 
 _COMPLAINT_COLUMNS = (
     "complaint_id, child_id, received_at, made_by, about_household_id, summary, serious, schedule7_row9, "
-    "lado_consultation, stage, status, acknowledged_at, responded_at, closed_at"
+    "lado_consultation, about_worker_ids, stage, status, acknowledged_at, responded_at, closed_at"
 )
 _COMPLAINT = (
     f"SELECT {_COMPLAINT_COLUMNS}, {sql.stream_version_fragment(2)} AS version FROM visits_complaints "

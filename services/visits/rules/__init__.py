@@ -43,6 +43,7 @@ from services.visits.rules.clocks import (
     registration_clocks,
     risk_assessment_review,
     risk_review_due,
+    strategy_discussion,
 )
 from services.visits.rules.kinds import (
     COMPLAINT_ACK,
@@ -237,6 +238,7 @@ __all__ = [
     "plan_acknowledgement",
     "plan_review",
     "registration_clocks",
+    "strategy_discussion",
     "registration_refusals",
     "return_home_interview_due",
     "review_date_refusals",

@@ -467,6 +467,19 @@ def concern_response(raised_at: datetime, practice: VisitsPractice) -> Due:
     )
 
 
+def strategy_discussion(escalated_at: datetime, practice: VisitsPractice) -> Due:
+    """A concern escalated to a child protection enquiry: the strategy discussion with the police
+    and the local authority's children's services (Working Together 2023, chapter 4)."""
+    days = practice.strategy_discussion_working_days
+    return Due(
+        k.STRATEGY_DISCUSSION,
+        escalated_at,
+        working_days_after(escalated_at, days),
+        "Hold and record the strategy discussion for the child protection enquiry",
+        f"Working Together to Safeguard Children 2023, chapter 4; local practice: {days} working day(s)",
+    )
+
+
 # ---- compliance ----------------------------------------------------------------------------------
 def is_overdue(due_at: datetime, now: datetime) -> bool:
     return now > due_at

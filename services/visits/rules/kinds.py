@@ -32,6 +32,7 @@ HEALTH_PLAN_REVIEW = "visits.health_plan_review"
 HEALTH_KINDS = frozenset({INITIAL_HEALTH_ASSESSMENT, HEALTH_ASSESSMENT, DENTAL_CHECK, HEALTH_PLAN_REVIEW})
 LAC_REVIEW = "visits.looked_after_review"
 CONCERN_RESPONSE = "visits.concern_response"
+STRATEGY_DISCUSSION = "visits.strategy_discussion"
 
 # The clocks each kind of health check meets.
 HEALTH_CLOCKS_MET: dict[HealthCheckKind, frozenset[str]] = {
