@@ -224,11 +224,11 @@ VISIT_BODY = {
 def _append_worker(port: int, auth: str, child_ids: list[str], warmup: float, duration: float, out: Any) -> None:
     """One client process: len(child_ids) keep-alive connections, each posting visits to its child."""
 
-    async def run() -> tuple[int, int, list[str]]:
+    async def run() -> tuple[list[int], list[str], float]:
         body = orjson.dumps({**VISIT_BODY, "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()})
         start = time.perf_counter()
         measure_from, stop = start + warmup, start + warmup + duration
-        counts = [0, 0]
+        counts = [0, 0, 0]  # counted 201s, counted failures, every request sent (warm-up included)
         errors: list[str] = []
 
         async def client(child: str) -> None:
@@ -238,6 +238,7 @@ def _append_worker(port: int, auth: str, child_ids: list[str], warmup: float, du
                 while (now := time.perf_counter()) < stop:
                     status, data = await conn.request("POST", path, body)
                     done = time.perf_counter()
+                    counts[2] += 1
                     if measure_from <= now and done <= stop:
                         counts[0 if status == 201 else 1] += 1
                     if status != 201 and len(errors) < 3:
@@ -247,15 +248,15 @@ def _append_worker(port: int, auth: str, child_ids: list[str], warmup: float, du
 
         cpu0 = time.process_time()
         await asyncio.gather(*(client(c) for c in child_ids))
-        return counts[0], counts[1], errors + [f"cpu={time.process_time() - cpu0}"]
+        return counts, errors, time.process_time() - cpu0
 
-    ok, failed, notes = asyncio.run(run())
-    cpu = float(notes.pop().removeprefix("cpu="))
-    out.put((ok, failed, cpu, notes))
+    counts, notes, cpu = asyncio.run(run())
+    out.put((counts[0], counts[1], cpu, notes, counts[2]))
 
 
 def api_append_throughput(port: int, children: list[str], duration: float, warmup: float = 1.0) -> dict[str, float]:
-    """16 clients over CLIENT_PROCESSES processes; returns req/s and client CPU (cores)."""
+    """16 clients over CLIENT_PROCESSES processes; returns req/s, client CPU (cores) and the number
+    of requests sent in all (warm-up included, for the server's CPU per request)."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     auth = token("registered_manager", "bench-writer")
@@ -270,9 +271,10 @@ def api_append_throughput(port: int, children: list[str], duration: float, warmu
     failed = sum(r[1] for r in results)
     cpu = sum(r[2] for r in results)
     errors = [e for r in results for e in r[3]]
+    sent = sum(r[4] for r in results)
     if failed:
         print(f"  ! {failed} failed appends, e.g. {errors[:2]}", flush=True)
-    return {"rps": ok / duration, "failed": failed, "client_cpu_cores": cpu / (warmup + duration)}
+    return {"rps": ok / duration, "failed": failed, "client_cpu_cores": cpu / (warmup + duration), "sent": sent}
 
 
 async def register_children(port: int, n: int) -> list[str]:
@@ -412,38 +414,35 @@ CHRONO_SQL = (
 )
 
 
-async def chronology_latency(port: int, url: str, children: list[str], samples: int) -> dict[str, float]:
+async def chronology_latency(port: int, url: str, children: list[str], samples: int, seed: int = 11) -> dict[str, Any]:
+    """`samples` API chronology reads of random children, each followed by the raw query for the
+    same child; the latencies in ms, and the number of API requests sent (warm-up included)."""
     import random
 
-    rng = random.Random(11)
+    rng = random.Random(seed)
     picks = [rng.choice(children) for _ in range(samples)]
     conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reader')}"})
     api: list[float] = []
     raw: list[float] = []
+    warm = picks[: min(20, samples)]
     db = await asyncpg.connect(url)
     try:
-        for child in picks[: min(20, samples)]:  # warm both paths
+        for child in warm:  # warm both paths
             await conn.request("GET", f"/v1/children/{child}/chronology?order=recorded&limit=100")
             await db.fetch(CHRONO_SQL, uuid.UUID(child))
         for child in picks:
             t = time.perf_counter()
             status, data = await conn.request("GET", f"/v1/children/{child}/chronology?order=recorded&limit=100")
-            api.append(time.perf_counter() - t)
+            api.append((time.perf_counter() - t) * 1000.0)
             if status != 200:
                 raise RuntimeError(f"chronology: {status} {data[:300]!r}")
             t = time.perf_counter()
             await db.fetch(CHRONO_SQL, uuid.UUID(child))
-            raw.append(time.perf_counter() - t)
+            raw.append((time.perf_counter() - t) * 1000.0)
     finally:
         await conn.close()
         await db.close()
-    ms = 1000.0
-    return {
-        "api_p50": percentile(api, 0.5) * ms,
-        "api_p99": percentile(api, 0.99) * ms,
-        "raw_p50": percentile(raw, 0.5) * ms,
-        "raw_p99": percentile(raw, 0.99) * ms,
-    }
+    return {"api": api, "raw": raw, "sent": len(warm) + len(picks)}
 
 
 # ==== 3: replay ======================================================================================
@@ -713,55 +712,46 @@ async def wait_until_quiet(url: str, still: float = 2.0, longest: float = 600.0)
 
 
 # ==== the run ========================================================================================
-def run(args: argparse.Namespace) -> Results:
-    from shared.db import create_database, drop_database, migrate
+@dataclass
+class Sized:
+    """One of the two databases the sizes are measured on, and what was measured there."""
 
-    quick = args.quick
-    large = args.events or (8_000 if quick else 1_000_000)
-    small = max(1000, large // 10)
-    append_seconds = args.seconds or (3.0 if quick else 15.0)
-    chrono_samples = 60 if quick else 500
-    webhook_samples = 5 if quick else 40
-    admin_url = args.database_url or os.environ.get("CARELOG_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
-    name = f"carelog_bench_{uuid.uuid4().hex[:10]}"
-    results = Results(
-        sizes={
-            "small_events": small,
-            "large_events": large,
-            "clients": CLIENTS,
-            "client_processes": CLIENT_PROCESSES,
-            "append_seconds": int(append_seconds),
-        }
-    )
-    results.notes.append(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; quick={quick}")
-    url_sa = asyncio.run(create_database(admin_url, name))
-    url = url_sa.replace("postgresql+asyncpg://", "postgresql://")
-    tmp = Path(tempfile.mkdtemp(prefix="carelog-bench-"))
-    print(f"bench database {name}; sizes {small} and {large} events", flush=True)
+    label: str
+    url: str
+    env: dict[str, str]
+    target: int
+    head: int = 0
+    children: list[str] = field(default_factory=list)
+    replay: dict[str, float] = field(default_factory=dict)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Section:
+    """Numbered section headers, printed in the order the sections run."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def __call__(self, title: str) -> None:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {title}", flush=True)
+
+
+def section_append_empty(results: Results, url: str, env: dict[str, str], seconds: float, hooks: int) -> None:
+    """Append throughput on an empty log against the raw baselines; the webhook on the same server."""
+    raw1 = asyncio.run(raw_append_throughput(url, 1, seconds))
+    raw10 = asyncio.run(raw_append_throughput(url, 10, seconds))
+    raw100 = asyncio.run(raw_append_throughput(url, 100, seconds))
+    server = Server(env)
     try:
-        migrate(url)
-        env = _env(CARELOG_DATABASE_URL=url, CARELOG_DATA_DIR=str(tmp / "serve"))
-
-        # ---- 1. append throughput: raw baselines, then the API on an empty log ----------------------
-        print("1. append throughput", flush=True)
-        raw1 = asyncio.run(raw_append_throughput(url, 1, append_seconds))
-        raw10 = asyncio.run(raw_append_throughput(url, 10, append_seconds))
-        raw100 = asyncio.run(raw_append_throughput(url, 100, append_seconds))
-        server = Server(env)
-        try:
-            server.wait_ready()
-            children = asyncio.run(register_children(server.port, CLIENTS))
-            at0 = api_append_throughput(server.port, children, append_seconds)
-            # ---- 4. event -> signed webhook ----------------------------------------------------
-            print("4. event -> webhook", flush=True)
-            try:
-                measured: dict[str, Any] = asyncio.run(webhook_latency(server.port, webhook_samples))
-                hook: dict[str, Any] | None = measured
-                hook_note = f"{measured['verified']}/{measured['samples']} signatures verified"
-            except Exception as exc:  # e.g. the notifications API not there yet
-                hook, hook_note = None, f"not measured: {type(exc).__name__}: {str(exc)[:200]}"
-        finally:
-            server.stop()
+        server.wait_ready()
+        children = asyncio.run(register_children(server.port, CLIENTS))
+        at0 = api_append_throughput(server.port, children, seconds)
         results.add(
             "append: API POST visits, 16 clients vs raw 1 event/txn",
             at0["rps"],
@@ -774,137 +764,234 @@ def run(args: argparse.Namespace) -> Results:
         results.add("append: raw ceiling, 10 events/txn", at0["rps"], raw10, "ev/s", "ceiling (info)")
         results.add("append: raw ceiling, 100 events/txn", at0["rps"], raw100, "ev/s", "ceiling (info)")
         results.add("append: load client CPU (cores of 2)", at0["client_cpu_cores"], None, "cores", "< 1 (info)")
+        section_webhook(results, server.port, hooks)
+    finally:
+        server.stop()
 
-        # ---- bulk load to the small size; 3. replay; 2. chronology -----------------------------
-        size_figures: dict[str, dict[str, Any]] = {}
-        first_block = 0
-        all_children: list[str] = []
-        for label, size in (("small", small), ("large", large)):
-            print(f"loading {size} events", flush=True)
-            t = time.perf_counter()
-            head, new_children, first_block = asyncio.run(bulk_load(url, size, first_block))
-            all_children += new_children
-            load_s = time.perf_counter() - t
-            print(f"  loaded to {head} events in {load_s:.1f}s ({(head) / max(load_s, 1e-9):,.0f} ev/s)", flush=True)
-            results.sizes[f"{label}_events_actual"] = head
-            replay = replay_subprocess(url)
-            count, raw_s = asyncio.run(raw_cursor_read(url))
-            replay["eps"] = count / replay["seconds"]
-            replay["raw_eps"] = count / raw_s
-            rows, rows_s = asyncio.run(rows_written_alone(url))
-            replay["rows"], replay["rows_eps"] = rows, count / rows_s
-            print(f"  vacuumed after the load and replay in {asyncio.run(vacuum(url)):.1f}s", flush=True)
-            server = Server(env)
-            try:
-                server.wait_ready()
-                settled = asyncio.run(wait_until_quiet(url))
-                print(f"  server settled (overdue clocks escalated) in {settled:.1f}s", flush=True)
-                chrono = asyncio.run(chronology_latency(server.port, url, all_children, chrono_samples))
-                at_n = api_append_throughput(server.port, children, append_seconds) if label == "large" else None
-            finally:
-                server.stop()
-            size_figures[label] = {"head": head, "replay": replay, "chrono": chrono, "append": at_n}
 
-        for label in ("small", "large"):
-            f = size_figures[label]
-            r, c = f["replay"], f["chrono"]
-            n = f"{f['head']:,}"
-            results.add(f"chronology p50 at {n} events", c["api_p50"], c["raw_p50"], "ms", "info")
-            results.add(
-                f"chronology p99 at {n} events",
-                c["api_p99"],
-                c["raw_p99"],
-                "ms",
-                "ratio <= 2",
-                check=lambda ratio, _c: ratio <= 2,
-            )
+def section_webhook(results: Results, port: int, samples: int) -> None:
+    try:
+        hook: dict[str, Any] = asyncio.run(webhook_latency(port, samples))
+    except Exception as exc:  # e.g. the notifications API not there yet
+        note = f"not measured: {type(exc).__name__}: {str(exc)[:200]}"
+        results.add("event -> signed webhook p99", None, None, "s", "<= 1 s", check=lambda *_: False, note=note)
+        return
+    note = f"{hook['verified']}/{hook['samples']} signatures verified"
+    results.add("event -> signed webhook p50", hook["p50"], None, "s", "info", note=note)
+    results.add(
+        "event -> signed webhook p99", hook["p99"], None, "s", "<= 1 s", check=lambda _r, c: c <= 1.0, note=note
+    )
+
+
+def section_load_and_replay(results: Results, sized: Sized) -> None:
+    """Load the database to its size, then the full replay beside the raw cursor read."""
+    t = time.perf_counter()
+    sized.head, sized.children, _blocks = asyncio.run(bulk_load(sized.url, sized.target, 0))
+    load_s = time.perf_counter() - t
+    print(f"  loaded {sized.head:,} events in {load_s:.1f}s ({sized.head / max(load_s, 1e-9):,.0f} ev/s)", flush=True)
+    results.sizes[f"{sized.label}_events_actual"] = sized.head
+    replay = replay_subprocess(sized.url)
+    count, raw_s = asyncio.run(raw_cursor_read(sized.url))
+    replay["eps"], replay["raw_eps"] = count / replay["seconds"], count / raw_s
+    rows, rows_s = asyncio.run(rows_written_alone(sized.url))
+    replay["rows"], replay["rows_eps"] = rows, count / rows_s
+    sized.replay = replay
+    print(f"  vacuumed after the load and replay in {asyncio.run(vacuum(sized.url)):.1f}s", flush=True)
+    n = f"{sized.head:,}"
+    results.add(
+        f"replay all projections at {n} events",
+        replay["eps"],
+        replay["raw_eps"],
+        "ev/s",
+        "ratio >= 0.5",
+        check=lambda ratio, _c: ratio >= 0.5,
+        note=f"replay {replay['seconds']:.1f}s ({replay['wall_seconds']:.1f}s with process start); "
+        f"peak RSS {replay['peak_rss_mb']:.0f} MB",
+    )
+    results.add(
+        f"replay: its rows written by PostgreSQL alone, {n} events",
+        replay["eps"],
+        replay["rows_eps"],
+        "ev/s",
+        "ceiling (info)",
+        note=f"{rows:,} rows copied set-based into tables with the same indexes",
+    )
+
+
+def measure_round(server: Server, sized: Sized, writers: list[str], seconds: float, samples: int, k: int) -> Any:
+    """One round on one database: chronology reads, then appends, with the server's CPU for each."""
+    pid = server.proc.pid
+    cpu0 = process_cpu_seconds(pid)
+    chrono = asyncio.run(chronology_latency(server.port, sized.url, sized.children, samples, seed=11 + k))
+    cpu1 = process_cpu_seconds(pid)
+    append = api_append_throughput(server.port, writers, seconds)
+    cpu2 = process_cpu_seconds(pid)
+    figures = {
+        "chrono": chrono,
+        "chrono_p99": percentile(chrono["api"], 0.99),
+        "append_rps": append["rps"],
+        "chrono_cpu_ms": (cpu1 - cpu0) / chrono["sent"] * 1000.0,
+        "append_cpu_ms": (cpu2 - cpu1) / max(append["sent"], 1) * 1000.0,
+    }
+    print(
+        f"  round {k + 1} {sized.label}: chronology p99 {figures['chrono_p99']:.2f} ms, "
+        f"append {append['rps']:,.0f} ev/s",
+        flush=True,
+    )
+    return figures
+
+
+def interleaved_rounds(sizes: list[Sized], rounds: int, seconds: float, samples: int) -> dict[str, list[Any]]:
+    """Both databases served at once and measured in turn (small, large, small, large, ...), so a
+    drift of the machine's speed falls on both sizes alike; growth is then a per-round ratio."""
+    servers = {s.label: Server(s.env) for s in sizes}
+    try:
+        for s in sizes:
+            servers[s.label].wait_ready()
+        for s in sizes:
+            settled = asyncio.run(wait_until_quiet(s.url))
+            print(f"  {s.label} server settled (overdue clocks escalated) in {settled:.1f}s", flush=True)
+        writers = {s.label: asyncio.run(register_children(servers[s.label].port, CLIENTS)) for s in sizes}
+        figures: dict[str, list[Any]] = {s.label: [] for s in sizes}
+        for k in range(rounds):
+            for s in sizes:
+                figures[s.label].append(measure_round(servers[s.label], s, writers[s.label], seconds, samples, k))
+        return figures
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _median(values: list[float]) -> float:
+    return percentile(values, 0.5)
+
+
+def report_rounds(results: Results, sizes: list[Sized], figures: dict[str, list[Any]]) -> None:
+    small, large = sizes
+    for s in sizes:
+        api = [v for f in figures[s.label] for v in f["chrono"]["api"]]
+        raw = [v for f in figures[s.label] for v in f["chrono"]["raw"]]
+        n = f"{s.head:,}"
+        results.add(f"chronology p50 at {n} events", percentile(api, 0.5), percentile(raw, 0.5), "ms", "info")
         results.add(
-            "chronology p99 growth (API, large vs small)",
-            size_figures["large"]["chrono"]["api_p99"],
-            size_figures["small"]["chrono"]["api_p99"],
+            f"chronology p99 at {n} events",
+            percentile(api, 0.99),
+            percentile(raw, 0.99),
             "ms",
-            "ratio <= 1.5",
-            check=lambda ratio, _c: ratio <= 1.5,
+            "ratio <= 2",
+            check=lambda ratio, _c: ratio <= 2,
         )
-        for label in ("small", "large"):
-            r = size_figures[label]["replay"]
+    pairs = list(zip(figures[small.label], figures[large.label], strict=True))
+    rounds = len(pairs)
+    chrono_ratios = [b["chrono_p99"] / a["chrono_p99"] for a, b in pairs]
+    results.add(
+        f"chronology p99 growth (API, large vs small), median of {rounds} interleaved rounds",
+        _median([b["chrono_p99"] for _a, b in pairs]),
+        _median([a["chrono_p99"] for a, _b in pairs]),
+        "ms",
+        "ratio <= 1.5",
+        ratio=_median(chrono_ratios),
+        check=lambda ratio, _c: ratio <= 1.5,
+        note="per-round ratios " + ", ".join(f"{r:.2f}" for r in chrono_ratios),
+    )
+    append_ratios = [b["append_rps"] / a["append_rps"] for a, b in pairs]
+    results.add(
+        f"append: API at {large.head:,} vs at {small.head:,} events, median of {rounds} interleaved rounds",
+        _median([b["append_rps"] for _a, b in pairs]),
+        _median([a["append_rps"] for a, _b in pairs]),
+        "ev/s",
+        "ratio >= 0.9",
+        ratio=_median(append_ratios),
+        check=lambda ratio, _c: ratio >= 0.9,
+        note="per-round ratios " + ", ".join(f"{r:.2f}" for r in append_ratios),
+    )
+    for s in sizes:
+        for what in ("append", "chrono"):
+            name = "append (POST visit)" if what == "append" else "chronology"
             results.add(
-                f"replay all projections at {size_figures[label]['head']:,} events",
-                r["eps"],
-                r["raw_eps"],
-                "ev/s",
-                "ratio >= 0.5",
-                check=lambda ratio, _c: ratio >= 0.5,
-                note=f"replay {r['seconds']:.1f}s ({r['wall_seconds']:.1f}s with process start); "
-                f"peak RSS {r['peak_rss_mb']:.0f} MB",
+                f"server CPU per request, {name}, at {s.head:,} events",
+                _median([f[f"{what}_cpu_ms"] for f in figures[s.label]]),
+                None,
+                "ms",
+                "info",
+                note="the server process's CPU time over the measurement / requests sent (warm-up included)",
             )
-        for label in ("small", "large"):
-            r = size_figures[label]["replay"]
-            results.add(
-                f"replay: its rows written by PostgreSQL alone, {size_figures[label]['head']:,} events",
-                r["eps"],
-                r["rows_eps"],
-                "ev/s",
-                "ceiling (info)",
-                note=f"{r['rows']:,} rows copied set-based into tables with the same indexes",
+
+
+def section_cold_start(results: Results, data_dir: Path) -> None:
+    try:
+        seconds: float | None = cold_start(data_dir)
+        note = ""
+    except Exception as exc:
+        seconds, note = None, f"{type(exc).__name__}: {str(exc)[:200]}"
+    results.add(
+        "serve cold start, embedded PG, warm data dir",
+        seconds,
+        None,
+        "s",
+        "<= 5 s",
+        check=lambda _r, c: c <= 5.0,
+        note=note,
+    )
+
+
+def run(args: argparse.Namespace) -> Results:
+    from shared.db import create_database, drop_database, migrate
+
+    quick = args.quick
+    large = args.events or (8_000 if quick else 1_000_000)
+    small = max(1000, large // 10)
+    append_seconds = args.seconds or (3.0 if quick else 15.0)
+    chrono_samples = 60 if quick else 500
+    webhook_samples = 5 if quick else 40
+    rounds = 3
+    admin_url = args.database_url or os.environ.get("CARELOG_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
+    tag = uuid.uuid4().hex[:10]
+    names = {"small": f"carelog_bench_{tag}_s", "large": f"carelog_bench_{tag}_l"}
+    results = Results(
+        sizes={
+            "small_events": small,
+            "large_events": large,
+            "clients": CLIENTS,
+            "client_processes": CLIENT_PROCESSES,
+            "append_seconds": int(append_seconds),
+            "rounds": rounds,
+        }
+    )
+    results.notes.append(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; quick={quick}")
+    tmp = Path(tempfile.mkdtemp(prefix="carelog-bench-"))
+    section = Section(5)
+    sizes: list[Sized] = []
+    try:
+        for label, target in (("small", small), ("large", large)):
+            url = asyncio.run(create_database(admin_url, names[label])).replace(
+                "postgresql+asyncpg://", "postgresql://"
             )
+            migrate(url)
+            env = _env(CARELOG_DATABASE_URL=url, CARELOG_DATA_DIR=str(tmp / f"serve-{label}"))
+            sizes.append(Sized(label, url, env, target))
+        print(f"bench databases {names['small']} and {names['large']}; loading about {small:,} and {large:,} events")
+        section("append throughput on an empty log, raw baselines; event -> signed webhook")
+        section_append_empty(results, sizes[0].url, sizes[0].env, append_seconds, webhook_samples)
+        for s in sizes:
+            section(f"{s.label} size: load about {s.target:,} events, full replay")
+            section_load_and_replay(results, s)
+        print(f"sizes loaded: {sizes[0].head:,} and {sizes[1].head:,} events", flush=True)
         results.add(
             "replay peak RSS growth (large vs small)",
-            size_figures["large"]["replay"]["peak_rss_mb"],
-            size_figures["small"]["replay"]["peak_rss_mb"],
+            sizes[1].replay["peak_rss_mb"],
+            sizes[0].replay["peak_rss_mb"],
             "MB",
             "ratio < 1.2",
             check=lambda ratio, _c: ratio < 1.2,
         )
-        if hook is not None:
-            results.add("event -> signed webhook p50", hook["p50"], None, "s", "info", note=hook_note)
-            results.add(
-                "event -> signed webhook p99",
-                hook["p99"],
-                None,
-                "s",
-                "<= 1 s",
-                check=lambda _r, c: c <= 1.0,
-                note=hook_note,
-            )
-        else:
-            results.add(
-                "event -> signed webhook p99", None, None, "s", "<= 1 s", check=lambda *_: False, note=hook_note
-            )
-        at_n = size_figures["large"]["append"]
-        results.add(
-            f"append: API at {size_figures['large']['head']:,} vs at ~0 events",
-            at_n["rps"],
-            at0["rps"],
-            "ev/s",
-            "ratio >= 0.9",
-            check=lambda ratio, _c: ratio >= 0.9,
-        )
-
-        # ---- 5. cold start on the embedded PostgreSQL ----------------------------------------------
-        print("5. cold start", flush=True)
-        try:
-            seconds = cold_start(tmp / "embedded")
-            results.add(
-                "serve cold start, embedded PG, warm data dir",
-                seconds,
-                None,
-                "s",
-                "<= 5 s",
-                check=lambda _r, c: c <= 5.0,
-            )
-        except Exception as exc:
-            results.add(
-                "serve cold start, embedded PG, warm data dir",
-                None,
-                None,
-                "s",
-                "<= 5 s",
-                check=lambda *_: False,
-                note=f"{type(exc).__name__}: {str(exc)[:200]}",
-            )
+        section(f"chronology and append at {sizes[0].head:,} and {sizes[1].head:,} events, {rounds} interleaved rounds")
+        report_rounds(results, sizes, interleaved_rounds(sizes, rounds, append_seconds, chrono_samples))
+        section("serve cold start on the embedded PostgreSQL")
+        section_cold_start(results, tmp / "embedded")
     finally:
-        asyncio.run(drop_database(admin_url, name))
+        for name in names.values():
+            asyncio.run(drop_database(admin_url, name))
         shutil.rmtree(tmp, ignore_errors=True)
     return results
 
