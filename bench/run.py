@@ -918,6 +918,129 @@ def report_rounds(results: Results, sizes: list[Sized], figures: dict[str, list[
             )
 
 
+def section_peer_appends(results: Results, url: str, env: dict[str, str], seconds: float) -> None:
+    """The `eventsourcing` library's recorder, carelog's store and carelog's API, one after the
+    other on the same (fresh) database: 16 writers, one event per call, each its own stream."""
+    from bench.peer import Peer, PeerSettings, carelog_store_throughput
+
+    peer_rates: dict[str, float] = {}
+    for settings in (PeerSettings(enable_db_functions=False), PeerSettings(enable_db_functions=True)):
+        peer = Peer(url, settings)
+        try:
+            peer_rates[settings.describe()] = peer.append_throughput(seconds, VISIT_BODY)
+            results.notes.append(f"peer: {settings.describe()}: {peer_rates[settings.describe()]:,.0f} ev/s")
+        finally:
+            peer.close()
+    store_rate = asyncio.run(carelog_store_throughput(url, seconds, VISIT_BODY))
+    server = Server(env)
+    try:
+        server.wait_ready()
+        api = api_append_throughput(server.port, asyncio.run(register_children(server.port, CLIENTS)), seconds)
+    finally:
+        server.stop()
+    best = max(peer_rates, key=lambda k: peer_rates[k])
+    for described, rate in peer_rates.items():
+        flag = described.split("enable_db_functions=")[1].split(",")[0]
+        results.add(
+            f"peer: eventsourcing recorder append, 16 writers, enable_db_functions={flag}",
+            rate,
+            None,
+            "ev/s",
+            "info",
+            note=described,
+        )
+    results.add(
+        "peer append: carelog EventStore.append vs eventsourcing recorder, 16 writers, 1 event/call",
+        store_rate,
+        peer_rates[best],
+        "ev/s",
+        "ratio >= 5",
+        check=lambda ratio, _c: ratio >= 5,
+        note=f"peer at its best measured configuration: {best}",
+    )
+    results.add(
+        "peer append: carelog API POST visits vs eventsourcing recorder, 16 writers",
+        api["rps"],
+        peer_rates[best],
+        "ev/s",
+        "ratio >= 2",
+        check=lambda ratio, _c: ratio >= 2,
+        note=f"peer at its best measured configuration: {best}",
+    )
+
+
+def section_peer_reads(results: Results, sized: Sized, samples: int) -> None:
+    """On the large database: the library's table filled with the same events; its notification
+    log from 0 against carelog's replay read path (alternating, best of two each), then one
+    aggregate's events against one child's chronology through the API, sample by sample."""
+    import random
+
+    from bench.peer import Peer, PeerSettings, carelog_read_all
+
+    peer = Peer(sized.url, PeerSettings())
+    server = Server(sized.env)
+    try:
+        filled = peer.fill_from_events(sized.url)
+        peer_s, ours_s, count = [], [], 0
+        for _ in range(2):
+            count, seconds = peer.read_all()
+            peer_s.append(seconds)
+            ours, seconds = asyncio.run(carelog_read_all(sized.url))
+            ours_s.append(seconds)
+        results.add(
+            f"peer read: carelog replay read path vs eventsourcing notification log, {count:,} events",
+            count / min(ours_s),
+            count / min(peer_s),
+            "ev/s",
+            "ratio >= 1",
+            check=lambda ratio, _c: ratio >= 1,
+            note=f"{filled:,} events filled into the library's table; carelog decodes each event's JSON, "
+            "the library returns the stored bytes",
+        )
+        server.wait_ready()
+        asyncio.run(wait_until_quiet(sized.url))
+        rng = random.Random(5)
+        picks = [rng.choice(sized.children) for _ in range(samples)]
+        api, lib, read = asyncio.run(_aggregate_vs_chronology(server.port, peer, picks))
+        results.add(
+            f"peer read p99: child's chronology (API) vs eventsourcing aggregate's events, {count:,} events",
+            percentile(api, 0.99),
+            percentile(lib, 0.99),
+            "ms",
+            "ratio <= 1",
+            check=lambda ratio, _c: ratio <= 1,
+            note=f"p50 {percentile(api, 0.5):.2f} vs {percentile(lib, 0.5):.2f} ms; the library read "
+            f"{read / max(len(picks), 1):.0f} events an aggregate, the chronology pages 100",
+        )
+    finally:
+        server.stop()
+        peer.close()
+
+
+async def _aggregate_vs_chronology(port: int, peer: Any, picks: list[str]) -> tuple[list[float], list[float], int]:
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reader')}"})
+    api: list[float] = []
+    lib: list[float] = []
+    read = 0
+    try:
+        for k, child in enumerate(picks[:20] + picks):
+            t = time.perf_counter()
+            status, data = await conn.request("GET", f"/v1/children/{child}/chronology?order=recorded&limit=100")
+            elapsed = (time.perf_counter() - t) * 1000.0
+            if status != 200:
+                raise RuntimeError(f"chronology: {status} {data[:300]!r}")
+            t = time.perf_counter()
+            events = peer.read_aggregate(f"child-{child}")
+            lib_elapsed = (time.perf_counter() - t) * 1000.0
+            if k >= 20:  # the first 20 warm both paths
+                api.append(elapsed)
+                lib.append(lib_elapsed)
+                read += events
+    finally:
+        await conn.close()
+    return api, lib, read
+
+
 def section_cold_start(results: Results, data_dir: Path) -> None:
     try:
         seconds: float | None = cold_start(data_dir)
@@ -947,7 +1070,7 @@ def run(args: argparse.Namespace) -> Results:
     rounds = 3
     admin_url = args.database_url or os.environ.get("CARELOG_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
     tag = uuid.uuid4().hex[:10]
-    names = {"small": f"carelog_bench_{tag}_s", "large": f"carelog_bench_{tag}_l"}
+    names = {"small": f"carelog_bench_{tag}_s", "large": f"carelog_bench_{tag}_l", "peer": f"carelog_bench_{tag}_p"}
     results = Results(
         sizes={
             "small_events": small,
@@ -960,10 +1083,10 @@ def run(args: argparse.Namespace) -> Results:
     )
     results.notes.append(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; quick={quick}")
     tmp = Path(tempfile.mkdtemp(prefix="carelog-bench-"))
-    section = Section(5)
+    section = Section(7)
     sizes: list[Sized] = []
     try:
-        for label, target in (("small", small), ("large", large)):
+        for label, target in (("small", small), ("large", large), ("peer", 0)):
             url = asyncio.run(create_database(admin_url, names[label])).replace(
                 "postgresql+asyncpg://", "postgresql://"
             )
@@ -973,7 +1096,7 @@ def run(args: argparse.Namespace) -> Results:
         print(f"bench databases {names['small']} and {names['large']}; loading about {small:,} and {large:,} events")
         section("append throughput on an empty log, raw baselines; event -> signed webhook")
         section_append_empty(results, sizes[0].url, sizes[0].env, append_seconds, webhook_samples)
-        for s in sizes:
+        for s in sizes[:2]:
             section(f"{s.label} size: load about {s.target:,} events, full replay")
             section_load_and_replay(results, s)
         print(f"sizes loaded: {sizes[0].head:,} and {sizes[1].head:,} events", flush=True)
@@ -986,7 +1109,11 @@ def run(args: argparse.Namespace) -> Results:
             check=lambda ratio, _c: ratio < 1.2,
         )
         section(f"chronology and append at {sizes[0].head:,} and {sizes[1].head:,} events, {rounds} interleaved rounds")
-        report_rounds(results, sizes, interleaved_rounds(sizes, rounds, append_seconds, chrono_samples))
+        report_rounds(results, sizes[:2], interleaved_rounds(sizes[:2], rounds, append_seconds, chrono_samples))
+        section("peer: the eventsourcing library's appends beside carelog's store and API, on a fresh database")
+        section_peer_appends(results, sizes[2].url, sizes[2].env, append_seconds)
+        section(f"peer: reading the log and one aggregate at {sizes[1].head:,} events")
+        section_peer_reads(results, sizes[1], chrono_samples)
         section("serve cold start on the embedded PostgreSQL")
         section_cold_start(results, tmp / "embedded")
     finally:

@@ -29,6 +29,13 @@ EXPECTED = (
     "event -> signed webhook p99",
     "append: API at",
     "serve cold start",
+    "server CPU per request, append",
+    "server CPU per request, chronology",
+    "peer: eventsourcing recorder append",
+    "peer append: carelog EventStore.append vs eventsourcing",
+    "peer append: carelog API POST visits vs eventsourcing",
+    "peer read: carelog replay read path vs eventsourcing",
+    "peer read p99: child's chronology (API) vs eventsourcing",
 )
 
 
@@ -40,7 +47,7 @@ def test_quick_bench_produces_every_metric(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,  # a slow machine; speed is the table's business, not this test's
+        timeout=600,  # a slow machine; speed is the table's business, not this test's
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "| metric" in done.stdout and "verdict" in done.stdout
