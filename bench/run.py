@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -446,10 +447,10 @@ async def chronology_latency(port: int, url: str, children: list[str], samples: 
 
 
 # ==== 3: replay ======================================================================================
-def replay_subprocess(url: str) -> dict[str, float]:
+def replay_subprocess(url: str, *args: str) -> dict[str, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        carelog_cmd("replay"),
+        carelog_cmd("replay", *args),
         env=_env(CARELOG_DATABASE_URL=url),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -655,7 +656,7 @@ def cold_start(data_dir: Path) -> float:
 
 
 # ==== bulk loading ===================================================================================
-async def bulk_load(url: str, target_total: int, first_block: int) -> tuple[int, list[str], int]:
+async def bulk_load(url: str, target_total: int, first_block: int) -> tuple[int, list[str], list[str]]:
     from bench.generator import load_bulk
     from shared.db import create_engine
     from shared.eventstore import EventStore
@@ -678,7 +679,7 @@ async def bulk_load(url: str, target_total: int, first_block: int) -> tuple[int,
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
-    return head, [str(c) for c in result.child_ids], result.blocks
+    return head, [str(c) for c in result.child_ids], [str(h) for h in result.household_ids]
 
 
 async def vacuum(url: str) -> float:
@@ -722,6 +723,8 @@ class Sized:
     target: int
     head: int = 0
     children: list[str] = field(default_factory=list)
+    households: list[str] = field(default_factory=list)
+    busiest_child: str = ""
     replay: dict[str, float] = field(default_factory=dict)
 
 
@@ -786,7 +789,8 @@ def section_webhook(results: Results, port: int, samples: int) -> None:
 def section_load_and_replay(results: Results, sized: Sized) -> None:
     """Load the database to its size, then the full replay beside the raw cursor read."""
     t = time.perf_counter()
-    sized.head, sized.children, _blocks = asyncio.run(bulk_load(sized.url, sized.target, 0))
+    sized.head, sized.children, sized.households = asyncio.run(bulk_load(sized.url, sized.target, 0))
+    sized.busiest_child = asyncio.run(busiest_child(sized.url))
     load_s = time.perf_counter() - t
     print(f"  loaded {sized.head:,} events in {load_s:.1f}s ({sized.head / max(load_s, 1e-9):,.0f} ev/s)", flush=True)
     results.sizes[f"{sized.label}_events_actual"] = sized.head
@@ -818,20 +822,69 @@ def section_load_and_replay(results: Results, sized: Sized) -> None:
     )
 
 
+async def busiest_child(url: str) -> str:
+    """The child with the most events: the subject-access export measured is the largest."""
+    conn = await asyncpg.connect(url)
+    try:
+        found = await conn.fetchval(
+            "SELECT c FROM events, unnest(child_ids) AS c GROUP BY c ORDER BY count(*) DESC, c LIMIT 1"
+        )
+        return str(found)
+    finally:
+        await conn.close()
+
+
+INTERACTIVE = ("worklist", "household compliance", "caseloads", "subject-access export (JSON)", "monthly KPI report")
+
+
+async def interactive_reads(port: int, sized: Sized, samples: int, seed: int) -> dict[str, list[float]]:
+    """`samples` sequential requests of each interactive read, as a registered manager; ms."""
+    import random
+
+    rng = random.Random(seed)
+    month = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y-%m")
+    paths: dict[str, Callable[[], str]] = {
+        "worklist": lambda: "/v1/visits/due",
+        "household compliance": lambda: f"/v1/households/{rng.choice(sized.households)}/compliance",
+        "caseloads": lambda: "/v1/caseloads",
+        "subject-access export (JSON)": lambda: f"/v1/children/{sized.busiest_child}/export",
+        "monthly KPI report": lambda: f"/v1/reports/kpis?month={month}",
+    }
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reads')}"})
+    out: dict[str, list[float]] = {name: [] for name in INTERACTIVE}
+    try:
+        for name in INTERACTIVE:
+            for k in range(samples + 1):
+                path = paths[name]()
+                t = time.perf_counter()
+                status, data = await conn.request("GET", path)
+                elapsed = (time.perf_counter() - t) * 1000.0
+                if status != 200:
+                    raise RuntimeError(f"{path}: {status} {data[:300]!r}")
+                if k > 0:  # the first warms the path
+                    out[name].append(elapsed)
+    finally:
+        await conn.close()
+    return out
+
+
 def measure_round(server: Server, sized: Sized, writers: list[str], seconds: float, samples: int, k: int) -> Any:
     """One round on one database: chronology reads, then appends, with the server's CPU for each."""
     pid = server.proc.pid
     cpu0 = process_cpu_seconds(pid)
     chrono = asyncio.run(chronology_latency(server.port, sized.url, sized.children, samples, seed=11 + k))
     cpu1 = process_cpu_seconds(pid)
+    reads = asyncio.run(interactive_reads(server.port, sized, max(5, samples // 20), seed=k))
+    cpu1b = process_cpu_seconds(pid)
     append = api_append_throughput(server.port, writers, seconds)
     cpu2 = process_cpu_seconds(pid)
-    figures = {
+    figures: dict[str, Any] = {
+        "reads": reads,
         "chrono": chrono,
         "chrono_p99": percentile(chrono["api"], 0.99),
         "append_rps": append["rps"],
         "chrono_cpu_ms": (cpu1 - cpu0) / chrono["sent"] * 1000.0,
-        "append_cpu_ms": (cpu2 - cpu1) / max(append["sent"], 1) * 1000.0,
+        "append_cpu_ms": (cpu2 - cpu1b) / max(append["sent"], 1) * 1000.0,
     }
     print(
         f"  round {k + 1} {sized.label}: chronology p99 {figures['chrono_p99']:.2f} ms, "
@@ -905,6 +958,8 @@ def report_rounds(results: Results, sizes: list[Sized], figures: dict[str, list[
         check=lambda ratio, _c: ratio >= 0.9,
         note="per-round ratios " + ", ".join(f"{r:.2f}" for r in append_ratios),
     )
+    for name in INTERACTIVE:
+        report_read(results, sizes, figures, name)
     for s in sizes:
         for what in ("append", "chrono"):
             name = "append (POST visit)" if what == "append" else "chronology"
@@ -1041,6 +1096,100 @@ async def _aggregate_vs_chronology(port: int, peer: Any, picks: list[str]) -> tu
     return api, lib, read
 
 
+def section_as_of(results: Results, sized: Sized, samples: int) -> None:
+    """Investigations as of a past instant T (the middle of the large log's recording): the full
+    as-of replay (`carelog replay --as-of T` into its own schema) against a child's compliance as
+    of T and the monthly KPI report as of T through the API, which need no replay."""
+    conn_url = sized.url
+
+    async def middle() -> datetime:
+        conn = await asyncpg.connect(conn_url)
+        try:
+            found: datetime = await conn.fetchval(
+                "SELECT recorded_at FROM events WHERE position = (SELECT position / 2 FROM events_head WHERE id)"
+            )
+            return found
+        finally:
+            await conn.close()
+
+    instant = asyncio.run(middle())
+    full = replay_subprocess(sized.url, "--as-of", instant.isoformat(), "--schema", "bench_asof")
+    server = Server(sized.env)
+    try:
+        server.wait_ready()
+        asyncio.run(wait_until_quiet(sized.url))
+        measured = asyncio.run(_as_of_reads(server.port, sized.children, instant, samples))
+    finally:
+        server.stop()
+    for what, label in (("compliance", "a child's compliance (API)"), ("kpis", "the monthly KPI report (API)")):
+        latencies = measured[what]
+        results.add(
+            f"as of a past instant: {label} p99 vs the full as-of replay, {sized.head:,} events",
+            percentile(latencies, 0.99),
+            full["seconds"],
+            "s",
+            "ratio <= 0.05",
+            check=lambda ratio, _c: ratio <= 0.05,
+            note=f"T = {instant.isoformat()} (half the log recorded); p50 {percentile(latencies, 0.5):.3f} s "
+            f"over {len(latencies)} requests; full as-of replay {full['seconds']:.1f} s",
+        )
+
+
+async def _as_of_reads(port: int, children: list[str], instant: datetime, samples: int) -> dict[str, list[float]]:
+    import random
+
+    rng = random.Random(3)
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-inquiry')}"})
+    at = instant.isoformat().replace("+00:00", "Z")
+    month = (instant - timedelta(days=45)).strftime("%Y-%m")
+    out: dict[str, list[float]] = {"compliance": [], "kpis": []}
+    # Children of the log's first blocks: recorded before T, known as of T.
+    known = children[: max(1, len(children) * 2 // 5)]
+    paths = [("compliance", f"/v1/children/{rng.choice(known)}/compliance?as_of={at}") for _ in range(samples)]
+    paths += [("kpis", f"/v1/reports/kpis?month={month}&as_of={at}") for _ in range(max(3, samples // 10))]
+    try:
+        for k, (what, path) in enumerate(paths):
+            t = time.perf_counter()
+            status, data = await conn.request("GET", path)
+            elapsed = time.perf_counter() - t
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {data[:300]!r}")
+            if k > 0:  # the first warms the path
+                out[what].append(elapsed)
+    finally:
+        await conn.close()
+    return out
+
+
+def report_read(results: Results, sizes: list[Sized], figures: dict[str, list[Any]], name: str) -> None:
+    """One interactive read: its p50/p99 at each size, and its p99 growth (median per-round ratio)."""
+    small, large = sizes
+    for s in sizes:
+        latencies = [v for f in figures[s.label] for v in f["reads"][name]]
+        results.add(
+            f"{name} p99 at {s.head:,} events",
+            percentile(latencies, 0.99),
+            None,
+            "ms",
+            "info",
+            note=f"p50 {percentile(latencies, 0.5):.1f} ms over {len(latencies)} requests",
+        )
+    per_round = [
+        percentile(b["reads"][name], 0.99) / percentile(a["reads"][name], 0.99)
+        for a, b in zip(figures[small.label], figures[large.label], strict=True)
+    ]
+    results.add(
+        f"{name} p99 growth (large vs small), median of {len(per_round)} interleaved rounds",
+        _median([percentile(f["reads"][name], 0.99) for f in figures[large.label]]),
+        _median([percentile(f["reads"][name], 0.99) for f in figures[small.label]]),
+        "ms",
+        "ratio <= 1.5",
+        ratio=_median(per_round),
+        check=lambda ratio, _c: ratio <= 1.5,
+        note="per-round ratios " + ", ".join(f"{r:.2f}" for r in per_round),
+    )
+
+
 def section_cold_start(results: Results, data_dir: Path) -> None:
     try:
         seconds: float | None = cold_start(data_dir)
@@ -1083,7 +1232,7 @@ def run(args: argparse.Namespace) -> Results:
     )
     results.notes.append(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; quick={quick}")
     tmp = Path(tempfile.mkdtemp(prefix="carelog-bench-"))
-    section = Section(7)
+    section = Section(8)
     sizes: list[Sized] = []
     try:
         for label, target in (("small", small), ("large", large), ("peer", 0)):
@@ -1110,6 +1259,8 @@ def run(args: argparse.Namespace) -> Results:
         )
         section(f"chronology and append at {sizes[0].head:,} and {sizes[1].head:,} events, {rounds} interleaved rounds")
         report_rounds(results, sizes[:2], interleaved_rounds(sizes[:2], rounds, append_seconds, chrono_samples))
+        section(f"investigations as of a past instant at {sizes[1].head:,} events: no replay vs the full as-of replay")
+        section_as_of(results, sizes[1], 20 if quick else 100)
         section("peer: the eventsourcing library's appends beside carelog's store and API, on a fresh database")
         section_peer_appends(results, sizes[2].url, sizes[2].env, append_seconds)
         section(f"peer: reading the log and one aggregate at {sizes[1].head:,} events")
