@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -224,11 +225,11 @@ VISIT_BODY = {
 def _append_worker(port: int, auth: str, child_ids: list[str], warmup: float, duration: float, out: Any) -> None:
     """One client process: len(child_ids) keep-alive connections, each posting visits to its child."""
 
-    async def run() -> tuple[int, int, list[str]]:
+    async def run() -> tuple[list[int], list[str], float]:
         body = orjson.dumps({**VISIT_BODY, "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()})
         start = time.perf_counter()
         measure_from, stop = start + warmup, start + warmup + duration
-        counts = [0, 0]
+        counts = [0, 0, 0]  # counted 201s, counted failures, every request sent (warm-up included)
         errors: list[str] = []
 
         async def client(child: str) -> None:
@@ -238,6 +239,7 @@ def _append_worker(port: int, auth: str, child_ids: list[str], warmup: float, du
                 while (now := time.perf_counter()) < stop:
                     status, data = await conn.request("POST", path, body)
                     done = time.perf_counter()
+                    counts[2] += 1
                     if measure_from <= now and done <= stop:
                         counts[0 if status == 201 else 1] += 1
                     if status != 201 and len(errors) < 3:
@@ -247,15 +249,15 @@ def _append_worker(port: int, auth: str, child_ids: list[str], warmup: float, du
 
         cpu0 = time.process_time()
         await asyncio.gather(*(client(c) for c in child_ids))
-        return counts[0], counts[1], errors + [f"cpu={time.process_time() - cpu0}"]
+        return counts, errors, time.process_time() - cpu0
 
-    ok, failed, notes = asyncio.run(run())
-    cpu = float(notes.pop().removeprefix("cpu="))
-    out.put((ok, failed, cpu, notes))
+    counts, notes, cpu = asyncio.run(run())
+    out.put((counts[0], counts[1], cpu, notes, counts[2]))
 
 
 def api_append_throughput(port: int, children: list[str], duration: float, warmup: float = 1.0) -> dict[str, float]:
-    """16 clients over CLIENT_PROCESSES processes; returns req/s and client CPU (cores)."""
+    """16 clients over CLIENT_PROCESSES processes; returns req/s, client CPU (cores) and the number
+    of requests sent in all (warm-up included, for the server's CPU per request)."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     auth = token("registered_manager", "bench-writer")
@@ -270,9 +272,10 @@ def api_append_throughput(port: int, children: list[str], duration: float, warmu
     failed = sum(r[1] for r in results)
     cpu = sum(r[2] for r in results)
     errors = [e for r in results for e in r[3]]
+    sent = sum(r[4] for r in results)
     if failed:
         print(f"  ! {failed} failed appends, e.g. {errors[:2]}", flush=True)
-    return {"rps": ok / duration, "failed": failed, "client_cpu_cores": cpu / (warmup + duration)}
+    return {"rps": ok / duration, "failed": failed, "client_cpu_cores": cpu / (warmup + duration), "sent": sent}
 
 
 async def register_children(port: int, n: int) -> list[str]:
@@ -412,45 +415,42 @@ CHRONO_SQL = (
 )
 
 
-async def chronology_latency(port: int, url: str, children: list[str], samples: int) -> dict[str, float]:
+async def chronology_latency(port: int, url: str, children: list[str], samples: int, seed: int = 11) -> dict[str, Any]:
+    """`samples` API chronology reads of random children, each followed by the raw query for the
+    same child; the latencies in ms, and the number of API requests sent (warm-up included)."""
     import random
 
-    rng = random.Random(11)
+    rng = random.Random(seed)
     picks = [rng.choice(children) for _ in range(samples)]
     conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reader')}"})
     api: list[float] = []
     raw: list[float] = []
+    warm = picks[: min(20, samples)]
     db = await asyncpg.connect(url)
     try:
-        for child in picks[: min(20, samples)]:  # warm both paths
+        for child in warm:  # warm both paths
             await conn.request("GET", f"/v1/children/{child}/chronology?order=recorded&limit=100")
             await db.fetch(CHRONO_SQL, uuid.UUID(child))
         for child in picks:
             t = time.perf_counter()
             status, data = await conn.request("GET", f"/v1/children/{child}/chronology?order=recorded&limit=100")
-            api.append(time.perf_counter() - t)
+            api.append((time.perf_counter() - t) * 1000.0)
             if status != 200:
                 raise RuntimeError(f"chronology: {status} {data[:300]!r}")
             t = time.perf_counter()
             await db.fetch(CHRONO_SQL, uuid.UUID(child))
-            raw.append(time.perf_counter() - t)
+            raw.append((time.perf_counter() - t) * 1000.0)
     finally:
         await conn.close()
         await db.close()
-    ms = 1000.0
-    return {
-        "api_p50": percentile(api, 0.5) * ms,
-        "api_p99": percentile(api, 0.99) * ms,
-        "raw_p50": percentile(raw, 0.5) * ms,
-        "raw_p99": percentile(raw, 0.99) * ms,
-    }
+    return {"api": api, "raw": raw, "sent": len(warm) + len(picks)}
 
 
 # ==== 3: replay ======================================================================================
-def replay_subprocess(url: str) -> dict[str, float]:
+def replay_subprocess(url: str, *args: str) -> dict[str, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        carelog_cmd("replay"),
+        carelog_cmd("replay", *args),
         env=_env(CARELOG_DATABASE_URL=url),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -662,7 +662,7 @@ def cold_start(data_dir: Path) -> float:
 
 
 # ==== bulk loading ===================================================================================
-async def bulk_load(url: str, target_total: int, first_block: int) -> tuple[int, list[str], int]:
+async def bulk_load(url: str, target_total: int, first_block: int) -> tuple[int, list[str], list[str]]:
     from bench.generator import load_bulk
     from shared.db import create_engine
     from shared.eventstore import EventStore
@@ -685,7 +685,7 @@ async def bulk_load(url: str, target_total: int, first_block: int) -> tuple[int,
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
-    return head, [str(c) for c in result.child_ids], result.blocks
+    return head, [str(c) for c in result.child_ids], [str(h) for h in result.household_ids]
 
 
 async def vacuum(url: str) -> float:
@@ -719,55 +719,48 @@ async def wait_until_quiet(url: str, still: float = 2.0, longest: float = 600.0)
 
 
 # ==== the run ========================================================================================
-def run(args: argparse.Namespace) -> Results:
-    from shared.db import create_database, drop_database, migrate
+@dataclass
+class Sized:
+    """One of the two databases the sizes are measured on, and what was measured there."""
 
-    quick = args.quick
-    large = args.events or (8_000 if quick else 1_000_000)
-    small = max(1000, large // 10)
-    append_seconds = args.seconds or (3.0 if quick else 15.0)
-    chrono_samples = 60 if quick else 500
-    webhook_samples = 5 if quick else 40
-    admin_url = args.database_url or os.environ.get("CARELOG_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
-    name = f"carelog_bench_{uuid.uuid4().hex[:10]}"
-    results = Results(
-        sizes={
-            "small_events": small,
-            "large_events": large,
-            "clients": CLIENTS,
-            "client_processes": CLIENT_PROCESSES,
-            "append_seconds": int(append_seconds),
-        }
-    )
-    results.notes.append(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; quick={quick}")
-    url_sa = asyncio.run(create_database(admin_url, name))
-    url = url_sa.replace("postgresql+asyncpg://", "postgresql://")
-    tmp = Path(tempfile.mkdtemp(prefix="carelog-bench-"))
-    print(f"bench database {name}; sizes {small} and {large} events", flush=True)
+    label: str
+    url: str
+    env: dict[str, str]
+    target: int
+    head: int = 0
+    children: list[str] = field(default_factory=list)
+    households: list[str] = field(default_factory=list)
+    busiest_child: str = ""
+    replay: dict[str, float] = field(default_factory=dict)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Section:
+    """Numbered section headers, printed in the order the sections run."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def __call__(self, title: str) -> None:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {title}", flush=True)
+
+
+def section_append_empty(results: Results, url: str, env: dict[str, str], seconds: float, hooks: int) -> None:
+    """Append throughput on an empty log against the raw baselines; the webhook on the same server."""
+    raw1 = asyncio.run(raw_append_throughput(url, 1, seconds))
+    raw10 = asyncio.run(raw_append_throughput(url, 10, seconds))
+    raw100 = asyncio.run(raw_append_throughput(url, 100, seconds))
+    server = Server(env)
     try:
-        migrate(url)
-        env = _env(CARELOG_DATABASE_URL=url, CARELOG_DATA_DIR=str(tmp / "serve"))
-
-        # ---- 1. append throughput: raw baselines, then the API on an empty log ----------------------
-        print("1. append throughput", flush=True)
-        raw1 = asyncio.run(raw_append_throughput(url, 1, append_seconds))
-        raw10 = asyncio.run(raw_append_throughput(url, 10, append_seconds))
-        raw100 = asyncio.run(raw_append_throughput(url, 100, append_seconds))
-        server = Server(env)
-        try:
-            server.wait_ready()
-            children = asyncio.run(register_children(server.port, CLIENTS))
-            at0 = api_append_throughput(server.port, children, append_seconds)
-            # ---- 4. event -> signed webhook ----------------------------------------------------
-            print("4. event -> webhook", flush=True)
-            try:
-                measured: dict[str, Any] = asyncio.run(webhook_latency(server.port, webhook_samples))
-                hook: dict[str, Any] | None = measured
-                hook_note = f"{measured['verified']}/{measured['samples']} signatures verified"
-            except Exception as exc:  # e.g. the notifications API not there yet
-                hook, hook_note = None, f"not measured: {type(exc).__name__}: {str(exc)[:200]}"
-        finally:
-            server.stop()
+        server.wait_ready()
+        children = asyncio.run(register_children(server.port, CLIENTS))
+        at0 = api_append_throughput(server.port, children, seconds)
         results.add(
             "append: API POST visits, 16 clients vs raw 1 event/txn",
             at0["rps"],
@@ -780,137 +773,512 @@ def run(args: argparse.Namespace) -> Results:
         results.add("append: raw ceiling, 10 events/txn", at0["rps"], raw10, "ev/s", "ceiling (info)")
         results.add("append: raw ceiling, 100 events/txn", at0["rps"], raw100, "ev/s", "ceiling (info)")
         results.add("append: load client CPU (cores of 2)", at0["client_cpu_cores"], None, "cores", "< 1 (info)")
+        section_webhook(results, server.port, hooks)
+    finally:
+        server.stop()
 
-        # ---- bulk load to the small size; 3. replay; 2. chronology -----------------------------
-        size_figures: dict[str, dict[str, Any]] = {}
-        first_block = 0
-        all_children: list[str] = []
-        for label, size in (("small", small), ("large", large)):
-            print(f"loading {size} events", flush=True)
-            t = time.perf_counter()
-            head, new_children, first_block = asyncio.run(bulk_load(url, size, first_block))
-            all_children += new_children
-            load_s = time.perf_counter() - t
-            print(f"  loaded to {head} events in {load_s:.1f}s ({(head) / max(load_s, 1e-9):,.0f} ev/s)", flush=True)
-            results.sizes[f"{label}_events_actual"] = head
-            replay = replay_subprocess(url)
-            count, raw_s = asyncio.run(raw_cursor_read(url))
-            replay["eps"] = count / replay["seconds"]
-            replay["raw_eps"] = count / raw_s
-            rows, rows_s = asyncio.run(rows_written_alone(url))
-            replay["rows"], replay["rows_eps"] = rows, count / rows_s
-            print(f"  vacuumed after the load and replay in {asyncio.run(vacuum(url)):.1f}s", flush=True)
-            server = Server(env)
-            try:
-                server.wait_ready()
-                settled = asyncio.run(wait_until_quiet(url))
-                print(f"  server settled (overdue clocks escalated) in {settled:.1f}s", flush=True)
-                chrono = asyncio.run(chronology_latency(server.port, url, all_children, chrono_samples))
-                at_n = api_append_throughput(server.port, children, append_seconds) if label == "large" else None
-            finally:
-                server.stop()
-            size_figures[label] = {"head": head, "replay": replay, "chrono": chrono, "append": at_n}
 
-        for label in ("small", "large"):
-            f = size_figures[label]
-            r, c = f["replay"], f["chrono"]
-            n = f"{f['head']:,}"
-            results.add(f"chronology p50 at {n} events", c["api_p50"], c["raw_p50"], "ms", "info")
-            results.add(
-                f"chronology p99 at {n} events",
-                c["api_p99"],
-                c["raw_p99"],
-                "ms",
-                "ratio <= 2",
-                check=lambda ratio, _c: ratio <= 2,
-            )
-        results.add(
-            "chronology p99 growth (API, large vs small)",
-            size_figures["large"]["chrono"]["api_p99"],
-            size_figures["small"]["chrono"]["api_p99"],
-            "ms",
-            "ratio <= 1.5",
-            check=lambda ratio, _c: ratio <= 1.5,
+def section_webhook(results: Results, port: int, samples: int) -> None:
+    try:
+        hook: dict[str, Any] = asyncio.run(webhook_latency(port, samples))
+    except Exception as exc:  # e.g. the notifications API not there yet
+        note = f"not measured: {type(exc).__name__}: {str(exc)[:200]}"
+        results.add("event -> signed webhook p99", None, None, "s", "<= 1 s", check=lambda *_: False, note=note)
+        return
+    note = f"{hook['verified']}/{hook['samples']} signatures verified"
+    results.add("event -> signed webhook p50", hook["p50"], None, "s", "info", note=note)
+    results.add(
+        "event -> signed webhook p99", hook["p99"], None, "s", "<= 1 s", check=lambda _r, c: c <= 1.0, note=note
+    )
+
+
+def section_load_and_replay(results: Results, sized: Sized) -> None:
+    """Load the database to its size, then the full replay beside the raw cursor read."""
+    t = time.perf_counter()
+    sized.head, sized.children, sized.households = asyncio.run(bulk_load(sized.url, sized.target, 0))
+    sized.busiest_child = asyncio.run(busiest_child(sized.url))
+    load_s = time.perf_counter() - t
+    print(f"  loaded {sized.head:,} events in {load_s:.1f}s ({sized.head / max(load_s, 1e-9):,.0f} ev/s)", flush=True)
+    results.sizes[f"{sized.label}_events_actual"] = sized.head
+    replay = replay_subprocess(sized.url)
+    count, raw_s = asyncio.run(raw_cursor_read(sized.url))
+    replay["eps"], replay["raw_eps"] = count / replay["seconds"], count / raw_s
+    rows, rows_s = asyncio.run(rows_written_alone(sized.url))
+    replay["rows"], replay["rows_eps"] = rows, count / rows_s
+    sized.replay = replay
+    print(f"  vacuumed after the load and replay in {asyncio.run(vacuum(sized.url)):.1f}s", flush=True)
+    n = f"{sized.head:,}"
+    results.add(
+        f"replay all projections at {n} events",
+        replay["eps"],
+        replay["raw_eps"],
+        "ev/s",
+        "ratio >= 0.5",
+        check=lambda ratio, _c: ratio >= 0.5,
+        note=f"replay {replay['seconds']:.1f}s ({replay['wall_seconds']:.1f}s with process start); "
+        f"peak RSS {replay['peak_rss_mb']:.0f} MB",
+    )
+    results.add(
+        f"replay: its rows written by PostgreSQL alone, {n} events",
+        replay["eps"],
+        replay["rows_eps"],
+        "ev/s",
+        "ceiling (info)",
+        note=f"{rows:,} rows copied set-based into tables with the same indexes",
+    )
+
+
+async def busiest_child(url: str) -> str:
+    """The child with the most events: the subject-access export measured is the largest."""
+    conn = await asyncpg.connect(url)
+    try:
+        found = await conn.fetchval(
+            "SELECT c FROM events, unnest(child_ids) AS c GROUP BY c ORDER BY count(*) DESC, c LIMIT 1"
         )
-        for label in ("small", "large"):
-            r = size_figures[label]["replay"]
+        return str(found)
+    finally:
+        await conn.close()
+
+
+INTERACTIVE = ("worklist", "household compliance", "caseloads", "subject-access export (JSON)", "monthly KPI report")
+
+
+async def interactive_reads(port: int, sized: Sized, samples: int, seed: int) -> dict[str, list[float]]:
+    """`samples` sequential requests of each interactive read, as a registered manager; ms."""
+    import random
+
+    rng = random.Random(seed)
+    month = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y-%m")
+    # The bulk load records every event when it is loaded, long after the month closed: read as of
+    # now (capped at the head, provisional), the report covers the whole log, not an empty month.
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    paths: dict[str, Callable[[], str]] = {
+        "worklist": lambda: "/v1/visits/due",
+        "household compliance": lambda: f"/v1/households/{rng.choice(sized.households)}/compliance",
+        "caseloads": lambda: "/v1/caseloads",
+        "subject-access export (JSON)": lambda: f"/v1/children/{sized.busiest_child}/export",
+        "monthly KPI report": lambda: f"/v1/reports/kpis?month={month}&as_of={now}",
+    }
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reads')}"})
+    out: dict[str, list[float]] = {name: [] for name in INTERACTIVE}
+    try:
+        for name in INTERACTIVE:
+            for k in range(samples + 1):
+                path = paths[name]()
+                t = time.perf_counter()
+                status, data = await conn.request("GET", path)
+                elapsed = (time.perf_counter() - t) * 1000.0
+                if status != 200:
+                    raise RuntimeError(f"{path}: {status} {data[:300]!r}")
+                if k > 0:  # the first warms the path
+                    out[name].append(elapsed)
+    finally:
+        await conn.close()
+    return out
+
+
+def measure_round(server: Server, sized: Sized, writers: list[str], seconds: float, samples: int, k: int) -> Any:
+    """One round on one database: chronology reads, then appends, with the server's CPU for each."""
+    pid = server.proc.pid
+    cpu0 = process_cpu_seconds(pid)
+    chrono = asyncio.run(chronology_latency(server.port, sized.url, sized.children, samples, seed=11 + k))
+    cpu1 = process_cpu_seconds(pid)
+    reads = asyncio.run(interactive_reads(server.port, sized, max(5, samples // 20), seed=k))
+    cpu1b = process_cpu_seconds(pid)
+    append = api_append_throughput(server.port, writers, seconds)
+    cpu2 = process_cpu_seconds(pid)
+    figures: dict[str, Any] = {
+        "reads": reads,
+        "chrono": chrono,
+        "chrono_p99": percentile(chrono["api"], 0.99),
+        "append_rps": append["rps"],
+        "chrono_cpu_ms": (cpu1 - cpu0) / chrono["sent"] * 1000.0,
+        "append_cpu_ms": (cpu2 - cpu1b) / max(append["sent"], 1) * 1000.0,
+    }
+    print(
+        f"  round {k + 1} {sized.label}: chronology p99 {figures['chrono_p99']:.2f} ms, "
+        f"append {append['rps']:,.0f} ev/s",
+        flush=True,
+    )
+    return figures
+
+
+def interleaved_rounds(sizes: list[Sized], rounds: int, seconds: float, samples: int) -> dict[str, list[Any]]:
+    """Both databases served at once and measured in turn (small, large, small, large, ...), so a
+    drift of the machine's speed falls on both sizes alike; growth is then a per-round ratio."""
+    servers = {s.label: Server(s.env) for s in sizes}
+    try:
+        for s in sizes:
+            servers[s.label].wait_ready()
+        for s in sizes:
+            settled = asyncio.run(wait_until_quiet(s.url))
+            print(f"  {s.label} server settled (overdue clocks escalated) in {settled:.1f}s", flush=True)
+        writers = {s.label: asyncio.run(register_children(servers[s.label].port, CLIENTS)) for s in sizes}
+        figures: dict[str, list[Any]] = {s.label: [] for s in sizes}
+        for k in range(rounds):
+            for s in sizes:
+                figures[s.label].append(measure_round(servers[s.label], s, writers[s.label], seconds, samples, k))
+        return figures
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _median(values: list[float]) -> float:
+    return percentile(values, 0.5)
+
+
+def report_rounds(results: Results, sizes: list[Sized], figures: dict[str, list[Any]]) -> None:
+    small, large = sizes
+    for s in sizes:
+        api = [v for f in figures[s.label] for v in f["chrono"]["api"]]
+        raw = [v for f in figures[s.label] for v in f["chrono"]["raw"]]
+        n = f"{s.head:,}"
+        results.add(f"chronology p50 at {n} events", percentile(api, 0.5), percentile(raw, 0.5), "ms", "info")
+        results.add(
+            f"chronology p99 at {n} events",
+            percentile(api, 0.99),
+            percentile(raw, 0.99),
+            "ms",
+            "ratio <= 2",
+            check=lambda ratio, _c: ratio <= 2,
+        )
+    pairs = list(zip(figures[small.label], figures[large.label], strict=True))
+    rounds = len(pairs)
+    chrono_ratios = [b["chrono_p99"] / a["chrono_p99"] for a, b in pairs]
+    results.add(
+        f"chronology p99 growth (API, large vs small), median of {rounds} interleaved rounds",
+        _median([b["chrono_p99"] for _a, b in pairs]),
+        _median([a["chrono_p99"] for a, _b in pairs]),
+        "ms",
+        "ratio <= 1.5",
+        ratio=_median(chrono_ratios),
+        check=lambda ratio, _c: ratio <= 1.5,
+        note="per-round ratios " + ", ".join(f"{r:.2f}" for r in chrono_ratios),
+    )
+    append_ratios = [b["append_rps"] / a["append_rps"] for a, b in pairs]
+    results.add(
+        f"append: API at {large.head:,} vs at {small.head:,} events, median of {rounds} interleaved rounds",
+        _median([b["append_rps"] for _a, b in pairs]),
+        _median([a["append_rps"] for a, _b in pairs]),
+        "ev/s",
+        "ratio >= 0.9",
+        ratio=_median(append_ratios),
+        check=lambda ratio, _c: ratio >= 0.9,
+        note="per-round ratios " + ", ".join(f"{r:.2f}" for r in append_ratios),
+    )
+    for name in INTERACTIVE:
+        report_read(results, sizes, figures, name)
+    for s in sizes:
+        for what in ("append", "chrono"):
+            name = "append (POST visit)" if what == "append" else "chronology"
             results.add(
-                f"replay all projections at {size_figures[label]['head']:,} events",
-                r["eps"],
-                r["raw_eps"],
-                "ev/s",
-                "ratio >= 0.5",
-                check=lambda ratio, _c: ratio >= 0.5,
-                note=f"replay {r['seconds']:.1f}s ({r['wall_seconds']:.1f}s with process start); "
-                f"peak RSS {r['peak_rss_mb']:.0f} MB",
+                f"server CPU per request, {name}, at {s.head:,} events",
+                _median([f[f"{what}_cpu_ms"] for f in figures[s.label]]),
+                None,
+                "ms",
+                "info",
+                note="the server process's CPU time over the measurement / requests sent (warm-up included)",
             )
-        for label in ("small", "large"):
-            r = size_figures[label]["replay"]
-            results.add(
-                f"replay: its rows written by PostgreSQL alone, {size_figures[label]['head']:,} events",
-                r["eps"],
-                r["rows_eps"],
-                "ev/s",
-                "ceiling (info)",
-                note=f"{r['rows']:,} rows copied set-based into tables with the same indexes",
+
+
+def section_peer_appends(results: Results, url: str, env: dict[str, str], seconds: float) -> None:
+    """The `eventsourcing` library's recorder, carelog's store and carelog's API, one after the
+    other on the same (fresh) database: 16 writers, one event per call, each its own stream."""
+    from bench.peer import Peer, PeerSettings, carelog_store_throughput
+
+    peer_rates: dict[str, float] = {}
+    for settings in (PeerSettings(enable_db_functions=False), PeerSettings(enable_db_functions=True)):
+        peer = Peer(url, settings)
+        try:
+            peer_rates[settings.describe()] = peer.append_throughput(seconds, VISIT_BODY)
+            results.notes.append(f"peer: {settings.describe()}: {peer_rates[settings.describe()]:,.0f} ev/s")
+        finally:
+            peer.close()
+    store_rate = asyncio.run(carelog_store_throughput(url, seconds, VISIT_BODY))
+    server = Server(env)
+    try:
+        server.wait_ready()
+        api = api_append_throughput(server.port, asyncio.run(register_children(server.port, CLIENTS)), seconds)
+    finally:
+        server.stop()
+    best = max(peer_rates, key=lambda k: peer_rates[k])
+    for described, rate in peer_rates.items():
+        flag = described.split("enable_db_functions=")[1].split(",")[0]
+        results.add(
+            f"peer: eventsourcing recorder append, 16 writers, enable_db_functions={flag}",
+            rate,
+            None,
+            "ev/s",
+            "info",
+            note=described,
+        )
+    results.add(
+        "peer append: carelog EventStore.append vs eventsourcing recorder, 16 writers, 1 event/call",
+        store_rate,
+        peer_rates[best],
+        "ev/s",
+        "ratio >= 5",
+        check=lambda ratio, _c: ratio >= 5,
+        note=f"peer at its best measured configuration: {best}",
+    )
+    results.add(
+        "peer append: carelog API POST visits vs eventsourcing recorder, 16 writers",
+        api["rps"],
+        peer_rates[best],
+        "ev/s",
+        "ratio >= 2",
+        check=lambda ratio, _c: ratio >= 2,
+        note=f"peer at its best measured configuration: {best}",
+    )
+
+
+def section_peer_reads(results: Results, sized: Sized, samples: int) -> None:
+    """On the large database: the library's table filled with the same events; its notification
+    log from 0 against carelog's replay read path (alternating, best of two each), then one
+    aggregate's events against one child's chronology through the API, sample by sample."""
+    import random
+
+    from bench.peer import Peer, PeerSettings, carelog_read_all
+
+    peer = Peer(sized.url, PeerSettings())
+    server = Server(sized.env)
+    try:
+        filled = peer.fill_from_events(sized.url)
+        peer_s, ours_s, count = [], [], 0
+        for _ in range(2):
+            count, seconds = peer.read_all()
+            peer_s.append(seconds)
+            ours, seconds = asyncio.run(carelog_read_all(sized.url))
+            ours_s.append(seconds)
+        results.add(
+            f"peer read: carelog replay read path vs eventsourcing notification log, {count:,} events",
+            count / min(ours_s),
+            count / min(peer_s),
+            "ev/s",
+            "ratio >= 1",
+            check=lambda ratio, _c: ratio >= 1,
+            note=f"{filled:,} events filled into the library's table; carelog decodes each event's JSON, "
+            "the library returns the stored bytes",
+        )
+        server.wait_ready()
+        asyncio.run(wait_until_quiet(sized.url))
+        rng = random.Random(5)
+        picks = [rng.choice(sized.children) for _ in range(samples)]
+        api, lib, read = asyncio.run(_aggregate_vs_chronology(server.port, peer, picks))
+        results.add(
+            f"peer read p99: child's chronology (API) vs eventsourcing aggregate's events, {count:,} events",
+            percentile(api, 0.99),
+            percentile(lib, 0.99),
+            "ms",
+            "ratio <= 1",
+            check=lambda ratio, _c: ratio <= 1,
+            note=f"p50 {percentile(api, 0.5):.2f} vs {percentile(lib, 0.5):.2f} ms; the library read "
+            f"{read / max(len(picks), 1):.0f} events an aggregate, the chronology pages 100",
+        )
+    finally:
+        server.stop()
+        peer.close()
+
+
+async def _aggregate_vs_chronology(port: int, peer: Any, picks: list[str]) -> tuple[list[float], list[float], int]:
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reader')}"})
+    api: list[float] = []
+    lib: list[float] = []
+    read = 0
+    try:
+        for k, child in enumerate(picks[:20] + picks):
+            t = time.perf_counter()
+            status, data = await conn.request("GET", f"/v1/children/{child}/chronology?order=recorded&limit=100")
+            elapsed = (time.perf_counter() - t) * 1000.0
+            if status != 200:
+                raise RuntimeError(f"chronology: {status} {data[:300]!r}")
+            t = time.perf_counter()
+            events = peer.read_aggregate(f"child-{child}")
+            lib_elapsed = (time.perf_counter() - t) * 1000.0
+            if k >= 20:  # the first 20 warm both paths
+                api.append(elapsed)
+                lib.append(lib_elapsed)
+                read += events
+    finally:
+        await conn.close()
+    return api, lib, read
+
+
+def section_as_of(results: Results, sized: Sized, samples: int) -> None:
+    """Investigations as of a past instant T (the middle of the large log's recording): the full
+    as-of replay (`carelog replay --as-of T` into its own schema) against a child's compliance as
+    of T and the monthly KPI report as of T through the API, which need no replay."""
+    conn_url = sized.url
+
+    async def middle() -> datetime:
+        conn = await asyncpg.connect(conn_url)
+        try:
+            found: datetime = await conn.fetchval(
+                "SELECT recorded_at FROM events WHERE position = (SELECT position / 2 FROM events_head WHERE id)"
             )
+            return found
+        finally:
+            await conn.close()
+
+    instant = asyncio.run(middle())
+    full = replay_subprocess(sized.url, "--as-of", instant.isoformat(), "--schema", "bench_asof")
+    server = Server(sized.env)
+    try:
+        server.wait_ready()
+        asyncio.run(wait_until_quiet(sized.url))
+        measured = asyncio.run(_as_of_reads(server.port, sized.children, instant, samples))
+    finally:
+        server.stop()
+    for what, label in (("compliance", "a child's compliance (API)"), ("kpis", "the monthly KPI report (API)")):
+        latencies = measured[what]
+        results.add(
+            f"as of a past instant: {label} p99 vs the full as-of replay, {sized.head:,} events",
+            percentile(latencies, 0.99),
+            full["seconds"],
+            "s",
+            "ratio <= 0.05",
+            check=lambda ratio, _c: ratio <= 0.05,
+            note=f"T = {instant.isoformat()} (half the log recorded); p50 {percentile(latencies, 0.5):.3f} s "
+            f"over {len(latencies)} requests; full as-of replay {full['seconds']:.1f} s",
+        )
+
+
+async def _as_of_reads(port: int, children: list[str], instant: datetime, samples: int) -> dict[str, list[float]]:
+    import random
+
+    rng = random.Random(3)
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-inquiry')}"})
+    at = instant.isoformat().replace("+00:00", "Z")
+    month = (instant - timedelta(days=45)).strftime("%Y-%m")
+    out: dict[str, list[float]] = {"compliance": [], "kpis": []}
+    # Children of the log's first blocks: recorded before T, known as of T.
+    known = children[: max(1, len(children) * 2 // 5)]
+    paths = [("compliance", f"/v1/children/{rng.choice(known)}/compliance?as_of={at}") for _ in range(samples)]
+    paths += [("kpis", f"/v1/reports/kpis?month={month}&as_of={at}") for _ in range(max(3, samples // 10))]
+    try:
+        for k, (what, path) in enumerate(paths):
+            t = time.perf_counter()
+            status, data = await conn.request("GET", path)
+            elapsed = time.perf_counter() - t
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {data[:300]!r}")
+            if k > 0:  # the first warms the path
+                out[what].append(elapsed)
+    finally:
+        await conn.close()
+    return out
+
+
+def report_read(results: Results, sizes: list[Sized], figures: dict[str, list[Any]], name: str) -> None:
+    """One interactive read: its p50/p99 at each size, and its p99 growth (median per-round ratio)."""
+    small, large = sizes
+    for s in sizes:
+        latencies = [v for f in figures[s.label] for v in f["reads"][name]]
+        results.add(
+            f"{name} p99 at {s.head:,} events",
+            percentile(latencies, 0.99),
+            None,
+            "ms",
+            "info",
+            note=f"p50 {percentile(latencies, 0.5):.1f} ms over {len(latencies)} requests",
+        )
+    per_round = [
+        percentile(b["reads"][name], 0.99) / percentile(a["reads"][name], 0.99)
+        for a, b in zip(figures[small.label], figures[large.label], strict=True)
+    ]
+    results.add(
+        f"{name} p99 growth (large vs small), median of {len(per_round)} interleaved rounds",
+        _median([percentile(f["reads"][name], 0.99) for f in figures[large.label]]),
+        _median([percentile(f["reads"][name], 0.99) for f in figures[small.label]]),
+        "ms",
+        "ratio <= 1.5",
+        ratio=_median(per_round),
+        check=lambda ratio, _c: ratio <= 1.5,
+        note="per-round ratios " + ", ".join(f"{r:.2f}" for r in per_round),
+    )
+
+
+def section_cold_start(results: Results, data_dir: Path) -> None:
+    try:
+        seconds: float | None = cold_start(data_dir)
+        note = ""
+    except Exception as exc:
+        seconds, note = None, f"{type(exc).__name__}: {str(exc)[:200]}"
+    results.add(
+        "serve cold start, embedded PG, warm data dir",
+        seconds,
+        None,
+        "s",
+        "<= 5 s",
+        check=lambda _r, c: c <= 5.0,
+        note=note,
+    )
+
+
+def run(args: argparse.Namespace) -> Results:
+    from shared.db import create_database, drop_database, migrate
+
+    quick = args.quick
+    large = args.events or (8_000 if quick else 1_000_000)
+    small = max(1000, large // 10)
+    append_seconds = args.seconds or (3.0 if quick else 15.0)
+    chrono_samples = 60 if quick else 500
+    webhook_samples = 5 if quick else 40
+    rounds = 3
+    admin_url = args.database_url or os.environ.get("CARELOG_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
+    tag = uuid.uuid4().hex[:10]
+    names = {"small": f"carelog_bench_{tag}_s", "large": f"carelog_bench_{tag}_l", "peer": f"carelog_bench_{tag}_p"}
+    results = Results(
+        sizes={
+            "small_events": small,
+            "large_events": large,
+            "clients": CLIENTS,
+            "client_processes": CLIENT_PROCESSES,
+            "append_seconds": int(append_seconds),
+            "rounds": rounds,
+        }
+    )
+    results.notes.append(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; quick={quick}")
+    tmp = Path(tempfile.mkdtemp(prefix="carelog-bench-"))
+    section = Section(8)
+    sizes: list[Sized] = []
+    try:
+        for label, target in (("small", small), ("large", large), ("peer", 0)):
+            url = asyncio.run(create_database(admin_url, names[label])).replace(
+                "postgresql+asyncpg://", "postgresql://"
+            )
+            migrate(url)
+            env = _env(CARELOG_DATABASE_URL=url, CARELOG_DATA_DIR=str(tmp / f"serve-{label}"))
+            sizes.append(Sized(label, url, env, target))
+        print(f"bench databases {names['small']} and {names['large']}; loading about {small:,} and {large:,} events")
+        section("append throughput on an empty log, raw baselines; event -> signed webhook")
+        section_append_empty(results, sizes[0].url, sizes[0].env, append_seconds, webhook_samples)
+        for s in sizes[:2]:
+            section(f"{s.label} size: load about {s.target:,} events, full replay")
+            section_load_and_replay(results, s)
+        print(f"sizes loaded: {sizes[0].head:,} and {sizes[1].head:,} events", flush=True)
         results.add(
             "replay peak RSS growth (large vs small)",
-            size_figures["large"]["replay"]["peak_rss_mb"],
-            size_figures["small"]["replay"]["peak_rss_mb"],
+            sizes[1].replay["peak_rss_mb"],
+            sizes[0].replay["peak_rss_mb"],
             "MB",
             "ratio < 1.2",
             check=lambda ratio, _c: ratio < 1.2,
         )
-        if hook is not None:
-            results.add("event -> signed webhook p50", hook["p50"], None, "s", "info", note=hook_note)
-            results.add(
-                "event -> signed webhook p99",
-                hook["p99"],
-                None,
-                "s",
-                "<= 1 s",
-                check=lambda _r, c: c <= 1.0,
-                note=hook_note,
-            )
-        else:
-            results.add(
-                "event -> signed webhook p99", None, None, "s", "<= 1 s", check=lambda *_: False, note=hook_note
-            )
-        at_n = size_figures["large"]["append"]
-        results.add(
-            f"append: API at {size_figures['large']['head']:,} vs at ~0 events",
-            at_n["rps"],
-            at0["rps"],
-            "ev/s",
-            "ratio >= 0.9",
-            check=lambda ratio, _c: ratio >= 0.9,
-        )
-
-        # ---- 5. cold start on the embedded PostgreSQL ----------------------------------------------
-        print("5. cold start", flush=True)
-        try:
-            seconds = cold_start(tmp / "embedded")
-            results.add(
-                "serve cold start, embedded PG, warm data dir",
-                seconds,
-                None,
-                "s",
-                "<= 5 s",
-                check=lambda _r, c: c <= 5.0,
-            )
-        except Exception as exc:
-            results.add(
-                "serve cold start, embedded PG, warm data dir",
-                None,
-                None,
-                "s",
-                "<= 5 s",
-                check=lambda *_: False,
-                note=f"{type(exc).__name__}: {str(exc)[:200]}",
-            )
+        section(f"chronology and append at {sizes[0].head:,} and {sizes[1].head:,} events, {rounds} interleaved rounds")
+        report_rounds(results, sizes[:2], interleaved_rounds(sizes[:2], rounds, append_seconds, chrono_samples))
+        section(f"investigations as of a past instant at {sizes[1].head:,} events: no replay vs the full as-of replay")
+        section_as_of(results, sizes[1], 20 if quick else 100)
+        section("peer: the eventsourcing library's appends beside carelog's store and API, on a fresh database")
+        section_peer_appends(results, sizes[2].url, sizes[2].env, append_seconds)
+        section(f"peer: reading the log and one aggregate at {sizes[1].head:,} events")
+        section_peer_reads(results, sizes[1], chrono_samples)
+        section("serve cold start on the embedded PostgreSQL")
+        section_cold_start(results, tmp / "embedded")
     finally:
-        asyncio.run(drop_database(admin_url, name))
+        for name in names.values():
+            asyncio.run(drop_database(admin_url, name))
         shutil.rmtree(tmp, ignore_errors=True)
     return results
 

@@ -448,9 +448,25 @@ async def chronology(
 
 # ---- compliance and the worklist -----------------------------------------------------------------
 @router.get(
-    "/children/{child_id}/compliance", summary="The child's statutory clocks, by the clock now", responses=PROBLEMS
+    "/children/{child_id}/compliance",
+    summary="The child's statutory clocks, by the clock now or as the agency knew them at a past instant",
+    responses=PROBLEMS,
 )
-async def compliance(child_id: ChildId, request: Request, _: ChildReader) -> pj.ChildCompliance:
+async def compliance(
+    child_id: ChildId,
+    request: Request,
+    _: ChildReader,
+    as_of: Annotated[
+        Instant | None,
+        Query(description="As the agency knew it at this past instant, by the clock then (default: now)"),
+    ] = None,
+) -> pj.ChildCompliance:
+    if as_of is not None:
+        if as_of > _now(request):
+            raise Problem("validation", "as_of is in the future: nothing is known of it yet.")
+        projectors = pj.projectors(request.app.state.settings)
+        found = await pj.compliance_as_of(_store(request), projectors, child_id, as_of)
+        return _found(found, f"No child {child_id} as of {as_of.isoformat()}.")
     async with _store(request).acquire() as conn:
         found = await pj.compliance(conn, child_id, _now(request))
     return _found(found, f"No child {child_id}.")

@@ -31,7 +31,7 @@ from services.visits.projections.complaints import (
     complaint_context,
     open_complaints,
 )
-from services.visits.projections.compliance import ChildCompliance, compliance
+from services.visits.projections.compliance import ChildCompliance, compliance, compliance_as_of
 from services.visits.projections.concerns import Concern, ConcernContext, ConcernView, concern_context, concerns
 from services.visits.projections.health import HealthRecord, health_record
 from services.visits.projections.lists import ChildFilter, ChildListItem, PlacedStatus, list_children
@@ -95,6 +95,7 @@ __all__ = [
     "complaint",
     "complaint_context",
     "compliance",
+    "compliance_as_of",
     "concern_context",
     "concerns",
     "decide_allegation_visits",
