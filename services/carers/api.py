@@ -5,16 +5,37 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from services.carers import commands as cmd
 from services.carers import projections as pj
 from services.carers.api_approvals import router as approvals_router
+from services.carers.api_common import (
+    CREATED,
+    REFUSALS,
+    AllegationCreator,
+    AllegationReader,
+    AllegationReportReader,
+    AllegationReportWriter,
+    AllegationWriter,
+    ChildInBodyWriter,
+    Ctx,
+    HouseholdCreator,
+    HouseholdLister,
+    HouseholdReader,
+    HouseholdWriter,
+    PlacementReader,
+    PlacementWriter,
+    ReportListReader,
+    ReportReader,
+    ReportWriter,
+)
 from services.carers.api_journey import router as journey_router
 from services.carers.api_panels import router as panels_router
+from services.carers.api_records import router as records_router
 from services.carers.events import (
     AllegationReceived,
     AllegationReported,
@@ -44,74 +65,17 @@ from services.carers.rules import (
     compliance,
     ending_parts_of,
 )
-from services.carers.rules.register import RegisterEntry
-from shared.access import access, children_read, readable
-from shared.auth import Principal
-from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.access import children_read, readable
+from shared.commanding import CommandRoute
 from shared.contracts.base import load, load_as
-from shared.documents import (
-    DOWNLOAD_RESPONSES,
-    UPLOAD_OPENAPI,
-    DocumentResult,
-    Filename,
-    Kind,
-    Title,
-    attached_to,
-    document_store,
-    download,
-    read_upload,
-)
 from shared.eventstore import RecordedEvent
 from shared.listing import DEFAULT_PAGE_SIZE, Cursor, Limit, PageInfo, Search, decode_cursor, page_of, search_query
-from shared.policy import Action, Resource
+from shared.policy import Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
 from shared.service import ServiceSpec
-from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)
-
-# Who may call each route (shared/policy.py decides; shared/access enforces and logs reads).
-AllegationCreator = Annotated[Principal, access(Resource.ALLEGATION, Action.CREATE)]
-HouseholdCreator = Annotated[Principal, access(Resource.HOUSEHOLD, Action.CREATE)]
-HouseholdReader = Annotated[
-    Principal, access(Resource.HOUSEHOLD, Action.READ, locate="household", param="household_id")
-]
-HouseholdLister = Annotated[Principal, access(Resource.HOUSEHOLD, Action.READ, listing=True)]
-HouseholdWriter = Annotated[
-    Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
-]
-PlacementWriter = Annotated[Principal, access(Resource.CHILD, Action.WRITE, locate="placement", param="placement_id")]
-ReportListReader = Annotated[Principal, access(Resource.REPORT, Action.READ, self_param="worker_id")]
-ReportReader = Annotated[Principal, access(Resource.REPORT, Action.READ)]
-ReportWriter = Annotated[Principal, access(Resource.REPORT, Action.WRITE)]
-ChildInBodyWriter = Annotated[
-    Principal, access(Resource.CHILD, Action.WRITE, locate="child", param="child_id", source="body")
-]
-PlacementReader = Annotated[
-    Principal, access(Resource.CHILD, Action.READ, locate="placement", param="placement_id", audited=True)
-]
-AllegationReportReader = Annotated[
-    Principal, access(Resource.ALLEGATION, Action.READ, locate="allegation-report", param="report_id", audited=True)
-]
-AllegationReportWriter = Annotated[
-    Principal, access(Resource.ALLEGATION, Action.WRITE, locate="allegation-report", param="report_id")
-]
-AllegationReader = Annotated[
-    Principal, access(Resource.ALLEGATION, Action.READ, locate="allegation", param="allegation_id", audited=True)
-]
-AllegationWriter = Annotated[
-    Principal, access(Resource.ALLEGATION, Action.WRITE, locate="allegation", param="allegation_id")
-]
-
-Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
-
-CREATED: dict[str, Any] = {"status_code": 201}
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Unknown id (problem `not-found`)"},
-    409: {"description": "Refused: `invariant-violated` with `reasons`, or `state-conflict`"},
-    422: {"description": "Invalid input (`validation`) or a recording rule (`business-rule` with `reasons`)"},
-}
 
 
 # ---- what the commands answer ------------------------------------------------------------------
@@ -153,20 +117,6 @@ class ReviewResult(CommandResult):
 
 class HouseholdsPage(PageInfo):
     households: list[pj.HouseholdListItem]
-
-
-class HouseholdDocument(DocumentResult):
-    household_id: uuid.UUID
-    allegation_id: uuid.UUID | None = None
-
-
-class FosterParentsRegister(BaseModel):
-    """The register of foster parents (FSR 2011 reg 31) as the agency knew it at `as_of`."""
-
-    as_of: datetime
-    approved: int
-    ended: int
-    entries: list[RegisterEntry]
 
 
 class HoldResult(CommandResult):
@@ -768,103 +718,7 @@ async def allegation_outcome(
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
 
 
-# ---- the register of foster parents --------------------------------------------------------------
-@router.get(
-    "/registers/foster-parents",
-    summary="The register of foster parents (reg 31): approved households and those whose approval ended",
-    responses=REFUSALS,
-)
-async def foster_parents_register(
-    request: Request,
-    _: ReportReader,
-    as_of: Annotated[Instant | None, Query(description="As the agency knew it at this instant (default: now)")] = None,
-) -> FosterParentsRegister:
-    at = as_of or request.app.state.clock.now()
-    entries = await pj.register_of_foster_parents(request.app.state.store, at)
-    ended = sum(1 for e in entries if e.status == "ended")
-    return FosterParentsRegister(as_of=at, approved=len(entries) - ended, ended=ended, entries=entries)
-
-
-# ---- documents ----------------------------------------------------------------------------------
-def _document(recorded: list[RecordedEvent]) -> HouseholdDocument:
-    return HouseholdDocument(**result_of(recorded), **recorded[0].data)
-
-
-async def _download(request: Request, document_id: uuid.UUID, field: str, object_id: uuid.UUID) -> Response:
-    first = await request.app.state.store.first_event(f"document-{document_id}")
-    data = attached_to(first.data if first is not None else None, field, object_id)
-    if field == "household_id" and data.get("allegation_id"):
-        # An allegation's document is served only with the allegation's access (and access log).
-        attached_to(None, field, object_id)
-    return download(request, data["sha256"], data["filename"], data["media_type"])
-
-
-@router.post(
-    "/households/{household_id}/documents",
-    summary="Attach a document (PDF, image or Office file) to the household's record: the body is the file",
-    responses=REFUSALS,
-    openapi_extra=UPLOAD_OPENAPI,
-    **CREATED,
-)
-async def attach_household_document(
-    request: Request,
-    ctx: Ctx,
-    household_id: uuid.UUID,
-    _caller: HouseholdWriter,
-    kind: Kind,
-    title: Title,
-    filename: Filename,
-) -> HouseholdDocument:
-    upload = await read_upload(request, filename)
-    store = document_store(request.app.state)
-    return _document(await cmd.attach_household_document(ctx, store, household_id, upload, kind, title))
-
-
-@router.get(
-    "/households/{household_id}/documents/{document_id}",
-    summary="Download a document of the household's record (an attachment)",
-    responses={**DOWNLOAD_RESPONSES, **REFUSALS},
-    response_class=Response,
-)
-async def download_household_document(
-    request: Request, household_id: uuid.UUID, document_id: uuid.UUID, _: HouseholdReader
-) -> Response:
-    return await _download(request, document_id, "household_id", household_id)
-
-
-@router.post(
-    "/allegations/{allegation_id}/documents",
-    summary="Attach a document to an allegation: the body is the file",
-    responses=REFUSALS,
-    openapi_extra=UPLOAD_OPENAPI,
-    **CREATED,
-)
-async def attach_allegation_document(
-    request: Request,
-    ctx: Ctx,
-    allegation_id: uuid.UUID,
-    _caller: AllegationWriter,
-    kind: Kind,
-    title: Title,
-    filename: Filename,
-) -> HouseholdDocument:
-    upload = await read_upload(request, filename)
-    store = document_store(request.app.state)
-    return _document(await cmd.attach_allegation_document(ctx, store, allegation_id, upload, kind, title))
-
-
-@router.get(
-    "/allegations/{allegation_id}/documents/{document_id}",
-    summary="Download a document of an allegation (an attachment; access-logged for its children)",
-    responses={**DOWNLOAD_RESPONSES, **REFUSALS},
-    response_class=Response,
-)
-async def download_allegation_document(
-    request: Request, allegation_id: uuid.UUID, document_id: uuid.UUID, _: AllegationReader
-) -> Response:
-    return await _download(request, document_id, "allegation_id", allegation_id)
-
-
+router.include_router(records_router)
 router.include_router(journey_router)
 router.include_router(approvals_router)
 router.include_router(panels_router)

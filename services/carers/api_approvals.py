@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from services.carers import commands as cmd
+from services.carers.api_common import Ctx, HouseholdWriter
 from services.carers.commands import approvals
 from services.carers.events import ResignationNoticeReceived, TemporaryApprovalExtended, TemporaryApprovalGranted
-from shared.access import access
-from shared.auth import Principal
-from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.commanding import CommandRoute
 from shared.contracts.base import load_as
-from shared.policy import Action, Resource
 from shared.responses import CommandResult, result_of
 
 router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the service's /v1
 
-HouseholdWriter = Annotated[
-    Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
-]
-Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
 _STEP: dict[str, Any] = {
     "status_code": 201,
     "responses": {

@@ -6,34 +6,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.carers import commands as cmd
 from services.carers import projections as pj
+from services.carers.api_common import Ctx, HouseholdReader, HouseholdWriter
 from services.carers.commands import journey
 from services.carers.rules import HouseholdState
 from services.carers.rules.clocks import JOURNEY_CLOCKS
 from services.carers.rules.journey import JourneyStage, JourneyState
-from shared.access import access
-from shared.auth import Principal
-from shared.commanding import CommandContext, CommandRoute, command_context
-from shared.policy import Action, Resource
+from shared.commanding import CommandContext, CommandRoute
 from shared.problems import Problem
 from shared.recording import Recorder
 from shared.responses import CommandResult, result_of
 
 router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the service's /v1
 
-HouseholdReader = Annotated[
-    Principal, access(Resource.HOUSEHOLD, Action.READ, locate="household", param="household_id")
-]
-HouseholdWriter = Annotated[
-    Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
-]
-Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
 B = TypeVar("B")
 
 CREATED: dict[str, Any] = {"status_code": 201}

@@ -7,15 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from services.carers import commands as cmd
+from services.carers.api_common import Ctx, HouseholdWriter
 from services.carers.commands import determinations, panels
 from services.carers.events import PanelScheduled, QualifyingDeterminationMade
 from services.carers.rules.panels import PanelState, fold_panel
 from shared.access import access
 from shared.auth import Principal
-from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.commanding import CommandRoute
 from shared.contracts.base import load_as
 from shared.policy import Action, Resource
 from shared.problems import Problem
@@ -25,10 +26,6 @@ router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the servi
 
 PanelWriter = Annotated[Principal, access(Resource.REPORT, Action.WRITE)]
 PanelReader = Annotated[Principal, access(Resource.REPORT, Action.READ)]
-HouseholdWriter = Annotated[
-    Principal, access(Resource.HOUSEHOLD, Action.WRITE, locate="household", param="household_id")
-]
-Ctx = Annotated[CommandContext, Depends(command_context("carers"))]
 _STEP: dict[str, Any] = {
     "status_code": 201,
     "responses": {
