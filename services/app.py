@@ -196,10 +196,10 @@ def _add_middleware(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpe
 def _include_routes(app: FastAPI, specs: Sequence[ServiceSpec]) -> None:
     app.include_router(ops_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    for spec in specs:
-        app.include_router(spec.router)
+    routers = [ops_router, *(router for spec in specs for router in spec.routers)]
+    for router in routers[1:]:
+        app.include_router(router)
     # Refuse by default: a route that declares no access would be open to anyone with a token.
-    routers = [ops_router, *(spec.router for spec in specs)]
     undeclared = undeclared_routes(routers)
     if undeclared:
         raise RuntimeError(f"routes without an access declaration: {', '.join(undeclared)}")

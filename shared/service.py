@@ -28,5 +28,12 @@ class ServiceSpec:
     name: str
     router: APIRouter
     projectors: ProjectorFactory = no_projectors
+    # Routers of the service's other route modules, each with the service's own prefix: included
+    # by the app beside `router` (never inside it, so every route's access rule is found).
+    more_routers: Sequence[APIRouter] = ()
     workers: Sequence[Worker] = field(default_factory=tuple)
     gauges: GaugeSource | None = None
+
+    @property
+    def routers(self) -> tuple[APIRouter, ...]:
+        return (self.router, *self.more_routers)

@@ -718,9 +718,10 @@ async def allegation_outcome(
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
 
 
-router.include_router(records_router)
-router.include_router(journey_router)
-router.include_router(approvals_router)
-router.include_router(panels_router)
 
-SERVICE = ServiceSpec(name="carers", router=router, projectors=pj.projectors)
+SERVICE = ServiceSpec(
+    name="carers",
+    router=router,
+    more_routers=(records_router, journey_router, approvals_router, panels_router),
+    projectors=pj.projectors,
+)

@@ -18,7 +18,7 @@ from shared.commanding import CommandRoute
 from shared.contracts.base import load_as
 from shared.responses import CommandResult, result_of
 
-router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the service's /v1
+router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)  # one of the service's routers
 
 _STEP: dict[str, Any] = {
     "status_code": 201,

@@ -23,7 +23,7 @@ from shared.problems import Problem
 from shared.recording import Recorder
 from shared.responses import CommandResult, result_of
 
-router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the service's /v1
+router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)  # one of the service's routers
 
 B = TypeVar("B")
 

@@ -22,7 +22,7 @@ from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.responses import CommandResult, result_of
 
-router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the service's /v1
+router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)  # one of the service's routers
 
 PanelWriter = Annotated[Principal, access(Resource.REPORT, Action.WRITE)]
 PanelReader = Annotated[Principal, access(Resource.REPORT, Action.READ)]

@@ -41,7 +41,7 @@ from shared.eventstore import RecordedEvent
 from shared.responses import result_of
 from shared.types import Instant
 
-router = APIRouter(tags=["carers"], route_class=CommandRoute)  # under the service's /v1
+router = APIRouter(prefix="/v1", tags=["carers"], route_class=CommandRoute)  # one of the service's routers
 
 
 class HouseholdDocument(DocumentResult):

@@ -19,7 +19,7 @@ def _takes_context(endpoint: typing.Callable[..., typing.Any]) -> bool:
 
 
 def test_every_command_route_runs_through_the_retries() -> None:
-    routers = [spec.router for spec in service_specs(SERVICE_NAMES)] + [access_router, ops_router]
+    routers = [r for spec in service_specs(SERVICE_NAMES) for r in spec.routers] + [access_router, ops_router]
     routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     commands = [r for r in routes if _takes_context(r.endpoint)]
     assert len(commands) >= 40  # visits, carers and notifications commands

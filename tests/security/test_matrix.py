@@ -34,6 +34,18 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     }
 
 
+def test_a_router_included_inside_another_is_refused() -> None:
+    """Its routes would be invisible to the access check (FastAPI keeps an included router whole)."""
+    from fastapi import APIRouter
+
+    from shared.access import undeclared_routes
+
+    outer, inner = APIRouter(prefix="/v1"), APIRouter()
+    inner.add_api_route("/x", lambda: None)
+    outer.include_router(inner)
+    assert undeclared_routes([outer]) == ["a router included inside /v1"]
+
+
 def test_every_route_has_an_access_rule(app: FastAPI) -> None:
     routes = app_routes(app)
     assert routes, "no routes found"
