@@ -164,7 +164,7 @@ def test_each_recipient_answers_for_itself() -> None:
     nid = state.raised.notification_id
     with pytest.raises(Problem) as refused:
         commands.decide_acknowledgement(recorder(), state, nid, answer())
-    assert [r["code"] for r in refused.value.extensions["reasons"]] == ["recipient_required"]
+    assert [r.code for r in refused.value.reasons] == ["recipient_required"]
     ofsted = commands.decide_acknowledgement(recorder(), state, nid, answer(recipient="ofsted"))
     assert [e.data.get("deadline_id") for e in ofsted[1:]] == [str(rules.acknowledgement_deadline_id(nid, "ofsted"))]
     after = commands.notification_state(

@@ -166,10 +166,14 @@ async def escalations(client: httpx.AsyncClient, auth: Any, child: uuid.UUID) ->
 
 
 async def acknowledgement_missed(client: httpx.AsyncClient, auth: Any, child: uuid.UUID) -> list[dict[str, Any]]:
+    """The placing authority's missed acknowledgement clock (each recipient has its own; the email
+    receiver here is the placing authority's)."""
     return [
         e
         for e in await escalations(client, auth, child)
-        if e["reason"] == "deadline_missed" and e["deadline_kind"] == "notifications.acknowledgement"
+        if e["reason"] == "deadline_missed"
+        and e["deadline_kind"] == "notifications.acknowledgement"
+        and "placing authority" in e["description"].lower()
     ]
 
 
