@@ -18,6 +18,7 @@ from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, Projector, ProjectorRunner
+from shared.eventstore.shredding import KeyRing, local_wrapper
 from shared.headers import HeaderLimits
 from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint, quiet_http_client_logs
@@ -121,7 +122,8 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(url, pool_size=settings.pool_size)
-        store = EventStore(engine, clock=app.state.clock, max_batch=settings.group_commit_max_batch)
+        keys = KeyRing(local_wrapper(settings.key_encryption_key, settings.key_encryption_key_file))
+        store = EventStore(engine, clock=app.state.clock, max_batch=settings.group_commit_max_batch, keys=keys)
         await store.start()
         poll = settings.projector_poll_interval
         runners = {spec.name: ProjectorRunner(engine, spec.projectors(settings), poll_interval=poll) for spec in specs}

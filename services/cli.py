@@ -26,6 +26,7 @@ from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, verify_chain
+from shared.eventstore.shredding import KeyRing, install, local_wrapper
 from shared.observability import configure_logging
 from shared.settings import ConfigurationError, Settings, describe, get_settings
 
@@ -41,6 +42,15 @@ cli = typer.Typer(help="carelog: the record of every child in a fostering agency
 
 # The exit code of a command refused for its configuration (as for a usage error).
 CONFIGURATION_EXIT = 2
+
+
+def settings_keys() -> KeyRing:
+    """The data keys, unwrapped with the key-encryption key of the settings (and made this
+    process's key ring, which projections read with)."""
+    settings = get_settings()
+    keys = KeyRing(local_wrapper(settings.key_encryption_key, settings.key_encryption_key_file))
+    install(keys)
+    return keys
 
 
 def refuse_configuration(reason: str) -> typer.Exit:
@@ -251,6 +261,7 @@ async def _replay(
     url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None
 ) -> None:
     projectors = all_projectors(get_settings())
+    settings_keys()
     if name is not None:
         projectors = [p for p in projectors if p.name == name]
         if not projectors:
@@ -368,7 +379,7 @@ async def _export(url: str, child: uuid.UUID, format: str, as_of: datetime | Non
     from shared.problems import Problem
 
     engine = create_engine(url, pool_size=1)
-    store = EventStore(engine, pool_size=1)
+    store = EventStore(engine, pool_size=1, keys=settings_keys())
     try:
         try:
             export = await investigations.child_export(
@@ -409,7 +420,7 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
     from shared.problems import Problem
 
     engine = create_engine(url, pool_size=1)
-    store = EventStore(engine, pool_size=1)
+    store = EventStore(engine, pool_size=1, keys=settings_keys())
     try:
         try:
             report = await investigations.kpi_report(
