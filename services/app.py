@@ -48,18 +48,19 @@ CORS_REQUEST_HEADERS = [
 ]
 CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
-# Included in every mode (`--service` of any name): the read-only investigations, and access (the
-# relations every route's policy reads).
-ALWAYS_INCLUDED = ("investigations", "access")
+# Included in every mode (`--service` of any name): the read-only investigations, access (the
+# relations every route's policy reads) and retention (holds, and the dates records are kept to).
+ALWAYS_INCLUDED = ("investigations", "access", "retention")
 
 
 def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
     from services.carers.api import SERVICE as CARERS
     from services.investigations.api import SERVICE as INVESTIGATIONS
     from services.notifications.api import SERVICE as NOTIFICATIONS
+    from services.retention.api import SERVICE as RETENTION
     from services.visits.api import SERVICE as VISITS
 
-    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS, ACCESS)}
+    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS, ACCESS, RETENTION)}
     unknown = set(names) - set(known)
     if unknown:
         raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")

@@ -435,6 +435,39 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
         await engine.dispose()
 
 
+retention_cli = typer.Typer(help="Retention: what falls due, and crypto-shredding what is past its date.")
+cli.add_typer(retention_cli, name="retention")
+
+
+@retention_cli.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what is due; destroy nothing")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Destroy the keys of records past their retention date and not held (docs/domain.md section 5)."""
+    with database(get_settings(), data_dir) as (_owner, app_url):
+        rows = run_async(_retention_run(app_url, dry_run))
+    verb = "due" if dry_run else "destroyed"
+    for row in rows:
+        typer.echo(f"{verb}: {row.kind.value} {row.subject_id} kept until {row.retain_until} under {row.rule}")
+    typer.echo(f"{len(rows)} record(s) {verb}", err=True)
+
+
+async def _retention_run(url: str, dry_run: bool) -> list[Any]:
+    from services.retention.destroy import run
+    from shared.calendar import local_date
+
+    engine = create_engine(url, pool_size=2)
+    store = EventStore(engine, pool_size=2, keys=settings_keys())
+    try:
+        today = local_date(SystemClock().now())
+        projectors = all_projectors(get_settings())
+        return await run(store, projectors, today, actor="carelog-retention", dry_run=dry_run)
+    finally:
+        await store.stop()
+        await engine.dispose()
+
+
 def main() -> None:
     try:
         cli()

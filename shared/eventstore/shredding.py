@@ -293,6 +293,11 @@ class KeyRing:
         self._unknown.discard(subject)
         return bool(done)
 
+    def destroyed(self, subject: str, on: date, rule: str) -> None:
+        """What a process learns from a RecordDestroyed: the key it may hold is gone."""
+        self._keys[subject] = Destroyed(on, rule)
+        self._unknown.discard(subject)
+
     def state(self, subject: str) -> AESGCM | Destroyed | None:
         return self._keys.get(subject)
 
