@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -154,3 +158,29 @@ async def test_the_report_lists_what_falls_due_in_the_next_90_days_and_what_is_h
     report = await get(client, rm, "/v1/retention/report")
     assert {r["subject_id"] for r in report["due"]} == {str(soon), str(later)}
     assert report["today"] == (now + timedelta(days=150)).date().isoformat()
+
+
+def run_carelog(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+async def test_the_retention_command_lists_then_destroys_what_is_due(
+    app: FastAPI, database_url: str, owner_engine: Any
+) -> None:
+    """`carelog retention run` on the system clock: a household whose approval ended 11 years ago."""
+    gone = await ended_household(app, ended_at=datetime.now(UTC) - timedelta(days=11 * 366))
+    kept = await ended_household(app, ended_at=datetime.now(UTC) - timedelta(days=365))
+    await settle(app)
+    env = {**os.environ, "CARELOG_DATABASE_URL": database_url}
+    dry = await asyncio.to_thread(run_carelog, "retention", "run", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert f"due: household {gone}" in dry.stdout and str(kept) not in dry.stdout
+    assert await count(app, "retention.RecordDestroyed") == 0
+    done = await asyncio.to_thread(run_carelog, "retention", "run", env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"destroyed: household {gone}" in done.stdout and "1 record(s) destroyed" in done.stderr
+    async with owner_engine.connect() as conn:
+        keys = dict((await conn.execute(text("SELECT subject, destroyed_under FROM subject_keys"))).all())
+    assert keys[f"household:{gone}"] == "carer-approval-ended" and keys[f"household:{kept}"] is None
