@@ -272,6 +272,11 @@ class KeyRing:
             return
         wrapped = [self.wrapper.wrap(AESGCM.generate_key(bit_length=256)) for _ in new]
         self._remember(await conn.fetch(ENSURE_KEYS, new, wrapped))
+        # A key another process was creating at the same moment is committed by now, but was not
+        # in that statement's snapshot: read it in a new one.
+        late = [s for s in new if s not in self._keys]
+        if late:
+            self._remember(await conn.fetch(LOAD_KEYS, late))
 
     async def load(self, conn: Any, subjects: Collection[str]) -> None:
         wanted = [s for s in subjects if s not in self._keys and s not in self._unknown]

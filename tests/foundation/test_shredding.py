@@ -3,6 +3,7 @@ and unreadable for good once the key is destroyed, while the hash chain still ve
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -17,7 +18,8 @@ from sqlalchemy import text
 
 import shared.contracts.visits  # noqa: F401  (registers the contracts)
 from shared.auth import Role
-from shared.eventstore import NewEvent, verify_chain
+from shared.db import create_engine
+from shared.eventstore import EventStore, NewEvent, verify_chain
 from shared.eventstore.shredding import KeyRing, LocalKeyWrapper, _unb64
 from tests.conftest import AuthHeaders
 from tests.investigations.conftest import child_history
@@ -160,3 +162,21 @@ def test_data_keys_unwrap_only_with_their_key_encryption_key() -> None:
     ring = KeyRing(LocalKeyWrapper(b"x" * 32))
     with pytest.raises(RuntimeError, match="does not unwrap"):
         ring._remember([{"subject": "child:1", "wrapped": wrapped, "destroyed_on": None, "destroyed_under": None}])
+
+
+async def test_two_processes_creating_a_subjects_key_at_once_agree_on_one(app_url: str) -> None:
+    """Each process keeps its own key ring; what one seals the other opens, however they raced."""
+    engine = create_engine(app_url, pool_size=2)
+    store = EventStore(engine, pool_size=2)
+    subjects = [f"child:{uuid.uuid4()}" for _ in range(40)]
+    first, second = KeyRing(), KeyRing()
+    try:
+        async with store.acquire() as one, store.acquire() as other:
+            await asyncio.gather(first.ensure(one, subjects), second.ensure(other, list(reversed(subjects))))
+    finally:
+        await store.stop()
+        await engine.dispose()
+    for subject in subjects:
+        child = subject.removeprefix("child:")
+        sealed = first.seal(f"child-{child}", _event(child_id=child, narrative=f"about {child}"))
+        assert second.open_value(sealed.data["narrative"]) == f"about {child}"
