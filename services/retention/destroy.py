@@ -14,6 +14,7 @@ from services.retention.events import RecordDestroyed, SubjectKind, retention_st
 from shared.calendar import start_of_day
 from shared.eventstore import ANY_VERSION, EventStore, NewEvent, Projector, ProjectorRunner, RecordedEvent
 from shared.eventstore.shredding import subject_name
+from shared.idempotency import forget_answers_naming
 
 # Destruction event ids derive from the subject: a run that stopped half-way and runs again
 # appends nothing twice.
@@ -60,6 +61,8 @@ async def destroy(store: EventStore, row: pj.RetentionRow, today: date, actor: s
     assert row.rule is not None
     async with store.acquire() as conn:
         await store.keys.destroy(conn, subject_name(row.kind.value, row.subject_id), today, row.rule)
+        # Answers kept for Idempotency-Key retries hold what the commands answered in clear.
+        await forget_answers_naming(conn, str(row.subject_id))
     return await store.append(retention_stream(row.kind, row.subject_id), [destruction(row, today, actor)], ANY_VERSION)
 
 
