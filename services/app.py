@@ -18,6 +18,7 @@ from shared.auth import VerifiedTokens, jwk_client_for
 from shared.clock import Clock, SystemClock
 from shared.db import create_engine
 from shared.eventstore import EventStore, Projector, ProjectorRunner
+from shared.eventstore.shredding import KeyRing, local_wrapper
 from shared.headers import HeaderLimits
 from shared.idempotency import BodyLimitAndIdempotency
 from shared.observability import RequestObservation, metrics_endpoint, quiet_http_client_logs
@@ -47,18 +48,19 @@ CORS_REQUEST_HEADERS = [
 ]
 CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
-# Included in every mode (`--service` of any name): the read-only investigations, and access (the
-# relations every route's policy reads).
-ALWAYS_INCLUDED = ("investigations", "access")
+# Included in every mode (`--service` of any name): the read-only investigations, access (the
+# relations every route's policy reads) and retention (holds, and the dates records are kept to).
+ALWAYS_INCLUDED = ("investigations", "access", "retention")
 
 
 def service_specs(names: Sequence[str]) -> list[ServiceSpec]:
     from services.carers.api import SERVICE as CARERS
     from services.investigations.api import SERVICE as INVESTIGATIONS
     from services.notifications.api import SERVICE as NOTIFICATIONS
+    from services.retention.api import SERVICE as RETENTION
     from services.visits.api import SERVICE as VISITS
 
-    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS, ACCESS)}
+    known = {s.name: s for s in (VISITS, CARERS, NOTIFICATIONS, INVESTIGATIONS, ACCESS, RETENTION)}
     unknown = set(names) - set(known)
     if unknown:
         raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
@@ -121,7 +123,8 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(url, pool_size=settings.pool_size)
-        store = EventStore(engine, clock=app.state.clock, max_batch=settings.group_commit_max_batch)
+        keys = KeyRing(local_wrapper(settings.key_encryption_key, settings.key_encryption_key_file))
+        store = EventStore(engine, clock=app.state.clock, max_batch=settings.group_commit_max_batch, keys=keys)
         await store.start()
         poll = settings.projector_poll_interval
         runners = {spec.name: ProjectorRunner(engine, spec.projectors(settings), poll_interval=poll) for spec in specs}

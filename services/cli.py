@@ -30,6 +30,7 @@ from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, verify_chain
+from shared.eventstore.shredding import KeyRing, install, local_wrapper
 from shared.logs import configure_logging
 from shared.settings import ConfigurationError, Settings, describe, get_settings
 
@@ -46,6 +47,15 @@ cli = typer.Typer(help="carelog: the record of every child in a fostering agency
 
 # The exit code of a command refused for its configuration (as for a usage error).
 CONFIGURATION_EXIT = 2
+
+
+def settings_keys() -> KeyRing:
+    """The data keys, unwrapped with the key-encryption key of the settings (and made this
+    process's key ring, which projections read with)."""
+    settings = get_settings()
+    keys = KeyRing(local_wrapper(settings.key_encryption_key, settings.key_encryption_key_file))
+    install(keys)
+    return keys
 
 
 def refuse_configuration(reason: str) -> typer.Exit:
@@ -306,6 +316,7 @@ async def _replay(
     url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None
 ) -> None:
     projectors = [p for p in all_projectors(get_settings()) if name is None or p.name == name]
+    settings_keys()
     if schema is not None:
         await _prepare_schema(url, schema, [t for p in projectors for t in p.tables])
         # Unqualified names resolve to the new schema first; `events` still comes from public.
@@ -439,7 +450,7 @@ async def _export(url: str, child: uuid.UUID, format: str, as_of: datetime | Non
     from shared.problems import Problem
 
     engine = create_engine(url, pool_size=1)
-    store = EventStore(engine, pool_size=1)
+    store = EventStore(engine, pool_size=1, keys=settings_keys())
     try:
         try:
             export = await investigations.child_export(
@@ -480,7 +491,7 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
     from shared.problems import Problem
 
     engine = create_engine(url, pool_size=1)
-    store = EventStore(engine, pool_size=1)
+    store = EventStore(engine, pool_size=1, keys=settings_keys())
     try:
         try:
             report = await investigations.kpi_report(
@@ -490,6 +501,39 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
             typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
             raise typer.Exit(2) from exc
         return investigations.canonical(report)
+    finally:
+        await store.stop()
+        await engine.dispose()
+
+
+retention_cli = typer.Typer(help="Retention: what falls due, and crypto-shredding what is past its date.")
+cli.add_typer(retention_cli, name="retention")
+
+
+@retention_cli.command("run")
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what is due; destroy nothing")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Destroy the keys of records past their retention date and not held (docs/domain.md section 5)."""
+    with database(get_settings(), data_dir) as (_owner, app_url):
+        rows = run_async(_retention_run(app_url, dry_run))
+    verb = "due" if dry_run else "destroyed"
+    for row in rows:
+        typer.echo(f"{verb}: {row.kind.value} {row.subject_id} kept until {row.retain_until} under {row.rule}")
+    typer.echo(f"{len(rows)} record(s) {verb}", err=True)
+
+
+async def _retention_run(url: str, dry_run: bool) -> list[Any]:
+    from services.retention.destroy import run
+    from shared.calendar import local_date
+
+    engine = create_engine(url, pool_size=2)
+    store = EventStore(engine, pool_size=2, keys=settings_keys())
+    try:
+        today = local_date(SystemClock().now())
+        projectors = all_projectors(get_settings())
+        return await run(store, projectors, today, actor="carelog-retention", dry_run=dry_run)
     finally:
         await store.stop()
         await engine.dispose()

@@ -34,6 +34,19 @@ log = logging.getLogger(__name__)
 _DECIDED_AGAIN = frozenset({401, 403, 409, 412, 429})
 # The headers a replay carries (no-store: a replay of an answer that carried a secret says so too).
 _REPLAYED_HEADERS = (b"content-type", b"location", b"etag", b"cache-control")
+# Stored answers naming a record (its id) that was destroyed (services/retention): forgotten.
+FORGET_ANSWERS_NAMING = (
+    "DELETE FROM idempotency_keys WHERE state = 'done' AND position(convert_to($1, 'UTF8') IN body) > 0"
+)
+
+
+async def forget_answers_naming(conn: Any, needle: str) -> int:
+    """Drop the stored answers whose body names `needle` (on a driver connection): a retry with
+    such a key runs its command again, whose event ids derive from the key (nothing doubles)."""
+    status: str = await conn.execute(FORGET_ANSWERS_NAMING, needle)
+    return int(status.rsplit(" ", 1)[-1])
+
+
 # Where a `shown_once` answer leaves the body to store for replay (the request's scope state).
 _REPLAY_BODY = "idempotency_replay_body"
 

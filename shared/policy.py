@@ -25,6 +25,7 @@ class Resource(StrEnum):
     ACCESS_LOG = "access_log"
     ALLOCATION = "allocation"
     REPORT = "report"  # agency-wide figures and worklists
+    RETENTION = "retention"  # retention dates, legal holds (placed by the registered manager)
 
 
 class Action(StrEnum):
@@ -72,6 +73,7 @@ CREATORS: dict[Resource, frozenset[Role]] = {
     Resource.ALLEGATION: frozenset({*CASEWORKERS, *AGENCY_MANAGERS, Role.LADO}),
     Resource.SUBSCRIPTION: frozenset({Role.ADMIN, Role.REGISTERED_MANAGER}),
     Resource.ALLOCATION: AGENCY_MANAGERS,
+    Resource.RETENTION: frozenset({Role.REGISTERED_MANAGER}),  # a legal hold, placed or lifted
 }
 
 # Which relationships give a caseworker or LADO access, by resource: (read, write).

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     checkpoint_public_key: str | None = None
     checkpoint_interval: float = 3600.0
 
+    # Crypto-shredding (docs/architecture.md section 1): the key-encryption key that wraps every
+    # subject's data key, 32 bytes in base64, from this variable or a file holding it (the file
+    # wins); unset, a published development key. Back it up apart from the database (deploy/README.md).
+    key_encryption_key: str | None = None
+    key_encryption_key_file: Path | None = None
+
     # Local practice of each service (shared/practice.py; CARELOG_VISITS_*, CARELOG_CARERS_*).
     visits: VisitsPractice = Field(default_factory=lambda: VisitsPractice())
     carers: CarersPractice = Field(default_factory=lambda: CarersPractice())

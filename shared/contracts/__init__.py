@@ -2,7 +2,7 @@
 
 Importing this package registers every contract, so `load` knows every type in the log."""
 
-from shared.contracts import access, carers, deadlines, notifications, visits
+from shared.contracts import access, carers, deadlines, notifications, retention, visits
 from shared.contracts.base import EVENT_TYPES, Event, event_class, load, load_as
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "load",
     "load_as",
     "notifications",
+    "retention",
     "visits",
 ]

@@ -28,6 +28,7 @@ from shared.eventstore import sql
 from shared.eventstore.batch import Batch
 from shared.eventstore.model import NewEvent, RecordedEvent
 from shared.eventstore.reader import record_to_event
+from shared.eventstore.shredding import active, readable
 from shared.eventstore.store import EventStore, InlinePlan, listen_for_appends
 from shared.tasks import stop_task
 
@@ -540,7 +541,7 @@ async def read_range(
             records = await raw.fetch(sql.RANGE, after, up_to, limit)
         else:
             records = await raw.fetch(sql.RANGE_OF_TYPES, after, up_to, limit, list(types))
-    return [record_to_event(r) for r in records]
+        return await readable(active(), raw, [record_to_event(r) for r in records])
 
 
 async def read_all(driver: Any, after: int, up_to: int, types: frozenset[str] | None) -> list[RecordedEvent]:
@@ -549,7 +550,7 @@ async def read_all(driver: Any, after: int, up_to: int, types: frozenset[str] | 
         records = await driver.fetch(sql.RANGE, after, up_to, up_to - after)
     else:
         records = await driver.fetch(sql.RANGE_OF_TYPES, after, up_to, up_to - after, sorted(types))
-    return [record_to_event(r) for r in records]
+    return await readable(active(), driver, [record_to_event(r) for r in records])
 
 
 async def read_pages(
@@ -564,8 +565,10 @@ async def read_pages(
     next page is read while the caller works on this one."""
     args: list[Any] = [up_to, *([list(types)] if types is not None else []), *([as_of] if as_of else [])]
     statement_text = sql.page_of_log(types=types is not None, as_of=as_of is not None, page=page)
-    async with reader.connect() as conn:
+    # The next page is fetched on `conn` while this one is opened: keys load on a second connection.
+    async with reader.connect() as conn, reader.connect() as keys:
         raw: Any = (await conn.get_raw_connection()).driver_connection
+        keys_conn: Any = (await keys.get_raw_connection()).driver_connection
         statement = await raw.prepare(statement_text)
 
         async def fetch(position: int) -> list[Any]:
@@ -579,7 +582,7 @@ async def read_pages(
                     return
                 if len(records) == page:
                     ahead = asyncio.ensure_future(fetch(records[-1]["position"]))
-                events = [record_to_event(r) for r in records]
+                events = await readable(active(), keys_conn, [record_to_event(r) for r in records])
                 yield events
                 if len(records) < page:
                     return

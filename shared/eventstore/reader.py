@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.db import create_pool
 from shared.eventstore import sql
 from shared.eventstore.model import RecordedEvent
+from shared.eventstore.shredding import KeyRing, MissingKeys, install, open_event, readable
 
 
 def row_to_event(row: Row[Any]) -> RecordedEvent:
@@ -114,8 +115,11 @@ class ChronologyQuery:
 class LogReader:
     """The reading half of the EventStore."""
 
-    def __init__(self, engine: AsyncEngine, *, pool_size: int = 10) -> None:
+    def __init__(self, engine: AsyncEngine, *, pool_size: int = 10, keys: KeyRing | None = None) -> None:
         self.engine = engine
+        # The data keys that open the personal fields of what is read (shared/eventstore/shredding.py).
+        self.keys = keys or KeyRing()
+        install(self.keys)
         self.pool_size = pool_size
         self._pool: Any = None
         self._pool_lock = asyncio.Lock()
@@ -167,7 +171,7 @@ class LogReader:
     async def _one(self, statement: str, *args: Any) -> RecordedEvent | None:
         async with self.acquire() as conn:
             row = await conn.fetchrow(statement, *args)
-        return record_to_event(row) if row is not None else None
+            return (await readable(self.keys, conn, [record_to_event(row)]))[0] if row is not None else None
 
     async def first_event(self, stream_id: str) -> RecordedEvent | None:
         """The event that opened `stream_id` (what the stream is about), or None."""
@@ -226,7 +230,8 @@ class LogReader:
         self, stream_id: str, *, after_version: int = 0, as_of: datetime | None = None
     ) -> list[RecordedEvent]:
         async with self.acquire() as conn:
-            return [record_to_event(r) for r in await conn.fetch(sql.STREAM, stream_id, after_version, as_of)]
+            rows = await conn.fetch(sql.STREAM, stream_id, after_version, as_of)
+            return await readable(self.keys, conn, [record_to_event(r) for r in rows])
 
     async def read_stream_and_related(
         self, stream_id: str, *, types: Sequence[str], key: str, value: str, conn: AsyncConnection | None = None
@@ -236,17 +241,25 @@ class LogReader:
         args = (stream_id, list(types), key, value)
         if conn is not None:
             driver: Any = (await conn.get_raw_connection()).driver_connection
-            return [record_to_event(r) for r in await driver.fetch(sql.STREAM_AND_RELATED, *args)]
+            rows = await driver.fetch(sql.STREAM_AND_RELATED, *args)
+            return await readable(self.keys, driver, [record_to_event(r) for r in rows])
         async with self.acquire() as own:
-            return [record_to_event(r) for r in await own.fetch(sql.STREAM_AND_RELATED, *args)]
+            rows = await own.fetch(sql.STREAM_AND_RELATED, *args)
+            return await readable(self.keys, own, [record_to_event(r) for r in rows])
 
     async def read(self, flt: EventFilter, conn: AsyncConnection | None = None) -> list[RecordedEvent]:
         """The global feed by position, narrowed by `flt` (stream, child, types, actor, times)."""
         query, params = build_filter_query(flt)
         if conn is not None:
-            return [row_to_event(r) for r in await conn.execute(text(query), params)]
+            events = [row_to_event(r) for r in await conn.execute(text(query), params)]
+            return await readable(self.keys, (await conn.get_raw_connection()).driver_connection, events)
         async with self.reader.connect() as own:
-            return [row_to_event(r) for r in await own.execute(text(query), params)]
+            events = [row_to_event(r) for r in await own.execute(text(query), params)]
+        try:
+            return [open_event(self.keys, e) for e in events]
+        except MissingKeys:
+            async with self.acquire() as driver:
+                return await readable(self.keys, driver, events)
 
     async def iterate(self, flt: EventFilter, chunk: int = 1000) -> AsyncIterator[list[RecordedEvent]]:
         """Every event matching `flt` after `flt.after`, a page of `chunk` at a time."""
@@ -262,7 +275,8 @@ class LogReader:
     async def child_record(self, child_id: uuid.UUID, as_of: datetime | None = None) -> list[RecordedEvent]:
         """Every event about the child as known at `as_of`, by occurred_at then position."""
         async with self.acquire() as conn:
-            return [record_to_event(r) for r in await conn.fetch(sql.CHILD_RECORD, child_id, as_of)]
+            rows = await conn.fetch(sql.CHILD_RECORD, child_id, as_of)
+            return await readable(self.keys, conn, [record_to_event(r) for r in rows])
 
     async def chronology(self, query: ChronologyQuery, amended_type: str) -> list[Any]:
         """A page of the child's chronology and one more row (so the caller knows whether there is
@@ -293,4 +307,26 @@ class LogReader:
             limit=arg(query.limit + 1),
         )
         async with self.acquire() as conn:
-            return list(await conn.fetch(statement, *args))
+            return await self._opened_entries(conn, list(await conn.fetch(statement, *args)))
+
+    async def _opened_entries(self, conn: Any, records: list[Any]) -> list[dict[str, Any]]:
+        """Chronology rows with their sealed texts opened, loading the keys not seen yet."""
+        rows = [dict(r) for r in records]
+        for row in rows:
+            row["amendments"] = [tuple(a) for a in row["amendments"]] if row["amendments"] else row["amendments"]
+        try:
+            return [self._open_entry(r) for r in rows]
+        except MissingKeys:
+            named = [(r["data"], r["summary"], r["amendments"]) for r in rows]
+            await self.keys.load(conn, self.keys.missing(named))
+            return [self._open_entry(r) for r in rows]
+
+    def _open_entry(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A chronology row with its sealed texts opened (the payload stays JSON text)."""
+        amendments = row["amendments"]
+        return {
+            **row,
+            "data": self.keys.open_json(row["data"]),
+            "summary": self.keys.open_value(row["summary"]),
+            "amendments": [self.keys.open_value(a) for a in amendments] if amendments else amendments,
+        }

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.clock import Clock, SystemClock
@@ -35,6 +36,7 @@ from shared.eventstore.model import (
     WrongExpectedVersion,
 )
 from shared.eventstore.reader import LogReader, record_to_event
+from shared.eventstore.shredding import KeyRing, MissingKeys, open_event
 from shared.observability import APPEND_SECONDS, GROUP_COMMIT_SIZE
 from shared.tasks import stop_task
 
@@ -55,13 +57,20 @@ class _Encoded:
     data: dict[str, Any]
     metadata_text: str
     metadata: dict[str, Any]
+    # What the event reads as (its personal fields open), for the caller and the inline projections.
+    clear_data: dict[str, Any]
+    clear_metadata: dict[str, Any]
 
 
-def _encode(event: NewEvent) -> _Encoded:
+def _encode(event: NewEvent, keys: KeyRing, stream_id: str) -> _Encoded:
+    """The event as stored: checked as given, then its personal fields sealed (keys ensured)."""
     check_instant(event.occurred_at, "occurred_at")
     data_text, data = encode(event.data)
     metadata_text, metadata = encode(event.metadata)
-    return _Encoded(data_text, data, metadata_text, metadata)
+    sealed = keys.seal(stream_id, replace(event, data=data, metadata=metadata))
+    sealed_data_text = data_text if sealed.data is data else orjson.dumps(sealed.data).decode()
+    sealed_metadata_text = metadata_text if sealed.metadata is metadata else orjson.dumps(sealed.metadata).decode()
+    return _Encoded(sealed_data_text, sealed.data, sealed_metadata_text, sealed.metadata, data, metadata)
 
 
 @dataclass
@@ -83,8 +92,9 @@ class EventStore(LogReader):
         max_batch: int = 256,
         remember: int = 4096,
         pool_size: int = 10,
+        keys: KeyRing | None = None,
     ) -> None:
-        super().__init__(engine, pool_size=pool_size)
+        super().__init__(engine, pool_size=pool_size, keys=keys)
         # recorded_at comes from the agency's clock (the one every command reads), so "as of T"
         # and "late" mean the same to the log as to the commands, in production and in tests.
         self.clock: Clock = clock or SystemClock()
@@ -189,7 +199,11 @@ class EventStore(LogReader):
         if not events:
             raise ValueError("append needs at least one event")
         # Refused before the lock: content PostgreSQL would store otherwise than it was hashed.
-        encoded = [_encode(e) for e in events]
+        subjects = set().union(*(self.keys.subjects_of(stream_id, e) for e in events))
+        if any(self.keys.state(s) is None for s in subjects):
+            async with self.acquire() as conn:
+                await self.keys.ensure(conn, subjects)
+        encoded = [_encode(e, self.keys, stream_id) for e in events]
         await self.start()
         future: asyncio.Future[list[RecordedEvent]] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
@@ -316,7 +330,7 @@ class EventStore(LogReader):
         """The stream versions the batch appends at; the careful way also the ids already stored."""
         if careful:
             found = await conn.fetch(sql.STORED, [e.event_id for r in batch for e in r.events])
-            staged.stored = {r["event_id"]: record_to_event(r) for r in found}
+            staged.stored = {r["event_id"]: _opened_or_stored(self.keys, record_to_event(r)) for r in found}
         streams = {r.stream_id for r in batch}
         unknown = list(streams if careful else streams - self._versions.keys())
         if not careful:
@@ -465,11 +479,20 @@ class _Staged:
                     digest,
                 )
             )
-            recorded.append(replace(one, hash=digest))
+            recorded.append(replace(one, hash=digest, data=stored_form.clear_data, metadata=stored_form.clear_metadata))
             self.prev_hash = digest
         self.stored.update({r.event_id: r for r in recorded})
         self.committed.extend(recorded)
         return recorded
+
+
+def _opened_or_stored(keys: KeyRing, event: RecordedEvent) -> RecordedEvent:
+    """A stored event found again by a retry: opened with the keys at hand (the append ensured
+    its subjects'), or as stored."""
+    try:
+        return open_event(keys, event)
+    except MissingKeys:
+        return event
 
 
 class _LookFirst(Exception):
