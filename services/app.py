@@ -10,7 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from shared.access import ACCESS, route_rules, undeclared_routes
@@ -30,6 +30,7 @@ from shared.service import ServiceSpec
 from shared.settings import ConfigurationError, Settings, get_settings
 from shared.tasks import stop_task
 from shared.tracing import instrument
+from shared.types import refuse_unknown_query
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def create_app(
         version="0.1.0",
         summary="The record of every child in a fostering agency, as an append-only event log.",
         lifespan=_lifespan(url, settings, specs, run_workers),
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from shared.instants import day_problem, instant_problem
+from shared.problems import FieldError, Problem
 
 
 def _not_a_number(value: Any) -> Any:
@@ -53,3 +57,27 @@ Day = Annotated[
 ]
 
 MONTH_PATTERN = r"^(19|20|21)\d\d-(0[1-9]|1[0-2])$"
+
+
+def _query_names(dependant: Dependant) -> list[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    return [p.alias for p in dependant.query_params] + [n for d in dependant.dependencies for n in _query_names(d)]
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the route does not take is refused (422), never ignored: a misspelt filter
+    (`?worker=` for `?worker_id=`) would otherwise answer as if there were none."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = set(_query_names(route.dependant))
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise Problem(
+            "validation",
+            f"{route.path} takes no query parameter {', '.join(unknown)}.",
+            errors=[
+                FieldError(location=["query", name], message="not a parameter of this route", type="extra_forbidden")
+                for name in unknown
+            ],
+        )

@@ -167,3 +167,16 @@ async def test_the_oldest_undelivered_message_is_aged_by_the_agencys_clock(
     body = (await client.get("/metrics", headers=auth(Role.INSPECTOR))).text
     [line] = [line for line in body.splitlines() if 'name="oldest_undelivered_seconds"' in line]
     assert float(line.rsplit(" ", 1)[1]) == 3600.0
+
+
+async def test_a_query_parameter_the_route_does_not_take_is_refused(client: httpx.AsyncClient, auth) -> None:  # type: ignore[no-untyped-def]
+    """A misspelt filter is a 422 naming it, not a page answered as if there were no filter."""
+    misspelt = await client.get("/v1/visits/due", params={"worker": "sw-1"}, headers=auth(Role.REGISTERED_MANAGER))
+    assert misspelt.status_code == 422, misspelt.text
+    assert misspelt.json()["errors"] == [
+        {"location": ["query", "worker"], "message": "not a parameter of this route", "type": "extra_forbidden"}
+    ]
+    spelt = await client.get("/v1/visits/due", params={"worker_id": "sw-1"}, headers=auth(Role.REGISTERED_MANAGER))
+    assert spelt.status_code == 200, spelt.text
+    feed = await client.get("/v1/events", params={"limit": 5, "afterr": 1}, headers=auth(Role.ADMIN))
+    assert feed.status_code == 422 and "afterr" in feed.json()["detail"]
