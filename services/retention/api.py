@@ -14,7 +14,7 @@ from services.retention import commands as cmd
 from services.retention import projections as pj
 from services.retention import rules
 from services.retention.events import SubjectKind
-from shared.access import access
+from shared.access import access, children_read
 from shared.auth import Principal
 from shared.calendar import local_date
 from shared.commanding import CommandContext, CommandRoute, command_context
@@ -78,6 +78,7 @@ async def record_retention(
         found = await pj.retention_rows(conn, kind=kind, subject_id=subject_id)
     if not found:
         raise Problem("not-found", f"No {kind.value} record {subject_id}.")
+    await children_read(request, _children(found))
     return found[0]
 
 
@@ -91,9 +92,15 @@ async def retention_report(
     async with request.app.state.store.acquire() as conn:
         rows = await pj.retention_rows(conn)
     window = [r for r in rows if r.destroyed_on is None and rules.due_within(r.retain_until, today, days)]
+    await children_read(request, _children(window))
     return RetentionReport(
         today=today, days=days, due=[r for r in window if not r.held], held=[r for r in window if r.held]
     )
+
+
+def _children(rows: list[pj.RetentionRow]) -> list[uuid.UUID]:
+    """The children a read names (each read of a child's record is in the access log)."""
+    return [r.subject_id for r in rows if r.kind == SubjectKind.CHILD]
 
 
 SERVICE = ServiceSpec(name="retention", router=router, projectors=lambda settings: [pj.RetentionView()])

@@ -279,6 +279,9 @@ def fill(path: str, side: Side, world: World) -> str:
         "plan_id": side.child,  # issue 12 (visits): any id; the policy answers before the plan is looked up
         "concern_id": side.child,
         "document_id": side.child,  # any id: the policy answers before the document is looked up
+        "panel_id": side.child,  # any id: a panel is the agency's own record, decided by role
+        "kind": "child",
+        "subject_id": side.child,
         "subscription_id": world.subscription,
         "stream_id": f"child-{side.child}",
         "worker_id": "sw-own" if side is world.own else "sw-else",
