@@ -28,7 +28,7 @@ from shared.eventstore import sql
 from shared.eventstore.batch import Batch
 from shared.eventstore.model import NewEvent, RecordedEvent
 from shared.eventstore.reader import record_to_event
-from shared.eventstore.shredding import active, readable
+from shared.eventstore.shredding import MissingKeys, active, open_event, readable
 from shared.eventstore.store import EventStore, InlinePlan, listen_for_appends
 from shared.tasks import stop_task
 
@@ -565,10 +565,10 @@ async def read_pages(
     next page is read while the caller works on this one."""
     args: list[Any] = [up_to, *([list(types)] if types is not None else []), *([as_of] if as_of else [])]
     statement_text = sql.page_of_log(types=types is not None, as_of=as_of is not None, page=page)
-    # The next page is fetched on `conn` while this one is opened: keys load on a second connection.
-    async with reader.connect() as conn, reader.connect() as keys:
+    # The next page is fetched on `conn` while this one is opened; keys a page needs and this process
+    # has not seen are loaded on the same connection once that fetch is done (one connection each).
+    async with reader.connect() as conn:
         raw: Any = (await conn.get_raw_connection()).driver_connection
-        keys_conn: Any = (await keys.get_raw_connection()).driver_connection
         statement = await raw.prepare(statement_text)
 
         async def fetch(position: int) -> list[Any]:
@@ -582,7 +582,12 @@ async def read_pages(
                     return
                 if len(records) == page:
                     ahead = asyncio.ensure_future(fetch(records[-1]["position"]))
-                events = await readable(active(), keys_conn, [record_to_event(r) for r in records])
+                sealed, ring = [record_to_event(r) for r in records], active()
+                try:
+                    events = [open_event(ring, e) for e in sealed]
+                except MissingKeys:
+                    await asyncio.wait([ahead])  # the connection is free once the next page is in
+                    events = await readable(ring, raw, sealed)
                 yield events
                 if len(records) < page:
                     return

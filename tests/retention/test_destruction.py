@@ -49,7 +49,7 @@ async def sibling(client: httpx.AsyncClient, app: FastAPI, headers: dict[str, st
         },
     )
     cid = child["child_id"]
-    body = {"child_id": cid, "household_id": household_id, "start_date": "2026-09-01", "long_term": False}
+    body = {"child_id": cid, "household_id": household_id, "start_date": "2026-09-01", "placement_type": "short_term"}
     await post(client, headers, "/v1/placements", body)
     visit = {
         "occurred_at": "2026-10-11T10:00:00+00:00",
