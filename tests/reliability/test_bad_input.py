@@ -243,7 +243,7 @@ def _build(
 
 
 async def test_schemathesis_every_operation_positive_and_negative(fresh_database_url: str, full_size: bool) -> None:
-    examples = 200 if full_size else 12
+    examples = 200 if full_size else 8
     started = time.monotonic()
     context = serving(fresh_database_url)
     url = await asyncio.to_thread(context.__enter__)
