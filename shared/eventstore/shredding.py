@@ -461,14 +461,6 @@ async def readable(ring: KeyRing, conn: Any, events: list[RecordedEvent]) -> lis
         return [open_event(ring, e) for e in events]
 
 
-async def readable_values(ring: KeyRing, conn: Any, values: list[Any]) -> list[Any]:
-    """`values` (payloads, texts) opened, loading on `conn` the keys not seen yet."""
-    try:
-        return [ring.open_value(v) for v in values]
-    except MissingKeys:
-        await ring.load(conn, ring.missing(values))
-        return [ring.open_value(v) for v in values]
-
 
 def _scan_text(value: Any) -> str:
     """Every string inside `value`, joined (for finding sealed texts)."""
