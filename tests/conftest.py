@@ -39,6 +39,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--full", action="store_true", help="run reliability and benchmark suites at full size")
 
 
+REAL_PROCESS_MARKERS = ("reliability", "bench", "embedded_postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist the reliability and benchmark runs, and the tests that start an embedded
+    PostgreSQL, go to one worker, one after another: each starts real servers and times them, so two
+    of them at once would measure each other."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in REAL_PROCESS_MARKERS):
+            item.add_marker(pytest.mark.xdist_group("real-processes"))
+
+
 @pytest.fixture(scope="session")
 def full_size(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--full"))

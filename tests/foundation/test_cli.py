@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from shared.db import as_role, create_engine
@@ -62,6 +63,7 @@ def json_lines(output: str) -> list[dict[str, Any]]:
     return lines
 
 
+@pytest.mark.embedded_postgres
 def test_serve_with_no_database_url_runs_an_embedded_postgres_and_reuses_it(tmp_path: Path) -> None:
     """Every line the process writes is one JSON object, uvicorn's, alembic's and the embedded
     server's included; the server's chatter only at debug; /openapi.json logged by its route."""

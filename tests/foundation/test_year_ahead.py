@@ -29,7 +29,20 @@ def test_the_date_bound_suites_pass_a_year_ahead() -> None:
     require(faketime is not None, "faketime")
     assert faketime is not None
     done = subprocess.run(
-        [faketime, "-f", "+365d", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *DATE_BOUND],
+        [
+            faketime,
+            "-f",
+            "+365d",
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            *DATE_BOUND,
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,

@@ -38,6 +38,14 @@ def token(role: Role | str = Role.REGISTERED_MANAGER, subject: str | None = None
     return {"Authorization": f"Bearer {minted}"}
 
 
+def server_client(url: str, timeout: float | httpx.Timeout = 60, connections: int = 10) -> httpx.AsyncClient:
+    """A client of a real `carelog serve`. Idle connections are dropped after 2 s, before the
+    server's own 5 s keep-alive timeout: with both at 5 s, a request sent on a connection the server
+    is closing at that moment fails with a ReadError (seen on a loaded machine)."""
+    limits = httpx.Limits(max_connections=connections, keepalive_expiry=2.0)
+    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

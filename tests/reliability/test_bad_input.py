@@ -28,6 +28,7 @@ from tests.reliability.support import (
     free_port,
     record,
     replay_and_compare,
+    server_client,
     token,
     verify_chain,
     wait_projections_at_head,
@@ -119,7 +120,7 @@ async def test_hostile_requests_are_each_a_4xx_problem(served: str) -> None:
     }
     outcomes: dict[str, int] = {}
     bad: dict[str, str] = {}
-    async with httpx.AsyncClient(base_url=served, timeout=60) as client:
+    async with server_client(served) as client:
         for name, (method, path, options) in cases.items():
             headers = {**(options.get("auth") or json_headers), **options.get("headers", {})}
             if "files" in options:
@@ -248,7 +249,7 @@ async def test_schemathesis_every_operation_positive_and_negative(fresh_database
     context = serving(fresh_database_url)
     url = await asyncio.to_thread(context.__enter__)
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:  # the first /openapi.json is built then
+        async with server_client(url) as client:  # the first /openapi.json is built then
             schema_doc = (await client.get("/openapi.json")).json()
         outcome = await asyncio.to_thread(_fuzz, url, schema_doc, examples)
         await wait_projections_at_head(fresh_database_url)
@@ -289,7 +290,7 @@ async def _chronologies_that_fail(url: str) -> dict[str, Any]:
     headers = token(Role.REGISTERED_MANAGER, "rm-after-fuzz")
     admin = token(Role.ADMIN, "admin-after-fuzz")
     failing: list[str] = []
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with server_client(url) as client:
         children, after = [], 0
         while True:
             page = await client.get(

@@ -25,6 +25,7 @@ from tests.reliability.support import (
     record,
     register_children,
     replay_and_compare,
+    server_client,
     start_server,
     token,
     verify_chain,
@@ -45,8 +46,7 @@ async def test_writers_and_tailing_readers_lose_nothing_and_see_no_gaps(
     await start_server(server)
     writer_auth = token(Role.REGISTERED_MANAGER, "rm-writer")
     reader_auth = token(Role.INSPECTOR, "ofsted-reader")
-    limits = httpx.Limits(max_connections=WRITERS + READERS + 4)
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+    async with server_client(server.url, connections=WRITERS + READERS + 4) as client:
         children = await register_children(client, writer_auth, STREAMS)
         acknowledged: dict[str, int] = {}  # event id -> stream version
         latencies: list[float] = []
@@ -151,8 +151,7 @@ async def test_contention_one_winner_per_version(
     server = server_factory(fresh_database_url)
     await start_server(server)
     auth = token(Role.REGISTERED_MANAGER, "rm-racer")
-    limits = httpx.Limits(max_connections=racers + 2)
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+    async with server_client(server.url, connections=racers + 2) as client:
         [child] = await register_children(client, auth, 1)
         path = f"/v1/children/{child}/visits"
 

@@ -22,6 +22,7 @@ from tests.reliability.support import (
     record,
     register_children,
     replay_and_compare,
+    server_client,
     start_server,
     token,
     verify_chain,
@@ -50,7 +51,7 @@ async def test_kill_9_during_writes_loses_and_doubles_nothing(
     restart_seconds: list[float] = []
     up = asyncio.Event()
     up.set()
-    async with httpx.AsyncClient(base_url=server.url, timeout=httpx.Timeout(10, connect=2)) as client:
+    async with server_client(server.url, httpx.Timeout(10, connect=2)) as client:
         children = await register_children(client, auth, CLIENTS)
         queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         for n in range(writes):

@@ -24,6 +24,7 @@ from tests.reliability.support import (
     record,
     register_children,
     replay_and_compare,
+    server_client,
     start_server,
     token,
     verify_chain,
@@ -75,7 +76,7 @@ async def test_postgres_stopped_immediately_under_load(tmp_path: Path, full_size
         await start_server(server)
         socket_dir = _socket_dir(pgdata)
         owner_url = f"postgresql://postgres:@/carelog?host={socket_dir}"
-        async with httpx.AsyncClient(base_url=server.url, timeout=httpx.Timeout(15, connect=2)) as client:
+        async with server_client(server.url, httpx.Timeout(15, connect=2)) as client:
             children = await register_children(client, auth, WRITERS)
             stop = asyncio.Event()
             n_counter = 0

@@ -21,6 +21,7 @@ from tests.reliability.support import (
     log_facts,
     record,
     register_children,
+    server_client,
     start_server,
     token,
 )
@@ -40,7 +41,7 @@ async def test_one_event_per_key_in_sequence_at_once_reused_and_in_flight(
     await start_server(server)
     auth = token(Role.REGISTERED_MANAGER, "rm-idem")
     figures: Counter[str] = Counter()
-    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+    async with server_client(server.url) as client:
         children = await register_children(client, auth, 4)
         sent_keys: set[str] = set()
 

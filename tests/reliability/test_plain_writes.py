@@ -28,6 +28,7 @@ from tests.reliability.support import (
     record,
     register_children,
     replay_and_compare,
+    server_client,
     start_server,
     token,
     verify_chain,
@@ -80,8 +81,7 @@ async def test_plain_writers_and_the_services_reactions_all_land_once(
     server = server_factory(fresh_database_url)
     await start_server(server)
     auth = token(Role.REGISTERED_MANAGER, "rm-plain")
-    limits = httpx.Limits(max_connections=WRITERS + 4)
-    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+    async with server_client(server.url, 120, connections=WRITERS + 4) as client:
         households = [await _approved_household(client, auth, n) for n in range(2)]
         children = await register_children(client, auth, CHILDREN)
         home = {child: households[n % 2] for n, child in enumerate(children)}

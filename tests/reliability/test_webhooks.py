@@ -128,14 +128,6 @@ async def test_receiver_down_then_back_loses_nothing_and_the_dead_one_escalates(
                     )
                     await h.incident(application, child, clock.now(), "overdose")
 
-                await asyncio.gather(*(overdose(n) for n in range(messages)))  # group-committed: quick
-                # Down for 3.2 s: longer than the first four retry intervals (0, 0.5, 1, 1).
-                await asyncio.sleep(max(0.0, 1.6 - (time.monotonic() - down_started)))
-                flaky.mode = "error"
-                await asyncio.sleep(1.6)
-                down_for = time.monotonic() - down_started
-                flaky.mode = "up"
-
                 async def outbox(path: str) -> list[Any]:
                     async with application.state.engine.connect() as conn:
                         return list(
@@ -147,6 +139,21 @@ async def test_receiver_down_then_back_loses_nothing_and_the_dead_one_escalates(
                                 {"u": f"%{path}"},
                             )
                         )
+
+                async def each_refused_once() -> bool:
+                    await settle(application)
+                    rows = await outbox("/ofsted")
+                    return len(rows) == messages and all(r.attempts >= 1 for r in rows)
+
+                await asyncio.gather(*(overdose(n) for n in range(messages)))  # group-committed: quick
+                # Down for at least 3.2 s (longer than the first four retry intervals: 0, 0.5, 1, 1), and
+                # until every message has been refused once, however slowly a loaded machine raised them.
+                await asyncio.sleep(max(0.0, 1.6 - (time.monotonic() - down_started)))
+                flaky.mode = "error"
+                await asyncio.sleep(1.6)
+                await h.eventually(each_refused_once, timeout=60, interval=0.2)
+                down_for = time.monotonic() - down_started
+                flaky.mode = "up"
 
                 progress: dict[str, Any] = {}
 
@@ -198,7 +205,18 @@ async def test_receiver_down_then_back_loses_nothing_and_the_dead_one_escalates(
                 escalations = (await client.get("/v1/escalations", params={"limit": 1000}, headers=manager)).json()[
                     "escalations"
                 ]
-                await settle(application)
+
+                # The clock and the dispatcher keep working in the background: before the live
+                # tables are compared with a replay, wait until they have nothing left to append
+                # and every projection has applied the head.
+                async def quiet() -> bool:
+                    before = (await application.state.store.head())[0]
+                    await settle(application)
+                    await asyncio.sleep(0.5)
+                    await settle(application)
+                    return (await application.state.store.head())[0] == before
+
+                await h.eventually(quiet, timeout=30, interval=0.1)
     finally:
         await flaky.stop()
         await dead.stop()

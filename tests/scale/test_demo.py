@@ -8,12 +8,14 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shared.auth import mint_token
 from shared.settings import Settings
 from tests.foundation.test_cli import CARELOG, free_port, wait_ready
 
 
+@pytest.mark.embedded_postgres
 def test_demo_then_serve_shows_overdue_visits_within_seconds(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     data_dir = tmp_path / "agency"
