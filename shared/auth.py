@@ -42,6 +42,8 @@ MAX_SUBJECT_CHARS = 255
 SESSION_COOKIE = "carelog_session"
 BROWSER_PAGES = "/inspect"
 SESSION_AUDIENCE = "carelog-session"
+# Processes' clocks differ a little: a session minted by one is good at once in another.
+SESSION_LEEWAY_SECONDS = 60
 
 
 class Principal(BaseModel):
@@ -225,7 +227,7 @@ def session_principal(cookie: str | None, settings: Settings, now: datetime) -> 
             # Expiry by the agency's clock (below), like every other instant carelog keeps.
             options={"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False},
         )
-        if not claims["iat"] <= now.timestamp() < claims["exp"]:
+        if not claims["iat"] - SESSION_LEEWAY_SECONDS <= now.timestamp() < claims["exp"]:
             return None
         return Principal(
             subject=claims["sub"],

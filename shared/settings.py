@@ -286,11 +286,21 @@ class Settings(BaseSettings):
         found += self._signin_faults()
         if not self.is_production:
             return found
+        found += self._secret_faults()
+        if "*" in self.cors_origins:
+            found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
+        if self.smtp_host and not self.smtp_starttls:
+            found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
+        return found
+
+    def _secret_faults(self) -> list[str]:
+        """Production's secrets: its own, and as long as the hash they key (HMAC-SHA256)."""
         secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
         if self.metrics_token is not None:
             secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
         if self.signs_in:
-            secrets["CARELOG_SESSION_SECRET"] = self.session_secret or DEVELOPMENT_SESSION_SECRET
+            secrets["CARELOG_SESSION_SECRET"] = self.session_key
+        found = []
         for name, secret in secrets.items():
             if secret == DEVELOPMENT_JWT_SECRET:
                 found.append(f"{name} is the published development secret; set a secret of your own")
@@ -300,10 +310,6 @@ class Settings(BaseSettings):
                 found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
             elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
                 found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
-        if "*" in self.cors_origins:
-            found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
-        if self.smtp_host and not self.smtp_starttls:
-            found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
         return found
 
     def _signin_faults(self) -> list[str]:
