@@ -32,6 +32,7 @@ try {
   seen('child page', {
     url: page.url(),
     heading: await page.locator('h1').innerText(),
+    viewer: await page.locator('p.viewer').innerText(),
     meta: await page.locator('p.meta').first().innerText(),
     entries: await page.locator('ol.timeline li').allInnerTexts(),
   });
@@ -51,7 +52,7 @@ try {
   }));
   seen('api from the page', api);
 
-  await page.goto(`${carelog}/signout`);
+  await Promise.all([page.waitForURL(`${carelog}/signout`), page.click('a[href="/signout"]')]);
   seen('signed out', {
     text: await page.locator('h1').innerText(),
     cookies: (await context.cookies(childPage)).map((c) => c.name).filter((n) => n.startsWith('carelog')),

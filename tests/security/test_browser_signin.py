@@ -106,6 +106,7 @@ def test_an_inspector_signs_in_with_the_agencys_provider_and_reads_the_pages(
     child = seen["child page"]
     assert child["heading"] == "Amira K" and f"{len(child['entries'])} entries · 1 incidents" in child["meta"]
     assert any("overdose" in entry for entry in child["entries"]), child["entries"]
+    assert child["viewer"] == f"Signed in as {INSPECTOR} (inspector) · Sign out"
     kpis = seen["kpi page"]
     assert kpis["heading"] == "Monthly KPIs" and len(kpis["rows"]) > 5
     assert "Children in care with a statutory visit within the last 6 weeks" in [row[0] for row in kpis["rows"]]
