@@ -19,7 +19,7 @@ import html
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -51,6 +51,11 @@ DEFAULT_PAGE = BROWSER_PAGES + "/kpis"
 # ID token algorithms carelog verifies (asymmetric only: the client secret never signs a token).
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "PS256")
 SIGNIN_PATHS = frozenset({"/signin", SIGNIN_CALLBACK_PATH, "/signout"})
+# The provider's clock and ours differ a little: an ID token issued "in a second" is still good.
+ID_TOKEN_LEEWAY_SECONDS = 60
+# Browsers keep a cookie of at most 4096 bytes with its name (RFC 6265 §6.1); a longer one would be
+# dropped silently and the browser sent round the sign-in again and again.
+MAX_SESSION_COOKIE_BYTES = 4000
 # A query parameter a browser sends back verbatim: an authorization code, state, error text.
 MAX_PARAM_CHARS = 2048
 Param = Annotated[str | None, Query(max_length=MAX_PARAM_CHARS)]
@@ -218,6 +223,7 @@ def verify_id_token(settings: Settings, jwks: jwt.PyJWKClient, token: str, nonce
             algorithms=list(ID_TOKEN_ALGORITHMS),
             audience=settings.oidc_client_id,
             issuer=settings.oidc_issuer,
+            leeway=ID_TOKEN_LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "sub", "iss", "aud", "nonce"]},
         )
     except jwt.PyJWTError as exc:
@@ -246,6 +252,14 @@ def principal_from_claims(settings: Settings, claims: dict[str, Any]) -> Princip
         raise refused(f"the provider gave no carelog role ({settings.oidc_role_claim}) or a malformed id") from exc
 
 
+def session_for(settings: Settings, principal: Principal, now: datetime) -> str:
+    """The session cookie's value, refused when a browser would not keep it."""
+    session = mint_session(settings, principal, now)
+    if len(SESSION_COOKIE) + len(session) > MAX_SESSION_COOKIE_BYTES:
+        raise refused("the provider names too many children or households for a browser session")
+    return session
+
+
 @router.get(SIGNIN_CALLBACK_PATH, include_in_schema=False)
 async def signed_in(
     request: Request,
@@ -270,7 +284,7 @@ async def signed_in(
     claims = await asyncio.to_thread(verify_id_token, settings, provider.jwks, token, str(pending["nonce"]))
     principal = principal_from_claims(settings, claims)
     response = RedirectResponse(str(pending["then"]), status_code=303)
-    session = mint_session(settings, principal, request.app.state.clock.now())
+    session = session_for(settings, principal, request.app.state.clock.now())
     flags = _cookie_flags(settings)
     lifetime = int(settings.session_hours * 3600)
     response.set_cookie(SESSION_COOKIE, session, max_age=lifetime, path=BROWSER_PAGES, **flags)

@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
-from shared.auth import SESSION_COOKIE, Principal, Role, mint_session
+from shared.auth import SESSION_COOKIE, Principal, Role, mint_session, session_principal
 from shared.clock import ManualClock
 from shared.problems import Problem
 from shared.settings import Settings
@@ -27,6 +27,7 @@ from shared.signin import (
     ProviderMetadata,
     _page_to_return_to,
     principal_from_claims,
+    session_for,
     verify_id_token,
 )
 from tests.conftest import AuthHeaders, test_settings
@@ -95,6 +96,11 @@ async def test_the_session_cookie_opens_the_pages_and_nothing_else(
     assert (await client.get(page, headers={"Cookie": f"{SESSION_COOKIE}={forged}"})).status_code == 303
     clock.advance(timedelta(hours=settings.session_hours, seconds=1))
     assert (await client.get(page, headers=inspector)).status_code == 303
+
+    # Without a provider configured there is no sign-in: the pages take bearer tokens only.
+    app.state.settings = test_settings(env="test")
+    assert (await client.get("/signin")).status_code == 404
+    assert (await client.get(page, headers=session(settings, clock))).status_code == 401
 
 
 async def test_sign_in_sends_the_browser_to_the_provider_with_pkce_state_and_nonce(
@@ -201,6 +207,16 @@ def test_the_claims_map_to_the_principal_a_bearer_token_carries() -> None:
                                                                 child_ids=[child])  # fmt: skip
     with pytest.raises(Problem):
         principal_from_claims(settings, {"sub": "x", "carelog_role": "superuser"})
+
+
+def test_a_session_a_browser_would_drop_is_refused_at_sign_in(settings: Settings, clock: ManualClock) -> None:
+    """Past 4 KB a browser drops the cookie without a word and the person goes round sign-in forever."""
+    many = Principal(subject="sw-1", role=Role.CHILD_SOCIAL_WORKER, child_ids=[uuid.uuid4() for _ in range(80)])
+    with pytest.raises(Problem) as refused:
+        session_for(settings, many, clock.now())
+    assert "too many children" in str(refused.value.detail)
+    few = many.model_copy(update={"child_ids": many.child_ids[:20]})
+    assert session_principal(session_for(settings, few, clock.now()), settings, clock.now()) == few
 
 
 @pytest.mark.parametrize(
