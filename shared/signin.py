@@ -65,6 +65,7 @@ Param = Annotated[str | None, Query(max_length=MAX_PARAM_CHARS)]
 class ProviderMetadata:
     """What carelog needs from the provider's discovery document."""
 
+    issuer: str  # exactly as the provider writes it in its tokens (a trailing slash or not)
     authorization_endpoint: str
     token_endpoint: str
     jwks: jwt.PyJWKClient
@@ -103,6 +104,7 @@ async def _provider(request: Request, settings: Settings) -> ProviderMetadata:
         if str(document["issuer"]).rstrip("/") != issuer:
             raise ValueError("the discovery document names another issuer")
         found = ProviderMetadata(
+            issuer=str(document["issuer"]),
             authorization_endpoint=str(document["authorization_endpoint"]),
             token_endpoint=str(document["token_endpoint"]),
             jwks=jwt.PyJWKClient(str(document["jwks_uri"]), cache_keys=True, lifespan=3600, timeout=10),
@@ -212,17 +214,17 @@ async def _id_token(settings: Settings, provider: ProviderMetadata, code: str, v
         raise refused("the provider sent no ID token") from exc
 
 
-def verify_id_token(settings: Settings, jwks: jwt.PyJWKClient, token: str, nonce: str) -> dict[str, Any]:
+def verify_id_token(settings: Settings, provider: ProviderMetadata, token: str, nonce: str) -> dict[str, Any]:
     """OpenID Connect Core §3.1.3.7: signed by the issuer's key, for this client, unexpired, and
     answering this browser's nonce. Blocking (the keys are fetched over HTTP, then cached)."""
     try:
-        key = jwks.get_signing_key_from_jwt(token).key
+        key = provider.jwks.get_signing_key_from_jwt(token).key
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=list(ID_TOKEN_ALGORITHMS),
             audience=settings.oidc_client_id,
-            issuer=settings.oidc_issuer,
+            issuer=provider.issuer,
             leeway=ID_TOKEN_LEEWAY_SECONDS,
             options={"require": ["exp", "iat", "sub", "iss", "aud", "nonce"]},
         )
@@ -281,7 +283,7 @@ async def signed_in(
         raise refused("the provider sent no code")
     provider = await _provider(request, settings)
     token = await _id_token(settings, provider, code, str(pending["verifier"]))
-    claims = await asyncio.to_thread(verify_id_token, settings, provider.jwks, token, str(pending["nonce"]))
+    claims = await asyncio.to_thread(verify_id_token, settings, provider, token, str(pending["nonce"]))
     principal = principal_from_claims(settings, claims)
     response = RedirectResponse(str(pending["then"]), status_code=303)
     session = session_for(settings, principal, request.app.state.clock.now())

@@ -106,7 +106,7 @@ async def test_the_session_cookie_opens_the_pages_and_nothing_else(
 async def test_sign_in_sends_the_browser_to_the_provider_with_pkce_state_and_nonce(
     client: httpx.AsyncClient, app: FastAPI, settings: Settings, clock: ManualClock
 ) -> None:
-    app.state.oidc_provider = ProviderMetadata(f"{ISSUER}/auth", f"{ISSUER}/token", jwks=None)  # type: ignore[arg-type]
+    app.state.oidc_provider = ProviderMetadata(ISSUER, f"{ISSUER}/auth", f"{ISSUER}/token", jwks=None)  # type: ignore[arg-type]
     answer = await client.get("/signin", params={"then": "https://elsewhere.example/"})
     assert answer.status_code == 303
     to = urlsplit(answer.headers["location"])
@@ -168,6 +168,7 @@ def id_token(key: Any = PROVIDER_KEY, algorithm: str = "RS256", **overrides: Any
 
 
 KEYS: Any = SimpleNamespace(get_signing_key_from_jwt=lambda token: SimpleNamespace(key=PROVIDER_KEY.public_key()))
+PROVIDER = ProviderMetadata(ISSUER, f"{ISSUER}/auth", f"{ISSUER}/token", jwks=KEYS)
 
 
 @pytest.mark.parametrize(
@@ -195,14 +196,14 @@ KEYS: Any = SimpleNamespace(get_signing_key_from_jwt=lambda token: SimpleNamespa
 )
 def test_an_id_token_that_does_not_answer_this_sign_in_is_refused(token: str) -> None:
     with pytest.raises(Problem) as refused:
-        verify_id_token(Settings(**SIGNIN), KEYS, token, "n-1")
+        verify_id_token(Settings(**SIGNIN), PROVIDER, token, "n-1")
     assert refused.value.status == 401 and str(refused.value.detail).startswith("Sign-in failed")
 
 
 def test_the_claims_map_to_the_principal_a_bearer_token_carries() -> None:
     settings = Settings(**SIGNIN, oidc_role_claim="carelog_role", oidc_children_claim="kids")
     child = uuid.uuid4()
-    claims = verify_id_token(settings, KEYS, id_token(carelog_role="inspector", kids=[str(child)]), "n-1")
+    claims = verify_id_token(settings, PROVIDER, id_token(carelog_role="inspector", kids=[str(child)]), "n-1")
     assert principal_from_claims(settings, claims) == Principal(subject="hmi-ada", role=Role.INSPECTOR,
                                                                 child_ids=[child])  # fmt: skip
     with pytest.raises(Problem):
