@@ -183,7 +183,8 @@ def _add_middleware(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpe
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
     app.add_middleware(FailedAuthenticationLimit, per_minute=settings.failed_authentications_per_minute)
     if settings.cors_origins:
-        # Bearer tokens in a header, never cookies: no credentials mode.
+        # The API takes bearer tokens in a header, never cookies (the pages' session is same-site only): no
+        # credentials mode.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

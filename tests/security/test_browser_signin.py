@@ -110,8 +110,11 @@ def test_an_inspector_signs_in_with_the_agencys_provider_and_reads_the_pages(
     kpis = seen["kpi page"]
     assert kpis["heading"] == "Monthly KPIs" and len(kpis["rows"]) > 5
     assert "Children in care with a statutory visit within the last 6 weeks" in [row[0] for row in kpis["rows"]]
-    # The session opens the pages only: the API from the same page wants a bearer token.
-    assert seen["api from the page"] == {"read": 401, "write": 401}
+    # The session opens the pages only: the API from the same browser wants a bearer token.
+    api = seen["api from the browser"]
+    assert (api["read"], api["write"]) == (401, 401)
+    assert api["headers"]["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in api["headers"]["content-security-policy"]
     assert seen["signed out"] == {"text": "You are signed out of carelog", "cookies": []}
     assert seen["no session"] == {"status": 303, "location": "/signin?then=%2Finspect%2Fkpis"}
 
