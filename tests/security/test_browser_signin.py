@@ -48,7 +48,7 @@ def provider() -> Iterator[tuple[str, int]]:
         ["node", "provider.mjs"], cwd=JS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        wait_ready(f"{issuer}/.well-known/openid-configuration", timeout=30, process=process)  # type: ignore[arg-type]
+        wait_ready(f"{issuer}/.well-known/openid-configuration", timeout=30, process=process)
         yield issuer, carelog_port
     finally:
         process.terminate()

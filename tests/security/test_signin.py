@@ -33,7 +33,7 @@ from shared.signin import (
 from tests.conftest import AuthHeaders, test_settings
 
 ISSUER = "https://id.agency.example"
-SIGNIN = {
+SIGNIN: dict[str, Any] = {
     "oidc_issuer": ISSUER,
     "oidc_client_id": "carelog",
     "oidc_client_secret": "client-secret",
