@@ -1,6 +1,7 @@
 #!/bin/sh
 # Screenshot the inspector's pages with a headless browser (Debian: apt-get install -y chromium).
-# The pages need a bearer token, so fetch them with curl and let chromium render the saved HTML.
+# With a bearer token (a script has no browser session: docs/architecture.md, browser sign-in),
+# fetch the pages with curl and let chromium render the saved HTML.
 #
 #   export TOKEN=$(carelog token --role inspector --subject hmi-1)
 #   docs/inspect-screenshot.sh http://127.0.0.1:8000 <child-id> [out-dir]

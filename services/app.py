@@ -28,6 +28,8 @@ from shared.problems import PROBLEM_RESPONSES, document_problems, install_proble
 from shared.ratelimit import FailedAuthenticationLimit, LoginFreeRateLimit, TokenBuckets
 from shared.service import ServiceSpec
 from shared.settings import ConfigurationError, Settings, get_settings
+from shared.signin import install as install_signin
+from shared.signin import router as signin_router
 from shared.tasks import stop_task
 from shared.tracing import instrument
 from shared.types import refuse_unknown_query
@@ -111,6 +113,7 @@ def create_app(
     app.state.verified_tokens = VerifiedTokens()
     app.state.write_limits = TokenBuckets(settings.writes_per_minute) if settings.writes_per_minute else None
     install_problem_handlers(app)
+    install_signin(app)
     document_problems(app)
     _add_middleware(app, settings, specs)
     _include_routes(app, specs)
@@ -180,7 +183,8 @@ def _add_middleware(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpe
     app.add_middleware(LoginFreeRateLimit, per_minute=settings.login_free_requests_per_minute)
     app.add_middleware(FailedAuthenticationLimit, per_minute=settings.failed_authentications_per_minute)
     if settings.cors_origins:
-        # Bearer tokens in a header, never cookies: no credentials mode.
+        # The API takes bearer tokens in a header, never cookies (the pages' session is same-site only): no
+        # credentials mode.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -201,7 +205,7 @@ def _add_middleware(app: FastAPI, settings: Settings, specs: Sequence[ServiceSpe
 def _include_routes(app: FastAPI, specs: Sequence[ServiceSpec]) -> None:
     app.include_router(ops_router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    routers = [ops_router, *(router for spec in specs for router in spec.routers)]
+    routers = [ops_router, signin_router, *(router for spec in specs for router in spec.routers)]
     for router in routers[1:]:
         app.include_router(router)
     # Refuse by default: a route that declares no access would be open to anyone with a token.

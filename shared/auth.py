@@ -36,6 +36,14 @@ MANAGERS = frozenset({Role.MANAGER, Role.REGISTERED_MANAGER})
 ALLOWED_ALGORITHMS = frozenset(ALLOWED_JWT_ALGORITHMS)
 # A subject names a worker in every event they record: OpenID Connect Core §2 caps it at 255.
 MAX_SUBJECT_CHARS = 255
+# The browser's session (shared/signin.py): sent only to the HTML pages, and taken only by a GET of
+# one. A cookie rides along on any request a page elsewhere makes (CSRF), so it never authorises
+# the API or a write; those need a bearer token.
+SESSION_COOKIE = "carelog_session"
+BROWSER_PAGES = "/inspect"
+SESSION_AUDIENCE = "carelog-session"
+# Processes' clocks differ a little: a session minted by one is good at once in another.
+SESSION_LEEWAY_SECONDS = 60
 
 
 class Principal(BaseModel):
@@ -159,15 +167,76 @@ def decode_token(
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`; 401 otherwise.
+    """FastAPI dependency: the caller, from `Authorization: Bearer <jwt>`, or on an HTML page from
+    the browser's session cookie; 401 otherwise (a browser without a session is sent to sign in).
 
     Decoded once per request (the idempotency middleware, the access policy and the endpoint all ask)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    principal = await authenticate(request.headers.get("authorization", ""), request.app.state)
+    authorization = request.headers.get("authorization", "")
+    state = request.app.state
+    if not authorization and state.settings.signs_in and browser_page(request.method, request.url.path):
+        principal = session_principal(request.cookies.get(SESSION_COOKIE), state.settings, state.clock.now())
+        if principal is None:
+            raise SignInRequired(request.url.path, request.url.query)
+    else:
+        principal = await authenticate(authorization, state)
     request.state.principal = principal
     return principal
+
+
+def browser_page(method: str, path: str) -> bool:
+    """A page a person opens in a browser: the only requests a session cookie is good for."""
+    return method in ("GET", "HEAD") and path.startswith(BROWSER_PAGES + "/")
+
+
+class SignInRequired(Exception):
+    """A browser opened a page without a (valid) session: it is sent to sign in, then back here."""
+
+    def __init__(self, path: str, query: str) -> None:
+        super().__init__(path)
+        self.then = f"{path}?{query}" if query else path
+
+
+def mint_session(settings: Settings, principal: Principal, now: datetime) -> str:
+    """The session cookie's value: the principal, signed with the session secret, good for
+    `session_hours` by the agency's clock. Its audience is not a bearer token's."""
+    claims: dict[str, Any] = {
+        "aud": SESSION_AUDIENCE,
+        "sub": principal.subject,
+        "role": principal.role.value,
+        "children": [str(c) for c in principal.child_ids],
+        "households": [str(h) for h in principal.household_ids],
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=settings.session_hours)).timestamp()),
+    }
+    return jwt.encode(claims, settings.session_key, algorithm="HS256")
+
+
+def session_principal(cookie: str | None, settings: Settings, now: datetime) -> Principal | None:
+    """The principal a session cookie carries; None when there is none, or it is forged or expired."""
+    if not cookie or len(cookie.encode()) > settings.max_bearer_token_bytes:
+        return None
+    try:
+        claims = jwt.decode(
+            cookie,
+            settings.session_key,
+            algorithms=["HS256"],
+            audience=SESSION_AUDIENCE,
+            # Expiry by the agency's clock (below), like every other instant carelog keeps.
+            options={"require": ["exp", "iat", "sub"], "verify_exp": False, "verify_iat": False},
+        )
+        if not claims["iat"] - SESSION_LEEWAY_SECONDS <= now.timestamp() < claims["exp"]:
+            return None
+        return Principal(
+            subject=claims["sub"],
+            role=Role(claims["role"]),
+            child_ids=[uuid.UUID(c) for c in claims["children"]],
+            household_ids=[uuid.UUID(h) for h in claims["households"]],
+        )
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError):
+        return None
 
 
 async def authenticate(authorization: str, state: Any) -> Principal:

@@ -28,6 +28,11 @@ ENVIRONMENTS = ("development", "test", "production")
 MIN_HS256_SECRET_BYTES = 32
 # Token algorithms carelog can verify: HS256 with the shared secret, RS256/ES256 with the JWKS.
 ALLOWED_JWT_ALGORITHMS = ("HS256", "RS256", "ES256")
+# Signs the browser's session cookie outside production when no secret is set: published, so
+# production refuses it (shared/auth.py, the session cookie).
+DEVELOPMENT_SESSION_SECRET = "carelog-development-session-secret-0123456789"
+# Where the provider sends the browser back to (GET /signin/callback, shared/signin.py).
+SIGNIN_CALLBACK_PATH = "/signin/callback"
 # A raw Ed25519 public key (RFC 8032).
 ED25519_PUBLIC_KEY_BYTES = 32
 DATABASE_URL_SHAPE = "postgresql://user[:password]@host[:port]/database"
@@ -63,6 +68,24 @@ class Settings(BaseSettings):
     max_bearer_token_bytes: int = 8192
     # Browser origins allowed to call the API (CORS), comma-separated; empty: no CORS headers at all.
     cors_origins: Annotated[list[str], NoDecode] = []
+
+    # Browser sign-in for the HTML pages (/inspect/...) with the agency's OpenID Connect provider
+    # (shared/signin.py); unset issuer: no sign-in, the pages take bearer tokens only.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    # This service's callback as the provider knows it: https://<host>/signin/callback.
+    oidc_redirect_url: str | None = None
+    # Scopes asked for, space-separated: openid, and whichever scope puts the claims below in the ID token.
+    oidc_scopes: str = "openid"
+    # The ID token's claims that carry carelog's role, children and households (as in a bearer token).
+    oidc_role_claim: str = "role"
+    oidc_children_claim: str = "children"
+    oidc_households_claim: str = "households"
+    # Signs the session cookie (HMAC, at least 32 bytes in production); unset: a development secret.
+    session_secret: str | None = None
+    # A session cookie is good for this long after sign-in; then the browser signs in again.
+    session_hours: float = Field(default=8.0, gt=0, le=24)
 
     # HTTP limits.
     max_body_bytes: int = 1_048_576
@@ -199,7 +222,18 @@ class Settings(BaseSettings):
         """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
         return [str(ipaddress.ip_network(n, strict=False)) for n in value]
 
-    @field_validator("metrics_token", "smtp_host", "smtp_username", "smtp_password", mode="before")
+    @field_validator(
+        "metrics_token",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "oidc_issuer",
+        "oidc_client_id",
+        "oidc_client_secret",
+        "oidc_redirect_url",
+        "session_secret",
+        mode="before",
+    )
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -249,23 +283,62 @@ class Settings(BaseSettings):
         found: list[str] = []
         if any(a != "HS256" for a in self.jwt_algorithms) and not self.jwks_url:
             found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
+        found += self._signin_faults()
         if not self.is_production:
             return found
-        secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
-        if self.metrics_token is not None:
-            secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
-        for name, secret in secrets.items():
-            if secret == DEVELOPMENT_JWT_SECRET:
-                found.append(f"{name} is the published development secret; set a secret of your own")
-            elif PLACEHOLDER_SECRET in secret.lower():
-                found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
-            elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
-                found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
+        found += self._secret_faults()
         if "*" in self.cors_origins:
             found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
         if self.smtp_host and not self.smtp_starttls:
             found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
         return found
+
+    def _secret_faults(self) -> list[str]:
+        """Production's secrets: its own, and as long as the hash they key (HMAC-SHA256)."""
+        secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
+        if self.metrics_token is not None:
+            secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
+        if self.signs_in:
+            secrets["CARELOG_SESSION_SECRET"] = self.session_key
+        found = []
+        for name, secret in secrets.items():
+            if secret == DEVELOPMENT_JWT_SECRET:
+                found.append(f"{name} is the published development secret; set a secret of your own")
+            elif secret == DEVELOPMENT_SESSION_SECRET:
+                found.append(f"{name} must be set in production: a secret of your own, at least 32 bytes")
+            elif PLACEHOLDER_SECRET in secret.lower():
+                found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
+            elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
+                found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
+        return found
+
+    def _signin_faults(self) -> list[str]:
+        """Browser sign-in needs the whole client registration; in production, TLS to the provider
+        and back (the session cookie is Secure, the ID token's keys come from the issuer)."""
+        if not self.signs_in:
+            return []
+        found = [
+            f"CARELOG_{name.upper()} must be set with CARELOG_OIDC_ISSUER"
+            for name in ("oidc_client_id", "oidc_redirect_url")
+            if getattr(self, name) is None
+        ]
+        redirect = self.oidc_redirect_url or ""
+        if redirect and not redirect.split("?")[0].endswith(SIGNIN_CALLBACK_PATH):
+            found.append(f"CARELOG_OIDC_REDIRECT_URL must end with {SIGNIN_CALLBACK_PATH}")
+        if self.is_production:
+            for name in ("oidc_issuer", "oidc_redirect_url"):
+                if not str(getattr(self, name) or "").startswith("https://"):
+                    found.append(f"CARELOG_{name.upper()} must be an https:// URL in production")
+        return found
+
+    @property
+    def signs_in(self) -> bool:
+        """Browsers sign in with the agency's OpenID Connect provider."""
+        return self.oidc_issuer is not None
+
+    @property
+    def session_key(self) -> str:
+        return self.session_secret or DEVELOPMENT_SESSION_SECRET
 
     @property
     def is_production(self) -> bool:

@@ -134,10 +134,8 @@ async def ofsted_fostering(
     response_class=HTMLResponse,
     responses=PROBLEMS,
 )
-async def inspect_child(
-    request: Request, child_id: uuid.UUID, _caller: ChildReader, as_of: AsOf = None
-) -> HTMLResponse:
-    return HTMLResponse(rendering.child_page(await _export(request, child_id, as_of)))
+async def inspect_child(request: Request, child_id: uuid.UUID, caller: ChildReader, as_of: AsOf = None) -> HTMLResponse:
+    return _page(rendering.child_page(await _export(request, child_id, as_of), _viewer(caller)))
 
 
 @router.get(
@@ -145,7 +143,7 @@ async def inspect_child(
 )
 async def inspect_kpis(
     request: Request,
-    _caller: ReportReader,
+    caller: ReportReader,
     to: Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Last month shown")] = None,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
 ) -> HTMLResponse:
@@ -154,7 +152,25 @@ async def inspect_kpis(
     last = to or rules.month_of(now)
     wanted = [rules.shift_month(last, -k) for k in range(months - 1, -1, -1)]
     reports = await projections.kpi_series(state.store, wanted, now=now, close_days=state.settings.kpi_close_days)
-    return HTMLResponse(rendering.kpi_page(reports))
+    return _page(rendering.kpi_page(reports, _viewer(caller)))
+
+
+def _viewer(caller: Principal) -> str:
+    return f"{caller.subject} ({caller.role.value.replace('_', ' ')})"
+
+
+# A page of a child's record, read in a browser that may be shared: kept in no cache (after sign-out
+# the Back button finds nothing), framed by no other site, and running nothing but its own styles.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _page(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 SERVICE = ServiceSpec(name="investigations", router=router)

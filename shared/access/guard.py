@@ -29,6 +29,7 @@ from shared.observability import REQUEST_ID_SHAPE
 from shared.policy import Action, Decision, Relation, Resource, decide
 from shared.problems import Problem
 from shared.ratelimit import TokenBuckets, too_many
+from shared.settings import SIGNIN_CALLBACK_PATH
 
 BREAK_GLASS_HEADER = "x-break-glass-reason"
 # A break-glass reason is kept in the access log, the log and the escalation: a paragraph, no more.
@@ -38,6 +39,8 @@ NOT_FOUND = "No such record."
 ALL_RELATIONS = frozenset(Relation)
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    # Browser sign-in (shared/signin.py): before there is anyone to ask the policy about.
+    | {"/signin", SIGNIN_CALLBACK_PATH, "/signout"}
 )
 
 # Documents the bearer token in /openapi.json (securitySchemes; the Authorize button of /docs).

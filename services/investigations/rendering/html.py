@@ -29,6 +29,7 @@ padding:1px 6px;border-radius:8px;background:#eef;margin-left:6px}.badge.late{ba
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #dde;padding:3px 6px;text-align:right}
 th:first-child,td:first-child{text-align:left}.fail{background:#f8d7da}.ok{background:#e6f4ea}
 .chart{display:inline-block;margin:0 18px 18px 0;vertical-align:top}.chart h3{font-size:13px;margin:0 0 4px}
+.viewer{float:right;font-size:12px;color:#555;margin:0}
 """
 
 MARKS = {
@@ -61,10 +62,12 @@ def _when(text: str) -> str:
     return text.replace("T", " ").replace("Z", "")[:16]
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, viewer: str | None) -> str:
+    # Who is reading, on every page they read: a shared screen shows whose session it is.
+    signed_in = f'<p class="viewer">Signed in as {e(viewer)} · <a href="/signout">Sign out</a></p>' if viewer else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
-        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+        f"<style>{STYLE}</style></head><body>{signed_in}{body}</body></html>"
     )
 
 
@@ -103,7 +106,7 @@ def _timeline(entries: Sequence[ExportEntry]) -> list[str]:
     return parts
 
 
-def child_page(export: ChildExport) -> str:
+def child_page(export: ChildExport, viewer: str | None = None) -> str:
     child = export["child"]
     name = str(child.get("name") or child["child_id"])
     counts = export["counts"]
@@ -120,7 +123,7 @@ def child_page(export: ChildExport) -> str:
         LEGEND,
         *_timeline(export["entries"]),
     ]
-    return _page(f"{name}: chronology", "".join(parts))
+    return _page(f"{name}: chronology", "".join(parts), viewer)
 
 
 # ---- the monthly figures -----------------------------------------------------------------------
@@ -234,7 +237,7 @@ def _figures(reports: Sequence[KpiReport], months: list[str]) -> list[str]:
     return parts
 
 
-def kpi_page(reports: Sequence[KpiReport]) -> str:
+def kpi_page(reports: Sequence[KpiReport], viewer: str | None = None) -> str:
     months = [r["month"] for r in reports]
     parts = [
         "<h1>Monthly KPIs</h1>",
@@ -246,4 +249,4 @@ def kpi_page(reports: Sequence[KpiReport]) -> str:
         "</div>",
         *_figures(reports, months),
     ]
-    return _page("carelog: monthly KPIs", "".join(parts))
+    return _page("carelog: monthly KPIs", "".join(parts), viewer)
