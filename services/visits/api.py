@@ -342,7 +342,7 @@ async def receive_complaint(
 async def acknowledge_complaint(
     complaint_id: ComplaintId, body: cmd.AcknowledgeComplaint, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.acknowledge_complaint(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_acknowledgement, body))
 
 
 @router.post(
@@ -351,7 +351,7 @@ async def acknowledge_complaint(
 async def respond_complaint(
     complaint_id: ComplaintId, body: cmd.RespondComplaint, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.respond_complaint(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_response, body))
 
 
 @router.post(
@@ -362,14 +362,14 @@ async def respond_complaint(
 async def extend_complaint(
     complaint_id: ComplaintId, body: cmd.ExtendComplaint, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.extend_complaint(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_extension, body))
 
 
 @router.post("/complaints/{complaint_id}/escalate", summary="Escalate to the next stage", responses=PROBLEMS)
 async def escalate_complaint(
     complaint_id: ComplaintId, body: cmd.EscalateComplaint, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.escalate_complaint(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_escalation, body))
 
 
 @router.post(
@@ -380,7 +380,7 @@ async def escalate_complaint(
 async def record_complaint_panel(
     complaint_id: ComplaintId, body: cmd.RecordPanel, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.record_panel(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_panel, body))
 
 
 @router.post(
@@ -391,14 +391,14 @@ async def record_complaint_panel(
 async def record_complaint_panel_report(
     complaint_id: ComplaintId, body: cmd.RecordPanelReport, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.record_panel_report(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_panel_report, body))
 
 
 @router.post("/complaints/{complaint_id}/close", summary="Close a complaint that has a response", responses=PROBLEMS)
 async def close_complaint(
     complaint_id: ComplaintId, body: cmd.CloseComplaint, ctx: Ctx, _caller: ComplaintWriter
 ) -> ComplaintResult:
-    return _answer(ComplaintResult, await cmd.close_complaint(ctx, complaint_id, body))
+    return _answer(ComplaintResult, await cmd.on_complaint(ctx, complaint_id, cmd.decide_closing, body))
 
 
 @router.get("/complaints/{complaint_id}", summary="A complaint, its stage and its clocks", responses=PROBLEMS)

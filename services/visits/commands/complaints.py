@@ -5,8 +5,9 @@ complaint is a stream of its own, `complaint-<id>`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -34,6 +35,8 @@ from shared.problems import Problem
 from shared.recording import Recorder
 from shared.refusals import refuse_if
 from shared.types import Instant
+
+B = TypeVar("B", bound=Body)
 
 WorkerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
@@ -388,51 +391,13 @@ async def _complaint(ctx: CommandContext, complaint_id: uuid.UUID) -> tuple[Comp
     return found(current, f"No complaint {complaint_id}."), current.version
 
 
-async def acknowledge_complaint(
-    ctx: CommandContext, complaint_id: uuid.UUID, body: AcknowledgeComplaint
+async def on_complaint(
+    ctx: CommandContext,
+    complaint_id: uuid.UUID,
+    decide: Callable[[Recorder, ComplaintState, B], list[NewEvent]],
+    body: B,
 ) -> list[RecordedEvent]:
+    """Every step of a complaint after its receipt: read the complaint, decide, append at the
+    version read."""
     complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_acknowledgement(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
-
-
-async def respond_complaint(
-    ctx: CommandContext, complaint_id: uuid.UUID, body: RespondComplaint
-) -> list[RecordedEvent]:
-    complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_response(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
-
-
-async def extend_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: ExtendComplaint) -> list[RecordedEvent]:
-    complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_extension(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
-
-
-async def escalate_complaint(
-    ctx: CommandContext, complaint_id: uuid.UUID, body: EscalateComplaint
-) -> list[RecordedEvent]:
-    complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_escalation(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
-
-
-async def record_panel(ctx: CommandContext, complaint_id: uuid.UUID, body: RecordPanel) -> list[RecordedEvent]:
-    complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_panel(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
-
-
-async def record_panel_report(
-    ctx: CommandContext, complaint_id: uuid.UUID, body: RecordPanelReport
-) -> list[RecordedEvent]:
-    complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_panel_report(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
-
-
-async def close_complaint(ctx: CommandContext, complaint_id: uuid.UUID, body: CloseComplaint) -> list[RecordedEvent]:
-    complaint, version = await _complaint(ctx, complaint_id)
-    events = decide_closing(ctx, complaint, body)
-    return await ctx.append(complaint_stream(complaint_id), events, ctx.expected(version))
+    return await ctx.append(complaint_stream(complaint_id), decide(ctx, complaint, body), ctx.expected(version))
