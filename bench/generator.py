@@ -204,6 +204,7 @@ async def load_via_api(
                 {
                     "name": f"The {carers[0][0].split()[1]} household ({h + 1})",
                     "address": address,
+                    "local_authority": "E06000062",
                     "supervising_social_worker_id": ssw,
                 },
             )
@@ -1021,6 +1022,7 @@ class _Year:
         body = carers.HouseholdIn(
             name=name,
             address=f"{self.rng.randint(1, 200)} Station Road, Northampton",
+            local_authority="E06000062",
             connected_person=False,
             supervising_social_worker_id=self.ssw,
         )
