@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -75,21 +76,44 @@ def _declared(value: str | None, known: tuple[str, ...] | list[str]) -> str:
     return value if value is not None and value in known else NOT_RECORDED
 
 
+def _section(section: str, categories: Iterable[str], counts: Counter[str]) -> list[tuple[str, str, int]]:
+    return [(section, category, counts[category]) for category in categories]
+
+
+def _sex(m: _Member) -> str:
+    return _declared(m.declared.sex if m.declared else None, SEXES)
+
+
+def _ethnicity(m: _Member) -> str:
+    return _declared(m.declared.ethnicity if m.declared else None, list(ethnicities()))
+
+
+def _disability(m: _Member) -> str:
+    return _declared(m.declared.disability if m.declared else None, DISABILITY)
+
+
+def _group(code: str) -> str:
+    found = ethnicities().get(code)
+    return found.group if found is not None else NOT_RECORDED
+
+
 def _counted(carers: list[_Member], last: date) -> list[tuple[str, str, int]]:
     table = ethnicities()
-    codes = list(table)
-    groups = list(dict.fromkeys(e.group for e in table.values()))
-    sex = Counter(_declared(m.declared.sex if m.declared else None, SEXES) for m in carers)
-    ages = Counter(age_band(m.date_of_birth, last) for m in carers)
-    ethnicity = Counter(_declared(m.declared.ethnicity if m.declared else None, codes) for m in carers)
-    group = Counter(table[code].group if code in table else NOT_RECORDED for code in ethnicity.elements())
-    disability = Counter(_declared(m.declared.disability if m.declared else None, DISABILITY) for m in carers)
-    connected = sum(1 for m in carers if m.declared is not None and m.declared.connected_person)
+    ethnicity = Counter(map(_ethnicity, carers))
+    groups = dict.fromkeys(e.group for e in table.values())
     return [
-        *(("carers_by_sex", s, sex[s]) for s in (*SEXES, NOT_RECORDED)),
-        *(("carers_by_age_band", b, ages[b]) for b in ("under_18", *(band for band, _ in AGE_BANDS))),
-        *(("carers_by_ethnic_group", g, group[g]) for g in (*groups, NOT_RECORDED)),
-        *(("carers_by_ethnicity", c, ethnicity[c]) for c in (*codes, NOT_RECORDED)),
-        *(("carers_by_disability", d, disability[d]) for d in (*DISABILITY, NOT_RECORDED)),
-        ("carers", "connected_persons", connected),
+        *_section("carers_by_sex", (*SEXES, NOT_RECORDED), Counter(map(_sex, carers))),
+        *_section(
+            "carers_by_age_band",
+            ("under_18", *(band for band, _ in AGE_BANDS)),
+            Counter(age_band(m.date_of_birth, last) for m in carers),
+        ),
+        *_section("carers_by_ethnic_group", (*groups, NOT_RECORDED), Counter(map(_group, ethnicity.elements()))),
+        *_section("carers_by_ethnicity", (*table, NOT_RECORDED), ethnicity),
+        *_section("carers_by_disability", (*DISABILITY, NOT_RECORDED), Counter(map(_disability, carers))),
+        (
+            "carers",
+            "connected_persons",
+            sum(1 for m in carers if m.declared is not None and m.declared.connected_person),
+        ),
     ]
