@@ -68,6 +68,9 @@ AUTHORITIES = (
     "Milton Keynes City Council",
     "Bedford Borough Council",
 )
+# Where the agency's households live (ONS code): West Northamptonshire, so a child placed by another
+# authority has an area authority to tell.
+LOCAL_AUTHORITY = "E06000062"
 LEGAL = ("section_31_care_order", "section_20_accommodated", "interim_care_order", "placement_order")
 TERMS = {"age_min": 0, "age_max": 17, "max_children": 3, "placement_types": ["short_term", "long_term"]}
 VIEWS = (
@@ -204,6 +207,7 @@ async def load_via_api(
                 {
                     "name": f"The {carers[0][0].split()[1]} household ({h + 1})",
                     "address": address,
+                    "local_authority": LOCAL_AUTHORITY,
                     "supervising_social_worker_id": ssw,
                 },
             )
@@ -958,9 +962,12 @@ class _Year:
             self.allegation_rows.get(fact.allegation_id) if isinstance(fact, AllegationOutcomeRecorded) else None
         )
         subjects = notification_rules.subjects_of(fact, cause.child_ids, allegation)
+        placements = {c: [_on_file(p)] if (p := self.placed.get(c)) else [] for c in subjects.child_ids}
+        homes = {p.household_id for ps in placements.values() for p in ps if p.household_id}
         on_file = notification_rules.OnFile(
             children={c: self.child_rows.get(c) for c in subjects.child_ids},
-            placements={c: [_on_file(p)] if (p := self.placed.get(c)) else [] for c in subjects.child_ids},
+            placements=placements,
+            households=dict.fromkeys(homes, LOCAL_AUTHORITY),  # every household registered there
         )
         out = list(notification_commands.decide_notifications(cause, fact, found, subjects, on_file))
         for _, events in out:
@@ -1021,6 +1028,7 @@ class _Year:
         body = carers.HouseholdIn(
             name=name,
             address=f"{self.rng.randint(1, 200)} Station Road, Northampton",
+            local_authority=LOCAL_AUTHORITY,
             connected_person=False,
             supervising_social_worker_id=self.ssw,
         )

@@ -563,7 +563,7 @@ async def webhook_latency(port: int, samples: int) -> dict[str, Any]:
         )
         secret = sub["secret"]
         now = datetime.now(UTC)
-        hh = await post(manager, "/v1/households", {"name": "The Bench household"})
+        hh = await post(manager, "/v1/households", {"local_authority": "E06000062", "name": "The Bench household"})
         hid = hh["household_id"]
         member = await post(
             manager,

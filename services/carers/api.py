@@ -313,6 +313,23 @@ async def member_left(
 
 
 @router.post(
+    "/households/{household_id}/members/{member_id}/demographics",
+    summary="Record a carer's sex, ethnicity, disability and connected-person status, as declared",
+    responses=REFUSALS,
+    **CREATED,
+)
+async def record_demographics(
+    ctx: Ctx,
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: cmd.MemberDemographicsIn,
+    _caller: HouseholdWriter,
+) -> MemberRecorded:
+    recorded = await cmd.record_demographics(ctx, household_id, member_id, body)
+    return MemberRecorded(**result_of(recorded), household_id=household_id, member_id=member_id)
+
+
+@router.post(
     "/households/{household_id}/amendments",
     summary="Correct an entry of the household's record (the entry stays; the correction sits beside it)",
     responses=REFUSALS,
@@ -716,7 +733,6 @@ async def allegation_outcome(
 ) -> OutcomeRecorded:
     recorded = await cmd.record_outcome(ctx, allegation_id, body)
     return OutcomeRecorded(**result_of(recorded), allegation_id=allegation_id, outcome=body.outcome.value)
-
 
 
 SERVICE = ServiceSpec(

@@ -86,6 +86,11 @@ class SubscriptionIn(Strict):
         default=None, description="Only messages about children placed by this authority."
     )
     description: Annotated[str, Field(max_length=500)] | None = None
+    local_authority: Annotated[str, Field(pattern=r"^E\d{8}$")] | None = Field(
+        default=None,
+        description="For an area_authority receiver: the authority it speaks for (ONS code). It gets the "
+        "notifications naming that authority as the area authority; without one, every area authority's.",
+    )
 
 
 class DisableIn(Strict):
@@ -173,6 +178,7 @@ def decide_subscription(rec: Recorder, subscription_id: uuid.UUID, body: Subscri
         placing_authority=body.placing_authority,
         description=body.description,
         secret_version=1,
+        local_authority=body.local_authority,
     )
     channel = "Email receiver" if created.url.startswith("mailto:") else "Webhook receiver"
     return [rec.event(created, summary=f"{channel} registered for {_humanised(body.recipient)}: {created.url}")]
@@ -400,13 +406,16 @@ def decide_notifications(
     at = rules.event_time(fact)
     day = rules.local_date(at)
     placed = on_file.placed(subjects.child_ids, day)
+    home = on_file.household_of(placed, day) or subjects.household_id  # where the children live
+    authorities = on_file.placing_authorities(subjects.child_ids, day)
     raising = _Raising(
         cause=cause,
         fact=fact,
         at=at,
-        household_id=subjects.household_id or on_file.household_of(placed, day),
-        authorities=on_file.placing_authorities(subjects.child_ids, day),
+        household_id=subjects.household_id or home,
+        authorities=authorities,
         on_file=on_file,
+        area=rules.area_of(on_file.households.get(home) if home else None, authorities),
     )
     return [
         raising.notification(match, placed if match.row.placed_child_only else subjects.child_ids)
@@ -423,6 +432,11 @@ class _Raising:
     household_id: uuid.UUID | None
     authorities: list[str]
     on_file: rules.OnFile
+    area: rules.Area
+
+    def recipients(self, match: rules.Match) -> list[str]:
+        """The row's recipients; the area authority only when it is told (rules.area_of)."""
+        return [r for r in match.row.recipients if r != "area_authority" or self.area.told]
 
     def _details(self, child_ids: Sequence[uuid.UUID]) -> dict[str, object]:
         """The facts of the source event, and the children concerned by name."""
@@ -436,6 +450,7 @@ class _Raising:
     def notification(self, match: rules.Match, child_ids: Sequence[uuid.UUID]) -> tuple[str, list[NewEvent]]:
         nid = rules.notification_id(self.cause.event_id, match.rule_id)
         due = rules.due_by(self.at, match.row)
+        recipients = self.recipients(match)
         raised = NotificationRaised(
             notification_id=nid,
             rule_set=match.rule_set.name,
@@ -445,7 +460,7 @@ class _Raising:
             triggers=list(match.trigger_ids),
             row=match.row_number,
             title=match.row.title,
-            recipients=list(match.row.recipients),
+            recipients=recipients,
             due_by=due,
             source_event_id=self.cause.event_id,
             source_event_type=self.cause.type,
@@ -453,12 +468,14 @@ class _Raising:
             child_ids=list(child_ids),
             household_id=self.household_id,
             placing_authorities=list(self.authorities),
+            area_authority=self.area.code if "area_authority" in recipients else None,
             details=self._details(child_ids),
         )
-        summary = f"{match.label} notification raised ({match.row.title}): notify {match.told} by {due:%d %b %Y %H:%M}"
+        told = ", ".join(_humanised(r) for r in recipients)
+        summary = f"{match.label} notification raised ({match.row.title}): notify {told} by {due:%d %b %Y %H:%M}"
         return notification_stream(nid), [
             self._reaction(raised, f"notification:{match.rule_id}", summary, child_ids),
-            *(self._clock(match, nid, recipient, due, child_ids) for recipient in match.row.recipients),
+            *(self._clock(match, nid, recipient, due, child_ids) for recipient in recipients),
         ]
 
     def _clock(

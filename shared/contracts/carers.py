@@ -54,6 +54,11 @@ class HouseholdRegistered(Event):
     address: HouseholdText | None = None
     connected_person: bool = False
     supervising_social_worker_id: Code | None = None
+    local_authority: Code | None = Field(
+        default=None,
+        description="ONS code of the local authority the household lives in (its area authority); "
+        "None for households registered before it was recorded.",
+    )
 
 
 class MemberAdded(Event):
@@ -90,6 +95,23 @@ class HouseholdEntryAmended(Event):
     amends_type: Code
     reason: HouseholdText
     correction: HouseholdText
+    local_authority: Code | None = Field(
+        default=None, description="The household's local authority (ONS code) as corrected, when this corrects it."
+    )
+
+
+class MemberDemographicsRecorded(Event):
+    """What Ofsted's annual fostering data collection asks of a carer or applicant, as they declared
+    it. Ethnicity and disability are special-category data: sealed to the household like a name."""
+
+    event_type: ClassVar[str] = "carers.MemberDemographicsRecorded"
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    sex: HouseholdText = Field(description="`female`, `male` or `not_known`.")
+    ethnicity: HouseholdText = Field(description="A DfE ethnicity code (shared/contracts/data/ethnicity.csv).")
+    disability: HouseholdText = Field(description="`yes`, `no` or `not_declared`.")
+    connected_person: bool = Field(description="A family member or friend of a child placed or to be placed.")
 
 
 class CheckRecorded(Event):

@@ -36,6 +36,11 @@ class NotificationRaised(Event):
     child_ids: list[uuid.UUID]
     household_id: uuid.UUID | None = None
     placing_authorities: list[Code] = Field(default_factory=list)
+    area_authority: Code | None = Field(
+        default=None,
+        description="ONS code of the local authority where the child lives, when it is a recipient "
+        "(it differs from the placing authority); None when unknown or not told.",
+    )
     details: Annotated[dict[str, object], Personal("record")] = Field(
         default_factory=dict, description="The facts of the source event."
     )
@@ -102,6 +107,9 @@ class SubscriptionCreated(Event):
     placing_authority: Code | None = None
     description: Code | None = None
     secret_version: int = 1
+    local_authority: Code | None = Field(
+        default=None, description="The authority (ONS code) an area_authority receiver speaks for."
+    )
 
 
 class SubscriptionDisabled(Event):

@@ -33,6 +33,7 @@ async def household(
     dbs_checked: str = "2026-10-01",
     connected: bool = False,
     agreement: bool = True,
+    local_authority: str = "E06000062",
 ) -> dict[str, Any]:
     """A household with one carer who has a clear enhanced DBS, approved unless told otherwise, with
     its foster care agreement signed on the day of approval unless told otherwise."""
@@ -40,7 +41,12 @@ async def household(
         client,
         headers,
         "/v1/households",
-        {"name": "The Test household", "connected_person": connected, "supervising_social_worker_id": SSW},
+        {
+            "name": "The Test household",
+            "local_authority": local_authority,
+            "connected_person": connected,
+            "supervising_social_worker_id": SSW,
+        },
     )
     hid = created["household_id"]
     carer = await post(

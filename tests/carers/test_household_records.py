@@ -73,3 +73,27 @@ async def test_a_household_entry_is_corrected_beside_it_never_changed(client, au
         problem = await post(client, h, url, {**body, "amends_event_id": wrong}, status=422)
         assert codes(problem) == {"not_in_this_record"}
     assert len(await events_of(app, stream_id=f"household-{hid}")) == before
+
+
+async def test_a_household_records_its_local_authority_and_a_correction_carries_the_right_code(
+    client, auth, app: FastAPI
+) -> None:
+    """The household's local authority (the area authority of children placed there) is required at
+    registration, an ONS code of the table; a wrong one is corrected beside the registration."""
+    h = auth()
+    before = len(await events_of(app))
+    for bad in ({}, {"local_authority": "E99999999"}, {"local_authority": "E10000006"}):  # missing, unknown, ended
+        await post(client, h, "/v1/households", {"name": "The Area household", **bad}, status=422)
+    assert len(await events_of(app)) == before  # nothing written
+    hid = (await household(client, h, local_authority="E09000012"))["household_id"]
+    assert (await get(client, h, f"/v1/households/{hid}"))["local_authority"] == "E09000012"
+
+    events = await events_of(app, stream_id=f"household-{hid}")
+    registration = next(e for e in events if e.type == "carers.HouseholdRegistered")
+    member = next(e for e in events if e.type == "carers.MemberAdded")
+    url = f"/v1/households/{hid}/amendments"
+    body = {"reason": "Wrong borough.", "correction": "They live in Leeds.", "local_authority": "E08000035"}
+    problem = await post(client, h, url, {**body, "amends_event_id": str(member.event_id)}, status=422)
+    assert codes(problem) == {"not_the_registration"}
+    await post(client, h, url, {**body, "amends_event_id": str(registration.event_id)})
+    assert (await get(client, h, f"/v1/households/{hid}"))["local_authority"] == "E08000035"

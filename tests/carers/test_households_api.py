@@ -25,7 +25,12 @@ def item(report: dict, kind: str, **match: str) -> dict:
 
 async def test_register_and_read_a_household(client, auth, app: FastAPI) -> None:
     h = auth()
-    created = await post(client, h, "/v1/households", {"name": "The Okafors", "supervising_social_worker_id": "ssw-1"})
+    created = await post(
+        client,
+        h,
+        "/v1/households",
+        {"local_authority": "E06000062", "name": "The Okafors", "supervising_social_worker_id": "ssw-1"},
+    )
     hid = created["household_id"]
     await post(
         client, h, f"/v1/households/{hid}/members", {"name": "Ada", "role": "applicant", "date_of_birth": "1980-04-02"}
@@ -50,8 +55,10 @@ async def test_register_and_read_a_household(client, auth, app: FastAPI) -> None
 
 async def test_reads_and_writes_need_a_token_and_a_writer(client, auth) -> None:
     assert (await client.get(f"/v1/households/{uuid.uuid4()}")).status_code == 401
-    assert (await client.post("/v1/households", json={"name": "x"})).status_code == 401
-    response = await client.post("/v1/households", json={"name": "x"}, headers=auth(Role.INSPECTOR))
+    assert (await client.post("/v1/households", json={"local_authority": "E06000062", "name": "x"})).status_code == 401
+    response = await client.post(
+        "/v1/households", json={"local_authority": "E06000062", "name": "x"}, headers=auth(Role.INSPECTOR)
+    )
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     missing = await client.get(f"/v1/households/{uuid.uuid4()}", headers=auth())
@@ -311,8 +318,8 @@ async def test_ending_approval_stops_the_clocks(client, auth, app: FastAPI) -> N
 
 async def test_a_retried_post_with_an_idempotency_key_records_once(client, auth, app: FastAPI) -> None:
     h = {**auth(), "Idempotency-Key": f"k-{uuid.uuid4()}"}
-    first = await post(client, h, "/v1/households", {"name": "Retry household"})
-    second = await post(client, h, "/v1/households", {"name": "Retry household"})
+    first = await post(client, h, "/v1/households", {"local_authority": "E06000062", "name": "Retry household"})
+    second = await post(client, h, "/v1/households", {"local_authority": "E06000062", "name": "Retry household"})
     assert first == second
     assert len(await events_of(app, stream_id=f"household-{first['household_id']}")) == 1
 

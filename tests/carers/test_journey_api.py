@@ -34,7 +34,7 @@ class Journey:
         return self.auth(Role.REGISTERED_MANAGER, subject="rm-1")
 
     async def register(self) -> None:
-        body = {"name": "The Adeyemi household", "supervising_social_worker_id": SSW}
+        body = {"name": "The Adeyemi household", "local_authority": "E06000062", "supervising_social_worker_id": SSW}
         self.hid = (await post(self.client, self.rm, "/v1/households", body))["household_id"]
         member = {"name": "Tola Adeyemi", "role": "applicant", "date_of_birth": "1985-03-01"}
         self.applicant = (await post(self.client, self.rm, f"/v1/households/{self.hid}/members", member))["member_id"]

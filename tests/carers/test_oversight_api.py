@@ -382,7 +382,12 @@ async def test_a_workers_supervision_not_repeated_within_a_month_escalates_and_s
     """Ofsted: 'they are not receiving regular, good-quality supervision from their managers'."""
     h = manager(auth)
     worker = f"ssw-{uuid.uuid4().hex[:8]}"
-    await post(client, h, "/v1/households", {"name": "Load", "supervising_social_worker_id": worker})
+    await post(
+        client,
+        h,
+        "/v1/households",
+        {"local_authority": "E06000062", "name": "Load", "supervising_social_worker_id": worker},
+    )
     body = {"occurred_at": clock.now().isoformat(), "narrative": "Caseload review and reflective supervision."}
     done = await post(client, h, f"/v1/workers/{worker}/supervisions", body)
     assert done["next_due_at"].startswith("2026-12-25")
@@ -417,9 +422,14 @@ async def test_caseloads_count_allocations_from_the_log_against_targets(client, 
     h = manager(auth)
     ssw, csw = f"ssw-{uuid.uuid4().hex[:8]}", f"csw-{uuid.uuid4().hex[:8]}"
     households = [
-        (await post(client, h, "/v1/households", {"name": f"H{i}", "supervising_social_worker_id": ssw}))[
-            "household_id"
-        ]
+        (
+            await post(
+                client,
+                h,
+                "/v1/households",
+                {"local_authority": "E06000062", "name": f"H{i}", "supervising_social_worker_id": ssw},
+            )
+        )["household_id"]
         for i in range(16)
     ]
     children = []
@@ -436,7 +446,12 @@ async def test_caseloads_count_allocations_from_the_log_against_targets(client, 
     # A never-supervised worker is overdue a month after their first allocation.
     assert mine[ssw]["supervision"]["due_at"].startswith("2026-12-25")
 
-    extra = await post(client, h, "/v1/households", {"name": "H17", "supervising_social_worker_id": ssw})
+    extra = await post(
+        client,
+        h,
+        "/v1/households",
+        {"local_authority": "E06000062", "name": "H17", "supervising_social_worker_id": ssw},
+    )
     one_more = await register_child(app)
     await post(client, h, "/v1/allocations", {"worker_id": csw, "role": "child_social_worker", "child_id": one_more})
     await settle(app)

@@ -22,7 +22,12 @@ async def test_expired_staff_training_escalates_and_shows_beside_the_caseload(
 ) -> None:
     h = manager(auth)
     worker = f"ssw-{uuid.uuid4().hex[:8]}"
-    await post(client, h, "/v1/households", {"name": "Load", "supervising_social_worker_id": worker})
+    await post(
+        client,
+        h,
+        "/v1/households",
+        {"local_authority": "E06000062", "name": "Load", "supervising_social_worker_id": worker},
+    )
     url = f"/v1/workers/{worker}/training"
     safeguarding = await post(
         client,

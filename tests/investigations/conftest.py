@@ -41,7 +41,10 @@ async def child_history(client: httpx.AsyncClient, app: FastAPI, headers: dict[s
     visits, a contact with mum, her own words, an overdose (notification, escalation), an amendment."""
     now = app.state.clock.now()
     household = await post(
-        client, headers, "/v1/households", {"name": "The Nowak household", "supervising_social_worker_id": "ssw-1"}
+        client,
+        headers,
+        "/v1/households",
+        {"local_authority": "E06000062", "name": "The Nowak household", "supervising_social_worker_id": "ssw-1"},
     )
     hid = household["household_id"]
     member = await post(

@@ -82,7 +82,11 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
         fclient,
         manager,
         "/v1/households",
-        {"name": "A household registered later", "supervising_social_worker_id": "ssw-9"},
+        {
+            "name": "A household registered later",
+            "local_authority": "E06000062",
+            "supervising_social_worker_id": "ssw-9",
+        },
     )
     for month in months:
         for params in ({"month": month, "as_of": t1.isoformat()}, {"month": month}):

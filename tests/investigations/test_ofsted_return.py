@@ -95,3 +95,52 @@ async def test_the_ofsted_return_counts_the_year_from_the_log_and_is_reproducibl
         "/v1/reports/ofsted-fostering", params={"year": 2026}, headers=auth(Role.SUPERVISING_SOCIAL_WORKER)
     )
     assert refused_read.status_code == 403
+
+
+async def test_the_return_counts_the_carers_demographics_as_declared(
+    client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders, clock: ManualClock
+) -> None:
+    """Carers of the households approved at the year's end, by sex, age band, ethnicity (code and
+    group), disability and connected-person status; a bad code is refused with nothing written; a
+    declaration recorded after the as-of changes nothing in that as-of's bytes."""
+    rm = auth(Role.REGISTERED_MANAGER)
+    approved = await household(client, rm)  # one carer, born 1980-01-01: 47 on 31 March 2027
+    hid, carer = approved["household_id"], approved["carer_id"]
+    second = await post(
+        client,
+        rm,
+        f"/v1/households/{hid}/members",
+        {"name": "Carer Two", "role": "carer", "date_of_birth": "1999-06-01"},
+    )
+    in_assessment = await household(client, rm, approved=False)  # not counted: not approved
+    path = f"/v1/households/{hid}/members/{carer}/demographics"
+    head = await app.state.store.head()
+    for bad in ({"sex": "female", "ethnicity": "XXXX"}, {"sex": "unknown", "ethnicity": "WBRI"}):
+        refused = await client.post(path, json=bad, headers=rm)
+        assert refused.status_code == 422, refused.text
+    assert await app.state.store.head() == head  # nothing written
+    declared = {"sex": "female", "ethnicity": "BAFR", "disability": "yes", "connected_person": True}
+    await post(client, rm, path, declared)
+    other = f"/v1/households/{in_assessment['household_id']}/members/{in_assessment['carer_id']}/demographics"
+    await post(client, rm, other, {"sex": "male", "ethnicity": "WBRI"})
+    shown = await client.get(f"/v1/households/{hid}", headers=rm)
+    assert {m["member_id"]: m["demographics"] for m in shown.json()["members"]}[carer]["ethnicity"] == "BAFR"
+    as_of = clock.now() + timedelta(minutes=1)
+    clock.advance(timedelta(minutes=2))
+    await post(
+        client, rm, f"/v1/households/{hid}/members/{second['member_id']}/demographics", {**declared, "sex": "male"}
+    )
+
+    inspector = auth(Role.INSPECTOR, "ofsted-1")
+    body = await _return(client, inspector, year=2026, as_of=as_of.isoformat())
+    figures = _figures(body)
+    assert figures[("carers", "approved_at_end")] == "2"
+    assert figures[("carers_by_sex", "female")] == "1" and figures[("carers_by_sex", "not_recorded")] == "1"
+    assert figures[("carers_by_sex", "male")] == "0"  # the in-assessment applicant is not a carer yet
+    assert figures[("carers_by_age_band", "45_to_54")] == "1" and figures[("carers_by_age_band", "25_to_34")] == "1"
+    assert figures[("carers_by_ethnicity", "BAFR")] == "1" and figures[("carers_by_ethnic_group", "black")] == "1"
+    assert figures[("carers_by_ethnicity", "WBRI")] == "0"
+    assert figures[("carers_by_disability", "yes")] == "1" and figures[("carers", "connected_persons")] == "1"
+    assert await _return(client, inspector, year=2026, as_of=as_of.isoformat()) == body  # byte for byte
+    now = _figures(await _return(client, inspector, year=2026))
+    assert now[("carers_by_sex", "male")] == "1" and now[("carers_by_sex", "not_recorded")] == "0"

@@ -334,10 +334,13 @@ class Subscriptions:
         *,
         placing_authority: str | None = None,
         event_types: list[str] | None = None,
+        local_authority: str | None = None,
     ) -> tuple[str, str]:
         body: dict[str, Any] = {"url": url, "recipient": recipient}
         if placing_authority is not None:
             body["placing_authority"] = placing_authority
+        if local_authority is not None:
+            body["local_authority"] = local_authority
         if event_types is not None:
             body["event_types"] = event_types
         response = await self.client.post("/v1/subscriptions", json=body, headers=self.headers)

@@ -227,14 +227,16 @@ async def test_each_recipient_has_its_own_clock_one_answer_closes_only_its_own(
     response = await client.post(path, json={**answer, "recipient": "ofsted"}, headers=worker)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["status"] == "acknowledged" and body["overdue"] is False
+    # Only Ofsted has answered: partly acknowledged until the placing authority does too.
+    assert body["status"] == "partly_acknowledged" and body["overdue"] is False and body["acknowledged_at"] is None
+    assert {r["recipient"]: r["status"] for r in body["by_recipient"]}["ofsted"] == "acknowledged"
     [ack] = body["acknowledgements"]
     assert ack["acknowledged_by"].startswith("J. Smith") and ack["recorded_by"] == "rm-anna"
     assert ack["action_taken"] and ack["outcome"] and ack["late"] is False
     assert [(c["kind"], c["late"]) for c in body["clocks"]] == [("notifications.acknowledgement", False)]
     listed = (
         await client.get(
-            "/v1/notifications", params={"status": "acknowledged", "child_id": str(acked_child)}, headers=auth()
+            "/v1/notifications", params={"status": "partly_acknowledged", "child_id": str(acked_child)}, headers=auth()
         )
     ).json()
     assert [n["notification_id"] for n in listed["notifications"]] == [acked["notification_id"]]

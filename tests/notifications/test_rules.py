@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -249,18 +250,68 @@ def test_which_subscriptions_receive_a_message(case: str, sub: dict[str, object]
     ), case
 
 
+TWO = ["ofsted", "placing_authority"]
+
+
 @pytest.mark.parametrize(
-    ("acknowledged", "statuses", "expected"),
+    ("answered", "statuses", "expected"),
     [
-        (False, [], "raised"),
-        (False, ["pending", "delivered"], "pending"),
-        (False, ["delivered", "delivered"], "delivered"),
-        (False, ["dead", "delivered"], "dead_lettered"),
-        (True, ["dead"], "acknowledged"),
+        pytest.param([], [], "raised", id="nothing sent, no answer"),
+        pytest.param([], ["pending", "delivered"], "pending", id="something still to send"),
+        pytest.param([], ["delivered", "delivered"], "delivered", id="all delivered, no answer"),
+        pytest.param([], ["dead", "delivered"], "dead_lettered", id="one dead letter"),
+        pytest.param(["ofsted"], ["delivered"], "partly_acknowledged", id="one of two answered"),
+        pytest.param(["ofsted", "placing_authority"], ["dead"], "acknowledged", id="every recipient answered"),
     ],
 )
-def test_notification_status(acknowledged: bool, statuses: list[str], expected: str) -> None:
-    assert rules.notification_status(acknowledged=acknowledged, outbox_statuses=statuses) == expected
+def test_notification_status(answered: list[str], statuses: list[str], expected: str) -> None:
+    assert rules.notification_status(recipients=TWO, answered=answered, outbox_statuses=statuses) == expected
+
+
+@pytest.mark.parametrize(
+    ("recipients", "acknowledgements", "answered"),
+    [
+        pytest.param(["ofsted"], [{"recipient": None}], {"ofsted"}, id="unnamed answer of the sole recipient"),
+        pytest.param(TWO, [{"recipient": None}], set(), id="unnamed answer stands for no one of two"),
+        pytest.param(TWO, [{"recipient": "ofsted"}], {"ofsted"}, id="named answer"),
+        pytest.param(TWO, [{"recipient": "police"}], set(), id="a stranger's answer"),
+    ],
+)
+def test_answered_by(recipients: list[str], acknowledgements: list[dict[str, Any]], answered: set[str]) -> None:
+    assert rules.answered_by(recipients, acknowledgements) == answered
+
+
+@pytest.mark.parametrize(
+    ("answered", "has_destination", "statuses", "expected"),
+    [
+        pytest.param(False, False, [], "no_destination", id="no receiver for it"),
+        pytest.param(True, False, [], "acknowledged", id="told another way and answered"),
+        pytest.param(False, True, ["delivered"], "delivered", id="delivered"),
+        pytest.param(False, True, ["dead"], "dead_lettered", id="dead letter"),
+    ],
+)
+def test_recipient_status(answered: bool, has_destination: bool, statuses: list[str], expected: str) -> None:
+    assert (
+        rules.recipient_status(answered=answered, has_destination=has_destination, outbox_statuses=statuses) == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("household", "placing", "told"),
+    [
+        pytest.param("E06000062", ["West Northamptonshire Council"], False, id="same authority by council name"),
+        pytest.param("E06000062", ["E06000062"], False, id="same authority by code"),
+        pytest.param("E06000062", ["Leeds City Council"], True, id="another authority placed the child"),
+        pytest.param("E06000062", ["Leeds", "West Northamptonshire"], False, id="one of the placers is the area"),
+        pytest.param("E06000062", [], True, id="no placing authority on file"),
+        pytest.param(None, ["Leeds City Council"], True, id="where the household is not recorded"),
+        pytest.param("E06000023", ["Bristol City Council"], False, id="Bristol, City of"),
+        pytest.param("E09000012", ["London Borough of Hackney"], False, id="a London borough"),
+    ],
+)
+def test_area_authority_is_told_when_it_differs(household: str | None, placing: list[str], told: bool) -> None:
+    area = rules.area_of(household, placing)
+    assert area.told is told and area.code == household
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,9 @@ async def _post(client: httpx.AsyncClient, headers: dict[str, str], path: str, b
 
 
 async def _approved_household(client: httpx.AsyncClient, headers: dict[str, str], n: int) -> str:
-    hid = (await _post(client, headers, "/v1/households", {"name": f"Household {n}"}))["household_id"]
+    hid = (await _post(client, headers, "/v1/households", {"local_authority": "E06000062", "name": f"Household {n}"}))[
+        "household_id"
+    ]
     carer = await _post(
         client,
         headers,

@@ -79,7 +79,13 @@ async def test_break_glass_opens_a_record_for_reading_only(client: httpx.AsyncCl
     ).json()["child_id"]  # fmt: skip
     household = (
         await client.post(
-            "/v1/households", json={"name": "Other household", "supervising_social_worker_id": "ssw-away"}, headers=rm
+            "/v1/households",
+            json={
+                "local_authority": "E06000062",
+                "name": "Other household",
+                "supervising_social_worker_id": "ssw-away",
+            },
+            headers=rm,
         )
     ).json()["household_id"]
     duty = {**auth(Role.CHILD_SOCIAL_WORKER, subject="duty-sw"), "X-Break-Glass-Reason": "Out of hours call"}
@@ -103,8 +109,12 @@ async def test_a_carer_cannot_tell_a_missing_record_from_one_they_may_not_see(
     client: httpx.AsyncClient, auth: AuthHeaders
 ) -> None:
     rm = auth(Role.REGISTERED_MANAGER)
-    theirs = (await client.post("/v1/households", json={"name": "Theirs"}, headers=rm)).json()["household_id"]
-    another = (await client.post("/v1/households", json={"name": "Another"}, headers=rm)).json()["household_id"]
+    theirs = (
+        await client.post("/v1/households", json={"local_authority": "E06000062", "name": "Theirs"}, headers=rm)
+    ).json()["household_id"]
+    another = (
+        await client.post("/v1/households", json={"local_authority": "E06000062", "name": "Another"}, headers=rm)
+    ).json()["household_id"]
     child = (
         await client.post(
             "/v1/children",

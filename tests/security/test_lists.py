@@ -26,7 +26,12 @@ async def _child(client: httpx.AsyncClient, manager: dict[str, str], name: str, 
 
 
 async def _household(client: httpx.AsyncClient, manager: dict[str, str], name: str, ssw: str) -> str:
-    created = await post(client, manager, "/v1/households", {"name": name, "supervising_social_worker_id": ssw})
+    created = await post(
+        client,
+        manager,
+        "/v1/households",
+        {"local_authority": "E06000062", "name": name, "supervising_social_worker_id": ssw},
+    )
     return str(created["household_id"])
 
 

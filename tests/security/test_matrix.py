@@ -102,7 +102,13 @@ async def build_world(client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders
         household = (
             await _ok(
                 await client.post(
-                    "/v1/households", json={"name": "Matrix household", "supervising_social_worker_id": ssw}, headers=rm
+                    "/v1/households",
+                    json={
+                        "local_authority": "E06000062",
+                        "name": "Matrix household",
+                        "supervising_social_worker_id": ssw,
+                    },
+                    headers=rm,
                 )
             )
         )["household_id"]

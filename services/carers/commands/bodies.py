@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.carers.events import AgencyDecision, PanelCase, PanelRecommendation
 from services.carers.rules import (
@@ -22,6 +22,7 @@ from services.carers.rules import (
     ending_parts_recorded,
 )
 from shared.contracts.carers import StaffCourse, StaffRole
+from shared.contracts.vocabularies import ethnicities, local_authorities
 from shared.types import Day, Instant
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -32,14 +33,53 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _known_authority(code: str) -> str:
+    found = local_authorities().get(code.upper())
+    if found is None:
+        raise ValueError(
+            "not an ONS code of a local authority in England (shared/contracts/data/local_authorities.csv)"
+        )
+    if found.ended_on is not None:
+        raise ValueError(f"{found.name} ({found.code}) ended on {found.ended_on}: use its successor's code")
+    return found.code
+
+
+def _known_ethnicity(code: str) -> str:
+    if code.upper() not in ethnicities():
+        raise ValueError("not a DfE ethnicity code (shared/contracts/data/ethnicity.csv)")
+    return code.upper()
+
+
+# The household's local authority (where it lives, so the area authority of the children placed
+# there): an ONS code from the table, e.g. E06000062 (West Northamptonshire).
+LocalAuthorityCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=9, max_length=9), AfterValidator(_known_authority)
+]
+EthnicityCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=4, max_length=4), AfterValidator(_known_ethnicity)
+]
+
+
 class HouseholdIn(Body):
     name: Text
     address: Annotated[str, StringConstraints(max_length=500)] | None = None
+    local_authority: LocalAuthorityCode = Field(
+        description="ONS code of the local authority the household lives in: the area authority told of "
+        "Schedule 7 events about children placed here by another authority."
+    )
     connected_person: bool = Field(False, description="Family and friends (connected person) carers.")
     supervising_social_worker_id: Text | None = None
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"name": "The Okafor household", "supervising_social_worker_id": "ssw-17"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "The Okafor household",
+                    "local_authority": "E06000062",
+                    "supervising_social_worker_id": "ssw-17",
+                }
+            ]
+        },
     )
 
 
@@ -63,10 +103,26 @@ class MemberLeftIn(Body):
     )
 
 
+class MemberDemographicsIn(Body):
+    """As the carer or applicant declared it, for Ofsted's annual fostering data collection."""
+
+    sex: Literal["female", "male", "not_known"]
+    ethnicity: EthnicityCode
+    disability: Literal["yes", "no", "not_declared"] = "not_declared"
+    connected_person: bool = False
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"sex": "female", "ethnicity": "BAFR", "disability": "no"}]},
+    )
+
+
 class HouseholdAmendmentIn(Body):
     amends_event_id: uuid.UUID
     reason: Text
     correction: Text
+    local_authority: LocalAuthorityCode | None = Field(
+        None, description="The household's local authority as corrected (only beside its registration)."
+    )
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

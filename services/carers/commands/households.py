@@ -17,6 +17,7 @@ from services.carers.commands.bodies import (
     HouseholdAmendmentIn,
     HouseholdIn,
     LiftIn,
+    MemberDemographicsIn,
     MemberIn,
     MemberLeftIn,
     ReviewIn,
@@ -35,6 +36,7 @@ from services.carers.events import (
     HouseholdRefused,
     HouseholdRegistered,
     MemberAdded,
+    MemberDemographicsRecorded,
     MemberLeft,
     ReviewRecorded,
     Terms,
@@ -79,6 +81,7 @@ def decide_registration(rec: Recorder, body: HouseholdIn) -> list[NewEvent]:
         address=body.address,
         connected_person=body.connected_person,
         supervising_social_worker_id=body.supervising_social_worker_id,
+        local_authority=body.local_authority,
     )
     return [rec.event(registered, summary=f"Fostering household registered: {body.name}")]
 
@@ -160,6 +163,10 @@ def decide_household_amendment(
     if entry is None or entry[2] != household_stream(state.household_id):
         refuse_if([Reason("not_in_this_record", f"{body.amends_event_id} is not an entry in this household's record.")])
     assert entry is not None
+    if body.local_authority is not None and entry[1] != HouseholdRegistered.event_type:
+        refuse_if(
+            [Reason("not_the_registration", "The local authority is corrected beside the household's registration.")]
+        )
     return [
         rec.event(
             HouseholdEntryAmended(
@@ -169,6 +176,7 @@ def decide_household_amendment(
                 amends_type=entry[1],
                 reason=body.reason,
                 correction=body.correction,
+                local_authority=body.local_authority,
             ),
             causation_id=entry[0],
             summary=f"Correction to an earlier household entry ({entry[1]}): {body.reason}",
@@ -184,6 +192,32 @@ async def amend_household_entry(
     stored = await ctx.store.event_by_id(body.amends_event_id)
     entry = (stored.event_id, stored.type, stored.stream_id) if stored is not None else None
     return await loading.append_to_household(ctx, state, decide_household_amendment(ctx, state, entry, body))
+
+
+def decide_demographics(
+    rec: Recorder, state: HouseholdState, member_id: uuid.UUID, body: MemberDemographicsIn
+) -> list[NewEvent]:
+    """A carer's or applicant's demographics as they declared them (the latest recorded counts)."""
+    member = member_of(state, member_id)
+    if member.role not in CARER_ROLES:
+        refuse_if([Reason("not_a_carer", f"{member.name} is not an applicant or carer of this household.")])
+    recorded = MemberDemographicsRecorded(
+        household_id=state.household_id,
+        member_id=member_id,
+        sex=body.sex,
+        ethnicity=body.ethnicity,
+        disability=body.disability,
+        connected_person=body.connected_person,
+    )
+    return [rec.event(recorded, summary=f"Demographics recorded for {member.name}")]
+
+
+async def record_demographics(
+    ctx: CommandContext, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberDemographicsIn
+) -> list[RecordedEvent]:
+    require_writer(ctx.principal)
+    state = await loading.load_household(ctx, household_id)
+    return await loading.append_to_household(ctx, state, decide_demographics(ctx, state, member_id, body))
 
 
 async def add_member(ctx: CommandContext, household_id: uuid.UUID, body: MemberIn) -> list[RecordedEvent]:

@@ -38,6 +38,7 @@ from services.carers.events import (
     LadoReferralMade,
     LadoWrittenConfirmationSent,
     MemberAdded,
+    MemberDemographicsRecorded,
     MemberLeft,
     PanelMinutesReceived,
     PanelRecommended,
@@ -73,6 +74,7 @@ HouseholdStreamEvent = (
     HouseholdRegistered
     | MemberAdded
     | MemberLeft
+    | MemberDemographicsRecorded
     | HouseholdEntryAmended
     | CheckRecorded
     | HouseholdApproved

@@ -72,6 +72,7 @@ class HouseholdView(BaseModel):
 
     household_id: uuid.UUID
     name: str
+    local_authority: str | None
     connected_person: bool
     supervising_social_worker_id: str | None
     status: HouseholdStatus
@@ -113,6 +114,7 @@ def household_view(state: HouseholdState, placements: list[PlacementRow], today:
     return HouseholdView(
         household_id=state.household_id,
         name=state.name,
+        local_authority=state.local_authority,
         connected_person=state.connected_person,
         supervising_social_worker_id=state.supervising_social_worker_id,
         status=state.status,

@@ -49,6 +49,7 @@ from shared.contracts.carers import (
     HouseholdRefused,
     HouseholdRegistered,
     MemberAdded,
+    MemberDemographicsRecorded,
     MemberLeft,
     PlacementEnded,
     PlacementStarted,
@@ -75,6 +76,13 @@ class CheckState(BaseModel):
     expires_on: date | None = None
 
 
+class Demographics(BaseModel):
+    sex: str
+    ethnicity: str
+    disability: str
+    connected_person: bool
+
+
 class MemberState(BaseModel):
     member_id: uuid.UUID
     name: str
@@ -84,6 +92,7 @@ class MemberState(BaseModel):
     checks: list[CheckState] = Field(default_factory=list)
     left_on: date | None = None  # left the household: no longer one of its adults from then
     left_reason: str | None = None
+    demographics: Demographics | None = None  # as declared, for Ofsted's annual data collection
 
     def lives_here(self, on: date) -> bool:
         return self.joined_on <= on and (self.left_on is None or self.left_on > on)
@@ -177,6 +186,7 @@ class Determination(BaseModel):
 class HouseholdState(BaseModel):
     household_id: uuid.UUID
     name: str = ""
+    local_authority: str | None = None  # ONS code of the authority the household lives in
     connected_person: bool = False
     supervising_social_worker_id: str | None = None
     status: HouseholdStatus = HouseholdStatus.ASSESSMENT
@@ -246,6 +256,7 @@ def evolve(
             name=payload.name,
             connected_person=payload.connected_person,
             supervising_social_worker_id=payload.supervising_social_worker_id,
+            local_authority=payload.local_authority,
         )
     if state is None:
         return None
@@ -297,6 +308,20 @@ def _amended(payload: HouseholdEntryAmended, state: HouseholdState) -> None:
             correction=payload.correction,
         )
     )
+    if payload.local_authority is not None:
+        state.local_authority = payload.local_authority
+
+
+@_apply.register
+def _demographics(payload: MemberDemographicsRecorded, state: HouseholdState) -> None:
+    member = state.members.get(str(payload.member_id))
+    if member is not None:
+        member.demographics = Demographics(
+            sex=payload.sex,
+            ethnicity=payload.ethnicity,
+            disability=payload.disability,
+            connected_person=payload.connected_person,
+        )
 
 
 @_apply.register

@@ -1,7 +1,8 @@
 """Ofsted's annual fostering data collection, for one collection year, from the log: households
 approved, deregistered (with reasons), in assessment and refused; places, those filled and
-vacancies; allegations and complaints. A pure function of the events as the agency knew them at
-an instant, written as CSV (RFC 4180) in a fixed order: the same as-of, the same bytes."""
+vacancies; allegations and complaints; the carers' demographics (carer_demographics.py). A pure
+function of the events as the agency knew them at an instant, written as CSV (RFC 4180) in a fixed
+order: the same as-of, the same bytes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from services.investigations.rules.carer_demographics import DEMOGRAPHIC_SOURCES, Carers
 from shared.calendar import local_date
 from shared.contracts.base import Event
 from shared.contracts.carers import (
@@ -38,6 +40,7 @@ OFSTED_SOURCES: tuple[type[Event], ...] = (
     PlacementEnded,
     AllegationReceived,
     ComplaintReceived,
+    *DEMOGRAPHIC_SOURCES,
 )
 
 
@@ -70,6 +73,7 @@ class _Log:
     deregistered: list[tuple[date, str]] = field(default_factory=list)
     approvals: list[date] = field(default_factory=list)
     refusals: list[date] = field(default_factory=list)
+    carers: Carers = field(default_factory=Carers)
 
 
 def _follow(log: _Log, payload: Event, occurred_at: datetime) -> None:
@@ -85,6 +89,8 @@ def _follow(log: _Log, payload: Event, occurred_at: datetime) -> None:
         log.allegations.append(local_date(payload.received_at))
     elif isinstance(payload, ComplaintReceived):
         log.complaints.append(local_date(payload.received_at))
+    elif isinstance(payload, DEMOGRAPHIC_SOURCES):
+        log.carers.follow(payload)
     else:
         _follow_household(log, payload)
 
@@ -154,6 +160,7 @@ def _rows(log: _Log, first: date, last: date) -> list[tuple[str, str, int]]:
         *_places(log, last),
         ("allegations", "received_in_year", _within(log.allegations, first, last)),
         ("complaints", "received_in_year", _within(log.complaints, first, last)),
+        *log.carers.rows({h_id for h_id, h in log.households.items() if h.approved_on_day(last)}, last),
     ]
 
 

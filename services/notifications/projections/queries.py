@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from services.notifications import destinations, rules
 
@@ -48,6 +48,7 @@ class Subscription(BaseModel):
     recipient: str
     event_types: list[str]
     placing_authority: str | None
+    local_authority: str | None = None
     description: str | None
     status: SubscriptionStatus
     secret_version: int
@@ -69,6 +70,7 @@ def _subscription(row: Any) -> Subscription:
         recipient=row["recipient"],
         event_types=list(row["event_types"] or []),
         placing_authority=row["placing_authority"],
+        local_authority=row["local_authority"],
         description=row["description"],
         status=row["status"],
         secret_version=row["secret_version"],
@@ -185,6 +187,28 @@ class Acknowledgement(BaseModel):
     late: bool
 
 
+class RecipientClock(BaseModel):
+    """A recipient's acknowledgement clock (reg 36): each recipient's runs on its own."""
+
+    deadline_id: uuid.UUID
+    due_at: Isoformat
+    status: Literal["open", "met", "cancelled"]
+    closed_at: Isoformat | None
+    overdue: bool
+    escalation_id: uuid.UUID | None
+
+
+class RecipientState(BaseModel):
+    """Where one recipient stands: told (by which receivers), answered, and its clock."""
+
+    recipient: str
+    authority: str | None = Field(description="The authority it is, where the record names it (area authority).")
+    status: str = Field(description=f"One of {', '.join(rules.RECIPIENT_STATUSES)}.")
+    has_destination: bool = Field(description="Whether any receiver was subscribed for it when it was raised.")
+    acknowledged_at: Isoformat | None
+    clock: RecipientClock | None
+
+
 class Notification(BaseModel):
     notification_id: uuid.UUID
     version: int
@@ -204,8 +228,12 @@ class Notification(BaseModel):
     child_ids: list[uuid.UUID]
     household_id: uuid.UUID | None
     placing_authorities: list[str]
-    acknowledged_at: Isoformat | None
+    area_authority: str | None = None
+    acknowledged_at: Isoformat | None = Field(description="When every recipient had acknowledged it.")
     acknowledgements: list[Acknowledgement]
+    by_recipient: list[RecipientState] = Field(
+        default_factory=list, description="Each recipient's status and acknowledgement clock."
+    )
     details: dict[str, Any]
     triggers: list[str]
     rule_source: str | None
@@ -242,6 +270,7 @@ def _notification(row: Any, now: datetime) -> dict[str, Any]:
         "child_ids": list(row["child_ids"]),
         "household_id": row["household_id"],
         "placing_authorities": list(row["placing_authorities"] or []),
+        "area_authority": row["area_authority"],
         "acknowledged_at": row["acknowledged_at"],
         "acknowledgements": row["acknowledgements"],
         "details": data.get("details", {}),
@@ -268,7 +297,76 @@ async def notifications(
         f"ORDER BY raised_at, notification_id LIMIT {where.arg(limit)}",
         *where.args,
     )
-    return Notifications(notifications=[Notification(**_notification(r, now)) for r in rows])
+    found = await _by_recipient(conn, rows, now)
+    return Notifications(
+        notifications=[Notification(**_notification(r, now), by_recipient=found[r["notification_id"]]) for r in rows]
+    )
+
+
+_CLOCKS = (
+    "SELECT deadline_id, due_at, status, closed_at, escalation_id FROM notifications_deadlines "
+    "WHERE deadline_id = ANY($1::uuid[])"
+)
+_RECIPIENT_OUTBOX = (
+    "SELECT notification_id, recipient, status FROM notifications_outbox WHERE notification_id = ANY($1::uuid[])"
+)
+
+
+async def _by_recipient(conn: Any, rows: Sequence[Any], now: datetime) -> dict[uuid.UUID, list[RecipientState]]:
+    """Each notification's recipients as they stand, read in two statements for every row."""
+    ids = [r["notification_id"] for r in rows]
+    wanted = [
+        rules.acknowledgement_deadline_id(r["notification_id"], recipient)
+        for r in rows
+        for recipient in [*r["recipients"], None]  # None: the one clock of a notification raised before
+    ]
+    clocks = {c["deadline_id"]: c for c in await conn.fetch(_CLOCKS, wanted)} if wanted else {}
+    sent: dict[tuple[uuid.UUID, str], list[str]] = {}
+    for o in await conn.fetch(_RECIPIENT_OUTBOX, ids) if ids else []:
+        sent.setdefault((o["notification_id"], o["recipient"]), []).append(o["status"])
+    return {r["notification_id"]: _recipients(r, clocks, sent, now) for r in rows}
+
+
+def _recipients(
+    row: Any, clocks: dict[uuid.UUID, Any], sent: dict[tuple[uuid.UUID, str], list[str]], now: datetime
+) -> list[RecipientState]:
+    nid, recipients = row["notification_id"], list(row["recipients"])
+    acknowledgements = list(row["acknowledgements"] or [])
+    answered = rules.answered_by(recipients, acknowledgements)
+    unsubscribed = set(row["unsubscribed_recipients"] or [])
+    sole = recipients[0] if len(recipients) == 1 else None
+    states = []
+    for recipient in recipients:
+        times = [str(a["acknowledged_at"]) for a in acknowledgements if (a.get("recipient") or sole) == recipient]
+        clock = clocks.get(rules.acknowledgement_deadline_id(nid, recipient)) or clocks.get(
+            rules.acknowledgement_deadline_id(nid)
+        )
+        states.append(
+            RecipientState(
+                recipient=recipient,
+                authority=row["area_authority"] if recipient == "area_authority" else None,
+                status=rules.recipient_status(
+                    answered=recipient in answered,
+                    has_destination=recipient not in unsubscribed,
+                    outbox_statuses=sent.get((nid, recipient), []),
+                ),
+                has_destination=recipient not in unsubscribed,
+                acknowledged_at=datetime.fromisoformat(times[0]) if times else None,
+                clock=_clock(clock, now) if clock is not None else None,
+            )
+        )
+    return states
+
+
+def _clock(row: Any, now: datetime) -> RecipientClock:
+    return RecipientClock(
+        deadline_id=row["deadline_id"],
+        due_at=row["due_at"],
+        status=row["status"],
+        closed_at=row["closed_at"],
+        overdue=row["status"] == "open" and now > row["due_at"],
+        escalation_id=row["escalation_id"],
+    )
 
 
 _NOTIFICATION = "SELECT * FROM notifications_notifications WHERE notification_id = $1"
@@ -284,8 +382,10 @@ async def notification_detail(
         return None
     attempts = await conn.fetch(_ATTEMPTS_OF_NOTIFICATION, notification_id)
     deliveries = await conn.fetch(_DELIVERIES, notification_id)
+    found = await _by_recipient(conn, [row], now)
     return NotificationDetail(
         **_notification(row, now),
+        by_recipient=found[notification_id],
         deliveries=[_delivery(d, diagnostics) for d in deliveries],
         attempts=[_attempt(a, diagnostics) for a in attempts],
     )

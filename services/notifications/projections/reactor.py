@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.notifications import commands, rules
 from services.notifications.rulebook import default_rule_sets
-from shared.contracts.carers import AllegationOutcomeRecorded, AllegationReceived, PlacementEnded, PlacementStarted
+from shared.contracts.carers import (
+    AllegationOutcomeRecorded,
+    AllegationReceived,
+    HouseholdEntryAmended,
+    HouseholdRegistered,
+    PlacementEnded,
+    PlacementStarted,
+)
 from shared.contracts.visits import ChildRegistered
 from shared.eventstore import Batch, Reactor, RecordedEvent, handles, reacts
 from shared.eventstore.projector import Reactions
@@ -41,6 +48,11 @@ _PLACEMENTS = text(
     "SELECT child_id, household_id, start_date, end_date, placing_authority FROM notifications_placements "
     "WHERE child_id = ANY(:c) ORDER BY start_date NULLS FIRST"
 )
+_UPSERT_HOUSEHOLD = text(
+    "INSERT INTO notifications_households (household_id, local_authority) VALUES (:h, :la) "
+    "ON CONFLICT (household_id) DO UPDATE SET local_authority = EXCLUDED.local_authority"
+)
+_HOUSEHOLDS = text("SELECT household_id, local_authority FROM notifications_households WHERE household_id = ANY(:h)")
 _CHILDREN = text("SELECT child_id, name, placing_authority FROM notifications_children WHERE child_id = ANY(:c)")
 
 
@@ -48,7 +60,12 @@ class NotificationRules(Reactor):
     """Follows children, placements and allegations; raises a notification per rule row matched."""
 
     name = "notifications_rules"
-    tables = ("notifications_children", "notifications_placements", "notifications_allegations")
+    tables = (
+        "notifications_children",
+        "notifications_placements",
+        "notifications_allegations",
+        "notifications_households",
+    )
 
     def __init__(self, rule_sets: Sequence[rules.RuleSet] | None = None) -> None:
         self._rule_sets = tuple(rule_sets) if rule_sets is not None else None
@@ -64,6 +81,23 @@ class NotificationRules(Reactor):
             {"c": child.child_id, "n": child.name, "p": child.placing_authority},
             ("notifications_children", child.child_id),
         )
+
+    @handles(HouseholdRegistered)
+    async def _household(self, batch: Batch, household: HouseholdRegistered, event: RecordedEvent) -> None:
+        batch.write(
+            _UPSERT_HOUSEHOLD,
+            {"h": household.household_id, "la": household.local_authority},
+            ("notifications_households", household.household_id),
+        )
+
+    @handles(HouseholdEntryAmended)
+    async def _household_amended(self, batch: Batch, amended: HouseholdEntryAmended, event: RecordedEvent) -> None:
+        if amended.local_authority is not None:  # where the household lives, corrected
+            batch.write(
+                _UPSERT_HOUSEHOLD,
+                {"h": amended.household_id, "la": amended.local_authority},
+                ("notifications_households", amended.household_id),
+            )
 
     @handles(PlacementStarted)
     async def _placed(self, batch: Batch, placement: PlacementStarted, event: RecordedEvent) -> None:
@@ -106,7 +140,7 @@ class NotificationRules(Reactor):
             return ()
         allegation = await _allegation(conn, fact) if isinstance(fact, AllegationOutcomeRecorded) else None
         subjects = rules.subjects_of(fact, event.child_ids, allegation)
-        on_file = await _on_file(conn, subjects.child_ids)
+        on_file = await _on_file(conn, subjects.child_ids, subjects.household_id)
         return commands.decide_notifications(event, fact, found, subjects, on_file)
 
 
@@ -115,8 +149,11 @@ async def _allegation(conn: AsyncConnection, outcome: AllegationOutcomeRecorded)
     return rules.AllegationOnFile(row.household_id, tuple(row.child_ids)) if row else None
 
 
-async def _on_file(conn: AsyncConnection, child_ids: Sequence[uuid.UUID]) -> rules.OnFile:
-    """The children's registrations and placements, as the rules read them."""
+async def _on_file(
+    conn: AsyncConnection, child_ids: Sequence[uuid.UUID], household_id: uuid.UUID | None
+) -> rules.OnFile:
+    """The children's registrations and placements, and where their households are, as the rules
+    read them."""
     wanted = list(child_ids)
     placements: dict[uuid.UUID, list[rules.PlacementOnFile]] = {c: [] for c in wanted}
     for row in await conn.execute(_PLACEMENTS, {"c": wanted}):
@@ -126,4 +163,10 @@ async def _on_file(conn: AsyncConnection, child_ids: Sequence[uuid.UUID]) -> rul
     children: dict[uuid.UUID, rules.ChildOnFile | None] = dict.fromkeys(wanted)
     for row in await conn.execute(_CHILDREN, {"c": wanted}):
         children[row.child_id] = rules.ChildOnFile(row.name, row.placing_authority)
-    return rules.OnFile(children=children, placements=placements)
+    homes = {p.household_id for ps in placements.values() for p in ps if p.household_id} | (
+        {household_id} if household_id else set()
+    )
+    households: dict[uuid.UUID, str | None] = dict.fromkeys(homes)
+    for row in await conn.execute(_HOUSEHOLDS, {"h": list(homes)}):
+        households[row.household_id] = row.local_authority
+    return rules.OnFile(children=children, placements=placements, households=households)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -90,9 +91,12 @@ class NotificationsView(Projector):
             recipients=raised.recipients,
             authorities=raised.placing_authorities,
             notification_id=raised.notification_id,
+            area_authority=raised.area_authority,
         )
         # A new notification: nothing acknowledged yet, and only the messages just queued.
-        status = rules.notification_status(acknowledged=False, outbox_statuses=["pending"] * queued)
+        status = rules.notification_status(
+            recipients=raised.recipients, answered=(), outbox_statuses=["pending"] * queued
+        )
         batch.write(
             _INSERT_NOTIFICATION,
             {
@@ -113,6 +117,7 @@ class NotificationsView(Projector):
                 "c": [str(c) for c in event.child_ids],
                 "h": raised.household_id,
                 "pa": raised.placing_authorities,
+                "area": raised.area_authority,
                 "data": orjson.dumps(raised.payload()).decode(),
                 "status": status,
             },
@@ -124,16 +129,11 @@ class NotificationsView(Projector):
         entry = {**ack.payload(), "event_id": str(event.event_id)}
         batch.write(
             _ACKNOWLEDGE_NOTIFICATION,
-            {
-                "v": event.stream_version,
-                "at": ack.acknowledged_at,
-                "entry": orjson.dumps([entry]).decode(),
-                "id": ack.notification_id,
-                # Acknowledged outranks every delivery state: nothing to read to know it.
-                "s": rules.notification_status(acknowledged=True, outbox_statuses=()),
-            },
+            {"v": event.stream_version, "entry": orjson.dumps([entry]).decode(), "id": ack.notification_id},
             ("notifications_notifications", ack.notification_id),
         )
+        # Acknowledged only once every recipient has answered (and since the last of them did).
+        await _refresh_status(batch, ack.notification_id)
 
     @handles(DeliveryAttempted)
     async def _attempted(self, batch: Batch, attempt: DeliveryAttempted, event: RecordedEvent) -> None:
@@ -222,6 +222,7 @@ class NotificationsView(Projector):
                 "types": created.event_types,
                 "pa": created.placing_authority,
                 "desc": created.description,
+                "la": created.local_authority,
                 "sv": created.secret_version or 1,
                 "at": event.occurred_at,
                 "by": event.metadata.get("actor_id"),
@@ -290,9 +291,15 @@ async def _refresh_status(batch: Batch, notification_id: uuid.UUID | None) -> No
     if row is None:
         return
     statuses = [r.status for r in await batch.fetch(_OUTBOX_STATUSES, {"id": notification_id})]
-    status = rules.notification_status(acknowledged=row.acknowledged_at is not None, outbox_statuses=statuses)
+    stored = row.acknowledgements or []
+    recipients, acknowledgements = list(row.recipients), orjson.loads(stored) if isinstance(stored, str) else stored
+    answered = rules.answered_by(recipients, acknowledgements)
+    status = rules.notification_status(recipients=recipients, answered=answered, outbox_statuses=statuses)
+    last = max((datetime.fromisoformat(str(a["acknowledged_at"])) for a in acknowledgements), default=None)
     batch.write(
-        _NOTIFICATION_STATUS, {"s": status, "id": notification_id}, ("notifications_notifications", notification_id)
+        _NOTIFICATION_STATUS,
+        {"s": status, "at": last if status == "acknowledged" else None, "id": notification_id},
+        ("notifications_notifications", notification_id),
     )
 
 
@@ -323,6 +330,7 @@ async def _enqueue(
     authorities: Sequence[str],
     notification_id: uuid.UUID | None = None,
     escalation_id: uuid.UUID | None = None,
+    area_authority: str | None = None,
 ) -> tuple[set[str], int]:
     """Outbox rows for every active subscription that wants this message: the recipients
     reached, and how many messages were queued."""
@@ -337,6 +345,8 @@ async def _enqueue(
             message_type=event.type,
             message_recipients=recipients,
             message_placing_authorities=authorities,
+            local_authority=sub.local_authority,
+            message_area_authority=area_authority,
         ):
             continue
         reached.add(sub.recipient)
@@ -398,19 +408,25 @@ _INSERT_NOTIFICATION = text(
     "INSERT INTO notifications_notifications (notification_id, stream_version, raised_event_id, "
     "rule_set, rule_id, rule_version, row_number, title, recipients, unsubscribed_recipients, due_by, "
     "raised_at, source_event_id, source_event_type, child_ids, household_id, placing_authorities, "
-    "data, status) VALUES (:id, :v, :e, :rs, :rid, :rv, :row, :title, :rec, :unsub, :due, :at, :src, "
-    ":srctype, CAST(:c AS uuid[]), :h, :pa, CAST(:data AS jsonb), :status) "
+    "area_authority, data, status) VALUES (:id, :v, :e, :rs, :rid, :rv, :row, :title, :rec, :unsub, :due, :at, "
+    ":src, :srctype, CAST(:c AS uuid[]), :h, :pa, :area, CAST(:data AS jsonb), :status) "
     "ON CONFLICT (notification_id) DO NOTHING"
 )
 _ACKNOWLEDGE_NOTIFICATION = text(
-    "UPDATE notifications_notifications SET stream_version = :v, acknowledged_at = coalesce(acknowledged_at, :at), "
-    "acknowledgements = acknowledgements || CAST(:entry AS jsonb), status = :s WHERE notification_id = :id"
+    "UPDATE notifications_notifications SET stream_version = :v, "
+    "acknowledgements = acknowledgements || CAST(:entry AS jsonb) WHERE notification_id = :id"
 )
-_NOTIFICATION_ACKNOWLEDGED = text("SELECT acknowledged_at FROM notifications_notifications WHERE notification_id = :id")
+_NOTIFICATION_ACKNOWLEDGED = text(
+    "SELECT recipients, acknowledgements FROM notifications_notifications WHERE notification_id = :id"
+)
 _OUTBOX_STATUSES = text("SELECT status FROM notifications_outbox WHERE notification_id = :id")
-_NOTIFICATION_STATUS = text("UPDATE notifications_notifications SET status = :s WHERE notification_id = :id")
+# acknowledged_at: when the notification was acknowledged by all (the latest answer's instant).
+_NOTIFICATION_STATUS = text(
+    "UPDATE notifications_notifications SET status = :s, acknowledged_at = :at WHERE notification_id = :id"
+)
 _ACTIVE_SUBSCRIPTIONS = text(
-    "SELECT subscription_id, recipient, event_types, placing_authority FROM notifications_subscriptions "
+    "SELECT subscription_id, recipient, event_types, placing_authority, local_authority "
+    "FROM notifications_subscriptions "
     "WHERE status = 'active' ORDER BY created_at, subscription_id"
 )
 _INSERT_OUTBOX = text(
@@ -441,8 +457,8 @@ _INSERT_ESCALATION = text(
 )
 _INSERT_SUBSCRIPTION = text(
     "INSERT INTO notifications_subscriptions (subscription_id, version, url, recipient, event_types, "
-    "placing_authority, description, status, secret_version, created_at, created_by) VALUES "
-    "(:id, :v, :url, :r, :types, :pa, :desc, 'active', :sv, :at, :by) ON CONFLICT (subscription_id) DO NOTHING"
+    "placing_authority, description, local_authority, status, secret_version, created_at, created_by) VALUES "
+    "(:id, :v, :url, :r, :types, :pa, :desc, :la, 'active', :sv, :at, :by) ON CONFLICT (subscription_id) DO NOTHING"
 )
 _DISABLE_SUBSCRIPTION = text(
     "UPDATE notifications_subscriptions SET status = 'disabled', version = :v, disabled_at = :at, "

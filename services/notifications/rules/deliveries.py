@@ -4,7 +4,7 @@ delivery is tried again, and what its attempts mean to someone waiting for it.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,10 +94,16 @@ def subscription_matches(
     message_type: str,
     message_recipients: Sequence[str],
     message_placing_authorities: Sequence[str],
+    local_authority: str | None = None,
+    message_area_authority: str | None = None,
 ) -> bool:
+    """Whether a subscription receives a message. An area_authority receiver that names its
+    authority (`local_authority`) receives only what names that authority as the area authority."""
     if recipient not in message_recipients:
         return False
     if not type_filter_matches(event_types, message_type):
+        return False
+    if recipient == "area_authority" and local_authority and local_authority != message_area_authority:
         return False
     if placing_authority:
         wanted = placing_authority.strip().casefold()
@@ -160,10 +166,16 @@ def attempt_status(outcome: str) -> str:
     return ATTEMPT_STATUSES.get(outcome, "failed")
 
 
-def notification_status(*, acknowledged: bool, outbox_statuses: Sequence[str]) -> str:
-    """acknowledged > dead_lettered > pending (something still to send) > delivered > raised."""
-    if acknowledged:
-        return "acknowledged"
+def answered_by(recipients: Sequence[str], acknowledgements: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The recipients whose answer is recorded. An answer that names no recipient stands for the
+    sole recipient only (one recipient's answer never stands for another's)."""
+    sole = recipients[0] if len(recipients) == 1 else None
+    named = {a.get("recipient") or sole for a in acknowledgements}
+    return {r for r in recipients if r in named}
+
+
+def delivery_status(outbox_statuses: Sequence[str]) -> str:
+    """dead_lettered > pending (something still to send) > delivered > raised (nothing sent)."""
     if "dead" in outbox_statuses:
         return "dead_lettered"
     if "pending" in outbox_statuses:
@@ -173,4 +185,25 @@ def notification_status(*, acknowledged: bool, outbox_statuses: Sequence[str]) -
     return "raised"
 
 
-NOTIFICATION_STATUSES = ("raised", "pending", "delivered", "dead_lettered", "acknowledged")
+def notification_status(*, recipients: Sequence[str], answered: Collection[str], outbox_statuses: Sequence[str]) -> str:
+    """acknowledged (every recipient has answered) > partly_acknowledged (some have) > how its
+    messages stand (delivery_status)."""
+    if recipients and all(r in answered for r in recipients):
+        return "acknowledged"
+    if any(r in answered for r in recipients):
+        return "partly_acknowledged"
+    return delivery_status(outbox_statuses)
+
+
+def recipient_status(*, answered: bool, has_destination: bool, outbox_statuses: Sequence[str]) -> str:
+    """One recipient's: acknowledged > no_destination (nothing carelog can send it to: someone must
+    tell it another way) > how its messages stand."""
+    if answered:
+        return "acknowledged"
+    if not has_destination and not outbox_statuses:
+        return "no_destination"
+    return delivery_status(outbox_statuses)
+
+
+NOTIFICATION_STATUSES = ("raised", "pending", "delivered", "dead_lettered", "partly_acknowledged", "acknowledged")
+RECIPIENT_STATUSES = ("no_destination", "raised", "pending", "delivered", "dead_lettered", "acknowledged")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import assert_never
 
 from shared.contracts.base import Event
 from shared.contracts.carers import AllegationOutcomeRecorded, AllegationReceived
 from shared.contracts.visits import ComplaintReceived, IncidentRecorded
+from shared.contracts.vocabularies import same_authority
 
 # The facts a rule file may name: the events this service reacts to.
 NOTIFIABLE: tuple[type[Event], ...] = (
@@ -83,6 +84,8 @@ class OnFile:
 
     children: Mapping[uuid.UUID, ChildOnFile | None]
     placements: Mapping[uuid.UUID, Sequence[PlacementOnFile]]
+    # The local authority (ONS code) each household lives in, None where it was never recorded.
+    households: Mapping[uuid.UUID, str | None] = field(default_factory=dict)
 
     def placed(self, child_ids: Sequence[uuid.UUID], day: date) -> list[uuid.UUID]:
         return [c for c in child_ids if any(p.covers(day) for p in self.placements.get(c, ()))]
@@ -107,6 +110,24 @@ class OnFile:
                 current = [child.placing_authority]
             found.extend(n for n in current if n not in found)
         return found
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where the children live and whether that authority must be told as the area authority."""
+
+    code: str | None  # the household's local authority; None: not known
+    told: bool  # known and not a placing authority, or not known (so a manager sees it)
+
+
+def area_of(household_local_authority: str | None, placing_authorities: Sequence[str]) -> Area:
+    """The area authority is told when the child lives in another authority's area than the one
+    that placed them (Schedule 7); when where they live is not recorded, it is told too: its clock
+    runs and escalates rather than the duty being dropped unseen."""
+    code = household_local_authority
+    if code is None:
+        return Area(None, told=True)
+    return Area(code, told=not any(same_authority(code, named) for named in placing_authorities))
 
 
 def subjects_of(
