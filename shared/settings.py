@@ -20,6 +20,8 @@ from shared.practice import CarersPractice, VisitsPractice
 
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
+# The development key of the acknowledgement links in emails: published, so production refuses it.
+DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET = "carelog-development-link-secret-change-me-0123456789"
 # Every example secret in this repository (compose, Kubernetes) says so: never run on one.
 PLACEHOLDER_SECRET = "change-me"
 # The environments carelog knows; anything else is a typo that must not fall back to development.
@@ -137,6 +139,12 @@ class Settings(BaseSettings):
     # Certificate authorities the relay's certificate is checked against; unset: the system's.
     smtp_ca_file: Path | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The acknowledgement link in each notification email (services/notifications/links.py): signed
+    # with this key (HS256, not the API's token key), valid this many days from sending, and pointing
+    # at this public base URL (https in production); unset base URL: emails carry no link.
+    acknowledgement_link_secret: str = DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET
+    acknowledgement_link_days: float = Field(default=14.0, gt=0, le=90)
+    public_base_url: str | None = None
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
@@ -199,6 +207,15 @@ class Settings(BaseSettings):
         """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
         return [str(ipaddress.ip_network(n, strict=False)) for n in value]
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value.strip()):
+            raise ValueError("must be an http(s) URL with no query, e.g. https://carelog.agency.example")
+        return value.strip().rstrip("/")
+
     @field_validator("metrics_token", "smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
@@ -251,20 +268,30 @@ class Settings(BaseSettings):
             found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
         if not self.is_production:
             return found
+        found += self._secret_faults()
+        if "*" in self.cors_origins:
+            found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
+        if self.smtp_host and not self.smtp_starttls:
+            found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
+        if self.public_base_url is not None and not self.public_base_url.startswith("https://"):
+            found.append("CARELOG_PUBLIC_BASE_URL must be https in production: it carries acknowledgement links")
+        return found
+
+    def _secret_faults(self) -> list[str]:
+        """In production: every secret in use is the agency's own and long enough."""
         secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
         if self.metrics_token is not None:
             secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
+        if self.smtp_host:  # the acknowledgement link is in emails only
+            secrets["CARELOG_ACKNOWLEDGEMENT_LINK_SECRET"] = self.acknowledgement_link_secret
+        found = []
         for name, secret in secrets.items():
-            if secret == DEVELOPMENT_JWT_SECRET:
+            if secret in (DEVELOPMENT_JWT_SECRET, DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET):
                 found.append(f"{name} is the published development secret; set a secret of your own")
             elif PLACEHOLDER_SECRET in secret.lower():
                 found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
             elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
                 found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
-        if "*" in self.cors_origins:
-            found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
-        if self.smtp_host and not self.smtp_starttls:
-            found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
         return found
 
     @property

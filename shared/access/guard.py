@@ -37,7 +37,19 @@ MAX_BREAK_GLASS_REASON_CHARS = 2000
 NOT_FOUND = "No such record."
 ALL_RELATIONS = frozenset(Relation)
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        # The recipient's acknowledgement link in a notification email: no bearer token, the link's
+        # signed token is the credential and names the one thing it may do
+        # (services/notifications/links.py); refused links count as failed authentications.
+        "/v1/acknowledgements/{notification_id}/{recipient}",
+    }
 )
 
 # Documents the bearer token in /openapi.json (securitySchemes; the Authorize button of /docs).
