@@ -286,6 +286,16 @@ async def acknowledgement_page(
     response_model=LinkAcknowledged,
     summary="Acknowledge as the recipient the link names (the page's form, or JSON); meets their clock alone",
     responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+    # Read by links.answer_of: the confirmation page posts a form, a client may post JSON.
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                media: {"schema": links.LinkAnswerIn.model_json_schema()}
+                for media in ("application/json", "application/x-www-form-urlencoded")
+            },
+        }
+    },
 )
 async def acknowledge_by_link(
     notification_id: uuid.UUID, recipient: Recipient, token: LinkToken, request: Request
