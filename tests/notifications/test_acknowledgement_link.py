@@ -102,6 +102,9 @@ async def test_a_recipient_acknowledges_through_the_link_in_the_email_and_only_t
         assert recorded.data["outcome"] == "Not stated when acknowledging"  # left empty on the form
         assert recorded.data["recorded_by"] == f"link:{subscription}"
         assert recorded.metadata["actor_role"] == "recipient"
+        detail = (await client.get(f"/v1/notifications/{nid}", headers=auth(Role.REGISTERED_MANAGER))).json()
+        answers = [(a["recipient"], a["via"]) for a in detail["acknowledgements"]]
+        assert answers == [("placing_authority", "signed_link")]
 
         # A second use answers that it is already acknowledged, and writes nothing.
         before = await head(app)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from services.notifications import destinations, rules
 
@@ -183,6 +183,9 @@ class Acknowledgement(BaseModel):
     acknowledged_at: datetime
     recorded_by: str
     late: bool
+    via: str | None = Field(
+        default=None, description="`signed_link`: by the recipient, through the link in the email; null: by staff."
+    )
 
 
 class Notification(BaseModel):
