@@ -65,6 +65,10 @@ Recipient = Literal[
 assert set(Recipient.__args__) == set(rules.RECIPIENTS)  # type: ignore[attr-defined]
 
 
+# How an acknowledgement came, as a chronology line says it (none: a member of staff recorded it).
+VIA_WORDS = {"signed_link": " through the link in the email"}
+
+
 # ---- request bodies ----------------------------------------------------------------------------
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -373,7 +377,8 @@ def acknowledgement_events(
         child_ids=state.child_ids,
         causation_id=state.raised_event_id,
         summary=(
-            f"Notification acknowledged by {body.acknowledged_by}{who}: {body.action_taken}; outcome: {body.outcome}"
+            f"Notification acknowledged by {body.acknowledged_by}{who}{VIA_WORDS.get(via or '', '')}: "
+            f"{body.action_taken}; outcome: {body.outcome}"
         ),
     )
     met = [

@@ -184,7 +184,7 @@ def decide_link_acknowledgement(
         raise Problem(
             "state-conflict", f"This notification is already acknowledged for the {_humanised(claims.recipient)}{when}."
         )
-    who = answer.acknowledged_by or f"The {_humanised(claims.recipient)} (by the link in the email)"
+    who = answer.acknowledged_by or f"The {_humanised(claims.recipient)}"
     body = AcknowledgeIn.model_validate(
         {
             "acknowledged_by": who,

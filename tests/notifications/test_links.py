@@ -67,7 +67,8 @@ def test_the_recipients_answer_meets_their_clock_once_and_no_one_elses() -> None
     answered = links.decide_link_acknowledgement(recorder(), state, named, links.LinkAnswerIn(), stream)
     acknowledged, met = answered
     assert acknowledged.data["via"] == "signed_link" and acknowledged.data["recorded_by"] == f"link:{SID}"
-    assert acknowledged.data["acknowledged_by"] == "The lado (by the link in the email)"
+    assert acknowledged.data["acknowledged_by"] == "The lado"
+    assert acknowledged.metadata["summary"].startswith("Notification acknowledged by The lado (lado) through the link")
     assert met.data["deadline_id"] == str(rules.acknowledgement_deadline_id(nid, "lado"))
     after = [*stream, *(recorded(e, stream[0].stream_id, len(stream) + 1 + i) for i, e in enumerate(answered))]
     with pytest.raises(Problem) as again:
