@@ -17,8 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.problems import Problem, problem_response
 
 LOGIN_FREE_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
-# Paths under these need no login either (a signed link is its own credential).
-LOGIN_FREE_PREFIXES = ("/v1/acknowledgements/",)
+# The recipients' acknowledgement links (services/notifications/links.py): the URL's token is the
+# credential, so these need no login, and no trace may keep their URL (shared/tracing.py).
+SIGNED_LINK_PREFIX = "/v1/acknowledgements/"
+LOGIN_FREE_PREFIXES = (SIGNED_LINK_PREFIX,)
 # Buckets kept before idle ones are forgotten, so memory does not grow with every address seen.
 MAX_BUCKETS = 10_000
 
