@@ -258,7 +258,6 @@ def _link_context(request: Request, claims: links.LinkClaims) -> links.LinkConte
         runner=state.runners.get(commands.SERVICE),
         request_id=request_id,
         correlation_id=getattr(request.state, "correlation_id", None) or request_id,
-        recipient=claims.recipient,
     )
 
 

@@ -197,12 +197,9 @@ def decide_link_acknowledgement(
     return commands.acknowledgement_events(rec, state, claims.notification_id, body, recorded_by=recorded_by, via=VIA)
 
 
-@dataclass(kw_only=True)
 class LinkContext(CommandContext):
     """A command recorded by a recipient through their link: they are the actor, in the role of a
     recipient, and the metadata says how it came (`via`)."""
-
-    recipient: str
 
     def metadata(self, causation_id: uuid.UUID | None = None, summary: str | None = None) -> dict[str, Any]:
         return {
