@@ -20,7 +20,6 @@ import structlog
 import typer
 import uvloop
 from pydantic import ValidationError
-from rich.progress import Progress
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -32,6 +31,7 @@ from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, verify_chain
 from shared.eventstore.shredding import KeyRing, install, local_wrapper
 from shared.logs import configure_logging
+from shared.progress import CommandProgress
 from shared.settings import ConfigurationError, Settings, describe, get_settings
 
 T = TypeVar("T")
@@ -244,7 +244,8 @@ def _read_checkpoint(path: Path) -> Checkpoint:
 async def _verify(url: str, checkpoint_position: int | None) -> tuple[VerifyResult, str | None]:
     engine = create_engine(url, pool_size=1)
     try:
-        result = await verify_chain(engine)
+        with CommandProgress() as progress:
+            result = await verify_chain(engine, progress=progress.phase("verifying the hash chain"))
         at = await hash_at(engine, checkpoint_position) if checkpoint_position is not None else None
         return result, at
     finally:
@@ -326,12 +327,8 @@ async def _replay(
     try:
         runner = ProjectorRunner(engine, projectors, batch_size=2000)
         started = time.perf_counter()
-        with Progress(transient=True) as bar:
-            task = bar.add_task("replay", total=None)
-
-            def advance(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with CommandProgress() as progress:
+            advance = progress.phase("replaying the log")
             position = await runner.replay(projectors, to_position=to_position, as_of=as_of, progress=advance)
         seconds = time.perf_counter() - started
         for projector in projectors:
@@ -452,14 +449,20 @@ async def _export(url: str, child: uuid.UUID, format: str, as_of: datetime | Non
     engine = create_engine(url, pool_size=1)
     store = EventStore(engine, pool_size=1, keys=settings_keys())
     try:
-        try:
-            export = await investigations.child_export(
-                store, child, as_of=as_of, late_entry_hours=get_settings().late_entry_hours
-            )
-        except Problem as exc:
-            typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
-            raise typer.Exit(1) from exc
-        return export_pdf(export) if format == "pdf" else investigations.canonical(export)
+        with CommandProgress() as progress:
+            reading = progress.phase("reading the record")
+            try:
+                export = await investigations.child_export(
+                    store, child, as_of=as_of, late_entry_hours=get_settings().late_entry_hours
+                )
+            except Problem as exc:
+                typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
+                raise typer.Exit(1) from exc
+            entries = len(export["entries"])
+            reading(entries, entries)
+            if format == "pdf":
+                return export_pdf(export, progress.phase("rendering the PDF"))
+            return investigations.canonical(export)
     finally:
         await store.stop()
         await engine.dispose()
@@ -493,13 +496,16 @@ async def _report(url: str, month: str, as_of: datetime | None) -> bytes:
     engine = create_engine(url, pool_size=1)
     store = EventStore(engine, pool_size=1, keys=settings_keys())
     try:
-        try:
-            report = await investigations.kpi_report(
-                store, month, now=SystemClock().now(), as_of=as_of, close_days=get_settings().kpi_close_days
-            )
-        except Problem as exc:
-            typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
-            raise typer.Exit(2) from exc
+        with CommandProgress() as progress:
+            computing = progress.phase(f"computing the figures of {month}")  # one query: no count to show
+            try:
+                report = await investigations.kpi_report(
+                    store, month, now=SystemClock().now(), as_of=as_of, close_days=get_settings().kpi_close_days
+                )
+            except Problem as exc:
+                typer.echo(str(exc.detail if hasattr(exc, "detail") else exc), err=True)
+                raise typer.Exit(2) from exc
+            computing(1, 1)
         return investigations.canonical(report)
     finally:
         await store.stop()
@@ -533,7 +539,8 @@ async def _retention_run(url: str, dry_run: bool) -> list[Any]:
     try:
         today = local_date(SystemClock().now())
         projectors = all_projectors(get_settings())
-        return await run(store, projectors, today, actor="carelog-retention", dry_run=dry_run)
+        with CommandProgress() as progress:
+            return await run(store, projectors, today, actor="carelog-retention", dry_run=dry_run, progress=progress)
     finally:
         await store.stop()
         await engine.dispose()

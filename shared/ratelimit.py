@@ -17,6 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.problems import Problem, problem_response
 
 LOGIN_FREE_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc")
+# The recipients' acknowledgement links (services/notifications/links.py): the URL's token is the
+# credential, so these need no login, and no trace may keep their URL (shared/tracing.py).
+SIGNED_LINK_PREFIX = "/v1/acknowledgements/"
+LOGIN_FREE_PREFIXES = (SIGNED_LINK_PREFIX,)
 # Buckets kept before idle ones are forgotten, so memory does not grow with every address seen.
 MAX_BUCKETS = 10_000
 
@@ -77,7 +81,9 @@ class LoginFreeRateLimit:
         self.buckets = TokenBuckets(per_minute, burst=burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in LOGIN_FREE_PATHS:
+        if scope["type"] == "http" and (
+            scope["path"] in LOGIN_FREE_PATHS or scope["path"].startswith(LOGIN_FREE_PREFIXES)
+        ):
             wait = self.buckets.take(client_address(scope))
             if wait:
                 await problem_response(too_many(wait, "Slow down."), scope["path"])(scope, receive, send)

@@ -20,6 +20,8 @@ from shared.practice import CarersPractice, VisitsPractice
 
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
+# The development key of the acknowledgement links in emails: published, so production refuses it.
+DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET = "carelog-development-link-secret-change-me-0123456789"
 # Every example secret in this repository (compose, Kubernetes) says so: never run on one.
 PLACEHOLDER_SECRET = "change-me"
 # The environments carelog knows; anything else is a typo that must not fall back to development.
@@ -160,6 +162,12 @@ class Settings(BaseSettings):
     # Certificate authorities the relay's certificate is checked against; unset: the system's.
     smtp_ca_file: Path | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The acknowledgement link in each notification email (services/notifications/links.py): signed
+    # with this key (HS256, not the API's token key), valid this many days from sending, and pointing
+    # at this public base URL (https in production); unset base URL: emails carry no link.
+    acknowledgement_link_secret: str = DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET
+    acknowledgement_link_days: float = Field(default=14.0, gt=0, le=90)
+    public_base_url: str | None = None
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
 
@@ -221,6 +229,15 @@ class Settings(BaseSettings):
     def _networks(cls, value: list[str]) -> list[str]:
         """Addresses or CIDRs, written out as networks (10.0.0.1 is 10.0.0.1/32)."""
         return [str(ipaddress.ip_network(n, strict=False)) for n in value]
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value.strip()):
+            raise ValueError("must be an http(s) URL with no query, e.g. https://carelog.agency.example")
+        return value.strip().rstrip("/")
 
     @field_validator(
         "metrics_token",
@@ -291,6 +308,8 @@ class Settings(BaseSettings):
             found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
         if self.smtp_host and not self.smtp_starttls:
             found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
+        if self.public_base_url is not None and not self.public_base_url.startswith("https://"):
+            found.append("CARELOG_PUBLIC_BASE_URL must be https in production: it carries acknowledgement links")
         return found
 
     def _secret_faults(self) -> list[str]:
@@ -300,9 +319,11 @@ class Settings(BaseSettings):
             secrets["CARELOG_METRICS_TOKEN"] = self.metrics_token
         if self.signs_in:
             secrets["CARELOG_SESSION_SECRET"] = self.session_key
+        if self.smtp_host:  # the acknowledgement link is in emails only
+            secrets["CARELOG_ACKNOWLEDGEMENT_LINK_SECRET"] = self.acknowledgement_link_secret
         found = []
         for name, secret in secrets.items():
-            if secret == DEVELOPMENT_JWT_SECRET:
+            if secret in (DEVELOPMENT_JWT_SECRET, DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET):
                 found.append(f"{name} is the published development secret; set a secret of your own")
             elif secret == DEVELOPMENT_SESSION_SECRET:
                 found.append(f"{name} must be set in production: a secret of your own, at least 32 bytes")

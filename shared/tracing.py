@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from shared.ratelimit import SIGNED_LINK_PREFIX
+
 
 def instrument(app: FastAPI, service_name: str, span_processor: Any | None = None) -> Any:
     try:
@@ -29,5 +31,6 @@ def instrument(app: FastAPI, service_name: str, span_processor: Any | None = Non
         span_processor = BatchSpanProcessor(OTLPSpanExporter())
     provider.add_span_processor(span_processor)
     trace.set_tracer_provider(provider)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
+    # A span records the full URL: an acknowledgement link's carries its credential, so none is traced.
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=SIGNED_LINK_PREFIX)
     return provider

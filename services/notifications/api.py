@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
-from services.notifications import commands, ofsted, projections, rules, workers
+from services.notifications import commands, links, ofsted, projections, rules, workers
 from services.notifications.commands import AcknowledgeIn, DisableIn, Recipient, SubscriptionIn
 from services.notifications.projections import queries
 from services.notifications.projections.queries import (
@@ -22,7 +22,7 @@ from services.notifications.projections.queries import (
 )
 from shared.access import access, children_read
 from shared.auth import Principal, Role
-from shared.commanding import CommandContext, CommandRoute, command_context
+from shared.commanding import CommandContext, CommandRoute, command_context, run_command
 from shared.idempotency import shown_once
 from shared.policy import Action, Resource, decide, require_role
 from shared.problems import Problem
@@ -230,6 +230,82 @@ async def ofsted_submission(
     recorded = await ofsted.record_submission(ctx, notification_id, body)
     detail = await _notification(request, notification_id, ctx.principal)
     return Acknowledged(**{**dict(detail), **result_of(recorded)})
+
+
+# ---- the recipient's signed link (services/notifications/links.py) ----------------------------
+# No bearer token: the link's signature is the credential (a public path in shared/access).
+LinkToken = Annotated[
+    str, Query(min_length=1, max_length=links.MAX_TOKEN_CHARS, description="The token of the link in the email.")
+]
+
+
+class LinkAcknowledged(CommandResult):
+    """What the recipient's acknowledgement recorded, and the clock it met."""
+
+    notification_id: uuid.UUID
+    recipient: str
+
+
+def _link_context(request: Request, claims: links.LinkClaims) -> links.LinkContext:
+    state = request.app.state
+    request_id = getattr(request.state, "request_id", None) or str(uuid.uuid4())
+    return links.LinkContext(
+        service=commands.SERVICE,
+        principal=links.link_principal(claims),
+        clock=state.clock,
+        settings=state.settings,
+        store=state.store,
+        runner=state.runners.get(commands.SERVICE),
+        request_id=request_id,
+        correlation_id=getattr(request.state, "correlation_id", None) or request_id,
+    )
+
+
+def _claims(request: Request, notification_id: uuid.UUID, recipient: str, token: str) -> links.LinkClaims:
+    state = request.app.state
+    return links.verified(state.settings, token, notification_id, recipient, state.clock.now())
+
+
+@router.get(
+    links.PATH.removeprefix("/v1"),
+    response_class=HTMLResponse,
+    summary="The recipient's acknowledgement link: a confirmation page (records nothing)",
+)
+async def acknowledgement_page(
+    notification_id: uuid.UUID, recipient: Recipient, token: LinkToken, request: Request
+) -> HTMLResponse:
+    claims = _claims(request, notification_id, recipient, token)
+    state = await ofsted.read_state(request.app.state.store, notification_id)
+    action = f"{request.url.path}?{request.url.query}"
+    return HTMLResponse(links.confirmation_page(state, claims, action), headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    links.PATH.removeprefix("/v1"),
+    response_model=LinkAcknowledged,
+    summary="Acknowledge as the recipient the link names (the page's form, or JSON); meets their clock alone",
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+    # Read by links.answer_of: a client posts JSON; the confirmation page posts the same fields as a
+    # form (application/x-www-form-urlencoded), left out here as no generated client needs it.
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": links.LinkAnswerIn.model_json_schema()}},
+        }
+    },
+)
+async def acknowledge_by_link(
+    notification_id: uuid.UUID, recipient: Recipient, token: LinkToken, request: Request
+) -> Response:
+    claims = _claims(request, notification_id, recipient, token)
+    answer = links.answer_of(request.headers.get("content-type", ""), await request.body())
+    ctx = _link_context(request, claims)
+    recorded = await run_command(ctx, lambda: links.acknowledge(ctx, claims, answer))
+    if "text/html" in request.headers.get("accept", ""):  # the page's form, in a browser
+        state = await ofsted.read_state(request.app.state.store, notification_id)
+        return HTMLResponse(links.done_page(state, claims), headers={"Cache-Control": "no-store"})
+    answered = LinkAcknowledged(**result_of(recorded), notification_id=notification_id, recipient=recipient)
+    return JSONResponse(answered.model_dump(mode="json"))
 
 
 # ---- escalations -----------------------------------------------------------------------------

@@ -65,6 +65,10 @@ Recipient = Literal[
 assert set(Recipient.__args__) == set(rules.RECIPIENTS)  # type: ignore[attr-defined]
 
 
+# How an acknowledgement came, as a chronology line says it (none: a member of staff recorded it).
+VIA_WORDS = {"signed_link": " through the link in the email"}
+
+
 # ---- request bodies ----------------------------------------------------------------------------
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -324,7 +328,7 @@ def _not_a_recipient(raised: NotificationRaised, recipient: str | None) -> Reaso
     )
 
 
-def _clocks_answered(state: NotificationState, notification_id: uuid.UUID, recipient: str | None) -> list[uuid.UUID]:
+def clocks_answered(state: NotificationState, notification_id: uuid.UUID, recipient: str | None) -> list[uuid.UUID]:
     """The open clocks an answer from `recipient` meets: that recipient's own, and the single clock
     of a notification raised before clocks were kept per recipient."""
     answered = {acknowledgement_deadline_id(notification_id, recipient), acknowledgement_deadline_id(notification_id)}
@@ -334,11 +338,25 @@ def _clocks_answered(state: NotificationState, notification_id: uuid.UUID, recip
 def decide_acknowledgement(
     rec: Recorder, state: NotificationState, notification_id: uuid.UUID, body: AcknowledgeIn
 ) -> list[NewEvent]:
-    """The recipient's answer, late if after the notification's due time; it meets that recipient's
-    acknowledgement clock (a notification with several recipients needs to be told whose answer it
-    is: one recipient's answer never closes another's clock)."""
+    """The recipient's answer, recorded by a member of staff (see `acknowledgement_events`)."""
     require_writer(rec.principal)
     require_role(rec.principal, ACKNOWLEDGERS, "record an acknowledgement")
+    return acknowledgement_events(rec, state, notification_id, body, recorded_by=rec.principal.subject)
+
+
+def acknowledgement_events(
+    rec: Recorder,
+    state: NotificationState,
+    notification_id: uuid.UUID,
+    body: AcknowledgeIn,
+    *,
+    recorded_by: str,
+    via: str | None = None,
+) -> list[NewEvent]:
+    """The recipient's answer, late if after the notification's due time; it meets that recipient's
+    acknowledgement clock (a notification with several recipients needs to be told whose answer it
+    is: one recipient's answer never closes another's clock). Who may record it is the caller's
+    to check: a member of staff's role, or the signature of the recipient's link."""
     raised = state.raised
     if raised is None:
         raise Problem("not-found", f"There is no notification {notification_id}.")
@@ -357,14 +375,16 @@ def decide_acknowledgement(
             action_taken=body.action_taken,
             outcome=body.outcome,
             acknowledged_at=at,
-            recorded_by=rec.principal.subject,
+            recorded_by=recorded_by,
             late=late,
+            via=via,
         ),
         occurred_at=at,
         child_ids=state.child_ids,
         causation_id=state.raised_event_id,
         summary=(
-            f"Notification acknowledged by {body.acknowledged_by}{who}: {body.action_taken}; outcome: {body.outcome}"
+            f"Notification acknowledged by {body.acknowledged_by}{who}{VIA_WORDS.get(via or '', '')}: "
+            f"{body.action_taken}; outcome: {body.outcome}"
         ),
     )
     met = [
@@ -379,7 +399,7 @@ def decide_acknowledgement(
             child_ids=state.child_ids,
             causation_id=state.raised_event_id,
         )
-        for deadline_id in _clocks_answered(state, notification_id, recipient)
+        for deadline_id in clocks_answered(state, notification_id, recipient)
     ]
     return [acknowledged, *met]
 

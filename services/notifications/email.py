@@ -8,7 +8,8 @@ a message no retry delivered is dead-lettered and escalated. The `Message-ID` de
 webhook id, so every retry of one message carries the same id and a duplicate is recognisable.
 
 An email that was accepted is `delivered`, nothing more: the Schedule 7 clock is met only when the
-recipient's acknowledgement is recorded (POST /v1/notifications/{id}/acknowledge), as for a webhook.
+recipient's acknowledgement is recorded, by a manager (POST /v1/notifications/{id}/acknowledge) or
+by the recipient through the signed link the message carries (services/notifications/links.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from email.utils import format_datetime
 import aiosmtplib
 import orjson
 
-from services.notifications import rules
+from services.notifications import links, rules
 from services.notifications.commands import Sent
 from shared.settings import Settings
 
@@ -53,18 +54,27 @@ def _value(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
-def text_of(body: dict[str, object]) -> str:
+def text_of(body: dict[str, object], link: str | None = None) -> str:
     """The message for a person: what it is, its fields one a line, and what happens next."""
     data = body.get("data")
     fields = data if isinstance(data, dict) else {}
     lines = [f"carelog: {body.get('type', 'message')}", ""]
     lines += [f"{_field(str(name))}: {_value(value)}" for name, value in fields.items()]
-    lines += [
-        "",
-        "Receiving this email does not acknowledge it. Tell the agency the action you have taken and",
-        "its outcome; the agency records your acknowledgement, which stops the statutory clock.",
-        "The message as JSON (the same body a webhook receives) is attached.",
-    ]
+    lines += ["", "Receiving this email does not acknowledge it."]
+    if link:
+        lines += [
+            "To acknowledge it, open this link (it is for you alone), say the action you have taken and",
+            "its outcome, and press the button; that records your acknowledgement and stops the",
+            "statutory clock. Or tell the agency, which records it for you.",
+            "",
+            link,
+        ]
+    else:
+        lines += [
+            "Tell the agency the action you have taken and its outcome; the agency records your",
+            "acknowledgement, which stops the statutory clock.",
+        ]
+    lines += ["", "The message as JSON (the same body a webhook receives) is attached."]
     return "\n".join(lines) + "\n"
 
 
@@ -77,7 +87,7 @@ def compose(settings: Settings, row: rules.OutboxRow, to: str, now: datetime) ->
     message["Subject"] = f"carelog: {title or row.message_type}"
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{row.webhook_id}@carelog>"
-    message.set_content(text_of(row.body))
+    message.set_content(text_of(row.body, links.link_for(settings, row, now)))
     attached = orjson.dumps(row.body, option=orjson.OPT_INDENT_2)
     message.add_attachment(attached, maintype="application", subtype="json", filename="message.json")
     return message

@@ -15,6 +15,7 @@ from shared.calendar import start_of_day
 from shared.eventstore import ANY_VERSION, EventStore, NewEvent, Projector, ProjectorRunner, RecordedEvent
 from shared.eventstore.shredding import subject_name
 from shared.idempotency import forget_answers_naming
+from shared.progress import CommandProgress
 
 # Destruction event ids derive from the subject: a run that stopped half-way and runs again
 # appends nothing twice.
@@ -67,14 +68,24 @@ async def destroy(store: EventStore, row: pj.RetentionRow, today: date, actor: s
 
 
 async def run(
-    store: EventStore, projectors: Sequence[Projector], today: date, *, actor: str, dry_run: bool
+    store: EventStore,
+    projectors: Sequence[Projector],
+    today: date,
+    *,
+    actor: str,
+    dry_run: bool,
+    progress: CommandProgress | None = None,
 ) -> list[pj.RetentionRow]:
-    """Destroy what is due (unless `dry_run`) and rebuild `projectors`; what was (or would be) destroyed."""
+    """Destroy what is due (unless `dry_run`) and rebuild `projectors`; what was (or would be)
+    destroyed. `progress` shows each phase on a terminal (carelog retention run)."""
     found = await due(store, today)
     if dry_run or not found:
         return found
-    for row in found:
+    destroyed = progress.phase("destroying keys", total=len(found)) if progress else None
+    for done, row in enumerate(found, 1):
         await destroy(store, row, today, actor)
+        if destroyed is not None:
+            destroyed(done)
     runner = ProjectorRunner(store.engine, projectors, batch_size=2000)
-    await runner.replay(list(projectors))
+    await runner.replay(list(projectors), progress=progress.phase("rebuilding projections") if progress else None)
     return found

@@ -38,7 +38,19 @@ MAX_BREAK_GLASS_REASON_CHARS = 2000
 NOT_FOUND = "No such record."
 ALL_RELATIONS = frozenset(Relation)
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        # The recipient's acknowledgement link in a notification email: no bearer token, the link's
+        # signed token is the credential and names the one thing it may do
+        # (services/notifications/links.py); refused links count as failed authentications.
+        "/v1/acknowledgements/{notification_id}/{recipient}",
+    }
     # Browser sign-in (shared/signin.py): before there is anyone to ask the policy about.
     | {"/signin", SIGNIN_CALLBACK_PATH, "/signout"}
 )

@@ -57,6 +57,9 @@ class NotificationAcknowledged(Event):
     acknowledged_at: AwareDatetime
     recorded_by: Code
     late: bool
+    # How it reached the log: None when a member of staff recorded it (the first events had no
+    # such field), `signed_link` when the recipient followed the link in the notification's email.
+    via: Code | None = None
 
 
 class DeliveryAttempted(Event):

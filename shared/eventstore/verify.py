@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,10 @@ class VerifyResult:
     reason: str | None = None
 
 
-async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResult:
+async def verify_chain(
+    engine: AsyncEngine, *, chunk: int = 5000, progress: Callable[[int, int], None] | None = None
+) -> VerifyResult:
+    """Every event from position 1 to the head, in chunks; `progress(position, head)` after each."""
     expected_prev = GENESIS_HASH
     expected_position = 0
     checked = 0
@@ -65,6 +69,8 @@ async def verify_chain(engine: AsyncEngine, *, chunk: int = 5000) -> VerifyResul
                     return VerifyResult(False, checked, head_position, head_hash, event.position, "content")
                 expected_prev = event.hash
                 checked += 1
+            if progress is not None:
+                progress(expected_position, head_position)
         if head_position != expected_position or head_hash != expected_prev:
             return VerifyResult(False, checked, head_position, head_hash, expected_position + 1, "head does not match")
         # The chain holds each document's hash; the content must still be what it names.

@@ -111,6 +111,7 @@ async def test_verify_command_fails_naming_the_tampered_position(fresh_database_
     env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url}
     clean = await asyncio.to_thread(run_carelog, "verify", env=env)
     assert clean.returncode == 0, clean.stderr
+    assert "verifying" not in clean.stderr and "\r" not in clean.stderr  # no progress off a terminal
     owner = create_engine(fresh_database_url, pool_size=1)
     async with owner.begin() as conn:
         await conn.execute(text("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete"))
@@ -145,11 +146,11 @@ def test_replay_of_an_unknown_projection_lists_the_projections() -> None:
     assert "visits" in lines[0] and "carers.households" in lines[0] and "notifications_view" in lines[0]
 
 
-def test_logs_are_human_readable_on_a_terminal(fresh_database_url: str) -> None:
-    """The same lines as JSON elsewhere, written for a person when stderr is a terminal."""
+def on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, bytes, str]:
+    """Run carelog with stderr on a pseudo-terminal (as a person at a shell would): its exit code,
+    its stdout and what it wrote to the terminal."""
     controller, terminal = pty.openpty()
-    env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url}
-    process = subprocess.Popen([*CARELOG, "migrate"], env=env, stdout=subprocess.PIPE, stderr=terminal)
+    process = subprocess.Popen([*CARELOG, *args], env=env, stdout=subprocess.PIPE, stderr=terminal)
     os.close(terminal)
     written = b""
     while True:
@@ -161,17 +162,53 @@ def test_logs_are_human_readable_on_a_terminal(fresh_database_url: str) -> None:
             break
         written += chunk
     os.close(controller)
-    assert process.wait(timeout=120) == 0
-    lines = [line for line in written.decode().splitlines() if line.strip()]
+    assert process.stdout is not None
+    out = process.stdout.read()
+    return process.wait(timeout=120), out, written.decode(errors="replace")
+
+
+def test_logs_are_human_readable_on_a_terminal(fresh_database_url: str) -> None:
+    """The same lines as JSON elsewhere, written for a person when stderr is a terminal."""
+    env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url}
+    code, _, written = on_a_terminal("migrate", env=env)
+    assert code == 0
+    lines = [line for line in written.splitlines() if line.strip()]
     alembic = [line for line in lines if "[alembic.runtime.migration]" in line]  # e.g. "Context impl ..."
     assert alembic and all(not line.lstrip().startswith("{") for line in lines), lines
     assert "[info" in alembic[0]
+
+
+async def test_long_commands_show_progress_on_a_terminal_and_nothing_elsewhere(fresh_database_url: str) -> None:
+    """verify, replay and a PDF export draw their progress on a terminal's stderr, never stdout."""
+    from services.app import create_app
+    from shared.clock import ManualClock
+    from tests.builders import register_child
+    from tests.conftest import test_settings
+
+    clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    app = create_app(test_settings(), database_url=as_role(fresh_database_url), clock=clock, run_workers=False)
+    async with app.router.lifespan_context(app):
+        child = await register_child(app, at=clock.now())
+    env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url}
+    env.pop("CARELOG_LOG_FORMAT", None)
+    shown = {
+        "verify": (["verify"], "verifying the hash chain"),
+        "replay": (["replay", "--projection", "visits"], "replaying the log"),
+        "export": (["export", "--child", str(child), "--format", "pdf", "--out", os.devnull], "rendering the PDF"),
+    }
+    for name, (args, phase) in shown.items():
+        code, out, written = await asyncio.to_thread(on_a_terminal, *args, env=env)
+        assert code == 0, (name, written)
+        assert phase in written and "100%" in written, (name, written)
+        assert phase.encode() not in out  # never on stdout
+    # With stderr a pipe: test_verify_command_fails_naming_the_tampered_position and
+    # test_replay_reports_its_own_time_in_a_log_line_the_bench_reads.
 
 
 async def test_replay_reports_its_own_time_in_a_log_line_the_bench_reads(fresh_database_url: str) -> None:
     env = {**os.environ, "CARELOG_DATABASE_URL": fresh_database_url, "CARELOG_LOG_FORMAT": "json"}
     done = await asyncio.to_thread(run_carelog, "replay", env=env)
     assert done.returncode == 0, done.stderr
-    [line] = [json.loads(x) for x in done.stderr.splitlines() if '"positions"' in x]
+    [line] = [x for x in json_lines(done.stderr) if "positions" in x]  # every line JSON: no progress
     assert re.fullmatch(r"replayed (\d+) positions in ([0-9.]+) s", line["event"])  # bench/run.py's pattern
     assert line["level"] == "info" and line["positions"] == 0

@@ -63,6 +63,15 @@ REFUSED = {
         },
         "CARELOG_SMTP_STARTTLS",
     ),
+    "email in production with the development link key": (
+        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_SMTP_HOST": "relay.example.org"},
+        "CARELOG_ACKNOWLEDGEMENT_LINK_SECRET is the published development secret",
+    ),
+    "acknowledgement links over plain http in production": (
+        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_PUBLIC_BASE_URL": "http://x.org"},
+        "CARELOG_PUBLIC_BASE_URL must be https",
+    ),
+    "a public base URL with a query": ({"CARELOG_PUBLIC_BASE_URL": "https://x.org/?a=b"}, "CARELOG_PUBLIC_BASE_URL"),
     "a log level carelog does not know": ({"CARELOG_LOG_LEVEL": "loud"}, "CARELOG_LOG_LEVEL"),
     "nothing listening at the database URL": ({"CARELOG_DATABASE_URL": "postgresql://a:hunter2@127.0.0.1:1/x"}, "***"),
     "an embedded data directory that cannot be made": (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -24,7 +26,12 @@ async def test_requests_become_spans_when_tracing_is_enabled(app_url: str, clock
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://carelog.test") as client:
             assert (await client.get("/healthz")).status_code == 200
-    assert any("/healthz" in span.name for span in spans.get_finished_spans())
+            link = f"/v1/acknowledgements/{uuid.uuid4()}/lado"
+            assert (await client.get(link, params={"token": "the.link.credential"})).status_code == 401
+    finished = spans.get_finished_spans()
+    assert any("/healthz" in span.name for span in finished)
+    # An acknowledgement link's token is a credential: no span keeps it.
+    assert not any("the.link.credential" in str(dict(span.attributes or {})) for span in finished)
 
 
 def test_enabling_tracing_without_opentelemetry_says_how_to_fix_it(

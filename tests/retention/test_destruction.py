@@ -18,8 +18,10 @@ from shared.calendar import local_date
 from shared.clock import ManualClock
 from shared.eventstore import EventStore, ProjectorRunner, record_to_event, verify_chain
 from shared.eventstore.shredding import KeyRing, readable
+from shared.progress import CommandProgress
 from tests.builders import post
 from tests.conftest import AuthHeaders, settle
+from tests.foundation.test_progress import Terminal
 from tests.foundation.test_shredding import CHILD_VALUES
 from tests.investigations.conftest import child_history
 
@@ -136,8 +138,12 @@ async def test_a_destroyed_child_leaves_nothing_readable_and_everything_else_wor
     assert await due(store, today) == []
     await post(client, rm, f"/v1/retention/holds/{hold['hold_id']}/lift", {"reason": "LGSCO closed the case"})
     await settle(app)
-    destroyed = await run(store, all_projectors(app.state.settings), today, actor="rm-1", dry_run=False)
+    screen = Terminal()  # as `carelog retention run` shows it on a terminal
+    with CommandProgress(screen) as progress:
+        projectors = all_projectors(app.state.settings)
+        destroyed = await run(store, projectors, today, actor="rm-1", dry_run=False, progress=progress)
     assert [str(r.subject_id) for r in destroyed] == [cid]
+    assert "destroying keys" in screen.getvalue() and "rebuilding projections" in screen.getvalue()
     await settle(app)
 
     assert (await verify_chain(app.state.engine)).ok

@@ -4,6 +4,7 @@ amendments beside the entries they correct, third-party information marked for r
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -89,6 +90,20 @@ class _NumberedCanvas(pdfcanvas.Canvas):  # type: ignore[misc]
             self.drawString(18 * mm, 10 * mm, "carelog: confidential; third-party information marked for review")
             super().showPage()
         super().save()
+
+
+def _following(progress: Callable[[int, int], None]) -> Callable[[str, int], None]:
+    """reportlab's progress callback (`SIZE_EST` then `PROGRESS` for each pass) as `progress`."""
+    total = 0
+
+    def follow(kind: str, value: int) -> None:
+        nonlocal total
+        if kind == "SIZE_EST":
+            total = value
+        elif kind == "PROGRESS" and total:
+            progress(value, total)
+
+    return follow
 
 
 class _Document(BaseDocTemplate):  # type: ignore[misc]
@@ -218,7 +233,8 @@ def _entries(export: ChildExport, s: _Styles) -> list[Any]:
     return story
 
 
-def export_pdf(export: ChildExport) -> bytes:
+def export_pdf(export: ChildExport, progress: Callable[[int, int], None] | None = None) -> bytes:
+    """The export as a PDF; `progress(done, total)` follows reportlab's passes over its flowables."""
     _register_fonts()
     heading = _heading(export)
 
@@ -239,5 +255,7 @@ def export_pdf(export: ChildExport) -> bytes:
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body")
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=on_page)])
     styles = _styles()
+    if progress is not None:
+        doc.setProgressCallBack(_following(progress))
     doc.multiBuild(_front(export, styles) + _entries(export, styles), canvasmaker=_NumberedCanvas)
     return buffer.getvalue()

@@ -185,6 +185,9 @@ class Acknowledgement(BaseModel):
     acknowledged_at: datetime
     recorded_by: str
     late: bool
+    via: str | None = Field(
+        default=None, description="`signed_link`: by the recipient, through the link in the email; null: by staff."
+    )
 
 
 class RecipientClock(BaseModel):
