@@ -340,12 +340,14 @@ def _birthday_in(dob: date, first: date, last: date) -> date:
 
 
 def _oc3(key: str, child: _Child, first: date, last: date) -> list[Row]:
-    """A care leaver whose 17th to 21st birthday falls in the year: the contact nearest it."""
+    """A care leaver whose 17th to 21st birthday falls in the year, after they left care: the
+    contact nearest the birthday."""
     if child.care_ended is None or child.care_ended.ended_on > last:
         return []
     birthday = _birthday_in(child.dob, first, last)
     contacts = [c for c in child.contacts if first <= c.contacted_on <= last]
-    if not 17 <= _age_on(child.dob, birthday) <= 21 or not contacts:
+    # Leaving care on or after that birthday: the return does not ask (DfE rule 1016).
+    if not 17 <= _age_on(child.dob, birthday) <= 21 or child.care_ended.ended_on >= birthday or not contacts:
         return []
     nearest = min(contacts, key=lambda c: (abs((c.contacted_on - birthday).days), c.contacted_on))
     return [
