@@ -131,7 +131,10 @@ SSDA903: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The return's six CSV files in a zip, or one of them as CSV with `table`: the same as_of, "
         "the same bytes.",
-        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}, "text/csv": {}},
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
     },
     **PROBLEMS,
 }
