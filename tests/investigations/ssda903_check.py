@@ -23,7 +23,9 @@ def validate(files: dict[str, bytes], *, collection_year: int, local_authority: 
 
     logging.getLogger("lac_validator").setLevel(logging.WARNING)
     registry = get_year_ruleset(str(collection_year))
-    uploads = [{"name": f"{name}.csv", "file_content": body, "description": "This year"} for name, body in files.items()]
+    uploads = [
+        {"name": f"{name}.csv", "file_content": body, "description": "This year"} for name, body in files.items()
+    ]
     run = LacValidator(
         metadata={"collectionYear": str(collection_year), "localAuthority": local_authority},
         files=uploads,  # type: ignore[arg-type]
