@@ -18,7 +18,7 @@ from shared.clock import ManualClock
 from tests.builders import post
 from tests.carers.helpers import household, place
 from tests.conftest import AuthHeaders
-from tests.investigations.ssda903_check import validate
+from tests.investigations.ssda903_check import Verdict, validate
 
 YEAR = 2025  # 1 April 2025 to 31 March 2026: the validator's "2026" rules
 WEST_NORTHANTS = "E06000062"
@@ -163,3 +163,13 @@ async def test_a_code_outside_the_dfe_code_sets_is_refused_with_nothing_written(
         response = await client.post(f"/v1/children/{child}/{url}", json=body, headers=rm)
         assert response.status_code == 422, (url, response.text)
     assert (await client.get(f"/v1/children/{child}", headers=rm)).json()["version"] == before
+
+
+async def validated_return(client: httpx.AsyncClient, headers: dict[str, str], year: int) -> tuple[int, Verdict]:
+    """The return for `year` (as of now) checked by the DfE's rules: (children in it, the verdict)."""
+    response = await client.get("/v1/reports/ssda903", params={"year": year}, headers=headers)
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        files = {name[:-4]: archive.read(name) for name in archive.namelist() if name.endswith(".csv")}
+    children = len(_tables(response.content)["header"])
+    return children, validate(files, collection_year=year + 1, local_authority=WEST_NORTHANTS)
