@@ -135,8 +135,9 @@ class _Api:
         return result
 
 
-# Real Northamptonshire postcodes (the DfE validator derives the placement's authority from them).
-POSTCODES = ("NN4 8EH", "NN3 6RW", "NN1 1DE")
+# Real Northamptonshire postcodes (the DfE validator derives the placement's authority from them),
+# none the home postcode (NN1 1DE): a foster home at the child's own postcode breaks DfE rule 392d.
+POSTCODES = ("NN4 8EH", "NN3 6RW")
 
 
 async def _return_details(api: _Api, child_id: str, placement_id: str, start: date, seed: int) -> None:

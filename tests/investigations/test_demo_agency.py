@@ -63,10 +63,10 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
     assert not [f for f in agency.failures if "500" in f]
 
     # ---- the SSDA903 return of the demo passes the DfE's rules -----------------------------------
-    for year in (2025, 2026):
-        children, verdict = await validated_return(fclient, manager, year)
-        print(f"SSDA903 {year}: {children} children, {verdict.rules_run} rules run, {len(verdict.errors)} errors")
-        assert children > 0 and verdict.errors == [], verdict.errors[:5]
+    # (2025: the last complete year; a year still running lacks its OC2 outcomes until it closes.)
+    children, verdict = await validated_return(fclient, manager, 2025)
+    print(f"SSDA903 2025: {children} children, {verdict.rules_run} rules run, {len(verdict.errors)} errors")
+    assert children > 0 and verdict.errors == [], verdict.errors[:5]
 
     # ---- KPI report for each month: the same report re-run is the same bytes -------------------
     async with fresh_app.state.engine.connect() as conn:
