@@ -16,15 +16,24 @@ class Verdict:
     skipped: list[str] = field(default_factory=list)
 
 
-def validate(files: dict[str, bytes], *, collection_year: int, local_authority: str) -> Verdict:
-    """`files` by table name (header, episodes, ...); `collection_year` names the March the year ends in."""
+def validate(
+    files: dict[str, bytes],
+    *,
+    collection_year: int,
+    local_authority: str,
+    previous: dict[str, bytes] | None = None,
+) -> Verdict:
+    """`files` by table name (header, episodes, ...); `collection_year` names the March the year ends
+    in; `previous`, the year before's files, lets the rules that compare the two years run."""
     from lac_validator.lac_validator import LacValidator
     from lac_validator.rules.ruleset_utils import get_year_ruleset
 
     logging.getLogger("lac_validator").setLevel(logging.WARNING)
     registry = get_year_ruleset(str(collection_year))
     uploads = [
-        {"name": f"{name}.csv", "file_content": body, "description": "This year"} for name, body in files.items()
+        {"name": f"{name}.csv", "file_content": body, "description": which}
+        for which, tables in (("This year", files), ("Prev year", previous or {}))
+        for name, body in tables.items()
     ]
     run = LacValidator(
         metadata={"collectionYear": str(collection_year), "localAuthority": local_authority},

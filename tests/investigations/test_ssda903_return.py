@@ -97,6 +97,11 @@ async def _record(client: httpx.AsyncClient, rm: dict[str, str]) -> tuple[str, s
     return moved, leaver
 
 
+def _files(body: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return {name[:-4]: archive.read(name) for name in archive.namelist() if name.endswith(".csv")}
+
+
 def _tables(body: bytes) -> dict[str, list[dict[str, str]]]:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         return {
@@ -139,9 +144,11 @@ async def test_the_ssda903_return_passes_the_dfe_validator_and_is_reproducible(
     one = await client.get("/v1/reports/ssda903", params={**params, "table": "episodes"}, headers=inspector)
     assert one.content == zipfile.ZipFile(io.BytesIO(first.content)).read("episodes.csv")
 
-    with zipfile.ZipFile(io.BytesIO(first.content)) as archive:
-        files = {name[:-4]: archive.read(name) for name in archive.namelist() if name.endswith(".csv")}
-    verdict = validate(files, collection_year=YEAR + 1, local_authority=WEST_NORTHANTS)
+    before = await client.get("/v1/reports/ssda903", params={**params, "year": YEAR - 1}, headers=inspector)
+    assert before.status_code == 200, before.text
+    verdict = validate(
+        _files(first.content), previous=_files(before.content), collection_year=YEAR + 1, local_authority=WEST_NORTHANTS
+    )
     print(f"SSDA903 validator: {verdict.rules_run} rules run, {len(verdict.errors)} errors, "
           f"could not run: {verdict.failed_to_run}, skipped: {len(verdict.skipped)}")  # fmt: skip
     assert verdict.errors == []
@@ -169,7 +176,5 @@ async def validated_return(client: httpx.AsyncClient, headers: dict[str, str], y
     """The return for `year` (as of now) checked by the DfE's rules: (children in it, the verdict)."""
     response = await client.get("/v1/reports/ssda903", params={"year": year}, headers=headers)
     assert response.status_code == 200, response.text
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        files = {name[:-4]: archive.read(name) for name in archive.namelist() if name.endswith(".csv")}
     children = len(_tables(response.content)["header"])
-    return children, validate(files, collection_year=year + 1, local_authority=WEST_NORTHANTS)
+    return children, validate(_files(response.content), collection_year=year + 1, local_authority=WEST_NORTHANTS)
