@@ -157,8 +157,7 @@ async def _return_details(api: _Api, child_id: str, placement_id: str, start: da
     status = {"legal_status": rng.choice(["C1", "C2", "C2", "V2"]), "from_date": start.isoformat()}
     await api.post(f"/v1/children/{child_id}/legal-status", status)
     codes = {
-        "placement_id": placement_id,
-        "placement_type": "U6",
+        "placement_id": placement_id,  # PLACE from the placement (U4 long term, U6 otherwise)
         "provider": "PR4",
         "placement_postcode": rng.choice(POSTCODES),
     }

@@ -43,12 +43,18 @@ async def _child(client: httpx.AsyncClient, rm: dict[str, str], dob: str, since:
 
 
 async def _placed(
-    client: httpx.AsyncClient, rm: dict[str, str], household_id: str, child: str, start: str, **codes: str
+    client: httpx.AsyncClient,
+    rm: dict[str, str],
+    household_id: str,
+    child: str,
+    start: str,
+    kind: str = "short_term",
+    **codes: str,
 ) -> str:
-    response = await place(client, rm, household_id, child, start)
+    response = await place(client, rm, household_id, child, start, placement_type=kind)
     assert response.status_code == 201, response.text
     placement = str(response.json()["placement_id"])
-    body = {"placement_id": placement, "placement_type": "U6", "provider": "PR4", **codes}
+    body = {"placement_id": placement, "provider": "PR4", **codes}  # PLACE from the placement: U6, U4
     await post(client, rm, f"/v1/children/{child}/placement-codes", body)
     return placement
 
@@ -68,7 +74,7 @@ async def _record(client: httpx.AsyncClient, rm: dict[str, str]) -> tuple[str, s
     before = await _placed(client, rm, first, moved, "2024-02-01", placement_postcode="NN4 8EH")
     await _end(client, rm, before, "2025-06-10")
     await _placed(
-        client, rm, second, moved, "2025-06-10", placement_postcode="NN3 6RW", placement_type="U4",
+        client, rm, second, moved, "2025-06-10", placement_postcode="NN3 6RW", kind="long_term",
         reason_place_change="CARPL",
     )  # fmt: skip
     missing = {"kind": "M", "started_on": "2025-09-03", "ended_on": "2025-09-04"}
@@ -165,6 +171,7 @@ async def test_a_code_outside_the_dfe_code_sets_is_refused_with_nothing_written(
         ("legal-status", {"legal_status": "section_31", "from_date": "2024-02-01"}),
         ("statutory-details", {"sex": "1", "ethnicity": "WBRI", "category_of_need": "N1"}),
         ("care-ended", {"ended_on": "2025-05-01", "reason": "X1"}),
+        ("placement-codes", {"placement_id": str(child), "provider": "PR4", "placement_postcode": "NN4 8EH"}),
         ("missing-episodes", {"kind": "M", "started_on": "2025-09-04", "ended_on": "2025-09-03"}),
     ):
         response = await client.post(f"/v1/children/{child}/{url}", json=body, headers=rm)

@@ -25,12 +25,13 @@ from services.visits.events import (
     child_stream,
 )
 from services.visits.projections import ChildContext
+from services.visits.rules.returns import foster_placement_code, placement_code_refusals
 from shared.calendar import start_of_day
 from shared.commanding import CommandContext
 from shared.contracts.base import Event
 from shared.eventstore import NewEvent, RecordedEvent
 from shared.recording import Recorder
-from shared.refusals import Reason, in_the_future, refuse_if
+from shared.refusals import Reason, in_the_future, refusal, refuse_if
 from shared.returns import Ssda903Table, ssda903_code
 
 
@@ -58,7 +59,9 @@ class ChangeLegalStatus(Body):
 
 class RecordPlacementCodes(Body):
     placement_id: uuid.UUID
-    placement_type: Annotated[str, _coded("placement_type")]
+    placement_type: Annotated[str, _coded("placement_type")] | None = Field(
+        default=None, description="Default: from the placement (connected person, long term): U1, U3, U4 or U6."
+    )
     provider: Annotated[str, _coded("placement_provider")]
     placement_postcode: Postcode
     reason_place_change: Annotated[str, _coded("reason_place_change")] | None = None
@@ -128,12 +131,19 @@ def decide_legal_status(
 def decide_placement_codes(
     rec: Recorder, child: ChildContext, child_id: uuid.UUID, body: RecordPlacementCodes
 ) -> list[NewEvent]:
+    placement = next((p for p in child.placements if p.placement_id == body.placement_id), None)
+    if placement is None:
+        raise refusal([Reason("unknown_placement", f"The child has no placement {body.placement_id}.")])
+    kind = {"connected_person": placement.connected_person, "long_term": placement.long_term}
+    code = body.placement_type or foster_placement_code(**kind)
+    refuse_if(placement_code_refusals(code, **kind))
     codes = PlacementCodesRecorded(
         child_id=child_id,
-        **body.model_dump(exclude={"placement_postcode"}),
+        **body.model_dump(exclude={"placement_postcode", "placement_type"}),
+        placement_type=code,
         placement_postcode=_upper(body.placement_postcode) or "",
     )
-    summary = f"Placement coded {body.placement_type} ({body.provider}) for the SSDA903 return"
+    summary = f"Placement coded {code} ({body.provider}) for the SSDA903 return"
     return [rec.event(codes, child_ids=[child_id], summary=summary)]
 
 
