@@ -33,6 +33,7 @@ from shared.eventstore import NewEvent, RecordedEvent
 from shared.recording import Recorder
 from shared.refusals import Reason, in_the_future, refusal, refuse_if
 from shared.returns import Ssda903Table, ssda903_code
+from shared.types import Day
 
 
 def _coded(table: Ssda903Table) -> AfterValidator:
@@ -54,7 +55,7 @@ class RecordStatutoryDetails(Body):
 
 class ChangeLegalStatus(Body):
     legal_status: Annotated[str, _coded("legal_status")]
-    from_date: date
+    from_date: Day
 
 
 class RecordPlacementCodes(Body):
@@ -68,18 +69,18 @@ class RecordPlacementCodes(Body):
 
 
 class EndCare(Body):
-    ended_on: date
+    ended_on: Day
     reason: Annotated[str, _coded("reason_episode_ceased")]
 
 
 class RecordMissingEpisode(Body):
     kind: Annotated[str, _coded("missing")]
-    started_on: date
-    ended_on: date | None = None
+    started_on: Day
+    ended_on: Day | None = None
 
 
 class RecordHealthOutcomes(Body):
-    recorded_on: date
+    recorded_on: Day
     immunisations_up_to_date: bool | None = None
     sdq_score: int | None = Field(default=None, ge=0, le=40)
     sdq_reason: Annotated[str, _coded("sdq_reason")] | None = None
@@ -88,7 +89,7 @@ class RecordHealthOutcomes(Body):
 
 
 class RecordCareLeaverContact(Body):
-    contacted_on: date
+    contacted_on: Day
     in_touch: Annotated[str, _coded("in_touch")]
     activity: Annotated[str, _coded("activity")] | None = None
     accommodation: Annotated[str, _coded("accommodation")] | None = None
