@@ -138,6 +138,35 @@ class _Api:
         return result
 
 
+# Real Northamptonshire postcodes (the DfE validator derives the placement's authority from them),
+# none the home postcode (NN1 1DE): a foster home at the child's own postcode breaks DfE rule 392d.
+POSTCODES = ("NN4 8EH", "NN3 6RW")
+
+
+async def _return_details(api: _Api, child_id: str, placement_id: str, start: date, seed: int) -> None:
+    """What the SSDA903 return needs of a placed child, in the DfE's codes. Drawn from a generator
+    of its own, so the rest of the demo is the one it was before."""
+    rng = random.Random(f"{seed}-903-{child_id}")
+    sex = rng.choice("MF")
+    details = {
+        "sex": sex,
+        "ethnicity": rng.choice(["WBRI", "WBRI", "WBRI", "MWBC", "BAFR", "AIND", "WOTH"]),
+        "upn": f"A{rng.randrange(10**12):012d}",
+        "category_of_need": rng.choice(["N1", "N1", "N1", "N4", "N5"]),
+        "home_postcode": "NN1 1DE",
+        **({"mother": False} if sex == "F" else {}),
+    }
+    await api.post(f"/v1/children/{child_id}/statutory-details", details)
+    status = {"legal_status": rng.choice(["C1", "C2", "C2", "V2"]), "from_date": start.isoformat()}
+    await api.post(f"/v1/children/{child_id}/legal-status", status)
+    codes = {
+        "placement_id": placement_id,  # PLACE from the placement (U4 long term, U6 otherwise)
+        "provider": "PR4",
+        "placement_postcode": rng.choice(POSTCODES),
+    }
+    await api.post(f"/v1/children/{child_id}/placement-codes", codes)
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
@@ -310,6 +339,7 @@ async def load_via_api(
         if result is not None:
             agency.placements[cid] = hid
             placed_start[cid] = datetime.combine(start_at.date(), datetime.min.time(), tzinfo=UTC)
+            await _return_details(api, cid, str(result["placement_id"]), start_at.date(), seed)
     await settled()
     said(f"{len(agency.placements)} children placed")
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.investigations import projections, rendering, rules
-from shared.access import access
+from shared.access import access, children_read
 from shared.auth import Principal
 from shared.policy import Action, Resource
 from shared.service import ServiceSpec
@@ -124,6 +124,59 @@ async def ofsted_fostering(
         body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="ofsted-fostering-{year}.csv"'},
+    )
+
+
+SSDA903: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The return's six CSV files in a zip, or one of them as CSV with `table`: the same as_of, "
+        "the same bytes.",
+        "content": {
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+    **PROBLEMS,
+}
+
+
+class Ssda903Table(StrEnum):
+    HEADER = "header"
+    EPISODES = "episodes"
+    REVIEWS = "reviews"
+    MISSING = "missing"
+    OC2 = "oc2"
+    OC3 = "oc3"
+
+
+@router.get(
+    "/v1/reports/ssda903",
+    tags=["investigations"],
+    summary="The DfE's SSDA903 return (children looked after) for a collection year (1 April to 31 March)",
+    responses=SSDA903,
+    response_class=Response,
+)
+async def ssda903(
+    request: Request,
+    _caller: ReportReader,
+    year: Annotated[int, Query(ge=1990, le=2198, description="The collection year: the April it starts in")],
+    as_of: AsOf = None,
+    table: Annotated[Ssda903Table | None, Query(description="One table as CSV (default: all six in a zip)")] = None,
+) -> Response:
+    at = as_of or request.app.state.clock.now()
+    tables = await projections.ssda903(request.app.state.store, year, at)
+    # The return names children: each is a read of their record, logged before it is sent.
+    await children_read(request, sorted({row["CHILD"] for row in tables["header"]}))
+    if table is not None:
+        return Response(
+            rules.table_csv(table.value, tables[table.value]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="ssda903-{year}-{table.value}.csv"'},
+        )
+    return Response(
+        rules.ssda903_zip(tables, year, at),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="ssda903-{year}.zip"'},
     )
 
 

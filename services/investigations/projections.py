@@ -55,6 +55,16 @@ async def ofsted_fostering(store: EventStore, year: int, as_of: datetime) -> byt
     return rules.ofsted_fostering_csv(events, year, as_of)
 
 
+async def ssda903(store: EventStore, year: int, as_of: datetime) -> dict[str, list[dict[str, str]]]:
+    """The SSDA903 return's tables for collection year `year` as the agency knew them at `as_of`."""
+    _aware(as_of)
+    events: list[Event] = []
+    wanted = EventFilter(types=[c.event_type for c in rules.SSDA903_SOURCES], as_of=as_of)
+    async for page in store.iterate(wanted, chunk=PAGE):
+        events.extend(load(event) for event in page)
+    return rules.ssda903_tables(events, year)
+
+
 async def _reading(
     store: EventStore, month: str, as_of: datetime | None, close_days: float, now: datetime
 ) -> rules.Reading:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from services.visits import commands as cmd
 from services.visits import projections as pj
 from services.visits import rules
+from services.visits.api_returns import router as returns_router
 from services.visits.events import ChildNeed, ConcernEscalation, HealthCheckKind, PlanKind
 from shared.access import access, children_read, readable
 from shared.auth import Principal, Role
@@ -675,4 +676,4 @@ async def list_concerns(child_id: ChildId, request: Request, _: ChildReader) -> 
     return ChildConcerns(child_id=child_id, concerns=found)
 
 
-SERVICE = ServiceSpec(name="visits", router=router, projectors=pj.projectors)
+SERVICE = ServiceSpec(name="visits", router=router, projectors=pj.projectors, more_routers=(returns_router,))

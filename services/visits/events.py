@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 
 from shared.contracts.visits import (
+    CareEnded,
+    CareLeaverContactRecorded,
     ChildNeed,
     ChildNeedsRecorded,
     ChildRegistered,
@@ -34,18 +36,23 @@ from shared.contracts.visits import (
     Hazard,
     HealthCheckKind,
     HealthCheckRecorded,
+    HealthOutcomesRecorded,
     IncidentCategory,
     IncidentRecorded,
+    LegalStatusChanged,
     LookedAfterReviewRecorded,
     MadeBy,
     Medication,
+    MissingEpisodeRecorded,
     NotSeenAloneReason,
+    PlacementCodesRecorded,
     PlanAcknowledged,
     PlanKind,
     PlanRecorded,
     PlanShared,
     RiskAssessmentRecorded,
     StatementRecorded,
+    StatutoryDetailsRecorded,
     StrategyDiscussionRecorded,
     VisitKind,
     VisitorRole,
@@ -67,6 +74,13 @@ def complaint_stream(complaint_id: uuid.UUID) -> str:
 
 
 __all__ = [
+    "CareEnded",
+    "CareLeaverContactRecorded",
+    "HealthOutcomesRecorded",
+    "LegalStatusChanged",
+    "MissingEpisodeRecorded",
+    "PlacementCodesRecorded",
+    "StatutoryDetailsRecorded",
     "DocumentAttached",
     "document_stream",
     "ChildNeed",

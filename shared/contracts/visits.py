@@ -462,3 +462,87 @@ class DocumentAttached(Event, DocumentFields):
     event_type: ClassVar[str] = "visits.DocumentAttached"
 
     child_id: uuid.UUID
+
+
+# ---- what the SSDA903 return needs (codes: shared/returns/ssda903_codes.yaml) -------------------
+class StatutoryDetailsRecorded(Event):
+    """The child's details as the DfE's return codes them: the whole current set each time."""
+
+    event_type: ClassVar[str] = "visits.StatutoryDetailsRecorded"
+
+    child_id: uuid.UUID
+    sex: Code
+    ethnicity: Code
+    upn: ChildText | None = None  # the unique pupil number, or UN1-UN5 when there is none
+    category_of_need: Code
+    home_postcode: ChildText | None = None  # where the child lived when they came into care
+    mother: bool | None = None  # a girl who is herself a mother
+
+
+class LegalStatusChanged(Event):
+    """The child's legal status (a DfE code) from a date: a new episode of care from that day."""
+
+    event_type: ClassVar[str] = "visits.LegalStatusChanged"
+
+    child_id: uuid.UUID
+    legal_status: Code
+    from_date: date
+
+
+class PlacementCodesRecorded(Event):
+    """How the return codes one of the child's placements (the placement is the carers service's)."""
+
+    event_type: ClassVar[str] = "visits.PlacementCodesRecorded"
+
+    child_id: uuid.UUID
+    placement_id: uuid.UUID
+    placement_type: Code
+    provider: Code
+    placement_postcode: ChildText
+    reason_place_change: Code | None = None  # why the child left the placement before this one
+
+
+class CareEnded(Event):
+    """The child stopped being looked after (the return's reason the episode ceased)."""
+
+    event_type: ClassVar[str] = "visits.CareEnded"
+
+    child_id: uuid.UUID
+    ended_on: date
+    reason: Code
+
+
+class MissingEpisodeRecorded(Event):
+    event_type: ClassVar[str] = "visits.MissingEpisodeRecorded"
+
+    missing_id: uuid.UUID
+    child_id: uuid.UUID
+    kind: Code  # M missing, A away without authorisation
+    started_on: date
+    ended_on: date | None = None
+
+
+class HealthOutcomesRecorded(Event):
+    """Immunisations, the SDQ and the other outcomes the return asks of a child in care 12 months."""
+
+    event_type: ClassVar[str] = "visits.HealthOutcomesRecorded"
+
+    child_id: uuid.UUID
+    recorded_on: date
+    immunisations_up_to_date: bool | None = None
+    sdq_score: int | None = None
+    sdq_reason: Code | None = None
+    convicted: bool | None = None
+    substance_misuse: bool | None = None
+
+
+class CareLeaverContactRecorded(Event):
+    """The agency's contact with a young person who has left care, around their birthday."""
+
+    event_type: ClassVar[str] = "visits.CareLeaverContactRecorded"
+
+    child_id: uuid.UUID
+    contacted_on: date
+    in_touch: Code
+    activity: Code | None = None
+    accommodation: Code | None = None

@@ -27,6 +27,7 @@ from shared.db import create_engine
 from shared.eventstore import ProjectorRunner
 from tests.builders import post
 from tests.conftest import AuthHeaders, settle, test_settings
+from tests.investigations.test_ssda903_return import validated_return
 
 PROJECTORS = all_projectors(test_settings())
 TABLES = sorted({t for p in PROJECTORS for t in p.tables})
@@ -60,6 +61,12 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
     await raise_due_escalations(fresh_app.state)
     await settle(fresh_app)
     assert not [f for f in agency.failures if "500" in f]
+
+    # ---- the SSDA903 return of the demo passes the DfE's rules -----------------------------------
+    # (2025: the last complete year; a year still running lacks its OC2 outcomes until it closes.)
+    children, verdict = await validated_return(fclient, manager, 2025)
+    print(f"SSDA903 2025: {children} children, {verdict.rules_run} rules run, {len(verdict.errors)} errors")
+    assert children > 0 and verdict.errors == [], verdict.errors[:5]
 
     # ---- KPI report for each month: the same report re-run is the same bytes -------------------
     async with fresh_app.state.engine.connect() as conn:

@@ -21,7 +21,11 @@ from tests.security.test_matrix import app_routes, build_world, fill
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Who reads, in order of preference: the first allowed to call the route.
 READERS = (Role.REGISTERED_MANAGER, Role.INSPECTOR, Role.ADMIN)
-QUERY = {"/v1/reports/kpis": {"month": "2026-11"}, "/v1/reports/ofsted-fostering": {"year": "2026"}}
+QUERY = {
+    "/v1/reports/kpis": {"month": "2026-11"},
+    "/v1/reports/ofsted-fostering": {"year": "2026"},
+    "/v1/reports/ssda903": {"year": "2025"},
+}
 
 
 async def test_every_read_naming_a_child_writes_an_access_log_row_for_that_child(

@@ -74,9 +74,14 @@ from services.investigations.rules.report import (
     Reading,
     assemble_report,
 )
+from services.investigations.rules.ssda903 import SSDA903_SOURCES, ssda903_tables, ssda903_zip, table_csv
 
 __all__ = [
     "OFSTED_SOURCES",
+    "SSDA903_SOURCES",
+    "ssda903_tables",
+    "ssda903_zip",
+    "table_csv",
     "collection_year",
     "ofsted_fostering_csv",
     "CATEGORIES",
