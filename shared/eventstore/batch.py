@@ -25,7 +25,7 @@ from sqlalchemy import TextClause
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.eventstore.staging import SET_BASED_FROM, Staging, runs
+from shared.eventstore.staging import Staging, runs
 
 # A row's parameters, or (for `put`) what makes them when the batch is flushed.
 Params = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
@@ -122,17 +122,18 @@ class Batch:
         self._notify.clear()
 
     async def _write(self, sql: str, rows: list[tuple[Any, ...]], keys: list[tuple[Hashable, ...]]) -> None:
-        form = await self.staging.form(sql) if self.staging is not None and len(rows) >= SET_BASED_FROM else None
+        least = self.staging.least if self.staging is not None else 0
+        form = await self.staging.form(sql) if self.staging is not None and len(rows) >= least else None
         if form is None or self.staging is None:
             await self.driver.executemany(sql, rows)
             return
         split = runs(keys)
-        if sum(len(run) for run in split if len(run) >= SET_BASED_FROM) * 2 < len(rows):
+        if sum(len(run) for run in split if len(run) >= least) * 2 < len(rows):
             await self.driver.executemany(sql, rows)  # mostly rows that follow each other
             return
         few: list[tuple[Any, ...]] = []  # short runs back to back: one executemany, in order
         for run in split:
-            if len(run) < SET_BASED_FROM:
+            if len(run) < least:
                 few.extend(rows[i] for i in run)
                 continue
             if few:

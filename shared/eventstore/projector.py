@@ -29,7 +29,7 @@ from shared.eventstore.batch import Batch
 from shared.eventstore.model import NewEvent, RecordedEvent
 from shared.eventstore.reader import record_to_event
 from shared.eventstore.shredding import MissingKeys, active, open_event, readable
-from shared.eventstore.staging import Staging
+from shared.eventstore.staging import SET_BASED_FROM, Staging
 from shared.eventstore.store import EventStore, InlinePlan, listen_for_appends
 from shared.tasks import stop_task
 
@@ -389,13 +389,14 @@ class ProjectorRunner:
         as_of: datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
         flush_every: int = 5000,
-        set_based: bool = True,
+        set_based_from: int | None = SET_BASED_FROM,
     ) -> int:
         """Rebuild `projectors` (default: all) from position 0 in one pass over the log and one
         transaction; readers never see them half-built.
 
         `to_position` and `as_of` (recorded_at <= T) rebuild the projections as they stood then.
-        `set_based` writes through staging tables (batch.py); off, one executemany a statement.
+        A statement with `set_based_from` rows or more in a flush is written through a staging
+        table (staging.py); None writes one executemany a statement, as a live step does.
         """
         chosen = [projectors] if isinstance(projectors, Projector) else list(projectors or self.projectors)
         names = sorted(p.name for p in chosen)
@@ -408,7 +409,7 @@ class ProjectorRunner:
                     await driver.execute(f"TRUNCATE {', '.join(tables)}")
                 head = int(await driver.fetchval(sql.HEAD))
                 target = head if to_position is None else min(head, to_position)
-                batch = Batch(conn, driver, Staging(driver) if set_based else None)
+                batch = Batch(conn, driver, None if set_based_from is None else Staging(driver, set_based_from))
                 folding = _Folding(chosen, batch, driver, tables, flush_every)
                 async for events in read_pages(self.reader, 0, target, union_of_types(chosen), as_of):
                     await folding.fold(events)

@@ -80,8 +80,9 @@ def _staged(part: str) -> str:
 class Staging:
     """The staging tables of one transaction (dropped with it), one per statement written set-based."""
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: Any, least: int = SET_BASED_FROM) -> None:
         self.driver = driver
+        self.least = least  # the fewest rows written set-based
         self._forms: dict[str, SetForm | None] = {}
 
     async def form(self, sql: str) -> SetForm | None:
