@@ -11,7 +11,8 @@ from shared.eventstore.staging import runs, set_based
 REWRITES = [
     (
         "INSERT INTO t (a, b) VALUES ($1, CAST($2 AS jsonb)) ON CONFLICT (a) DO NOTHING",
-        "INSERT INTO t (a, b) SELECT s._p1, CAST(s._p2 AS jsonb) FROM {stage} s ORDER BY s._so ON CONFLICT (a) DO NOTHING",
+        "INSERT INTO t (a, b) SELECT s._p1, CAST(s._p2 AS jsonb) FROM {stage} s ORDER BY s._so "
+        "ON CONFLICT (a) DO NOTHING",
     ),
     (
         "INSERT INTO t (a, n) VALUES ($1, 1) ON CONFLICT (a) DO UPDATE SET n = t.n + 1",
