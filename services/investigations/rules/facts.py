@@ -229,6 +229,21 @@ class FactsFold:
     def add(self, fact: Event, event: RecordedEvent) -> None:
         FOLDS[type(fact)](self, fact, event)
 
+    def extend(self, later: FactsFold) -> None:
+        """Fold in what `later` folded from the events after this fold's (without changing
+        `later`): the same as folding those events here, since each fold appends, sets a key (a
+        key set again keeps its place) or keeps an ending's first."""
+        for name in ("children", "households", "allocations", "visits", "supervisions", "escalations"):
+            getattr(self, name).extend(getattr(later, name))
+        for name in ("placements", "holds", "deadlines", "notifications"):
+            getattr(self, name).update(getattr(later, name))
+        for name in ("ended", "lifted", "met", "cancelled"):
+            mine = getattr(self, name)
+            for key, value in getattr(later, name).items():
+                mine.setdefault(key, value)
+        for key, sent in later.sent.items():
+            self.sent[key].extend(sent)
+
     def facts(self) -> Facts:
         return Facts(
             children=tuple(self.children),
