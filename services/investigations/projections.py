@@ -90,14 +90,14 @@ async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = Non
             span = kept.spans.get(end)
             if span is None:
                 span = _Span(rules.FactsFold(), None)
-                span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end)
+                span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end, summaries=False)
                 span.recorded_to = await _fold(store, span.fold, span_of)
                 kept.spans[end] = span
             if span.recorded_to is not None and span.recorded_to > as_of:
                 break  # recorded out of position order: read the rest from the log
             fold.extend(span.fold)
             after = end
-    await _fold(store, fold, EventFilter(types=KPI_TYPES, as_of=as_of, after=after))
+    await _fold(store, fold, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
     return fold.facts()
 
 
