@@ -5,7 +5,9 @@ to rebuild). Here are the query functions that read it into typed documents."""
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 from services.investigations import rules
 from shared.contracts import load
 from shared.contracts.base import Event
+from shared.contracts.retention import RecordDestroyed
 from shared.eventstore import EventFilter, EventStore
 from shared.problems import Problem
 
@@ -31,13 +34,71 @@ def canonical(document: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> byte
 
 
 # ---- the monthly KPI report --------------------------------------------------------------------
-async def load_facts(store: EventStore, as_of: datetime) -> rules.Facts:
-    """Every fact the KPIs need, as recorded by `as_of`, each with its own recorded_at."""
-    fold = rules.FactsFold()
-    wanted = EventFilter(types=[c.event_type for c in rules.KPI_SOURCES], as_of=as_of)
+KPI_TYPES = [c.event_type for c in rules.KPI_SOURCES]
+# The log's positions in spans of this many: a span's fold is kept once the head is past it.
+SPAN = 5_000
+
+
+@dataclass
+class _Span:
+    fold: rules.FactsFold
+    recorded_to: datetime | None  # the latest recorded_at of the span's KPI sources
+
+
+@dataclass
+class _Spans:
+    """The KPI sources' folds over the spans (0, SPAN], (SPAN, 2 SPAN], ... of the log, kept by this
+    process: a report as of T folds the spans recorded by T together and reads only the events
+    after the last of them. The events' personal texts are opened as they were when a span was
+    folded, so a record destroyed since (a RecordDestroyed) forgets every span."""
+
+    spans: dict[int, _Span] = field(default_factory=dict)  # by the span's last position
+    destroyed_checked: int = 0  # the log read up to here for RecordDestroyed
+
+
+_KEPT: weakref.WeakKeyDictionary[EventStore, _Spans] = weakref.WeakKeyDictionary()
+
+
+async def _kept_spans(store: EventStore) -> _Spans:
+    kept = _KEPT.setdefault(store, _Spans())
+    destroyed = EventFilter(types=[RecordDestroyed.event_type], after=kept.destroyed_checked, limit=1_000_000)
+    found = await store.read(destroyed)
+    if found:
+        kept.spans.clear()
+        kept.destroyed_checked = found[-1].position
+    return kept
+
+
+async def _fold(store: EventStore, fold: rules.FactsFold, wanted: EventFilter) -> datetime | None:
+    """Fold the events of `wanted` into `fold`; the latest recorded_at among them."""
+    latest = None
     async for page in store.iterate(wanted, chunk=PAGE):
         for event in page:
             fold.add(load(event), event)
+        newest = max(e.recorded_at for e in page)
+        latest = newest if latest is None else max(latest, newest)
+    return latest
+
+
+async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = None) -> rules.Facts:
+    """Every fact the KPIs need, as recorded by `as_of`, each with its own recorded_at: the kept
+    spans up to `up_to` (the last position recorded by `as_of`) whose sources were all recorded by
+    `as_of`, then the events after them, read from the log."""
+    fold, after = rules.FactsFold(), 0
+    if up_to is not None:
+        kept = await _kept_spans(store)
+        for end in range(SPAN, up_to + 1, SPAN):  # positions are gap-free: up to `up_to`, all there
+            span = kept.spans.get(end)
+            if span is None:
+                span = _Span(rules.FactsFold(), None)
+                span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end, summaries=False)
+                span.recorded_to = await _fold(store, span.fold, span_of)
+                kept.spans[end] = span
+            if span.recorded_to is not None and span.recorded_to > as_of:
+                break  # recorded out of position order: read the rest from the log
+            fold.extend(span.fold)
+            after = end
+    await _fold(store, fold, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
     return fold.facts()
 
 
@@ -116,7 +177,7 @@ async def kpi_report(
     """The KPIs of `month` as the log stood at `as_of` (default: the month's close)."""
     _valid(month, as_of)
     reading = await _reading(store, month, as_of, close_days, now)
-    facts = await load_facts(store, reading.as_of)
+    facts = await load_facts(store, reading.as_of, reading.log["position"])
     late = await _late_entries(store, reading) if reading.as_of > reading.close else None
     return rules.assemble_report(facts, reading, late)
 

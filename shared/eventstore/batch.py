@@ -7,6 +7,8 @@ first layer after every earlier write that shares a key with it (into the same l
 write used the same statement, whose rows PostgreSQL runs in the order given), and each statement
 of a layer is one `executemany`. Rebuilding a year of records then takes a few round trips per
 thousand events instead of one or more per event, and every row ends as one-by-one would leave it.
+A replay's batch goes further (`staging`): a statement's rows are COPYed into a staging table and
+written by one statement, in runs of rows that share no key (staging.py).
 
 Reads see every earlier write: `fetch` and `first` flush first, unless they name keys that no
 queued write touches. `execute` runs at once after a flush (for RETURNING or a row count).
@@ -23,8 +25,12 @@ from sqlalchemy import TextClause
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.eventstore.staging import Staging, runs
+
 # A row's parameters, or (for `put`) what makes them when the batch is flushed.
 Params = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+# What a statement of a layer writes: each row's parameters and the keys it touches.
+Rows = tuple[list[Params], list[tuple[Hashable, ...]]]
 
 
 class Batch:
@@ -32,11 +38,12 @@ class Batch:
     opened on its driver connection `driver`: writes go straight to the driver (one `executemany`
     per statement and layer), reads and `execute` through SQLAlchemy."""
 
-    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Any, staging: Staging | None = None) -> None:
         self.conn = conn
         self.driver = driver
+        self.staging = staging  # set-based writes (a replay's), else one executemany a statement
         self._before: asyncio.Future[None] | None = None  # a flush still running on the connection
-        self._layers: list[dict[TextClause, list[Params]]] = []
+        self._layers: list[dict[TextClause, Rows]] = []
         self._last: dict[Hashable, tuple[int, TextClause]] = {}  # key -> (layer, statement) of its last write
         self._puts: dict[tuple[TextClause, Hashable], tuple[int, int]] = {}  # (statement, key) -> (layer, index)
         self._notify: set[str] = set()
@@ -44,7 +51,7 @@ class Batch:
 
     @property
     def pending(self) -> int:
-        return sum(len(rows) for layer in self._layers for rows in layer.values())
+        return sum(len(params) for layer in self._layers for params, _ in layer.values())
 
     def write(self, statement: TextClause, params: Params, key: Hashable, *keys: Hashable) -> None:
         """Queue `statement` with `params`; `key` and `keys` name everything it reads or changes."""
@@ -59,7 +66,7 @@ class Batch:
         slot = self._puts.get((statement, key))
         if slot is not None and last == (slot[0], statement):
             layer, index = slot
-            self._layers[layer][statement][index] = params
+            self._layers[layer][statement][0][index] = params
             self._kept.pop(key, None)
             return
         self._puts[(statement, key)] = self._queue(statement, params, (key,))
@@ -73,8 +80,9 @@ class Batch:
                 layer = max(layer, index if used is statement else index + 1)
         while len(self._layers) <= layer:
             self._layers.append({})
-        rows = self._layers[layer].setdefault(statement, [])
+        rows, keys = self._layers[layer].setdefault(statement, ([], []))
         rows.append(params)
+        keys.append(touched)
         for k in touched:
             self._last[k] = (layer, statement)
             self._kept.pop(k, None)  # what a fold kept of it is stale now, unless it keeps it again
@@ -87,7 +95,7 @@ class Batch:
     def flush_behind(self) -> Batch:
         """Flush in the background and go on with a new batch, which waits for that flush before
         it uses the connection and starts with what the folds kept (still true once it lands)."""
-        following = Batch(self.conn, self.driver)
+        following = Batch(self.conn, self.driver, self.staging)
         # The folds' most recent rows only: memory stays the same however long the log is.
         kept = list(self._kept.items())[-KEPT_ACROSS_FLUSHES:]
         following._kept = dict(kept)
@@ -106,12 +114,34 @@ class Batch:
         self._puts.clear()
         self._kept.clear()
         for layer in layers:
-            for statement, rows in layer.items():
+            for statement, (rows, keys) in layer.items():
                 sql, arguments = self._compiled(statement)
-                await self.driver.executemany(sql, [arguments(row() if callable(row) else row) for row in rows])
+                await self._write(sql, [arguments(row() if callable(row) else row) for row in rows], keys)
         for channel in sorted(self._notify):
             await self.driver.execute("SELECT pg_notify($1, '')", channel)
         self._notify.clear()
+
+    async def _write(self, sql: str, rows: list[tuple[Any, ...]], keys: list[tuple[Hashable, ...]]) -> None:
+        least = self.staging.least if self.staging is not None else 0
+        form = await self.staging.form(sql) if self.staging is not None and len(rows) >= least else None
+        if form is None or self.staging is None:
+            await self.driver.executemany(sql, rows)
+            return
+        split = runs(keys)
+        if sum(len(run) for run in split if len(run) >= least) * 2 < len(rows):
+            await self.driver.executemany(sql, rows)  # mostly rows that follow each other
+            return
+        few: list[tuple[Any, ...]] = []  # short runs back to back: one executemany, in order
+        for run in split:
+            if len(run) < least:
+                few.extend(rows[i] for i in run)
+                continue
+            if few:
+                await self.driver.executemany(sql, few)
+                few = []
+            await self.staging.write(form, [rows[i] for i in run])
+        if few:
+            await self.driver.executemany(sql, few)
 
     def _compiled(self, statement: TextClause) -> tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]]:
         """The statement in the driver's form ($1, $2, ...) and what turns a row's parameters into
