@@ -574,6 +574,8 @@ async def read_pages(
         async def fetch(position: int) -> list[Any]:
             return list(await statement.fetch(position, *args))
 
+        if not active().complete:  # every key in one query, before the connection is busy
+            await active().load_all(raw)
         ahead = asyncio.ensure_future(fetch(after))
         try:
             while True:

@@ -160,8 +160,9 @@ def test_data_keys_unwrap_only_with_their_key_encryption_key() -> None:
     wrapped = LocalKeyWrapper(b"k" * 32).wrap(b"d" * 32)
     assert LocalKeyWrapper(b"k" * 32).unwrap(wrapped) == b"d" * 32
     ring = KeyRing(LocalKeyWrapper(b"x" * 32))
-    with pytest.raises(RuntimeError, match="does not unwrap"):
-        ring._remember([{"subject": "child:1", "wrapped": wrapped, "destroyed_on": None, "destroyed_under": None}])
+    ring._remember([{"subject": "child:1", "wrapped": wrapped, "destroyed_on": None, "destroyed_under": None}])
+    with pytest.raises(RuntimeError, match="does not unwrap"):  # unwrapped at its first use
+        ring.state("child:1")
 
 
 async def test_two_processes_creating_a_subjects_key_at_once_agree_on_one(app_url: str) -> None:
