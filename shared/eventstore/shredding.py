@@ -33,6 +33,7 @@ from pydantic import BaseModel
 
 from shared.contracts.base import EVENT_TYPES, Personal, Subject
 from shared.eventstore.model import NewEvent, RecordedEvent
+from shared.settings import DEVELOPMENT_KEK  # refused in production
 
 PREFIX = "enc"
 # A sealed text, object or list: a destroyed one reads as the marker, {"destroyed": marker} or [].
@@ -41,8 +42,7 @@ TEXT, OBJECT, LIST = "enc1.", "encj.", "encl."
 SEALED = re.compile(r"enc([1jl])\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 SEALED_JSON = re.compile(r'"enc([1jl])\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)"')
 NONCE_BYTES = 12
-# The key-encryption key used when none is configured: published, so refused in production.
-DEVELOPMENT_KEK = base64.b64encode(b"carelog-development-kek-0123456!").decode()
+DESTROYED = "[destroyed"  # how every destruction marker begins
 
 # ---- statements on subject_keys -------------------------------------------------------------------
 # New keys, and the state of those already there (inserted rows are not visible to the same
@@ -106,7 +106,7 @@ class Destroyed:
 
     @property
     def marker(self) -> str:
-        return f"[destroyed on {self.on.isoformat()} under {self.rule}]"
+        return f"{DESTROYED} on {self.on.isoformat()} under {self.rule}]"
 
 
 # ---- subjects -------------------------------------------------------------------------------------
@@ -473,28 +473,39 @@ def _with(event: RecordedEvent, data: dict[str, Any], metadata: dict[str, Any]) 
     )  # fmt: skip
 
 
-_FIELDS: dict[tuple[str, int], tuple[str, ...] | None] = {}
+_FIELDS: dict[tuple[str, int], tuple[tuple[str, ...], frozenset[str]] | None] = {}
 
 
-def _sealable(event_type: str, schema_version: int) -> tuple[str, ...] | None:
-    """The fields sealing may have touched (None: not a contract of this version, so any)."""
-    found = _FIELDS.get((event_type, schema_version), ())
-    if found == ():
+def _is_date(annotation: object) -> bool:
+    return annotation is date or any(_is_date(a) for a in typing.get_args(annotation))
+
+
+def _sealable(event_type: str, schema_version: int) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    """The fields sealing may have touched and which of them are dates (None: not a contract of
+    this version, so any field may hold a sealed value)."""
+    key = (event_type, schema_version)
+    if key not in _FIELDS:
         cls = EVENT_TYPES.get(event_type)
         plan = plan_for(event_type) if cls is not None and cls.schema_version == schema_version else None
-        found = _FIELDS[(event_type, schema_version)] = tuple(plan) if plan is not None else None
-    return found
+        if plan is None or cls is None:
+            _FIELDS[key] = None
+        else:
+            dates = frozenset(n for n in plan if _is_date(cls.model_fields[n].annotation))
+            _FIELDS[key] = (tuple(plan), dates)
+    return _FIELDS[key]
 
 
 def open_event(ring: KeyRing, event: RecordedEvent) -> RecordedEvent:
-    """`event` as read: its sealed fields opened, or the marker of their destruction."""
+    """`event` as read: its sealed fields opened, or the marker of their destruction (None for a
+    date, which cannot hold it)."""
     metadata = event.metadata
     summary = metadata.get("summary")
     if isinstance(summary, str) and summary.startswith(PREFIX):
         metadata = {**metadata, "summary": ring.open_value(summary)}
-    fields = _sealable(event.type, event.schema_version)
-    if fields is None:  # not a contract, or stored under an earlier version: look at every value
+    sealable = _sealable(event.type, event.schema_version)
+    if sealable is None:  # not a contract, or stored under an earlier version: look at every value
         return _with(event, ring.open_value(event.data), metadata)
+    fields, dates = sealable
     data = event.data
     for name in fields:  # sealing touched only the fields the contract marks personal
         value = data.get(name)
@@ -502,7 +513,8 @@ def open_event(ring: KeyRing, event: RecordedEvent) -> RecordedEvent:
             continue
         if data is event.data:
             data = dict(data)
-        data[name] = ring.open_value(value)
+        opened = ring.open_value(value)
+        data[name] = None if name in dates and isinstance(opened, str) and opened.startswith(DESTROYED) else opened
     if data is event.data and metadata is event.metadata:
         return event
     return _with(event, data, metadata)
