@@ -444,7 +444,7 @@ class ProjectorRunner:
     async def _follow(self) -> None:
         # With a store, its one LISTEN connection wakes every runner; alone, listen ourselves.
         listener = (
-            asyncio.create_task(listen_for_appends(self.engine, self.wake), name="projector-listen")
+            asyncio.create_task(listen_for_appends(self.engine, self.wake, active().heard), name="projector-listen")
             if self.store is None
             else None
         )

@@ -57,9 +57,12 @@ ENSURE_KEYS = (
 )
 LOAD_KEYS = "SELECT subject, wrapped, destroyed_on, destroyed_under FROM subject_keys WHERE subject = ANY($1::text[])"
 LOAD_ALL_KEYS = "SELECT subject, wrapped, destroyed_on, destroyed_under FROM subject_keys"
+# Destroyed, and announced to every process that listens (each drops the key it holds at once).
+KEYS_CHANNEL = "carelog_keys"
 DESTROY_KEY = (
-    "UPDATE subject_keys SET wrapped = NULL, destroyed_on = $2, destroyed_under = $3 "
-    "WHERE subject = $1 AND wrapped IS NOT NULL RETURNING subject"
+    "WITH gone AS (UPDATE subject_keys SET wrapped = NULL, destroyed_on = $2, destroyed_under = $3 "
+    "WHERE subject = $1 AND wrapped IS NOT NULL RETURNING subject) "
+    f"SELECT subject, pg_notify('{KEYS_CHANNEL}', subject || ' ' || $2::date || ' ' || $3) FROM gone"
 )
 
 
@@ -355,6 +358,11 @@ class KeyRing:
         self._keys[subject] = Destroyed(on, rule)
         self._wrapped.pop(subject, None)
         self._unknown.discard(subject)
+
+    def heard(self, payload: str) -> None:
+        """A destruction announced by another process: `<subject> <date> <rule>`."""
+        subject, on, rule = payload.split(" ", 2)
+        self.destroyed(subject, date.fromisoformat(on), rule)
 
     def state(self, subject: str) -> AESGCM | Destroyed | None:
         return self._key(subject)
