@@ -253,8 +253,7 @@ class Settings(BaseSettings):
         found: list[str] = []
         if any(a != "HS256" for a in self.jwt_algorithms) and not self.jwks_url:
             found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
-        if self.key_encryption_key is not None and not _is_key_of_32_bytes(self.key_encryption_key):
-            found.append("CARELOG_KEY_ENCRYPTION_KEY must be 32 bytes in base64 (openssl rand -base64 32)")
+        found.extend(self._key_faults())
         if not self.is_production:
             return found
         secrets = {"CARELOG_JWT_SECRET": self.jwt_secret} if "HS256" in self.jwt_algorithms else {}
@@ -267,16 +266,22 @@ class Settings(BaseSettings):
                 found.append(f"{name} is a placeholder from this repository ({PLACEHOLDER_SECRET}); replace it")
             elif len(secret.encode()) < MIN_HS256_SECRET_BYTES:
                 found.append(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes in production")
-        if self._development_kek():
-            found.append(
-                "CARELOG_KEY_ENCRYPTION_KEY is unset or the published development key; "
-                "set a key of your own (or CARELOG_KEY_ENCRYPTION_KEY_FILE)"
-            )
         if "*" in self.cors_origins:
             found.append("CARELOG_CORS_ORIGINS may not be * in production; name the origins")
         if self.smtp_host and not self.smtp_starttls:
             found.append("CARELOG_SMTP_STARTTLS may not be off in production: referrals go by secure email only")
         return found
+
+    def _key_faults(self) -> list[str]:
+        """The key-encryption key: 32 bytes of base64 anywhere, and never the published one in production."""
+        if self.key_encryption_key is not None and not _is_key_of_32_bytes(self.key_encryption_key):
+            return ["CARELOG_KEY_ENCRYPTION_KEY must be 32 bytes in base64 (openssl rand -base64 32)"]
+        if self.is_production and self._development_kek():
+            return [
+                "CARELOG_KEY_ENCRYPTION_KEY is unset or the published development key; "
+                "set a key of your own (or CARELOG_KEY_ENCRYPTION_KEY_FILE)"
+            ]
+        return []
 
     def _development_kek(self) -> bool:
         """Whether personal data would be sealed under the published key (a file that cannot be
