@@ -39,8 +39,9 @@ def upgrade() -> None:
         GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON retention_staff TO carelog_app;
 
         -- The access log stays append-only for everyone, except rows removed by this function
-        -- (as its owner): rows recorded before `before` (the agency's policy) and rows naming a
-        -- child whose record was destroyed. The application role may call it, never DELETE.
+        -- (as its owner): rows recorded before `before` (the agency's policy, never within a year
+        -- of the newest read) and rows naming a child whose record was destroyed. The application
+        -- role may call it, never DELETE.
         CREATE FUNCTION access_log_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP = 'DELETE' AND current_setting('carelog.access_log_expiry', true) = 'on' THEN
@@ -58,6 +59,8 @@ def upgrade() -> None:
         CREATE FUNCTION access_log_expire(before timestamptz, OUT past_policy bigint, OUT of_destroyed bigint)
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
         BEGIN
+            -- Whoever calls it, the newest year of reads stays (the policy is at least a year).
+            before := LEAST(before, (SELECT max(at) FROM access_log) - interval '1 year');
             PERFORM set_config('carelog.access_log_expiry', 'on', true);
             DELETE FROM access_log WHERE at < before;
             GET DIAGNOSTICS past_policy = ROW_COUNT;

@@ -220,6 +220,9 @@ async def test_the_access_log_loses_rows_only_through_the_retention_path(app: Fa
         removed = await conn.fetchrow("SELECT * FROM access_log_expire($1)", datetime(2019, 1, 1, tzinfo=UTC))
         assert (removed["past_policy"], removed["of_destroyed"]) == (1, 0)
         assert await conn.fetchval("SELECT count(*) FROM access_log") == 1
+        # A cutoff past the policy's floor keeps the newest year of reads, whoever asks.
+        removed = await conn.fetchrow("SELECT * FROM access_log_expire($1)", datetime(2999, 1, 1, tzinfo=UTC))
+        assert (removed["past_policy"], removed["of_destroyed"]) == (0, 0)
     async with owner_engine.connect() as owner:
         with pytest.raises(Exception, match="append-only"):
             await owner.execute(text("DELETE FROM access_log"))
