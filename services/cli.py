@@ -523,14 +523,22 @@ def retention_run(
 ) -> None:
     """Destroy the keys of records past their retention date and not held (docs/domain.md section 5)."""
     with database(get_settings(), data_dir) as (_owner, app_url):
-        rows = run_async(_retention_run(app_url, dry_run))
+        outcome = run_async(_retention_run(app_url, dry_run))
     verb = "due" if dry_run else "destroyed"
-    for row in rows:
+    for row in outcome.records:
         typer.echo(f"{verb}: {row.kind.value} {row.subject_id} kept until {row.retain_until} under {row.rule}")
-    typer.echo(f"{len(rows)} record(s) {verb}", err=True)
+    for worker in outcome.staff:
+        typer.echo(f"{verb}: staff {worker.worker_id} kept until {worker.retain_until} under {worker.rule}")
+    if outcome.access_log is not None:
+        log = outcome.access_log
+        typer.echo(
+            f"{'due' if dry_run else 'removed'}: access log, {log.rows_past_policy} row(s) recorded before "
+            f"{log.recorded_before} under {log.rule}, {log.rows_of_destroyed_records} naming a destroyed child"
+        )
+    typer.echo(f"{len(outcome.records) + len(outcome.staff)} record(s) {verb}", err=True)
 
 
-async def _retention_run(url: str, dry_run: bool) -> list[Any]:
+async def _retention_run(url: str, dry_run: bool) -> Any:
     from services.retention.destroy import run
     from shared.calendar import local_date
 
@@ -538,9 +546,18 @@ async def _retention_run(url: str, dry_run: bool) -> list[Any]:
     store = EventStore(engine, pool_size=2, keys=settings_keys())
     try:
         today = local_date(SystemClock().now())
-        projectors = all_projectors(get_settings())
+        settings = get_settings()
+        projectors = all_projectors(settings)
         with CommandProgress() as progress:
-            return await run(store, projectors, today, actor="carelog-retention", dry_run=dry_run, progress=progress)
+            return await run(
+                store,
+                projectors,
+                today,
+                actor="carelog-retention",
+                dry_run=dry_run,
+                practice=settings.retention,
+                progress=progress,
+            )
     finally:
         await store.stop()
         await engine.dispose()

@@ -2,7 +2,7 @@
 one field with the practice it encodes; statutory numbers stay in each service's rules as data.
 
 They are sections of the one Settings object (shared/settings.py), read from their own variables:
-`CARELOG_VISITS_*` and `CARELOG_CARERS_*`."""
+`CARELOG_VISITS_*`, `CARELOG_CARERS_*` and `CARELOG_RETENTION_*`."""
 
 from __future__ import annotations
 
@@ -48,3 +48,13 @@ class CarersPractice(BaseSettings):
     ssw_seen_months: int = Field(3, ge=1, le=12)  # the SSW sees each placed child (NMS 21; Ofsted finding)
     ssw_seen_alone_months: int = Field(6, ge=1, le=24)  # the SSW sees each placed child alone
     bedroom_seen_months: int = Field(3, ge=1, le=12)  # any visitor sees each placed child's bedroom (Ofsted)
+
+
+class RetentionPractice(BaseSettings):
+    """How long the agency keeps what no statute times (services/retention/rules.py names each
+    rule's source); `carelog retention run` applies them."""
+
+    model_config = SettingsConfigDict(env_prefix="CARELOG_RETENTION_", extra="ignore", frozen=True)
+
+    staff_years: int = Field(6, ge=1, le=100)  # a worker's own records, after their last record
+    access_log_years: int = Field(6, ge=1, le=100)  # each read of a child's record, after the read

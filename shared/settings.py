@@ -16,12 +16,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from shared.logs import LOG_FORMATS, LOG_LEVELS
-from shared.practice import CarersPractice, VisitsPractice
+from shared.practice import CarersPractice, RetentionPractice, VisitsPractice
 
 # Published in this repository: anyone can sign tokens with it, so production refuses it.
 DEVELOPMENT_JWT_SECRET = "carelog-development-secret-change-me-0123456789"
 # The development key of the acknowledgement links in emails: published, so production refuses it.
 DEVELOPMENT_ACKNOWLEDGEMENT_LINK_SECRET = "carelog-development-link-secret-change-me-0123456789"
+# The key-encryption key used when none is configured (shared/eventstore/shredding.py): published
+# here, so production refuses it; the bytes spell what it is.
+DEVELOPMENT_KEK = base64.b64encode(b"carelog-development-kek-0123456!").decode()
 # Every example secret in this repository (compose, Kubernetes) says so: never run on one.
 PLACEHOLDER_SECRET = "change-me"
 # The environments carelog knows; anything else is a typo that must not fall back to development.
@@ -123,6 +126,7 @@ class Settings(BaseSettings):
     # Local practice of each service (shared/practice.py; CARELOG_VISITS_*, CARELOG_CARERS_*).
     visits: VisitsPractice = Field(default_factory=lambda: VisitsPractice())
     carers: CarersPractice = Field(default_factory=lambda: CarersPractice())
+    retention: RetentionPractice = Field(default_factory=lambda: RetentionPractice())
     # Days after a month's end during which late entries still count in its official KPIs (local).
     kpi_close_days: float = Field(default=5.0, ge=0, le=60)
 
@@ -301,6 +305,7 @@ class Settings(BaseSettings):
         if any(a != "HS256" for a in self.jwt_algorithms) and not self.jwks_url:
             found.append("CARELOG_JWT_ALGORITHMS names RS256/ES256 but CARELOG_JWKS_URL is not set")
         found += self._signin_faults()
+        found += self._key_faults()
         if not self.is_production:
             return found
         found += self._secret_faults()
@@ -361,9 +366,37 @@ class Settings(BaseSettings):
     def session_key(self) -> str:
         return self.session_secret or DEVELOPMENT_SESSION_SECRET
 
+    def _key_faults(self) -> list[str]:
+        """The key-encryption key: 32 bytes of base64 anywhere, and never the published one in production."""
+        if self.key_encryption_key is not None and not _is_key_of_32_bytes(self.key_encryption_key):
+            return ["CARELOG_KEY_ENCRYPTION_KEY must be 32 bytes in base64 (openssl rand -base64 32)"]
+        if self.is_production and self._development_kek():
+            return [
+                "CARELOG_KEY_ENCRYPTION_KEY is unset or the published development key; "
+                "set a key of your own (or CARELOG_KEY_ENCRYPTION_KEY_FILE)"
+            ]
+        return []
+
+    def _development_kek(self) -> bool:
+        """Whether personal data would be sealed under the published key (a file that cannot be
+        read is left to the start, which names it)."""
+        if self.key_encryption_key_file is not None:
+            try:
+                return self.key_encryption_key_file.read_text().strip() == DEVELOPMENT_KEK
+            except OSError:
+                return False
+        return (self.key_encryption_key or DEVELOPMENT_KEK).strip() == DEVELOPMENT_KEK
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+
+def _is_key_of_32_bytes(text: str) -> bool:
+    try:
+        return len(base64.b64decode(text.strip(), validate=True)) == 32
+    except ValueError:
+        return False
 
 
 def describe(error: ValidationError) -> str:

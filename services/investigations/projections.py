@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import rfc8785
-from pydantic import ValidationError
 
 from services.investigations import rules
 from shared.contracts import load
@@ -108,11 +107,8 @@ async def ofsted_fostering(store: EventStore, year: int, as_of: datetime) -> byt
     events: list[tuple[Event, datetime]] = []
     wanted = EventFilter(types=[c.event_type for c in rules.OFSTED_SOURCES], as_of=as_of)
     async for page in store.iterate(wanted, chunk=PAGE):
-        for event in page:
-            try:
-                events.append((load(event), event.occurred_at))
-            except ValidationError:  # a carer whose record was destroyed (a date of birth no longer kept)
-                continue
+        # A destroyed record's personal dates load as None and its text as the destruction marker.
+        events.extend((load(event), event.occurred_at) for event in page)
     return rules.ofsted_fostering_csv(events, year, as_of)
 
 

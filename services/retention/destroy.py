@@ -1,20 +1,32 @@
 """`carelog retention run`: destroy the data keys of the records past their retention date and not
-held, record a RecordDestroyed per subject (no personal data in it), then rebuild every projection
-so that no table keeps a copy of what the log can no longer read."""
+held (children, households, staff), record a RecordDestroyed (StaffRecordDestroyed) per subject
+with no personal data in it, remove the access log's rows past the agency's policy and those
+naming a destroyed child (AccessLogExpired counts them), then rebuild every projection so that no
+table keeps a copy of what the log can no longer read."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from services.retention import projections as pj
 from services.retention import rules
-from services.retention.events import RecordDestroyed, SubjectKind, retention_stream
+from services.retention.events import (
+    AccessLogExpired,
+    RecordDestroyed,
+    StaffRecordDestroyed,
+    SubjectKind,
+    access_log_stream,
+    retention_stream,
+    staff_retention_stream,
+)
 from shared.calendar import start_of_day
 from shared.eventstore import ANY_VERSION, EventStore, NewEvent, Projector, ProjectorRunner, RecordedEvent
 from shared.eventstore.shredding import subject_name
 from shared.idempotency import forget_answers_naming
+from shared.practice import RetentionPractice
 from shared.progress import CommandProgress
 
 # Destruction event ids derive from the subject: a run that stopped half-way and runs again
@@ -67,6 +79,15 @@ async def destroy(store: EventStore, row: pj.RetentionRow, today: date, actor: s
     return await store.append(retention_stream(row.kind, row.subject_id), [destruction(row, today, actor)], ANY_VERSION)
 
 
+@dataclass
+class Outcome:
+    """What a run destroyed (or, dry, would): records, staff records, rows of the access log."""
+
+    records: list[pj.RetentionRow] = field(default_factory=list)
+    staff: list[pj.StaffRetentionRow] = field(default_factory=list)
+    access_log: AccessLogExpired | None = None
+
+
 async def run(
     store: EventStore,
     projectors: Sequence[Projector],
@@ -74,18 +95,97 @@ async def run(
     *,
     actor: str,
     dry_run: bool,
+    practice: RetentionPractice | None = None,
     progress: CommandProgress | None = None,
-) -> list[pj.RetentionRow]:
-    """Destroy what is due (unless `dry_run`) and rebuild `projectors`; what was (or would be)
-    destroyed. `progress` shows each phase on a terminal (carelog retention run)."""
-    found = await due(store, today)
-    if dry_run or not found:
+) -> Outcome:
+    """Destroy what is due (unless `dry_run`), remove the access log's rows past the agency's
+    policy and those naming a destroyed child, and rebuild `projectors`. `progress` shows each
+    phase on a terminal (carelog retention run)."""
+    practice = practice or RetentionPractice()
+    found = Outcome(await due(store, today), await staff_due(store, today, practice.staff_years))
+    if dry_run:
+        found.access_log = await access_log_expiry(store, today, practice.access_log_years, actor, dry_run=True)
         return found
-    destroyed = progress.phase("destroying keys", total=len(found)) if progress else None
-    for done, row in enumerate(found, 1):
+    destroyed = progress.phase("destroying keys", total=len(found.records) + len(found.staff)) if progress else None
+    for row in found.records:
         await destroy(store, row, today, actor)
         if destroyed is not None:
+            destroyed(found.records.index(row) + 1)
+    for done, worker in enumerate(found.staff, len(found.records) + 1):
+        await destroy_staff(store, worker, today, actor)
+        if destroyed is not None:
             destroyed(done)
-    runner = ProjectorRunner(store.engine, projectors, batch_size=2000)
-    await runner.replay(list(projectors), progress=progress.phase("rebuilding projections") if progress else None)
+    found.access_log = await access_log_expiry(store, today, practice.access_log_years, actor, dry_run=False)
+    if found.records or found.staff:
+        runner = ProjectorRunner(store.engine, projectors, batch_size=2000)
+        await runner.replay(list(projectors), progress=progress.phase("rebuilding projections") if progress else None)
     return found
+
+
+# ---- staff records (local rule) -----------------------------------------------------------------
+async def staff_due(store: EventStore, today: date, years: int) -> list[pj.StaffRetentionRow]:
+    async with store.acquire() as conn:
+        rows = await pj.staff_rows(conn, years)
+    return [r for r in rows if rules.destroyable(r.retain_until, False, r.destroyed_on is not None, today)]
+
+
+async def destroy_staff(store: EventStore, row: pj.StaffRetentionRow, today: date, actor: str) -> list[RecordedEvent]:
+    """Destroy the worker's own key (their training providers, supervision narratives), then record it."""
+    async with store.acquire() as conn:
+        await store.keys.destroy(conn, subject_name("staff", row.worker_id), today, row.rule)
+    destroyed = StaffRecordDestroyed(
+        worker_id=row.worker_id,
+        rule=row.rule,
+        source=row.source,
+        retain_until=row.retain_until,
+        destroyed_on=today,
+        destroyed_by=actor,
+    )
+    event = NewEvent(
+        type=StaffRecordDestroyed.event_type,
+        data=destroyed.payload(),
+        occurred_at=start_of_day(today),
+        metadata={"actor_id": actor, "actor_role": "system", "service": "retention"},
+        event_id=uuid.uuid5(_DESTROYED, f"staff:{row.worker_id}"),
+    )
+    return await store.append(staff_retention_stream(row.worker_id), [event], ANY_VERSION)
+
+
+# ---- the access log (a table: rows removed, their number recorded) ---------------------------------
+_COUNT_EXPIRED = (
+    "SELECT count(*) FILTER (WHERE at < $1) AS past_policy, count(*) FILTER (WHERE at >= $1 AND child_id IN "
+    "(SELECT substr(subject, 7)::uuid FROM subject_keys WHERE subject LIKE 'child:%' AND wrapped IS NULL)) "
+    "AS of_destroyed FROM access_log"
+)
+
+
+async def access_log_expiry(
+    store: EventStore, today: date, years: int, actor: str, *, dry_run: bool
+) -> AccessLogExpired | None:
+    """Remove (through `access_log_expire`, the one way past the table's append-only trigger) the
+    reads recorded before the policy's cutoff and those naming a destroyed child; record how many."""
+    before = rules.access_log_cutoff(today, years)
+    async with store.acquire() as conn:
+        statement = _COUNT_EXPIRED if dry_run else "SELECT * FROM access_log_expire($1)"
+        counts = await conn.fetchrow(statement, start_of_day(before))
+    if not counts["past_policy"] and not counts["of_destroyed"]:
+        return None
+    rule = rules.ACCESS_LOG_POLICY
+    expired = AccessLogExpired(
+        rule=rule.code,
+        source=rule.source,
+        recorded_before=before,
+        rows_past_policy=counts["past_policy"],
+        rows_of_destroyed_records=counts["of_destroyed"],
+        expired_on=today,
+        expired_by=actor,
+    )
+    if not dry_run:
+        event = NewEvent(
+            type=AccessLogExpired.event_type,
+            data=expired.payload(),
+            occurred_at=start_of_day(today),
+            metadata={"actor_id": actor, "actor_role": "system", "service": "retention"},
+        )
+        await store.append(access_log_stream(), [event], ANY_VERSION)
+    return expired

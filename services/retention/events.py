@@ -10,11 +10,26 @@ from shared.contracts.carers import (
     HouseholdApproved,
     HouseholdRefused,
     HouseholdRegistered,
+    WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
 )
-from shared.contracts.retention import LegalHoldLifted, LegalHoldPlaced, RecordDestroyed, SubjectKind
+from shared.contracts.retention import (
+    AccessLogExpired,
+    LegalHoldLifted,
+    LegalHoldPlaced,
+    RecordDestroyed,
+    StaffRecordDestroyed,
+    SubjectKind,
+)
 from shared.contracts.visits import ChildRegistered, IncidentCategory, IncidentRecorded
 
 __all__ = [
+    "AccessLogExpired",
+    "StaffRecordDestroyed",
+    "WorkerSupervisionRecorded",
+    "WorkerTrainingRecorded",
+    "access_log_stream",
+    "staff_retention_stream",
     "AllegationReceived",
     "ApprovalEnded",
     "ChildRegistered",
@@ -40,6 +55,14 @@ def hold_stream(hold_id: uuid.UUID) -> str:
 def retention_stream(kind: SubjectKind, subject_id: uuid.UUID) -> str:
     """Where a subject's destruction is recorded."""
     return f"retention-{kind.value}-{subject_id}"
+
+
+def staff_retention_stream(worker_id: str) -> str:
+    return f"retention-staff-{worker_id}"
+
+
+def access_log_stream() -> str:
+    return "retention-access-log"
 
 
 def subject_stream(kind: SubjectKind, subject_id: uuid.UUID) -> str:

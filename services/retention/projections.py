@@ -1,6 +1,8 @@
-"""retention_subjects: the facts each record's retention turns on (a child's date of birth and
-death, a household's approval, refusal and allegations), its holds and its destruction; the date
-each record may be destroyed is computed from them by the rules at query time."""
+"""retention_subjects: the facts each record's retention turns on (the 18th and 75th birthdays
+derived from a child's date of birth while it can be read, and the date of death; a household's
+approval, refusal and allegations), its holds and its destruction; retention_staff: each worker's
+last record. The date each record may be destroyed is computed from them by the rules at query
+time; a destroyed record keeps the date it was destroyed under."""
 
 from __future__ import annotations
 
@@ -24,15 +26,21 @@ from services.retention.events import (
     LegalHoldLifted,
     LegalHoldPlaced,
     RecordDestroyed,
+    StaffRecordDestroyed,
     SubjectKind,
+    WorkerSupervisionRecorded,
+    WorkerTrainingRecorded,
 )
 from shared.calendar import local_date
 from shared.eventstore import Batch, Projector, RecordedEvent, handles
 from shared.eventstore.shredding import active, subject_name
 
+# A date of birth that no longer opens (the record destroyed) leaves the derived dates as they were.
 _SUBJECT = text(
-    "INSERT INTO retention_subjects (kind, subject_id, date_of_birth) VALUES (:k, :id, :dob) "
-    "ON CONFLICT (kind, subject_id) DO UPDATE SET date_of_birth = excluded.date_of_birth"
+    "INSERT INTO retention_subjects (kind, subject_id, until_75th_birthday, eighteenth_birthday) "
+    "VALUES (:k, :id, :u75, :u18) ON CONFLICT (kind, subject_id) DO UPDATE SET "
+    "until_75th_birthday = coalesce(excluded.until_75th_birthday, retention_subjects.until_75th_birthday), "
+    "eighteenth_birthday = coalesce(excluded.eighteenth_birthday, retention_subjects.eighteenth_birthday)"
 )
 _DIED = text("UPDATE retention_subjects SET died_on = :d WHERE kind = 'child' AND subject_id = :id")
 _APPROVED = text(
@@ -46,7 +54,15 @@ _ALLEGATION = text(
     "WHERE kind = 'household' AND subject_id = :id"
 )
 _DESTROYED = text(
-    "UPDATE retention_subjects SET destroyed_on = :d, destroyed_rule = :r WHERE kind = :k AND subject_id = :id"
+    "UPDATE retention_subjects SET destroyed_on = :d, destroyed_rule = :r, retain_until = :u "
+    "WHERE kind = :k AND subject_id = :id"
+)
+_STAFF_RECORD = text(
+    "INSERT INTO retention_staff (worker_id, last_record_on) VALUES (:w, :d) ON CONFLICT (worker_id) "
+    "DO UPDATE SET last_record_on = GREATEST(retention_staff.last_record_on, excluded.last_record_on)"
+)
+_STAFF_DESTROYED = text(
+    "UPDATE retention_staff SET destroyed_on = :d, destroyed_rule = :r, retain_until = :u WHERE worker_id = :w"
 )
 _HOLD = text(
     "INSERT INTO retention_holds (hold_id, kind, subject_id, grounds, placed_at) VALUES (:h, :k, :id, :g, :at) "
@@ -61,11 +77,17 @@ def _key(kind: str, subject_id: uuid.UUID) -> tuple[str, str, uuid.UUID]:
 
 class RetentionView(Projector):
     name = "retention"
-    tables = ("retention_subjects", "retention_holds")
+    tables = ("retention_subjects", "retention_holds", "retention_staff")
 
     @handles(ChildRegistered)
     async def _child(self, batch: Batch, child: ChildRegistered, event: RecordedEvent) -> None:
-        params = {"k": "child", "id": child.child_id, "dob": child.date_of_birth}
+        born = child.date_of_birth  # None once destroyed
+        params = {
+            "k": "child",
+            "id": child.child_id,
+            "u75": rules.add_years(born, rules.CHILD_TO_75.years) if born else None,
+            "u18": rules.add_years(born, rules.ADULT_AGE) if born else None,
+        }
         batch.write(_SUBJECT, params, _key("child", child.child_id))
 
     @handles(IncidentRecorded)
@@ -76,7 +98,7 @@ class RetentionView(Projector):
 
     @handles(HouseholdRegistered)
     async def _household(self, batch: Batch, household: HouseholdRegistered, event: RecordedEvent) -> None:
-        params = {"k": "household", "id": household.household_id, "dob": None}
+        params = {"k": "household", "id": household.household_id, "u75": None, "u18": None}
         batch.write(_SUBJECT, params, _key("household", household.household_id))
 
     @handles(HouseholdApproved)
@@ -111,9 +133,25 @@ class RetentionView(Projector):
     async def _destroyed(self, batch: Batch, destroyed: RecordDestroyed, event: RecordedEvent) -> None:
         kind = destroyed.subject_kind.value
         params = {"k": kind, "id": destroyed.subject_id, "d": destroyed.destroyed_on, "r": destroyed.rule}
-        batch.write(_DESTROYED, params, _key(kind, destroyed.subject_id))
+        batch.write(_DESTROYED, {**params, "u": destroyed.retain_until}, _key(kind, destroyed.subject_id))
         # Every process follows this projection: one still holding the key forgets it now.
         active().destroyed(subject_name(kind, destroyed.subject_id), destroyed.destroyed_on, destroyed.rule)
+
+    @handles(WorkerTrainingRecorded)
+    async def _training(self, batch: Batch, training: WorkerTrainingRecorded, event: RecordedEvent) -> None:
+        params = {"w": training.worker_id, "d": training.completed_on}
+        batch.write(_STAFF_RECORD, params, ("retention_staff", training.worker_id))
+
+    @handles(WorkerSupervisionRecorded)
+    async def _supervision(self, batch: Batch, supervision: WorkerSupervisionRecorded, event: RecordedEvent) -> None:
+        params = {"w": supervision.worker_id, "d": local_date(supervision.occurred_at)}
+        batch.write(_STAFF_RECORD, params, ("retention_staff", supervision.worker_id))
+
+    @handles(StaffRecordDestroyed)
+    async def _staff_destroyed(self, batch: Batch, destroyed: StaffRecordDestroyed, event: RecordedEvent) -> None:
+        params = {"w": destroyed.worker_id, "d": destroyed.destroyed_on, "r": destroyed.rule}
+        batch.write(_STAFF_DESTROYED, {**params, "u": destroyed.retain_until}, ("retention_staff", destroyed.worker_id))
+        active().destroyed(subject_name("staff", destroyed.worker_id), destroyed.destroyed_on, destroyed.rule)
 
 
 # ---- queries -----------------------------------------------------------------------------------
@@ -138,8 +176,12 @@ _ROWS = (
 
 
 def _row(record: Any) -> RetentionRow:
-    if record["kind"] == SubjectKind.CHILD.value:
-        due = rules.child_retention(record["date_of_birth"], record["died_on"])
+    if record["destroyed_on"] is not None:  # kept as destroyed: the date of birth may not open now
+        due = rules.Due(retain_until=record["retain_until"], rule=record["destroyed_rule"])
+    elif record["kind"] == SubjectKind.CHILD.value:
+        due = rules.child_retention_from(
+            record["until_75th_birthday"], record["eighteenth_birthday"], record["died_on"]
+        )
     else:
         due = rules.household_retention(
             approved=record["approved"],
@@ -188,3 +230,36 @@ class HoldRow(BaseModel):
 async def hold(conn: Any, hold_id: uuid.UUID) -> HoldRow | None:
     row = await conn.fetchrow("SELECT * FROM retention_holds WHERE hold_id = $1", hold_id)
     return HoldRow(**dict(row)) if row is not None else None
+
+
+class StaffRetentionRow(BaseModel):
+    """A member of staff's own records: kept until, under the local rule, or destroyed."""
+
+    worker_id: str
+    last_record_on: date
+    retain_until: date
+    rule: str
+    source: str
+    destroyed_on: date | None
+
+
+async def staff_rows(conn: Any, years: int) -> list[StaffRetentionRow]:
+    """Every worker's retention under the agency's `years` (CARELOG_RETENTION_STAFF_YEARS)."""
+    found = []
+    for record in await conn.fetch("SELECT * FROM retention_staff ORDER BY worker_id"):
+        destroyed = record["destroyed_on"] is not None
+        until = (
+            record["retain_until"] if destroyed else rules.staff_retention(record["last_record_on"], years).retain_until
+        )
+        assert until is not None
+        found.append(
+            StaffRetentionRow(
+                worker_id=record["worker_id"],
+                last_record_on=record["last_record_on"],
+                retain_until=until,
+                rule=record["destroyed_rule"] if destroyed else rules.STAFF_LAST_RECORD.code,
+                source=rules.STAFF_LAST_RECORD.source,
+                destroyed_on=record["destroyed_on"],
+            )
+        )
+    return found

@@ -48,7 +48,33 @@ ALLEGATION = Rule(
     "safeguarding guidance on allegations (local application: kept on the carer's record)",
     "an allegation against a carer: at least 10 years from the allegation, with the carer's record",
 )
-RULES = {r.code: r for r in (CHILD_TO_75, CHILD_DIED, CARER_APPROVAL_ENDED, CARER_NOT_APPROVED, ALLEGATION)}
+# Local rules: the agency's policy, the years from the settings (CARELOG_RETENTION_*); `years`
+# here is the default.
+STAFF_LAST_RECORD = Rule(
+    "staff-last-record",
+    6,
+    "agency policy (local, CARELOG_RETENTION_STAFF_YEARS): six years after the last record, the time "
+    "limit for a claim in contract (Limitation Act 1980 s 5)",
+    "a member of staff's own records (training, supervision): years after their last record",
+)
+ACCESS_LOG_POLICY = Rule(
+    "access-log-policy",
+    6,
+    "agency policy (local, CARELOG_RETENTION_ACCESS_LOG_YEARS)",
+    "the access log of reads of children's records: years after each read",
+)
+RULES = {
+    r.code: r
+    for r in (
+        CHILD_TO_75,
+        CHILD_DIED,
+        CARER_APPROVAL_ENDED,
+        CARER_NOT_APPROVED,
+        ALLEGATION,
+        STAFF_LAST_RECORD,
+        ACCESS_LOG_POLICY,
+    )
+}
 
 
 def add_years(day: date, years: int) -> date:
@@ -70,11 +96,32 @@ class Due(BaseModel):
     rule: str | None
 
 
+ADULT_AGE = 18
+
+
 def child_retention(date_of_birth: date, died_on: date | None) -> Due:
     """reg 50: until the 75th birthday; 15 years after death if the child died before 18."""
-    if died_on is not None and died_on < add_years(date_of_birth, 18):
+    return child_retention_from(
+        add_years(date_of_birth, CHILD_TO_75.years), add_years(date_of_birth, ADULT_AGE), died_on
+    )
+
+
+def child_retention_from(until_75th_birthday: date, eighteenth_birthday: date, died_on: date | None) -> Due:
+    """reg 50 from the two dates derived from the date of birth while it could be read (the date
+    of birth itself is sealed, and unreadable once the record is destroyed)."""
+    if died_on is not None and died_on < eighteenth_birthday:
         return Due(retain_until=add_years(died_on, CHILD_DIED.years), rule=CHILD_DIED.code)
-    return Due(retain_until=add_years(date_of_birth, CHILD_TO_75.years), rule=CHILD_TO_75.code)
+    return Due(retain_until=until_75th_birthday, rule=CHILD_TO_75.code)
+
+
+def staff_retention(last_record_on: date, years: int) -> Due:
+    """A member of staff's own records: `years` (local) after their last record."""
+    return Due(retain_until=add_years(last_record_on, years), rule=STAFF_LAST_RECORD.code)
+
+
+def access_log_cutoff(today: date, years: int) -> date:
+    """Reads recorded before this day are past the agency's policy (kept `years` from each read)."""
+    return add_years(today, -years)
 
 
 def household_retention(

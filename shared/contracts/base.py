@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -33,7 +34,8 @@ class Personal:
 
 @dataclass(frozen=True)
 class NotPersonal:
-    """Marks a text field that is not personal data: a code, a kind, an id, an organisation."""
+    """Marks a text or date field that is not personal data: a code, a kind, an organisation, the
+    date a clock or a statutory rule turns on."""
 
 
 # The field types of contracts, each saying whose data it is (one marker per field).
@@ -42,6 +44,13 @@ HouseholdText = Annotated[str, Personal("household")]
 StaffText = Annotated[str, Personal("staff")]
 RecordText = Annotated[str, Personal("record")]
 Code = Annotated[str, NotPersonal()]
+# A personal date (a date of birth) is sealed like a text; once its subject's key is destroyed it
+# reads as None, since a date cannot hold the marker.
+ChildDate = Annotated[date | None, Personal("child")]
+HouseholdDate = Annotated[date | None, Personal("household")]
+StaffDate = Annotated[date | None, Personal("staff")]
+# A date a clock, a KPI or a retention rule turns on (approval, review, placement, expiry): in clear.
+ClockDate = Annotated[date, NotPersonal()]
 
 E = TypeVar("E", bound="Event")
 

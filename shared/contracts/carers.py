@@ -5,13 +5,21 @@ supervision of its workers (`worker-<id>`)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from shared.contracts.base import ChildText, Code, Event, HouseholdText, Personal, RecordText, StaffText
+from shared.contracts.base import (
+    ChildText,
+    ClockDate,
+    Code,
+    Event,
+    HouseholdDate,
+    HouseholdText,
+    RecordText,
+    StaffText,
+)
 from shared.contracts.documents import DocumentFields
 
 
@@ -68,8 +76,8 @@ class MemberAdded(Event):
     member_id: uuid.UUID
     name: HouseholdText
     role: MemberRole
-    date_of_birth: Annotated[date, Personal("household")]
-    joined_on: date
+    date_of_birth: HouseholdDate
+    joined_on: ClockDate
 
 
 class MemberLeft(Event):
@@ -80,7 +88,7 @@ class MemberLeft(Event):
 
     household_id: uuid.UUID
     member_id: uuid.UUID
-    left_on: date
+    left_on: ClockDate
     reason: HouseholdText | None = None
 
 
@@ -122,8 +130,8 @@ class CheckRecorded(Event):
     check_id: uuid.UUID
     kind: Code
     result: CheckResult
-    checked_at: date
-    expires_on: date | None = None
+    checked_at: ClockDate
+    expires_on: ClockDate | None = None
     certificate_number: HouseholdText | None = None
     notes: HouseholdText | None = None
 
@@ -136,7 +144,7 @@ class HouseholdApproved(Event):
     approved_at: AwareDatetime
     terms: Terms
     connected_person: bool = False
-    panel_date: date | None = None
+    panel_date: ClockDate | None = None
     decision_maker_id: Code | None = None
 
 
@@ -212,8 +220,8 @@ class TrainingRecorded(Event):
     member_id: uuid.UUID
     course: Code
     title: Code | None = None
-    completed_on: date
-    expires_on: date | None = None
+    completed_on: ClockDate
+    expires_on: ClockDate | None = None
 
 
 class ChildView(BaseModel):
@@ -263,7 +271,7 @@ class PlacementStarted(Event):
     placement_id: uuid.UUID
     child_id: uuid.UUID
     household_id: uuid.UUID
-    start_date: date
+    start_date: ClockDate
     long_term: bool
     connected_person: bool
     placing_authority: Code
@@ -277,7 +285,7 @@ class PlacementEnded(Event):
     placement_id: uuid.UUID
     child_id: uuid.UUID
     household_id: uuid.UUID
-    end_date: date
+    end_date: ClockDate
     reason: ChildText
     narrative: ChildText
     carer_feelings: ChildText | None = None
@@ -285,7 +293,7 @@ class PlacementEnded(Event):
     child_wishes: ChildText | None = None
     carer_views: ChildText | None = None
     ending_meeting_held: bool | None = None
-    ending_meeting_on: date | None = None
+    ending_meeting_on: ClockDate | None = None
 
 
 class EndingRecorded(Event):
@@ -302,7 +310,7 @@ class EndingRecorded(Event):
     child_wishes: ChildText | None = None
     carer_views: ChildText | None = None
     ending_meeting_held: bool | None = None
-    ending_meeting_on: date | None = None
+    ending_meeting_on: ClockDate | None = None
 
 
 class SupervisionAgendaItemAdded(Event):
@@ -342,8 +350,8 @@ class WorkerTrainingRecorded(Event):
     training_id: uuid.UUID
     role: StaffRole
     course: StaffCourse
-    completed_on: date
-    expires_on: date
+    completed_on: ClockDate
+    expires_on: ClockDate
     provider: StaffText | None = None
 
 
@@ -527,7 +535,7 @@ class PanelRecommended(Event):
     event_type: ClassVar[str] = "carers.PanelRecommended"
 
     household_id: uuid.UUID
-    panel_date: date
+    panel_date: ClockDate
     recommendation: PanelRecommendation
     terms: Terms | None = None
     reasons: HouseholdText
@@ -580,7 +588,7 @@ class FosterCareAgreementSigned(Event):
 
     household_id: uuid.UUID
     agreement_id: uuid.UUID
-    signed_on: date
+    signed_on: ClockDate
     recorded_by: Code
 
 
@@ -633,7 +641,7 @@ class PanelScheduled(Event):
     event_type: ClassVar[str] = "carers.PanelScheduled"
 
     panel_id: uuid.UUID
-    meets_on: date
+    meets_on: ClockDate
     members: list[PanelMember]
     quorum: int
 

@@ -6,13 +6,12 @@ A RecordDestroyed holds no personal data: which subject, under which rule, when 
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import AwareDatetime
 
-from shared.contracts.base import Code, Event, RecordText
+from shared.contracts.base import ClockDate, Code, Event, RecordText
 
 
 class SubjectKind(StrEnum):
@@ -55,6 +54,36 @@ class RecordDestroyed(Event):
     subject_id: uuid.UUID
     rule: Code  # the rule's code in services/retention/rules.py
     source: Code  # the rule's legal source, as the rules table gives it
-    retain_until: date
-    destroyed_on: date
+    retain_until: ClockDate
+    destroyed_on: ClockDate
     destroyed_by: Code
+
+
+class StaffRecordDestroyed(Event):
+    """A member of staff's data key was destroyed: their own records (training, supervision) read
+    as destroyed (stream `retention-staff-<worker_id>`)."""
+
+    event_type: ClassVar[str] = "retention.StaffRecordDestroyed"
+
+    worker_id: Code
+    rule: Code
+    source: Code
+    retain_until: ClockDate
+    destroyed_on: ClockDate
+    destroyed_by: Code
+
+
+class AccessLogExpired(Event):
+    """The retention run removed rows of the access log (a table, not the event log): how many, past
+    which day under the agency's policy, and how many named a child whose record was destroyed
+    (stream `retention-access-log`)."""
+
+    event_type: ClassVar[str] = "retention.AccessLogExpired"
+
+    rule: Code
+    source: Code
+    recorded_before: ClockDate
+    rows_past_policy: int
+    rows_of_destroyed_records: int
+    expired_on: ClockDate
+    expired_by: Code

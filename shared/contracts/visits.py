@@ -5,13 +5,12 @@ only visits writes them."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel
 
-from shared.contracts.base import ChildText, Code, Event, HouseholdText
+from shared.contracts.base import ChildDate, ChildText, ClockDate, Code, Event, HouseholdText
 from shared.contracts.documents import DocumentFields
 
 
@@ -124,11 +123,11 @@ class ChildRegistered(Event):
 
     child_id: uuid.UUID
     name: ChildText
-    date_of_birth: date
+    date_of_birth: ChildDate
     legal_status: Code
     placing_authority: Code
     social_worker_id: Code | None = None
-    looked_after_since: date | None = None  # absent in events before issue 12: the registration date
+    looked_after_since: ClockDate | None = None  # absent in events before issue 12: the registration date
 
 
 class ChildNeedsRecorded(Event):
@@ -318,7 +317,7 @@ class PlanRecorded(Event):
     summary: ChildText
     strategies: list[ChildText] = []
     medications: list[Medication] = []
-    review_date: date
+    review_date: ClockDate
     review_deadline_id: uuid.UUID | None = None
 
 
@@ -363,7 +362,7 @@ class RiskAssessmentRecorded(Event):
     assessed_at: AwareDatetime
     assessed_by: Code
     hazards: list[Hazard]
-    review_date: date
+    review_date: ClockDate
     summary: ChildText | None = None
     prompted_by_event_id: uuid.UUID | None = None
 
@@ -486,7 +485,7 @@ class LegalStatusChanged(Event):
 
     child_id: uuid.UUID
     legal_status: Code
-    from_date: date
+    from_date: ClockDate
 
 
 class PlacementCodesRecorded(Event):
@@ -508,7 +507,7 @@ class CareEnded(Event):
     event_type: ClassVar[str] = "visits.CareEnded"
 
     child_id: uuid.UUID
-    ended_on: date
+    ended_on: ClockDate
     reason: Code
 
 
@@ -518,8 +517,8 @@ class MissingEpisodeRecorded(Event):
     missing_id: uuid.UUID
     child_id: uuid.UUID
     kind: Code  # M missing, A away without authorisation
-    started_on: date
-    ended_on: date | None = None
+    started_on: ClockDate
+    ended_on: ClockDate | None = None
 
 
 class HealthOutcomesRecorded(Event):
@@ -528,7 +527,7 @@ class HealthOutcomesRecorded(Event):
     event_type: ClassVar[str] = "visits.HealthOutcomesRecorded"
 
     child_id: uuid.UUID
-    recorded_on: date
+    recorded_on: ClockDate
     immunisations_up_to_date: bool | None = None
     sdq_score: int | None = None
     sdq_reason: Code | None = None
@@ -542,7 +541,7 @@ class CareLeaverContactRecorded(Event):
     event_type: ClassVar[str] = "visits.CareLeaverContactRecorded"
 
     child_id: uuid.UUID
-    contacted_on: date
+    contacted_on: ClockDate
     in_touch: Code
     activity: Code | None = None
     accommodation: Code | None = None

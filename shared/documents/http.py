@@ -71,4 +71,3 @@ def attached_to(data: dict[str, Any] | None, field: str, object_id: uuid.UUID) -
     if data is None or data.get(field) != str(object_id):
         raise Problem("not-found", "No such document on this record.")
     return data
-

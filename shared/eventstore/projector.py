@@ -465,7 +465,7 @@ class ProjectorRunner:
     async def _follow(self) -> None:
         # With a store, its one LISTEN connection wakes every runner; alone, listen ourselves.
         listener = (
-            asyncio.create_task(listen_for_appends(self.engine, self.wake), name="projector-listen")
+            asyncio.create_task(listen_for_appends(self.engine, self.wake, active().heard), name="projector-listen")
             if self.store is None
             else None
         )
@@ -612,6 +612,8 @@ async def read_pages(
         async def fetch(position: int) -> list[Any]:
             return list(await statement.fetch(position, *args))
 
+        if not active().complete:  # every key in one query, before the connection is busy
+            await active().load_all(raw)
         ahead = asyncio.ensure_future(fetch(after))
         try:
             while True:

@@ -321,12 +321,12 @@ class LogReader:
         rows = [dict(r) for r in records]
         for row in rows:
             row["amendments"] = [tuple(a) for a in row["amendments"]] if row["amendments"] else row["amendments"]
-        try:
-            return [self._open_entry(r) for r in rows]
-        except MissingKeys:
-            named = [(r["data"], r["summary"], r["amendments"]) for r in rows]
-            await self.keys.load(conn, self.keys.missing(named))
-            return [self._open_entry(r) for r in rows]
+        for _ in range(2):
+            try:
+                return [self._open_entry(r) for r in rows]
+            except MissingKeys:
+                await self.keys.after_miss(conn, lambda: [(r["data"], r["summary"], r["amendments"]) for r in rows])
+        return [self._open_entry(r) for r in rows]
 
     def _open_entry(self, row: dict[str, Any]) -> dict[str, Any]:
         """A chronology row with its sealed texts opened (the payload stays JSON text)."""

@@ -36,7 +36,7 @@ from shared.eventstore.model import (
     WrongExpectedVersion,
 )
 from shared.eventstore.reader import LogReader, record_to_event
-from shared.eventstore.shredding import KeyRing, MissingKeys, open_event
+from shared.eventstore.shredding import KEYS_CHANNEL, KeyRing, MissingKeys, open_event
 from shared.observability import APPEND_SECONDS, GROUP_COMMIT_SIZE
 from shared.tasks import stop_task
 
@@ -149,7 +149,7 @@ class EventStore(LogReader):
         self._change_callbacks.append(callback)
         if self._listen_task is None:
             self._listen_task = asyncio.create_task(
-                listen_for_appends(self.engine, self._changed), name="eventstore-listen"
+                listen_for_appends(self.engine, self._changed, self.keys.heard), name="eventstore-listen"
             )
 
     def _changed(self, position: int | None = None) -> None:
@@ -552,8 +552,11 @@ def _settle(request: _Request, outcome: BaseException) -> None:
         request.future.set_exception(outcome)
 
 
-async def listen_for_appends(engine: AsyncEngine, wake: Callable[[int | None], None]) -> None:
-    """LISTEN for appends and call `wake(head position)`; reconnect when the connection drops.
+async def listen_for_appends(
+    engine: AsyncEngine, wake: Callable[[int | None], None], destroyed: Callable[[str], None] | None = None
+) -> None:
+    """LISTEN for appends and call `wake(head position)`; reconnect when the connection drops. On
+    the same connection, `destroyed(payload)` hears each data key another process destroys.
 
     `wake(None)` is also called on every (re)connect, so whatever was appended while we were not
     listening is caught up; followers poll as well, in case a notification is missed."""
@@ -567,13 +570,20 @@ async def listen_for_appends(engine: AsyncEngine, wake: Callable[[int | None], N
 
                 closed = asyncio.Event()
                 raw.add_termination_listener(lambda *_, closed=closed: closed.set())
+
+                def on_key(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+                    if destroyed is not None:
+                        destroyed(payload)
+
                 await raw.add_listener(NOTIFY_CHANNEL, on_notify)
+                await raw.add_listener(KEYS_CHANNEL, on_key)
                 wake(None)
                 try:
                     await closed.wait()
                 finally:
                     with contextlib.suppress(Exception):
                         await raw.remove_listener(NOTIFY_CHANNEL, on_notify)
+                        await raw.remove_listener(KEYS_CHANNEL, on_key)
         except asyncio.CancelledError:
             raise
         except Exception:

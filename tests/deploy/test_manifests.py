@@ -408,6 +408,17 @@ def test_deployment_takes_the_metrics_token_from_a_secret(name: str) -> None:
     assert "token" in secret["stringData"]
 
 
+@pytest.mark.parametrize("name", [*SERVICES, "migrate"])
+def test_every_pod_takes_the_key_encryption_key_from_a_secret(name: str) -> None:
+    """Production refuses to start on the published development key (shared/settings.py)."""
+    spec = _pod_spec(_deployment(name)) if name != "migrate" else _of_kind("Job")[0]["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs["CARELOG_KEY_ENCRYPTION_KEY"] == {"name": "carelog-kek", "key": "kek"}
+    [secret] = [s for s in _of_kind("Secret") if s["metadata"]["name"] == "carelog-kek"]
+    assert "kek" in secret["stringData"]
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_no_pod_invites_scraping_without_the_token(name: str) -> None:
     annotations = _deployment(name)["spec"]["template"]["metadata"].get("annotations", {})

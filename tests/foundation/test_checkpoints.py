@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import uuid
@@ -172,7 +173,11 @@ async def test_production_signs_only_with_the_agencys_configured_key(
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     agency = Ed25519PrivateKey.generate()
-    production = {"env": "production", "jwt_secret": "a-production-secret-of-more-than-32-bytes-0123"}
+    production = {
+        "env": "production",
+        "jwt_secret": "a-production-secret-of-more-than-32-bytes-0123",
+        "key_encryption_key": base64.b64encode(b"an-agency-key-encryption-key-32b").decode(),
+    }
     missing = tmp_path / "missing.pem"
     other_file = tmp_path / "other.pem"
     other_file.write_bytes(

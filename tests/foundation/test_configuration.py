@@ -3,6 +3,7 @@ stderr, exit code 2, no traceback. Browser origins are allowed only when configu
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 
@@ -13,11 +14,13 @@ from pydantic import ValidationError
 
 from services.app import create_app
 from shared.clock import ManualClock
-from shared.settings import DEVELOPMENT_JWT_SECRET, ConfigurationError
+from shared.settings import DEVELOPMENT_JWT_SECRET, DEVELOPMENT_KEK, ConfigurationError
 from tests.conftest import test_settings
 from tests.foundation.test_cli import CARELOG
 
 GOOD_SECRET = "a-production-secret-of-more-than-32-bytes-0123456789"
+# A key-encryption key of the agency's own (32 bytes, base64), not the published development one.
+GOOD_KEK = base64.b64encode(b"an-agency-key-encryption-key-32b").decode()
 # Nothing listens here: a command that got past its configuration check would fail differently.
 NO_DATABASE = "postgresql://nobody@127.0.0.1:1/none"
 
@@ -38,7 +41,12 @@ REFUSED = {
     "an environment name carelog does not know": ({"CARELOG_ENV": "prod"}, "CARELOG_ENV"),
     "a one-byte secret in production": ({"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": "a"}, "32 bytes"),
     "any origin in production": (
-        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_CORS_ORIGINS": "*"},
+        {
+            "CARELOG_ENV": "production",
+            "CARELOG_JWT_SECRET": GOOD_SECRET,
+            "CARELOG_KEY_ENCRYPTION_KEY": GOOD_KEK,
+            "CARELOG_CORS_ORIGINS": "*",
+        },
         "CARELOG_CORS_ORIGINS",
     ),
     "the Kubernetes placeholder secret in production": (
@@ -46,8 +54,25 @@ REFUSED = {
         "placeholder",
     ),
     "a short metrics token in production": (
-        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_METRICS_TOKEN": "prom"},
+        {
+            "CARELOG_ENV": "production",
+            "CARELOG_JWT_SECRET": GOOD_SECRET,
+            "CARELOG_KEY_ENCRYPTION_KEY": GOOD_KEK,
+            "CARELOG_METRICS_TOKEN": "prom",
+        },
         "CARELOG_METRICS_TOKEN",
+    ),
+    "no key-encryption key in production": (
+        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET},
+        "CARELOG_KEY_ENCRYPTION_KEY is unset or the published development key",
+    ),
+    "the published key-encryption key in production": (
+        {"CARELOG_ENV": "production", "CARELOG_JWT_SECRET": GOOD_SECRET, "CARELOG_KEY_ENCRYPTION_KEY": DEVELOPMENT_KEK},
+        "published development key",
+    ),
+    "the Kubernetes placeholder key-encryption key": (
+        {"CARELOG_KEY_ENCRYPTION_KEY": "CHANGE-ME-32-random-bytes-base64"},
+        "CARELOG_KEY_ENCRYPTION_KEY must be 32 bytes",
     ),
     "a trusted proxy that is not an address": ({"CARELOG_TRUSTED_PROXIES": "ingress"}, "CARELOG_TRUSTED_PROXIES"),
     "an algorithm carelog cannot verify": ({"CARELOG_JWT_ALGORITHMS": "HS256,none"}, "CARELOG_JWT_ALGORITHMS"),
@@ -58,6 +83,7 @@ REFUSED = {
         {
             "CARELOG_ENV": "production",
             "CARELOG_JWT_SECRET": GOOD_SECRET,
+            "CARELOG_KEY_ENCRYPTION_KEY": GOOD_KEK,
             "CARELOG_SMTP_HOST": "relay.agency.example.org",
             "CARELOG_SMTP_STARTTLS": "false",
         },
@@ -91,11 +117,12 @@ def test_serve_refuses_unsafe_configuration_in_one_line(case: str) -> None:
     assert named in lines[0]
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert GOOD_SECRET not in done.stderr and "hunter2" not in done.stderr  # secrets are never echoed
+    assert GOOD_KEK not in done.stderr and DEVELOPMENT_KEK not in done.stderr
 
 
 @pytest.mark.parametrize("command", [("migrate",), ("verify",), ("replay",), ("report", "--month", "2026-01")])
 def test_every_command_checks_the_configuration_first(command: tuple[str, ...]) -> None:
-    done = carelog(*command, CARELOG_ENV="production", CARELOG_JWT_SECRET="short")
+    done = carelog(*command, CARELOG_ENV="production", CARELOG_JWT_SECRET="short", CARELOG_KEY_ENCRYPTION_KEY=GOOD_KEK)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "carelog: configuration error: CARELOG_JWT_SECRET must be at least 32 bytes in production"
@@ -104,11 +131,11 @@ def test_every_command_checks_the_configuration_first(command: tuple[str, ...]) 
 
 def test_a_safe_production_configuration_starts(database_url: str) -> None:
     migrated = carelog("migrate", CARELOG_ENV=" PRODUCTION ", CARELOG_JWT_SECRET=GOOD_SECRET,
-                       CARELOG_DATABASE_URL=database_url)  # fmt: skip
+                       CARELOG_KEY_ENCRYPTION_KEY=GOOD_KEK, CARELOG_DATABASE_URL=database_url)  # fmt: skip
     assert migrated.returncode == 0, migrated.stderr
     # Normalised to production: the development token minter refuses.
     minted = carelog("token", "--role", "admin", "--subject", "a", CARELOG_ENV="Production",
-                     CARELOG_JWT_SECRET=GOOD_SECRET)  # fmt: skip
+                     CARELOG_JWT_SECRET=GOOD_SECRET, CARELOG_KEY_ENCRYPTION_KEY=GOOD_KEK)  # fmt: skip
     assert minted.returncode == 2 and "production" in minted.stderr
 
 
@@ -139,7 +166,12 @@ async def test_cross_origin_requests_only_from_configured_origins(app_url: str, 
     assert "access-control-allow-origin" not in answer.headers
 
     opened = create_app(
-        test_settings(env="production", jwt_secret=GOOD_SECRET, cors_origins="https://portal.example.org/"),
+        test_settings(
+            env="production",
+            jwt_secret=GOOD_SECRET,
+            key_encryption_key=GOOD_KEK,
+            cors_origins="https://portal.example.org/",
+        ),
         database_url=app_url,
         clock=clock,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import typing
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -39,8 +40,9 @@ def _inner_types(annotation: object) -> Iterator[object]:
 
 
 def _holds_text(annotation: object) -> bool:
-    """A str, or a str inside an Optional, a list or a dict."""
-    return any(inner is str for inner in _inner_types(annotation))
+    """A str or a date (a date of birth is as personal as a name), or one inside an Optional, a
+    list or a dict. Instants (datetime) are the log's and the clocks' own, never a person's."""
+    return any(inner is str or inner is date for inner in _inner_types(annotation))
 
 
 def _marked(field: FieldInfo) -> bool:
@@ -55,7 +57,7 @@ def _text_arguments(annotation: object) -> Iterator[object]:
     if origin is typing.Annotated:
         yield annotation
         return
-    if annotation is str:
+    if annotation is str or annotation is date:
         yield annotation
         return
     for argument in typing.get_args(annotation):
@@ -89,10 +91,13 @@ def test_the_check_finds_an_unmarked_field() -> None:
         marked: shared.contracts.base.Code
         optional: shared.contracts.base.ChildText | None = None
         bare: str | None = None
+        born: shared.contracts.base.ChildDate
+        reviewed_on: shared.contracts.base.ClockDate | None = None
+        bare_date: date | None = None
 
     seen: set[type[BaseModel]] = set()
     names = [n for m in _models(Probe, seen) for n, f in m.model_fields.items() if not _marked(f)]
-    assert names == ["bare"]
+    assert names == ["bare", "bare_date"]
 
 
 def test_the_registry_holds_every_service_s_events() -> None:

@@ -20,7 +20,7 @@ import shared.contracts.visits  # noqa: F401  (registers the contracts)
 from shared.auth import Role
 from shared.db import create_engine
 from shared.eventstore import EventStore, NewEvent, verify_chain
-from shared.eventstore.shredding import KeyRing, LocalKeyWrapper, _unb64
+from shared.eventstore.shredding import Destroyed, KeyRing, LocalKeyWrapper, _unb64
 from tests.conftest import AuthHeaders
 from tests.investigations.conftest import child_history
 
@@ -160,8 +160,9 @@ def test_data_keys_unwrap_only_with_their_key_encryption_key() -> None:
     wrapped = LocalKeyWrapper(b"k" * 32).wrap(b"d" * 32)
     assert LocalKeyWrapper(b"k" * 32).unwrap(wrapped) == b"d" * 32
     ring = KeyRing(LocalKeyWrapper(b"x" * 32))
-    with pytest.raises(RuntimeError, match="does not unwrap"):
-        ring._remember([{"subject": "child:1", "wrapped": wrapped, "destroyed_on": None, "destroyed_under": None}])
+    ring._remember([{"subject": "child:1", "wrapped": wrapped, "destroyed_on": None, "destroyed_under": None}])
+    with pytest.raises(RuntimeError, match="does not unwrap"):  # unwrapped at its first use
+        ring.state("child:1")
 
 
 async def test_two_processes_creating_a_subjects_key_at_once_agree_on_one(app_url: str) -> None:
@@ -180,3 +181,26 @@ async def test_two_processes_creating_a_subjects_key_at_once_agree_on_one(app_ur
         child = subject.removeprefix("child:")
         sealed = first.seal(f"child-{child}", _event(child_id=child, narrative=f"about {child}"))
         assert second.open_value(sealed.data["narrative"]) == f"about {child}"
+
+
+async def test_a_key_destroyed_by_another_process_is_dropped_at_once(app_url: str) -> None:
+    """The process holding a key hears of its destruction (NOTIFY), before any projection runs."""
+    engine = create_engine(app_url, pool_size=3)
+    store = EventStore(engine, pool_size=2)
+    subject = f"child:{uuid.uuid4()}"
+    try:
+        async with store.acquire() as conn:
+            await store.keys.ensure(conn, [subject])
+        store.on_change(lambda: None)  # a server's followers: its one LISTEN connection
+        await asyncio.sleep(0.5)
+        elsewhere = KeyRing()
+        async with store.acquire() as conn:
+            assert await elsewhere.destroy(conn, subject, date(2087, 5, 20), "child-75th-birthday")
+        for _ in range(50):
+            if isinstance(store.keys.state(subject), Destroyed):
+                break
+            await asyncio.sleep(0.1)
+        assert store.keys.state(subject) == Destroyed(date(2087, 5, 20), "child-75th-birthday")
+    finally:
+        await store.stop()
+        await engine.dispose()

@@ -3,11 +3,16 @@ everything else still working; a restored copy of the log cannot bring it back."
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import httpx
+import pytest
+import structlog
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -18,6 +23,8 @@ from shared.calendar import local_date
 from shared.clock import ManualClock
 from shared.eventstore import EventStore, ProjectorRunner, record_to_event, verify_chain
 from shared.eventstore.shredding import KeyRing, readable
+from shared.logs import configure_logging
+from shared.practice import RetentionPractice
 from shared.progress import CommandProgress
 from tests.builders import post
 from tests.conftest import AuthHeaders, settle
@@ -26,6 +33,8 @@ from tests.foundation.test_shredding import CHILD_VALUES
 from tests.investigations.conftest import child_history
 
 SIBLING_VALUES = ["Jamie O'Brien-Nowak", "Jamie showed me his football trophies."]
+# Her words and her date of birth (sealed like them: a date of birth is personal).
+HER_VALUES = [*CHILD_VALUES, "2012-05-14"]
 MARKER = "under child-75th-birthday]"
 
 
@@ -102,8 +111,31 @@ def leaked(values: list[str], body: str) -> list[str]:
     return [v for v in values if v in body or json.dumps(v)[1:-1] in body or v.replace("'", "&#x27;") in body]
 
 
+@pytest.fixture
+def server_log() -> Iterator[io.BytesIO]:
+    """Every line the in-process server logs during the test (debug and up), as it would write them."""
+    root = logging.getLogger()
+    handlers, level = root.handlers, root.level
+    lines = io.BytesIO()
+    stream = io.TextIOWrapper(lines, encoding="utf-8", write_through=True)
+    configure_logging("debug", "json", stream=stream)
+    # Loggers bound during the test must not keep this stream once it is gone.
+    structlog.configure(cache_logger_on_first_use=False)
+    try:
+        yield lines
+    finally:
+        root.handlers, root.level = handlers, level
+        structlog.reset_defaults()
+        stream.detach()
+
+
 async def test_a_destroyed_child_leaves_nothing_readable_and_everything_else_working(
-    client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders, clock: ManualClock, owner_engine: Any
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    auth: AuthHeaders,
+    clock: ManualClock,
+    owner_engine: Any,
+    server_log: io.BytesIO,
 ) -> None:
     rm = auth(Role.REGISTERED_MANAGER, subject="rm-1")
     inspector = auth(Role.INSPECTOR, subject="inspector-1")
@@ -121,11 +153,12 @@ async def test_a_destroyed_child_leaves_nothing_readable_and_everything_else_wor
     store: EventStore = app.state.store
 
     # Nothing is due while she is young; a run destroys nothing.
-    assert await run(store, all_projectors(app.state.settings), local_date(clock.now()), actor="t", dry_run=False) == []
+    nothing = await run(store, all_projectors(app.state.settings), local_date(clock.now()), actor="t", dry_run=False)
+    assert nothing.records == [] and nothing.access_log is None
     # Past her 75th birthday (14 May 2087): the dry run lists her and destroys nothing.
     clock.advance(date(2087, 5, 20) - local_date(clock.now()))
     today = local_date(clock.now())
-    listed = await run(store, all_projectors(app.state.settings), today, actor="t", dry_run=True)
+    listed = (await run(store, all_projectors(app.state.settings), today, actor="t", dry_run=True)).records
     assert [str(r.subject_id) for r in listed] == [cid]
     assert CHILD_VALUES[0] in plain(await client.get(f"/v1/children/{cid}/export", headers=rm))
     # A legal hold keeps it; lifted, the run destroys it.
@@ -138,32 +171,42 @@ async def test_a_destroyed_child_leaves_nothing_readable_and_everything_else_wor
     assert await due(store, today) == []
     await post(client, rm, f"/v1/retention/holds/{hold['hold_id']}/lift", {"reason": "LGSCO closed the case"})
     await settle(app)
+    # The access log kept as the agency's policy says (100 years here): only reads of her go.
+    assert (await client.get(f"/v1/children/{brother}", headers=rm)).status_code == 200
+    policy = RetentionPractice(access_log_years=100)
     screen = Terminal()  # as `carelog retention run` shows it on a terminal
     with CommandProgress(screen) as progress:
         projectors = all_projectors(app.state.settings)
-        destroyed = await run(store, projectors, today, actor="rm-1", dry_run=False, progress=progress)
-    assert [str(r.subject_id) for r in destroyed] == [cid]
+        outcome = await run(store, projectors, today, actor="rm-1", dry_run=False, practice=policy, progress=progress)
+    assert [str(r.subject_id) for r in outcome.records] == [cid]
     assert "destroying keys" in screen.getvalue() and "rebuilding projections" in screen.getvalue()
+    assert outcome.access_log is not None and outcome.access_log.rows_past_policy == 0
+    assert outcome.access_log.rows_of_destroyed_records > 0
     await settle(app)
+    async with owner_engine.connect() as conn:
+        named = dict((await conn.execute(text("SELECT child_id::text, count(*) FROM access_log GROUP BY 1"))).all())
+    assert cid not in named and named[brother] > 0
 
     assert (await verify_chain(app.state.engine)).ok
     record = await reads(client, rm, inspector, cid)
-    assert leaked(CHILD_VALUES, record) == []
+    assert leaked(HER_VALUES, record) == []
     assert MARKER in record
     # Her brother's record, in the same household: his own words read, none of hers.
     his = await reads(client, rm, inspector, brother)
-    assert leaked(CHILD_VALUES, his) == [] and leaked(SIBLING_VALUES, his) == SIBLING_VALUES
+    assert leaked(HER_VALUES, his) == [] and leaked(SIBLING_VALUES, his) == SIBLING_VALUES
     feed = plain(await client.get("/v1/events", params={"limit": 1000}, headers=inspector))
-    assert leaked(CHILD_VALUES, feed) == [] and "retention.RecordDestroyed" in feed
+    assert leaked(HER_VALUES, feed) == [] and "retention.RecordDestroyed" in feed
+    assert "retention.AccessLogExpired" in feed
     # The KPIs of a month she was in care still compute, to the same figures.
     assert plain(await client.get("/v1/reports/kpis", params={"month": "2026-10"}, headers=rm)) == kpis_before
     # Every projection replays, and no table (nor the raw log) holds anything of hers.
     await ProjectorRunner(app.state.engine, all_projectors(app.state.settings)).replay()
     tables = await every_table(app, owner_engine)
-    assert leaked(CHILD_VALUES, tables) == []
+    assert leaked(HER_VALUES, tables) == []
     assert (await client.get(f"/v1/retention/records/child/{cid}", headers=rm)).json()["destroyed_on"] == str(today)
     # A second run finds nothing to do.
-    assert await run(store, all_projectors(app.state.settings), today, actor="t", dry_run=False) == []
+    again = await run(store, all_projectors(app.state.settings), today, actor="t", dry_run=False, practice=policy)
+    assert again.records == [] and again.staff == []
 
     # The backup taken before the destruction, restored, still cannot be read: its keys are gone.
     async with owner_engine.connect() as conn:
@@ -174,5 +217,8 @@ async def test_a_destroyed_child_leaves_nothing_readable_and_everything_else_wor
         await conn.commit()
     assert restored and restored[-1].type != "retention.RecordDestroyed"
     text_of = json.dumps([e.as_json() for e in restored], ensure_ascii=False)
-    assert leaked(CHILD_VALUES, text_of) == [] and MARKER in text_of
+    assert leaked(HER_VALUES, text_of) == [] and MARKER in text_of
+    # Nor did any line the server logged, from her registration to the restore.
+    logged = server_log.getvalue().decode()
+    assert leaked(HER_VALUES, logged) == [] and '"event"' in logged
     assert leaked(SIBLING_VALUES, text_of) == SIBLING_VALUES

@@ -18,7 +18,15 @@ from sqlalchemy import text
 from services.retention import rules
 from shared.auth import Role
 from shared.clock import ManualClock
-from shared.contracts.carers import ApprovalEnded, HouseholdApproved, HouseholdRegistered, Terms
+from shared.contracts.carers import (
+    ApprovalEnded,
+    HouseholdApproved,
+    HouseholdRegistered,
+    StaffCourse,
+    StaffRole,
+    Terms,
+    WorkerTrainingRecorded,
+)
 from tests.builders import append_foreign, get, post, register_child
 from tests.conftest import AuthHeaders, settle
 
@@ -166,21 +174,82 @@ def run_carelog(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
     )
 
 
+async def trained_worker(app: FastAPI, worker_id: str, *, completed_on: date) -> None:
+    """A member of staff's own record: a course, with its provider (sealed under the worker's key)."""
+    training = WorkerTrainingRecorded(
+        worker_id=worker_id,
+        training_id=uuid.uuid4(),
+        role=StaffRole.SUPERVISING_SOCIAL_WORKER,
+        course=StaffCourse.SAFEGUARDING,
+        completed_on=completed_on,
+        expires_on=completed_on + timedelta(days=3 * 365),
+        provider="Northamptonshire Safeguarding Partnership",
+    )
+    occurred = datetime.combine(completed_on, datetime.min.time(), tzinfo=UTC)
+    await append_foreign(app, f"worker-{worker_id}", training, occurred_at=occurred)
+
+
+@pytest.mark.parametrize(
+    ("last", "years", "until"),
+    [
+        pytest.param(date(2020, 3, 31), 6, date(2026, 3, 31), id="six years after the last record"),
+        pytest.param(date(2020, 2, 29), 3, date(2023, 2, 28), id="a last record on 29 February"),
+    ],
+)
+def test_a_workers_own_record_is_kept_the_agencys_years_after_the_last(last: date, years: int, until: date) -> None:
+    assert rules.staff_retention(last, years) == rules.Due(retain_until=until, rule="staff-last-record")
+    assert "Limitation Act 1980" in rules.RULES["staff-last-record"].source
+    assert rules.access_log_cutoff(date(2030, 1, 2), 6) == date(2024, 1, 2)
+
+
+async def test_the_access_log_loses_rows_only_through_the_retention_path(app: FastAPI, owner_engine: Any) -> None:
+    """Append-only for the application and the owner alike; access_log_expire alone removes rows."""
+    async with app.state.store.acquire() as conn:
+        for at in (datetime(2010, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)):
+            await conn.execute(
+                "INSERT INTO access_log (at, actor_id, actor_role, child_id, method, route, path) "
+                "VALUES ($1, 'sw-1', 'child_social_worker', $2, 'GET', '/r', '/p')",
+                at,
+                uuid.uuid4(),
+            )
+        for statement in ("DELETE FROM access_log", "UPDATE access_log SET reason = 'x'", "TRUNCATE access_log"):
+            with pytest.raises(Exception, match="permission denied|append-only"):
+                async with conn.transaction():
+                    await conn.execute(statement)
+        # The same function the run calls: rows before the cutoff go, and nothing else.
+        removed = await conn.fetchrow("SELECT * FROM access_log_expire($1)", datetime(2019, 1, 1, tzinfo=UTC))
+        assert (removed["past_policy"], removed["of_destroyed"]) == (1, 0)
+        assert await conn.fetchval("SELECT count(*) FROM access_log") == 1
+        # A cutoff past the policy's floor keeps the newest year of reads, whoever asks.
+        removed = await conn.fetchrow("SELECT * FROM access_log_expire($1)", datetime(2999, 1, 1, tzinfo=UTC))
+        assert (removed["past_policy"], removed["of_destroyed"]) == (0, 0)
+    async with owner_engine.connect() as owner:
+        with pytest.raises(Exception, match="append-only"):
+            await owner.execute(text("DELETE FROM access_log"))
+
+
 async def test_the_retention_command_lists_then_destroys_what_is_due(
     app: FastAPI, database_url: str, owner_engine: Any
 ) -> None:
-    """`carelog retention run` on the system clock: a household whose approval ended 11 years ago."""
+    """`carelog retention run` on the system clock: a household whose approval ended 11 years ago,
+    and a worker whose last record is 7 years old (the agency keeps staff records 6 years)."""
     gone = await ended_household(app, ended_at=datetime.now(UTC) - timedelta(days=11 * 366))
     kept = await ended_household(app, ended_at=datetime.now(UTC) - timedelta(days=365))
+    await trained_worker(app, "ssw-left", completed_on=(datetime.now(UTC) - timedelta(days=7 * 366)).date())
+    await trained_worker(app, "ssw-here", completed_on=(datetime.now(UTC) - timedelta(days=300)).date())
     await settle(app)
     env = {**os.environ, "CARELOG_DATABASE_URL": database_url}
     dry = await asyncio.to_thread(run_carelog, "retention", "run", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert f"due: household {gone}" in dry.stdout and str(kept) not in dry.stdout
+    assert "due: staff ssw-left" in dry.stdout and "ssw-here" not in dry.stdout
     assert await count(app, "retention.RecordDestroyed") == 0
     done = await asyncio.to_thread(run_carelog, "retention", "run", env=env)
     assert done.returncode == 0, done.stderr
-    assert f"destroyed: household {gone}" in done.stdout and "1 record(s) destroyed" in done.stderr
+    assert f"destroyed: household {gone}" in done.stdout
     async with owner_engine.connect() as conn:
         keys = dict((await conn.execute(text("SELECT subject, destroyed_under FROM subject_keys"))).all())
     assert keys[f"household:{gone}"] == "carer-approval-ended" and keys[f"household:{kept}"] is None
+    assert "destroyed: staff ssw-left" in done.stdout and "2 record(s) destroyed" in done.stderr
+    assert keys["staff:ssw-left"] == "staff-last-record" and keys["staff:ssw-here"] is None
+    assert await count(app, "retention.StaffRecordDestroyed") == 1

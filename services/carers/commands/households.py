@@ -235,7 +235,8 @@ def member_of(state: HouseholdState, member_id: uuid.UUID) -> MemberState:
 
 def dbs_clock(rec: Recorder, state: HouseholdState, member: MemberState) -> NewEvent:
     """The clock for a member's first enhanced DBS: due when they join as an adult, or turn 18."""
-    due = start_of(max(member.joined_on, adult_from(member.date_of_birth)))
+    born = member.date_of_birth
+    due = start_of(member.joined_on if born is None else max(member.joined_on, adult_from(born)))
     description = f"Enhanced DBS check for {member.name} before any placement"
     return clock(rec, state.household_id, Clock.DBS, due, due, description, member_id=member.member_id)
 

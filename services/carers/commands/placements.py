@@ -50,6 +50,9 @@ def decide_placement(
 ) -> list[NewEvent]:
     """The placement, with a training clock for each carer lacking a course the child's needs call
     for (the placement goes ahead; the gap is a deadline). Eligibility is `placement_refusal`."""
+    if child.date_of_birth is None:
+        refuse_if([Reason("record_destroyed", "The child's record was destroyed at the end of its retention.")])
+    assert child.date_of_birth is not None
     if child.date_of_birth > body.start_date:
         refuse_if([Reason("before_birth", "start_date is before the child's date of birth.")])
     now = rec.now()
@@ -133,6 +136,8 @@ def placement_refusal(
     or a child already placed elsewhere."""
     if state is None:
         raise Problem("not-found", "The household or child is no longer in the log.")
+    if child.date_of_birth is None:
+        raise Problem("state-conflict", "The child's record was destroyed at the end of its retention.")
     request = PlacementRequest(body.child_id, child.date_of_birth, body.start_date, body.placement_type)
     reasons = placement_eligibility(state, request, max(today, body.start_date)) + already_placed(elsewhere)
     if reasons:

@@ -60,7 +60,7 @@ async def allegation(conn: asyncpg.Connection, allegation_id: uuid.UUID) -> Alle
 
 # ---- a household -------------------------------------------------------------------------------
 class MemberView(MemberState):
-    age: int
+    age: int | None  # None: the date of birth was destroyed with the record
     adult: bool
     dbs: str  # clear | missing | concerns | expired
     dbs_expires_on: date | None
@@ -103,7 +103,7 @@ def member_view(member: MemberState, today: date) -> MemberView:
     dbs, expiry = dbs_status(member, today)
     return MemberView(
         **member.model_dump(),
-        age=age_on(member.date_of_birth, today),
+        age=age_on(member.date_of_birth, today) if member.date_of_birth is not None else None,
         adult=is_adult(member, today),
         dbs=dbs,
         dbs_expires_on=expiry,

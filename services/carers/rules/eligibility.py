@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.carers.rules.household import HouseholdState, MemberState
-from services.carers.rules.tables import STATUTORY, CheckKind, CheckResult, HouseholdStatus, PlacementType, age_on
+from services.carers.rules.tables import (
+    CheckKind,
+    CheckResult,
+    HouseholdStatus,
+    PlacementType,
+    adult_by_birth,
+    age_on,
+)
 from shared.refusals import Reason
 
 
@@ -37,7 +44,7 @@ def dbs_status(member: MemberState, on: date) -> tuple[str, date | None]:
 def is_adult(member: MemberState, on: date) -> bool:
     """An adult of the household on `on`: role does not decide (a child member who has turned 18 is
     an adult who needs checks), and one who has left the household is no longer one of its adults."""
-    return age_on(member.date_of_birth, on) >= STATUTORY.adult_age and (member.left_on is None or member.left_on > on)
+    return adult_by_birth(member.date_of_birth, on) and (member.left_on is None or member.left_on > on)
 
 
 def placement_eligibility(state: HouseholdState, request: PlacementRequest, on: date) -> list[Reason]:

@@ -32,7 +32,7 @@ from services.carers.rules.tables import (
     MemberRole,
     Terms,
     add_months_at,
-    age_on,
+    adult_by_birth,
 )
 from shared.contracts.base import Event, load
 from shared.contracts.carers import (
@@ -87,7 +87,7 @@ class MemberState(BaseModel):
     member_id: uuid.UUID
     name: str
     role: MemberRole
-    date_of_birth: date
+    date_of_birth: date | None  # None: the household's record was destroyed (crypto-shredding)
     joined_on: date
     checks: list[CheckState] = Field(default_factory=list)
     left_on: date | None = None  # left the household: no longer one of its adults from then
@@ -232,7 +232,7 @@ class HouseholdState(BaseModel):
             MemberChecks(
                 name=m.name,
                 role=m.role,
-                adult=age_on(m.date_of_birth, on) >= STATUTORY.adult_age,
+                adult=adult_by_birth(m.date_of_birth, on),
                 clear=clear_kinds([(c.kind, c.result) for c in m.checks]),
             )
             for m in self.members.values()

@@ -164,6 +164,12 @@ def age_on(date_of_birth: date, on: date) -> int:
     return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
 
 
+def adult_by_birth(date_of_birth: date | None, on: date) -> bool:
+    """18 or over on `on`; a date of birth destroyed with its record counts as an adult's (the
+    checks an adult needs are never skipped for want of a date)."""
+    return date_of_birth is None or age_on(date_of_birth, on) >= STATUTORY.adult_age
+
+
 def adult_from(date_of_birth: date) -> date:
     return add_years(date_of_birth, STATUTORY.adult_age)
 

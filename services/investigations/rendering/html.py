@@ -114,9 +114,10 @@ def child_page(export: ChildExport, viewer: str | None = None) -> str:
         k: sum(1 for x in export["entries"] if _mark(x["type"])[0] == k)
         for k in ("incident", "notification", "escalation")
     }
+    born = child.get("date_of_birth") or "(destroyed)"  # null once the record was destroyed
     parts = [
         f"<h1>{e(name)}</h1>",
-        f'<p class="meta">Born {e(str(child.get("date_of_birth", "")))} · {e(str(child.get("legal_status", "")))} · '
+        f'<p class="meta">Born {e(str(born))} · {e(str(child.get("legal_status", "")))} · '
         f"{e(str(child.get('placing_authority', '')))} · {counts['entries']} entries · "
         f"{marked['incident']} incidents · {marked['notification']} notifications · "
         f"{marked['escalation']} escalations · {counts['amendments']} amendments</p>",

@@ -36,7 +36,7 @@ CARER_ROLES = (MemberRole.APPLICANT, MemberRole.CARER)
 @dataclass
 class _Member:
     household_id: uuid.UUID
-    date_of_birth: date
+    date_of_birth: date | None  # None once the household's record is destroyed
     left_on: date | None = None
     declared: MemberDemographicsRecorded | None = None
 
@@ -66,7 +66,9 @@ class Carers:
         return [("carers", "approved_at_end", len(carers)), *_counted(carers, last)]
 
 
-def age_band(born: date, on: date) -> str:
+def age_band(born: date | None, on: date) -> str:
+    if born is None:
+        return NOT_RECORDED
     age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
     found = [band for band, youngest in AGE_BANDS if age >= youngest]
     return found[-1] if found else "under_18"
@@ -105,7 +107,7 @@ def _counted(carers: list[_Member], last: date) -> list[tuple[str, str, int]]:
         *_section("carers_by_sex", (*SEXES, NOT_RECORDED), Counter(map(_sex, carers))),
         *_section(
             "carers_by_age_band",
-            ("under_18", *(band for band, _ in AGE_BANDS)),
+            ("under_18", *(band for band, _ in AGE_BANDS), NOT_RECORDED),
             Counter(age_band(m.date_of_birth, last) for m in carers),
         ),
         *_section("carers_by_ethnic_group", (*groups, NOT_RECORDED), Counter(map(_group, ethnicity.elements()))),

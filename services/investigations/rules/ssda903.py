@@ -128,7 +128,9 @@ class Episode:
 
 def _follow(children: dict[uuid.UUID, _Child], payload: Event) -> None:
     if isinstance(payload, ChildRegistered):
-        children[payload.child_id] = _Child(payload.date_of_birth)
+        # A record destroyed under its retention rule has no date of birth left to return.
+        if payload.date_of_birth is not None:
+            children[payload.child_id] = _Child(payload.date_of_birth)
         return
     child = children.get(getattr(payload, "child_id", None))  # type: ignore[arg-type]
     if child is None:

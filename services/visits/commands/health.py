@@ -13,6 +13,7 @@ from services.visits.events import HealthCheckKind, HealthCheckRecorded, LookedA
 from services.visits.projections import ChildContext
 from shared.commanding import CommandContext
 from shared.eventstore import NewEvent, RecordedEvent
+from shared.problems import Problem
 from shared.recording import Recorder
 from shared.refusals import refuse_if
 from shared.types import Instant
@@ -31,6 +32,9 @@ def decide_health_check(
 ) -> list[NewEvent]:
     """The check, meeting the clocks it answers, and the clock of the next one."""
     refuse_if(rules.occurrence_refusals("occurred_at", body.occurred_at, rec.now()))
+    born = child.child.date_of_birth
+    if born is None:
+        raise Problem("state-conflict", "The child's record was destroyed at the end of its retention.")
     check = rec.event(
         HealthCheckRecorded(check_id=rec.new_id(), child_id=child_id, **body.model_dump()),
         occurred_at=body.occurred_at,
@@ -38,7 +42,7 @@ def decide_health_check(
         summary=f"{humanise(body.kind.value).capitalize()} by {body.by}",
     )
     answered = rules.clocks_met(child.open_clocks, rules.HEALTH_CLOCKS_MET[body.kind], body.occurred_at)
-    due = rules.next_health_check(body.kind, child.child.date_of_birth, body.occurred_at, rec.settings.visits)
+    due = rules.next_health_check(body.kind, born, body.occurred_at, rec.settings.visits)
     return (
         [check]
         + [met(rec, clock, body.occurred_at, check, child_id) for clock in answered]

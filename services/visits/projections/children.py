@@ -163,7 +163,7 @@ _INSERT_INCIDENT = text(
 class Child:
     child_id: uuid.UUID
     name: str
-    date_of_birth: date
+    date_of_birth: date | None  # None: destroyed with the record (crypto-shredding)
     legal_status: str
     placing_authority: str
     social_worker_id: str | None
@@ -259,7 +259,7 @@ class PlacementView(BaseModel):
 class ChildView(BaseModel):
     child_id: uuid.UUID
     name: str
-    date_of_birth: date
+    date_of_birth: date | None  # None: destroyed with the record (crypto-shredding)
     legal_status: str
     placing_authority: str
     social_worker_id: str | None

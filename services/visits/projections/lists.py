@@ -34,7 +34,7 @@ class ChildFilter:
 class ChildListItem(BaseModel):
     child_id: uuid.UUID
     name: str
-    date_of_birth: date
+    date_of_birth: date | None  # None: destroyed with the record
     legal_status: str
     placing_authority: str
     social_worker_id: str | None
