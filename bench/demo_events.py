@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,15 @@ def plan_events(story: Story) -> None:
     while day < story.end:
         story.at(daytime(rng, day), lambda: _answer_notifications(story))
         day += timedelta(days=7)
+
+
+def _later_path(template: str, ids: dict[str, str], child: Child | None = None) -> Callable[[str], Callable[[], str]]:
+    """`url(step)`: the path of a step on a record whose id is known only once it is recorded."""
+
+    def url(step: str) -> Callable[[], str]:
+        return lambda: template.format(id=ids.get("id", "none"), step=step, child=child.id if child else "")
+
+    return url
 
 
 def _stage(rng: random.Random) -> int:
@@ -96,7 +106,9 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         }
         story.at(interview + timedelta(hours=1), story.post(story.child_url(child, "contacts"), talk, required=False))
     if category in SERIOUS and rng.random() < 0.85:
-        visit_at = add_working_days_at(at, rng.choice((1, 1, 1, 2))) if rng.random() < 0.8 else add_working_days_at(at, 4)
+        visit_at = (
+            add_working_days_at(at, rng.choice((1, 1, 1, 2))) if rng.random() < 0.8 else add_working_days_at(at, 4)
+        )
         visit = {
             "occurred_at": iso(visit_at),
             "visitor_id": child.body["social_worker_id"],
@@ -111,7 +123,11 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         story.at(visit_at + timedelta(hours=2), story.post(story.child_url(child, "visits"), visit, required=False))
     if category in {*SERIOUS, "substance_misuse"} - {"overdose"} or category == "overdose":
         reviewed = add_working_days_at(at, rng.randint(1, 4) if rng.random() < 0.8 else 7)
-        risk = {**RISK, "assessed_by": child.body["social_worker_id"], "review_date": (reviewed + timedelta(days=90)).date().isoformat()}
+        risk = {
+            **RISK,
+            "assessed_by": child.body["social_worker_id"],
+            "review_date": (reviewed + timedelta(days=90)).date().isoformat(),
+        }
         story.at(reviewed, story.post(story.child_url(child, "risk-assessments"), risk, required=False))
     if category in ("seizure", "substance_misuse"):
         reviewed = add_working_days_at(at, rng.randint(1, 4) if rng.random() < 0.75 else 8)
@@ -147,30 +163,58 @@ def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int) ->
             ids["id"] = made["complaint_id"]
 
     story.at(received + timedelta(minutes=30), receive)
-    url = lambda step: lambda: f"/v1/complaints/{ids.get('id', 'none')}/{step}"  # noqa: E731
+    url = _later_path("/v1/complaints/{id}/{step}", ids)
     if rng.random() < 0.92:
-        ack = received + (timedelta(hours=rng.randint(2, 40)) if rng.random() < 0.85 else timedelta(hours=rng.randint(60, 90)))
-        story.at(ack, story.post(url("acknowledge"), {"acknowledged_at": iso(ack), "how": "letter to the child"}, required=False))
+        ack = received + (
+            timedelta(hours=rng.randint(2, 40)) if rng.random() < 0.85 else timedelta(hours=rng.randint(60, 90))
+        )
+        story.at(
+            ack,
+            story.post(url("acknowledge"), {"acknowledged_at": iso(ack), "how": "letter to the child"}, required=False),
+        )
     answered = add_working_days_at(received, rng.randint(4, 9) if rng.random() < 0.75 else rng.randint(11, 18))
     text, outcome = rng.choice(COMPLAINT_RESPONSES)
-    story.at(answered, story.post(url("respond"), {"responded_at": iso(answered), "response": text, "outcome": outcome}, required=False))
+    story.at(
+        answered,
+        story.post(
+            url("respond"), {"responded_at": iso(answered), "response": text, "outcome": outcome}, required=False
+        ),
+    )
     at = answered
     if stage >= 2:
         at = daytime(rng, at + timedelta(days=rng.randint(3, 10)))
-        story.at(at, story.post(url("escalate"), {"requested_at": iso(at), "reason": "Not satisfied with the answer."}, required=False))
+        story.at(
+            at,
+            story.post(
+                url("escalate"), {"requested_at": iso(at), "reason": "Not satisfied with the answer."}, required=False
+            ),
+        )
         at = add_working_days_at(at, rng.randint(15, 24) if rng.random() < 0.7 else 30)
-        body = {"responded_at": iso(at), "response": "Investigated independently; apology and new contact plan.", "outcome": "partly_upheld"}
+        body = {
+            "responded_at": iso(at),
+            "response": "Investigated independently; apology and new contact plan.",
+            "outcome": "partly_upheld",
+        }
         story.at(at, story.post(url("respond"), body, required=False))
     if stage >= 3:
         at = daytime(rng, at + timedelta(days=rng.randint(3, 8)))
-        story.at(at, story.post(url("escalate"), {"requested_at": iso(at), "reason": "Asked for a review panel."}, required=False))
+        story.at(
+            at,
+            story.post(
+                url("escalate"), {"requested_at": iso(at), "reason": "Asked for a review panel."}, required=False
+            ),
+        )
         at = add_working_days_at(at, rng.randint(15, 28))
         story.at(at, story.post(url("panel"), {"held_at": iso(at)}, required=False))
         at = add_working_days_at(at, rng.randint(2, 4))
         body = {"reported_at": iso(at), "recommendations": "Named worker for contact; monthly check-ins."}
         story.at(at, story.post(url("panel-report"), body, required=False))
         at = add_working_days_at(at, rng.randint(8, 14) if rng.random() < 0.5 else 20)
-        body = {"responded_at": iso(at), "response": "The agency accepts the panel's recommendations.", "outcome": "upheld"}
+        body = {
+            "responded_at": iso(at),
+            "response": "The agency accepts the panel's recommendations.",
+            "outcome": "upheld",
+        }
         story.at(at, story.post(url("respond"), body, required=False))
     closed = daytime(rng, at + timedelta(days=rng.randint(1, 6)))
     story.at(closed, story.post(url("close"), {"closed_at": iso(closed), "outcome": "resolved"}, required=False))
@@ -180,7 +224,9 @@ def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool
     """A concern acted on and answered within 2 working days (mostly); one that becomes a child
     protection enquiry, with its strategy discussion the next working day (once late)."""
     assert child.placed_at is not None
-    raised = daytime(rng, child.placed_at + timedelta(days=rng.randint(10, max(11, (story.end - child.placed_at).days - 10))))
+    raised = daytime(
+        rng, child.placed_at + timedelta(days=rng.randint(10, max(11, (story.end - child.placed_at).days - 10)))
+    )
     ids: dict[str, str] = {}
 
     async def raise_it() -> None:
@@ -195,18 +241,40 @@ def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool
             ids["id"] = made["concern_id"]
 
     story.at(raised + timedelta(minutes=20), raise_it)
-    url = lambda step: lambda: f"/v1/children/{child.id}/concerns/{ids.get('id', 'none')}/{step}"  # noqa: E731
+    url = _later_path("/v1/children/{child}/concerns/{id}/{step}", ids, child)
     acted = add_working_days_at(raised, 1 if rng.random() < 0.8 else 3)
-    story.at(acted, story.post(url("actions"), {"actioned_at": iso(acted), "action": "Spoke with the SSW and the carers."}, required=False))
+    story.at(
+        acted,
+        story.post(
+            url("actions"), {"actioned_at": iso(acted), "action": "Spoke with the SSW and the carers."}, required=False
+        ),
+    )
     if protection:
         escalated = acted + timedelta(hours=1)
-        body = {"escalated_at": iso(escalated), "to": "child_protection_enquiry", "reason": "Disclosure needs a section 47 enquiry."}
+        body = {
+            "escalated_at": iso(escalated),
+            "to": "child_protection_enquiry",
+            "reason": "Disclosure needs a section 47 enquiry.",
+        }
         story.at(escalated, story.post(url("escalate"), body, required=False))
         held = add_working_days_at(escalated, 3 if late else 1) - timedelta(hours=2)
-        story.at(held + timedelta(hours=1), story.post(url("strategy-discussion"), {"held_at": iso(held), "outcome": "Section 47 enquiry; safety plan."}, required=False))
+        story.at(
+            held + timedelta(hours=1),
+            story.post(
+                url("strategy-discussion"),
+                {"held_at": iso(held), "outcome": "Section 47 enquiry; safety plan."},
+                required=False,
+            ),
+        )
         return
-    resolved = add_working_days_at(raised, 2) - timedelta(hours=1) if rng.random() < 0.8 else add_working_days_at(raised, 4)
-    body2 = {"resolved_at": iso(resolved), "outcome": "Rooms rearranged; the child told what will happen.", "child_told": True}
+    resolved = (
+        add_working_days_at(raised, 2) - timedelta(hours=1) if rng.random() < 0.8 else add_working_days_at(raised, 4)
+    )
+    body2 = {
+        "resolved_at": iso(resolved),
+        "outcome": "Rooms rearranged; the child told what will happen.",
+        "child_told": True,
+    }
     story.at(resolved, story.post(url("outcome"), body2, required=False))
 
 
@@ -215,7 +283,12 @@ def _needs(story: Story, child: Child, rng: random.Random) -> None:
     assert child.placed_at is not None
     need = rng.choice(list(NEEDS))
     at = daytime(rng, child.placed_at + timedelta(days=rng.randint(2, 10)))
-    story.at(at, story.post(story.child_url(child, "needs"), {"needs": [need], "notes": "From the placing authority."}, required=False))
+    story.at(
+        at,
+        story.post(
+            story.child_url(child, "needs"), {"needs": [need], "notes": "From the placing authority."}, required=False
+        ),
+    )
     household = _household(story, child)
     trained = daytime(rng, at + timedelta(days=rng.randint(7, 25) if rng.random() < 0.8 else 40))
 
@@ -231,7 +304,9 @@ def _ending(story: Story, child: Child, rng: random.Random) -> None:
     """A planned ending; now and then its record incomplete at first, completed within 5 working days
     (or later)."""
     assert child.placed_at is not None
-    ended = daytime(rng, child.placed_at + timedelta(days=rng.randint(100, max(101, (story.end - child.placed_at).days - 10))))
+    ended = daytime(
+        rng, child.placed_at + timedelta(days=rng.randint(100, max(101, (story.end - child.placed_at).days - 10)))
+    )
     child.ended_at = ended
     complete = rng.random() < 0.6
     body: dict[str, Any] = {
@@ -257,7 +332,9 @@ def _allegation(story: Story, rng: random.Random, placed: list[Child], received:
     """An allegation against a carer: the LADO told within a working day (the second one late),
     confirmed in writing; the first ends unsubstantiated weeks later and the hold is lifted."""
     received = daytime(rng, received)
-    candidates = [c for c in placed if c.placed_at and c.placed_at < received and (c.ended_at is None or c.ended_at > received)]
+    candidates = [
+        c for c in placed if c.placed_at and c.placed_at < received and (c.ended_at is None or c.ended_at > received)
+    ]
     child = rng.choice(candidates)
     household = _household(story, child)
     ids: dict[str, str] = {}
@@ -279,9 +356,16 @@ def _allegation(story: Story, rng: random.Random, placed: list[Child], received:
                 story.agency.held_household = household.id
 
     story.at(received + timedelta(hours=1), receive)
-    url = lambda step: lambda: f"/v1/allegations/{ids.get('id', 'none')}/{step}"  # noqa: E731
+    url = _later_path("/v1/allegations/{id}/{step}", ids)
     referred = received + timedelta(hours=3) if finished else add_working_days_at(received, 2)
-    story.at(referred, story.post(url("lado-referral"), {"referred_at": iso(referred), "lado_name": "LADO, West Northamptonshire"}, required=False))
+    story.at(
+        referred,
+        story.post(
+            url("lado-referral"),
+            {"referred_at": iso(referred), "lado_name": "LADO, West Northamptonshire"},
+            required=False,
+        ),
+    )
     confirmed = add_working_days_at(referred, 2)
     story.at(confirmed, story.post(url("written-confirmation"), {"sent_at": iso(confirmed)}, required=False))
     if finished:

@@ -7,6 +7,7 @@ approval extended once and then made full."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -157,11 +158,18 @@ def _panel(story: Story, cases: list[Applicant], meets: datetime, rng: random.Ra
         if no:  # the applicant asks for the IRM within the 28 days
             asked = told + timedelta(days=rng.randint(10, 20))
             irm = {"route": "irm", "summary": "The applicants applied to the Independent Review Mechanism."}
-            story.at(asked, story.post(lambda a=a: f"/v1/households/{a.id}/determinations/representations", irm, required=False))
+            story.at(
+                asked,
+                story.post(_path(a, "determinations/representations"), irm, required=False),
+            )
         else:
             agreed = daytime(rng, told + timedelta(days=rng.randint(3, 10)))
             body = {"signed_on": agreed.date().isoformat()}
-            story.at(agreed, story.post(lambda a=a: f"/v1/households/{a.id}/agreement", body, required=False))
+            story.at(agreed, story.post(_path(a, "agreement"), body, required=False))
+
+
+def _path(a: Applicant, step: str) -> Callable[[], str]:
+    return lambda: f"/v1/households/{a.id}/{step}"
 
 
 _REASONS = {
@@ -219,7 +227,9 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         ids["member"] = added["member_id"]
         check = {"kind": "dbs_enhanced", "result": "clear", "checked_at": granted.date().isoformat()}
         await story.api.post(f"/v1/households/{household.id}/members/{ids['member']}/checks", check, required=False)
-        registered = await story.api.post("/v1/children", {**child.body, "looked_after_since": granted.date().isoformat()})
+        registered = await story.api.post(
+            "/v1/children", {**child.body, "looked_after_since": granted.date().isoformat()}
+        )
         assert registered is not None
         child.id = registered["child_id"]
         body = {"granted_at": iso(granted), "child_ids": [child.id], "relationship": "Grandmother"}
@@ -236,7 +246,10 @@ def _connected_person(story: Story, rng: random.Random) -> None:
     story.at(granted, grant)
     extended = granted + timedelta(weeks=15)
     extension = {"weeks": 6, "reason": "The Form F assessment needs the paediatric report, delayed by the hospital."}
-    story.at(extended, story.post(lambda: f"/v1/households/{household.id}/temporary-approval/extension", extension, required=False))
+    story.at(
+        extended,
+        story.post(lambda: f"/v1/households/{household.id}/temporary-approval/extension", extension, required=False),
+    )
     approved = daytime(rng, granted + timedelta(weeks=19))
     approval = {
         "decision": "approved",

@@ -163,7 +163,9 @@ class Story:
     def finish(self) -> None:
         self.agency.households = [h.id for h in self.households]
         self.agency.children = [c.id for c in self.children]
-        self.agency.placements = {c.id: self.households[c.household].id for c in self.children if c.placement_id}
+        self.agency.placements = {
+            c.id: self.households[c.household].id for c in self.children if c.placement_id and c.household is not None
+        }
 
     # ---- households --------------------------------------------------------------------------------
     def plan_household(self, household: Household) -> None:
@@ -224,7 +226,9 @@ class Story:
         """An annual review of approval, with the views of each child placed there."""
 
         async def action() -> None:
-            views = [{"child_id": c.id, "view": "Likes living here; wants to stay."} for c in self.placed_in(household, when)]
+            views = [
+                {"child_id": c.id, "view": "Likes living here; wants to stay."} for c in self.placed_in(household, when)
+            ]
             body = {
                 "occurred_at": iso(when),
                 "outcome": "continue",
@@ -329,7 +333,9 @@ class Story:
             if rng.random() > 0.1:
                 when = daytime(rng, at)
                 body = {"occurred_at": iso(when), "narrative": "Caseload and reflective supervision."}
-                self.at(when + timedelta(hours=1), self.post(f"/v1/workers/{worker}/supervisions", body, required=False))
+                self.at(
+                    when + timedelta(hours=1), self.post(f"/v1/workers/{worker}/supervisions", body, required=False)
+                )
             at += timedelta(days=rng.randint(25, 31))
 
     # ---- children ----------------------------------------------------------------------------------
@@ -376,15 +382,27 @@ class Story:
         """The initial health assessment (28 days), then yearly; a dental check within the year."""
         start = datetime.combine(since, time(12), tzinfo=UTC)
         due = 28 if rng.random() < 0.88 else 40
-        at = daytime(rng, max(start + timedelta(days=rng.randint(10, due - 4)), (child.placed_at or start) + timedelta(days=2)))
+        at = daytime(
+            rng, max(start + timedelta(days=rng.randint(10, due - 4)), (child.placed_at or start) + timedelta(days=2))
+        )
         kind = "initial_health_assessment"
         while at < self.end:
-            body = {"kind": kind, "occurred_at": iso(at), "by": "Dr Shah, looked-after children's nurse", "outcome": "Healthy; immunisations up to date."}
+            body = {
+                "kind": kind,
+                "occurred_at": iso(at),
+                "by": "Dr Shah, looked-after children's nurse",
+                "outcome": "Healthy; immunisations up to date.",
+            }
             self.at(at + timedelta(hours=2), self.post(self.child_url(child, "health-checks"), body, required=False))
             at = daytime(rng, at + timedelta(days=rng.randint(300, 350) if rng.random() < 0.9 else 390))
             kind = "review_health_assessment"
         dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if rng.random() < 0.85 else 380))
-        body = {"kind": "dental_check", "occurred_at": iso(dental), "by": "Smile Dental", "outcome": "No treatment needed."}
+        body = {
+            "kind": "dental_check",
+            "occurred_at": iso(dental),
+            "by": "Smile Dental",
+            "outcome": "No treatment needed.",
+        }
         self.at(dental + timedelta(hours=1), self.post(self.child_url(child, "health-checks"), body, required=False))
 
     def plan_reviews(self, child: Child, since: date, rng: random.Random) -> None:
@@ -395,7 +413,10 @@ class Story:
             held += timedelta(days=gap + (25 if rng.random() < 0.1 else 0))
             when = daytime(rng, held)
             body = {**LAC_REVIEW, "held_at": iso(when)}
-            self.at(when + timedelta(hours=3), self.post(self.child_url(child, "looked-after-reviews"), body, required=False))
+            self.at(
+                when + timedelta(hours=3),
+                self.post(self.child_url(child, "looked-after-reviews"), body, required=False),
+            )
 
     def plan_plans(self, child: Child, household: Household, rng: random.Random) -> None:
         """A care plan shared with the carers (acknowledged within 5 working days, mostly) and a risk
@@ -407,8 +428,12 @@ class Story:
             body = {"kind": "care", "summary": CARE_PLAN, "review_date": review.date().isoformat()}
             self.at(made, self.care_plan(child, household, body, made, rng))
             risk = {**RISK, "assessed_by": child.body["social_worker_id"], "review_date": review.date().isoformat()}
-            self.at(made + timedelta(hours=1), self.post(self.child_url(child, "risk-assessments"), risk, required=False))
-            made = daytime(rng, review - timedelta(days=rng.randint(1, 10)) if rng.random() < 0.9 else review + timedelta(days=9))
+            self.at(
+                made + timedelta(hours=1), self.post(self.child_url(child, "risk-assessments"), risk, required=False)
+            )
+            made = daytime(
+                rng, review - timedelta(days=rng.randint(1, 10)) if rng.random() < 0.9 else review + timedelta(days=9)
+            )
 
     def care_plan(
         self, child: Child, household: Household, body: dict[str, Any], made: datetime, rng: random.Random
@@ -424,7 +449,9 @@ class Story:
             await self.api.post(f"/v1/children/{child.id}/plans/{plan['plan_id']}/share", share, required=False)
             if ack_at is not None:
                 url = f"/v1/children/{child.id}/plans/{plan['plan_id']}/acknowledge"
-                ack = self.post(url, {"version": plan["plan_version"]}, required=False, headers=self.carer_headers(household.id))
+                ack = self.post(
+                    url, {"version": plan["plan_version"]}, required=False, headers=self.carer_headers(household.id)
+                )
                 self.at(ack_at, ack)
 
         return action
@@ -462,7 +489,9 @@ class Story:
                     "summary": "Checked in about school and contact arrangements; no new concerns.",
                     "worker_id": child.body["social_worker_id"],
                 }
-                self.at(contact + timedelta(minutes=30), self.post(self.child_url(child, "contacts"), talk, required=False))
+                self.at(
+                    contact + timedelta(minutes=30), self.post(self.child_url(child, "contacts"), talk, required=False)
+                )
             if rng.random() < 0.15:
                 words = {"occurred_at": iso(at), "words": rng.choice(VIEWS), "how": "spoken"}
                 self.at(written, self.post(self.child_url(child, "statements"), words, required=False))
