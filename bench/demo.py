@@ -27,7 +27,7 @@ import httpx
 from bench.demo_story import Story
 from shared.clock import ManualClock
 
-__all__ = ["DemoAgency", "DemoRefused", "Diary", "load_via_api", "run_demo", "settle_app"]
+__all__ = ["DemoAgency", "DemoRefused", "Diary", "load_via_api", "run_demo", "settle_app", "ticker"]
 
 
 @dataclass
@@ -151,6 +151,7 @@ async def load_via_api(
     children: int = 100,
     households: int = 40,
     progress: Callable[[str], None] | None = None,
+    latest: datetime | None = None,
 ) -> DemoAgency:
     """Record the agency's year ending on `until` (18:00 UTC) through the API as a registered manager
     (`headers`); a carer acknowledges plans with `carer_headers(household_id)`. `tick` raises the
@@ -158,6 +159,8 @@ async def load_via_api(
     agency = DemoAgency()
     api = Api(client, headers, agency, seed)
     end = datetime.combine(until, time(18, 0), tzinfo=UTC)
+    if latest is not None:  # a year ending today ends now: nothing is recorded in the future
+        end = min(end, latest)
     diary = Diary(clock, tick, end, daily_from=end - timedelta(days=400))
     story = Story(api, diary, random.Random(seed), end, children=children, households=households)
     story.carer_headers = carer_headers
@@ -183,6 +186,27 @@ async def settle_app(app: Any, rounds: int = 50) -> None:
             return
 
 
+def ticker(app: Any) -> Callable[[], Awaitable[None]]:
+    """The tick of `app`'s agency: its projectors and reactors brought up to date when something was
+    appended since they last ran, and the escalations due raised once an hour of its time at most
+    (as the server's clock worker would)."""
+    from services.notifications.workers import raise_due_escalations
+
+    settled = [-1]
+    raised = [app.state.clock.now()]
+
+    async def tick() -> None:
+        if (await app.state.store.head())[0] != settled[0]:
+            await settle_app(app)
+        if app.state.clock.now() - raised[0] >= timedelta(hours=1):
+            raised[0] = app.state.clock.now()
+            if await raise_due_escalations(app.state):
+                await settle_app(app)
+        settled[0] = (await app.state.store.head())[0]
+
+    return tick
+
+
 async def run_demo(
     settings: Any,
     app_url: str,
@@ -204,7 +228,6 @@ async def run_demo(
     import structlog
 
     from services.app import create_app
-    from services.notifications.workers import raise_due_escalations
     from shared.auth import Role, mint_token
     from shared.calendar import local_date
     from shared.clock import SystemClock
@@ -239,20 +262,7 @@ async def run_demo(
                 "Load it into an empty database, or pass --force."
             )
 
-        settled = [-1]
-        raised = [clock.now()]
-
-        async def tick() -> None:
-            # Projectors and reactors only when something was appended since they last ran; the
-            # escalations once an hour of the agency's time at most (as the server's clock would).
-            if (await app.state.store.head())[0] != settled[0]:
-                await settle_app(app)
-            if clock.now() - raised[0] >= timedelta(hours=1):
-                raised[0] = clock.now()
-                if await raise_due_escalations(app.state):
-                    await settle_app(app)
-            settled[0] = (await app.state.store.head())[0]
-
+        tick = ticker(app)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://carelog.demo", timeout=60) as client:
             agency = await load_via_api(
@@ -266,6 +276,7 @@ async def run_demo(
                 children=children,
                 households=households,
                 progress=progress,
+                latest=SystemClock().now(),
             )
             due = (await client.get("/v1/visits/due", headers=headers)).json()
         head = (await app.state.store.head())[0]

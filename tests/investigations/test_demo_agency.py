@@ -1,5 +1,5 @@
-"""The show of issue 8 on a synthetic agency loaded by the demo generator (small: 15 children,
-6 households, a year): each month's KPI report re-runs byte for byte; the export holds 100% of a
+"""The show of issue 8 on a synthetic agency loaded by the demo generator (small: 6 children,
+3 households, a year recorded day by day): each month's KPI report re-runs byte for byte; the export holds 100% of a
 child's events and its PDF renders; rebuilding every projection from 0 gives no difference from
 the live tables; and an as-of replay of a past instant reproduces the compliance state of then."""
 
@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from bench.generator import load_via_api
+from bench.demo import load_via_api, ticker
 from services.app import all_projectors
 from services.notifications.workers import raise_due_escalations
 from shared.auth import Role
@@ -55,7 +56,15 @@ async def test_demo_agency_reports_exports_rebuilds_and_replays(
     manager = auth(Role.REGISTERED_MANAGER, subject="demo-manager", ttl=timedelta(hours=8))
     now = fresh_app.state.clock.now()
     agency = await load_via_api(
-        fclient, manager, now, seed=11, children=15, households=6, settle=lambda: settle(fresh_app), concurrency=4
+        fclient,
+        manager,
+        now.date(),
+        clock=fresh_app.state.clock,
+        tick=ticker(fresh_app),
+        carer_headers=lambda h: auth(Role.CARER, households=[uuid.UUID(h)], ttl=timedelta(hours=8)),
+        seed=11,
+        children=6,
+        households=3,
     )
     await raise_due_escalations(fresh_app.state)
     await settle(fresh_app)

@@ -137,5 +137,7 @@ async def test_the_demo_year_is_recorded_on_its_days_the_same_twice_with_every_c
     clocks = _clocks(first, await _payloads(fresh_database_url))
     covered = set(CLOCK_KPI) - NOT_COVERED
     never = sorted(k for k in covered if not clocks.get(k, Counter())["met"])
-    missed = sorted(k for k in covered if not (clocks.get(k, Counter())["escalated"] or clocks.get(k, Counter())["late"]))
+    missed = sorted(
+        k for k in covered if not (clocks.get(k, Counter())["escalated"] or clocks.get(k, Counter())["late"])
+    )
     assert never == [] and missed == [], (never, missed)
