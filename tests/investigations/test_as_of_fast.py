@@ -88,7 +88,8 @@ async def test_compliance_as_of_is_the_full_as_of_replay_for_12_instants(
     async with fresh_app.state.engine.connect() as conn:
         first, last = (await conn.execute(text("SELECT min(recorded_at), max(recorded_at) FROM events"))).one()
         children = [r[0] for r in await conn.execute(text("SELECT child_id FROM visits_children ORDER BY child_id"))]
-    assert last - first > timedelta(hours=1) and len(children) == len(agency.children) + 1  # and the connected person's grandson
+    # The demo's children and the connected person's grandson.
+    assert last - first > timedelta(hours=1) and len(children) == len(agency.children) + 1
     instants = [first + (last - first) * (k + 1) / (DATES + 1) for k in range(DATES)]
     projectors = vpj.projectors(fresh_app.state.settings)
 
