@@ -255,6 +255,10 @@ async def run_demo(
         return {"Authorization": f"Bearer {carer}"}
 
     async with app.router.lifespan_context(app):
+        # The projectors and reactors run only at the diary's ticks, not also in the background
+        # whenever the log grows: the reactions then land in the same order on every load.
+        for runner in app.state.runners.values():
+            await runner.stop()
         held = (await app.state.store.head())[0]
         if held and not force:
             raise DemoRefused(

@@ -47,6 +47,7 @@ def plan_events(story: Story) -> None:
     _allegation(story, rng, placed, story.start + timedelta(days=rng.randint(120, 200)), finished=True)
     _allegation(story, rng, placed, story.end - timedelta(days=9), finished=False)
     _today(story, rng, placed)
+    _showcase(story, sorted(placed, key=lambda c: c.placed_at or story.end), rng)
     day = story.start + timedelta(days=6)
     while day < story.end:
         story.at(daytime(rng, day), lambda: _answer_notifications(story))
@@ -106,21 +107,7 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         }
         story.at(interview + timedelta(hours=1), story.post(story.child_url(child, "contacts"), talk, required=False))
     if category in SERIOUS and rng.random() < 0.85:
-        visit_at = (
-            add_working_days_at(at, rng.choice((1, 1, 1, 2))) if rng.random() < 0.8 else add_working_days_at(at, 4)
-        )
-        visit = {
-            "occurred_at": iso(visit_at),
-            "visitor_id": child.body["social_worker_id"],
-            "visitor_role": "child_social_worker",
-            "kind": "other",
-            "child_seen": True,
-            "seen_alone": True,
-            "bedroom_seen": True,
-            "child_views": "Talked about what happened and what would help next time.",
-            "narrative": f"Visit after the {category.replace('_', ' ')}; safety plan agreed with the carer.",
-        }
-        story.at(visit_at + timedelta(hours=2), story.post(story.child_url(child, "visits"), visit, required=False))
+        follow_up_visit(story, child, at, f"the {category.replace('_', ' ')}", rng)
     if category in {*SERIOUS, "substance_misuse"} - {"overdose"} or category == "overdose":
         reviewed = add_working_days_at(at, rng.randint(1, 4) if rng.random() < 0.8 else 7)
         risk = {
@@ -133,6 +120,36 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         reviewed = add_working_days_at(at, rng.randint(1, 4) if rng.random() < 0.75 else 8)
         plan = {**HEALTH_PLAN, "review_date": (reviewed + timedelta(days=120)).date().isoformat()}
         story.at(reviewed + timedelta(hours=1), story.post(story.child_url(child, "plans"), plan, required=False))
+
+
+def follow_up_visit(story: Story, child: Child, after: datetime, what: str, rng: random.Random) -> None:
+    """The child's social worker sees the child after `what`: mostly within 2 working days."""
+    visit_at = add_working_days_at(after, rng.choice((1, 1, 1, 2)) if rng.random() < 0.8 else 4)
+    visit = {
+        "occurred_at": iso(visit_at),
+        "visitor_id": child.body["social_worker_id"],
+        "visitor_role": "child_social_worker",
+        "kind": "other",
+        "child_seen": True,
+        "seen_alone": True,
+        "bedroom_seen": True,
+        "child_views": "Talked about what happened and what would help next time.",
+        "narrative": f"Visit after {what}; safety plan agreed with the carer.",
+    }
+    story.at(visit_at + timedelta(hours=2), story.post(story.child_url(child, "visits"), visit, required=False))
+
+
+def _showcase(story: Story, placed: list[Child], rng: random.Random) -> None:
+    """Whatever the size, the incidents whose clocks a manager should see both ways: two missing
+    episodes (a return home interview in time, one late), a seizure and substance misuse (the health
+    plan reviewed in time, then late), self-harm (the risk assessment reviewed in time)."""
+    first, second = placed[0], placed[min(1, len(placed) - 1)]
+    for child, days, category in ((first, 40, "missing"), (second, 70, "seizure"), (first, 120, "self_harm")):
+        assert child.placed_at is not None
+        _incident(story, child, daytime(rng, child.placed_at + timedelta(days=days)), category, random.Random(1))
+    for child, days, category in ((second, 150, "missing"), (first, 190, "substance_misuse")):
+        assert child.placed_at is not None
+        _incident(story, child, daytime(rng, child.placed_at + timedelta(days=days)), category, random.Random(5))
 
 
 _OTHER = {
@@ -151,10 +168,14 @@ def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int) ->
     ids: dict[str, str] = {}
     household = _household(story, child)
 
+    made_by = rng.choice(["child", "parent", "carer", "other"])
+    if made_by == "child":
+        follow_up_visit(story, child, received, "the child's complaint", rng)
+
     async def receive() -> None:
         body = {
             "received_at": iso(received),
-            "made_by": rng.choice(["child", "parent", "carer", "other"]),
+            "made_by": made_by,
             "about_household_id": household.id,
             "summary": rng.choice(COMPLAINTS),
         }
@@ -257,6 +278,7 @@ def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool
             "reason": "Disclosure needs a section 47 enquiry.",
         }
         story.at(escalated, story.post(url("escalate"), body, required=False))
+        follow_up_visit(story, child, escalated, "the child protection enquiry began", rng)
         held = add_working_days_at(escalated, 3 if late else 1) - timedelta(hours=2)
         story.at(
             held + timedelta(hours=1),
@@ -356,6 +378,9 @@ def _allegation(story: Story, rng: random.Random, placed: list[Child], received:
                 story.agency.held_household = household.id
 
     story.at(received + timedelta(hours=1), receive)
+    for placed_child in household.children:
+        if placed_child.placed_at and placed_child.placed_at < received and placed_child.ended_at is None:
+            follow_up_visit(story, placed_child, received + timedelta(hours=1), "the allegation", rng)
     url = _later_path("/v1/allegations/{id}/{step}", ids)
     referred = received + timedelta(hours=3) if finished else add_working_days_at(received, 2)
     story.at(

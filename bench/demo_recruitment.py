@@ -163,9 +163,23 @@ def _panel(story: Story, cases: list[Applicant], meets: datetime, rng: random.Ra
                 story.post(_path(a, "determinations/representations"), irm, required=False),
             )
         else:
+            _supervised(story, a, decided, rng)
             agreed = daytime(rng, told + timedelta(days=rng.randint(3, 10)))
             body = {"signed_on": agreed.date().isoformat()}
             story.at(agreed, story.post(_path(a, "agreement"), body, required=False))
+
+
+def _supervised(story: Story, a: Applicant, approved: datetime, rng: random.Random) -> None:
+    """Newly approved carers: supervised monthly by their SSW from approval."""
+    at = approved + timedelta(days=rng.randint(14, 28))
+    while at < story.end:
+        when = daytime(rng, at)
+        body = {
+            "occurred_at": iso(when),
+            "narrative": "Supervision of newly approved carers: preparing for a first child.",
+        }
+        story.at(when, story.post(_path(a, "supervisions"), body, required=False))
+        at += timedelta(days=rng.randint(26, 31))
 
 
 def _path(a: Applicant, step: str) -> Callable[[], str]:
@@ -244,6 +258,12 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         await story.api.post("/v1/placements", place, required=False)
 
     story.at(granted, grant)
+    household.children.append(child)
+    at = granted + timedelta(days=rng.randint(3, 6))
+    while at < story.end:  # supervised monthly, the grandson seen each time
+        when = daytime(rng, at)
+        story.at(when, story.supervision(household, when, False, rng))
+        at += timedelta(days=rng.randint(26, 31))
     extended = granted + timedelta(weeks=15)
     extension = {"weeks": 6, "reason": "The Form F assessment needs the paediatric report, delayed by the hospital."}
     story.at(

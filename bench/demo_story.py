@@ -210,16 +210,18 @@ class Story:
         if renewed > self.start:
             when = daytime(rng, renewed)
             self.at(when, lambda: self.dbs_checks(household, when, rng))
-        self.plan_training(household, rng)
         # Annual reviews: the first to panel; one household in eight reviewed late.
         late = rng.random() < 0.15
         review = approved + timedelta(days=335 + (45 if late else 0))
         first = True
-        while review < self.end:
+        reviews = []
+        while review < self.end + timedelta(days=60):
             held = daytime(rng, review)
+            reviews.append(held)
             self.at(held + timedelta(hours=2), self.review(household, held, first))
             review += timedelta(days=rng.randint(330, 360))
             first = False
+        self.plan_training(household, rng, reviews)
         self.plan_supervisions(household, rng)
 
     def review(self, household: Household, when: datetime, to_panel: bool) -> Callable[[], Awaitable[None]]:
@@ -253,14 +255,14 @@ class Story:
                 },
             )
 
-    def plan_training(self, household: Household, rng: random.Random) -> None:
-        """TSD standards in the first year, safeguarding renewed every 3 years; some late."""
+    def plan_training(self, household: Household, rng: random.Random, reviews: list[datetime]) -> None:
+        """TSD standards in the first year, safeguarding before each review; some late."""
         approved = household.approved_at
         courses = [("tsd_standards", approved + timedelta(days=rng.randint(200, 330) if rng.random() < 0.85 else 400))]
-        done = approved - timedelta(days=30)
-        while done < self.end:
-            courses.append(("safeguarding", done))
-            done += timedelta(days=365 * 3 - (rng.randint(10, 40) if rng.random() < 0.8 else -20))
+        # Safeguarding is due before each annual review: mostly weeks before, now and then after it.
+        for review in reviews:
+            gap = timedelta(days=-rng.randint(10, 60) if rng.random() < 0.85 else rng.randint(5, 20))
+            courses.append(("safeguarding", review + gap))
         for course, when in courses:
             on = daytime(rng, when)
             body = {"course": course, "completed_on": on.date().isoformat()}
@@ -278,6 +280,9 @@ class Story:
         visit within days of each child's placement; every placed child seen, mostly alone."""
         at = max(household.approved_at + timedelta(days=20), self.start - timedelta(days=rng.randint(5, 30)))
         unannounced_month = rng.randint(0, 11) if rng.random() < 0.85 else -1
+        before = daytime(rng, self.start - timedelta(days=rng.randint(40, 300)))
+        if before > household.approved_at + timedelta(days=30):  # last year's unannounced visit
+            self.at(before, self.supervision(household, before, True, rng))
         month = 0
         while at < self.end:
             if rng.random() > 0.08:
@@ -394,16 +399,22 @@ class Story:
                 "outcome": "Healthy; immunisations up to date.",
             }
             self.at(at + timedelta(hours=2), self.post(self.child_url(child, "health-checks"), body, required=False))
-            at = daytime(rng, at + timedelta(days=rng.randint(300, 350) if rng.random() < 0.9 else 390))
+            # Reviewed every 6 months under five, every 12 from five (now and then a few weeks late).
+            days = 165 if self.end.year - int(child.body["date_of_birth"][:4]) < 5 else 345
+            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if rng.random() < 0.9 else days + 20))
             kind = "review_health_assessment"
         dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if rng.random() < 0.85 else 380))
-        body = {
-            "kind": "dental_check",
-            "occurred_at": iso(dental),
-            "by": "Smile Dental",
-            "outcome": "No treatment needed.",
-        }
-        self.at(dental + timedelta(hours=1), self.post(self.child_url(child, "health-checks"), body, required=False))
+        while dental < self.end:
+            body = {
+                "kind": "dental_check",
+                "occurred_at": iso(dental),
+                "by": "Smile Dental",
+                "outcome": "No treatment.",
+            }
+            self.at(
+                dental + timedelta(hours=1), self.post(self.child_url(child, "health-checks"), body, required=False)
+            )
+            dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if rng.random() < 0.9 else 385))
 
     def plan_reviews(self, child: Child, since: date, rng: random.Random) -> None:
         """Looked-after reviews: within 20 working days, then 3 months, then every 6; some late."""
@@ -438,8 +449,9 @@ class Story:
     def care_plan(
         self, child: Child, household: Household, body: dict[str, Any], made: datetime, rng: random.Random
     ) -> Callable[[], Awaitable[None]]:
-        acknowledged = rng.random() < 0.88
-        ack_at = add_working_days_at(made, rng.randint(1, 4)) if acknowledged else None
+        roll = rng.random()
+        days = rng.randint(1, 4) if roll < 0.88 else rng.randint(7, 10)
+        ack_at = add_working_days_at(made, days) if roll < 0.97 else None  # a few never acknowledged
 
         async def action() -> None:
             plan = await self.api.post(f"/v1/children/{child.id}/plans", body, required=False)
