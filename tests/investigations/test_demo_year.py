@@ -80,7 +80,7 @@ def _clocks(rows: list[tuple[Any, ...]], events: dict[str, dict[str, Any]]) -> d
     """Per clock kind: how many were set, met on time, met late and escalated."""
     found: dict[str, Counter[str]] = {}
     for event_id, kind_of_event, *_ in rows:
-        data = events[event_id]
+        data = events.get(event_id, {})
         if kind_of_event == "DeadlineSet":
             found.setdefault(data["kind"], Counter())["set"] += 1
         elif kind_of_event == "DeadlineMet":
