@@ -90,7 +90,10 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         "police_called": category == "police_called",
     }
     url = story.child_url(child, "incidents")
-    story.at(story.later(at, late=rng.random() < 0.08, rng=rng), story.post(url, body, required=False))
+    written = story.later(at, late=rng.random() < 0.08, rng=rng)
+    story.at(written, story.post(url, body, required=False))
+    # The recipients of any Schedule 7 notification it raised answer within hours (most of them).
+    story.at(written + timedelta(hours=3), lambda: _answer_notifications(story, child))
     if not follow:
         return
     if category == "missing":
@@ -150,6 +153,8 @@ def _showcase(story: Story, placed: list[Child], rng: random.Random) -> None:
     for child, days, category in ((second, 150, "missing"), (first, 190, "substance_misuse")):
         assert child.placed_at is not None
         _incident(story, child, daytime(rng, child.placed_at + timedelta(days=days)), category, random.Random(5))
+    _complaint(story, first, random.Random(3), stage=1, timely=True)
+    _complaint(story, second, random.Random(4), stage=3, timely=True)
 
 
 _OTHER = {
@@ -158,7 +163,7 @@ _OTHER = {
 }
 
 
-def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int) -> None:
+def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int, timely: bool = False) -> None:
     """Acknowledged (48 hours), answered (10 working days), some taken to stage 2 or 3; mostly in time."""
     assert child.placed_at is not None
     latest = (story.end - child.placed_at).days - 5
@@ -185,15 +190,19 @@ def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int) ->
 
     story.at(received + timedelta(minutes=30), receive)
     url = _later_path("/v1/complaints/{id}/{step}", ids)
-    if rng.random() < 0.92:
+    if timely or rng.random() < 0.92:
         ack = received + (
-            timedelta(hours=rng.randint(2, 40)) if rng.random() < 0.85 else timedelta(hours=rng.randint(60, 90))
+            timedelta(hours=rng.randint(2, 40))
+            if timely or rng.random() < 0.85
+            else timedelta(hours=rng.randint(60, 90))
         )
         story.at(
             ack,
             story.post(url("acknowledge"), {"acknowledged_at": iso(ack), "how": "letter to the child"}, required=False),
         )
-    answered = add_working_days_at(received, rng.randint(4, 9) if rng.random() < 0.75 else rng.randint(11, 18))
+    answered = add_working_days_at(
+        received, rng.randint(4, 9) if timely or rng.random() < 0.75 else rng.randint(11, 18)
+    )
     text, outcome = rng.choice(COMPLAINT_RESPONSES)
     story.at(
         answered,
@@ -428,13 +437,13 @@ def _today(story: Story, rng: random.Random, placed: list[Child]) -> None:
     story.at(received + timedelta(minutes=30), complain)
 
 
-async def _answer_notifications(story: Story) -> None:
-    """Once a week, the recipients' answers to Schedule 7 notifications come in: each recipient
-    answers (one in six never does)."""
-    found = await story.api.get("/v1/notifications", limit=1000)
+async def _answer_notifications(story: Story, child: Child | None = None) -> None:
+    """The recipients' answers to Schedule 7 notifications (about `child`, or all of them, as the
+    weekly sweep): one answer in six comes only with the weekly sweep, late."""
+    found = await story.api.get("/v1/notifications", limit=1000, **({"child_id": child.id} if child else {}))
     for note in found.get("notifications", []):
         for recipient in note.get("recipients", []):
-            if zlib.crc32(f"{note['notification_id']}|{recipient}".encode()) % 6 == 0:
+            if child is not None and zlib.crc32(f"{note['notification_id']}|{recipient}".encode()) % 6 == 0:
                 continue
             key = f"{note['notification_id']}|{recipient}"
             if key in story.answered:
