@@ -141,7 +141,9 @@ class Story:
             placed = rng.random() < 0.85 and slots
             if placed:
                 household = slots.pop()
-                placed_at = daytime(rng, max(household.approved_at, self.start) + timedelta(days=rng.randint(-60, 300)))
+                # Some placed before the year began; none before the household's approval.
+                offset = timedelta(days=rng.randint(-60, 300))
+                placed_at = daytime(rng, max(household.approved_at + timedelta(days=5), self.start + offset))
                 child = Child(c, body, placed_at, household.key, rng.random() < 0.4)
                 household.children.append(child)
             else:
