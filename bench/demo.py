@@ -109,6 +109,8 @@ class Diary:
     async def run(self, month_done: Callable[[str], None] | None = None) -> None:
         day: date | None = None
         month = ""
+        if self._tasks:  # the agency's clock starts at its first record (into an empty log)
+            self.clock.set(self._tasks[0][0])
         while self._tasks:
             when, _, action = heapq.heappop(self._tasks)
             day, month = await self._days_until(day, month, when, month_done)
