@@ -382,13 +382,18 @@ def token(
 def demo(
     children: Annotated[int, typer.Option(help="Children in the agency")] = 100,
     households: Annotated[int, typer.Option(help="Fostering households")] = 40,
-    seed: Annotated[int, typer.Option(help="Same seed, same agency")] = 7,
+    seed: Annotated[int, typer.Option(help="Same seed and --until, same log")] = 7,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="The last day of the demo's year (default: today)")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Load even into a log that already holds records")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Load a small, realistic agency (a year of history ending now) through the real API, into
-    an empty log (--force to mix it into one that is not); each phase is reported as it ends."""
-    from bench.generator import DemoRefused, run_demo
+    """Load a small, realistic agency through the real API, each record made on its day (a year
+    ending on --until), into an empty log (--force to mix it into one that is not); each month is
+    reported as it is recorded."""
+    from bench.demo import DemoRefused, run_demo
+    from shared.calendar import local_date
 
     settings = get_settings()
     if settings.is_production:
@@ -407,6 +412,7 @@ def demo(
                     seed=seed,
                     children=children,
                     households=households,
+                    until=until.date() if until else local_date(SystemClock().now()),
                     force=force,
                     progress=progress,
                 )

@@ -109,11 +109,11 @@ def test_the_registry_holds_every_service_s_events() -> None:
 
 
 async def test_every_event_of_a_demo_log_loads_into_its_class(app_url: str, database_url: str) -> None:
-    from bench.generator import run_demo
+    from bench.demo import run_demo
     from shared.db import create_engine
     from shared.eventstore.reader import EventFilter, LogReader
 
-    await run_demo(test_settings(), app_url, children=12, households=5)
+    await run_demo(test_settings(), app_url, children=4, households=2)
     engine = create_engine(database_url, pool_size=1)
     kinds = set()
     try:

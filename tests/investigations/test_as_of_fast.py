@@ -5,6 +5,7 @@ position 0 as of that instant (the full as-of replay, into a schema of its own).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from bench.generator import load_via_api
+from bench.demo import load_via_api, ticker
 from services.visits import projections as vpj
 from shared.auth import Role
 from shared.db import create_engine
@@ -71,15 +72,25 @@ async def test_compliance_as_of_is_the_full_as_of_replay_for_12_instants(
     manager = auth(Role.REGISTERED_MANAGER, subject="demo-manager", ttl=timedelta(days=30))
     now = fresh_app.state.clock.now()
     agency = await load_via_api(
-        moving_client, manager, now, seed=11, children=15, households=6, settle=lambda: settle(fresh_app), concurrency=4
+        moving_client,
+        manager,
+        now.date(),
+        clock=fresh_app.state.clock,
+        tick=ticker(fresh_app),
+        carer_headers=lambda h: auth(Role.CARER, households=[uuid.UUID(h)], ttl=timedelta(days=30)),
+        seed=11,
+        children=6,
+        households=3,
     )
     await settle(fresh_app)
-    assert not [f for f in agency.failures if "500" in f]
+    assert not [f for f in agency.failures if " -> 500" in f]  # no server error (refusals are the story's)
     store = fresh_app.state.store
     async with fresh_app.state.engine.connect() as conn:
         first, last = (await conn.execute(text("SELECT min(recorded_at), max(recorded_at) FROM events"))).one()
         children = [r[0] for r in await conn.execute(text("SELECT child_id FROM visits_children ORDER BY child_id"))]
-    assert last - first > timedelta(hours=1) and len(children) == 15
+    # The demo's children and the connected person's grandson.
+    assert last - first > timedelta(hours=1) and len(children) == len(agency.children) + 1
+    first = max(first, last - timedelta(days=365))  # the demo's year, not the households' earlier years
     instants = [first + (last - first) * (k + 1) / (DATES + 1) for k in range(DATES)]
     projectors = vpj.projectors(fresh_app.state.settings)
 

@@ -20,7 +20,7 @@ def test_demo_then_serve_shows_overdue_visits_within_seconds(tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     data_dir = tmp_path / "agency"
     loaded = subprocess.run(
-        [*CARELOG, "demo", "--children", "12", "--households", "5", "--data-dir", str(data_dir)],
+        [*CARELOG, "demo", "--children", "4", "--households", "2", "--data-dir", str(data_dir)],
         env=env,
         capture_output=True,
         text=True,

@@ -105,11 +105,13 @@ async def attempted(
 _DUE = (
     "SELECT deadline_id, set_event_id, kind, subject, child_ids, household_id, due_at, escalate_to, description, "
     "source FROM notifications_deadlines WHERE status = 'open' AND escalation_id IS NULL AND due_at < $1 "
-    "ORDER BY due_at LIMIT $2"
+    "ORDER BY due_at, deadline_id LIMIT $2"
 )
 
 
 async def due_deadlines(conn: Any, now: datetime, limit: int) -> list[OpenDeadline]:
-    """Open, unescalated deadlines due before `now`, the most overdue first (a driver connection)."""
+    """Open, unescalated deadlines due before `now`, the most overdue first (ties by id, so the same
+    log escalates in the same order: the demo is the same twice).
+    A driver connection."""
     rows = await conn.fetch(_DUE, now, limit)
     return [OpenDeadline(**{**dict(r), "child_ids": tuple(r["child_ids"] or ())}) for r in rows]
