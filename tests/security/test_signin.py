@@ -31,6 +31,7 @@ from shared.signin import (
     verify_id_token,
 )
 from tests.conftest import AuthHeaders, test_settings
+from tests.foundation.test_configuration import GOOD_KEK
 
 ISSUER = "https://id.agency.example"
 SIGNIN: dict[str, Any] = {
@@ -235,7 +236,14 @@ def test_a_session_a_browser_would_drop_is_refused_at_sign_in(settings: Settings
 def test_production_signs_in_only_over_https_with_a_secret_of_its_own(
     overrides: dict[str, Any], fault: str | None
 ) -> None:
-    values = {**Settings().model_dump(), **SIGNIN, "jwt_secret": "j" * 40, **overrides, "env": "production"}
+    values = {
+        **Settings().model_dump(),
+        **SIGNIN,
+        "jwt_secret": "j" * 40,
+        "key_encryption_key": GOOD_KEK,  # production's own (the published one is refused)
+        **overrides,
+        "env": "production",
+    }
     production = Settings.model_construct(**values)  # built unchecked, then asked what is unsafe
     faults = production.faults()
     assert (faults == []) if fault is None else any(fault in f for f in faults), faults
