@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,6 +55,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def full_size(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--full"))
+
+
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    """A data directory for an embedded PostgreSQL of the test's own, outside pytest's tmp_path.
+
+    Run as root, the embedded server runs as the `pgserver` user and opens up every folder above
+    its data (g+rx, o+rx); pytest sets its temporary root back to 0700 whenever a process (another
+    pytest-xdist worker) first asks for tmp_path, which would lock that user out mid-test."""
+    with tempfile.TemporaryDirectory(prefix="carelog-embedded-") as folder:
+        yield Path(folder) / "data"
 
 
 @pytest.fixture(scope="session")

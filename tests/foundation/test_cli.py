@@ -64,11 +64,11 @@ def json_lines(output: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.embedded_postgres
-def test_serve_with_no_database_url_runs_an_embedded_postgres_and_reuses_it(tmp_path: Path) -> None:
+def test_serve_with_no_database_url_runs_an_embedded_postgres_and_reuses_it(embedded_data_dir: Path) -> None:
     """Every line the process writes is one JSON object, uvicorn's, alembic's and the embedded
     server's included; the server's chatter only at debug; /openapi.json logged by its route."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
-    data_dir = tmp_path / "data"
+    data_dir = embedded_data_dir
     logs: list[list[dict[str, Any]]] = []
     for level in ("debug", "info"):  # the second start reuses the data directory
         port = free_port()

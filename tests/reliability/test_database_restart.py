@@ -59,9 +59,11 @@ def _socket_dir(pgdata: Path) -> str:
     return (pgdata / "postmaster.pid").read_text().splitlines()[4].strip()
 
 
-async def test_postgres_stopped_immediately_under_load(tmp_path: Path, full_size: bool) -> None:
+async def test_postgres_stopped_immediately_under_load(
+    tmp_path: Path, embedded_data_dir: Path, full_size: bool
+) -> None:
     outages = 5 if full_size else 2
-    data_dir = tmp_path / "data"
+    data_dir = embedded_data_dir
     env = base_env(CARELOG_DATA_DIR=str(data_dir))  # no CARELOG_DATABASE_URL: the embedded server
     server = Server(workdir=tmp_path / "server", env=env, args=("--data-dir", str(data_dir)))
     pgdata = data_dir / "pgdata"

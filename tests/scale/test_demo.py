@@ -16,9 +16,9 @@ from tests.foundation.test_cli import CARELOG, free_port, wait_ready
 
 
 @pytest.mark.embedded_postgres
-def test_demo_then_serve_shows_overdue_visits_within_seconds(tmp_path: Path) -> None:
+def test_demo_then_serve_shows_overdue_visits_within_seconds(embedded_data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
-    data_dir = tmp_path / "agency"
+    data_dir = embedded_data_dir
     loaded = subprocess.run(
         [*CARELOG, "demo", "--children", "4", "--households", "2", "--data-dir", str(data_dir)],
         env=env,
