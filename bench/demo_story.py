@@ -42,6 +42,7 @@ HOME_POSTCODE = "NN1 1DE"
 POSTCODES = ("NN4 8EH", "NN3 6RW")
 SOCIAL_WORKERS = [f"sw-{n}" for n in range(1, 13)]
 SUPERVISING_WORKERS = [f"ssw-{n}" for n in range(1, 7)]
+HOUSING = "the council's housing decision"
 
 
 def iso(value: datetime) -> str:
@@ -91,7 +92,10 @@ class Story:
         self.households: list[Household] = []
         self.children: list[Child] = []
         self.carer_headers: Callable[[str], dict[str, str]] = lambda _household: api.headers
+        # A worker with no part in a child's care (an allegation they report goes to triage).
+        self.outside_worker_headers: Callable[[], dict[str, str]] = lambda: api.headers
         self.answered: set[str] = set()  # Schedule 7 notifications answered, by notification and recipient
+        self.pending: set[int] = set()  # households with incidents or concerns for their supervisions
 
     # ---- helpers ---------------------------------------------------------------------------------
     def at(self, when: datetime, action: Callable[[], Awaitable[None]]) -> None:
@@ -153,6 +157,7 @@ class Story:
             else:
                 child = Child(c, body, None, None, False)
             self.children.append(child)
+        from bench.demo_clocks import plan_clocks
         from bench.demo_events import plan_events
         from bench.demo_recruitment import plan_recruitment
 
@@ -165,6 +170,7 @@ class Story:
         for worker in sorted(workers):
             self.plan_worker(worker)
         plan_events(self)
+        plan_clocks(self)
 
     def finish(self) -> None:
         self.agency.households = [h.id for h in self.households]
@@ -304,12 +310,18 @@ class Story:
                 self.at(when, self.supervision(household, when, False, rng))
 
     def supervision(
-        self, household: Household, when: datetime, unannounced: bool, rng: random.Random
+        self,
+        household: Household,
+        when: datetime,
+        unannounced: bool,
+        rng: random.Random,
+        concerns: tuple[str, ...] = (),
     ) -> Callable[[], Awaitable[None]]:
         roll = rng.random()
 
         async def action() -> None:
             kids = self.placed_in(household, when)
+            items, addressed = await self.agenda(household, when)
             accounts = []
             for k in kids:
                 account: dict[str, Any] = {"child_id": k.id, "seen": True, "seen_alone": roll > 0.15}
@@ -324,11 +336,35 @@ class Story:
                 "unannounced": unannounced,
                 "children_discussed": [k.id for k in kids],
                 "children_accounts": accounts,
+                "agenda_items_discussed": items,
+                "concerns": list(concerns),
+                "concerns_addressed": addressed,
                 "narrative": "Supervision at home: routines, contact, training plan and the log reviewed.",
             }
             await self.api.post(f"/v1/households/{household.id}/supervisions", body, required=False)
 
         return action
+
+    async def agenda(self, household: Household, when: datetime) -> tuple[list[str], list[dict[str, str]]]:
+        """The incidents on the household's agenda discussed and the concerns raised at earlier
+        supervisions followed up, looked up only for a household with some (it saves a read per
+        supervision). Damage is put off for a month, and a concern waiting on the council's housing
+        decision for two: those clocks are missed."""
+        if household.key not in self.pending:
+            return [], []
+        found = await self.api.get(f"/v1/households/{household.id}")
+        items = [
+            a["item_id"]
+            for a in found["supervision_agenda"]
+            if datetime.fromisoformat(a["occurred_at"]) <= when
+            and (a["category"] != "damage" or when - datetime.fromisoformat(a["occurred_at"]) > timedelta(days=30))
+        ]
+        addressed = [
+            {"concern_id": c["concern_id"], "action": "Followed up with the carers and the child's social worker."}
+            for c in found["open_concerns"]
+            if HOUSING not in c["text"] or when - datetime.fromisoformat(c["raised_at"]) > timedelta(days=60)
+        ]
+        return items, addressed
 
     # ---- workers -----------------------------------------------------------------------------------
     def plan_worker(self, worker: str) -> None:
