@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bench.demo_events import _complaint, _concern, _household, _incident, _needs
-from bench.demo_story import HOUSING, Child, daytime, iso
+from bench.demo_story import HOUSING, Child, Household, daytime, iso
 from shared.calendar import add_working_days_at
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def plan_clocks(story: Story) -> None:
     _incident(story, first, _from(story, first, 140), "seizure", random.Random(24), slow=False)
     for child, days, concern in ((first, 90, CONCERNS[0]), (second, 130, CONCERNS[1])):
         _supervision_concern(story, child, _from(story, child, days), concern, rng)
+    _first_aid(story, story.households[story.slow_household], rng)
     _complaint(story, second, random.Random(25), stage=3, slow=True, received=_from(story, second, 20))
     _concern(story, first, random.Random(26), late=True)
 
@@ -88,3 +89,23 @@ def _triage(story: Story, child: Child, received: datetime, rng: random.Random, 
             await story.api.post(f"/v1/allegation-reports/{ids['id']}/close", why, required=False)
 
     story.at(closed, close)
+
+
+def _first_aid(story: Story, household: Household, rng: random.Random) -> None:
+    """A first aid certificate that runs out in the year: renewed by one carer, not by the other."""
+    done = daytime(rng, story.start + timedelta(days=20))
+    expires = (done + timedelta(days=180)).date().isoformat()
+
+    async def train() -> None:
+        for member in household.members:
+            body = {"member_id": member, "course": "first_aid", "completed_on": done.date().isoformat()}
+            await story.api.post(f"/v1/households/{household.id}/training", {**body, "expires_on": expires})
+
+    story.at(done + timedelta(hours=2), train)
+    renewed = done + timedelta(days=170)
+
+    async def renew() -> None:
+        body = {"member_id": household.members[0], "course": "first_aid", "completed_on": renewed.date().isoformat()}
+        await story.api.post(f"/v1/households/{household.id}/training", body, required=False)
+
+    story.at(renewed + timedelta(hours=2), renew)

@@ -156,7 +156,7 @@ def follow_up_visit(story: Story, child: Child, after: datetime, what: str, rng:
         "kind": "other",
         "child_seen": True,
         "seen_alone": True,
-        "bedroom_seen": True,
+        "bedroom_seen": story.refusing(child, visit_at) < 2,
         "child_views": "Talked about what happened and what would help next time.",
         "narrative": f"Visit after {what}; safety plan agreed with the carer.",
     }

@@ -157,7 +157,7 @@ def _panel(story: Story, cases: list[Applicant], meets: datetime, rng: random.Ra
         if no:
             decision["reasons"] = "Proposes not to approve: the panel's concerns about the home's safety stand."
         _step(story, a, "agency-decision", decided, decision)
-        told = add_working_days_at(decided, rng.randint(1, 3))
+        told = add_working_days_at(decided, rng.randint(1, 3) if a.key != 3 else 7)  # one letter late
         _step(story, a, "applicant-notice", told, {"sent_at": iso(told), "method": "letter"})
         if no:  # the applicant asks for the IRM within the 28 days
             asked = told + timedelta(days=rng.randint(10, 20))

@@ -96,6 +96,8 @@ class Story:
         self.outside_worker_headers: Callable[[], dict[str, str]] = lambda: api.headers
         self.answered: set[str] = set()  # Schedule 7 notifications answered, by notification and recipient
         self.pending: set[int] = set()  # households with incidents or concerns for their supervisions
+        # The child and household (the first placed, the last approved) whose clocks are late.
+        self.slow_child = self.slow_household = -1
 
     # ---- helpers ---------------------------------------------------------------------------------
     def at(self, when: datetime, action: Callable[[], Awaitable[None]]) -> None:
@@ -157,6 +159,9 @@ class Story:
             else:
                 child = Child(c, body, None, None, False)
             self.children.append(child)
+        placed = [c for c in self.children if c.placed_at is not None]
+        self.slow_child = min(placed, key=lambda c: c.placed_at or self.end).key if placed else -1
+        self.slow_household = max(self.households, key=lambda h: h.approved_at).key
         from bench.demo_clocks import plan_clocks
         from bench.demo_events import plan_events
         from bench.demo_recruitment import plan_recruitment
@@ -224,7 +229,7 @@ class Story:
             when = daytime(rng, renewed)
             self.at(when, lambda: self.dbs_checks(household, when, rng))
         # Annual reviews: the first to panel; one household in eight reviewed late.
-        late = rng.random() < 0.15
+        late = rng.random() < 0.15 or household.key == self.slow_household
         review = approved + timedelta(days=335 + (45 if late else 0))
         first = True
         reviews = []
@@ -271,10 +276,14 @@ class Story:
     def plan_training(self, household: Household, rng: random.Random, reviews: list[datetime]) -> None:
         """TSD standards in the first year, safeguarding before each review; some late."""
         approved = household.approved_at
-        courses = [("tsd_standards", approved + timedelta(days=rng.randint(200, 330) if rng.random() < 0.85 else 400))]
+        slow = household.key == self.slow_household
+        in_time = rng.random() < 0.85 and not slow
+        courses = [("tsd_standards", approved + timedelta(days=rng.randint(200, 330) if in_time else 400))]
         # Safeguarding is due before each annual review: mostly weeks before, now and then after it.
         for review in reviews:
             gap = timedelta(days=-rng.randint(10, 60) if rng.random() < 0.85 else rng.randint(5, 20))
+            if slow and review is reviews[0]:  # a week after the first review fell due
+                gap = approved + timedelta(days=372) - review
             courses.append(("safeguarding", review + gap))
         for course, when in courses:
             on = daytime(rng, when)
@@ -322,15 +331,7 @@ class Story:
         async def action() -> None:
             kids = self.placed_in(household, when)
             items, addressed = await self.agenda(household, when)
-            accounts = []
-            for k in kids:
-                account: dict[str, Any] = {"child_id": k.id, "seen": True, "seen_alone": roll > 0.15}
-                account["bedroom_seen"] = roll < 0.9
-                if roll <= 0.15:
-                    account["not_seen_alone_reason"] = "child_refused"
-                if roll >= 0.9:
-                    account["bedroom_not_seen_reason"] = "child_refused"
-                accounts.append(account)
+            accounts = [self.account(k, when, roll) for k in kids]
             body = {
                 "occurred_at": iso(when),
                 "unannounced": unannounced,
@@ -344,6 +345,26 @@ class Story:
             await self.api.post(f"/v1/households/{household.id}/supervisions", body, required=False)
 
         return action
+
+    def account(self, child: Child, when: datetime, roll: float) -> dict[str, Any]:
+        """How the SSW saw a placed child: seen, mostly alone and the bedroom seen, but the slow
+        child would not be seen alone for seven months of the year, nor seen at all for four."""
+        refusing = self.refusing(child, when)
+        seen, alone, bedroom = refusing < 2, roll > 0.15 and not refusing, roll < 0.9 and refusing < 2
+        account: dict[str, Any] = {"child_id": child.id, "seen": seen, "seen_alone": alone, "bedroom_seen": bedroom}
+        if not seen:
+            account["not_seen_reason"] = "child_refused"
+        elif not alone:
+            account["not_seen_alone_reason"] = "child_refused"
+        if not bedroom:
+            account["bedroom_not_seen_reason"] = "child_refused"
+        return account
+
+    def refusing(self, child: Child, when: datetime) -> int:
+        """The slow child's difficult months: 1 (not seen alone), 2 (not seen, nor the bedroom)."""
+        if child.key != self.slow_child or not self.start + timedelta(days=60) <= when < self.end - timedelta(days=90):
+            return 0
+        return 2 if when >= self.end - timedelta(days=215) else 1
 
     async def agenda(self, household: Household, when: datetime) -> tuple[list[str], list[dict[str, str]]]:
         """The incidents on the household's agenda discussed and the concerns raised at earlier
@@ -449,6 +470,7 @@ class Story:
     def plan_health(self, child: Child, since: date, rng: random.Random) -> None:
         """The initial health assessment (28 days), then yearly; a dental check within the year."""
         start = datetime.combine(since, time(12), tzinfo=UTC)
+        slow = child.key == self.slow_child
         due = 28 if rng.random() < 0.88 else 40
         at = daytime(
             rng, max(start + timedelta(days=rng.randint(10, due - 4)), (child.placed_at or start) + timedelta(days=2))
@@ -464,7 +486,8 @@ class Story:
             self.at(at + timedelta(hours=2), self.post(self.child_url(child, "health-checks"), body, required=False))
             # Reviewed every 6 months under five, every 12 from five (now and then a few weeks late).
             days = 165 if self.end.year - int(child.body["date_of_birth"][:4]) < 5 else 345
-            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if rng.random() < 0.9 else days + 20))
+            in_time = rng.random() < 0.9 and not slow
+            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if in_time else days + 20))
             kind = "review_health_assessment"
         dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if rng.random() < 0.85 else 380))
         while dental < self.end:
@@ -477,7 +500,8 @@ class Story:
             self.at(
                 dental + timedelta(hours=1), self.post(self.child_url(child, "health-checks"), body, required=False)
             )
-            dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if rng.random() < 0.9 else 385))
+            in_time = rng.random() < 0.9 and not slow
+            dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if in_time else 385))
 
     def plan_reviews(self, child: Child, since: date, rng: random.Random) -> None:
         """Looked-after reviews: within 20 working days, then 3 months, then every 6; some late."""
@@ -513,7 +537,7 @@ class Story:
         self, child: Child, household: Household, body: dict[str, Any], made: datetime, rng: random.Random
     ) -> Callable[[], Awaitable[None]]:
         roll = rng.random()
-        days = rng.randint(1, 4) if roll < 0.88 else rng.randint(7, 10)
+        days = rng.randint(1, 4) if roll < 0.88 and child.key != self.slow_child else rng.randint(7, 10)
         ack_at = add_working_days_at(made, days) if roll < 0.97 else None  # a few never acknowledged
 
         async def action() -> None:
@@ -547,7 +571,7 @@ class Story:
                 "kind": "statutory",
                 "child_seen": True,
                 "seen_alone": seen_alone,
-                "bedroom_seen": rng.random() < 0.8,
+                "bedroom_seen": rng.random() < 0.8 and self.refusing(child, at) < 2,
                 "child_views": rng.choice(VIEWS),
                 "narrative": rng.choice(NARRATIVES),
             }
