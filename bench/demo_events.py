@@ -41,9 +41,12 @@ def plan_events(story: Story) -> None:
             _concern(story, child, crng)
         if crng.random() < 0.12:
             _needs(story, child, crng)
-    ending = [c for c in placed if c.placed_at and c.placed_at < story.end - timedelta(days=120)]
-    for child in rng.sample(ending, max(1, len(ending) // 12)):
-        _ending(story, child, rng)
+    ending = [
+        c for c in placed if c.placed_at and c.placed_at < story.end - timedelta(days=120) and c.key != story.slow_child
+    ]
+    # At least two endings: the first record completed in time, the second late.
+    for shown, child in enumerate(rng.sample(ending, min(len(ending), max(2, len(ending) // 12)))):
+        _ending(story, child, rng, {0: False, 1: True}.get(shown))
     _concern(story, rng.choice(placed), rng, protection=True)
     _concern(story, rng.choice(placed), rng, protection=True, late=True)
     _allegation(story, rng, placed, story.start + timedelta(days=rng.randint(120, 200)), finished=True)
@@ -367,15 +370,15 @@ def _needs(story: Story, child: Child, rng: random.Random, need: str = "", after
     story.at(trained + timedelta(hours=2), train)
 
 
-def _ending(story: Story, child: Child, rng: random.Random) -> None:
+def _ending(story: Story, child: Child, rng: random.Random, slow: bool | None = None) -> None:
     """A planned ending; now and then its record incomplete at first, completed within 5 working days
-    (or later)."""
+    (or later; when `slow` is given, incomplete at first and completed late or in time)."""
     assert child.placed_at is not None
     ended = daytime(
         rng, child.placed_at + timedelta(days=rng.randint(100, max(101, (story.end - child.placed_at).days - 10)))
     )
     child.ended_at = ended
-    complete = rng.random() < 0.6
+    complete = rng.random() < 0.6 and slow is None
     body: dict[str, Any] = {
         "end_date": ended.date().isoformat(),
         "reason": "Returned home to family under a care plan.",
@@ -396,7 +399,7 @@ def _ending(story: Story, child: Child, rng: random.Random) -> None:
         ended + timedelta(hours=1), story.post(lambda: f"/v1/children/{child.id}/care-ended", home, required=False)
     )
     if not complete:
-        done = add_working_days_at(ended, rng.randint(2, 4) if rng.random() < 0.7 else 8)
+        done = add_working_days_at(ended, rng.randint(2, 4) if _in_time(rng, 0.7, slow) else 8)
         story.at(done, story.post(lambda: f"/v1/placements/{child.placement_id}/ending", parts, required=False))
 
 

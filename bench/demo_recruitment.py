@@ -198,7 +198,7 @@ _REASONS = {
 
 def _resignation(story: Story, rng: random.Random) -> None:
     """An established household resigns: the notice, then approval ends 28 days later."""
-    household = story.households[-1]
+    household = story.households[story.retiring]
     notice = daytime(rng, story.start + timedelta(days=240))
     for child in household.children:  # no new placement after the notice; those placed move on
         if child.placed_at is not None and child.placed_at > notice:

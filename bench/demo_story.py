@@ -97,7 +97,7 @@ class Story:
         self.answered: set[str] = set()  # Schedule 7 notifications answered, by notification and recipient
         self.pending: set[int] = set()  # households with incidents or concerns for their supervisions
         # The child and household (the first placed, the last approved) whose clocks are late.
-        self.slow_child = self.slow_household = -1
+        self.slow_child = self.slow_household = self.retiring = -1
 
     # ---- helpers ---------------------------------------------------------------------------------
     def at(self, when: datetime, action: Callable[[], Awaitable[None]]) -> None:
@@ -161,7 +161,9 @@ class Story:
             self.children.append(child)
         placed = [c for c in self.children if c.placed_at is not None]
         self.slow_child = min(placed, key=lambda c: c.placed_at or self.end).key if placed else -1
-        self.slow_household = max(self.households, key=lambda h: h.approved_at).key
+        self.retiring = self.households[-1].key  # resigns in the year
+        others = [h for h in self.households if h.key != self.retiring]
+        self.slow_household = max(others, key=lambda h: h.approved_at).key if others else -1
         from bench.demo_clocks import plan_clocks
         from bench.demo_events import plan_events
         from bench.demo_recruitment import plan_recruitment
@@ -229,18 +231,23 @@ class Story:
             when = daytime(rng, renewed)
             self.at(when, lambda: self.dbs_checks(household, when, rng))
         # Annual reviews: the first to panel; one household in eight reviewed late.
-        late = rng.random() < 0.15 or household.key == self.slow_household
+        late = rng.random() < 0.15
         review = approved + timedelta(days=335 + (45 if late else 0))
         first = True
         reviews = []
         while review < self.end + timedelta(days=60):
-            held = daytime(rng, review)
+            held = daytime(rng, review + timedelta(days=45 if self.late_review(household, review) else 0))
             reviews.append(held)
             self.at(held + timedelta(hours=2), self.review(household, held, first))
             review += timedelta(days=rng.randint(330, 360))
             first = False
         self.plan_training(household, rng, reviews)
         self.plan_supervisions(household, rng)
+
+    def late_review(self, household: Household, due: datetime) -> bool:
+        """The slow household's review in the year is held weeks late."""
+        inside = self.start + timedelta(days=30) < due < self.end - timedelta(days=105)
+        return household.key == self.slow_household and inside
 
     def review(self, household: Household, when: datetime, to_panel: bool) -> Callable[[], Awaitable[None]]:
         """An annual review of approval, with the views of each child placed there."""
@@ -282,8 +289,8 @@ class Story:
         # Safeguarding is due before each annual review: mostly weeks before, now and then after it.
         for review in reviews:
             gap = timedelta(days=-rng.randint(10, 60) if rng.random() < 0.85 else rng.randint(5, 20))
-            if slow and review is reviews[0]:  # a week after the first review fell due
-                gap = approved + timedelta(days=372) - review
+            if slow and review > self.start + timedelta(days=30) and review < self.end - timedelta(days=60):
+                gap = timedelta(days=1)  # the day after the review held late
             courses.append(("safeguarding", review + gap))
         for course, when in courses:
             on = daytime(rng, when)
@@ -314,7 +321,7 @@ class Story:
             month += 1
         for child in household.children:
             if child.placed_at is not None:
-                gap = rng.randint(2, 6) if rng.random() < 0.85 else rng.randint(9, 14)
+                gap = rng.randint(2, 6) if rng.random() < 0.85 and child.key != self.slow_child else rng.randint(9, 14)
                 when = daytime(rng, child.placed_at + timedelta(days=gap))
                 self.at(when, self.supervision(household, when, False, rng))
 
@@ -487,9 +494,10 @@ class Story:
             # Reviewed every 6 months under five, every 12 from five (now and then a few weeks late).
             days = 165 if self.end.year - int(child.body["date_of_birth"][:4]) < 5 else 345
             in_time = rng.random() < 0.9 and not slow
-            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if in_time else days + 20))
+            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if in_time else days + 20 + 20 * slow))
             kind = "review_health_assessment"
-        dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if rng.random() < 0.85 else 380))
+        in_time = rng.random() < 0.85 and not slow
+        dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if in_time else 380))
         while dental < self.end:
             body = {
                 "kind": "dental_check",
@@ -530,7 +538,10 @@ class Story:
                 made + timedelta(hours=1), self.post(self.child_url(child, "risk-assessments"), risk, required=False)
             )
             made = daytime(
-                rng, review - timedelta(days=rng.randint(1, 10)) if rng.random() < 0.9 else review + timedelta(days=9)
+                rng,
+                review - timedelta(days=rng.randint(1, 10))
+                if rng.random() < 0.9 and child.key != self.slow_child
+                else review + timedelta(days=9),
             )
 
     def care_plan(
@@ -542,7 +553,8 @@ class Story:
 
         async def action() -> None:
             plan = await self.api.post(f"/v1/children/{child.id}/plans", body, required=False)
-            if plan is None or not self.placed_in(household, made):
+            # Shared while the child is placed there (a placement ends at the start of its end day).
+            if plan is None or child not in self.placed_in(household, made + timedelta(days=1)):
                 return
             share = {"how": "given in person at the placement", "version": plan["plan_version"]}
             await self.api.post(f"/v1/children/{child.id}/plans/{plan['plan_id']}/share", share, required=False)
