@@ -368,7 +368,10 @@ class Story:
         return account
 
     def refusing(self, child: Child, when: datetime) -> int:
-        """The slow child's difficult months: 1 (not seen alone), 2 (not seen, nor the bedroom)."""
+        """The slow child's difficult months: 1 (not seen alone), 2 (not seen, nor the bedroom); and
+        their first week, before the SSW's first visit (late)."""
+        if child.key == self.slow_child and child.placed_at and when < child.placed_at + timedelta(days=8):
+            return 2
         if child.key != self.slow_child or not self.start + timedelta(days=60) <= when < self.end - timedelta(days=90):
             return 0
         return 2 if when >= self.end - timedelta(days=215) else 1
