@@ -11,7 +11,7 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bench.demo_events import _complaint, _concern, _household, _incident, _needs
+from bench.demo_events import _complaint, _concern, _household, _incident, _later_path, _needs
 from bench.demo_story import HOUSING, Child, Household, daytime, iso
 from shared.calendar import add_working_days_at
 
@@ -41,6 +41,14 @@ def plan_clocks(story: Story) -> None:
     for child, days, concern in ((first, 90, CONCERNS[0]), (second, 130, CONCERNS[1])):
         _supervision_concern(story, child, _from(story, child, days), concern, rng)
     _first_aid(story, story.households[story.slow_household], rng)
+    # Substantiated allegations: the approval reviewed within 28 days, and (the household that
+    # resigns) not reviewed.
+    if story.slow_household >= 0:
+        slow = story.households[story.slow_household]
+        _substantiated(story, slow, _quiet(story, slow, 150), rng, reviewed=True)
+    if story.retiring != story.slow_household:
+        retiring = story.households[story.retiring]
+        _substantiated(story, retiring, _quiet(story, retiring, 130), rng, reviewed=False)
     _complaint(story, second, random.Random(25), stage=3, slow=True, received=_from(story, second, 20))
     _concern(story, first, random.Random(26), late=True)
 
@@ -109,3 +117,55 @@ def _first_aid(story: Story, household: Household, rng: random.Random) -> None:
         await story.api.post(f"/v1/households/{household.id}/training", body, required=False)
 
     story.at(renewed + timedelta(hours=2), renew)
+
+
+def _quiet(story: Story, household: Household, days: int) -> datetime:
+    """The first weekday from `days` into the year with no placement in the household for 60 days
+    (the allegation's hold would refuse it)."""
+    at = story.start + timedelta(days=days)
+    while any(
+        c.placed_at and at - timedelta(days=1) <= c.placed_at <= at + timedelta(days=60) for c in household.children
+    ):
+        at += timedelta(days=7)
+    return daytime(random.Random(days), at)
+
+
+def _substantiated(
+    story: Story, household: Household, received: datetime, rng: random.Random, *, reviewed: bool
+) -> None:
+    """An allegation against a carer referred to the LADO the same day, found substantiated three
+    weeks later; the household's approval reviewed two weeks after that (and its hold lifted), or not."""
+    ids: dict[str, str] = {}
+
+    async def receive() -> None:
+        body = {
+            "household_id": household.id,
+            "member_id": household.members[0],
+            "child_ids": [c.id for c in story.placed_in(household, received)],
+            "received_at": iso(received),
+            "summary": "The carer smacked a child during an argument at bedtime; the child told the school.",
+            "source": "school designated safeguarding lead",
+        }
+        made = await story.api.post("/v1/allegations", body, required=False)
+        if made is not None:
+            ids["id"], ids["hold"] = made["allegation_id"], made["hold_id"]
+
+    story.at(received + timedelta(hours=1), receive)
+    url = _later_path("/v1/allegations/{id}/{step}", ids)
+    referred = received + timedelta(hours=3)
+    lado = {"referred_at": iso(referred), "lado_name": "LADO, West Northamptonshire"}
+    story.at(referred, story.post(url("lado-referral"), lado, required=False))
+    confirmed = add_working_days_at(referred, 1)
+    story.at(confirmed, story.post(url("written-confirmation"), {"sent_at": iso(confirmed)}, required=False))
+    decided = daytime(rng, received + timedelta(days=21))
+    outcome = {"outcome": "substantiated", "dbs_referral_made": True, "decided_at": iso(decided)}
+    story.at(decided, story.post(url("outcome"), outcome, required=False))
+    if not reviewed:
+        return
+    held = daytime(rng, decided + timedelta(days=14))
+    story.at(held + timedelta(hours=2), story.review(household, held, False))
+    lift = {"reason": "Approval reviewed after the substantiated allegation: continue, with a safety plan."}
+    story.at(
+        held + timedelta(hours=3),
+        story.post(lambda: f"/v1/households/{household.id}/holds/{ids.get('hold')}/lift", lift, required=False),
+    )
