@@ -167,16 +167,19 @@ def _panel(story: Story, cases: list[Applicant], meets: datetime, rng: random.Ra
                 story.post(_path(a, "determinations/representations"), irm, required=False),
             )
         else:
-            _supervised(story, a, decided, rng)
+            notice = daytime(random.Random(a.key), decided + timedelta(days=60))
+            _supervised(story, a, decided, rng, stop=notice + timedelta(days=28) if a.key == 0 else story.end)
+            if a.key == 0:  # finds fostering is not for them
+                _resignation(story, rng, a, notice)
             agreed = daytime(rng, told + timedelta(days=rng.randint(3, 10)))
             body = {"signed_on": agreed.date().isoformat()}
             story.at(agreed, story.post(_path(a, "agreement"), body, required=False))
 
 
-def _supervised(story: Story, a: Applicant, approved: datetime, rng: random.Random) -> None:
-    """Newly approved carers: supervised monthly by their SSW from approval."""
+def _supervised(story: Story, a: Applicant, approved: datetime, rng: random.Random, stop: datetime) -> None:
+    """Newly approved carers: supervised monthly by their SSW from approval (until `stop`)."""
     at = approved + timedelta(days=rng.randint(14, 28))
-    while at < story.end:
+    while at < stop:
         when = daytime(rng, at)
         body = {
             "occurred_at": iso(when),
@@ -196,18 +199,25 @@ _REASONS = {
 }
 
 
-def _resignation(story: Story, rng: random.Random) -> None:
-    """An established household resigns: the notice, then approval ends 28 days later."""
+def _resignation(story: Story, rng: random.Random, new: Applicant | None = None, when: datetime | None = None) -> None:
+    """An established household resigns: the notice, then approval ends as it takes effect 28 days
+    later; or newly approved carers (`new`) find fostering is not for them, and their approval is
+    ended days after the notice took effect (late)."""
     household = story.households[story.retiring]
-    notice = daytime(rng, story.start + timedelta(days=240))
-    for child in household.children:  # no new placement after the notice; those placed move on
+    notice = when or daytime(rng, story.start + timedelta(days=240))
+    for child in [] if new else household.children:  # no new placement after the notice
         if child.placed_at is not None and child.placed_at > notice:
             child.placed_at = None
-    body = {"received_at": iso(notice), "reason": "Retiring after eleven years of fostering."}
-    story.at(notice + timedelta(hours=1), story.post(lambda: f"/v1/households/{household.id}/resignation", body))
-    ended = add_working_days_at(notice + timedelta(days=28), 0) + timedelta(hours=2)
+    reason = "Fostering does not fit the family's work after all." if new else "Retiring after eleven years."
+    body = {"received_at": iso(notice), "reason": reason}
+
+    def path(step: str) -> Callable[[], str]:
+        return lambda: f"/v1/households/{new.id if new else household.id}/{step}"
+
+    story.at(notice + timedelta(hours=1), story.post(path("resignation"), body))
+    ended = notice + timedelta(days=28) if new is None else add_working_days_at(notice + timedelta(days=28), 3)
     end = {"reason": "Resigned (reg 28(13)): notice took effect."}
-    story.at(ended, story.post(lambda: f"/v1/households/{household.id}/approval/end", end, required=False))
+    story.at(ended, story.post(path("approval/end"), end, required=False))
 
 
 def _connected_person(story: Story, rng: random.Random) -> None:
