@@ -60,6 +60,8 @@ def plan_recruitment(story: Story) -> None:
     _panel(story, second, max(a.steps["assessment"] for a in second) + timedelta(days=10), rng, refuse=second[1])
     _resignation(story, rng)
     _connected_person(story, rng)
+    # A grandfather's temporary approval runs out before his full approval (late), without extension.
+    _connected_person(story, random.Random(f"{story.api.seed}-kin"), KIN[1], days=190, late=True)
 
 
 _NOTES = {
@@ -199,6 +201,12 @@ _REASONS = {
 }
 
 
+KIN = (
+    ("June Fletcher", "1961-04-03", "Leo Fletcher", "Fletcher"),
+    ("Arthur Doyle", "1958-11-20", "Mia Doyle", "Doyle"),
+)
+
+
 def _resignation(story: Story, rng: random.Random, new: Applicant | None = None, when: datetime | None = None) -> None:
     """An established household resigns: the notice, then approval ends as it takes effect 28 days
     later; or newly approved carers (`new`) find fostering is not for them, and their approval is
@@ -220,18 +228,23 @@ def _resignation(story: Story, rng: random.Random, new: Applicant | None = None,
     story.at(ended, story.post(path("approval/end"), end, required=False))
 
 
-def _connected_person(story: Story, rng: random.Random) -> None:
+def _connected_person(
+    story: Story, rng: random.Random, kin: tuple[str, str, str, str] = KIN[0], days: int = 150, late: bool = False
+) -> None:
     """A grandmother approved temporarily for her grandson (reg 24, 16 weeks), extended by 6 weeks
-    (reg 25), then approved in full through the journey before the extension runs out."""
+    (reg 25), then approved in full through the journey before the extension runs out (or, `late`:
+    not extended, approved in full a week after the temporary approval ran out)."""
     from bench.demo_story import Child, Household
 
-    granted = daytime(rng, story.start + timedelta(days=150))
-    household = Household(len(story.households), granted, [("June Fletcher", datetime(1961, 4, 3).date())], "ssw-2", "")
+    carer, born, grandchild, surname = kin
+    kin_word = "Grandmother" if kin is KIN[0] else "Grandfather"
+    granted = daytime(rng, story.start + timedelta(days=days))
+    household = Household(len(story.households), granted, [(carer, datetime.fromisoformat(born).date())], "ssw-2", "")
     ids: dict[str, str] = {}
     child = Child(
         len(story.children),
         {
-            "name": "Leo Fletcher",
+            "name": grandchild,
             "date_of_birth": "2016-09-12",
             "legal_status": "interim_care_order",
             "placing_authority": "Bedford Borough Council",
@@ -246,7 +259,7 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         made = await story.api.post(
             "/v1/households",
             {
-                "name": "The Fletcher household",
+                "name": f"The {surname} household",
                 "local_authority": LOCAL_AUTHORITY,
                 "connected_person": True,
                 "supervising_social_worker_id": "ssw-2",
@@ -254,7 +267,7 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         )
         assert made is not None
         household.id = made["household_id"]
-        member = {"name": "June Fletcher", "role": "applicant", "date_of_birth": "1961-04-03"}
+        member = {"name": carer, "role": "applicant", "date_of_birth": born}
         added = await story.api.post(f"/v1/households/{household.id}/members", member)
         assert added is not None
         ids["member"] = added["member_id"]
@@ -265,7 +278,7 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         )
         assert registered is not None
         child.id = registered["child_id"]
-        body = {"granted_at": iso(granted), "child_ids": [child.id], "relationship": "Grandmother"}
+        body = {"granted_at": iso(granted), "child_ids": [child.id], "relationship": kin_word}
         await story.api.post(f"/v1/households/{household.id}/temporary-approval", body, required=False)
         place = {
             "child_id": child.id,
@@ -285,11 +298,14 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         at += timedelta(days=rng.randint(26, 31))
     extended = granted + timedelta(weeks=15)
     extension = {"weeks": 6, "reason": "The Form F assessment needs the paediatric report, delayed by the hospital."}
-    story.at(
-        extended,
-        story.post(lambda: f"/v1/households/{household.id}/temporary-approval/extension", extension, required=False),
-    )
-    approved = daytime(rng, granted + timedelta(weeks=19))
+    if not late:
+        story.at(
+            extended,
+            story.post(
+                lambda: f"/v1/households/{household.id}/temporary-approval/extension", extension, required=False
+            ),
+        )
+    approved = daytime(rng, granted + timedelta(weeks=17 if late else 19))
     approval = {
         "decision": "approved",
         "decided_at": iso(approved),
