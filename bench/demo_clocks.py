@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.demo_events import _complaint, _concern, _household, _incident, _later_path, _needs
 from bench.demo_story import HOUSING, Child, Household, daytime, iso
+from bench.generator import TERMS
 from shared.calendar import add_working_days_at
 
 if TYPE_CHECKING:
@@ -164,8 +165,30 @@ def _substantiated(
         return
     held = daytime(rng, decided + timedelta(days=14))
     story.at(held + timedelta(hours=2), story.review(household, held, False))
+    _determination(story, household, held + timedelta(days=1))
     lift = {"reason": "Approval reviewed after the substantiated allegation: continue, with a safety plan."}
     story.at(
         held + timedelta(hours=3),
         story.post(lambda: f"/v1/households/{household.id}/holds/{ids.get('hold')}/lift", lift, required=False),
+    )
+
+
+def _determination(story: Story, household: Household, notified: datetime) -> None:
+    """After the review, the agency proposes fewer children (a qualifying determination); the carers
+    do not answer in their 28 days, and the agency decision maker withdraws it a week after them."""
+    proposal = {
+        "proposal": "change_of_terms",
+        "new_terms": {**TERMS, "max_children": 2},
+        "reasons": "After the substantiated allegation the agency proposes at most two children.",
+        "notified_at": iso(notified),
+    }
+    story.at(notified, story.post(lambda: f"/v1/households/{household.id}/determinations", proposal, required=False))
+    decided = daytime(random.Random(notified.toordinal()), notified + timedelta(days=35))
+    decision = {
+        "outcome": "withdrawn",
+        "recommendation_considered": True,
+        "reasons": "The safety plan has held; the terms stay as they are.",
+    }
+    story.at(
+        decided, story.post(lambda: f"/v1/households/{household.id}/determinations/decision", decision, required=False)
     )

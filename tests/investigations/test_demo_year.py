@@ -2,7 +2,7 @@
 A small agency loaded twice, into two databases, with the same seed and the same last day, gives
 the same log event for event; each of its twelve months has an official KPI report with something
 in it; some entries were written up days after they happened (late entries); every clock kind
-but one is started, and all but one are met on time somewhere and missed somewhere else
+but one is started, and every one of those is met on time somewhere and missed somewhere else
 (escalated, or met late), even at this small size."""
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ MONTHS = [f"{y}-{m:02d}" for y, m in ((2025, 12), *((2026, m) for m in range(1, 
 # The one kind never started: a break-glass read (its clock is due the moment it is set and nothing
 # meets it, and its id is random, so a demo that broke the glass would not be the same twice).
 NEVER_SET = frozenset({"access.break_glass_review"})
-# Started but seen one way only: the year has one refusal (the applicant asks for the IRM in time).
-ONE_SIDED = frozenset({"carers.qualifying_determination"})
+# Started but seen one way only: none, even at this small size (bench/demo_clocks.py shows the rare
+# ones both ways on the first children and households).
+ONE_SIDED: frozenset[str] = frozenset()
 
 
 async def _log(url: str) -> list[tuple[Any, ...]]:
@@ -129,7 +130,7 @@ async def test_the_demo_year_is_recorded_on_its_days_the_same_twice_with_every_c
     counts = {k: clocks.get(k, Counter()) for k in CLOCK_KPI}
     assert sorted(k for k, c in counts.items() if not c["set"]) == sorted(NEVER_SET)
     both = set(CLOCK_KPI) - NEVER_SET - ONE_SIDED
-    assert len(both) >= 50
+    assert len(both) >= 51
     never = sorted(k for k in both if not counts[k]["met"])
     missed = sorted(k for k in both if not (counts[k]["escalated"] or counts[k]["late"]))
     assert never == [] and missed == [], ", ".join(never) + " | " + ", ".join(missed)
