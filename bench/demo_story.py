@@ -159,8 +159,8 @@ class Story:
             else:
                 child = Child(c, body, None, None, False)
             self.children.append(child)
-        placed = [c for c in self.children if c.placed_at is not None]
-        self.slow_child = min(placed, key=lambda c: c.placed_at or self.end).key if placed else -1
+        in_care = [c for c in self.children if c.placed_at is not None]
+        self.slow_child = min(in_care, key=lambda c: c.placed_at or self.end).key if in_care else -1
         self.retiring = self.households[-1].key  # resigns in the year
         others = [h for h in self.households if h.key != self.retiring]
         self.slow_household = max(others, key=lambda h: h.approved_at).key if others else -1
