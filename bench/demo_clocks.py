@@ -64,7 +64,6 @@ def _supervision_concern(story: Story, child: Child, when: datetime, concern: st
     """A concern raised at a visit by the household's SSW, followed up at a visit two weeks later
     (unless it waits on the council)."""
     household = _household(story, child)
-    story.pending.add(household.key)
     story.at(when, story.supervision(household, when, False, rng, concerns=(concern,)))
     again = daytime(rng, when + timedelta(days=14))
     story.at(again, story.supervision(household, again, False, rng))

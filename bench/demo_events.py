@@ -105,10 +105,14 @@ def _incident(
         "police_called": category == "police_called",
     }
     url = story.child_url(child, "incidents")
-    if category in ON_THE_AGENDA:  # discussed at the household's next supervision
-        story.pending.add(child.household or 0)
     written = story.later(at, late=rng.random() < 0.08, rng=rng)
-    story.at(written, story.post(url, body, required=False))
+
+    async def record() -> None:
+        await story.post(url, body, required=False)()
+        if category in ON_THE_AGENDA:  # discussed at the household's next supervision
+            story.pending.add(child.household or 0)
+
+    story.at(written, record)
     # The recipients of any Schedule 7 notification it raised answer within hours (most of them).
     story.at(written + timedelta(hours=3), lambda: _answer_notifications(story, child))
     if not follow:

@@ -350,6 +350,8 @@ class Story:
                 "narrative": "Supervision at home: routines, contact, training plan and the log reviewed.",
             }
             await self.api.post(f"/v1/households/{household.id}/supervisions", body, required=False)
+            if concerns:
+                self.pending.add(household.key)
 
         return action
 
@@ -378,7 +380,7 @@ class Story:
 
     async def agenda(self, household: Household, when: datetime) -> tuple[list[str], list[dict[str, str]]]:
         """The incidents on the household's agenda discussed and the concerns raised at earlier
-        supervisions followed up, looked up only for a household with some (it saves a read per
+        supervisions followed up, looked up only while a household has some (it saves a read per
         supervision). Damage is put off for a month, and a concern waiting on the council's housing
         decision for two: those clocks are missed."""
         if household.key not in self.pending:
@@ -395,6 +397,8 @@ class Story:
             for c in found["open_concerns"]
             if HOUSING not in c["text"] or when - datetime.fromisoformat(c["raised_at"]) > timedelta(days=60)
         ]
+        if len(items) == len(found["supervision_agenda"]) and len(addressed) == len(found["open_concerns"]):
+            self.pending.discard(household.key)  # nothing left for a later supervision
         return items, addressed
 
     # ---- workers -----------------------------------------------------------------------------------
