@@ -163,7 +163,7 @@ def _substantiated(
     if not reviewed:
         return
     held = daytime(rng, decided + timedelta(days=14))
-    story.at(held + timedelta(hours=2), story.review(household, held, False))
+    story.at(held + timedelta(hours=2), story.review(household, held, True))  # to panel: it may be the first
     _determination(story, household, held + timedelta(days=1))
     lift = {"reason": "Approval reviewed after the substantiated allegation: continue, with a safety plan."}
     story.at(

@@ -342,6 +342,7 @@ def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool
         if rng.random() < 0.8 and not late
         else add_working_days_at(raised, 4)
     )
+    resolved = max(resolved, acted + timedelta(hours=1))  # the outcome follows the action taken
     body2 = {
         "resolved_at": iso(resolved),
         "outcome": "Rooms rearranged; the child told what will happen.",
