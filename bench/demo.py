@@ -154,6 +154,7 @@ async def load_via_api(
     households: int = 40,
     progress: Callable[[str], None] | None = None,
     latest: datetime | None = None,
+    outside_worker_headers: Callable[[], dict[str, str]] | None = None,
 ) -> DemoAgency:
     """Record the agency's year ending on `until` (18:00 UTC) through the API as a registered manager
     (`headers`); a carer acknowledges plans with `carer_headers(household_id)`. `tick` raises the
@@ -166,6 +167,8 @@ async def load_via_api(
     diary = Diary(clock, tick, end, daily_from=end - timedelta(days=400))
     story = Story(api, diary, random.Random(seed), end, children=children, households=households)
     story.carer_headers = carer_headers
+    if outside_worker_headers is not None:
+        story.outside_worker_headers = outside_worker_headers
     story.plan()
 
     def month_done(month: str) -> None:
@@ -256,6 +259,10 @@ async def run_demo(
         )
         return {"Authorization": f"Bearer {carer}"}
 
+    def outside_worker_headers() -> dict[str, str]:
+        duty = mint_token(settings, role=Role.CHILD_SOCIAL_WORKER, subject="sw-duty", ttl=timedelta(hours=8))
+        return {"Authorization": f"Bearer {duty}"}
+
     async with app.router.lifespan_context(app):
         # The projectors and reactors run only at the diary's ticks, not also in the background
         # whenever the log grows: the reactions then land in the same order on every load.
@@ -283,6 +290,7 @@ async def run_demo(
                 households=households,
                 progress=progress,
                 latest=SystemClock().now(),
+                outside_worker_headers=outside_worker_headers,
             )
             due = (await client.get("/v1/visits/due", headers=headers)).json()
         head = (await app.state.store.head())[0]

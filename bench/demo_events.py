@@ -24,7 +24,9 @@ HEALTH_PLAN = {
     "summary": "Health plan reviewed after the incident: GP and CAMHS involved; carers briefed.",
     "strategies": ["Carer checks in each evening"],
 }
-NEEDS = {"epilepsy": "epilepsy", "diabetes": "diabetes", "self_harm": "self_harm"}
+# Each need and the courses it calls for (services/carers/rules/tables.py's NEEDS_TRAINING).
+NEEDS = {"epilepsy": ("epilepsy", "first_aid"), "diabetes": ("diabetes", "medication"), "self_harm": ("self_harm",)}
+ON_THE_AGENDA = {"assault_on_carer", "damage", "police_called"}
 
 
 def plan_events(story: Story) -> None:
@@ -39,9 +41,12 @@ def plan_events(story: Story) -> None:
             _concern(story, child, crng)
         if crng.random() < 0.12:
             _needs(story, child, crng)
-    ending = [c for c in placed if c.placed_at and c.placed_at < story.end - timedelta(days=120)]
-    for child in rng.sample(ending, max(1, len(ending) // 12)):
-        _ending(story, child, rng)
+    ending = [
+        c for c in placed if c.placed_at and c.placed_at < story.end - timedelta(days=120) and c.key != story.slow_child
+    ]
+    # At least two endings: the first record completed in time, the second late.
+    for shown, child in enumerate(rng.sample(ending, min(len(ending), max(2, len(ending) // 12)))):
+        _ending(story, child, rng, {0: False, 1: True}.get(shown))
     _concern(story, rng.choice(placed), rng, protection=True)
     _concern(story, rng.choice(placed), rng, protection=True, late=True)
     _allegation(story, rng, placed, story.start + timedelta(days=rng.randint(120, 200)), finished=True)
@@ -79,7 +84,17 @@ def _incidents(story: Story, child: Child, rng: random.Random) -> None:
         _incident(story, child, at, category, rng)
 
 
-def _incident(story: Story, child: Child, at: datetime, category: str, rng: random.Random, follow: bool = True) -> None:
+def _incident(
+    story: Story,
+    child: Child,
+    at: datetime,
+    category: str,
+    rng: random.Random,
+    follow: bool = True,
+    slow: bool | None = None,
+) -> None:
+    """The incident and what it calls for, each follow-up mostly in time (or, when `slow` is given,
+    all in time or all late)."""
     hospital = category == "overdose" or (category == "self_harm" and rng.random() < 0.5)
     narrative = INCIDENTS[category][1] if category in INCIDENTS else _OTHER[category]
     body: dict[str, Any] = {
@@ -91,7 +106,13 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
     }
     url = story.child_url(child, "incidents")
     written = story.later(at, late=rng.random() < 0.08, rng=rng)
-    story.at(written, story.post(url, body, required=False))
+
+    async def record() -> None:
+        await story.post(url, body, required=False)()
+        if category in ON_THE_AGENDA:  # discussed at the household's next supervision
+            story.pending.add(child.household or 0)
+
+    story.at(written, record)
     # The recipients of any Schedule 7 notification it raised answer within hours (most of them).
     story.at(written + timedelta(hours=3), lambda: _answer_notifications(story, child))
     if not follow:
@@ -100,7 +121,7 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         found = at + timedelta(hours=rng.randint(3, 30))
         back = {"category": "found", "occurred_at": iso(found), "narrative": FOUND}
         story.at(found + timedelta(hours=1), story.post(url, back, required=False))
-        interview = found + timedelta(hours=rng.randint(20, 60) if rng.random() < 0.8 else rng.randint(80, 120))
+        interview = found + timedelta(hours=rng.randint(20, 60) if _in_time(rng, 0.8, slow) else rng.randint(80, 120))
         talk = {
             "occurred_at": iso(interview),
             "kind": "return_home_interview",
@@ -112,7 +133,7 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
     if category in SERIOUS and rng.random() < 0.85:
         follow_up_visit(story, child, at, f"the {category.replace('_', ' ')}", rng)
     if category in {*SERIOUS, "substance_misuse"} - {"overdose"} or category == "overdose":
-        reviewed = add_working_days_at(at, rng.randint(1, 4) if rng.random() < 0.8 else 7)
+        reviewed = add_working_days_at(at, rng.randint(1, 4) if _in_time(rng, 0.8, slow) else 7)
         risk = {
             **RISK,
             "assessed_by": child.body["social_worker_id"],
@@ -120,9 +141,16 @@ def _incident(story: Story, child: Child, at: datetime, category: str, rng: rand
         }
         story.at(reviewed, story.post(story.child_url(child, "risk-assessments"), risk, required=False))
     if category in ("seizure", "substance_misuse"):
-        reviewed = add_working_days_at(at, rng.randint(1, 4) if rng.random() < 0.75 else 8)
+        reviewed = add_working_days_at(at, rng.randint(1, 4) if _in_time(rng, 0.75, slow) else 8)
         plan = {**HEALTH_PLAN, "review_date": (reviewed + timedelta(days=120)).date().isoformat()}
         story.at(reviewed + timedelta(hours=1), story.post(story.child_url(child, "plans"), plan, required=False))
+
+
+def _in_time(rng: random.Random, likely: float, slow: bool | None) -> bool:
+    """The draw that decides whether a step is in time, overridden by `slow` (drawn either way, so
+    the rest of the story's draws stay as they are)."""
+    drawn = rng.random() < likely
+    return drawn if slow is None else not slow
 
 
 def follow_up_visit(story: Story, child: Child, after: datetime, what: str, rng: random.Random) -> None:
@@ -135,7 +163,7 @@ def follow_up_visit(story: Story, child: Child, after: datetime, what: str, rng:
         "kind": "other",
         "child_seen": True,
         "seen_alone": True,
-        "bedroom_seen": True,
+        "bedroom_seen": story.refusing(child, visit_at) < 2,
         "child_views": "Talked about what happened and what would help next time.",
         "narrative": f"Visit after {what}; safety plan agreed with the carer.",
     }
@@ -163,13 +191,24 @@ _OTHER = {
 }
 
 
-def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int, timely: bool = False) -> None:
-    """Acknowledged (48 hours), answered (10 working days), some taken to stage 2 or 3; mostly in time."""
+def _complaint(
+    story: Story,
+    child: Child,
+    rng: random.Random,
+    *,
+    stage: int,
+    timely: bool = False,
+    slow: bool = False,
+    received: datetime | None = None,
+) -> None:
+    """Acknowledged (48 hours), answered (10 working days), some taken to stage 2 or 3; mostly in time
+    (`timely`: every stage in time; `slow`: stages 2 and 3 each late)."""
     assert child.placed_at is not None
     latest = (story.end - child.placed_at).days - 5
     if latest < 20:
         return
-    received = daytime(rng, child.placed_at + timedelta(days=rng.randint(15, latest)))
+    drawn = daytime(rng, child.placed_at + timedelta(days=rng.randint(15, latest)))
+    received = received or drawn
     ids: dict[str, str] = {}
     household = _household(story, child)
 
@@ -219,7 +258,7 @@ def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int, ti
                 url("escalate"), {"requested_at": iso(at), "reason": "Not satisfied with the answer."}, required=False
             ),
         )
-        at = add_working_days_at(at, rng.randint(15, 24) if rng.random() < 0.7 else 30)
+        at = add_working_days_at(at, rng.randint(15, 24) if (rng.random() < 0.7 or timely) and not slow else 30)
         body = {
             "responded_at": iso(at),
             "response": "Investigated independently; apology and new contact plan.",
@@ -234,12 +273,12 @@ def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int, ti
                 url("escalate"), {"requested_at": iso(at), "reason": "Asked for a review panel."}, required=False
             ),
         )
-        at = add_working_days_at(at, rng.randint(15, 28))
+        at = add_working_days_at(at, 34 if slow else rng.randint(15, 28))
         story.at(at, story.post(url("panel"), {"held_at": iso(at)}, required=False))
-        at = add_working_days_at(at, rng.randint(2, 4))
+        at = add_working_days_at(at, 7 if slow else rng.randint(2, 4))
         body = {"reported_at": iso(at), "recommendations": "Named worker for contact; monthly check-ins."}
         story.at(at, story.post(url("panel-report"), body, required=False))
-        at = add_working_days_at(at, rng.randint(8, 14) if rng.random() < 0.5 else 20)
+        at = add_working_days_at(at, rng.randint(8, 14) if (rng.random() < 0.5 or timely) and not slow else 20)
         body = {
             "responded_at": iso(at),
             "response": "The agency accepts the panel's recommendations.",
@@ -251,8 +290,8 @@ def _complaint(story: Story, child: Child, rng: random.Random, *, stage: int, ti
 
 
 def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool = False, late: bool = False) -> None:
-    """A concern acted on and answered within 2 working days (mostly); one that becomes a child
-    protection enquiry, with its strategy discussion the next working day (once late)."""
+    """A concern acted on and answered within 2 working days (mostly; `late`: answered late); one that
+    becomes a child protection enquiry, with its strategy discussion the next working day (once late)."""
     assert child.placed_at is not None
     raised = daytime(
         rng, child.placed_at + timedelta(days=rng.randint(10, max(11, (story.end - child.placed_at).days - 10)))
@@ -299,8 +338,11 @@ def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool
         )
         return
     resolved = (
-        add_working_days_at(raised, 2) - timedelta(hours=1) if rng.random() < 0.8 else add_working_days_at(raised, 4)
+        add_working_days_at(raised, 2) - timedelta(hours=1)
+        if rng.random() < 0.8 and not late
+        else add_working_days_at(raised, 4)
     )
+    resolved = max(resolved, acted + timedelta(hours=1))  # the outcome follows the action taken
     body2 = {
         "resolved_at": iso(resolved),
         "outcome": "Rooms rearranged; the child told what will happen.",
@@ -309,11 +351,12 @@ def _concern(story: Story, child: Child, rng: random.Random, *, protection: bool
     story.at(resolved, story.post(url("outcome"), body2, required=False))
 
 
-def _needs(story: Story, child: Child, rng: random.Random) -> None:
-    """A need recorded soon after placement; the carers trained for it within 28 days (mostly)."""
+def _needs(story: Story, child: Child, rng: random.Random, need: str = "", after: int = 0, late: bool = False) -> None:
+    """A need recorded soon after placement (or `after` days); the carers trained for it within 28
+    days (mostly)."""
     assert child.placed_at is not None
-    need = rng.choice(list(NEEDS))
-    at = daytime(rng, child.placed_at + timedelta(days=rng.randint(2, 10)))
+    need = need or rng.choice(list(NEEDS))
+    at = daytime(rng, child.placed_at + timedelta(days=after or rng.randint(2, 10)))
     story.at(
         at,
         story.post(
@@ -321,25 +364,26 @@ def _needs(story: Story, child: Child, rng: random.Random) -> None:
         ),
     )
     household = _household(story, child)
-    trained = daytime(rng, at + timedelta(days=rng.randint(7, 25) if rng.random() < 0.8 else 40))
+    trained = daytime(rng, at + timedelta(days=rng.randint(7, 25) if rng.random() < 0.8 and not late else 40))
 
     async def train() -> None:
         for member in household.members:
-            body = {"member_id": member, "course": NEEDS[need], "completed_on": trained.date().isoformat()}
-            await story.api.post(f"/v1/households/{household.id}/training", body, required=False)
+            for course in NEEDS[need]:
+                body = {"member_id": member, "course": course, "completed_on": trained.date().isoformat()}
+                await story.api.post(f"/v1/households/{household.id}/training", body, required=False)
 
     story.at(trained + timedelta(hours=2), train)
 
 
-def _ending(story: Story, child: Child, rng: random.Random) -> None:
+def _ending(story: Story, child: Child, rng: random.Random, slow: bool | None = None) -> None:
     """A planned ending; now and then its record incomplete at first, completed within 5 working days
-    (or later)."""
+    (or later; when `slow` is given, incomplete at first and completed late or in time)."""
     assert child.placed_at is not None
     ended = daytime(
         rng, child.placed_at + timedelta(days=rng.randint(100, max(101, (story.end - child.placed_at).days - 10)))
     )
     child.ended_at = ended
-    complete = rng.random() < 0.6
+    complete = rng.random() < 0.6 and slow is None
     body: dict[str, Any] = {
         "end_date": ended.date().isoformat(),
         "reason": "Returned home to family under a care plan.",
@@ -360,7 +404,7 @@ def _ending(story: Story, child: Child, rng: random.Random) -> None:
         ended + timedelta(hours=1), story.post(lambda: f"/v1/children/{child.id}/care-ended", home, required=False)
     )
     if not complete:
-        done = add_working_days_at(ended, rng.randint(2, 4) if rng.random() < 0.7 else 8)
+        done = add_working_days_at(ended, rng.randint(2, 4) if _in_time(rng, 0.7, slow) else 8)
         story.at(done, story.post(lambda: f"/v1/placements/{child.placement_id}/ending", parts, required=False))
 
 

@@ -60,6 +60,8 @@ def plan_recruitment(story: Story) -> None:
     _panel(story, second, max(a.steps["assessment"] for a in second) + timedelta(days=10), rng, refuse=second[1])
     _resignation(story, rng)
     _connected_person(story, rng)
+    # A grandfather's temporary approval runs out before his full approval (late), without extension.
+    _connected_person(story, random.Random(f"{story.api.seed}-kin"), KIN[1], days=190, late=True)
 
 
 _NOTES = {
@@ -157,7 +159,7 @@ def _panel(story: Story, cases: list[Applicant], meets: datetime, rng: random.Ra
         if no:
             decision["reasons"] = "Proposes not to approve: the panel's concerns about the home's safety stand."
         _step(story, a, "agency-decision", decided, decision)
-        told = add_working_days_at(decided, rng.randint(1, 3))
+        told = add_working_days_at(decided, rng.randint(1, 3) if a.key != 3 else 7)  # one letter late
         _step(story, a, "applicant-notice", told, {"sent_at": iso(told), "method": "letter"})
         if no:  # the applicant asks for the IRM within the 28 days
             asked = told + timedelta(days=rng.randint(10, 20))
@@ -167,16 +169,19 @@ def _panel(story: Story, cases: list[Applicant], meets: datetime, rng: random.Ra
                 story.post(_path(a, "determinations/representations"), irm, required=False),
             )
         else:
-            _supervised(story, a, decided, rng)
+            notice = daytime(random.Random(a.key), decided + timedelta(days=60))
+            _supervised(story, a, decided, rng, stop=notice + timedelta(days=28) if a.key == 0 else story.end)
+            if a.key == 0:  # finds fostering is not for them
+                _resignation(story, rng, a, notice)
             agreed = daytime(rng, told + timedelta(days=rng.randint(3, 10)))
             body = {"signed_on": agreed.date().isoformat()}
             story.at(agreed, story.post(_path(a, "agreement"), body, required=False))
 
 
-def _supervised(story: Story, a: Applicant, approved: datetime, rng: random.Random) -> None:
-    """Newly approved carers: supervised monthly by their SSW from approval."""
+def _supervised(story: Story, a: Applicant, approved: datetime, rng: random.Random, stop: datetime) -> None:
+    """Newly approved carers: supervised monthly by their SSW from approval (until `stop`)."""
     at = approved + timedelta(days=rng.randint(14, 28))
-    while at < story.end:
+    while at < stop:
         when = daytime(rng, at)
         body = {
             "occurred_at": iso(when),
@@ -196,32 +201,50 @@ _REASONS = {
 }
 
 
-def _resignation(story: Story, rng: random.Random) -> None:
-    """An established household resigns: the notice, then approval ends 28 days later."""
-    household = story.households[-1]
-    notice = daytime(rng, story.start + timedelta(days=240))
-    for child in household.children:  # no new placement after the notice; those placed move on
+KIN = (
+    ("June Fletcher", "1961-04-03", "Leo Fletcher", "Fletcher"),
+    ("Arthur Doyle", "1958-11-20", "Mia Doyle", "Doyle"),
+)
+
+
+def _resignation(story: Story, rng: random.Random, new: Applicant | None = None, when: datetime | None = None) -> None:
+    """An established household resigns: the notice, then approval ends as it takes effect 28 days
+    later; or newly approved carers (`new`) find fostering is not for them, and their approval is
+    ended days after the notice took effect (late)."""
+    household = story.households[story.retiring]
+    notice = when or daytime(rng, story.start + timedelta(days=240))
+    for child in [] if new else household.children:  # no new placement after the notice
         if child.placed_at is not None and child.placed_at > notice:
             child.placed_at = None
-    body = {"received_at": iso(notice), "reason": "Retiring after eleven years of fostering."}
-    story.at(notice + timedelta(hours=1), story.post(lambda: f"/v1/households/{household.id}/resignation", body))
-    ended = add_working_days_at(notice + timedelta(days=28), 0) + timedelta(hours=2)
+    reason = "Fostering does not fit the family's work after all." if new else "Retiring after eleven years."
+    body = {"received_at": iso(notice), "reason": reason}
+
+    def path(step: str) -> Callable[[], str]:
+        return lambda: f"/v1/households/{new.id if new else household.id}/{step}"
+
+    story.at(notice + timedelta(hours=1), story.post(path("resignation"), body))
+    ended = notice + timedelta(days=28) if new is None else add_working_days_at(notice + timedelta(days=28), 3)
     end = {"reason": "Resigned (reg 28(13)): notice took effect."}
-    story.at(ended, story.post(lambda: f"/v1/households/{household.id}/approval/end", end, required=False))
+    story.at(ended, story.post(path("approval/end"), end, required=False))
 
 
-def _connected_person(story: Story, rng: random.Random) -> None:
+def _connected_person(
+    story: Story, rng: random.Random, kin: tuple[str, str, str, str] = KIN[0], days: int = 150, late: bool = False
+) -> None:
     """A grandmother approved temporarily for her grandson (reg 24, 16 weeks), extended by 6 weeks
-    (reg 25), then approved in full through the journey before the extension runs out."""
+    (reg 25), then approved in full through the journey before the extension runs out (or, `late`:
+    not extended, approved in full a week after the temporary approval ran out)."""
     from bench.demo_story import Child, Household
 
-    granted = daytime(rng, story.start + timedelta(days=150))
-    household = Household(len(story.households), granted, [("June Fletcher", datetime(1961, 4, 3).date())], "ssw-2", "")
+    carer, born, grandchild, surname = kin
+    kin_word = "Grandmother" if kin is KIN[0] else "Grandfather"
+    granted = daytime(rng, story.start + timedelta(days=days))
+    household = Household(len(story.households), granted, [(carer, datetime.fromisoformat(born).date())], "ssw-2", "")
     ids: dict[str, str] = {}
     child = Child(
         len(story.children),
         {
-            "name": "Leo Fletcher",
+            "name": grandchild,
             "date_of_birth": "2016-09-12",
             "legal_status": "interim_care_order",
             "placing_authority": "Bedford Borough Council",
@@ -236,7 +259,7 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         made = await story.api.post(
             "/v1/households",
             {
-                "name": "The Fletcher household",
+                "name": f"The {surname} household",
                 "local_authority": LOCAL_AUTHORITY,
                 "connected_person": True,
                 "supervising_social_worker_id": "ssw-2",
@@ -244,7 +267,7 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         )
         assert made is not None
         household.id = made["household_id"]
-        member = {"name": "June Fletcher", "role": "applicant", "date_of_birth": "1961-04-03"}
+        member = {"name": carer, "role": "applicant", "date_of_birth": born}
         added = await story.api.post(f"/v1/households/{household.id}/members", member)
         assert added is not None
         ids["member"] = added["member_id"]
@@ -255,7 +278,7 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         )
         assert registered is not None
         child.id = registered["child_id"]
-        body = {"granted_at": iso(granted), "child_ids": [child.id], "relationship": "Grandmother"}
+        body = {"granted_at": iso(granted), "child_ids": [child.id], "relationship": kin_word}
         await story.api.post(f"/v1/households/{household.id}/temporary-approval", body, required=False)
         place = {
             "child_id": child.id,
@@ -275,11 +298,14 @@ def _connected_person(story: Story, rng: random.Random) -> None:
         at += timedelta(days=rng.randint(26, 31))
     extended = granted + timedelta(weeks=15)
     extension = {"weeks": 6, "reason": "The Form F assessment needs the paediatric report, delayed by the hospital."}
-    story.at(
-        extended,
-        story.post(lambda: f"/v1/households/{household.id}/temporary-approval/extension", extension, required=False),
-    )
-    approved = daytime(rng, granted + timedelta(weeks=19))
+    if not late:
+        story.at(
+            extended,
+            story.post(
+                lambda: f"/v1/households/{household.id}/temporary-approval/extension", extension, required=False
+            ),
+        )
+    approved = daytime(rng, granted + timedelta(weeks=17 if late else 19))
     approval = {
         "decision": "approved",
         "decided_at": iso(approved),

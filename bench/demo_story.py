@@ -42,6 +42,7 @@ HOME_POSTCODE = "NN1 1DE"
 POSTCODES = ("NN4 8EH", "NN3 6RW")
 SOCIAL_WORKERS = [f"sw-{n}" for n in range(1, 13)]
 SUPERVISING_WORKERS = [f"ssw-{n}" for n in range(1, 7)]
+HOUSING = "the council's housing decision"
 
 
 def iso(value: datetime) -> str:
@@ -91,7 +92,12 @@ class Story:
         self.households: list[Household] = []
         self.children: list[Child] = []
         self.carer_headers: Callable[[str], dict[str, str]] = lambda _household: api.headers
+        # A worker with no part in a child's care (an allegation they report goes to triage).
+        self.outside_worker_headers: Callable[[], dict[str, str]] = lambda: api.headers
         self.answered: set[str] = set()  # Schedule 7 notifications answered, by notification and recipient
+        self.pending: set[int] = set()  # households with incidents or concerns for their supervisions
+        # The child and household (the first placed, the last approved) whose clocks are late.
+        self.slow_child = self.slow_household = self.retiring = -1
 
     # ---- helpers ---------------------------------------------------------------------------------
     def at(self, when: datetime, action: Callable[[], Awaitable[None]]) -> None:
@@ -153,6 +159,12 @@ class Story:
             else:
                 child = Child(c, body, None, None, False)
             self.children.append(child)
+        in_care = [c for c in self.children if c.placed_at is not None]
+        self.slow_child = min(in_care, key=lambda c: c.placed_at or self.end).key if in_care else -1
+        self.retiring = self.households[-1].key  # resigns in the year
+        others = [h for h in self.households if h.key != self.retiring]
+        self.slow_household = max(others, key=lambda h: h.approved_at).key if others else -1
+        from bench.demo_clocks import plan_clocks
         from bench.demo_events import plan_events
         from bench.demo_recruitment import plan_recruitment
 
@@ -165,6 +177,7 @@ class Story:
         for worker in sorted(workers):
             self.plan_worker(worker)
         plan_events(self)
+        plan_clocks(self)
 
     def finish(self) -> None:
         self.agency.households = [h.id for h in self.households]
@@ -223,13 +236,18 @@ class Story:
         first = True
         reviews = []
         while review < self.end + timedelta(days=60):
-            held = daytime(rng, review)
+            held = daytime(rng, review + timedelta(days=45 if self.late_review(household, review) else 0))
             reviews.append(held)
             self.at(held + timedelta(hours=2), self.review(household, held, first))
             review += timedelta(days=rng.randint(330, 360))
             first = False
         self.plan_training(household, rng, reviews)
         self.plan_supervisions(household, rng)
+
+    def late_review(self, household: Household, due: datetime) -> bool:
+        """The slow household's review in the year is held weeks late."""
+        inside = self.start + timedelta(days=30) < due < self.end - timedelta(days=105)
+        return household.key == self.slow_household and inside
 
     def review(self, household: Household, when: datetime, to_panel: bool) -> Callable[[], Awaitable[None]]:
         """An annual review of approval, with the views of each child placed there."""
@@ -265,10 +283,14 @@ class Story:
     def plan_training(self, household: Household, rng: random.Random, reviews: list[datetime]) -> None:
         """TSD standards in the first year, safeguarding before each review; some late."""
         approved = household.approved_at
-        courses = [("tsd_standards", approved + timedelta(days=rng.randint(200, 330) if rng.random() < 0.85 else 400))]
+        slow = household.key == self.slow_household
+        in_time = rng.random() < 0.85 and not slow
+        courses = [("tsd_standards", approved + timedelta(days=rng.randint(200, 330) if in_time else 400))]
         # Safeguarding is due before each annual review: mostly weeks before, now and then after it.
         for review in reviews:
             gap = timedelta(days=-rng.randint(10, 60) if rng.random() < 0.85 else rng.randint(5, 20))
+            if slow and review > self.start + timedelta(days=30) and review < self.end - timedelta(days=60):
+                gap = timedelta(days=1)  # the day after the review held late
             courses.append(("safeguarding", review + gap))
         for course, when in courses:
             on = daytime(rng, when)
@@ -299,36 +321,85 @@ class Story:
             month += 1
         for child in household.children:
             if child.placed_at is not None:
-                gap = rng.randint(2, 6) if rng.random() < 0.85 else rng.randint(9, 14)
+                gap = rng.randint(2, 6) if rng.random() < 0.85 and child.key != self.slow_child else rng.randint(9, 14)
                 when = daytime(rng, child.placed_at + timedelta(days=gap))
                 self.at(when, self.supervision(household, when, False, rng))
 
     def supervision(
-        self, household: Household, when: datetime, unannounced: bool, rng: random.Random
+        self,
+        household: Household,
+        when: datetime,
+        unannounced: bool,
+        rng: random.Random,
+        concerns: tuple[str, ...] = (),
     ) -> Callable[[], Awaitable[None]]:
         roll = rng.random()
 
         async def action() -> None:
             kids = self.placed_in(household, when)
-            accounts = []
-            for k in kids:
-                account: dict[str, Any] = {"child_id": k.id, "seen": True, "seen_alone": roll > 0.15}
-                account["bedroom_seen"] = roll < 0.9
-                if roll <= 0.15:
-                    account["not_seen_alone_reason"] = "child_refused"
-                if roll >= 0.9:
-                    account["bedroom_not_seen_reason"] = "child_refused"
-                accounts.append(account)
+            items, addressed = await self.agenda(household, when)
+            accounts = [self.account(k, when, roll) for k in kids]
             body = {
                 "occurred_at": iso(when),
                 "unannounced": unannounced,
                 "children_discussed": [k.id for k in kids],
                 "children_accounts": accounts,
+                "agenda_items_discussed": items,
+                "concerns": list(concerns),
+                "concerns_addressed": addressed,
                 "narrative": "Supervision at home: routines, contact, training plan and the log reviewed.",
             }
             await self.api.post(f"/v1/households/{household.id}/supervisions", body, required=False)
+            if concerns:
+                self.pending.add(household.key)
 
         return action
+
+    def account(self, child: Child, when: datetime, roll: float) -> dict[str, Any]:
+        """How the SSW saw a placed child: seen, mostly alone and the bedroom seen, but the slow
+        child would not be seen alone for seven months of the year, nor seen at all for four."""
+        refusing = self.refusing(child, when)
+        seen, alone, bedroom = refusing < 2, roll > 0.15 and not refusing, roll < 0.9 and refusing < 2
+        account: dict[str, Any] = {"child_id": child.id, "seen": seen, "seen_alone": alone, "bedroom_seen": bedroom}
+        if not seen:
+            account["not_seen_reason"] = "child_refused"
+        elif not alone:
+            account["not_seen_alone_reason"] = "child_refused"
+        if not bedroom:
+            account["bedroom_not_seen_reason"] = "child_refused"
+        return account
+
+    def refusing(self, child: Child, when: datetime) -> int:
+        """The slow child's difficult months: 1 (not seen alone), 2 (not seen, nor the bedroom); and
+        their first week, before the SSW's first visit (late)."""
+        if child.key == self.slow_child and child.placed_at and when < child.placed_at + timedelta(days=8):
+            return 2
+        if child.key != self.slow_child or not self.start + timedelta(days=60) <= when < self.end - timedelta(days=90):
+            return 0
+        return 2 if when >= self.end - timedelta(days=215) else 1
+
+    async def agenda(self, household: Household, when: datetime) -> tuple[list[str], list[dict[str, str]]]:
+        """The incidents on the household's agenda discussed and the concerns raised at earlier
+        supervisions followed up, looked up only while a household has some (it saves a read per
+        supervision). Damage is put off for a month, and a concern waiting on the council's housing
+        decision for two: those clocks are missed."""
+        if household.key not in self.pending:
+            return [], []
+        found = await self.api.get(f"/v1/households/{household.id}")
+        items = [
+            a["item_id"]
+            for a in found["supervision_agenda"]
+            if datetime.fromisoformat(a["occurred_at"]) <= when
+            and (a["category"] != "damage" or when - datetime.fromisoformat(a["occurred_at"]) > timedelta(days=30))
+        ]
+        addressed = [
+            {"concern_id": c["concern_id"], "action": "Followed up with the carers and the child's social worker."}
+            for c in found["open_concerns"]
+            if HOUSING not in c["text"] or when - datetime.fromisoformat(c["raised_at"]) > timedelta(days=60)
+        ]
+        if len(items) == len(found["supervision_agenda"]) and len(addressed) == len(found["open_concerns"]):
+            self.pending.discard(household.key)  # nothing left for a later supervision
+        return items, addressed
 
     # ---- workers -----------------------------------------------------------------------------------
     def plan_worker(self, worker: str) -> None:
@@ -413,6 +484,7 @@ class Story:
     def plan_health(self, child: Child, since: date, rng: random.Random) -> None:
         """The initial health assessment (28 days), then yearly; a dental check within the year."""
         start = datetime.combine(since, time(12), tzinfo=UTC)
+        slow = child.key == self.slow_child
         due = 28 if rng.random() < 0.88 else 40
         at = daytime(
             rng, max(start + timedelta(days=rng.randint(10, due - 4)), (child.placed_at or start) + timedelta(days=2))
@@ -428,9 +500,11 @@ class Story:
             self.at(at + timedelta(hours=2), self.post(self.child_url(child, "health-checks"), body, required=False))
             # Reviewed every 6 months under five, every 12 from five (now and then a few weeks late).
             days = 165 if self.end.year - int(child.body["date_of_birth"][:4]) < 5 else 345
-            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if rng.random() < 0.9 else days + 20))
+            in_time = rng.random() < 0.9 and not slow
+            at = daytime(rng, at + timedelta(days=days - rng.randint(5, 40) if in_time else days + 20 + 20 * slow))
             kind = "review_health_assessment"
-        dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if rng.random() < 0.85 else 380))
+        in_time = rng.random() < 0.85 and not slow
+        dental = daytime(rng, start + timedelta(days=rng.randint(40, 300) if in_time else 380))
         while dental < self.end:
             body = {
                 "kind": "dental_check",
@@ -441,7 +515,8 @@ class Story:
             self.at(
                 dental + timedelta(hours=1), self.post(self.child_url(child, "health-checks"), body, required=False)
             )
-            dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if rng.random() < 0.9 else 385))
+            in_time = rng.random() < 0.9 and not slow
+            dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if in_time else 385))
 
     def plan_reviews(self, child: Child, since: date, rng: random.Random) -> None:
         """Looked-after reviews: within 20 working days, then 3 months, then every 6; some late."""
@@ -470,19 +545,23 @@ class Story:
                 made + timedelta(hours=1), self.post(self.child_url(child, "risk-assessments"), risk, required=False)
             )
             made = daytime(
-                rng, review - timedelta(days=rng.randint(1, 10)) if rng.random() < 0.9 else review + timedelta(days=9)
+                rng,
+                review - timedelta(days=rng.randint(1, 10))
+                if rng.random() < 0.9 and child.key != self.slow_child
+                else review + timedelta(days=9),
             )
 
     def care_plan(
         self, child: Child, household: Household, body: dict[str, Any], made: datetime, rng: random.Random
     ) -> Callable[[], Awaitable[None]]:
         roll = rng.random()
-        days = rng.randint(1, 4) if roll < 0.88 else rng.randint(7, 10)
+        days = rng.randint(1, 4) if roll < 0.88 and child.key != self.slow_child else rng.randint(7, 10)
         ack_at = add_working_days_at(made, days) if roll < 0.97 else None  # a few never acknowledged
 
         async def action() -> None:
             plan = await self.api.post(f"/v1/children/{child.id}/plans", body, required=False)
-            if plan is None or not self.placed_in(household, made):
+            # Shared while the child is placed there (a placement ends at the start of its end day).
+            if plan is None or child not in self.placed_in(household, made + timedelta(days=1)):
                 return
             share = {"how": "given in person at the placement", "version": plan["plan_version"]}
             await self.api.post(f"/v1/children/{child.id}/plans/{plan['plan_id']}/share", share, required=False)
@@ -511,7 +590,7 @@ class Story:
                 "kind": "statutory",
                 "child_seen": True,
                 "seen_alone": seen_alone,
-                "bedroom_seen": rng.random() < 0.8,
+                "bedroom_seen": rng.random() < 0.8 and self.refusing(child, at) < 2,
                 "child_views": rng.choice(VIEWS),
                 "narrative": rng.choice(NARRATIVES),
             }
