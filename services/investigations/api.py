@@ -105,6 +105,10 @@ OFSTED: dict[int | str, dict[str, Any]] = {
 }
 
 
+# A statutory return's year: 1 April to 31 March, named by the April it starts in.
+CollectionYear = Annotated[int, Query(ge=1990, le=2198, description="The collection year: the April it starts in")]
+
+
 @router.get(
     "/v1/reports/ofsted-fostering",
     tags=["investigations"],
@@ -115,7 +119,7 @@ OFSTED: dict[int | str, dict[str, Any]] = {
 async def ofsted_fostering(
     request: Request,
     _caller: ReportReader,
-    year: Annotated[int, Query(ge=1990, le=2198, description="The collection year: the April it starts in")],
+    year: CollectionYear,
     as_of: AsOf = None,
 ) -> Response:
     at = as_of or request.app.state.clock.now()
@@ -159,7 +163,7 @@ class Ssda903Table(StrEnum):
 async def ssda903(
     request: Request,
     _caller: ReportReader,
-    year: Annotated[int, Query(ge=1990, le=2198, description="The collection year: the April it starts in")],
+    year: CollectionYear,
     as_of: AsOf = None,
     table: Annotated[Ssda903Table | None, Query(description="One table as CSV (default: all six in a zip)")] = None,
 ) -> Response:
