@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 from services.retention import projections as pj
 from services.retention import rules
@@ -106,13 +107,11 @@ async def run(
     if dry_run:
         found.access_log = await access_log_expiry(store, today, practice.access_log_years, actor, dry_run=True)
         return found
-    destroyed = progress.phase("destroying keys", total=len(found.records) + len(found.staff)) if progress else None
-    for row in found.records:
-        await destroy(store, row, today, actor)
-        if destroyed is not None:
-            destroyed(found.records.index(row) + 1)
-    for done, worker in enumerate(found.staff, len(found.records) + 1):
-        await destroy_staff(store, worker, today, actor)
+    steps = [partial(destroy, store, row, today, actor) for row in found.records]
+    steps += [partial(destroy_staff, store, worker, today, actor) for worker in found.staff]
+    destroyed = progress.phase("destroying keys", total=len(steps)) if progress else None
+    for done, step in enumerate(steps, 1):
+        await step()
         if destroyed is not None:
             destroyed(done)
     found.access_log = await access_log_expiry(store, today, practice.access_log_years, actor, dry_run=False)
