@@ -17,7 +17,7 @@ from services.investigations import rules
 from shared.contracts import load
 from shared.contracts.base import Event
 from shared.contracts.retention import RecordDestroyed
-from shared.eventstore import EventFilter, EventStore
+from shared.eventstore import EventFilter, EventStore, RecordedEvent
 from shared.problems import Problem
 
 # Appends hold the head lock for milliseconds; an instant older than this is settled for ever.
@@ -103,23 +103,26 @@ async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = Non
 
 async def ofsted_fostering(store: EventStore, year: int, as_of: datetime) -> bytes:
     """Ofsted's annual fostering data collection for `year` as the agency knew it at `as_of` (CSV)."""
-    _aware(as_of)
-    events: list[tuple[Event, datetime]] = []
-    wanted = EventFilter(types=[c.event_type for c in rules.OFSTED_SOURCES], as_of=as_of)
-    async for page in store.iterate(wanted, chunk=PAGE):
-        # A destroyed record's personal dates load as None and its text as the destruction marker.
-        events.extend((load(event), event.occurred_at) for event in page)
+    # A destroyed record's personal dates load as None and its text as the destruction marker.
+    events = [(load(e), e.occurred_at) for e in await _return_sources(store, rules.OFSTED_SOURCES, as_of)]
     return rules.ofsted_fostering_csv(events, year, as_of)
 
 
 async def ssda903(store: EventStore, year: int, as_of: datetime) -> dict[str, list[dict[str, str]]]:
     """The SSDA903 return's tables for collection year `year` as the agency knew them at `as_of`."""
-    _aware(as_of)
-    events: list[Event] = []
-    wanted = EventFilter(types=[c.event_type for c in rules.SSDA903_SOURCES], as_of=as_of)
-    async for page in store.iterate(wanted, chunk=PAGE):
-        events.extend(load(event) for event in page)
+    events = [load(e) for e in await _return_sources(store, rules.SSDA903_SOURCES, as_of)]
     return rules.ssda903_tables(events, year)
+
+
+async def _return_sources(store: EventStore, sources: Sequence[type[Event]], as_of: datetime) -> list[RecordedEvent]:
+    """The events a statutory return is built from, as recorded by `as_of`; their chronology lines
+    are left sealed (no return reads them)."""
+    _aware(as_of)
+    wanted = EventFilter(types=[c.event_type for c in sources], as_of=as_of, summaries=False)
+    found: list[RecordedEvent] = []
+    async for page in store.iterate(wanted, chunk=PAGE):
+        found.extend(page)
+    return found
 
 
 async def _reading(
