@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import asyncpg
 import orjson
 
 from bench.leanhttp import Connection, read_request
+from bench.ports import free_port, listened_by
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -132,12 +132,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # ==== processes ======================================================================================
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARELOG_")}
     # One principal writes as fast as the server takes it: that is the measurement, not a client to limit.
@@ -156,16 +150,25 @@ class Server:
     """A real `carelog serve` in a subprocess."""
 
     def __init__(self, env: dict[str, str], *, data_dir: Path | None = None, migrate: bool = False) -> None:
-        self.port = free_port()
-        args = ["serve", "--port", str(self.port)]
+        self.args = ["serve"]
         if not migrate:
-            args.append("--no-migrate")
+            self.args.append("--no-migrate")
         if data_dir is not None:
-            args += ["--data-dir", str(data_dir)]
+            self.args += ["--data-dir", str(data_dir)]
+        self.env = env
         self.log = tempfile.NamedTemporaryFile(prefix="carelog-bench-serve-", suffix=".log", delete=False)  # noqa: SIM115
         self.started = time.perf_counter()
+        self._start()
+
+    def _start(self) -> None:
+        self.port = free_port()
         self.proc = subprocess.Popen(
-            carelog_cmd(*args), env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            carelog_cmd(*self.args, "--port", str(self.port)),
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> float:
@@ -175,10 +178,15 @@ class Server:
                 raise RuntimeError(f"carelog serve exited: {Path(self.log.name).read_text()[-2000:]}")
             try:
                 status, _ = asyncio.run(_get_once(self.port, "/readyz"))
-                if status == 200:
-                    return time.perf_counter() - self.started
             except OSError:
-                pass
+                status = 0
+            if status == 200 and listened_by(self.proc.pid, self.port):
+                return time.perf_counter() - self.started
+            if status != 0 and not listened_by(self.proc.pid, self.port):
+                # Another process took the port first: ours cannot bind it. Start again elsewhere.
+                self.proc.kill()
+                self.proc.wait()
+                self._start()
             time.sleep(0.02)
         raise TimeoutError(f"carelog serve not ready: {Path(self.log.name).read_text()[-2000:]}")
 

@@ -8,7 +8,6 @@ import os
 import pty
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bench.ports import free_port, listened_by
 from shared.db import as_role, create_engine
 from shared.eventstore import EventStore, NewEvent
 
@@ -32,22 +32,19 @@ def run_carelog(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
     return subprocess.run([*CARELOG, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_ready(url: str, timeout: float = 60, process: subprocess.Popen[bytes] | None = None) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return time.monotonic() - started
+            status = httpx.get(url, timeout=1).status_code
         except httpx.HTTPError:
-            pass
+            status = 0
+        if status and process is not None and not listened_by(process.pid, httpx.URL(url).port or 80):
+            raise AssertionError(f"another process answered on {url}: the port was taken before ours bound it")
+        if status == 200:
+            return time.monotonic() - started
         time.sleep(0.1)
     raise AssertionError(f"{url} not ready after {timeout}s")
 

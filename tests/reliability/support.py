@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench.ports import free_port, listened_by
 from services.app import all_projectors
 from shared.auth import Role, mint_token
 from shared.db import as_role, create_engine
@@ -44,12 +44,6 @@ def server_client(url: str, timeout: float | httpx.Timeout = 60, connections: in
     is closing at that moment fails with a ReadError (seen on a loaded machine)."""
     limits = httpx.Limits(max_connections=connections, keepalive_expiry=2.0)
     return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def base_env(**overrides: str) -> dict[str, str]:
@@ -110,10 +104,13 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited with {self.process.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return time.monotonic() - started
+                status = httpx.get(f"{self.url}/readyz", timeout=2).status_code
             except httpx.HTTPError:
-                pass
+                status = 0
+            if status and not listened_by(self.process.pid, self.port):
+                raise AssertionError(f"another process answered on {self.url}: the port was taken before ours bound it")
+            if status == 200:
+                return time.monotonic() - started
             time.sleep(0.05)
         raise AssertionError(f"{self.url} not ready after {timeout}s:\n{self.tail()}")
 
