@@ -840,7 +840,14 @@ async def busiest_child(url: str) -> str:
         await conn.close()
 
 
-INTERACTIVE = ("worklist", "household compliance", "caseloads", "subject-access export (JSON)", "monthly KPI report")
+INTERACTIVE = (
+    "worklist",
+    "household compliance",
+    "caseloads",
+    "subject-access export (JSON)",
+    "subject-access export (PDF)",
+    "monthly KPI report",
+)
 
 
 async def interactive_reads(port: int, sized: Sized, samples: int, seed: int) -> dict[str, list[float]]:
@@ -857,6 +864,7 @@ async def interactive_reads(port: int, sized: Sized, samples: int, seed: int) ->
         "household compliance": lambda: f"/v1/households/{rng.choice(sized.households)}/compliance",
         "caseloads": lambda: "/v1/caseloads",
         "subject-access export (JSON)": lambda: f"/v1/children/{sized.busiest_child}/export",
+        "subject-access export (PDF)": lambda: f"/v1/children/{sized.busiest_child}/export?format=pdf",
         "monthly KPI report": lambda: f"/v1/reports/kpis?month={month}&as_of={now}",
     }
     conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {token('registered_manager', 'bench-reads')}"})
