@@ -1068,8 +1068,8 @@ def section_peer_reads(results: Results, sized: Sized, samples: int) -> None:
             "ev/s",
             "ratio >= 1",
             check=lambda ratio, _c: ratio >= 1,
-            note=f"{filled:,} events filled into the library's table; carelog decodes each event's JSON, "
-            "the library returns the stored bytes",
+            note=f"{filled:,} events filled into the library's table; carelog decodes each event's JSON and "
+            "opens its sealed fields, the library returns the stored bytes",
         )
         server.wait_ready()
         asyncio.run(wait_until_quiet(sized.url))
