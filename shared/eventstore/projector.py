@@ -598,9 +598,12 @@ async def read_pages(
     types: Sequence[str] | None,
     as_of: datetime | None = None,
     page: int = 5000,
+    summaries: bool = False,
 ) -> AsyncIterator[list[RecordedEvent]]:
     """The events in (after, up_to] of `types` (and recorded by `as_of`), a page at a time; the
-    next page is read while the caller works on this one."""
+    next page is read while the caller works on this one. Without their chronology lines unless
+    `summaries`: no projection folds one (the chronology reads them from the log), and opening
+    them was a third of the decryption a replay does."""
     args: list[Any] = [up_to, *([list(types)] if types is not None else []), *([as_of] if as_of else [])]
     statement_text = sql.page_of_log(types=types is not None, as_of=as_of is not None, page=page)
     # The next page is fetched on `conn` while this one is opened; keys a page needs and this process
@@ -622,7 +625,7 @@ async def read_pages(
                     return
                 if len(records) == page:
                     ahead = asyncio.ensure_future(fetch(records[-1]["position"]))
-                sealed, ring = [record_to_event(r) for r in records], active()
+                sealed, ring = [record_to_event(r, summaries) for r in records], active()
                 try:
                     events = [open_event(ring, e) for e in sealed]
                 except MissingKeys:

@@ -32,8 +32,11 @@ def record_to_event(record: Any, summary: bool = True) -> RecordedEvent:
     """An event from a driver (asyncpg) record, or a SQLAlchemy row mapping, of EVENT_COLUMNS;
     without its chronology line (`summary`, sealed) unless `summary`."""
     data, metadata = record["data"], record["metadata"]
-    metadata = orjson.loads(metadata) if isinstance(metadata, str | bytes) else metadata
-    if not summary and "summary" in metadata:
+    if isinstance(metadata, str | bytes):
+        metadata = orjson.loads(metadata)
+        if not summary:
+            metadata.pop("summary", None)  # decoded here: nobody else holds this dict
+    elif not summary and "summary" in metadata:
         metadata = {k: v for k, v in metadata.items() if k != "summary"}
     return RecordedEvent(
         position=record["position"],

@@ -74,6 +74,11 @@ DEADLINE_CLOSED = (
 )
 
 
+# EVENT_COLUMNS with the payloads as JSON text, for record_to_event to decode with orjson: jsonb in
+# its binary form goes through a Python decoder a value (about a sixth of reading a page).
+PAGE_COLUMNS = EVENT_COLUMNS.replace("data, metadata", "data::text AS data, metadata::text AS metadata")
+
+
 def page_of_log(*, types: bool, as_of: bool, page: int) -> str:
     """Events in ($1, $2] by position, `page` at most: of the types in the next parameter if
     `types`, recorded by the one after if `as_of`."""
@@ -82,7 +87,7 @@ def page_of_log(*, types: bool, as_of: bool, page: int) -> str:
         clauses.append("type = ANY($3)")
     if as_of:
         clauses.append(f"recorded_at <= ${4 if types else 3}")
-    return f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY position LIMIT {page}"
+    return f"SELECT {PAGE_COLUMNS} FROM events WHERE {' AND '.join(clauses)} ORDER BY position LIMIT {page}"
 
 
 RANGE = f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"

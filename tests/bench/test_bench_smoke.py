@@ -35,6 +35,7 @@ EXPECTED = (
     "household compliance p99 growth",
     "caseloads p99 growth",
     "subject-access export (JSON) p99 growth",
+    "subject-access export (PDF) p99 growth",
     "monthly KPI report p99 growth",
     "as of a past instant: a child's compliance (API)",
     "as of a past instant: the monthly KPI report (API)",

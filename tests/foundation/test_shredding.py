@@ -19,7 +19,8 @@ from sqlalchemy import text
 import shared.contracts.visits  # noqa: F401  (registers the contracts)
 from shared.auth import Role
 from shared.db import create_engine
-from shared.eventstore import EventStore, NewEvent, verify_chain
+from shared.eventstore import EventFilter, EventStore, NewEvent, verify_chain
+from shared.eventstore.projector import read_pages
 from shared.eventstore.shredding import Destroyed, KeyRing, LocalKeyWrapper, _unb64
 from tests.conftest import AuthHeaders
 from tests.investigations.conftest import child_history
@@ -71,6 +72,24 @@ async def test_personal_fields_are_stored_sealed_and_read_open(
         assert [v for v in CHILD_VALUES if v not in body] == []
         assert "enc1." not in body
     assert await verified(app)
+
+
+async def test_the_replay_reads_each_event_opened_as_the_store_does_without_its_chronology_line(
+    client: httpx.AsyncClient, app: FastAPI, auth: AuthHeaders
+) -> None:
+    await child_history(client, app, auth(subject="rm-1"))
+    store = app.state.store
+    head, _ = await store.head()
+    whole = await store.read(EventFilter(limit=head))
+    lean = await store.read(EventFilter(limit=head, summaries=False))
+    assert any(e.metadata.get("summary") for e in whole) and not any("summary" in e.metadata for e in lean)
+    assert any(v in json.dumps([e.data for e in whole], ensure_ascii=False) for v in CHILD_VALUES)
+    for summaries, expected in ((False, lean), (True, whole)):
+        # Pages of 7, so the next page is read ahead while one is opened.
+        read = [
+            e async for page in read_pages(app.state.engine, 0, head, None, page=7, summaries=summaries) for e in page
+        ]
+        assert read == expected
 
 
 async def test_a_destroyed_key_leaves_the_marker_and_a_chain_that_verifies(
