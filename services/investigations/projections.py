@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import rfc8785
 
 from services.investigations import rules
@@ -37,34 +38,54 @@ KPI_TYPES = [c.event_type for c in rules.KPI_SOURCES]
 # The log's positions in spans of this many: a span's fold is kept once the head is past it.
 SPAN = 5_000
 
+# The spans' folds, kept in investigations_kpi_spans (migration 0021) as JSON: written by the
+# follower (`follow_spans`, run by `carelog serve`) as the head passes each span's end, or by the
+# first report that needs one. `folded_at` is the log's head when the span was folded: its personal
+# texts were opened as they stood then, so a RecordDestroyed after it makes the row unusable (and
+# the follower deletes it).
+SPANS_KEPT = """
+    SELECT span_end, folded_at, recorded_to, fold FROM investigations_kpi_spans
+    WHERE span_end = ANY($1::bigint[]) AND folded_at >= $2
+"""
+KEEP_SPAN = """
+    INSERT INTO investigations_kpi_spans (span_end, folded_at, recorded_to, fold) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (span_end) DO UPDATE SET folded_at = EXCLUDED.folded_at, recorded_to = EXCLUDED.recorded_to,
+        fold = EXCLUDED.fold
+    WHERE investigations_kpi_spans.folded_at < EXCLUDED.folded_at
+"""
+SPAN_ENDS_KEPT = "SELECT span_end FROM investigations_kpi_spans WHERE folded_at >= $1"
+FORGET_SPANS = "DELETE FROM investigations_kpi_spans WHERE folded_at < $1"
+
 
 @dataclass
 class _Span:
     fold: rules.FactsFold
     recorded_to: datetime | None  # the latest recorded_at of the span's KPI sources
+    folded_at: int  # the log's head when it was folded
 
 
 @dataclass
 class _Spans:
-    """The KPI sources' folds over the spans (0, SPAN], (SPAN, 2 SPAN], ... of the log, kept by this
-    process: a report as of T folds the spans recorded by T together and reads only the events
-    after the last of them. The events' personal texts are opened as they were when a span was
-    folded, so a record destroyed since (a RecordDestroyed) forgets every span."""
+    """The KPI sources' folds over the spans (0, SPAN], (SPAN, 2 SPAN], ... of the log, as this
+    process last read or folded them (the table keeps them across restarts): a report as of T
+    folds the spans recorded by T together and reads only the events after the last of them."""
 
     spans: dict[int, _Span] = field(default_factory=dict)  # by the span's last position
     destroyed_checked: int = 0  # the log read up to here for RecordDestroyed
+    last_destroyed: int = 0  # the position of the last RecordDestroyed
 
 
 _KEPT: weakref.WeakKeyDictionary[EventStore, _Spans] = weakref.WeakKeyDictionary()
 
 
 async def _kept_spans(store: EventStore) -> _Spans:
+    """This process's spans, less those folded before the last RecordDestroyed."""
     kept = _KEPT.setdefault(store, _Spans())
     destroyed = EventFilter(types=[RecordDestroyed.event_type], after=kept.destroyed_checked, limit=1_000_000)
     found = await store.read(destroyed)
     if found:
-        kept.spans.clear()
-        kept.destroyed_checked = found[-1].position
+        kept.last_destroyed = kept.destroyed_checked = found[-1].position
+        kept.spans = {end: s for end, s in kept.spans.items() if s.folded_at >= kept.last_destroyed}
     return kept
 
 
@@ -79,6 +100,31 @@ async def _fold(store: EventStore, fold: rules.FactsFold, wanted: EventFilter) -
     return latest
 
 
+async def _fold_span(store: EventStore, kept: _Spans, end: int) -> _Span:
+    """The span ending at `end` folded from the log, kept here and in the table."""
+    folded_at, _ = await store.head()
+    span = _Span(rules.FactsFold(), None, folded_at)
+    span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end, summaries=False)
+    span.recorded_to = await _fold(store, span.fold, span_of)
+    encoded = orjson.dumps(span.fold.to_json())
+    async with store.acquire() as conn:
+        await conn.execute(KEEP_SPAN, end, folded_at, span.recorded_to, encoded)
+    kept.spans[end] = span
+    return span
+
+
+async def _read_spans(store: EventStore, kept: _Spans, ends: Sequence[int]) -> None:
+    """The spans of `ends` not in this process's memory, from the table when it has them."""
+    missing = [end for end in ends if end not in kept.spans]
+    if not missing:
+        return
+    async with store.acquire() as conn:
+        rows = await conn.fetch(SPANS_KEPT, missing, kept.last_destroyed)
+    for row in rows:
+        fold = rules.FactsFold.from_json(orjson.loads(row["fold"]))
+        kept.spans[row["span_end"]] = _Span(fold, row["recorded_to"], row["folded_at"])
+
+
 async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = None) -> rules.Facts:
     """Every fact the KPIs need, as recorded by `as_of`, each with its own recorded_at: the kept
     spans up to `up_to` (the last position recorded by `as_of`) whose sources were all recorded by
@@ -86,19 +132,33 @@ async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = Non
     fold, after = rules.FactsFold(), 0
     if up_to is not None:
         kept = await _kept_spans(store)
-        for end in range(SPAN, up_to + 1, SPAN):  # positions are gap-free: up to `up_to`, all there
-            span = kept.spans.get(end)
-            if span is None:
-                span = _Span(rules.FactsFold(), None)
-                span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end, summaries=False)
-                span.recorded_to = await _fold(store, span.fold, span_of)
-                kept.spans[end] = span
+        ends = range(SPAN, up_to + 1, SPAN)  # positions are gap-free: up to `up_to`, all there
+        await _read_spans(store, kept, ends)
+        for end in ends:
+            span = kept.spans.get(end) or await _fold_span(store, kept, end)
             if span.recorded_to is not None and span.recorded_to > as_of:
                 break  # recorded out of position order: read the rest from the log
             fold.extend(span.fold)
             after = end
     await _fold(store, fold, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
     return fold.facts()
+
+
+async def follow_spans(store: EventStore) -> int:
+    """Bring the kept spans up to the log's head: forget those folded before the last
+    RecordDestroyed, then fold each span the head has passed that the table lacks. How many
+    were folded."""
+    kept = await _kept_spans(store)
+    head, _ = await store.head()
+    async with store.acquire() as conn:
+        await conn.execute(FORGET_SPANS, kept.last_destroyed)
+        have = {row["span_end"] for row in await conn.fetch(SPAN_ENDS_KEPT, kept.last_destroyed)}
+    folded = 0
+    for end in range(SPAN, head + 1, SPAN):
+        if end not in have:
+            await _fold_span(store, kept, end)
+            folded += 1
+    return folded
 
 
 async def ofsted_fostering(store: EventStore, year: int, as_of: datetime) -> bytes:

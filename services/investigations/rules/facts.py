@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from shared.contracts.access import AllocationEnded, WorkerAllocated
 from shared.contracts.base import Event
@@ -244,6 +244,38 @@ class FactsFold:
         for key, sent in later.sent.items():
             self.sent[key].extend(sent)
 
+    def to_json(self) -> dict[str, Any]:
+        """The fold as JSON values (a span's snapshot): each fact a list of its fields, instants and
+        days in ISO 8601 with their offsets, every list and mapping in its folded order."""
+        return {
+            **{name: [_encoded(f) for f in getattr(self, name)] for name in _LISTS},
+            **{name: {k: _encoded(f) for k, f in getattr(self, name).items()} for name in _KEYED},
+            "ended": {k: [d.isoformat(), r.isoformat()] for k, (d, r) in self.ended.items()},
+            **{
+                name: {k: [w.isoformat(), r.isoformat()] for k, (w, r) in getattr(self, name).items()} for name in _ENDS
+            },
+            "sent": {k: [[who, w.isoformat(), r.isoformat()] for who, w, r in v] for k, v in self.sent.items()},
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> FactsFold:
+        """The fold `to_json` wrote: the same facts, in the same order."""
+        fold = cls()
+        for name, kind in _LISTS.items():
+            getattr(fold, name).extend(_decoded(kind, f) for f in value[name])
+        for name, kind in _KEYED.items():
+            getattr(fold, name).update((k, _decoded(kind, f)) for k, f in value[name].items())
+        fold.ended.update(
+            (k, (date.fromisoformat(d), datetime.fromisoformat(r))) for k, (d, r) in value["ended"].items()
+        )
+        for name in _ENDS:
+            getattr(fold, name).update(
+                (k, (datetime.fromisoformat(w), datetime.fromisoformat(r))) for k, (w, r) in value[name].items()
+            )
+        for k, sent in value["sent"].items():
+            fold.sent[k].extend((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in sent)
+        return fold
+
     def facts(self) -> Facts:
         return Facts(
             children=tuple(self.children),
@@ -417,3 +449,70 @@ def _escalated(f: FactsFold, raised: EscalationRaised, e: RecordedEvent) -> None
 
 # Everything the KPI report reads (one pass over the log, narrowed by type).
 KPI_SOURCES: tuple[type[Event], ...] = tuple(FOLDS)
+
+
+# ---- a fold as JSON (the spans' snapshots) ----------------------------------------------------
+_LISTS: dict[str, type[Any]] = {
+    "children": Child,
+    "households": Household,
+    "allocations": Allocation,
+    "visits": Visit,
+    "supervisions": Supervision,
+    "escalations": Escalation,
+}
+_KEYED: dict[str, type[Any]] = {
+    "placements": Placement,
+    "holds": Hold,
+    "deadlines": Deadline,
+    "notifications": Notification,
+}
+_ENDS = ("lifted", "met", "cancelled")
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _encoded(fact: Any) -> list[Any]:
+    return [_to_json(getattr(fact, f.name)) for f in fields(fact)]
+
+
+def _reader(hint: Any) -> Callable[[Any], Any] | None:
+    """How a field of type `hint` is read back from JSON (None: as it is; tuples apart)."""
+    if hint in (datetime, datetime | None):
+        return datetime.fromisoformat
+    if hint in (date, date | None):
+        return date.fromisoformat
+    return None
+
+
+def _field_readers(kind: type[Any]) -> list[Callable[[Any], Any] | None]:
+    hints = get_type_hints(kind)
+    return [_reader(hints[f.name]) for f in fields(kind)]
+
+
+def _optional(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else read(value)
+
+
+_READERS: dict[type[Any], list[Callable[[Any], Any] | None]] = {
+    kind: [None if r is None else _optional(r) for r in _field_readers(kind)]
+    for kind in (*_LISTS.values(), *_KEYED.values())
+}
+
+
+def _recipients_and_sent(kind: type[Any], values: list[Any]) -> None:
+    """Tuples come back from JSON as lists: a notification's recipients and sends."""
+    if kind is Notification:
+        values[5] = tuple(values[5])
+        values[6] = tuple((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in values[6])
+
+
+def _decoded(kind: type[Any], encoded: list[Any]) -> Any:
+    values = [v if read is None else read(v) for read, v in zip(_READERS[kind], encoded, strict=True)]
+    _recipients_and_sent(kind, values)
+    return kind(*values)

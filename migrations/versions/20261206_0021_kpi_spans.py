@@ -1,0 +1,34 @@
+"""The KPI report's span snapshots (services/investigations/projections.py): each span of the log's
+positions folded into the facts the KPIs read, kept as JSON so a report after a restart reads them
+instead of the whole log. Not a projection (no replay rebuilds it): the follower in `carelog serve`
+writes a span once the head has passed it, and deletes the spans folded before a RecordDestroyed.
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-06
+"""
+
+from migrations.sql import execute_script
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    execute_script(
+        """
+        CREATE TABLE investigations_kpi_spans (
+            span_end bigint PRIMARY KEY,
+            folded_at bigint NOT NULL,
+            recorded_to timestamptz,
+            fold bytea NOT NULL
+        );
+        GRANT SELECT, INSERT, UPDATE, DELETE ON investigations_kpi_spans TO carelog_app;
+        """
+    )
+
+
+def downgrade() -> None:
+    execute_script("DROP TABLE investigations_kpi_spans;")
