@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -198,11 +198,18 @@ async def _reading(
 
 
 async def _late_entries(store: EventStore, reading: rules.Reading) -> list[rules.LateEntry]:
-    """Entries about the month recorded after its close (and by as_of)."""
+    """Entries about the month recorded after its close (and by as_of). Only the first
+    LATE_ENTRIES_LISTED are listed, so only their chronology lines are opened."""
     start, end = rules.month_bounds(reading.month)
     late = EventFilter(
-        occurred_from=start, occurred_to=end - TICK, recorded_from=reading.close + TICK, recorded_to=reading.as_of
+        occurred_from=start,
+        occurred_to=end - TICK,
+        recorded_from=reading.close + TICK,
+        recorded_to=reading.as_of,
+        summaries=False,
     )
+    found = [e async for page in store.iterate(late, chunk=PAGE) for e in page]
+    listed = {e.position: e for e in await store.read(replace(late, limit=rules.LATE_ENTRIES_LISTED, summaries=True))}
     return [
         rules.LateEntry(
             position=e.position,
@@ -210,10 +217,9 @@ async def _late_entries(store: EventStore, reading: rules.Reading) -> list[rules
             type=e.type,
             occurred_at=rules.iso(e.occurred_at),
             recorded_at=rules.iso(e.recorded_at),
-            summary=e.metadata.get("summary"),
+            summary=listed[e.position].metadata.get("summary") if e.position in listed else None,
         )
-        async for page in store.iterate(late, chunk=PAGE)
-        for e in page
+        for e in found
     ]
 
 
