@@ -20,10 +20,12 @@ def upgrade() -> None:
     execute_script(
         """
         CREATE TABLE investigations_kpi_spans (
-            span_end bigint PRIMARY KEY,
-            folded_at bigint NOT NULL,
-            recorded_to timestamptz,
-            fold bytea NOT NULL
+            span integer NOT NULL,  -- how many positions the span covers, up to span_end
+            span_end bigint NOT NULL,
+            folded_at bigint NOT NULL,  -- the log's head when it was folded
+            recorded_to timestamptz,  -- the latest recorded_at of its KPI sources
+            fold bytea NOT NULL,  -- FactsFold.to_json(), as JSON
+            PRIMARY KEY (span, span_end)
         );
         GRANT SELECT, INSERT, UPDATE, DELETE ON investigations_kpi_spans TO carelog_app;
         """

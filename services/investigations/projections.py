@@ -38,23 +38,23 @@ KPI_TYPES = [c.event_type for c in rules.KPI_SOURCES]
 # The log's positions in spans of this many: a span's fold is kept once the head is past it.
 SPAN = 5_000
 
-# The spans' folds, kept in investigations_kpi_spans (migration 0021) as JSON: written by the
-# follower (`follow_spans`, run by `carelog serve`) as the head passes each span's end, or by the
-# first report that needs one. `folded_at` is the log's head when the span was folded: its personal
-# texts were opened as they stood then, so a RecordDestroyed after it makes the row unusable (and
-# the follower deletes it).
+# The spans' folds, kept in investigations_kpi_spans (migration 0021) as JSON by their size and
+# last position: written by the follower (`follow_spans`, run by `carelog serve`) as the head
+# passes each span's end, or by the first report that needs one. `folded_at` is the log's head
+# when the span was folded: its personal texts were opened as they stood then, so a RecordDestroyed
+# after it makes the row unusable (and the follower deletes it).
 SPANS_KEPT = """
     SELECT span_end, folded_at, recorded_to, fold FROM investigations_kpi_spans
-    WHERE span_end = ANY($1::bigint[]) AND folded_at >= $2
+    WHERE span_end = ANY($1::bigint[]) AND folded_at >= $2 AND span = $3
 """
 KEEP_SPAN = """
-    INSERT INTO investigations_kpi_spans (span_end, folded_at, recorded_to, fold) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (span_end) DO UPDATE SET folded_at = EXCLUDED.folded_at, recorded_to = EXCLUDED.recorded_to,
+    INSERT INTO investigations_kpi_spans (span, span_end, folded_at, recorded_to, fold) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (span, span_end) DO UPDATE SET folded_at = EXCLUDED.folded_at, recorded_to = EXCLUDED.recorded_to,
         fold = EXCLUDED.fold
     WHERE investigations_kpi_spans.folded_at < EXCLUDED.folded_at
 """
-SPAN_ENDS_KEPT = "SELECT span_end FROM investigations_kpi_spans WHERE folded_at >= $1"
-FORGET_SPANS = "DELETE FROM investigations_kpi_spans WHERE folded_at < $1"
+SPAN_ENDS_KEPT = "SELECT span_end FROM investigations_kpi_spans WHERE folded_at >= $1 AND span = $2"
+FORGET_SPANS = "DELETE FROM investigations_kpi_spans WHERE folded_at < $1 OR span <> $2"
 
 
 @dataclass
@@ -108,7 +108,7 @@ async def _fold_span(store: EventStore, kept: _Spans, end: int) -> _Span:
     span.recorded_to = await _fold(store, span.fold, span_of)
     encoded = orjson.dumps(span.fold.to_json())
     async with store.acquire() as conn:
-        await conn.execute(KEEP_SPAN, end, folded_at, span.recorded_to, encoded)
+        await conn.execute(KEEP_SPAN, SPAN, end, folded_at, span.recorded_to, encoded)
     kept.spans[end] = span
     return span
 
@@ -119,16 +119,18 @@ async def _read_spans(store: EventStore, kept: _Spans, ends: Sequence[int]) -> N
     if not missing:
         return
     async with store.acquire() as conn:
-        rows = await conn.fetch(SPANS_KEPT, missing, kept.last_destroyed)
+        rows = await conn.fetch(SPANS_KEPT, missing, kept.last_destroyed, SPAN)
     for row in rows:
         fold = rules.FactsFold.from_json(orjson.loads(row["fold"]))
         kept.spans[row["span_end"]] = _Span(fold, row["recorded_to"], row["folded_at"])
 
 
-async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = None) -> rules.Facts:
-    """Every fact the KPIs need, as recorded by `as_of`, each with its own recorded_at: the kept
-    spans up to `up_to` (the last position recorded by `as_of`) whose sources were all recorded by
-    `as_of`, then the events after them, read from the log."""
+async def load_facts(
+    store: EventStore, as_of: datetime, up_to: int | None = None, window: rules.Window | None = None
+) -> rules.Facts:
+    """Every fact the KPIs need (of `window`, if given), as recorded by `as_of`, each with its own
+    recorded_at: the kept spans up to `up_to` (the last position recorded by `as_of`) whose
+    sources were all recorded by `as_of`, then the events after them, read from the log."""
     fold, after = rules.FactsFold(), 0
     if up_to is not None:
         kept = await _kept_spans(store)
@@ -141,18 +143,18 @@ async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = Non
             fold.extend(span.fold)
             after = end
     await _fold(store, fold, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
-    return fold.facts()
+    return fold.facts(window)
 
 
 async def follow_spans(store: EventStore) -> int:
     """Bring the kept spans up to the log's head: forget those folded before the last
-    RecordDestroyed, then fold each span the head has passed that the table lacks. How many
+    RecordDestroyed (or of another size), then fold each span the head has passed that the table lacks. How many
     were folded."""
     kept = await _kept_spans(store)
     head, _ = await store.head()
     async with store.acquire() as conn:
-        await conn.execute(FORGET_SPANS, kept.last_destroyed)
-        have = {row["span_end"] for row in await conn.fetch(SPAN_ENDS_KEPT, kept.last_destroyed)}
+        await conn.execute(FORGET_SPANS, kept.last_destroyed, SPAN)
+        have = {row["span_end"] for row in await conn.fetch(SPAN_ENDS_KEPT, kept.last_destroyed, SPAN)}
     folded = 0
     for end in range(SPAN, head + 1, SPAN):
         if end not in have:
@@ -242,7 +244,7 @@ async def kpi_report(
     """The KPIs of `month` as the log stood at `as_of` (default: the month's close)."""
     _valid(month, as_of)
     reading = await _reading(store, month, as_of, close_days, now)
-    facts = await load_facts(store, reading.as_of, reading.log["position"])
+    facts = await load_facts(store, reading.as_of, reading.log["position"], rules.report_window(reading))
     late = await _late_entries(store, reading) if reading.as_of > reading.close else None
     return rules.assemble_report(facts, reading, late)
 

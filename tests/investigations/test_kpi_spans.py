@@ -30,7 +30,7 @@ from shared.settings import Settings
 from tests.conftest import AuthHeaders, settle
 
 SPAN = 500  # small, so the log below has several spans
-MONTHS = ("2026-09", "2026-11")
+MONTHS = ("2026-01", "2026-06", "2026-09", "2026-10", "2026-11")
 
 
 @asynccontextmanager
@@ -58,9 +58,11 @@ async def owner_execute(url: str, statement: str, *before: str, **params: Any) -
 
 
 async def full_fold(app: FastAPI, month: str, at: datetime, monkeypatch: pytest.MonkeyPatch) -> bytes:
-    """The report from the whole log (no span), as the process without snapshots computed it."""
+    """The report from the whole log and every fact (no span, no window): as computed before
+    either."""
     with monkeypatch.context() as m:
         m.setattr(investigations, "SPAN", 10**12)
+        m.setattr(investigations.rules, "report_window", lambda _reading: None)
         report = await investigations.kpi_report(app.state.store, month, now=app.state.clock.now(), as_of=at)
     return investigations.canonical(report)
 

@@ -201,6 +201,27 @@ class Facts:
         )
 
 
+@dataclass(frozen=True)
+class Window:
+    """What a report reads of the facts: its months, measured at instants from `since` on, with the
+    log known at instants from `known_by` on. A fact that ended before `since` (a placement, a hold,
+    a clock met or cancelled), its ending recorded by `known_by`, counts in none of them, nor does
+    a visit before `visits_from` (too old to be anyone's last statutory visit in time), nor a
+    supervision, an escalation or a notification before `due_from` (the first month's start); a
+    clock falling due from `due_from` on, and every clock of `every_clock_of` (measured across
+    its siblings), stays whatever became of it."""
+
+    since: datetime
+    since_day: date  # `since`'s day in England
+    due_from: datetime
+    visits_from: datetime
+    known_by: datetime
+    every_clock_of: frozenset[str]
+
+    def ended(self, at: datetime | None, recorded: datetime | None) -> bool:
+        return at is not None and recorded is not None and at < self.since and recorded <= self.known_by
+
+
 # ---- folding the log into facts ----------------------------------------------------------------
 Recorded = tuple[datetime, datetime]  # (when it happened, when it was recorded)
 
@@ -276,18 +297,52 @@ class FactsFold:
             fold.sent[k].extend((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in sent)
         return fold
 
-    def facts(self) -> Facts:
+    def facts(self, window: Window | None = None) -> Facts:
+        """The facts folded; with `window`, only those a report of its months can count (the
+        same figures, from a part of the history)."""
+        if window is None:
+            return Facts(
+                children=tuple(self.children),
+                households=tuple(self.households),
+                allocations=tuple(self.allocations),
+                placements=tuple(self._ended(k, p) for k, p in self.placements.items()),
+                visits=tuple(self.visits),
+                supervisions=tuple(self.supervisions),
+                holds=tuple(self._lifted(k, h) for k, h in self.holds.items()),
+                deadlines=tuple(self._closed(k, d) for k, d in self.deadlines.items()),
+                notifications=tuple(
+                    replace(n, sent=tuple(self.sent.get(k, ()))) for k, n in self.notifications.items()
+                ),
+                escalations=tuple(self.escalations),
+            )
+        w = window
+        ended, lifted, met, cancelled = self.ended, self.lifted, self.met, self.cancelled
+        none: tuple[None, None] = (None, None)
         return Facts(
             children=tuple(self.children),
             households=tuple(self.households),
             allocations=tuple(self.allocations),
-            placements=tuple(self._ended(k, p) for k, p in self.placements.items()),
-            visits=tuple(self.visits),
-            supervisions=tuple(self.supervisions),
-            holds=tuple(self._lifted(k, h) for k, h in self.holds.items()),
-            deadlines=tuple(self._closed(k, d) for k, d in self.deadlines.items()),
-            notifications=tuple(replace(n, sent=tuple(self.sent.get(k, ()))) for k, n in self.notifications.items()),
-            escalations=tuple(self.escalations),
+            placements=tuple(
+                self._ended(k, p)
+                for k, p in self.placements.items()
+                if not ((e := ended.get(k)) and p.start < w.since_day and e[0] < w.since_day and e[1] <= w.known_by)
+            ),
+            visits=tuple(v for v in self.visits if v.occurred_at >= w.visits_from),
+            supervisions=tuple(s for s in self.supervisions if s.occurred_at >= w.due_from),
+            holds=tuple(self._lifted(k, h) for k, h in self.holds.items() if not w.ended(*lifted.get(k, none))),
+            deadlines=tuple(
+                self._closed(k, d)
+                for k, d in self.deadlines.items()
+                if d.due_at >= w.due_from
+                or d.kind in w.every_clock_of
+                or not (w.ended(*met.get(k, none)) or w.ended(*cancelled.get(k, none)))
+            ),
+            notifications=tuple(
+                replace(n, sent=tuple(self.sent.get(k, ())))
+                for k, n in self.notifications.items()
+                if n.due_by >= w.due_from
+            ),
+            escalations=tuple(e for e in self.escalations if e.raised_at >= w.due_from),
         )
 
     def _ended(self, key: str, placement: Placement) -> Placement:
