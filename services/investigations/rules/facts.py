@@ -203,23 +203,30 @@ class Facts:
 
 @dataclass(frozen=True)
 class Window:
-    """What a report reads of the facts: its months, measured at instants from `since` on, with the
-    log known at instants from `known_by` on. A fact that ended before `since` (a placement, a hold,
-    a clock met or cancelled), its ending recorded by `known_by`, counts in none of them, nor does
-    a visit before `visits_from` (too old to be anyone's last statutory visit in time), nor a
-    supervision, an escalation or a notification before `due_from` (the first month's start); a
-    clock falling due from `due_from` on, and every clock of `every_clock_of` (measured across
-    its siblings), stays whatever became of it."""
+    """What a report reads of the facts: its months, measured at instants from `since` on, from
+    the facts as of the report's instant and, for the late entries' baseline, as known at
+    `baseline` (Facts.known_at). A placement, a hold or a clock that ended before `since` counts
+    in none of them once its ending is known wherever the fact is: recorded by `baseline`, or the
+    fact itself recorded after it. Nor does a visit before `visits_from` (too old to be anyone's
+    last statutory visit in time), nor a supervision, an escalation or a notification before
+    `due_from` (the first month's start). A clock falling due from `due_from` on, and every clock
+    of `every_clock_of` (measured across its siblings), stays whatever became of it."""
 
     since: datetime
     since_day: date  # `since`'s day in England
     due_from: datetime
     visits_from: datetime
-    known_by: datetime
+    baseline: datetime
     every_clock_of: frozenset[str]
 
-    def ended(self, at: datetime | None, recorded: datetime | None) -> bool:
-        return at is not None and recorded is not None and at < self.since and recorded <= self.known_by
+    def ended(self, ending: tuple[date, datetime] | None, noted: datetime) -> bool:
+        """Whether `ending` (when, recorded when) of a fact recorded at `noted` is before `since`
+        in every reading of the report."""
+        if ending is None:
+            return False
+        at, recorded = ending
+        before = at < self.since_day if type(at) is date else at < self.since
+        return before and (recorded <= self.baseline or noted > self.baseline)
 
 
 # ---- folding the log into facts ----------------------------------------------------------------
@@ -317,7 +324,6 @@ class FactsFold:
             )
         w = window
         ended, lifted, met, cancelled = self.ended, self.lifted, self.met, self.cancelled
-        none: tuple[None, None] = (None, None)
         return Facts(
             children=tuple(self.children),
             households=tuple(self.households),
@@ -325,17 +331,17 @@ class FactsFold:
             placements=tuple(
                 self._ended(k, p)
                 for k, p in self.placements.items()
-                if not ((e := ended.get(k)) and p.start < w.since_day and e[0] < w.since_day and e[1] <= w.known_by)
+                if not (p.start < w.since_day and w.ended(ended.get(k), p.recorded_at))
             ),
             visits=tuple(v for v in self.visits if v.occurred_at >= w.visits_from),
             supervisions=tuple(s for s in self.supervisions if s.occurred_at >= w.due_from),
-            holds=tuple(self._lifted(k, h) for k, h in self.holds.items() if not w.ended(*lifted.get(k, none))),
+            holds=tuple(self._lifted(k, h) for k, h in self.holds.items() if not w.ended(lifted.get(k), h.recorded_at)),
             deadlines=tuple(
                 self._closed(k, d)
                 for k, d in self.deadlines.items()
                 if d.due_at >= w.due_from
                 or d.kind in w.every_clock_of
-                or not (w.ended(*met.get(k, none)) or w.ended(*cancelled.get(k, none)))
+                or not (w.ended(met.get(k), d.recorded_at) or w.ended(cancelled.get(k), d.recorded_at))
             ),
             notifications=tuple(
                 replace(n, sent=tuple(self.sent.get(k, ())))

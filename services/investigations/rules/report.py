@@ -124,7 +124,7 @@ def report_window(reading: Reading) -> Window:
         since_day=since.astimezone(LONDON).date(),
         due_from=due_from,
         visits_from=since - STATUTORY_VISIT_WINDOW - timedelta(days=1),
-        known_by=min(reading.as_of, reading.close),
+        baseline=min(reading.as_of, reading.close),
         every_clock_of=frozenset({COMPLAINT_STAGE1_KIND}),
     )
 
