@@ -201,7 +201,7 @@ async def _reading(
 
 async def _late_entries(store: EventStore, reading: rules.Reading) -> list[rules.LateEntry]:
     """Entries about the month recorded after its close (and by as_of). Only the first
-    LATE_ENTRIES_LISTED are listed, so only their chronology lines are opened."""
+    LATE_ENTRIES_LISTED are listed, so only they are opened (the rest are counted by type)."""
     start, end = rules.month_bounds(reading.month)
     late = EventFilter(
         occurred_from=start,
@@ -209,9 +209,11 @@ async def _late_entries(store: EventStore, reading: rules.Reading) -> list[rules
         recorded_from=reading.close + TICK,
         recorded_to=reading.as_of,
         summaries=False,
+        opened=False,
     )
     found = [e async for page in store.iterate(late, chunk=PAGE) for e in page]
-    listed = {e.position: e for e in await store.read(replace(late, limit=rules.LATE_ENTRIES_LISTED, summaries=True))}
+    first = replace(late, limit=rules.LATE_ENTRIES_LISTED, summaries=True, opened=True)
+    listed = {e.position: e for e in await store.read(first)}
     return [
         rules.LateEntry(
             position=e.position,

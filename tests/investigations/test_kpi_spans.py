@@ -25,7 +25,8 @@ from services.retention.projections import RetentionRow
 from shared.auth import Role
 from shared.clock import ManualClock
 from shared.db import as_role, create_engine
-from shared.eventstore.shredding import DESTROYED
+from shared.eventstore import EventFilter
+from shared.eventstore.shredding import DESTROYED, PREFIX
 from shared.settings import Settings
 from tests.conftest import AuthHeaders, settle
 
@@ -145,6 +146,11 @@ async def test_the_report_from_kept_spans_after_a_restart_is_the_report_from_the
         for (month, at), body in from_spans.items():
             assert body == await full_fold(app, month, at, monkeypatch), (month, at)
         assert len(set(from_spans.values())) > len(instants)  # the instants see different logs
+        # The late entries listed have their chronology lines opened, as when every one was.
+        reading = await investigations._reading(app.state.store, "2026-10", instants[-1], 5.0, clock.now())
+        late = await investigations._late_entries(app.state.store, reading)
+        assert len(late) > investigations.rules.LATE_ENTRIES_LISTED
+        assert late[: investigations.rules.LATE_ENTRIES_LISTED] == await every_late_entry_opened(app, reading)
 
     # A household's record destroyed: its name reads as destroyed in every report, so no span
     # folded before it may be used, and the follower deletes them.
@@ -186,3 +192,28 @@ async def test_the_report_from_kept_spans_after_a_restart_is_the_report_from_the
 async def last(app: FastAPI, at: datetime) -> int:
     position, _ = await app.state.store.last_as_of(at)
     return int(position)
+
+
+async def every_late_entry_opened(app: FastAPI, reading: Any) -> list[Any]:
+    """The first late entries listed, read as the report read them before: every one opened."""
+    start, end = investigations.rules.month_bounds(reading.month)
+    wanted = EventFilter(
+        occurred_from=start,
+        occurred_to=end - investigations.TICK,
+        recorded_from=reading.close + investigations.TICK,
+        recorded_to=reading.as_of,
+        limit=investigations.rules.LATE_ENTRIES_LISTED,
+    )
+    found = await app.state.store.read(wanted)
+    assert found and all(e.metadata["summary"] and not e.metadata["summary"].startswith(PREFIX) for e in found)
+    return [
+        investigations.rules.LateEntry(
+            position=e.position,
+            event_id=str(e.event_id),
+            type=e.type,
+            occurred_at=investigations.rules.iso(e.occurred_at),
+            recorded_at=investigations.rules.iso(e.recorded_at),
+            summary=e.metadata.get("summary"),
+        )
+        for e in found
+    ]
