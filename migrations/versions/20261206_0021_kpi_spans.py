@@ -2,6 +2,7 @@
 positions folded into the facts the KPIs read, kept as JSON so a report after a restart reads them
 instead of the whole log. Not a projection (no replay rebuilds it): the follower in `carelog serve`
 writes a span once the head has passed it, and deletes the spans folded before a RecordDestroyed.
+And the log indexed by occurred_at, for the report's late entries.
 
 Revision ID: 0021
 Revises: 0020
@@ -28,9 +29,13 @@ def upgrade() -> None:
             PRIMARY KEY (span, span_end)
         );
         GRANT SELECT, INSERT, UPDATE, DELETE ON investigations_kpi_spans TO carelog_app;
+
+        -- A report's late entries (occurred in its month, recorded after the close): read by
+        -- the month, not by every event recorded since the close.
+        CREATE INDEX events_occurred_at ON events (occurred_at);
         """
     )
 
 
 def downgrade() -> None:
-    execute_script("DROP TABLE investigations_kpi_spans;")
+    execute_script("DROP INDEX events_occurred_at; DROP TABLE investigations_kpi_spans;")
