@@ -26,6 +26,7 @@ SETTLE_MARGIN = timedelta(seconds=60)
 # The log's resolution: "after the close" is from the next microsecond on.
 TICK = timedelta(microseconds=1)
 PAGE = 5000
+FOLD_PAGE = 500  # the KPI sources folded between two turns of the event loop
 # Late entries are read unopened: a page of them is cheap, and each page is one more index scan.
 LATE_PAGE = 50_000
 
@@ -92,9 +93,10 @@ async def _kept_spans(store: EventStore) -> _Spans:
 
 
 async def _fold(store: EventStore, fold: rules.FactsFold, wanted: EventFilter) -> datetime | None:
-    """Fold the events of `wanted` into `fold`; the latest recorded_at among them."""
+    """Fold the events of `wanted` into `fold`; the latest recorded_at among them. Read in small
+    pages: the process's other requests run between them (the follower folds thousands)."""
     latest = None
-    async for page in store.iterate(wanted, chunk=PAGE):
+    async for page in store.iterate(wanted, chunk=FOLD_PAGE):
         for event in page:
             fold.add(load(event), event)
         newest = max(e.recorded_at for e in page)

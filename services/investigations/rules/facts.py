@@ -273,16 +273,14 @@ class FactsFold:
             self.sent[key].extend(sent)
 
     def to_json(self) -> dict[str, Any]:
-        """The fold as JSON values (a span's snapshot): each fact a list of its fields, instants and
-        days in ISO 8601 with their offsets, every list and mapping in its folded order."""
+        """The fold as values orjson writes as JSON (a span's snapshot): each fact a list of its
+        fields, instants and days left to orjson (ISO 8601 with their offsets), every list and
+        mapping in its folded order."""
         return {
             **{name: [_encoded(f) for f in getattr(self, name)] for name in _LISTS},
             **{name: {k: _encoded(f) for k, f in getattr(self, name).items()} for name in _KEYED},
-            "ended": {k: [d.isoformat(), r.isoformat()] for k, (d, r) in self.ended.items()},
-            **{
-                name: {k: [w.isoformat(), r.isoformat()] for k, (w, r) in getattr(self, name).items()} for name in _ENDS
-            },
-            "sent": {k: [[who, w.isoformat(), r.isoformat()] for who, w, r in v] for k, v in self.sent.items()},
+            **{name: getattr(self, name) for name in ("ended", *_ENDS)},
+            "sent": dict(self.sent),
         }
 
     @classmethod
@@ -530,16 +528,8 @@ _KEYED: dict[str, type[Any]] = {
 _ENDS = ("lifted", "met", "cancelled")
 
 
-def _to_json(value: Any) -> Any:
-    if isinstance(value, date):  # datetime too
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_to_json(v) for v in value]
-    return value
-
-
 def _encoded(fact: Any) -> list[Any]:
-    return [_to_json(getattr(fact, f.name)) for f in fields(fact)]
+    return [getattr(fact, name) for name in _FIELDS[type(fact)]]
 
 
 def _reader(hint: Any) -> Callable[[Any], Any] | None:
@@ -560,6 +550,9 @@ def _optional(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value is None else read(value)
 
 
+_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(kind)) for kind in (*_LISTS.values(), *_KEYED.values())
+}
 _READERS: dict[type[Any], list[Callable[[Any], Any] | None]] = {
     kind: [None if r is None else _optional(r) for r in _field_readers(kind)]
     for kind in (*_LISTS.values(), *_KEYED.values())
