@@ -27,6 +27,7 @@ SETTLE_MARGIN = timedelta(seconds=60)
 TICK = timedelta(microseconds=1)
 PAGE = 5000
 FOLD_PAGE = 500  # the KPI sources folded between two turns of the event loop
+READ_SPANS = 4  # kept spans read (and decoded) between two turns
 # Late entries are read unopened: a page of them is cheap, and each page is one more index scan.
 LATE_PAGE = 50_000
 
@@ -118,15 +119,15 @@ async def _fold_span(store: EventStore, kept: _Spans, end: int) -> _Span:
 
 
 async def _read_spans(store: EventStore, kept: _Spans, ends: Sequence[int]) -> None:
-    """The spans of `ends` not in this process's memory, from the table when it has them."""
+    """The spans of `ends` not in this process's memory, from the table when it has them (a few
+    at a time: the process's other requests run in between)."""
     missing = [end for end in ends if end not in kept.spans]
-    if not missing:
-        return
-    async with store.acquire() as conn:
-        rows = await conn.fetch(SPANS_KEPT, missing, kept.last_destroyed, SPAN)
-    for row in rows:
-        fold = rules.FactsFold.from_json(orjson.loads(row["fold"]))
-        kept.spans[row["span_end"]] = _Span(fold, row["recorded_to"], row["folded_at"])
+    for start in range(0, len(missing), READ_SPANS):
+        async with store.acquire() as conn:
+            rows = await conn.fetch(SPANS_KEPT, missing[start : start + READ_SPANS], kept.last_destroyed, SPAN)
+        for row in rows:
+            fold = rules.FactsFold.from_json(orjson.loads(row["fold"]))
+            kept.spans[row["span_end"]] = _Span(fold, row["recorded_to"], row["folded_at"])
 
 
 async def load_facts(
@@ -152,8 +153,8 @@ async def load_facts(
 
 async def follow_spans(store: EventStore) -> int:
     """Bring the kept spans up to the log's head: forget those folded before the last
-    RecordDestroyed (or of another size), then fold each span the head has passed that the table lacks. How many
-    were folded."""
+    RecordDestroyed (or of another size), fold each span the head has passed that the table
+    lacks, and hold them all in this process's memory. How many were folded."""
     kept = await _kept_spans(store)
     head, _ = await store.head()
     async with store.acquire() as conn:
@@ -164,6 +165,8 @@ async def follow_spans(store: EventStore) -> int:
         if end not in have:
             await _fold_span(store, kept, end)
             folded += 1
+    # Read into this process's memory too: the first report after a start finds them there.
+    await _read_spans(store, kept, range(SPAN, head + 1, SPAN))
     return folded
 
 
