@@ -305,23 +305,23 @@ class FactsFold:
     def facts(self, window: Window | None = None) -> Facts:
         """The facts folded; with `window`, only those a report of its months can count (the
         same figures, from a part of the history)."""
-        if window is None:
-            return Facts(
-                children=tuple(self.children),
-                households=tuple(self.households),
-                allocations=tuple(self.allocations),
-                placements=tuple(self._ended(k, p) for k, p in self.placements.items()),
-                visits=tuple(self.visits),
-                supervisions=tuple(self.supervisions),
-                holds=tuple(self._lifted(k, h) for k, h in self.holds.items()),
-                deadlines=tuple(self._closed(k, d) for k, d in self.deadlines.items()),
-                notifications=tuple(
-                    replace(n, sent=tuple(self.sent.get(k, ()))) for k, n in self.notifications.items()
-                ),
-                escalations=tuple(self.escalations),
-            )
-        w = window
-        ended, lifted, met, cancelled = self.ended, self.lifted, self.met, self.cancelled
+        if window is not None:
+            return self._within(window)
+        return Facts(
+            children=tuple(self.children),
+            households=tuple(self.households),
+            allocations=tuple(self.allocations),
+            placements=tuple(self._ended(k, p) for k, p in self.placements.items()),
+            visits=tuple(self.visits),
+            supervisions=tuple(self.supervisions),
+            holds=tuple(self._lifted(k, h) for k, h in self.holds.items()),
+            deadlines=tuple(self._closed(k, d) for k, d in self.deadlines.items()),
+            notifications=tuple(replace(n, sent=tuple(self.sent.get(k, ()))) for k, n in self.notifications.items()),
+            escalations=tuple(self.escalations),
+        )
+
+    def _within(self, w: Window) -> Facts:
+        ended, lifted = self.ended, self.lifted
         return Facts(
             children=tuple(self.children),
             households=tuple(self.households),
@@ -334,19 +334,23 @@ class FactsFold:
             visits=tuple(v for v in self.visits if v.occurred_at >= w.visits_from),
             supervisions=tuple(s for s in self.supervisions if s.occurred_at >= w.due_from),
             holds=tuple(self._lifted(k, h) for k, h in self.holds.items() if not w.ended(lifted.get(k), h.recorded_at)),
-            deadlines=tuple(
-                self._closed(k, d)
-                for k, d in self.deadlines.items()
-                if d.due_at >= w.due_from
-                or d.kind in w.every_clock_of
-                or not (w.ended(met.get(k), d.recorded_at) or w.ended(cancelled.get(k), d.recorded_at))
-            ),
+            deadlines=self._clocks_within(w),
             notifications=tuple(
                 replace(n, sent=tuple(self.sent.get(k, ())))
                 for k, n in self.notifications.items()
                 if n.due_by >= w.due_from
             ),
             escalations=tuple(e for e in self.escalations if e.raised_at >= w.due_from),
+        )
+
+    def _clocks_within(self, w: Window) -> tuple[Deadline, ...]:
+        met, cancelled = self.met, self.cancelled
+        return tuple(
+            self._closed(k, d)
+            for k, d in self.deadlines.items()
+            if d.due_at >= w.due_from
+            or d.kind in w.every_clock_of
+            or not (w.ended(met.get(k), d.recorded_at) or w.ended(cancelled.get(k), d.recorded_at))
         )
 
     def _ended(self, key: str, placement: Placement) -> Placement:
