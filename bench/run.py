@@ -710,8 +710,11 @@ async def vacuum(url: str) -> float:
 
 
 async def wait_until_quiet(url: str, still: float = 2.0, longest: float = 600.0) -> float:
-    """Wait until the log has not grown for `still` seconds: a server started on a freshly loaded
-    log first escalates every clock found overdue, and the figures are of the steady state."""
+    """Wait until the log has not grown for `still` seconds, and the KPI report's span snapshots
+    have caught up with it: a server started on a freshly loaded log first escalates every clock
+    found overdue and folds the log's spans (once per log), and the figures are of the steady state."""
+    from services.investigations.projections import SPAN
+
     conn = await asyncpg.connect(url)
     started = time.perf_counter()
     try:
@@ -721,6 +724,11 @@ async def wait_until_quiet(url: str, still: float = 2.0, longest: float = 600.0)
             now = await conn.fetchval("SELECT position FROM events_head WHERE id")
             if now != head:
                 head, since = now, time.perf_counter()
+        kept = "SELECT count(*) FROM investigations_kpi_spans WHERE span = $1"
+        while time.perf_counter() - started < longest:
+            if await conn.fetchval(kept, SPAN) >= head // SPAN:
+                break
+            await asyncio.sleep(0.5)
         return time.perf_counter() - started
     finally:
         await conn.close()
@@ -930,7 +938,9 @@ def interleaved_rounds(sizes: list[Sized], rounds: int, seconds: float, samples:
             servers[s.label].wait_ready()
         for s in sizes:
             settled = asyncio.run(wait_until_quiet(s.url))
-            print(f"  {s.label} server settled (overdue clocks escalated) in {settled:.1f}s", flush=True)
+            print(
+                f"  {s.label} server settled (overdue clocks escalated, KPI spans kept) in {settled:.1f}s", flush=True
+            )
         writers = {s.label: asyncio.run(register_children(servers[s.label].port, CLIENTS)) for s in sizes}
         figures: dict[str, list[Any]] = {s.label: [] for s in sizes}
         for k in range(rounds):

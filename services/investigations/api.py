@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.investigations import projections, rendering, rules
+from services.investigations import projections, rendering, rules, workers
 from shared.access import access, children_read
 from shared.auth import Principal
 from shared.policy import Action, Resource
@@ -230,4 +230,4 @@ def _page(html: str) -> HTMLResponse:
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
-SERVICE = ServiceSpec(name="investigations", router=router)
+SERVICE = ServiceSpec(name="investigations", router=router, workers=[workers.span_follower])

@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import rfc8785
 
 from services.investigations import rules
@@ -25,6 +26,10 @@ SETTLE_MARGIN = timedelta(seconds=60)
 # The log's resolution: "after the close" is from the next microsecond on.
 TICK = timedelta(microseconds=1)
 PAGE = 5000
+FOLD_PAGE = 500  # the KPI sources folded between two turns of the event loop
+READ_SPANS = 4  # kept spans read (and decoded) between two turns
+# Late entries are read unopened: a page of them is cheap, and each page is one more index scan.
+LATE_PAGE = 50_000
 
 
 def canonical(document: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> bytes:
@@ -37,41 +42,62 @@ KPI_TYPES = [c.event_type for c in rules.KPI_SOURCES]
 # The log's positions in spans of this many: a span's fold is kept once the head is past it.
 SPAN = 5_000
 
+# The spans' folds, kept in investigations_kpi_spans (migration 0021) as JSON by their size and
+# last position: written by the follower (`follow_spans`, run by `carelog serve`) as the head
+# passes each span's end, or by the first report that needs one. `folded_at` is the log's head
+# when the span was folded: its personal texts were opened as they stood then, so a RecordDestroyed
+# after it makes the row unusable (and the follower deletes it).
+SPANS_KEPT = """
+    SELECT span_end, folded_at, recorded_to, fold FROM investigations_kpi_spans
+    WHERE span_end = ANY($1::bigint[]) AND folded_at >= $2 AND span = $3
+"""
+KEEP_SPAN = """
+    INSERT INTO investigations_kpi_spans (span, span_end, folded_at, recorded_to, fold) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (span, span_end) DO UPDATE SET folded_at = EXCLUDED.folded_at, recorded_to = EXCLUDED.recorded_to,
+        fold = EXCLUDED.fold
+    WHERE investigations_kpi_spans.folded_at < EXCLUDED.folded_at
+"""
+SPAN_ENDS_KEPT = "SELECT span_end FROM investigations_kpi_spans WHERE folded_at >= $1 AND span = $2"
+FORGET_SPANS = "DELETE FROM investigations_kpi_spans WHERE folded_at < $1 OR span <> $2"
+
 
 @dataclass
 class _Span:
     fold: rules.FactsFold
     recorded_to: datetime | None  # the latest recorded_at of the span's KPI sources
+    folded_at: int  # the log's head when it was folded
 
 
 @dataclass
 class _Spans:
-    """The KPI sources' folds over the spans (0, SPAN], (SPAN, 2 SPAN], ... of the log, kept by this
-    process: a report as of T folds the spans recorded by T together and reads only the events
-    after the last of them. The events' personal texts are opened as they were when a span was
-    folded, so a record destroyed since (a RecordDestroyed) forgets every span."""
+    """The KPI sources' folds over the spans (0, SPAN], (SPAN, 2 SPAN], ... of the log, as this
+    process last read or folded them (the table keeps them across restarts): a report as of T
+    folds the spans recorded by T together and reads only the events after the last of them."""
 
     spans: dict[int, _Span] = field(default_factory=dict)  # by the span's last position
     destroyed_checked: int = 0  # the log read up to here for RecordDestroyed
+    last_destroyed: int = 0  # the position of the last RecordDestroyed
 
 
 _KEPT: weakref.WeakKeyDictionary[EventStore, _Spans] = weakref.WeakKeyDictionary()
 
 
 async def _kept_spans(store: EventStore) -> _Spans:
+    """This process's spans, less those folded before the last RecordDestroyed."""
     kept = _KEPT.setdefault(store, _Spans())
     destroyed = EventFilter(types=[RecordDestroyed.event_type], after=kept.destroyed_checked, limit=1_000_000)
     found = await store.read(destroyed)
     if found:
-        kept.spans.clear()
-        kept.destroyed_checked = found[-1].position
+        kept.last_destroyed = kept.destroyed_checked = found[-1].position
+        kept.spans = {end: s for end, s in kept.spans.items() if s.folded_at >= kept.last_destroyed}
     return kept
 
 
 async def _fold(store: EventStore, fold: rules.FactsFold, wanted: EventFilter) -> datetime | None:
-    """Fold the events of `wanted` into `fold`; the latest recorded_at among them."""
+    """Fold the events of `wanted` into `fold`; the latest recorded_at among them. Read in small
+    pages: the process's other requests run between them (the follower folds thousands)."""
     latest = None
-    async for page in store.iterate(wanted, chunk=PAGE):
+    async for page in store.iterate(wanted, chunk=FOLD_PAGE):
         for event in page:
             fold.add(load(event), event)
         newest = max(e.recorded_at for e in page)
@@ -79,26 +105,69 @@ async def _fold(store: EventStore, fold: rules.FactsFold, wanted: EventFilter) -
     return latest
 
 
-async def load_facts(store: EventStore, as_of: datetime, up_to: int | None = None) -> rules.Facts:
-    """Every fact the KPIs need, as recorded by `as_of`, each with its own recorded_at: the kept
-    spans up to `up_to` (the last position recorded by `as_of`) whose sources were all recorded by
-    `as_of`, then the events after them, read from the log."""
+async def _fold_span(store: EventStore, kept: _Spans, end: int) -> _Span:
+    """The span ending at `end` folded from the log, kept here and in the table."""
+    folded_at, _ = await store.head()
+    span = _Span(rules.FactsFold(), None, folded_at)
+    span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end, summaries=False)
+    span.recorded_to = await _fold(store, span.fold, span_of)
+    encoded = orjson.dumps(span.fold.to_json())
+    async with store.acquire() as conn:
+        await conn.execute(KEEP_SPAN, SPAN, end, folded_at, span.recorded_to, encoded)
+    kept.spans[end] = span
+    return span
+
+
+async def _read_spans(store: EventStore, kept: _Spans, ends: Sequence[int]) -> None:
+    """The spans of `ends` not in this process's memory, from the table when it has them (a few
+    at a time: the process's other requests run in between)."""
+    missing = [end for end in ends if end not in kept.spans]
+    for start in range(0, len(missing), READ_SPANS):
+        async with store.acquire() as conn:
+            rows = await conn.fetch(SPANS_KEPT, missing[start : start + READ_SPANS], kept.last_destroyed, SPAN)
+        for row in rows:
+            fold = rules.FactsFold.from_json(orjson.loads(row["fold"]))
+            kept.spans[row["span_end"]] = _Span(fold, row["recorded_to"], row["folded_at"])
+
+
+async def load_facts(
+    store: EventStore, as_of: datetime, up_to: int | None = None, window: rules.Window | None = None
+) -> rules.Facts:
+    """Every fact the KPIs need (of `window`, if given), as recorded by `as_of`, each with its own
+    recorded_at: the kept spans up to `up_to` (the last position recorded by `as_of`) whose
+    sources were all recorded by `as_of`, then the events after them, read from the log."""
     fold, after = rules.FactsFold(), 0
     if up_to is not None:
         kept = await _kept_spans(store)
-        for end in range(SPAN, up_to + 1, SPAN):  # positions are gap-free: up to `up_to`, all there
-            span = kept.spans.get(end)
-            if span is None:
-                span = _Span(rules.FactsFold(), None)
-                span_of = EventFilter(types=KPI_TYPES, after=end - SPAN, to_position=end, summaries=False)
-                span.recorded_to = await _fold(store, span.fold, span_of)
-                kept.spans[end] = span
+        ends = range(SPAN, up_to + 1, SPAN)  # positions are gap-free: up to `up_to`, all there
+        await _read_spans(store, kept, ends)
+        for end in ends:
+            span = kept.spans.get(end) or await _fold_span(store, kept, end)
             if span.recorded_to is not None and span.recorded_to > as_of:
                 break  # recorded out of position order: read the rest from the log
             fold.extend(span.fold)
             after = end
     await _fold(store, fold, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
-    return fold.facts()
+    return fold.facts(window)
+
+
+async def follow_spans(store: EventStore) -> int:
+    """Bring the kept spans up to the log's head: forget those folded before the last
+    RecordDestroyed (or of another size), fold each span the head has passed that the table
+    lacks, and hold them all in this process's memory. How many were folded."""
+    kept = await _kept_spans(store)
+    head, _ = await store.head()
+    async with store.acquire() as conn:
+        await conn.execute(FORGET_SPANS, kept.last_destroyed, SPAN)
+        have = {row["span_end"] for row in await conn.fetch(SPAN_ENDS_KEPT, kept.last_destroyed, SPAN)}
+    folded = 0
+    for end in range(SPAN, head + 1, SPAN):
+        if end not in have:
+            await _fold_span(store, kept, end)
+            folded += 1
+    # Read into this process's memory too: the first report after a start finds them there.
+    await _read_spans(store, kept, range(SPAN, head + 1, SPAN))
+    return folded
 
 
 async def ofsted_fostering(store: EventStore, year: int, as_of: datetime) -> bytes:
@@ -138,11 +207,20 @@ async def _reading(
 
 
 async def _late_entries(store: EventStore, reading: rules.Reading) -> list[rules.LateEntry]:
-    """Entries about the month recorded after its close (and by as_of)."""
+    """Entries about the month recorded after its close (and by as_of). Only the first
+    LATE_ENTRIES_LISTED are listed, so only they are opened (the rest are counted by type)."""
     start, end = rules.month_bounds(reading.month)
     late = EventFilter(
-        occurred_from=start, occurred_to=end - TICK, recorded_from=reading.close + TICK, recorded_to=reading.as_of
+        occurred_from=start,
+        occurred_to=end - TICK,
+        recorded_from=reading.close + TICK,
+        recorded_to=reading.as_of,
+        summaries=False,
+        opened=False,
     )
+    found = [e async for page in store.iterate(late, chunk=LATE_PAGE) for e in page]
+    first = replace(late, limit=rules.LATE_ENTRIES_LISTED, summaries=True, opened=True)
+    listed = {e.position: e for e in await store.read(first)}
     return [
         rules.LateEntry(
             position=e.position,
@@ -150,10 +228,9 @@ async def _late_entries(store: EventStore, reading: rules.Reading) -> list[rules
             type=e.type,
             occurred_at=rules.iso(e.occurred_at),
             recorded_at=rules.iso(e.recorded_at),
-            summary=e.metadata.get("summary"),
+            summary=listed[e.position].metadata.get("summary") if e.position in listed else None,
         )
-        async for page in store.iterate(late, chunk=PAGE)
-        for e in page
+        for e in found
     ]
 
 
@@ -176,7 +253,7 @@ async def kpi_report(
     """The KPIs of `month` as the log stood at `as_of` (default: the month's close)."""
     _valid(month, as_of)
     reading = await _reading(store, month, as_of, close_days, now)
-    facts = await load_facts(store, reading.as_of, reading.log["position"])
+    facts = await load_facts(store, reading.as_of, reading.log["position"], rules.report_window(reading))
     late = await _late_entries(store, reading) if reading.as_of > reading.close else None
     return rules.assemble_report(facts, reading, late)
 

@@ -56,7 +56,8 @@ def differences(a: dict[str, list[str]], b: dict[str, list[str]]) -> dict[str, i
 
 async def kpi_from_spans_is_kpi_from_the_log(app: FastAPI, months: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The monthly report as of 12 instants through the year, its facts folded from spans of 40
-    positions kept in memory, against the same report read from position 0 (no span)."""
+    positions kept in memory, against the same report read from position 0 (no span), and from
+    every fact (no window: rules.report_window)."""
     store, now = app.state.store, app.state.clock.now()
     async with app.state.engine.connect() as conn:
         first, last = (await conn.execute(text("SELECT min(recorded_at), max(recorded_at) FROM events"))).one()
@@ -70,6 +71,12 @@ async def kpi_from_spans_is_kpi_from_the_log(app: FastAPI, months: list[str], mo
         ]
     assert investigations._KEPT[store].spans  # the spans were there to fold
     assert reports[40] == reports[10**12]
+    monkeypatch.setattr(investigations.rules, "report_window", lambda _reading: None)
+    every_fact = [
+        canonical(await investigations.kpi_report(store, month, now=now, as_of=at))
+        for month, at in zip(months, instants, strict=True)
+    ]
+    assert reports[40] == every_fact
     assert len(set(reports[40])) == 12
 
 

@@ -25,6 +25,7 @@ from services.investigations.rules.facts import (
     Placement,
     Supervision,
     Visit,
+    Window,
 )
 from services.investigations.rules.kpis import (
     CATEGORIES,
@@ -73,6 +74,7 @@ from services.investigations.rules.report import (
     LateEntry,
     Reading,
     assemble_report,
+    report_window,
 )
 from services.investigations.rules.ssda903 import SSDA903_SOURCES, ssda903_tables, ssda903_zip, table_csv
 
@@ -122,6 +124,7 @@ __all__ = [
     "Reading",
     "Supervision",
     "Visit",
+    "Window",
     "assemble_report",
     "changed_figures",
     "child_export",
@@ -139,6 +142,7 @@ __all__ = [
     "performance_failures",
     "placed_while_on_hold",
     "redaction_flags",
+    "report_window",
     "resolve_as_of",
     "schedule7_timeliness",
     "shift_month",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from shared.contracts.access import AllocationEnded, WorkerAllocated
 from shared.contracts.base import Event
@@ -201,6 +201,34 @@ class Facts:
         )
 
 
+@dataclass(frozen=True)
+class Window:
+    """What a report reads of the facts: its months, measured at instants from `since` on, from
+    the facts as of the report's instant and, for the late entries' baseline, as known at
+    `baseline` (Facts.known_at). A placement, a hold or a clock that ended before `since` counts
+    in none of them once its ending is known wherever the fact is: recorded by `baseline`, or the
+    fact itself recorded after it. Nor does a visit before `visits_from` (too old to be anyone's
+    last statutory visit in time), nor a supervision, an escalation or a notification before
+    `due_from` (the first month's start). A clock falling due from `due_from` on, and every clock
+    of `every_clock_of` (measured across its siblings), stays whatever became of it."""
+
+    since: datetime
+    since_day: date  # `since`'s day in England
+    due_from: datetime
+    visits_from: datetime
+    baseline: datetime
+    every_clock_of: frozenset[str]
+
+    def ended(self, ending: tuple[date, datetime] | None, noted: datetime) -> bool:
+        """Whether `ending` (when, recorded when) of a fact recorded at `noted` is before `since`
+        in every reading of the report."""
+        if ending is None:
+            return False
+        at, recorded = ending
+        before = at < self.since_day if type(at) is date else at < self.since
+        return before and (recorded <= self.baseline or noted > self.baseline)
+
+
 # ---- folding the log into facts ----------------------------------------------------------------
 Recorded = tuple[datetime, datetime]  # (when it happened, when it was recorded)
 
@@ -244,7 +272,41 @@ class FactsFold:
         for key, sent in later.sent.items():
             self.sent[key].extend(sent)
 
-    def facts(self) -> Facts:
+    def to_json(self) -> dict[str, Any]:
+        """The fold as values orjson writes as JSON (a span's snapshot): each fact a list of its
+        fields, instants and days left to orjson (ISO 8601 with their offsets), every list and
+        mapping in its folded order."""
+        return {
+            **{name: [_encoded(f) for f in getattr(self, name)] for name in _LISTS},
+            **{name: {k: _encoded(f) for k, f in getattr(self, name).items()} for name in _KEYED},
+            **{name: getattr(self, name) for name in ("ended", *_ENDS)},
+            "sent": dict(self.sent),
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> FactsFold:
+        """The fold `to_json` wrote: the same facts, in the same order."""
+        fold = cls()
+        for name, kind in _LISTS.items():
+            getattr(fold, name).extend(_decoded(kind, f) for f in value[name])
+        for name, kind in _KEYED.items():
+            getattr(fold, name).update((k, _decoded(kind, f)) for k, f in value[name].items())
+        fold.ended.update(
+            (k, (date.fromisoformat(d), datetime.fromisoformat(r))) for k, (d, r) in value["ended"].items()
+        )
+        for name in _ENDS:
+            getattr(fold, name).update(
+                (k, (datetime.fromisoformat(w), datetime.fromisoformat(r))) for k, (w, r) in value[name].items()
+            )
+        for k, sent in value["sent"].items():
+            fold.sent[k].extend((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in sent)
+        return fold
+
+    def facts(self, window: Window | None = None) -> Facts:
+        """The facts folded; with `window`, only those a report of its months can count (the
+        same figures, from a part of the history)."""
+        if window is not None:
+            return self._within(window)
         return Facts(
             children=tuple(self.children),
             households=tuple(self.households),
@@ -256,6 +318,39 @@ class FactsFold:
             deadlines=tuple(self._closed(k, d) for k, d in self.deadlines.items()),
             notifications=tuple(replace(n, sent=tuple(self.sent.get(k, ()))) for k, n in self.notifications.items()),
             escalations=tuple(self.escalations),
+        )
+
+    def _within(self, w: Window) -> Facts:
+        ended, lifted = self.ended, self.lifted
+        return Facts(
+            children=tuple(self.children),
+            households=tuple(self.households),
+            allocations=tuple(self.allocations),
+            placements=tuple(
+                self._ended(k, p)
+                for k, p in self.placements.items()
+                if not (p.start < w.since_day and w.ended(ended.get(k), p.recorded_at))
+            ),
+            visits=tuple(v for v in self.visits if v.occurred_at >= w.visits_from),
+            supervisions=tuple(s for s in self.supervisions if s.occurred_at >= w.due_from),
+            holds=tuple(self._lifted(k, h) for k, h in self.holds.items() if not w.ended(lifted.get(k), h.recorded_at)),
+            deadlines=self._clocks_within(w),
+            notifications=tuple(
+                replace(n, sent=tuple(self.sent.get(k, ())))
+                for k, n in self.notifications.items()
+                if n.due_by >= w.due_from
+            ),
+            escalations=tuple(e for e in self.escalations if e.raised_at >= w.due_from),
+        )
+
+    def _clocks_within(self, w: Window) -> tuple[Deadline, ...]:
+        met, cancelled = self.met, self.cancelled
+        return tuple(
+            self._closed(k, d)
+            for k, d in self.deadlines.items()
+            if d.due_at >= w.due_from
+            or d.kind in w.every_clock_of
+            or not (w.ended(met.get(k), d.recorded_at) or w.ended(cancelled.get(k), d.recorded_at))
         )
 
     def _ended(self, key: str, placement: Placement) -> Placement:
@@ -417,3 +512,65 @@ def _escalated(f: FactsFold, raised: EscalationRaised, e: RecordedEvent) -> None
 
 # Everything the KPI report reads (one pass over the log, narrowed by type).
 KPI_SOURCES: tuple[type[Event], ...] = tuple(FOLDS)
+
+
+# ---- a fold as JSON (the spans' snapshots) ----------------------------------------------------
+_LISTS: dict[str, type[Any]] = {
+    "children": Child,
+    "households": Household,
+    "allocations": Allocation,
+    "visits": Visit,
+    "supervisions": Supervision,
+    "escalations": Escalation,
+}
+_KEYED: dict[str, type[Any]] = {
+    "placements": Placement,
+    "holds": Hold,
+    "deadlines": Deadline,
+    "notifications": Notification,
+}
+_ENDS = ("lifted", "met", "cancelled")
+
+
+def _encoded(fact: Any) -> list[Any]:
+    return [getattr(fact, name) for name in _FIELDS[type(fact)]]
+
+
+def _reader(hint: Any) -> Callable[[Any], Any] | None:
+    """How a field of type `hint` is read back from JSON (None: as it is; tuples apart)."""
+    if hint in (datetime, datetime | None):
+        return datetime.fromisoformat
+    if hint in (date, date | None):
+        return date.fromisoformat
+    return None
+
+
+def _field_readers(kind: type[Any]) -> list[Callable[[Any], Any] | None]:
+    hints = get_type_hints(kind)
+    return [_reader(hints[f.name]) for f in fields(kind)]
+
+
+def _optional(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else read(value)
+
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    kind: tuple(f.name for f in fields(kind)) for kind in (*_LISTS.values(), *_KEYED.values())
+}
+_READERS: dict[type[Any], list[Callable[[Any], Any] | None]] = {
+    kind: [None if r is None else _optional(r) for r in _field_readers(kind)]
+    for kind in (*_LISTS.values(), *_KEYED.values())
+}
+
+
+def _recipients_and_sent(kind: type[Any], values: list[Any]) -> None:
+    """Tuples come back from JSON as lists: a notification's recipients and sends."""
+    if kind is Notification:
+        values[5] = tuple(values[5])
+        values[6] = tuple((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in values[6])
+
+
+def _decoded(kind: type[Any], encoded: list[Any]) -> Any:
+    values = [v if read is None else read(v) for read, v in zip(_READERS[kind], encoded, strict=True)]
+    _recipients_and_sent(kind, values)
+    return kind(*values)

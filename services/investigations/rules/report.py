@@ -7,13 +7,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NotRequired
 
 from typing_extensions import TypedDict
 
-from services.investigations.rules.facts import Facts
-from services.investigations.rules.kpis import CONSECUTIVE_MONTHS_FOR_FAILURE, performance_failures
+from services.investigations.rules.facts import Facts, Window
+from services.investigations.rules.kpis import (
+    COMPLAINT_STAGE1_KIND,
+    CONSECUTIVE_MONTHS_FOR_FAILURE,
+    STATUTORY_VISIT_WINDOW,
+    performance_failures,
+)
 from services.investigations.rules.month import (
     Change,
     Figure,
@@ -24,7 +29,7 @@ from services.investigations.rules.month import (
     compute_month,
     kpi_outcomes,
 )
-from services.investigations.rules.months import iso, month_bounds, shift_month
+from services.investigations.rules.months import LONDON, iso, month_bounds, shift_month
 
 LATE_ENTRIES_LISTED = 200
 
@@ -101,9 +106,32 @@ class Reading:
     log: Anchor
 
 
+def _months(reading: Reading) -> list[str]:
+    """The months a report measures: its own and the ones before it its performance reads."""
+    return [shift_month(reading.month, -k) for k in range(CONSECUTIVE_MONTHS_FOR_FAILURE - 1, -1, -1)]
+
+
+def report_window(reading: Reading) -> Window:
+    """What the report of `reading` reads of the facts (rules.facts.Window): its months, each
+    measured at its end or at as_of, and the month measured at its close for the late entries."""
+    months = _months(reading)
+    due_from = month_bounds(months[0])[0]
+    measured = [min(month_bounds(m)[1], reading.as_of) for m in months]
+    measured.append(min(month_bounds(reading.month)[1], reading.close))
+    since = min([due_from, *measured])
+    return Window(
+        since=since,
+        since_day=since.astimezone(LONDON).date(),
+        due_from=due_from,
+        visits_from=since - STATUTORY_VISIT_WINDOW - timedelta(days=1),
+        baseline=min(reading.as_of, reading.close),
+        every_clock_of=frozenset({COMPLAINT_STAGE1_KIND}),
+    )
+
+
 def _performance(facts: Facts, reading: Reading, figures: MonthFigures) -> Performance:
     """Each KPI in and out of tolerance over the last months: three out in a row is a failure."""
-    months = [shift_month(reading.month, -k) for k in range(CONSECUTIVE_MONTHS_FOR_FAILURE - 1, 0, -1)]
+    months = _months(reading)[:-1]
     history: dict[str, list[bool | None]] = defaultdict(list)
     for earlier in months:
         measured = compute_month(facts, earlier, min(month_bounds(earlier)[1], reading.as_of))
