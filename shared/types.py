@@ -64,13 +64,28 @@ def _query_names(dependant: Dependant) -> list[str]:
     return [p.alias for p in dependant.query_params] + [n for d in dependant.dependencies for n in _query_names(d)]
 
 
-def refuse_unknown_query(request: Request) -> None:
+# Where a route keeps the query parameters it takes: found once, on the route's first request.
+_KNOWN_QUERY = "_carelog_known_query"
+
+
+def _known_query(route: APIRoute) -> frozenset[str]:
+    known: frozenset[str] | None = route.__dict__.get(_KNOWN_QUERY)
+    if known is None:
+        known = frozenset(_query_names(route.dependant))
+        setattr(route, _KNOWN_QUERY, known)
+    return known
+
+
+async def refuse_unknown_query(request: Request) -> None:
     """A query parameter the route does not take is refused (422), never ignored: a misspelt filter
-    (`?worker=` for `?worker_id=`) would otherwise answer as if there were none."""
+    (`?worker=` for `?worker_id=`) would otherwise answer as if there were none. A coroutine: a
+    plain function would be run on a worker thread, a hand-over costing more than the check."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = set(_query_names(route.dependant))
+    if not request.scope.get("query_string"):
+        return
+    known = _known_query(route)
     unknown = sorted({name for name in request.query_params if name not in known})
     if unknown:
         raise Problem(

@@ -298,7 +298,8 @@ class LogReader:
     async def chronology(self, query: ChronologyQuery, amended_type: str) -> list[Any]:
         """A page of the child's chronology and one more row (so the caller knows whether there is
         more): records of position, event_id, stream_id, type, data (text), amends, service,
-        summary, actor_id, actor_role, occurred_at, recorded_at and the amendments of each."""
+        summary, actor_id, actor_role, occurred_at, recorded_at and the amendments of each. The one
+        more row only says there is more: its sealed texts are left unopened."""
         args: list[Any] = [query.child_id, query.as_of, amended_type]
 
         def arg(value: Any) -> str:
@@ -324,7 +325,8 @@ class LogReader:
             limit=arg(query.limit + 1),
         )
         async with self.acquire() as conn:
-            return await self._opened_entries(conn, list(await conn.fetch(statement, *args)))
+            records = list(await conn.fetch(statement, *args))
+            return [*await self._opened_entries(conn, records[: query.limit]), *map(dict, records[query.limit :])]
 
     async def _opened_entries(self, conn: Any, records: list[Any]) -> list[dict[str, Any]]:
         """Chronology rows with their sealed texts opened, loading the keys not seen yet."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.carers.commands import (
@@ -154,17 +154,23 @@ class BedroomSeenReactor(_FollowsTheChild):
         return reactions
 
 
+# Read on the step's driver (asyncpg) connection, inside its transaction: every visit that saw a
+# bedroom asks, and through SQLAlchemy the statement cost several times the query.
 async def household_state(conn: AsyncConnection, household_id: uuid.UUID) -> HouseholdState | None:
-    row = (await conn.execute(_HOUSEHOLD_STATE, {"h": str(household_id)})).first()
-    return HouseholdState.model_validate(row.state) if row is not None else None
+    state = await (await _driver(conn)).fetchval(_HOUSEHOLD_STATE, household_id)
+    return HouseholdState.model_validate(state) if state is not None else None
 
 
 async def open_placements_of_child(conn: AsyncConnection, child_id: uuid.UUID) -> list[PlacementRow]:
-    rows = await conn.execute(_OPEN_PLACEMENTS, {"c": str(child_id)})
-    return [PlacementRow.model_validate(r.data) for r in rows]
+    rows = await (await _driver(conn)).fetch(_OPEN_PLACEMENTS, child_id)
+    return [PlacementRow.model_validate(r["data"]) for r in rows]
 
 
-_HOUSEHOLD_STATE = text("SELECT state FROM carers_households WHERE household_id = :h")
-_OPEN_PLACEMENTS = text(
-    "SELECT data FROM carers_placements WHERE child_id = :c AND end_date IS NULL ORDER BY start_date, placement_id"
+async def _driver(conn: AsyncConnection) -> Any:
+    return (await conn.get_raw_connection()).driver_connection
+
+
+_HOUSEHOLD_STATE = "SELECT state FROM carers_households WHERE household_id = $1"
+_OPEN_PLACEMENTS = (
+    "SELECT data FROM carers_placements WHERE child_id = $1 AND end_date IS NULL ORDER BY start_date, placement_id"
 )
