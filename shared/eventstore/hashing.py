@@ -63,7 +63,13 @@ def event_hash(
     occurred_at: datetime,
     recorded_at: datetime,
     prev_hash: str,
+    checked: bool = False,
+    recorded_at_text: str | None = None,
 ) -> str:
+    """The event's hash. `checked`: data and metadata are as `content.encode` reads them back
+    (exact JSON types, no floats, integers in range; sealing only puts texts in), so only their
+    keys may need the reference library. `recorded_at_text`: its text, if the caller has it (a
+    batch shares one)."""
     document: Any = {
         "position": position,
         "event_id": str(event_id),
@@ -75,7 +81,15 @@ def event_hash(
         "metadata": metadata,
         "child_ids": [str(c) for c in child_ids],
         "occurred_at": timestamp_text(occurred_at),
-        "recorded_at": timestamp_text(recorded_at),
+        "recorded_at": recorded_at_text or timestamp_text(recorded_at),
         "prev_hash": prev_hash,
     }
+    if checked:
+        try:
+            # Of checked content, ASCII output means ASCII keys: `canonical_json` would write the same.
+            text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+            if text.isascii():
+                return hashlib.sha256(text).hexdigest()
+        except orjson.JSONEncodeError:
+            pass
     return hashlib.sha256(canonical_json(document)).hexdigest()

@@ -238,6 +238,7 @@ def _unb64(text: str) -> bytes:
 
 
 _SUBJECTS: dict[str, str] = {}  # a sealed text's subject part -> the subject it names
+_SEALING_NAMES: dict[str, tuple[bytes, str]] = {}  # a subject -> its bytes (associated data), its part
 
 
 def _subject_of(encoded: str) -> str:
@@ -377,32 +378,55 @@ class KeyRing:
 
     def _seal_one(self, subject: str, value: Any) -> Any:
         """A text sealed as `enc1.`, an object as `encj.`, a list as `encl.`."""
-        key = self._key(subject)
-        assert key is not None, f"the key of {subject} was not ensured"
+        key = self._keys.get(subject) or self._key(subject)
+        if key is None:
+            raise MissingKeys({subject})  # the append ensures them, then seals again
         if isinstance(key, Destroyed):  # written after the destruction: nothing of it is kept
             return _destroyed_as("1" if isinstance(value, str) else "l" if isinstance(value, list) else "j", key)
         if isinstance(value, str):
             prefix, plain = TEXT, value.encode()
         else:
             prefix, plain = (LIST if isinstance(value, list) else OBJECT), orjson.dumps(value)
+        named = _SEALING_NAMES.get(subject)
+        if named is None:
+            named = _SEALING_NAMES[subject] = (subject.encode(), _b64(subject.encode()))
+            if len(_SEALING_NAMES) > 200_000:
+                _SEALING_NAMES.clear()
         nonce = os.urandom(NONCE_BYTES)
-        return f"{prefix}{_b64(subject.encode())}.{_b64(nonce + key.encrypt(nonce, plain, subject.encode()))}"
+        return f"{prefix}{named[1]}.{_b64(nonce + key.encrypt(nonce, plain, named[0]))}"
 
     def seal(self, stream_id: str, event: NewEvent) -> NewEvent:
         """`event` with its personal fields (and its chronology line) sealed; keys must be ensured."""
-        plan = plan_for(event.type)
-        summary = event.metadata.get("summary")
-        if not plan and not isinstance(summary, str):
+        data, metadata = self.seal_payloads(stream_id, event.type, event.data, event.metadata, event.child_ids)
+        if data is event.data and metadata is event.metadata:
             return event
-        data = _copy(event.data) if plan else event.data
-        for subject, container, key in list(_walk_plan(plan or {}, data)):
-            owner = resolve(subject, event.data, stream_id, event.child_ids)
-            container[key] = self._seal_one(owner, container[key])
-        metadata = event.metadata
-        if isinstance(summary, str):
-            owner = resolve("record", event.data, stream_id, event.child_ids)
-            metadata = {**metadata, "summary": self._seal_one(owner, summary)}
         return replace(event, data=data, metadata=metadata)
+
+    def seal_payloads(
+        self,
+        stream_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        child_ids: Collection[uuid.UUID],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """An event's data and metadata with the personal fields sealed (the same objects when
+        there are none); raises MissingKeys for a subject whose key is not ensured."""
+        plan = plan_for(event_type)
+        summary = metadata.get("summary")
+        if not plan and not isinstance(summary, str):
+            return data, metadata
+        sealed = _copy(data) if plan else data
+        owners: dict[Subject, str] = {}  # a payload's fields of one subject share its owner
+        for subject, container, key in list(_walk_plan(plan or {}, sealed)):
+            owner = owners.get(subject)
+            if owner is None:
+                owner = owners[subject] = resolve(subject, data, stream_id, child_ids)
+            container[key] = self._seal_one(owner, container[key])
+        if isinstance(summary, str):
+            owner = resolve("record", data, stream_id, child_ids)
+            metadata = {**metadata, "summary": self._seal_one(owner, summary)}
+        return sealed, metadata
 
     # ---- opening (after a read) --------------------------------------------------------------
     def _open_token(self, kind: str, subject_b64: str, blob_b64: str) -> Any:

@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.clock import Clock, SystemClock
 from shared.eventstore import sql
 from shared.eventstore.content import check_instant, encode
-from shared.eventstore.hashing import event_hash
+from shared.eventstore.hashing import event_hash, timestamp_text
 from shared.eventstore.model import (
     ANY_VERSION,
     DuplicateEventConflict,
@@ -67,10 +67,10 @@ def _encode(event: NewEvent, keys: KeyRing, stream_id: str) -> _Encoded:
     check_instant(event.occurred_at, "occurred_at")
     data_text, data = encode(event.data)
     metadata_text, metadata = encode(event.metadata)
-    sealed = keys.seal(stream_id, replace(event, data=data, metadata=metadata))
-    sealed_data_text = data_text if sealed.data is data else orjson.dumps(sealed.data).decode()
-    sealed_metadata_text = metadata_text if sealed.metadata is metadata else orjson.dumps(sealed.metadata).decode()
-    return _Encoded(sealed_data_text, sealed.data, sealed_metadata_text, sealed.metadata, data, metadata)
+    sealed_data, sealed_metadata = keys.seal_payloads(stream_id, event.type, data, metadata, event.child_ids)
+    sealed_data_text = data_text if sealed_data is data else orjson.dumps(sealed_data).decode()
+    sealed_metadata_text = metadata_text if sealed_metadata is metadata else orjson.dumps(sealed_metadata).decode()
+    return _Encoded(sealed_data_text, sealed_data, sealed_metadata_text, sealed_metadata, data, metadata)
 
 
 @dataclass
@@ -199,11 +199,13 @@ class EventStore(LogReader):
         if not events:
             raise ValueError("append needs at least one event")
         # Refused before the lock: content PostgreSQL would store otherwise than it was hashed.
-        subjects = set().union(*(self.keys.subjects_of(stream_id, e) for e in events))
-        if any(self.keys.state(s) is None for s in subjects):
+        try:
+            encoded = [_encode(e, self.keys, stream_id) for e in events]
+        except MissingKeys:  # a subject's first event: make the keys of all of them, then seal
+            subjects = set().union(*(self.keys.subjects_of(stream_id, e) for e in events))
             async with self.acquire() as conn:
                 await self.keys.ensure(conn, subjects)
-        encoded = [_encode(e, self.keys, stream_id) for e in events]
+            encoded = [_encode(e, self.keys, stream_id) for e in events]
         await self.start()
         future: asyncio.Future[list[RecordedEvent]] = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
@@ -426,60 +428,71 @@ class _Staged:
     versions: dict[str, int] = field(default_factory=dict)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     committed: list[RecordedEvent] = field(default_factory=list)
+    recorded_at_text: str | None = None
 
     def hash_rows(self, request: _Request, current: int) -> list[RecordedEvent]:
         """The request's events at the next positions, each chained to the one before."""
         recorded: list[RecordedEvent] = []
+        stream_id = request.stream_id
+        recorded_at = self.recorded_at
+        if self.recorded_at_text is None:
+            self.recorded_at_text = timestamp_text(recorded_at)
         for offset, (event, stored_form) in enumerate(zip(request.events, request.encoded, strict=True)):
             self.position += 1
+            stream_version = current + offset + 1
+            child_ids = tuple(event.child_ids)
             # The hash covers the stored (round-tripped) form of the payload.
-            one = RecordedEvent(
+            digest = event_hash(
                 position=self.position,
                 event_id=event.event_id,
-                stream_id=request.stream_id,
-                stream_version=current + offset + 1,
+                stream_id=stream_id,
+                stream_version=stream_version,
                 type=event.type,
                 schema_version=event.schema_version,
                 data=stored_form.data,
                 metadata=stored_form.metadata,
-                child_ids=tuple(event.child_ids),
+                child_ids=child_ids,
                 occurred_at=event.occurred_at,
-                recorded_at=self.recorded_at,
+                recorded_at=recorded_at,
                 prev_hash=self.prev_hash,
-                hash="",
-            )
-            digest = event_hash(
-                position=one.position,
-                event_id=one.event_id,
-                stream_id=one.stream_id,
-                stream_version=one.stream_version,
-                type=one.type,
-                schema_version=one.schema_version,
-                data=one.data,
-                metadata=one.metadata,
-                child_ids=one.child_ids,
-                occurred_at=one.occurred_at,
-                recorded_at=one.recorded_at,
-                prev_hash=one.prev_hash,
+                checked=True,
+                recorded_at_text=self.recorded_at_text,
             )
             self.rows.append(
                 (
-                    one.position,
-                    one.event_id,
-                    one.stream_id,
-                    one.stream_version,
-                    one.type,
-                    one.schema_version,
+                    self.position,
+                    event.event_id,
+                    stream_id,
+                    stream_version,
+                    event.type,
+                    event.schema_version,
                     stored_form.data_text,
                     stored_form.metadata_text,
-                    _array_literal(one.child_ids),
-                    one.occurred_at,
-                    one.recorded_at,
-                    one.prev_hash,
+                    _array_literal(child_ids),
+                    event.occurred_at,
+                    recorded_at,
+                    self.prev_hash,
                     digest,
                 )
             )
-            recorded.append(replace(one, hash=digest, data=stored_form.clear_data, metadata=stored_form.clear_metadata))
+            # What the caller and the inline projections get: the event as read, its fields open.
+            recorded.append(
+                RecordedEvent(
+                    self.position,
+                    event.event_id,
+                    stream_id,
+                    stream_version,
+                    event.type,
+                    event.schema_version,
+                    stored_form.clear_data,
+                    stored_form.clear_metadata,
+                    child_ids,
+                    event.occurred_at,
+                    recorded_at,
+                    self.prev_hash,
+                    digest,
+                )  # fmt: skip
+            )
             self.prev_hash = digest
         self.stored.update({r.event_id: r for r in recorded})
         self.committed.extend(recorded)
