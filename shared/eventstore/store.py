@@ -219,11 +219,10 @@ class EventStore(LogReader):
         while True:
             first = await self._queue.get()
             batch = [first]
-            while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            self._gather(batch)
             committing = self._committing = asyncio.get_running_loop().create_future()
             try:
-                await self._commit_batch(batch)
+                await self._commit_batch(batch, gather=True)
             except Exception as exc:  # the whole transaction failed: isolate the culprit
                 if len(batch) == 1:
                     _settle(batch[0], exc)
@@ -240,16 +239,23 @@ class EventStore(LogReader):
                 committing.set_result(None)
                 self._committing = None
 
-    async def _commit_batch(self, batch: list[_Request]) -> None:
-        GROUP_COMMIT_SIZE.observe(len(batch))
+    async def _commit_batch(self, batch: list[_Request], *, gather: bool = False) -> None:
+        """Commit `batch`; with `gather`, the requests queued while the head lock was on its way
+        join it (the batch grows in place, so a failure isolates them too)."""
         try:
             try:
-                await self._commit(batch, careful=False)
+                await self._commit(batch, careful=False, gather=gather)
             except _LookFirst:
                 await self._commit(batch, careful=True)
         except Exception:
             await self._drop_session()  # the connection may be gone: the next batch opens another
             raise
+        finally:
+            GROUP_COMMIT_SIZE.observe(len(batch))
+
+    def _gather(self, batch: list[_Request]) -> None:
+        while len(batch) < self.max_batch and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
 
     async def _writer_session(self) -> AsyncConnection:
         if self._session is None:
@@ -286,7 +292,7 @@ class EventStore(LogReader):
                 plans.append(plan)
         return plans
 
-    async def _commit(self, batch: list[_Request], *, careful: bool) -> None:
+    async def _commit(self, batch: list[_Request], *, careful: bool, gather: bool = False) -> None:
         """One transaction for the whole batch, on the writer's own driver connection: four round
         trips however many requests it holds. Checks get the same session as a SQLAlchemy
         connection.
@@ -302,6 +308,10 @@ class EventStore(LogReader):
         try:
             async with conn.transaction():
                 staged = await self._lock_head(conn)
+                if gather:
+                    # Writers answered by the last batch often ask again while the lock is on
+                    # its way: taken now, they need not wait for a whole commit more.
+                    self._gather(batch)
                 await self._look_up(conn, staged, batch, careful)
                 outcomes = [await self._stage(conn, session, staged, request, careful) for request in batch]
                 if staged.position != staged.head_position:
