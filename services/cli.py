@@ -94,12 +94,15 @@ def check_configuration(
 
 
 @contextlib.contextmanager
-def database(settings: Settings, data_dir: Path | None, *, migrate_first: bool = True) -> Iterator[tuple[str, str]]:
-    """Yield (owner_url, app_url): the configured database, or an embedded one we start."""
+def database(
+    settings: Settings, data_dir: Path | None, *, migrate_first: bool = True, unless_at_head: bool = False
+) -> Iterator[tuple[str, str]]:
+    """Yield (owner_url, app_url): the configured database, or an embedded one we start.
+    `unless_at_head`: migrate only a database behind the code (see shared.db.migrate)."""
     if settings.database_url:
         run_async(reachable(settings.database_url))
         if migrate_first:
-            migrate(settings.database_url)
+            migrate(settings.database_url, unless_at_head=unless_at_head)
         yield settings.database_url, settings.database_url
         return
     from shared.embedded import start_embedded
@@ -114,7 +117,7 @@ def database(settings: Settings, data_dir: Path | None, *, migrate_first: bool =
         ) from None
     try:
         if migrate_first:
-            migrate(embedded.owner_url)
+            migrate(embedded.owner_url, unless_at_head=unless_at_head)
         # We own this database, so the server runs as the append-only application role.
         yield embedded.owner_url, as_role(embedded.owner_url)
     finally:
@@ -161,7 +164,8 @@ def serve(
         service_specs(services)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    with database(settings, data_dir, migrate_first=migrate_first) as (_owner, app_url):
+    # A restart finds the schema at head nearly always: one query then stands for alembic's run.
+    with database(settings, data_dir, migrate_first=migrate_first, unless_at_head=True) as (_owner, app_url):
         app = create_app(settings, services=services, database_url=app_url)
         log.info("serving", services=list(services), url=f"http://{host}:{port}")
         # No uvicorn access log: RequestObservation logs every request once, with its ids. Nor its

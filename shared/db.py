@@ -74,9 +74,32 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Run alembic upgrade (blocking: call from a thread inside an event loop)."""
+def migrate(url: str, revision: str = "head", *, unless_at_head: bool = False) -> None:
+    """Run alembic upgrade (blocking: call from a thread inside an event loop). `unless_at_head`:
+    first ask the database (one query) and leave alembic out when it is at the head already, as
+    a server's restart nearly always finds it."""
+    if unless_at_head and revision == "head" and _at_head(url):
+        return
     command.upgrade(alembic_config(url), revision)
+
+
+def _at_head(url: str) -> bool:
+    """Whether the database records exactly the head revision (one query; False if unsure)."""
+    try:
+        return asyncio.run(_recorded_revisions(url)) == {head_revision()}
+    except Exception:  # no table yet, several heads, ...: alembic's upgrade decides
+        return False
+
+
+async def _recorded_revisions(url: str) -> set[str]:
+    dsn = make_url(async_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval("SELECT to_regclass('alembic_version') IS NULL"):
+            return set()
+        return {row[0] for row in await conn.fetch("SELECT version_num FROM alembic_version")}
+    finally:
+        await conn.close()
 
 
 async def migrate_async(url: str, revision: str = "head") -> None:
