@@ -381,3 +381,29 @@ async def test_the_access_log_and_checkpoints_are_append_only_too(
             assert "permission denied" in str(refused.value) or "append-only" in str(refused.value)
         finally:
             await engine.dispose()
+
+
+async def test_two_stores_appending_in_turn_keep_one_chain(fresh_database_url: str) -> None:
+    """Each store believes the head is where its last batch left it: after the other's appends it
+    must find out, write nothing on that belief, and append after the other's events."""
+    engines = [create_engine(as_role(fresh_database_url), pool_size=2) for _ in range(2)]
+    stores = [EventStore(engine) for engine in engines]
+    try:
+        shared_stream, own = f"child-{uuid.uuid4()}", [f"child-{uuid.uuid4()}" for _ in stores]
+        version, positions = 0, []
+        for turn in range(6):
+            store = stores[turn % 2]
+            for stream, expected in ((shared_stream, version), (own[turn % 2], turn // 2)):
+                recorded = await store.append(stream, [event(turn=turn)], expected)
+                positions.append(recorded[0].position)
+            version += 1
+            with pytest.raises(WrongExpectedVersion):  # the other's append to it counts
+                await stores[(turn + 1) % 2].append(shared_stream, [event()], version - 1)
+        assert positions == list(range(1, 13))
+        assert [e.stream_version for e in await stores[0].read_stream(shared_stream)] == list(range(1, 7))
+        result = await verify_chain(engines[0])
+        assert result.ok and result.checked == 12
+    finally:
+        for store, engine in zip(stores, engines, strict=True):
+            await store.stop()
+            await engine.dispose()
