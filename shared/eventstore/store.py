@@ -468,45 +468,47 @@ class _Staged:
                 checked=True,
                 recorded_at_text=self.recorded_at_text,
             )
-            self.rows.append(
-                (
-                    self.position,
-                    event.event_id,
-                    stream_id,
-                    stream_version,
-                    event.type,
-                    event.schema_version,
-                    stored_form.data_text,
-                    stored_form.metadata_text,
-                    _array_literal(child_ids),
-                    event.occurred_at,
-                    recorded_at,
-                    self.prev_hash,
-                    digest,
-                )
-            )
             # What the caller and the inline projections get: the event as read, its fields open.
-            recorded.append(
-                RecordedEvent(
-                    self.position,
-                    event.event_id,
-                    stream_id,
-                    stream_version,
-                    event.type,
-                    event.schema_version,
-                    stored_form.clear_data,
-                    stored_form.clear_metadata,
-                    child_ids,
-                    event.occurred_at,
-                    recorded_at,
-                    self.prev_hash,
-                    digest,
-                )  # fmt: skip
-            )
+            opened = RecordedEvent(
+                self.position,
+                event.event_id,
+                stream_id,
+                stream_version,
+                event.type,
+                event.schema_version,
+                stored_form.clear_data,
+                stored_form.clear_metadata,
+                child_ids,
+                event.occurred_at,
+                recorded_at,
+                self.prev_hash,
+                digest,
+            )  # fmt: skip
+            self.rows.append(_row(opened, stored_form))
+            recorded.append(opened)
             self.prev_hash = digest
         self.stored.update({r.event_id: r for r in recorded})
         self.committed.extend(recorded)
         return recorded
+
+
+def _row(event: RecordedEvent, stored_form: _Encoded) -> tuple[Any, ...]:
+    """The event's row as inserted: its payload as the sealed text, not the opened fields."""
+    return (
+        event.position,
+        event.event_id,
+        event.stream_id,
+        event.stream_version,
+        event.type,
+        event.schema_version,
+        stored_form.data_text,
+        stored_form.metadata_text,
+        _array_literal(event.child_ids),
+        event.occurred_at,
+        event.recorded_at,
+        event.prev_hash,
+        event.hash,
+    )
 
 
 def _opened_or_stored(keys: KeyRing, event: RecordedEvent) -> RecordedEvent:
