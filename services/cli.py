@@ -6,11 +6,14 @@ import asyncio
 import base64
 import contextlib
 import json
+import multiprocessing
+import os
 import re
 import sys
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -22,13 +25,15 @@ import uvloop
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.app import SERVICE_NAMES, all_projectors, create_app, service_specs
 from shared.auth import Role, mint_token
 from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key, take_checkpoint, trusted_public_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
-from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, verify_chain
+from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, sql, verify_chain
+from shared.eventstore.projector import replay_groups
 from shared.eventstore.shredding import KeyRing, install, local_wrapper
 from shared.logs import configure_logging
 from shared.progress import CommandProgress
@@ -293,6 +298,9 @@ def replay(
     schema: Annotated[
         str | None, typer.Option(help="Schema for a point-in-time rebuild (default asof_<timestamp>)")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes replaying at once, each its own projectors (default: cores)")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Rebuild projections from position 0: in place, or as of a past instant into their own schema."""
@@ -309,7 +317,9 @@ def replay(
     if schema is not None and not SCHEMA_NAME.fullmatch(schema):
         raise typer.BadParameter("schema: lower-case letters, digits and _ only")
     with database(get_settings(), data_dir) as (owner_url, app_url):
-        run_async(_replay(owner_url if schema else app_url, projection, as_of, to_position, schema))
+        _replay(
+            owner_url if schema else app_url, projection, as_of, to_position, schema, workers or os.cpu_count() or 1
+        )
     if schema:
         typer.echo(f"projections as of {as_of or f'position {to_position}'} are in schema {schema}")
 
@@ -317,28 +327,77 @@ def replay(
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-async def _replay(
-    url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None
+def _replay(
+    url: str, name: str | None, as_of: datetime | None, to_position: int | None, schema: str | None, workers: int
 ) -> None:
+    """Every projector chosen, replayed in up to `workers` processes: projectors own disjoint tables,
+    so each group is rebuilt by its own process, in its own transaction with its own checkpoints,
+    over the same log up to the same position. Each group's tables are switched whole when its
+    transaction commits; one group may commit before another, as live runners are apart."""
     projectors = [p for p in all_projectors(get_settings()) if name is None or p.name == name]
-    settings_keys()
     if schema is not None:
-        await _prepare_schema(url, schema, [t for p in projectors for t in p.tables])
-        # Unqualified names resolve to the new schema first; `events` still comes from public.
-        engine = create_engine(url, pool_size=2, connect_args={"server_settings": {"search_path": f"{schema},public"}})
-    else:
-        engine = create_engine(url, pool_size=2)
+        run_async(_prepare_schema(url, schema, [t for p in projectors for t in p.tables]))
+    groups = replay_groups(projectors, workers)
+    started = time.perf_counter()
+    with CommandProgress() as progress:
+        advance = progress.phase("replaying the log")
+        if len(groups) == 1:
+            position = run_async(_replay_group(url, [p.name for p in projectors], as_of, to_position, schema, advance))
+        else:
+            # The head read once: every process replays the same log, whatever is appended meanwhile.
+            head = run_async(_head(url))
+            target = head if to_position is None else min(head, to_position)
+            # Forked with no event loop or connection open: each process starts its own.
+            with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
+                done = [
+                    pool.submit(_replay_in_process, url, [p.name for p in group], as_of, target, schema)
+                    for group in groups
+                ]
+                position = min(future.result() for future in done)
+            advance(position, position)
+    seconds = time.perf_counter() - started
+    for projector in projectors:
+        typer.echo(f"{projector.name}: rebuilt to position {position}")
+    # The words are read by the bench (bench/run.py) in either log format.
+    log.info(f"replayed {position} positions in {seconds:.2f} s", positions=position, seconds=round(seconds, 2))
+
+
+def _replay_in_process(
+    url: str, names: list[str], as_of: datetime | None, to_position: int | None, schema: str | None
+) -> int:
+    return run_async(_replay_group(url, names, as_of, to_position, schema, None))
+
+
+async def _replay_group(
+    url: str,
+    names: list[str],
+    as_of: datetime | None,
+    to_position: int | None,
+    schema: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    projectors = [p for p in all_projectors(get_settings()) if p.name in names]
+    settings_keys()
+    engine = _replay_engine(url, schema)
     try:
         runner = ProjectorRunner(engine, projectors, batch_size=2000)
-        started = time.perf_counter()
-        with CommandProgress() as progress:
-            advance = progress.phase("replaying the log")
-            position = await runner.replay(projectors, to_position=to_position, as_of=as_of, progress=advance)
-        seconds = time.perf_counter() - started
-        for projector in projectors:
-            typer.echo(f"{projector.name}: rebuilt to position {position}")
-        # The words are read by the bench (bench/run.py) in either log format.
-        log.info(f"replayed {position} positions in {seconds:.2f} s", positions=position, seconds=round(seconds, 2))
+        return await runner.replay(projectors, to_position=to_position, as_of=as_of, progress=progress)
+    finally:
+        await engine.dispose()
+
+
+def _replay_engine(url: str, schema: str | None) -> AsyncEngine:
+    if schema is None:
+        return create_engine(url, pool_size=2)
+    # Unqualified names resolve to the new schema first; `events` still comes from public.
+    return create_engine(url, pool_size=2, connect_args={"server_settings": {"search_path": f"{schema},public"}})
+
+
+async def _head(url: str) -> int:
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text(sql.HEAD))).scalar_one())
     finally:
         await engine.dispose()
 

@@ -90,6 +90,10 @@ class Projector:
     # for a projector whose rows an appender may hold locked while it waits for its append: the
     # append would wait for the appender, which waits for the append.
     inline: ClassVar[bool] = True
+    # Its share of a full replay's time, to balance the processes of a parallel replay
+    # (`replay_groups`): about the seconds it takes alone at 100k bench events, at least 1 when it
+    # keeps rows. A projector without tables only moves its checkpoint.
+    replay_cost: ClassVar[float | None] = None
     _handlers: ClassVar[dict[str, tuple[type[Event], Callable[..., Any]]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -167,6 +171,27 @@ def reaction_metadata(service: str, cause: RecordedEvent) -> dict[str, Any]:
         "causation_id": str(cause.event_id),
         "correlation_id": cause.metadata.get("correlation_id", str(cause.event_id)),
     }
+
+
+def replay_groups(projectors: Sequence[Projector], workers: int) -> list[list[Projector]]:
+    """`projectors` in at most `workers` groups of about equal replay cost (the costliest first,
+    each to the group costing least so far), each group in the given order. Projectors own
+    disjoint tables, so each group can be replayed by its own process."""
+    count = max(1, min(workers, len(projectors)))
+    groups: list[list[int]] = [[] for _ in range(count)]
+    costs = [0.0] * count
+    by_cost = sorted(range(len(projectors)), key=lambda i: (-_replay_cost(projectors[i]), i))
+    for index in by_cost:
+        cheapest = min(range(count), key=lambda g: (costs[g], g))
+        groups[cheapest].append(index)
+        costs[cheapest] += _replay_cost(projectors[index])
+    return [[projectors[i] for i in sorted(group)] for group in groups if group]
+
+
+def _replay_cost(projector: Projector) -> float:
+    if projector.replay_cost is not None:
+        return projector.replay_cost
+    return 1.0 if projector.tables else 0.0
 
 
 def union_of_types(projectors: Iterable[Projector]) -> list[str] | None:

@@ -174,6 +174,7 @@ def _record_ending(row: PlacementRow, payload: PlacementEnded | EndingRecorded) 
 class HouseholdsProjector(Projector):
     name = "carers.households"
     tables = ("carers_households", "carers_placements", "carers_allegations")
+    replay_cost = 8  # seconds alone at 100k bench events (Projector.replay_cost)
 
     @handles(*get_args(HouseholdStreamEvent))
     async def _household(self, batch: Batch, payload: HouseholdStreamEvent, event: RecordedEvent) -> None:
