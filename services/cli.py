@@ -308,14 +308,9 @@ def replay(
     if projection is not None and projection not in known:
         typer.echo(f"carelog: no projection named {projection!r}; the projections are: {', '.join(known)}", err=True)
         raise typer.Exit(2)
-    point_in_time = as_of is not None or to_position is not None
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    if point_in_time and schema is None:
-        stamp = as_of.strftime("%Y%m%dt%H%M%S") if as_of else f"p{to_position}"
-        schema = f"asof_{stamp}"
-    if schema is not None and not SCHEMA_NAME.fullmatch(schema):
-        raise typer.BadParameter("schema: lower-case letters, digits and _ only")
+    schema = _replay_schema(as_of, to_position, schema)
     with database(get_settings(), data_dir) as (owner_url, app_url):
         _replay(
             owner_url if schema else app_url, projection, as_of, to_position, schema, workers or os.cpu_count() or 1
@@ -325,6 +320,16 @@ def replay(
 
 
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _replay_schema(as_of: datetime | None, to_position: int | None, schema: str | None) -> str | None:
+    """Where a replay writes: its own schema for a point in time (named after it unless given)."""
+    if schema is None and (as_of is not None or to_position is not None):
+        stamp = as_of.strftime("%Y%m%dt%H%M%S") if as_of else f"p{to_position}"
+        schema = f"asof_{stamp}"
+    if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+        raise typer.BadParameter("schema: lower-case letters, digits and _ only")
+    return schema
 
 
 def _replay(
