@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -33,7 +33,7 @@ from shared.checkpoints import Checkpoint, hash_at, signature_valid, signing_key
 from shared.clock import SystemClock
 from shared.db import APP_ROLE, as_role, create_engine, migrate
 from shared.eventstore import EventStore, ProjectorRunner, VerifyResult, sql, verify_chain
-from shared.eventstore.projector import replay_groups
+from shared.eventstore.projector import Projector, replay_groups
 from shared.eventstore.shredding import KeyRing, install, local_wrapper
 from shared.logs import configure_logging
 from shared.progress import CommandProgress
@@ -344,27 +344,38 @@ def _replay(
         run_async(_prepare_schema(url, schema, [t for p in projectors for t in p.tables]))
     groups = replay_groups(projectors, workers)
     started = time.perf_counter()
-    with CommandProgress() as progress:
-        advance = progress.phase("replaying the log")
-        if len(groups) == 1:
+    if len(groups) == 1:
+        with CommandProgress() as progress:
+            advance = progress.phase("replaying the log")
             position = run_async(_replay_group(url, [p.name for p in projectors], as_of, to_position, schema, advance))
-        else:
-            # The head read once: every process replays the same log, whatever is appended meanwhile.
-            head = run_async(_head(url))
-            target = head if to_position is None else min(head, to_position)
-            # Forked with no event loop or connection open: each process starts its own.
-            with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
-                done = [
-                    pool.submit(_replay_in_process, url, [p.name for p in group], as_of, target, schema)
-                    for group in groups
-                ]
-                position = min(future.result() for future in done)
-            advance(position, position)
+    else:
+        position = _replay_in_processes(url, groups, as_of, to_position, schema)
     seconds = time.perf_counter() - started
     for projector in projectors:
         typer.echo(f"{projector.name}: rebuilt to position {position}")
     # The words are read by the bench (bench/run.py) in either log format.
     log.info(f"replayed {position} positions in {seconds:.2f} s", positions=position, seconds=round(seconds, 2))
+
+
+def _replay_in_processes(
+    url: str, groups: list[list[Projector]], as_of: datetime | None, to_position: int | None, schema: str | None
+) -> int:
+    """Each group in its own process, over the log up to one head read before they start (whatever
+    is appended meanwhile); the lowest position they all reached."""
+    head = run_async(_head(url))
+    target = head if to_position is None else min(head, to_position)
+    # Forked before this process starts any thread (the progress display has one, and a thread
+    # holding a lock at the fork would leave the copy locked for ever); each process opens its
+    # own event loop and connections.
+    with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
+        done = [
+            pool.submit(_replay_in_process, url, [p.name for p in group], as_of, target, schema) for group in groups
+        ]
+        with CommandProgress() as progress:
+            advance = progress.phase("replaying the log (groups of projections)", total=len(done))
+            for finished, _ in enumerate(as_completed(done), start=1):
+                advance(finished)
+        return min(future.result() for future in done)
 
 
 def _replay_in_process(
