@@ -46,10 +46,11 @@ DESTROYED = "[destroyed"  # how every destruction marker begins
 
 # ---- statements on subject_keys -------------------------------------------------------------------
 # New keys, and the state of those already there (inserted rows are not visible to the same
-# statement's other half, so each subject comes back once).
+# statement's other half, so each subject comes back once). Inserted in subject order: two
+# processes creating overlapping keys at once wait on each other in one order, never in a cycle.
 ENSURE_KEYS = (
     "WITH offered AS (SELECT * FROM unnest($1::text[], $2::bytea[]) AS o(subject, wrapped)), "
-    "ins AS (INSERT INTO subject_keys (subject, wrapped) SELECT subject, wrapped FROM offered "
+    "ins AS (INSERT INTO subject_keys (subject, wrapped) SELECT subject, wrapped FROM offered ORDER BY subject "
     "ON CONFLICT (subject) DO NOTHING RETURNING subject, wrapped, destroyed_on, destroyed_under) "
     "SELECT subject, wrapped, destroyed_on, destroyed_under FROM ins UNION ALL "
     "SELECT subject, wrapped, destroyed_on, destroyed_under FROM subject_keys WHERE subject = ANY($1::text[]) "
