@@ -17,6 +17,8 @@ import argparse
 import asyncio
 import os
 import time
+import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,8 +38,15 @@ class ClearRing(KeyRing):
     def subjects_of(self, stream_id: str, event: NewEvent) -> set[str]:
         return set()
 
-    def seal(self, stream_id: str, event: NewEvent) -> NewEvent:
-        return event
+    def seal_payloads(
+        self,
+        stream_id: str,
+        event_type: str,
+        data: dict[str, Any],
+        metadata: dict[str, Any],
+        child_ids: Collection[uuid.UUID],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return data, metadata
 
 
 async def reset(url: str) -> None:
