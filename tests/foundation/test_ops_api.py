@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -139,7 +140,10 @@ async def test_metrics_with_a_scrape_token_answer_that_token_only(app_url: str, 
 
 
 async def test_the_oldest_undelivered_message_is_aged_by_the_agencys_clock(
-    client: httpx.AsyncClient, auth, owner_engine, clock  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient,
+    auth: Any,
+    owner_engine: Any,
+    clock: Any,
 ) -> None:
     """An outbox row is created at its event's recorded_at (the agency's clock), so its age is too:
     the database's own clock would age it by however far the machine is from the agency's clock."""

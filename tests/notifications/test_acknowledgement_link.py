@@ -62,7 +62,11 @@ async def refused(client: httpx.AsyncClient, app: FastAPI, method: str, path: st
 
 
 async def test_a_recipient_acknowledges_through_the_link_in_the_email_and_only_their_clock_is_met(
-    app_url: str, clock: ManualClock, auth: Any, relay: Relay, authority: str  # noqa: F811
+    app_url: str,
+    clock: ManualClock,
+    auth: Any,
+    relay: Relay,  # noqa: F811
+    authority: str,
 ) -> None:
     await relay.start()
     settings = email_settings(relay, public_base_url=BASE, failed_authentications_per_minute=8)
@@ -93,9 +97,7 @@ async def test_a_recipient_acknowledges_through_the_link_in_the_email_and_only_t
         )
         assert answered.status_code == 200, answered.text
         deadline = str(acknowledgement_deadline_id(uuid.UUID(nid), "placing_authority"))
-        assert [(c["event"], c["deadline_id"]) for c in answered.json()["clocks"]] == [
-            ("DeadlineMet", deadline)
-        ]
+        assert [(c["event"], c["deadline_id"]) for c in answered.json()["clocks"]] == [("DeadlineMet", deadline)]
         [recorded] = await app.state.store.read(EventFilter(types=["notifications.NotificationAcknowledged"]))
         assert recorded.data["via"] == "signed_link" and recorded.data["recipient"] == "placing_authority"
         assert recorded.data["acknowledged_by"] == "Duty officer, Council"
