@@ -30,7 +30,7 @@ from shared.service import ServiceSpec
 from shared.settings import ConfigurationError, Settings, get_settings
 from shared.signin import install as install_signin
 from shared.signin import router as signin_router
-from shared.tasks import stop_task
+from shared.tasks import stop_tasks
 from shared.tracing import instrument
 from shared.types import refuse_unknown_query
 
@@ -137,6 +137,7 @@ def _lifespan(
         app.state.store = store
         app.state.runners = runners
         app.state.gauge_sources = {spec.name: spec.gauges for spec in specs if spec.gauges is not None}
+        app.state.stopping = asyncio.Event()  # workers watch it to end after their current step
         tasks: list[asyncio.Task[Any]] = []
         try:
             for runner in runners.values():
@@ -150,8 +151,7 @@ def _lifespan(
             gc.freeze()
             yield
         finally:
-            for task in tasks:
-                await stop_task(task)
+            await stop_tasks(tasks, app.state.stopping, settings.shutdown_grace_seconds)
             for runner in runners.values():
                 await runner.stop()
             await store.stop()

@@ -22,6 +22,7 @@ from shared.eventstore import EventFilter, RecordedEvent, VerifyResult, verify_c
 from shared.policy import Action, Resource
 from shared.problems import Problem
 from shared.settings import ConfigurationError
+from shared.tasks import wait_or_timeout
 from shared.types import Instant
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,8 @@ async def create_checkpoint(
 
 
 async def checkpoint_worker(state: Any) -> None:
-    """Sign the head every `checkpoint_interval` seconds (skipped while the log has not moved)."""
+    """Sign the head every `checkpoint_interval` seconds (skipped while the log has not moved), until
+    the app is stopping."""
     try:
         key = await asyncio.to_thread(signing_key, state.settings)
     except ConfigurationError as exc:
@@ -159,7 +161,9 @@ async def checkpoint_worker(state: Any) -> None:
         return
     last_position = -1
     while True:
-        await asyncio.sleep(state.settings.checkpoint_interval)
+        await wait_or_timeout(state.stopping, state.settings.checkpoint_interval)
+        if state.stopping.is_set():
+            return
         try:
             position, _ = await state.store.head()
             if position != last_position:

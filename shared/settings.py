@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     clock_interval: float = 30.0
     dispatcher_interval: float = 1.0
+    # At shut-down, how long workers may take to finish the step they are in (a webhook in flight
+    # waits its timeout twice: resolving the host, then the request) before they are cancelled.
+    shutdown_grace_seconds: float = Field(default=35.0, ge=0, le=300)
 
     @field_validator("env", mode="before")
     @classmethod

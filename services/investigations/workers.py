@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from services.investigations import projections
+from shared.tasks import wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +21,12 @@ FOLLOW_EVERY = 2.0
 
 
 async def span_follower(app_state: Any) -> None:
-    """Follow the log until cancelled."""
-    while True:
+    """Follow the log until the app is stopping."""
+    while not app_state.stopping.is_set():
         try:
             await projections.follow_spans(app_state.store)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("keeping the KPI spans failed; will retry")
-        await asyncio.sleep(FOLLOW_EVERY)
+        await wait_or_timeout(app_state.stopping, FOLLOW_EVERY)

@@ -3,7 +3,8 @@
 - `dispatcher`: works the outbox. Each delivery claims its row with FOR UPDATE SKIP LOCKED and
   keeps the lock until the attempt is recorded, so several dispatchers (in one process or many)
   never send the same attempt twice; a dispatcher killed mid-delivery rolls back, and the row is
-  tried again with the same `webhook-id`.
+  tried again with the same `webhook-id`. When the app stops, each delivery in flight is finished
+  and recorded first (the app's `stopping` event; shared.tasks.stop_tasks).
 - `clock`: the generic deadline clock, on the injected clock (`app_state.clock`): every DeadlineSet
   whose due time passes unmet becomes one EscalationRaised in `escalation-<uuid5(deadline_id)>`,
   appended at expected version 0, so it is raised once however many clocks run.
@@ -32,7 +33,7 @@ from services.notifications.events import subscription_stream
 from services.notifications.projections import OUTBOX_CHANNEL, outbox
 from shared.eventstore import NO_STREAM, EventStore, WrongExpectedVersion
 from shared.settings import Settings
-from shared.tasks import stop_task
+from shared.tasks import stop_task, wait_or_timeout
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +149,10 @@ async def _attempted(
     )
 
 
-async def wait_or_timeout(event: asyncio.Event, seconds: float) -> None:
-    """Wait for `event` at most `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can swallow a
-    cancellation that arrives as the event is set, and the worker would then never stop."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
-
-
 async def _delivery_loop(app_state: Any, http: httpx.AsyncClient, wake: asyncio.Event) -> None:
     interval = app_state.settings.dispatcher_interval
-    while True:
+    stopping: asyncio.Event = app_state.stopping
+    while not stopping.is_set():
         try:
             if await deliver_next(app_state, http):
                 continue
@@ -194,19 +188,28 @@ async def _listen(app_state: Any, wake: asyncio.Event) -> None:
         await asyncio.sleep(1.0)
 
 
+async def _wake_when_stopping(stopping: asyncio.Event, wake: asyncio.Event) -> None:
+    await stopping.wait()
+    wake.set()
+
+
 async def dispatcher(app_state: Any, concurrency: int = DISPATCH_CONCURRENCY) -> None:
-    """Work the outbox until cancelled."""
+    """Work the outbox until the app is stopping (each delivery in flight is finished and recorded)
+    or until cancelled (a delivery in flight rolls back, and is sent again with its webhook-id)."""
     wake = asyncio.Event()
     async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
-        tasks = [asyncio.create_task(_listen(app_state, wake), name="notifications-outbox-listen")]
-        tasks += [
+        helpers = [
+            asyncio.create_task(_listen(app_state, wake), name="notifications-outbox-listen"),
+            asyncio.create_task(_wake_when_stopping(app_state.stopping, wake), name="notifications-outbox-stop"),
+        ]
+        deliveries = [
             asyncio.create_task(_delivery_loop(app_state, http, wake), name=f"notifications-dispatch-{i}")
             for i in range(concurrency)
         ]
         try:
-            await asyncio.gather(*tasks)
+            await asyncio.wait(deliveries)
         finally:
-            for task in tasks:
+            for task in [*deliveries, *helpers]:
                 await stop_task(task)
 
 
@@ -247,12 +250,12 @@ async def raise_due_escalations(app_state: Any, limit: int = 500) -> int:
 
 
 async def clock(app_state: Any) -> None:
-    """Tick every settings.clock_interval until cancelled."""
-    while True:
+    """Tick every settings.clock_interval until the app is stopping."""
+    while not app_state.stopping.is_set():
         try:
             await raise_due_escalations(app_state)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("deadline clock tick failed; will retry")
-        await asyncio.sleep(app_state.settings.clock_interval)
+        await wait_or_timeout(app_state.stopping, app_state.settings.clock_interval)

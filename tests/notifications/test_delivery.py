@@ -211,6 +211,33 @@ async def test_killing_the_dispatcher_mid_delivery_loses_nothing(
             await subs.close()
 
 
+async def test_a_graceful_shutdown_records_the_delivery_in_flight(
+    app_url: str, settings: Settings, clock: ManualClock, auth: Any, receiver: h.Receiver, authority: str
+) -> None:
+    """Stopping the app (a deploy, a scale-down) lets a webhook already sent be recorded as sent:
+    cancelled, its transaction would roll back and the receiver would get it again after restart."""
+    async with running(app_url, settings, clock) as (app, client):
+        subs = h.Subscriptions(client, auth(Role.ADMIN))
+        await subs.add(receiver.url("/ofsted"), "ofsted", placing_authority=authority)
+        receiver.hang = True
+        child = await overdose_for_placed_child(app, clock, authority)
+        await settle(app)
+        await asyncio.wait_for(receiver.arrived.wait(), timeout=10)
+        # The receiver answers only once shut-down has begun (leaving this block begins it).
+        asyncio.get_running_loop().call_later(0.5, receiver.release.set)
+    assert receiver.release.is_set()  # shut-down waited for the answer
+    async with running(app_url, settings, clock, workers=False) as (app, client):
+        try:
+            [attempt] = await attempts_for(app, child)
+            assert (attempt.data["outcome"], attempt.data["attempt"]) == ("delivered", 1)
+            [row] = await outbox_rows(app, str(attempt.data["subscription_id"]))
+            assert (row.status, row.attempts) == ("delivered", 1)
+            assert len(receiver.requests) == 1
+        finally:
+            subs.client = client  # disabled through the app still running
+            await subs.close()
+
+
 async def test_after_every_retry_a_delivery_is_dead_lettered_and_escalated(
     app: FastAPI,
     client: httpx.AsyncClient,

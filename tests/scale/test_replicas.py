@@ -97,9 +97,7 @@ async def test_two_replicas_of_each_service_project_once_and_send_once(
     owner = create_engine(database_url, pool_size=1)
     try:
         async with owner.connect() as conn:
-            attempts = dict(
-                (await conn.execute(text("SELECT webhook_id, attempts FROM notifications_outbox"))).tuples().all()
-            )
+            attempts = dict((await conn.execute(text("SELECT webhook_id, attempts FROM notifications_outbox"))).all())
             ids = [uuid.UUID(c) for c in children]
             visits_rows = (
                 await conn.execute(text("SELECT count(*) FROM visits_visits WHERE child_id = ANY(:c)"), {"c": ids})
