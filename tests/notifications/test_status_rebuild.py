@@ -1,6 +1,7 @@
-"""A notification's status is a fold of its raise, its messages' attempts and its answers. Applied
-one event at a time (a live step each, which reads the notification back) and kept in one replay
-batch written set-based (never read back), the rows are the same."""
+"""A notification's status is a fold of its raise, its messages' attempts and its answers, and an
+escalation is resolved at once when its deadline closed first. Applied one event at a time (a live
+step each, which reads the notification back) and in one replay batch written set-based (nothing
+read back), the rows are the same."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from sqlalchemy import text
 from services.notifications import rules
 from services.notifications.projections import NotificationsView
 from shared.contracts.base import Event
+from shared.contracts.deadlines import DeadlineCancelled, DeadlineMet, DeadlineSet
 from shared.contracts.notifications import (
     DeliveryAttempted,
+    EscalationRaised,
     NotificationAcknowledged,
     NotificationRaised,
     SubscriptionCreated,
@@ -186,6 +189,61 @@ async def test_answers_and_attempts_in_one_replay_batch_give_the_rows_of_one_eve
         "pending": ("pending", None),
         "cancelled": ("delivered", None),
         "partly": ("partly_acknowledged", None),
+    }
+
+    await runner.replay(projector, set_based_from=1)
+    assert await _rows(store, projector) == live
+
+
+async def test_an_escalation_of_a_deadline_already_closed_is_resolved_at_once_in_either_way(store: EventStore) -> None:
+    log = Log(store)
+    deadlines = {name: uuid.uuid4() for name in ("met first", "cancelled later", "still open")}
+    for name, deadline_id in deadlines.items():
+        clock = DeadlineSet(
+            deadline_id=deadline_id,
+            kind="test.clock",
+            subject=f"child-{CHILD}",
+            child_ids=[CHILD],
+            started_at=NOW,
+            due_at=NOW + timedelta(hours=1),
+            description=f"Test clock: {name}",
+            source="test",
+        )
+        await log.append(f"child-{CHILD}", clock, NOW)
+    met = DeadlineMet(deadline_id=deadlines["met first"], kind="test.clock", met_at=NOW + timedelta(hours=2))
+    await log.append(f"child-{CHILD}", met, NOW + timedelta(hours=2))
+    escalations = {}
+    for name, deadline_id in deadlines.items():
+        escalations[name] = uuid.uuid4()
+        raised = EscalationRaised(
+            escalation_id=escalations[name],
+            reason="deadline_missed",
+            deadline_id=deadline_id,
+            deadline_kind="test.clock",
+            subject=f"child-{CHILD}",
+            child_ids=[CHILD],
+            due_at=NOW + timedelta(hours=1),
+            raised_at=NOW + timedelta(hours=3),
+            escalate_to="registered_manager",
+            description=f"Escalated: {name}",
+        )
+        await log.append(f"escalation-{escalations[name]}", raised, NOW + timedelta(hours=3))
+    cancelled = DeadlineCancelled(deadline_id=deadlines["cancelled later"], kind="test.clock", reason="moved")
+    await log.append(f"child-{CHILD}", cancelled, NOW + timedelta(hours=4))
+
+    projector = NotificationsView()
+    runner = ProjectorRunner(store.engine, [projector], batch_size=1)
+    await runner.catch_up()
+    live = await _rows(store, projector)
+    async with store.engine.connect() as conn:
+        found = {
+            r.escalation_id: (r.status, r.resolution)
+            for r in await conn.execute(text("SELECT escalation_id, status, resolution FROM notifications_escalations"))
+        }
+    assert {name: found[e] for name, e in escalations.items()} == {
+        "met first": ("resolved", "deadline met"),
+        "cancelled later": ("resolved", "deadline cancelled: moved"),
+        "still open": ("open", None),
     }
 
     await runner.replay(projector, set_based_from=1)

@@ -190,7 +190,9 @@ class NotificationsView(Projector):
     # ---- escalations -------------------------------------------------------------------------
     @handles(EscalationRaised)
     async def _escalated(self, batch: Batch, raised: EscalationRaised, event: RecordedEvent) -> None:
-        resolution = await _deadline_closed(batch, raised)
+        # Resolved at once when its deadline was closed before the escalation was applied: the
+        # statement reads the deadline's row after every earlier write of it (its key), not a
+        # read-back, which would flush the batch first.
         batch.write(
             _INSERT_ESCALATION,
             {
@@ -207,13 +209,17 @@ class NotificationsView(Projector):
                 "to": raised.escalate_to or "registered_manager",
                 "desc": raised.description,
                 "src": raised.source,
-                "st": "open" if resolution is None else "resolved",
-                "rat": resolution[0] if resolution else None,
-                "res": resolution[1] if resolution else None,
             },
             ("notifications_escalations", raised.escalation_id),
             ("notifications_escalations.deadline", raised.deadline_id),
+            ("notifications_deadlines", raised.deadline_id),
         )
+        if raised.deadline_id is not None:
+            batch.write(
+                _ESCALATE_DEADLINE,
+                {"e": raised.escalation_id, "id": raised.deadline_id},
+                ("notifications_deadlines", raised.deadline_id),
+            )
         # Escalations go to the agency's own receivers (`internal`); a dead-lettered delivery of a
         # dead-letter escalation is not escalated again (see workers.py).
         await _enqueue(
@@ -277,19 +283,6 @@ def _close_deadline(batch: Batch, deadline_id: uuid.UUID, status: str, closed_at
         {"at": closed_at, "r": resolution, "id": deadline_id},
         ("notifications_escalations.deadline", deadline_id),
     )
-
-
-async def _deadline_closed(batch: Batch, raised: EscalationRaised) -> tuple[Any, str] | None:
-    """(closed at, resolution) when the escalated deadline was closed before its escalation was
-    applied; marks the deadline escalated."""
-    if raised.deadline_id is None:
-        return None
-    key = ("notifications_deadlines", raised.deadline_id)
-    closed = await batch.first(_DEADLINE_STATUS, {"id": raised.deadline_id}, key)
-    batch.write(_ESCALATE_DEADLINE, {"e": raised.escalation_id, "id": raised.deadline_id}, key)
-    if closed is None or closed.status == "open":
-        return None
-    return closed.closed_at, f"deadline {closed.status}"
 
 
 @dataclass
@@ -490,14 +483,15 @@ _ATTEMPTED = text(
     "next_attempt_at = coalesce(:next, next_attempt_at), last_status_code = :code, last_error = :err, "
     "updated_at = :at WHERE outbox_id = :o AND attempts < :a AND status = 'pending'"
 )
-_DEADLINE_STATUS = text("SELECT status, closed_at FROM notifications_deadlines WHERE deadline_id = :id")
 _ESCALATE_DEADLINE = text("UPDATE notifications_deadlines SET escalation_id = :e WHERE deadline_id = :id")
 _INSERT_ESCALATION = text(
     "INSERT INTO notifications_escalations (escalation_id, raised_event_id, reason, deadline_id, "
     "deadline_kind, subject, child_ids, household_id, due_at, raised_at, escalate_to, description, "
-    "source, status, resolved_at, resolution) VALUES (:id, :e, :reason, :dl, :kind, :subj, "
-    "CAST(:c AS uuid[]), :h, :due, :at, :to, :desc, :src, :st, :rat, :res) "
-    "ON CONFLICT (escalation_id) DO NOTHING"
+    "source, status, resolved_at, resolution) SELECT :id, :e, :reason, :dl, :kind, :subj, "
+    "CAST(:c AS uuid[]), :h, :due, :at, :to, :desc, :src, coalesce(closed.status, 'open'), closed.closed_at, "
+    "closed.resolution FROM (SELECT 1) one LEFT JOIN (SELECT 'resolved' AS status, closed_at, "
+    "'deadline ' || status AS resolution FROM notifications_deadlines WHERE deadline_id = :dl "
+    "AND status <> 'open') closed ON true ON CONFLICT (escalation_id) DO NOTHING"
 )
 _INSERT_SUBSCRIPTION = text(
     "INSERT INTO notifications_subscriptions (subscription_id, version, url, recipient, event_types, "
