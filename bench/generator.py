@@ -10,7 +10,9 @@ Two ways to load it:
   concurrent multi-event appends), each block recorded as the services would have recorded it
   (their commands' clocks, their reactors' reactions), built with the services' own models and
   helpers. Used by the benchmark to reach 100k or 1M events quickly. Projections are then
-  rebuilt by replay.
+  rebuilt by replay. Blocks 0.. are the current year; each `BLOCKS_PER_YEAR` further blocks are a
+  year earlier, whose children went home and whose household resigned before it ended: a bigger
+  log is a longer history of an agency of the same size, not a bigger agency.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any, cast
 from services.carers import commands as carers
 from services.carers import events as carer_events
 from services.carers import rules as carer_rules
+from services.carers.commands.approvals import decide_resignation
 from services.notifications import commands as notification_commands
 from services.notifications import rules as notification_rules
 from services.notifications.rulebook import default_rule_sets
@@ -38,13 +41,21 @@ from services.visits import commands as visit_commands
 from services.visits import events as vev
 from services.visits import projections as visit_projections
 from services.visits import rules as visit_rules
+from services.visits.commands import returns as visit_returns
 from services.visits.rules import ContactKind, IncidentCategory, MadeBy, NotSeenAloneReason, VisitKind, VisitorRole
+from shared.access.api import AllocationRequest, decide_allocation
 from shared.auth import Principal, Role
 from shared.calendar import add_working_days_at
 from shared.clock import ManualClock
 from shared.commanding import CommandContext
 from shared.contracts.base import load, load_as
-from shared.contracts.carers import AllegationOutcomeRecorded, AllegationReceived, HouseholdRegistered, PlacementStarted
+from shared.contracts.carers import (
+    AllegationOutcomeRecorded,
+    AllegationReceived,
+    HouseholdRegistered,
+    PlacementEnded,
+    PlacementStarted,
+)
 from shared.contracts.visits import ChildRegistered, IncidentRecorded
 from shared.deadlines import DEADLINE_SET, DEADLINE_TYPES
 from shared.eventstore import EventStore, NewEvent, RecordedEvent, reaction_metadata
@@ -155,7 +166,23 @@ _NOTIFIABLE_TYPES = frozenset(c.event_type for c in notification_rules.NOTIFIABL
 _NOTIFIABLE_INCIDENTS = frozenset({"police_called", "missing", "overdose"})
 # The events about a household on other streams (carers reads them with the household's own).
 _HOUSEHOLD_RELATED = frozenset(c.event_type for c in carer_events.HOUSEHOLD_RELATED)
-_APPEND_ORDER = ("household", "placement", "complaint", "allegation", "child", "notification")
+_APPEND_ORDER = ("household", "placement", "complaint", "allegation", "child", "notification", "allocation")
+
+# A steady agency whose log grows by years: block b's year ends b // BLOCKS_PER_YEAR years before
+# `now` (blocks 0.. are the current year). A block is about 445 events, so 100k events are 227
+# blocks, all of the current year; 1M events are ten years of an agency of the same size.
+BLOCKS_PER_YEAR = 230
+# A past year's story stops this long before its year ends: by then its children have gone home and
+# the household has resigned, so nothing of it is on a later worklist, caseload or escalation.
+_LEAVING = timedelta(days=42)
+
+
+def _years_before(now: datetime, years: int) -> datetime:
+    """`now`, `years` years earlier (29 February: the 28th)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:
@@ -282,11 +309,14 @@ class _Year:
     """One block's year, run in the order it was recorded: a tiny log with the read models the
     commands consult, the commands themselves and the reactors that follow them."""
 
-    def __init__(self, seed: int, block: int, now: datetime) -> None:
-        self.seed, self.block, self.now = seed, block, now
+    def __init__(self, seed: int, block: int, now: datetime, years_back: int = 0) -> None:
+        self.seed, self.block = seed, block
+        self.year_end = _years_before(now, years_back)
+        self.leaves = years_back > 0  # a past year: its children and household leave before it ends
+        self.now = self.year_end - _LEAVING if self.leaves else self.year_end  # where the story stops
         self.rng = random.Random(f"{seed}:{block}")  # the story's dice
         self._ids = random.Random(f"{seed}:{block}:ids")  # ids apart, so one more id changes no story
-        self.start = now - timedelta(days=365)
+        self.start = self.now - timedelta(days=365)
         self.clock = ManualClock(self.start - timedelta(days=3650))
         self.settings = _SETTINGS
         self.ssw = f"ssw-{block % 40 + 1}"
@@ -320,6 +350,11 @@ class _Year:
         """Record `action` at `when`; what would be recorded after `now` is not in the log yet."""
         if when <= self.now:
             heapq.heappush(self._tasks, (max(when, self.clock.now()), next(self._order), action))
+
+    def after_the_story(self, when: datetime, action: Callable[[], None]) -> None:
+        """Record `action` at `when`, after the story stopped and before the (past) year ends."""
+        assert self.now < when <= self.year_end, "the leaving happens in the year's last weeks"
+        heapq.heappush(self._tasks, (when, next(self._order), action))
 
     def run(self) -> None:
         while self._tasks:
@@ -419,6 +454,9 @@ class _Year:
             )
             self.placements[placement.placement_id] = placement
             self.placed[placement.child_id] = placement
+        elif event.type == PlacementEnded.event_type:
+            self.placements[uuid.UUID(data["placement_id"])].end_date = date.fromisoformat(data["end_date"])
+            self.placed.pop(uuid.UUID(data["child_id"]), None)
         elif event.type == AllegationReceived.event_type:
             children = tuple(uuid.UUID(c) for c in data["child_ids"])
             self.allegation_rows[uuid.UUID(data["allegation_id"])] = notification_rules.AllegationOnFile(
@@ -482,6 +520,15 @@ class _Year:
         """visits' open_child_deadlines: by due time, then id."""
         mine = (c for c in self.visit_clocks.values() if c.child_id == child_id)
         return sorted(mine, key=lambda c: (c.due_at, c.deadline_id))
+
+    def _open_clocks_of_placement(self, ended: RecordedEvent) -> list[visit_projections.PlacementClock]:
+        """visits' open_clocks_of_placement: by due time, then id."""
+        placement_id = uuid.UUID(ended.data["placement_id"])
+        mine = sorted(
+            (c for c in self.visit_clocks.values() if c.placement_id == placement_id),
+            key=lambda c: (c.due_at, c.deadline_id),
+        )
+        return [visit_projections.PlacementClock(c.deadline_id, c.kind, cast(uuid.UUID, c.child_id)) for c in mine]
 
     def _open_clocks_of_complaint(self, complaint_id: uuid.UUID) -> list[_VisitClock]:
         """visits' complaint_deadlines(open_only=True): the complaint's own clocks, oldest first."""
@@ -549,6 +596,8 @@ class _Year:
             placements = [p.as_visits_knows_it() for p in self.placements.values() if p.child_id == started.child_id]
             current = visit_rules.current_placement(placements)
             out += visit_projections.decide_first_visit_clock(cause, started, current)
+        elif cause.type == PlacementEnded.event_type:
+            out += visit_projections.decide_clocks_stopped(cause, self._open_clocks_of_placement(cause))
         elif cause.type == AllegationReceived.event_type:
             allegation = load_as(AllegationReceived, cause)
             out += visit_projections.decide_allegation_visits(cause, allegation, self.settings.visits)
@@ -911,6 +960,8 @@ class _Year:
             self._plan_incident(first, when, "police_called")
         if _has_allegation(self.seed, self.block):
             self._plan_allegation()
+        if self.leaves:
+            self._plan_leaving()
 
     def _plan_household(self) -> None:
         rng = self.rng
@@ -1113,15 +1164,163 @@ class _Year:
         self.at(decided, partial(self.record_allegation_outcome, decided, outcome))
         self.at(decided + timedelta(days=rng.randint(1, 7)), self.lift_hold)
 
+    # ---- a past year's end: the children go home, the household resigns -------------------------
+    def _plan_leaving(self) -> None:
+        """Days after the story stops, the carers give notice; each child is seen once more (what
+        is still owed answered that day), then goes home: the placement ends (its clocks stop), care
+        ends and the social worker's allocation ends. The approval ends when the notice takes
+        effect (its clocks stop), the SSW's allocation ends, and every notification still waiting
+        is answered. Its own dice, so the story's are those of a year without an end."""
+        rng = random.Random(f"{self.seed}:{self.block}:leaving")
+        notice = self.now.replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        self.after_the_story(notice, self.resign)
+        for child in self.children:
+            home = notice + timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 6))
+            self.after_the_story(home - timedelta(days=2), partial(self.see_before_leaving, child))
+            self.after_the_story(home, partial(self.end_placement, child))
+            self.after_the_story(home + timedelta(hours=1), partial(self.end_care, child))
+            self.after_the_story(home + timedelta(hours=2), partial(self.end_allocation, child))
+        ended = notice + timedelta(days=28, hours=1)
+        self.after_the_story(ended, self.end_approval)
+        self.after_the_story(ended + timedelta(hours=1), partial(self.end_allocation, None))
+        self.after_the_story(ended + timedelta(hours=2), self.answer_waiting_notifications)
 
-def block_events(seed: int, block: int, now: datetime) -> list[tuple[str, list[NewEvent]]]:
+    def resign(self) -> None:
+        """carers.record_resignation: the approval ends 28 days after the notice (its clock)."""
+        body = carers.ResignationIn(received_at=self.clock.now(), reason="Retiring from fostering.")
+        self._household_append(decide_resignation(self._carers(manager=True), self.state, body))
+
+    def see_before_leaving(self, child: _Child) -> None:
+        """The social worker's last visit before the move home (visits.record_visit), meeting the visit
+        clocks still open; a return home interview still owed, and the child's complaints still
+        open, are answered the same day."""
+        at = self.clock.now()
+        body = visit_commands.RecordVisit(
+            occurred_at=at,
+            visitor_id=child.social_worker,
+            visitor_role=VisitorRole.CHILD_SOCIAL_WORKER,
+            kind=VisitKind.STATUTORY,
+            child_seen=True,
+            seen_alone=True,
+            bedroom_seen=True,
+            child_views="Looking forward to going home; wants to keep in touch with the carers.",
+            narrative="Last visit before the planned move home: belongings packed, goodbyes planned.",
+        )
+        self.record_visit(child, body)
+        if any(c.kind == visit_rules.RETURN_HOME_INTERVIEW for c in self._open_clocks_of_child(child.id)):
+            self.record_contact(
+                child,
+                visit_commands.RecordContact(
+                    occurred_at=at,
+                    kind=ContactKind.RETURN_HOME_INTERVIEW,
+                    with_whom="the child, by an independent worker",
+                    summary="Talked about where she went and who with; no exploitation indicators.",
+                    worker_id=child.social_worker,
+                ),
+            )
+        for complaint in [c for c in self.complaints.values() if c.child_id == child.id and c.status != "closed"]:
+            plan = _ComplaintPlan(child, complaint.received_at, MadeBy.CHILD, False, False, "", complaint.complaint_id)
+            if complaint.status != "responded":
+                self.respond_complaint(plan, at)
+            self.close_complaint(plan, at)
+
+    def end_placement(self, child: _Child) -> None:
+        """carers.end_placement, its ending recorded in full (no clock to complete it); the clocks of
+        the duty to see the child in this placement stop, and the visits reactor stops its own."""
+        placement = self.placed[child.id]
+        stream = carer_events.placement_stream(placement.placement_id)
+        state = carer_rules.fold_placement(self.recorded[stream])
+        assert state is not None
+        seen = [
+            d
+            for d in self.state.deadlines.values()
+            if d.kind in carer_rules.CHILD_SEEN_CLOCKS and d.placement_id == placement.placement_id
+        ]
+        body = carers.PlacementEndIn(
+            end_date=self.clock.now().date(),
+            reason="Returned home to family under a care plan.",
+            narrative="Planned move home after a successful series of overnight stays.",
+            child_wishes_contact=True,
+            child_wishes="Wants to visit the carers at Christmas.",
+            carer_views="Proud of her progress; would like to stay in touch.",
+            ending_meeting_held=True,
+        )
+        self.append(stream, carers.decide_placement_end(self._carers(), state, body, seen))
+
+    def end_care(self, child: _Child) -> None:
+        """visits.end_care: home under the care plan, no longer looked after (the return's E4A)."""
+        body = visit_returns.EndCare(ended_on=self.clock.now().date(), reason="E4A")
+        ctx = self._visits(child)
+        self._record(child, visit_returns.decide_care_ended(ctx, self._child_context(child), child.id, body))
+
+    def end_allocation(self, child: _Child | None) -> None:
+        """access.end_allocation, by a manager: the child's social worker, or (None) the household's SSW."""
+        if child is not None:
+            reason = "Case closed: no longer looked after."
+            body = AllocationRequest(
+                worker_id=child.social_worker, role="child_social_worker", child_id=child.id, reason=reason
+            )
+        else:
+            reason = "Case closed: the approval ended."
+            body = AllocationRequest(
+                worker_id=self.ssw,
+                role="supervising_social_worker",
+                household_id=self.state.household_id,
+                reason=reason,
+            )
+        event = decide_allocation(self._ctx("access", self.manager, Role.MANAGER), body, allocated=False)
+        self.append(f"allocation-{body.child_id or body.household_id}", [event])
+
+    def end_approval(self) -> None:
+        """carers.end_approval when the notice takes effect: meets the resignation clock and stops
+        the approval's own."""
+        body = carers.EndApprovalIn(reason="Resigned (reg 28(13)): notice took effect.")
+        self._household_append(carers.decide_end_of_approval(self._carers(manager=True), self.state, body))
+
+    def answer_waiting_notifications(self) -> None:
+        """notifications.acknowledge for every recipient still waited for, late."""
+        for stream_id, history in list(self.recorded.items()):
+            if not stream_id.startswith("notification-"):
+                continue
+            state = notification_commands.notification_state(history)
+            if state.raised is None:
+                continue
+            notification_id = uuid.UUID(stream_id.removeprefix("notification-"))
+            authority = (state.raised.placing_authorities or ["the placing authority"])[0]
+            for recipient in state.raised.recipients:
+                if notification_rules.acknowledgement_deadline_id(notification_id, recipient) in state.open_clocks:
+                    self.acknowledge_notification(notification_id, recipient, authority, self.clock.now())
+
+
+def block_events(
+    seed: int, block: int, now: datetime, blocks_per_year: int = BLOCKS_PER_YEAR
+) -> list[tuple[str, list[NewEvent]]]:
     """One household with three placed children and a year of their record, about 225 events, as
     (stream id, events) appends: one per stream, its events in stream order, the household's
-    first. Deterministic from (seed, block) and `now`."""
-    year = _Year(seed, block, now)
+    first. The year ends `block // blocks_per_year` years before `now`; a past year's children
+    leave care and its household resigns before it ends. Deterministic from (seed, block) and `now`."""
+    year = _Year(seed, block, now, block // blocks_per_year)
     year.plan()
     year.run()
     return year.appends()
+
+
+# The order of a block's appends in the log, kind of stream by kind: a clock's start before what
+# ends it in another stream (a complaint's follow-up visit before the child's visit that meets it,
+# the household's clocks before the placement's end that stops them, a registration before the end
+# of its allocation), and a reaction's stream before its cause's, so a reactor that follows the
+# load finds its reaction stored and adds nothing. (A placement's clocks met at a supervision on
+# the household's stream cannot follow both ways; the household comes first, as it always did.)
+_WAVES = (("household",), ("notification", "complaint"), ("child",), ("allegation", "placement"), ("allocation",))
+
+
+def _waves(block: list[tuple[str, list[NewEvent]]]) -> list[list[tuple[str, list[NewEvent]]]]:
+    """A block's appends in `_WAVES`: each wave appended once the one before is stored."""
+    wave_of = {kind: wave for wave, kinds in enumerate(_WAVES) for kind in kinds}
+    waves: list[list[tuple[str, list[NewEvent]]]] = [[] for _ in _WAVES]
+    for append in block:
+        waves[wave_of[append[0].split("-", 1)[0]]].append(append)
+    return [wave for wave in waves if wave]
 
 
 async def load_bulk(
@@ -1133,36 +1332,57 @@ async def load_bulk(
     now: datetime | None = None,
     concurrency: int = 32,
     progress: Callable[[int], None] | None = None,
+    blocks_per_year: int = BLOCKS_PER_YEAR,
 ) -> BulkResult:
     """Append blocks (household + three children) until about `target_events` more events are
-    stored, through `EventStore.append` with `concurrency` appends in flight (group commit)."""
+    stored, through `EventStore.append` with `concurrency` appends in flight (group commit): a few
+    blocks overlap, each block's waves (`_waves`) one after the other."""
     now = now or datetime.now(UTC)
     result = BulkResult(blocks=first_block)
-    queue: asyncio.Queue[tuple[str, list[NewEvent]] | None] = asyncio.Queue(maxsize=concurrency * 4)
+    queue: asyncio.Queue[tuple[str, list[NewEvent], asyncio.Future[None]] | None] = asyncio.Queue(
+        maxsize=concurrency * 4
+    )
 
     async def worker() -> None:
         while (item := await queue.get()) is not None:
-            stream_id, events = item
-            await store.append(stream_id, events, 0)
+            stream_id, events, done = item
+            try:
+                await store.append(stream_id, events, 0)
+                done.set_result(None)
+            except Exception as error:  # the block waiting on it fails, and the load with it
+                done.set_exception(error)
+
+    async def in_waves(block: list[tuple[str, list[NewEvent]]]) -> None:
+        for wave in _waves(block):
+            appended = []
+            for stream_id, events in wave:
+                appended.append(asyncio.get_running_loop().create_future())
+                await queue.put((stream_id, events, appended[-1]))
+            await asyncio.gather(*appended)
 
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    blocks: deque[asyncio.Task[None]] = deque()
     try:
-        # The household stream first in each block: placements and supervisions refer to it.
         while result.events < target_events:
-            block = block_events(seed, result.blocks, now)
+            block = block_events(seed, result.blocks, now, blocks_per_year)
             result.blocks += 1
             result.household_ids.append(uuid.UUID(block[0][0].removeprefix("household-")))
             for stream_id, events in block:
                 if stream_id.startswith("child-"):
                     result.child_ids.append(uuid.UUID(stream_id.removeprefix("child-")))
-                await queue.put((stream_id, events))
                 result.events += len(events)
+            # A few blocks at once (about a writer's batch of appends): the log stays in block order
+            # but for its last few, so the first blocks' children are recorded first.
+            if len(blocks) >= max(2, concurrency // 16):
+                await blocks.popleft()
+            blocks.append(asyncio.create_task(in_waves(block)))
             if progress is not None:
                 progress(result.events)
+        await asyncio.gather(*blocks)
         for _ in workers:
             await queue.put(None)
         await asyncio.gather(*workers)
     finally:
-        for task in workers:
+        for task in [*workers, *blocks]:
             task.cancel()
     return result

@@ -757,6 +757,13 @@ class Sized:
     busiest_child: str = ""
     replay: dict[str, float] = field(default_factory=dict)
 
+    def this_year(self, ids: list[str], per_block: int) -> list[str]:
+        """Of `ids` (children: 3 a block, households: 1), the current year's: the log's first blocks,
+        the same at every size, so a read about one of them grows with the log, not the agency."""
+        from bench.generator import BLOCKS_PER_YEAR
+
+        return ids[: per_block * BLOCKS_PER_YEAR]
+
 
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc)."""
@@ -820,7 +827,7 @@ def section_load_and_replay(results: Results, sized: Sized) -> None:
     """Load the database to its size, then the full replay beside the raw cursor read."""
     t = time.perf_counter()
     sized.head, sized.children, sized.households = asyncio.run(bulk_load(sized.url, sized.target, 0))
-    sized.busiest_child = asyncio.run(busiest_child(sized.url))
+    sized.busiest_child = asyncio.run(busiest_child(sized.url, sized.this_year(sized.children, 3)))
     load_s = time.perf_counter() - t
     print(f"  loaded {sized.head:,} events in {load_s:.1f}s ({sized.head / max(load_s, 1e-9):,.0f} ev/s)", flush=True)
     results.sizes[f"{sized.label}_events_actual"] = sized.head
@@ -852,12 +859,15 @@ def section_load_and_replay(results: Results, sized: Sized) -> None:
     )
 
 
-async def busiest_child(url: str) -> str:
-    """The child with the most events: the subject-access export measured is the largest."""
+async def busiest_child(url: str, children: list[str]) -> str:
+    """Of `children` (the current year's), the one with the most events: the subject-access export
+    measured is the largest, and the same child at both sizes."""
     conn = await asyncpg.connect(url)
     try:
         found = await conn.fetchval(
-            "SELECT c FROM events, unnest(child_ids) AS c GROUP BY c ORDER BY count(*) DESC, c LIMIT 1"
+            "SELECT c FROM events, unnest(child_ids) AS c WHERE c = ANY($1::uuid[]) "
+            "GROUP BY c ORDER BY count(*) DESC, c LIMIT 1",
+            children,
         )
         return str(found)
     finally:
@@ -880,12 +890,13 @@ async def interactive_reads(port: int, sized: Sized, samples: int, seed: int) ->
 
     rng = random.Random(seed)
     month = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y-%m")
+    households = sized.this_year(sized.households, 1)  # fostering now, not resigned years ago
     # The bulk load records every event when it is loaded, long after the month closed: read as of
     # now (capped at the head, provisional), the report covers the whole log, not an empty month.
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     paths: dict[str, Callable[[], str]] = {
         "worklist": lambda: "/v1/visits/due",
-        "household compliance": lambda: f"/v1/households/{rng.choice(sized.households)}/compliance",
+        "household compliance": lambda: f"/v1/households/{rng.choice(households)}/compliance",
         "caseloads": lambda: "/v1/caseloads",
         "subject-access export (JSON)": lambda: f"/v1/children/{sized.busiest_child}/export",
         "subject-access export (PDF)": lambda: f"/v1/children/{sized.busiest_child}/export?format=pdf",
@@ -1163,7 +1174,7 @@ def section_as_of(results: Results, sized: Sized, samples: int) -> None:
     try:
         server.wait_ready()
         asyncio.run(wait_until_quiet(sized.url))
-        measured = asyncio.run(_as_of_reads(server.port, sized.children, instant, samples))
+        measured = asyncio.run(_as_of_reads(server.port, sized.this_year(sized.children, 3), instant, samples))
     finally:
         server.stop()
     for what, label in (("compliance", "a child's compliance (API)"), ("kpis", "the monthly KPI report (API)")):
@@ -1188,7 +1199,7 @@ async def _as_of_reads(port: int, children: list[str], instant: datetime, sample
     at = instant.isoformat().replace("+00:00", "Z")
     month = (instant - timedelta(days=45)).strftime("%Y-%m")
     out: dict[str, list[float]] = {"compliance": [], "kpis": []}
-    # Children of the log's first blocks: recorded before T, known as of T.
+    # The current year's children of the log's first blocks: recorded before T, known as of T.
     known = children[: max(1, len(children) * 2 // 5)]
     paths = [("compliance", f"/v1/children/{rng.choice(known)}/compliance?as_of={at}") for _ in range(samples)]
     paths += [("kpis", f"/v1/reports/kpis?month={month}&as_of={at}") for _ in range(max(3, samples // 10))]

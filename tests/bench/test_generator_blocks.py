@@ -20,11 +20,14 @@ from services.notifications.projections import acknowledgement_deadline_id
 from services.visits import events as vev
 from services.visits import rules as visit_rules
 from shared.contracts import Event, event_class
+from shared.contracts.access import AllocationEnded
 from shared.contracts.carers import (
     AllegationOutcomeRecorded,
     AllegationReceived,
+    ApprovalEnded,
     HoldLifted,
     HoldPlaced,
+    PlacementEnded,
     PlacementStarted,
     SupervisionRecorded,
 )
@@ -326,3 +329,47 @@ def test_an_allegation_holds_the_household_and_the_hold_is_lifted() -> None:
             key = f"follow-up-visit-{child_id}"
             assert any(e.event_id == reaction_id(received, key + ":event") for e in child)  # type: ignore[arg-type]
     assert found == 2  # one in each run of eight blocks
+
+
+# ---- a steady agency over years: a past year's block ------------------------------------------
+PER_YEAR = 4  # blocks a year in these tests: blocks 4-11 are the two years before NOW's
+PAST = range(PER_YEAR, 3 * PER_YEAR)
+YEAR_END = {1: datetime(2025, 11, 25, 12, 0, tzinfo=UTC), 2: datetime(2024, 11, 25, 12, 0, tzinfo=UTC)}
+
+
+@cache
+def past(number: int) -> Block:
+    return block_events(SEED, number, NOW, PER_YEAR)
+
+
+def test_the_current_years_blocks_do_not_depend_on_how_many_a_year() -> None:
+    assert block_events(SEED, 3, NOW, PER_YEAR) == block(3)
+    assert past(PER_YEAR) != block(PER_YEAR)
+
+
+@pytest.mark.parametrize("number", PAST)
+def test_a_past_years_block_leaves_nothing_open_by_its_end(number: int) -> None:
+    appends = past(number)
+    year_end = YEAR_END[number // PER_YEAR]
+    events = [e for _, e in events_of(appends)]
+    assert max(e.occurred_at for e in events) <= year_end
+    set_ = deadlines(appends)
+    closed = [e.data["deadline_id"] for e in events if e.type in (DEADLINE_MET, DEADLINE_CANCELLED)]
+    assert set(set_) == set(closed) and len(closed) == len(set(closed))
+    types = Counter(e.type for e in events)
+    assert types[PlacementEnded.event_type] == types[vev.CareEnded.event_type] == 3
+    assert types[ApprovalEnded.event_type] == 1
+    ended = [e.data for e in events if e.type == AllocationEnded.event_type]
+    assert sorted(e["role"] for e in ended) == ["child_social_worker"] * 3 + ["supervising_social_worker"]
+    # Each placement's own clocks are stopped by the visits reactor, as a live placement's end would.
+    for stream_id, stream in appends:
+        for event in stream:
+            if event.type == DEADLINE_CANCELLED and event.data["kind"] == visit_rules.STATUTORY_VISIT:
+                assert event.metadata["actor_role"] == "system", stream_id
+
+
+@pytest.mark.parametrize("number", PAST)
+def test_a_past_years_payloads_are_the_services_own_models(number: int) -> None:
+    for stream_id, event in events_of(past(number)):
+        assert model_for(event).model_validate(event.data).payload() == event.data, (stream_id, event.type)
+        assert event.metadata["service"] in ("visits", "carers", "notifications", "access")

@@ -312,6 +312,11 @@ async def test_ending_approval_stops_the_clocks(client, auth, app: FastAPI) -> N
     report = (await client.get(f"/v1/households/{hid}/compliance", headers=h)).json()
     assert report["status"] == "ended"
     assert not [i for i in report["items"] if i["kind"] in ("carers.supervision", "carers.annual_review")]
+    # Every clock the approval ran is stopped, the carer's DBS renewal too: nothing left to escalate.
+    household_events = await events_of(app, stream_id=f"household-{hid}")
+    set_ = {e.data["deadline_id"] for e in household_events if e.type == "DeadlineSet"}
+    closed = {e.data["deadline_id"] for e in household_events if e.type in ("DeadlineMet", "DeadlineCancelled")}
+    assert set_ - closed == set()
     assert (await client.post(f"/v1/households/{hid}/approval/end", json={"reason": "x"}, headers=h)).status_code == 409
     await settle(app)
 

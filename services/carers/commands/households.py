@@ -401,9 +401,10 @@ async def record_approval(ctx: CommandContext, household_id: uuid.UUID, body: Ap
     return await loading.append_to_household(ctx, state, decide_approval(ctx, state, body))
 
 
-# The clocks an approval runs, stopped when it ends.
+# The clocks an approval runs, stopped when it ends (an ended approval owes no carer's DBS renewal).
 _ENDS_WITH_APPROVAL = frozenset(
     {
+        Clock.DBS,
         Clock.SUPERVISION,
         Clock.UNANNOUNCED_VISIT,
         Clock.ANNUAL_REVIEW,

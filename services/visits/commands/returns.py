@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field
 
-from services.visits.commands.common import Body, child_of
+from services.visits.commands.common import Body, child_of, stopped
 from services.visits.events import (
     CareEnded,
     CareLeaverContactRecorded,
@@ -25,6 +25,7 @@ from services.visits.events import (
     child_stream,
 )
 from services.visits.projections import ChildContext
+from services.visits.rules import LOOKED_AFTER_KINDS
 from services.visits.rules.returns import foster_placement_code, placement_code_refusals
 from shared.calendar import start_of_day
 from shared.commanding import CommandContext
@@ -149,9 +150,13 @@ def decide_placement_codes(
 
 
 def decide_care_ended(rec: Recorder, child: ChildContext, child_id: uuid.UUID, body: EndCare) -> list[NewEvent]:
+    """No longer looked after: the clocks of looking after the child stop (visits, reviews, plans,
+    risk); those of a complaint or a concern run on."""
     ended = CareEnded(child_id=child_id, **body.model_dump())
     summary = f"Stopped being looked after on {body.ended_on.isoformat()} ({body.reason})"
-    return [_one(rec, child_id, ended, body.ended_on, summary, in_the_future("ended_on", body.ended_on, rec.now()))]
+    event = _one(rec, child_id, ended, body.ended_on, summary, in_the_future("ended_on", body.ended_on, rec.now()))
+    duties = [c for c in child.open_clocks if c.kind in LOOKED_AFTER_KINDS]
+    return [event, *(stopped(rec, clock, "no longer looked after", child_id) for clock in duties)]
 
 
 def decide_missing_episode(
