@@ -103,6 +103,10 @@ class Batch:
         following._before = asyncio.ensure_future(self.flush())
         return following
 
+    async def settled(self) -> None:
+        """Wait for the flush still running behind this batch, if any."""
+        await self._ready()
+
     async def _ready(self) -> None:
         if self._before is not None:
             before, self._before = self._before, None
