@@ -1295,7 +1295,7 @@ class _Year:
 def block_events(
     seed: int, block: int, now: datetime, blocks_per_year: int = BLOCKS_PER_YEAR
 ) -> list[tuple[str, list[NewEvent]]]:
-    """One household with three placed children and a year of their record, about 225 events, as
+    """One household with three placed children and a year of their record, about 445 events, as
     (stream id, events) appends: one per stream, its events in stream order, the household's
     first. The year ends `block // blocks_per_year` years before `now`; a past year's children
     leave care and its household resigns before it ends. Deterministic from (seed, block) and `now`."""
