@@ -146,14 +146,17 @@ _TRAINING = (
     "WHERE ($1::text IS NULL OR worker_id = $1) ORDER BY worker_id, course"
 )
 # The open clocks of the duty to see each placed child, of the households named ($1), from the
-# household's folded state (its open clocks and its current placements).
+# household's folded state (its open clocks and its current placements). The state is taken apart
+# once a household (MATERIALIZED): written inline, each clock's row detoasted the whole state again
+# (146 -> 35 ms for 230 households).
 _CHILDREN_TO_SEE = (
+    "WITH h AS MATERIALIZED (SELECT household_id, state->'deadlines' AS deadlines, "
+    "state->'placements' AS placements FROM carers_households WHERE household_id = ANY($1::uuid[])) "
     "SELECT h.household_id, d.value->>'kind' AS kind, d.value->>'description' AS description, "
     "(d.value->>'due_at')::timestamptz AS due_at, (d.value->>'placement_id')::uuid AS placement_id, "
-    "(h.state->'placements'->(d.value->>'placement_id')->>'child_id')::uuid AS child_id "
-    "FROM carers_households h, jsonb_each(h.state->'deadlines') d "
-    "WHERE h.household_id = ANY($1::uuid[]) AND d.value->>'kind' = ANY($2::text[]) "
-    "AND h.state->'placements' ? (d.value->>'placement_id') ORDER BY due_at, placement_id, kind"
+    "(h.placements->(d.value->>'placement_id')->>'child_id')::uuid AS child_id "
+    "FROM h, jsonb_each(h.deadlines) d WHERE d.value->>'kind' = ANY($2::text[]) "
+    "AND h.placements ? (d.value->>'placement_id') ORDER BY due_at, placement_id, kind"
 )
 _WORKERS = (
     "SELECT worker_id, first_allocated_at, last_supervised_at, supervisions FROM carers_workers "
