@@ -105,15 +105,12 @@ class Batch:
 
     async def settled(self) -> None:
         """Wait for the flush still running behind this batch, if any."""
-        await self._ready()
-
-    async def _ready(self) -> None:
         if self._before is not None:
             before, self._before = self._before, None
             await before
 
     async def flush(self) -> None:
-        await self._ready()
+        await self.settled()
         layers, self._layers, self._last = self._layers, [], {}
         self._puts.clear()
         self._kept.clear()
@@ -178,7 +175,7 @@ class Batch:
         return await self.conn.execute(statement, dict(params or {}))
 
     async def _before_read(self, keys: Sequence[Hashable]) -> None:
-        await self._ready()
+        await self.settled()
         if self._layers and (not keys or any(k in self._last for k in keys)):
             await self.flush()
 
