@@ -305,9 +305,29 @@ async def test_holds_are_placed_by_writers_and_lifted_by_managers_with_a_reason(
     assert lifted[0].data["hold_id"] == hold["hold_id"] and lifted[0].data["reason"]
 
 
-async def test_ending_approval_stops_the_clocks(client, auth, app: FastAPI) -> None:
+async def test_ending_approval_stops_the_clocks(client, auth, app: FastAPI, clock: ManualClock) -> None:
     h = auth()
     hid = (await household(client, h))["household_id"]
+    # An incident waiting for the next supervision's agenda: there will be none once approval ends.
+    child = (
+        await post(
+            client,
+            h,
+            "/v1/children",
+            {"name": "Agenda", "date_of_birth": "2014-01-01", "legal_status": "s20", "placing_authority": "Kent"},
+        )
+    )["child_id"]
+    assert (await place(client, h, hid, child, "2026-11-20")).status_code == 201
+    incident = {
+        "category": "damage",
+        "occurred_at": clock.now().isoformat(),
+        "narrative": "Broke a door.",
+        "household_id": hid,
+    }
+    await post(client, h, f"/v1/children/{child}/incidents", incident)
+    await settle(app)
+    kinds = {e.data["kind"] for e in await events_of(app, stream_id=f"household-{hid}") if e.type == "DeadlineSet"}
+    assert "carers.incident_agenda" in kinds
     await post(client, h, f"/v1/households/{hid}/approval/end", {"reason": "Carers retired"})
     report = (await client.get(f"/v1/households/{hid}/compliance", headers=h)).json()
     assert report["status"] == "ended"

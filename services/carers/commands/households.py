@@ -401,10 +401,12 @@ async def record_approval(ctx: CommandContext, household_id: uuid.UUID, body: Ap
     return await loading.append_to_household(ctx, state, decide_approval(ctx, state, body))
 
 
-# The clocks an approval runs, stopped when it ends (an ended approval owes no carer's DBS renewal).
+# The clocks an approval runs, stopped when it ends (an ended approval owes no carer's DBS renewal,
+# and there is no next supervision to discuss an incident at).
 _ENDS_WITH_APPROVAL = frozenset(
     {
         Clock.DBS,
+        Clock.INCIDENT_AGENDA,
         Clock.SUPERVISION,
         Clock.UNANNOUNCED_VISIT,
         Clock.ANNUAL_REVIEW,
