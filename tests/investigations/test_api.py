@@ -19,6 +19,7 @@ from sqlalchemy import text
 from services.investigations.rules import KPIS
 from shared.auth import Role
 from tests.builders import post
+from tests.carers.helpers import household
 from tests.conftest import AuthHeaders, require
 from tests.investigations.conftest import child_history
 
@@ -173,6 +174,24 @@ async def test_kpi_report_is_byte_identical_on_rerun_and_explains_late_entries(
     assert later["kpis"]["visits_seen_alone"]["value"] == 50.0
     assert late_visit["event_id"] in {e["event_id"] for e in later["late_entries"]["entries"]}
     assert later["log"]["position"] > report["log"]["position"]
+
+
+async def test_a_household_drops_out_of_the_months_after_its_approval_ended(
+    fclient: httpx.AsyncClient, fresh_app: FastAPI, auth: AuthHeaders
+) -> None:
+    manager = auth(MANAGER, subject="rm-1")
+    hid = (await household(fclient, manager, decided_at="2026-09-01T10:00:00+00:00"))["household_id"]
+    ended = {"reason": "Retired from fostering.", "ended_at": "2026-10-10T12:00:00+00:00"}
+    await post(fclient, manager, f"/v1/households/{hid}/approval/end", ended)
+    as_of = await head_recorded_at(fresh_app)
+
+    async def listed(month: str) -> bool:
+        response = await fclient.get("/v1/reports/kpis", params={"month": month, "as_of": as_of}, headers=manager)
+        assert response.status_code == 200, response.text
+        return hid in response.json()["per_household"]
+
+    assert await listed("2026-09") and await listed("2026-10")  # fostering, then leaving in October
+    assert not await listed("2026-11")
 
 
 async def test_kpi_report_access_and_validation(fclient: httpx.AsyncClient, auth: AuthHeaders) -> None:

@@ -217,3 +217,32 @@ async def every_late_entry_opened(app: FastAPI, reading: Any) -> list[Any]:
         )
         for e in found
     ]
+
+
+async def test_spans_kept_in_another_shape_of_fold_are_folded_again(
+    fresh_database_url: str, clock: ManualClock, settings: Settings, auth: AuthHeaders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(investigations, "SPAN", SPAN)
+    manager = auth(Role.REGISTERED_MANAGER, subject="kpi-manager", ttl=timedelta(days=30))
+    url = fresh_database_url
+    async with serving(url, clock, settings) as app:
+        await load_bulk(app.state.store, 1500, now=clock.now())
+        head, _ = await app.state.store.head()
+        assert await investigations.follow_spans(app.state.store) == head // SPAN
+        at = [clock.now()]
+        expected = await reports_over_http(app, manager, at)
+    # As an older carelog kept them: another shape, which this one must not read.
+    await owner_execute(
+        url, "UPDATE investigations_kpi_spans SET format = :old", old=investigations.rules.FOLD_FORMAT - 1
+    )
+    async with serving(url, clock, settings) as app:
+        with monkeypatch.context() as m:
+            refuse_folding(m)
+            with pytest.raises(AssertionError, match="500"):  # it would fold them from the log
+                await reports_over_http(app, manager, at)
+        assert await investigations.follow_spans(app.state.store) == head // SPAN  # every one again
+        with monkeypatch.context() as m:
+            refuse_folding(m)
+            assert await reports_over_http(app, manager, at) == expected
+    formats = await owner_execute(url, "SELECT DISTINCT format FROM investigations_kpi_spans")
+    assert [r.format for r in formats] == [investigations.rules.FOLD_FORMAT]

@@ -207,6 +207,26 @@ def test_compute_month_overdue_work_per_worker_and_household() -> None:
     assert out["per_household"]["h1"]["overdue_total"] == 2
 
 
+@pytest.mark.parametrize(
+    ("left", "left_recorded", "overdue", "listed"),
+    [
+        pytest.param(None, None, False, True, id="fostering"),
+        pytest.param("2026-01-20T00:00", T0, False, True, id="left-in-the-month"),
+        pytest.param("2025-06-30T00:00", T0, False, False, id="left-before-it"),
+        pytest.param("2025-06-30T00:00", T0, True, True, id="left-before-with-work-overdue-in-it"),
+        pytest.param("2025-06-30T00:00", at("2026-06-01T00:00"), False, True, id="left-before-but-not-known-then"),
+    ],
+)
+def test_a_month_lists_the_households_fostering_in_it(
+    left: str | None, left_recorded: datetime | None, overdue: bool, listed: bool
+) -> None:
+    household = rules.Household("h1", "The Smiths", "ssw-1", T0, at(left) if left else None, left_recorded)
+    clocks = (deadline("carers.supervision", "2025-05-15T00:00", subject="household-h1"),) if overdue else ()
+    facts = Facts(households=(household,), deadlines=clocks).known_at(at("2026-03-01T00:00"))
+    out = rules.compute_month(facts, "2026-01", at("2026-03-01T00:00"))
+    assert ("h1" in out["per_household"]) is listed
+
+
 def test_placements_made_while_a_household_was_on_hold() -> None:
     holds = [Hold("x", "h1", at("2026-01-10T09:00"), T0, at("2026-01-20T12:00"), T0)]
     placements = [

@@ -3,6 +3,7 @@ calendar reports are counted in (months), the facts read from the log (facts), t
 is measured (kpis), a month's figures (month), the monthly report (report) and the subject-access
 export (export)."""
 
+from services.investigations.rules.clock_index import ClockIndex
 from services.investigations.rules.export import (
     THIRD_PARTY_TYPES,
     ChildExport,
@@ -11,6 +12,7 @@ from services.investigations.rules.export import (
     redaction_flags,
 )
 from services.investigations.rules.facts import (
+    FOLD_FORMAT,
     FOLDS,
     KPI_SOURCES,
     Allocation,
@@ -91,6 +93,7 @@ __all__ = [
     "COMPLAINT_ACK_KIND",
     "COMPLAINT_STAGE1_KIND",
     "CONSECUTIVE_MONTHS_FOR_FAILURE",
+    "FOLD_FORMAT",
     "FOLDS",
     "KPIS",
     "KPI_BY_KEY",
@@ -107,6 +110,7 @@ __all__ = [
     "Anchor",
     "Child",
     "ChildExport",
+    "ClockIndex",
     "Deadline",
     "Escalation",
     "ExportEntry",

@@ -12,8 +12,10 @@ from typing import Any, TypeVar, get_type_hints
 from shared.contracts.access import AllocationEnded, WorkerAllocated
 from shared.contracts.base import Event
 from shared.contracts.carers import (
+    ApprovalEnded,
     HoldLifted,
     HoldPlaced,
+    HouseholdRefused,
     HouseholdRegistered,
     PlacementEnded,
     PlacementStarted,
@@ -44,6 +46,12 @@ class Household:
     name: str
     supervising_social_worker_id: str | None
     recorded_at: datetime
+    # When it stopped fostering for the agency (its approval ended, or it was refused), if it has.
+    left_at: datetime | None = None
+    left_recorded_at: datetime | None = None
+
+    def left_before(self, at: datetime) -> bool:
+        return self.left_at is not None and self.left_at < at
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,7 @@ class Facts:
 
         return Facts(
             children=keep(self.children),
-            households=keep(self.households),
+            households=tuple(replace(h, left_at=known(h.left_at, h.left_recorded_at)) for h in keep(self.households)),
             allocations=keep(self.allocations),
             placements=tuple(
                 replace(p, end=p.end if known(p.end_recorded_at, p.end_recorded_at) else None)
@@ -252,6 +260,7 @@ class FactsFold:
     lifted: dict[str, Recorded] = field(default_factory=dict)
     met: dict[str, Recorded] = field(default_factory=dict)
     cancelled: dict[str, Recorded] = field(default_factory=dict)
+    left: dict[str, Recorded] = field(default_factory=dict)  # households, by id
     sent: dict[str, list[tuple[str | None, datetime, datetime]]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, fact: Event, event: RecordedEvent) -> None:
@@ -265,12 +274,18 @@ class FactsFold:
             getattr(self, name).extend(getattr(later, name))
         for name in ("placements", "holds", "deadlines", "notifications"):
             getattr(self, name).update(getattr(later, name))
-        for name in ("ended", "lifted", "met", "cancelled"):
+        for name in ("ended", *_ENDS):
             mine = getattr(self, name)
             for key, value in getattr(later, name).items():
                 mine.setdefault(key, value)
         for key, sent in later.sent.items():
             self.sent[key].extend(sent)
+
+    def copy(self) -> FactsFold:
+        """A fold to extend without changing this one (the facts themselves are immutable)."""
+        copied: dict[str, Any] = {name: list(getattr(self, name)) for name in _LISTS}
+        copied.update({name: dict(getattr(self, name)) for name in (*_KEYED, "ended", *_ENDS)})
+        return FactsFold(**copied, sent=defaultdict(list, {k: list(v) for k, v in self.sent.items()}))
 
     def to_json(self) -> dict[str, Any]:
         """The fold as values orjson writes as JSON (a span's snapshot): each fact a list of its
@@ -302,14 +317,15 @@ class FactsFold:
             fold.sent[k].extend((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in sent)
         return fold
 
-    def facts(self, window: Window | None = None) -> Facts:
+    def facts(self, window: Window | None = None, clocks: Iterable[str] | None = None) -> Facts:
         """The facts folded; with `window`, only those a report of its months can count (the
-        same figures, from a part of the history)."""
+        same figures, from a part of the history), testing only the clocks of `clocks` (in this
+        fold's order) if given: those a ClockIndex found the window may count."""
         if window is not None:
-            return self._within(window)
+            return self._within(window, clocks)
         return Facts(
             children=tuple(self.children),
-            households=tuple(self.households),
+            households=tuple(self._left(h) for h in self.households),
             allocations=tuple(self.allocations),
             placements=tuple(self._ended(k, p) for k, p in self.placements.items()),
             visits=tuple(self.visits),
@@ -320,11 +336,11 @@ class FactsFold:
             escalations=tuple(self.escalations),
         )
 
-    def _within(self, w: Window) -> Facts:
+    def _within(self, w: Window, clocks: Iterable[str] | None) -> Facts:
         ended, lifted = self.ended, self.lifted
         return Facts(
             children=tuple(self.children),
-            households=tuple(self.households),
+            households=tuple(self._left(h) for h in self.households),
             allocations=tuple(self.allocations),
             placements=tuple(
                 self._ended(k, p)
@@ -334,7 +350,7 @@ class FactsFold:
             visits=tuple(v for v in self.visits if v.occurred_at >= w.visits_from),
             supervisions=tuple(s for s in self.supervisions if s.occurred_at >= w.due_from),
             holds=tuple(self._lifted(k, h) for k, h in self.holds.items() if not w.ended(lifted.get(k), h.recorded_at)),
-            deadlines=self._clocks_within(w),
+            deadlines=self._clocks_within(w, clocks),
             notifications=tuple(
                 replace(n, sent=tuple(self.sent.get(k, ())))
                 for k, n in self.notifications.items()
@@ -343,15 +359,19 @@ class FactsFold:
             escalations=tuple(e for e in self.escalations if e.raised_at >= w.due_from),
         )
 
-    def _clocks_within(self, w: Window) -> tuple[Deadline, ...]:
-        met, cancelled = self.met, self.cancelled
+    def _clocks_within(self, w: Window, clocks: Iterable[str] | None) -> tuple[Deadline, ...]:
+        met, cancelled, deadlines = self.met, self.cancelled, self.deadlines
         return tuple(
             self._closed(k, d)
-            for k, d in self.deadlines.items()
+            for k, d in (deadlines.items() if clocks is None else ((k, deadlines[k]) for k in clocks))
             if d.due_at >= w.due_from
             or d.kind in w.every_clock_of
             or not (w.ended(met.get(k), d.recorded_at) or w.ended(cancelled.get(k), d.recorded_at))
         )
+
+    def _left(self, household: Household) -> Household:
+        found = self.left.get(household.household_id)
+        return replace(household, left_at=found[0], left_recorded_at=found[1]) if found else household
 
     def _ended(self, key: str, placement: Placement) -> Placement:
         found = self.ended.get(key)
@@ -402,6 +422,12 @@ def _household(f: FactsFold, household: HouseholdRegistered, e: RecordedEvent) -
     f.households.append(
         Household(str(household.household_id), household.name, household.supervising_social_worker_id, e.recorded_at)
     )
+
+
+@folds(ApprovalEnded, HouseholdRefused)
+def _household_left(f: FactsFold, left: ApprovalEnded | HouseholdRefused, e: RecordedEvent) -> None:
+    at = left.ended_at if isinstance(left, ApprovalEnded) else left.refused_at
+    f.left.setdefault(str(left.household_id), (at, e.recorded_at))
 
 
 @folds(WorkerAllocated, AllocationEnded)
@@ -512,6 +538,9 @@ def _escalated(f: FactsFold, raised: EscalationRaised, e: RecordedEvent) -> None
 
 # Everything the KPI report reads (one pass over the log, narrowed by type).
 KPI_SOURCES: tuple[type[Event], ...] = tuple(FOLDS)
+# The shape of a fold's JSON and the sources folded into it: a fold kept in another is folded again.
+# 2: households' endings (ApprovalEnded, HouseholdRefused).
+FOLD_FORMAT = 2
 
 
 # ---- a fold as JSON (the spans' snapshots) ----------------------------------------------------
@@ -529,7 +558,7 @@ _KEYED: dict[str, type[Any]] = {
     "deadlines": Deadline,
     "notifications": Notification,
 }
-_ENDS = ("lifted", "met", "cancelled")
+_ENDS = ("lifted", "met", "cancelled", "left")
 
 
 def _encoded(fact: Any) -> list[Any]:

@@ -187,8 +187,11 @@ class _Month:
             self.allocations[a.subject_id].append(a)
         self.workers: dict[str, _Worker] = defaultdict(_Worker)
         self.per_household: dict[str, _Household] = {}
-        for hid in sorted(self.households):
-            self.household(hid)
+        # Every household fostering in the month; one that left before it only if the month
+        # still has something of it (a clock overdue, a placement, a supervision).
+        for hid, h in sorted(self.households.items()):
+            if not h.left_before(self.start):
+                self.household(hid)
 
     def household(self, hid: str) -> _Household:
         if hid not in self.per_household:

@@ -1,0 +1,89 @@
+"""Which of a long history's clocks a report's window may count, found without reading them all.
+
+A report reads the clocks falling due in its months, and any not decided before them (rules.facts
+Window). Over years of log nearly every clock was decided long before: the index files each clock
+of a fold that grows (the kept spans folded together) in buckets of the instants Window's test
+reads, so a window takes the few buckets it needs and tests only their clocks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.investigations.rules.facts import FactsFold, Window
+
+BUCKET_SECONDS = 30 * 24 * 3600  # about a month of instants a bucket
+OPEN = 2**62  # the bucket of a clock not decided yet: every window tests it
+
+
+def _bucket(at: datetime) -> int:
+    # Monotone in the instant, so comparing buckets never drops a clock comparing instants keeps.
+    return int(at.timestamp() // BUCKET_SECONDS)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: str
+    undecided: int  # bucket of its due time or first ending, whichever is later (OPEN if open)
+    noted: int | None  # bucket of when it was recorded, and of when its first ending was (if decided)
+    ending_noted: int | None
+
+
+@dataclass
+class ClockIndex:
+    """A fold's clocks in buckets: by when each was last undecided, by kind, and (the decided)
+    by when it and its first ending were recorded. An ending the index has not seen can only take
+    a clock out of a window, so the index stays a superset until `absorb` brings it up to date."""
+
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    ordinals: dict[str, int] = field(default_factory=dict)  # each clock's place in the fold's order
+    undecided: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    kinds: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    noted: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    ending_noted: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def absorb(self, fold: FactsFold, keys: Iterable[str]) -> None:
+        """Bring the clocks of `keys` (set, met or cancelled in what `fold` has just taken in) up
+        to `fold`."""
+        for key in keys:
+            d = fold.deadlines.get(key)
+            if d is None:
+                continue  # the ending of a clock not set yet: indexed when it is
+            old = self.entries.get(key)
+            if old is not None:
+                self._file(key, old, discard=True)
+            endings = [e for e in (fold.met.get(key), fold.cancelled.get(key)) if e is not None]
+            if endings:
+                at, recorded = min(endings)
+                entry = _Entry(d.kind, _bucket(max(d.due_at, at)), _bucket(d.recorded_at), _bucket(recorded))
+            else:
+                entry = _Entry(d.kind, OPEN, None, None)
+            self.ordinals.setdefault(key, len(self.ordinals))
+            self.entries[key] = entry
+            self._file(key, entry)
+
+    def _file(self, key: str, entry: _Entry, discard: bool = False) -> None:
+        filed = [self.undecided[entry.undecided], self.kinds[entry.kind]]
+        if entry.noted is not None and entry.ending_noted is not None:
+            filed += [self.noted[entry.noted], self.ending_noted[entry.ending_noted]]
+        for bucket in filed:
+            (bucket.discard if discard else bucket.add)(key)
+
+    def candidates(self, w: Window, fresh: Collection[str]) -> list[str]:
+        """The clocks `w` may count, in the fold's order: any undecided at `since`, of a kind it
+        counts whole, or decided before it in a way a fact recorded by the baseline did not know
+        then (Window.ended); then the clocks of `fresh`, set after the indexed fold."""
+        since, baseline = _bucket(w.since), _bucket(w.baseline)
+        found: set[str] = set().union(*(keys for b, keys in self.undecided.items() if b >= since))
+        found.update(*(self.kinds.get(kind, ()) for kind in w.every_clock_of))
+        # Recorded by the baseline, its ending after it: of the two, read the smaller side.
+        noted = [keys for b, keys in self.noted.items() if b <= baseline]
+        ending_noted = [keys for b, keys in self.ending_noted.items() if b >= baseline]
+        side = min(noted, ending_noted, key=lambda sides: sum(map(len, sides)))
+        found.update(*side)
+        known = [k for k in fresh if k in self.entries]
+        found.update(known)
+        ordered = sorted(found, key=self.ordinals.__getitem__)
+        return ordered + [k for k in fresh if k not in self.entries]
