@@ -2,8 +2,8 @@
 whatever the demo's size, on its longest-placed children (the first two) and their households: a
 child's needs and the carers' training for them, allegations reported by a worker outside the care
 and triaged by the registered manager, incidents and concerns followed up at supervision, a complaint
-late at stages 2 and 3, a concern answered late, a return home interview late and a health plan
-reviewed in time."""
+late at stages 2 and 3, a concern answered late, a return home interview late, a health plan and a
+health assessment reviewed in time."""
 
 from __future__ import annotations
 
@@ -42,6 +42,10 @@ def plan_clocks(story: Story) -> None:
     for child, days, concern in ((first, 90, CONCERNS[0]), (second, 130, CONCERNS[1])):
         _supervision_concern(story, child, _from(story, child, days), concern, rng)
     _first_aid(story, story.households[story.slow_household], rng)
+    # A health review well before it is due, for a child still in care (a leaver's stop with care).
+    review = _from(story, second, 45)
+    body = {"kind": "review_health_assessment", "occurred_at": iso(review), "by": "Dr Shah", "outcome": "Well."}
+    story.at(review + timedelta(hours=2), story.health_check(second, review, body))
     # Substantiated allegations: the approval reviewed within 28 days, and (the household that
     # resigns) not reviewed.
     if story.slow_household >= 0:

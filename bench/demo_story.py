@@ -118,6 +118,17 @@ class Story:
 
         return action
 
+    def health_check(self, child: Child, when: datetime, body: dict[str, Any]) -> Any:
+        """An action that records the health check `body` unless the child stopped being looked
+        after by `when` (endings are planned after the health checks: asked when it runs)."""
+        post = self.post(self.child_url(child, "health-checks"), body, required=False)
+
+        async def action() -> None:
+            if child.ended_at is None or child.ended_at > when:
+                await post()
+
+        return action
+
     def placed_in(self, household: Household, when: datetime) -> list[Child]:
         return [
             c
@@ -497,7 +508,7 @@ class Story:
                 "by": "Dr Shah, looked-after children's nurse",
                 "outcome": "Healthy; immunisations up to date.",
             }
-            self.at(at + timedelta(hours=2), self.post(self.child_url(child, "health-checks"), body, required=False))
+            self.at(at + timedelta(hours=2), self.health_check(child, at, body))
             # Reviewed every 6 months under five, every 12 from five (now and then a few weeks late).
             days = 165 if self.end.year - int(child.body["date_of_birth"][:4]) < 5 else 345
             in_time = rng.random() < 0.9 and not slow
@@ -513,7 +524,8 @@ class Story:
                 "outcome": "No treatment.",
             }
             self.at(
-                dental + timedelta(hours=1), self.post(self.child_url(child, "health-checks"), body, required=False)
+                dental + timedelta(hours=1),
+                self.health_check(child, dental, body),
             )
             in_time = rng.random() < 0.9 and not slow
             dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if in_time else 385))

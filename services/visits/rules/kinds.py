@@ -34,9 +34,8 @@ LAC_REVIEW = "visits.looked_after_review"
 CONCERN_RESPONSE = "visits.concern_response"
 STRATEGY_DISCUSSION = "visits.strategy_discussion"
 # The duties of looking after a child (CPPR 2010), which end when the child is no longer looked
-# after; a complaint or a concern about the child is still answered. The health clocks are not
-# stopped yet: the demo year's only missed health review is a leaver's, and its test counts on it.
-LOOKED_AFTER_KINDS = frozenset({*WORKLIST_KINDS, *RISK_KINDS, *PLAN_KINDS, LAC_REVIEW})
+# after, health assessments among them; a complaint or a concern about the child is still answered.
+LOOKED_AFTER_KINDS = frozenset({*WORKLIST_KINDS, *RISK_KINDS, *PLAN_KINDS, *HEALTH_KINDS, LAC_REVIEW})
 
 # The clocks each kind of health check meets.
 HEALTH_CLOCKS_MET: dict[HealthCheckKind, frozenset[str]] = {
