@@ -87,8 +87,9 @@ class _Merged:
     def take(self, span: _Span) -> None:
         """Fold in the span after `end`."""
         self.fold.extend(span.fold)
-        self.clocks.absorb(self.fold, itertools.chain(span.fold.deadlines, span.fold.met, span.fold.cancelled))
         self.end += SPAN
+        touched = itertools.chain(span.fold.deadlines, span.fold.met, span.fold.cancelled)
+        self.clocks.absorb(self.fold, touched, step=self.end)
         if span.recorded_to is not None:
             self.recorded_to = max(self.recorded_to or span.recorded_to, span.recorded_to)
 
@@ -176,28 +177,30 @@ async def load_facts(
 ) -> rules.Facts:
     """Every fact the KPIs need (of `window`, if given), as recorded by `as_of`, each with its own
     recorded_at: the kept spans up to `up_to` (the last position recorded by `as_of`) whose
-    sources were all recorded by `as_of` (as many as it can, already folded together), then the
-    events after them, read from the log."""
-    merged, tail, after = None, rules.FactsFold(), 0
+    sources were all recorded by `as_of` (all of the merged ones at once, if it can), then the
+    events after them, read from the log. The merged spans' clock index finds the window's clocks
+    among the spans it covers; `fresh` holds what it does not."""
+    merged, fold, fresh, after = None, rules.FactsFold(), rules.FactsFold(), 0
     if up_to is not None:
         kept = await _kept_spans(store)
         ends = range(SPAN, up_to + 1, SPAN)  # positions are gap-free: up to `up_to`, all there
         await _read_spans(store, kept, ends)
         kept.merge(up_to)
+        merged = kept.merged if kept.merged.end else None
         if kept.merged.usable(up_to, as_of):
-            merged, after = kept.merged, kept.merged.end
+            fold, after = kept.merged.fold.copy(), kept.merged.end
         for end in ends[after // SPAN :]:
             span = kept.spans.get(end) or await _fold_span(store, kept, end)
             if span.recorded_to is not None and span.recorded_to > as_of:
                 break  # recorded out of position order: read the rest from the log
-            tail.extend(span.fold)
+            (fold if end <= kept.merged.end else fresh).extend(span.fold)
             after = end
-    await _fold(store, tail, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
-    if merged is None:
-        return tail.facts(window)
-    fold = merged.fold.copy()
-    fold.extend(tail)
-    return fold.facts(window, merged.clocks.candidates(window, tail.deadlines.keys()) if window else None)
+    await _fold(store, fresh, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
+    fold.extend(fresh)
+    if merged is None or window is None:
+        return fold.facts(window)
+    known_to = min(after, merged.end)
+    return fold.facts(window, merged.clocks.candidates(window, fold.deadlines.keys(), fresh.deadlines.keys(), known_to))
 
 
 async def follow_spans(store: EventStore) -> int:

@@ -37,7 +37,7 @@ def history(seed: int, clocks: int) -> list[tuple[str, str, object]]:
         for ending in ("met", "cancelled"):
             if rng.random() < {"met": 0.85, "cancelled": 0.2}[ending]:
                 at = instant(rng, started, 400)
-                noted = at + timedelta(days=rng.choice([0, 0, 0, 1, 120]))  # some recorded long after
+                noted = at + timedelta(days=rng.choice([0, 0, 0, 1, 120, 1000]))  # some recorded long after
                 folded.append((int(noted.timestamp()), (ending, key, (at, noted))))
         if rng.random() < 0.05:  # set again: same clock, a new due time
             again = replace(clock, due_at=due + timedelta(days=200))
@@ -73,23 +73,32 @@ def test_the_index_finds_the_clocks_a_window_counts(seed: int) -> None:
     early = [value for _, _, value in items[:300] if isinstance(value, Deadline)][:20]
     items += [("set", c.deadline_id, replace(c, due_at=START + timedelta(days=DAYS))) for c in early]
     whole = fold_of(items)
-    # The index is of the first part, kept as a fold grows: in two steps, as spans are taken in.
+    # The index is of the first three quarters, kept as a fold grows: in steps, as spans are taken in.
+    cuts = [0, len(items) // 4, len(items) // 2, 3 * len(items) // 4]
     merged, index = FactsFold(), ClockIndex()
-    for part in (items[: len(items) // 3], items[len(items) // 3 : 3 * len(items) // 4]):
-        step = fold_of(part)
-        merged.extend(step)
-        index.absorb(merged, [*step.deadlines, *step.met, *step.cancelled])
-    tail = fold_of(items[3 * len(items) // 4 :])
+    for step, (start, end) in enumerate(zip(cuts, cuts[1:], strict=False), start=1):
+        part = fold_of(items[start:end])
+        merged.extend(part)
+        index.absorb(merged, [*part.deadlines, *part.met, *part.cancelled], step=step)
+    tail = fold_of(items[cuts[-1] :])
     fold = merged.copy()
     fold.extend(tail)
     assert fold.deadlines == whole.deadlines and fold.met == whole.met and fold.cancelled == whole.cancelled
+    # A fold of the first step only, then what came after it up to a point (a report as of an
+    # instant the later steps were not all recorded by): the index serves it too.
+    earlier = fold_of(items[: cuts[1]])
+    after_it = fold_of(items[cuts[1] : len(items) * 5 // 8])
+    earlier.extend(after_it)
+    then = fold_of(items[: len(items) * 5 // 8])
     for months in range(0, 84, 5):
         since = START + timedelta(days=30 * months)
         for baseline in (since + timedelta(days=95), since + timedelta(days=400), START + timedelta(days=DAYS + 500)):
             w = window(since, baseline)
             every = whole.facts(w).deadlines
-            candidates = index.candidates(w, tail.deadlines.keys())
+            candidates = index.candidates(w, fold.deadlines.keys(), tail.deadlines.keys(), known_to=3)
             assert fold.facts(w, candidates).deadlines == every, (since, baseline)
             assert every
-            if 35 <= months <= 55:  # before the tail: the clocks read are those counted, and about a bucket more
-                assert len(candidates) < len(every) + 100 < len(whole.deadlines) - 500
+            if 35 <= months <= 55:  # before the tail: the clocks read are those counted, and some more
+                assert len(candidates) < len(every) + 200 < len(whole.deadlines) - 500
+            found = index.candidates(w, earlier.deadlines.keys(), after_it.deadlines.keys(), known_to=1)
+            assert earlier.facts(w, found).deadlines == then.facts(w).deadlines, (since, baseline)

@@ -8,7 +8,7 @@ reads, so a window takes the few buckets it needs and tests only their clocks.""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,20 +33,27 @@ class _Entry:
 
 @dataclass
 class ClockIndex:
-    """A fold's clocks in buckets: by when each was last undecided, by kind, and (the decided)
-    by when it and its first ending were recorded. An ending the index has not seen can only take
-    a clock out of a window, so the index stays a superset until `absorb` brings it up to date."""
+    """A fold's clocks in buckets: by when each was last undecided, by kind, (the decided) by when
+    it and its first ending were recorded, and by the step of the fold that last set or ended it.
+    An ending the index has not seen can only take a clock out of a window, so the index stays a
+    superset until `absorb` brings it up to date; and a fold of only its first steps is served
+    too, every clock touched after them being a candidate."""
 
     entries: dict[str, _Entry] = field(default_factory=dict)
     ordinals: dict[str, int] = field(default_factory=dict)  # each clock's place in the fold's order
-    undecided: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # By the step that first set the clock, then the bucket: a fold of the first steps reads its own.
+    undecided: defaultdict[tuple[int, int], set[str]] = field(default_factory=lambda: defaultdict(set))
     kinds: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     noted: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     ending_noted: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    first_step: dict[str, int] = field(default_factory=dict)
+    # The clocks touched again after the step that set them, by the last step that did.
+    touched_again: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    last_step: dict[str, int] = field(default_factory=dict)
 
-    def absorb(self, fold: FactsFold, keys: Iterable[str]) -> None:
-        """Bring the clocks of `keys` (set, met or cancelled in what `fold` has just taken in) up
-        to `fold`."""
+    def absorb(self, fold: FactsFold, keys: Iterable[str], step: int = 0) -> None:
+        """Bring the clocks of `keys` (set, met or cancelled in what `fold` has just taken in, its
+        step `step`, counting up) up to `fold`."""
         for key in keys:
             d = fold.deadlines.get(key)
             if d is None:
@@ -61,29 +68,45 @@ class ClockIndex:
             else:
                 entry = _Entry(d.kind, OPEN, None, None)
             self.ordinals.setdefault(key, len(self.ordinals))
+            first = self.first_step.setdefault(key, step)
             self.entries[key] = entry
             self._file(key, entry)
+            if step != first:
+                if (last := self.last_step.get(key)) is not None:
+                    self.touched_again[last].discard(key)
+                self.last_step[key] = step
+                self.touched_again[step].add(key)
 
     def _file(self, key: str, entry: _Entry, discard: bool = False) -> None:
-        filed = [self.undecided[entry.undecided], self.kinds[entry.kind]]
+        filed = [self.undecided[self.first_step[key], entry.undecided], self.kinds[entry.kind]]
         if entry.noted is not None and entry.ending_noted is not None:
             filed += [self.noted[entry.noted], self.ending_noted[entry.ending_noted]]
         for bucket in filed:
             (bucket.discard if discard else bucket.add)(key)
 
-    def candidates(self, w: Window, fresh: Collection[str]) -> list[str]:
-        """The clocks `w` may count, in the fold's order: any undecided at `since`, of a kind it
-        counts whole, or decided before it in a way a fact recorded by the baseline did not know
-        then (Window.ended); then the clocks of `fresh`, set after the indexed fold."""
+    def candidates(self, w: Window, clocks: Set[str], fresh: Collection[str], known_to: int | None = None) -> list[str]:
+        """Of a fold's `clocks`, those `w` may count, in the fold's order: any undecided at `since`,
+        of a kind it counts whole, or decided before it in a way a fact recorded by the baseline did
+        not know then (Window.ended); then the clocks of `fresh`, set after the indexed fold. A fold
+        of the indexed fold's steps up to `known_to` (then `fresh`) has every clock touched after
+        them read too: what it knows of them is not what the index does."""
         since, baseline = _bucket(w.since), _bucket(w.baseline)
-        found: set[str] = set().union(*(keys for b, keys in self.undecided.items() if b >= since))
+        found: set[str] = set().union(
+            *(
+                keys
+                for (first, b), keys in self.undecided.items()
+                if b >= since and (known_to is None or first <= known_to)
+            )
+        )
         found.update(*(self.kinds.get(kind, ()) for kind in w.every_clock_of))
         # Recorded by the baseline, its ending after it: of the two, read the smaller side.
         noted = [keys for b, keys in self.noted.items() if b <= baseline]
         ending_noted = [keys for b, keys in self.ending_noted.items() if b >= baseline]
         side = min(noted, ending_noted, key=lambda sides: sum(map(len, sides)))
         found.update(*side)
-        known = [k for k in fresh if k in self.entries]
-        found.update(known)
+        if known_to is not None:
+            found.update(*(keys for step, keys in self.touched_again.items() if step > known_to))
+        found.update(k for k in fresh if k in self.entries)
+        found.intersection_update(clocks)  # the index may hold clocks set after the fold's steps
         ordered = sorted(found, key=self.ordinals.__getitem__)
         return ordered + [k for k in fresh if k not in self.entries]
