@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -305,19 +306,19 @@ async def test_holds_are_placed_by_writers_and_lifted_by_managers_with_a_reason(
     assert lifted[0].data["hold_id"] == hold["hold_id"] and lifted[0].data["reason"]
 
 
+async def placed_child(client: httpx.AsyncClient, headers: dict[str, str], household_id: str, name: str) -> str:
+    """A child registered through the API and placed with the household on 20 November."""
+    body = {"name": name, "date_of_birth": "2015-01-01", "legal_status": "s20", "placing_authority": "Kent"}
+    child = str((await post(client, headers, "/v1/children", body))["child_id"])
+    assert (await place(client, headers, household_id, child, "2026-11-20")).status_code == 201
+    return child
+
+
 async def test_ending_approval_stops_the_clocks(client, auth, app: FastAPI, clock: ManualClock) -> None:
     h = auth()
     hid = (await household(client, h))["household_id"]
     # An incident waiting for the next supervision's agenda: there will be none once approval ends.
-    child = (
-        await post(
-            client,
-            h,
-            "/v1/children",
-            {"name": "Agenda", "date_of_birth": "2014-01-01", "legal_status": "s20", "placing_authority": "Kent"},
-        )
-    )["child_id"]
-    assert (await place(client, h, hid, child, "2026-11-20")).status_code == 201
+    child = await placed_child(client, h, hid, "Agenda")
     incident = {
         "category": "damage",
         "occurred_at": clock.now().isoformat(),
@@ -355,15 +356,7 @@ async def test_a_household_command_overtaken_by_the_incident_reaction_lands(
 ) -> None:
     h = auth()
     hid = (await household(client, h))["household_id"]
-    child = (
-        await post(
-            client,
-            h,
-            "/v1/children",
-            {"name": "Raced", "date_of_birth": "2015-01-01", "legal_status": "s20", "placing_authority": "Kent"},
-        )
-    )["child_id"]
-    assert (await place(client, h, hid, child, "2026-11-20")).status_code == 201  # the incident's household
+    child = await placed_child(client, h, hid, "Raced")  # placed in the incident's household
     now = clock.now()
 
     async def incident_meanwhile() -> None:
