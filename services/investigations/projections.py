@@ -195,7 +195,9 @@ async def load_facts(
                 break  # recorded out of position order: read the rest from the log
             (fold if end <= kept.merged.end else fresh).extend(span.fold)
             after = end
-    await _fold(store, fresh, EventFilter(types=KPI_TYPES, as_of=as_of, after=after, summaries=False))
+    # Nothing after `up_to` was recorded by as_of: the read stops there, not at the head.
+    recorded = EventFilter(types=KPI_TYPES, as_of=as_of, after=after, to_position=up_to, summaries=False)
+    await _fold(store, fresh, recorded)
     fold.extend(fresh)
     if merged is None or window is None:
         return fold.facts(window)
