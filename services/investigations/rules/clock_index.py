@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
+from math import inf
 
 from services.investigations.rules.facts import FactsFold, Window
 
@@ -84,26 +85,27 @@ class ClockIndex:
         for bucket in filed:
             (bucket.discard if discard else bucket.add)(key)
 
+    def _undecided_at(self, since: int, known_to: int | None) -> set[str]:
+        """The clocks undecided at bucket `since` (set by step `known_to`, if given)."""
+        steps = inf if known_to is None else known_to
+        return set().union(*(keys for (first, b), keys in self.undecided.items() if b >= since and first <= steps))
+
+    def _unknown_at(self, baseline: int) -> set[str]:
+        """The decided clocks recorded by bucket `baseline` whose ending was recorded after it:
+        of the two sides, the smaller is read."""
+        noted = [keys for b, keys in self.noted.items() if b <= baseline]
+        ending_noted = [keys for b, keys in self.ending_noted.items() if b >= baseline]
+        return set().union(*min(noted, ending_noted, key=lambda sides: sum(map(len, sides))))
+
     def candidates(self, w: Window, clocks: Set[str], fresh: Collection[str], known_to: int | None = None) -> list[str]:
         """Of a fold's `clocks`, those `w` may count, in the fold's order: any undecided at `since`,
         of a kind it counts whole, or decided before it in a way a fact recorded by the baseline did
         not know then (Window.ended); then the clocks of `fresh`, set after the indexed fold. A fold
         of the indexed fold's steps up to `known_to` (then `fresh`) has every clock touched after
         them read too: what it knows of them is not what the index does."""
-        since, baseline = _bucket(w.since), _bucket(w.baseline)
-        found: set[str] = set().union(
-            *(
-                keys
-                for (first, b), keys in self.undecided.items()
-                if b >= since and (known_to is None or first <= known_to)
-            )
-        )
+        found = self._undecided_at(_bucket(w.since), known_to)
         found.update(*(self.kinds.get(kind, ()) for kind in w.every_clock_of))
-        # Recorded by the baseline, its ending after it: of the two, read the smaller side.
-        noted = [keys for b, keys in self.noted.items() if b <= baseline]
-        ending_noted = [keys for b, keys in self.ending_noted.items() if b >= baseline]
-        side = min(noted, ending_noted, key=lambda sides: sum(map(len, sides)))
-        found.update(*side)
+        found.update(self._unknown_at(_bucket(w.baseline)))
         if known_to is not None:
             found.update(*(keys for step, keys in self.touched_again.items() if step > known_to))
         found.update(k for k in fresh if k in self.entries)
