@@ -523,10 +523,7 @@ class Story:
                 "by": "Smile Dental",
                 "outcome": "No treatment.",
             }
-            self.at(
-                dental + timedelta(hours=1),
-                self.health_check(child, dental, body),
-            )
+            self.at(dental + timedelta(hours=1), self.health_check(child, dental, body))
             in_time = rng.random() < 0.9 and not slow
             dental = daytime(rng, dental + timedelta(days=rng.randint(300, 355) if in_time else 385))
 
