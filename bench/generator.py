@@ -341,6 +341,7 @@ class _Year:
         self.placements: dict[uuid.UUID, _Placement] = {}  # by placement id
         self.placed: dict[uuid.UUID, _Placement] = {}  # by child id: the current placement
         self.visit_clocks: dict[uuid.UUID, _VisitClock] = {}
+        self.care_ended_on: dict[uuid.UUID, date] = {}  # by child id (visits_children.care_ended_on)
         self.complaints: dict[uuid.UUID, _Complaint] = {}
         self.child_rows: dict[uuid.UUID, notification_rules.ChildOnFile] = {}  # notifications_children
         self.allegation_rows: dict[uuid.UUID, notification_rules.AllegationOnFile] = {}
@@ -565,6 +566,7 @@ class _Year:
             social_worker_id=child.social_worker,
             registered_at=child.registered_at or self.start,
             looked_after_since=None,
+            care_ended_on=self.care_ended_on.get(child_id),
         )
         return visit_projections.ChildContext(row, tuple(placements.values()), clocks)
 
@@ -595,12 +597,20 @@ class _Year:
             started = load_as(PlacementStarted, cause)
             placements = [p.as_visits_knows_it() for p in self.placements.values() if p.child_id == started.child_id]
             current = visit_rules.current_placement(placements)
-            out += visit_projections.decide_first_visit_clock(cause, started, current)
+            ended = self.care_ended_on.get(started.child_id)
+            out += visit_projections.decide_first_visit_clock(cause, started, current, ended)
         elif cause.type == PlacementEnded.event_type:
             out += visit_projections.decide_clocks_stopped(cause, self._open_clocks_of_placement(cause))
         elif cause.type == AllegationReceived.event_type:
             allegation = load_as(AllegationReceived, cause)
-            out += visit_projections.decide_allegation_visits(cause, allegation, self.settings.visits)
+            left = {
+                child_id
+                for child_id, ended in self.care_ended_on.items()
+                if not visit_rules.looked_after(
+                    ended, (p.start_date for p in self.placements.values() if p.child_id == child_id)
+                )
+            }
+            out += visit_projections.decide_allegation_visits(cause, allegation, self.settings.visits, left)
         elif cause.type == vev.IncidentRecorded.event_type:
             out += self._supervision_agenda(cause)
         out += self._notifications(cause)
@@ -1252,6 +1262,7 @@ class _Year:
         body = visit_returns.EndCare(ended_on=self.clock.now().date(), reason="E4A")
         ctx = self._visits(child)
         self._record(child, visit_returns.decide_care_ended(ctx, self._child_context(child), child.id, body))
+        self.care_ended_on[child.id] = body.ended_on
 
     def end_allocation(self, child: _Child | None) -> None:
         """access.end_allocation, by a manager: the child's social worker, or (None) the household's SSW."""

@@ -26,6 +26,44 @@ def clock(kind: str, started: datetime, of: Placement | None = None) -> OpenCloc
     return OpenClock(uuid.uuid4(), kind, started, started + timedelta(weeks=6), of)
 
 
+# ---- whether the child is looked after, and which clocks start -----------------------------------
+ENDED_ON = date(2026, 10, 20)
+
+
+@pytest.mark.parametrize(
+    ("care_ended_on", "placement_starts", "looked_after"),
+    [
+        P(None, [], True, id="never ended, never placed"),
+        P(None, [date(2026, 1, 5)], True, id="never ended"),
+        P(ENDED_ON, [], False, id="ended"),
+        P(ENDED_ON, [date(2026, 1, 5)], False, id="ended, placed before"),
+        P(ENDED_ON, [ENDED_ON], False, id="ended the day a placement started"),
+        P(ENDED_ON, [date(2026, 1, 5), date(2026, 11, 2)], True, id="placed again after it ended"),
+    ],
+)
+def test_whether_the_child_is_looked_after(
+    care_ended_on: date | None, placement_starts: list[date], looked_after: bool
+) -> None:
+    assert rules.looked_after(care_ended_on, placement_starts) is looked_after
+
+
+@pytest.mark.parametrize(
+    ("kind", "looked_after", "starts"),
+    [
+        P(rules.STATUTORY_VISIT, True, True, id="a visit, looked after"),
+        P(rules.STATUTORY_VISIT, False, False, id="a visit, care ended"),
+        P(rules.DENTAL_CHECK, False, False, id="a dental check, care ended"),
+        P(rules.LAC_REVIEW, False, False, id="a review, care ended"),
+        P(rules.RISK_REVIEW_AFTER_INCIDENT, False, False, id="a risk review, care ended"),
+        P(rules.PLAN_ACKNOWLEDGEMENT, False, False, id="a plan's acknowledgement, care ended"),
+        P(rules.COMPLAINT_ACK, False, True, id="a complaint, care ended"),
+        P(rules.CONCERN_RESPONSE, False, True, id="a concern, care ended"),
+    ],
+)
+def test_which_clocks_start_once_care_has_ended(kind: str, looked_after: bool, starts: bool) -> None:
+    assert rules.starts(kind, looked_after) is starts
+
+
 # ---- the current placement -----------------------------------------------------------------------
 EARLIER = placement(date(2026, 1, 5), 10)
 LATER = placement(date(2026, 6, 1), 20)

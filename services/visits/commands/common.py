@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.visits import projections as pj
 from services.visits import rules
+from services.visits.events import child_stream
 from services.visits.projections import ChildContext, Current
 from services.visits.rules import Due, OpenClock
 from shared.commanding import CommandContext
@@ -57,6 +58,35 @@ def started(
         placement_id=placement_id,
     )
     return rec.deadline_set(deadline, causation_id=cause.event_id)
+
+
+def duty_started(
+    rec: Recorder,
+    child: ChildContext,
+    due: Due,
+    *,
+    cause: NewEvent,
+    household_id: uuid.UUID | None = None,
+    placement_id: uuid.UUID | None = None,
+    deadline_id: uuid.UUID | None = None,
+) -> list[NewEvent]:
+    """The clock `due` on the child's record, started by `cause`; none when it is a duty of looking
+    after a child who is no longer looked after (a record made after their care ended)."""
+    if not rules.starts(due.kind, child.looked_after):
+        return []
+    child_id = child.child.child_id
+    return [
+        started(
+            rec,
+            due,
+            subject=child_stream(child_id),
+            child_id=child_id,
+            cause=cause,
+            household_id=household_id,
+            placement_id=placement_id,
+            deadline_id=deadline_id,
+        )
+    ]
 
 
 def met(rec: Recorder, clock: OpenClock, at: datetime, by: NewEvent, child_id: uuid.UUID) -> NewEvent:

@@ -8,7 +8,7 @@ import uuid
 from pydantic import Field
 
 from services.visits import rules
-from services.visits.commands.common import Body, ShortText, Text, child_of, humanise, met, started
+from services.visits.commands.common import Body, ShortText, Text, child_of, duty_started, humanise, met
 from services.visits.events import HealthCheckKind, HealthCheckRecorded, LookedAfterReviewRecorded, child_stream
 from services.visits.projections import ChildContext
 from shared.commanding import CommandContext
@@ -46,7 +46,7 @@ def decide_health_check(
     return (
         [check]
         + [met(rec, clock, body.occurred_at, check, child_id) for clock in answered]
-        + [started(rec, due, subject=child_stream(child_id), child_id=child_id, cause=check)]
+        + duty_started(rec, child, due, cause=check)
     )
 
 
@@ -91,7 +91,7 @@ def decide_lac_review(rec: Recorder, child: ChildContext, child_id: uuid.UUID, b
     return (
         [review]
         + [met(rec, clock, body.held_at, review, child_id) for clock in answered]
-        + [started(rec, due, subject=child_stream(child_id), child_id=child_id, cause=review)]
+        + duty_started(rec, child, due, cause=review)
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from services.visits import projections as pj
 from services.visits import rules
-from services.visits.commands.common import Body, ShortText, Text, child_of, found, humanise, met, started
+from services.visits.commands.common import Body, ShortText, Text, child_of, duty_started, found, humanise, met
 from services.visits.events import (
     Hazard,
     Medication,
@@ -122,10 +122,7 @@ def decide_plan(rec: Recorder, plan: PlanContext, child_id: uuid.UUID, body: Rec
         reviews = rules.clocks_met(plan.child.open_clocks, {rules.HEALTH_PLAN_REVIEW}, rec.now())
         events += [met(rec, clock, rec.now(), recorded, child_id) for clock in reviews]
     review = rules.plan_review(_label(body.kind), body.review_date, rec.now())
-    subject = child_stream(child_id)
-    return events + [
-        started(rec, review, subject=subject, child_id=child_id, cause=recorded, deadline_id=review_deadline_id)
-    ]
+    return events + duty_started(rec, plan.child, review, cause=recorded, deadline_id=review_deadline_id)
 
 
 def decide_share(rec: Recorder, plan: PlanContext, plan_id: uuid.UUID, body: SharePlan) -> list[NewEvent]:
@@ -161,16 +158,10 @@ def decide_share(rec: Recorder, plan: PlanContext, plan_id: uuid.UUID, body: Sha
         + (f" ({body.how})" if body.how else ""),
     )
     due = rules.plan_acknowledgement(_label(current.kind), version, at, rec.settings.visits)
-    clock = started(
-        rec,
-        due,
-        subject=child_stream(child_id),
-        child_id=child_id,
-        cause=shared,
-        household_id=household_id,
-        deadline_id=ack_deadline_id,
-    )
-    return [shared, clock]
+    return [
+        shared,
+        *duty_started(rec, plan.child, due, cause=shared, household_id=household_id, deadline_id=ack_deadline_id),
+    ]
 
 
 def _shared_with_the_carer(rec: Recorder, plan: PlanContext, version: int) -> tuple[PlanShare, list[PlanShare]]:
@@ -305,7 +296,7 @@ def decide_risk_assessment(
     return (
         [assessment]
         + [met(rec, clock, at, assessment, child_id) for clock in answered]
-        + [started(rec, review, subject=child_stream(child_id), child_id=child_id, cause=assessment)]
+        + duty_started(rec, child, review, cause=assessment)
     )
 
 

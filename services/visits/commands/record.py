@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import ConfigDict, Field
 
 from services.visits import rules
-from services.visits.commands.common import Body, ShortText, Text, child_of, humanise, met, started
+from services.visits.commands.common import Body, ShortText, Text, child_of, duty_started, humanise, met
 from services.visits.events import (
     ContactKind,
     ContactRecorded,
@@ -103,16 +103,8 @@ def decide_visit(rec: Recorder, child: ChildContext, child_id: uuid.UUID, body: 
         events.append(met(rec, clock, body.occurred_at, visit, child_id))
         if next_of is not None:
             due = rules.next_statutory_visit(next_of.terms, body.occurred_at)
-            events.append(
-                started(
-                    rec,
-                    due,
-                    subject=child_stream(child_id),
-                    child_id=child_id,
-                    cause=visit,
-                    household_id=next_of.household_id,
-                    placement_id=current,
-                )
+            events += duty_started(
+                rec, child, due, cause=visit, household_id=next_of.household_id, placement_id=current
             )
     return events
 
@@ -215,10 +207,8 @@ def decide_incident(rec: Recorder, child: ChildContext, child_id: uuid.UUID, bod
         needed_hospital_treatment=body.needed_hospital_treatment,
         practice=rec.settings.visits,
     )
-    stream = child_stream(child_id)
     return [incident] + [
-        started(rec, due, subject=stream, child_id=child_id, cause=incident, household_id=household_id)
-        for due in clocks
+        clock for due in clocks for clock in duty_started(rec, child, due, cause=incident, household_id=household_id)
     ]
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.visits import rules
-from services.visits.events import ChildRegistered, IncidentRecorded, VisitRecorded, child_stream
+from services.visits.events import CareEnded, ChildRegistered, IncidentRecorded, VisitRecorded, child_stream
 from services.visits.rules import OpenClock, Placement
 from shared.contracts.carers import PlacementEnded, PlacementStarted
 from shared.eventstore import Batch, RecordedEvent, handles, sql
@@ -99,6 +99,10 @@ class ChildrenView:
             ("visits_placements.child", ended.child_id),
         )
 
+    @handles(CareEnded)
+    async def _care_ended(self, batch: Batch, ended: CareEnded, event: RecordedEvent) -> None:
+        batch.write(_END_CARE, {"c": ended.child_id, "d": ended.ended_on}, ("visits_children", ended.child_id))
+
     @handles(VisitRecorded)
     async def _visit_recorded(self, batch: Batch, visit: VisitRecorded, event: RecordedEvent) -> None:
         batch.write(
@@ -146,6 +150,9 @@ _INSERT_PLACEMENT = text(
     "connected_person, placing_authority, started_position) VALUES (:p, :c, :h, :s, :lt, :cp, :pa, :pos) "
     "ON CONFLICT (placement_id) DO NOTHING"
 )
+_END_CARE = text(  # the latest end, whichever order they were recorded in
+    "UPDATE visits_children SET care_ended_on = GREATEST(care_ended_on, :d) WHERE child_id = :c"
+)
 _END_PLACEMENT = text("UPDATE visits_placements SET end_date = :d, end_reason = :r WHERE placement_id = :p")
 _INSERT_VISIT = text(
     "INSERT INTO visits_visits (visit_id, event_id, child_id, occurred_at, visitor_id, visitor_role, kind, "
@@ -169,6 +176,7 @@ class Child:
     social_worker_id: str | None
     registered_at: datetime
     looked_after_since: date | None
+    care_ended_on: date | None  # the latest end of care recorded
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,11 @@ class ChildContext:
         """Every household the child has been placed with."""
         return frozenset(p.household_id for p in self.placements if p.household_id is not None)
 
+    @functools.cached_property
+    def looked_after(self) -> bool:
+        """Whether the child is looked after now (their care not ended, or placed again since)."""
+        return rules.looked_after(self.child.care_ended_on, (p.start_date for p in self.placements))
+
     def clock(self, deadline_id: uuid.UUID | None) -> OpenClock | None:
         """The open clock `deadline_id`, or None (met, stopped or unknown)."""
         return next((c for c in self.open_clocks if c.deadline_id == deadline_id), None)
@@ -203,7 +216,7 @@ class ChildContext:
 
 _CHILD_COLUMNS = (
     "child_id, name, date_of_birth, legal_status, placing_authority, social_worker_id, registered_at, "
-    "looked_after_since"
+    "looked_after_since, care_ended_on"
 )
 _CHILD_CONTEXT = (
     f"SELECT {sql.HEAD_POSITION_FRAGMENT} AS head, {sql.stream_version_fragment(2)} AS version, "
@@ -265,6 +278,8 @@ class ChildView(BaseModel):
     social_worker_id: str | None
     registered_at: datetime
     placement: PlacementView | None
+    care_ended_on: date | None
+    looked_after: bool
     version: int
 
     @classmethod
@@ -281,6 +296,8 @@ class ChildView(BaseModel):
             social_worker_id=child.social_worker_id,
             registered_at=child.registered_at,
             placement=PlacementView.of(current.found.placement),
+            care_ended_on=child.care_ended_on,
+            looked_after=current.found.looked_after,
             version=current.version,
         )
 

@@ -10,8 +10,8 @@ too); its ids come from the cause (`reaction_id`), so a repeat is a no-op."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -83,9 +83,14 @@ def _clock(
     return _reaction(cause, event_key or f"{key}:event", deadline, due.started_at, [child_id], summary)
 
 
-def decide_first_visit_clock(cause: RecordedEvent, started: PlacementStarted, current: Placement | None) -> Reactions:
+def decide_first_visit_clock(
+    cause: RecordedEvent, started: PlacementStarted, current: Placement | None, care_ended_on: date | None
+) -> Reactions:
     """A placement starts the first statutory visit clock, which belongs to the child's current
-    placement (this one, unless another that started later is still open)."""
+    placement (this one, unless another that started later is still open); none for a placement
+    recorded after the care it was part of ended."""
+    if not rules.looked_after(care_ended_on, [started.start_date]):
+        return []
     terms = rules.PlacementTerms(started.start_date, started.long_term, started.connected_person)
     due = rules.first_statutory_visit(terms)
     stream = child_stream(started.child_id)
@@ -119,12 +124,17 @@ def decide_clocks_stopped(cause: RecordedEvent, clocks: Sequence[PlacementClock]
 
 
 def decide_allegation_visits(
-    cause: RecordedEvent, allegation: AllegationReceived, practice: VisitsPractice
+    cause: RecordedEvent,
+    allegation: AllegationReceived,
+    practice: VisitsPractice,
+    no_longer_looked_after: Collection[uuid.UUID] = (),
 ) -> Reactions:
-    """An allegation against a household: a social worker sees each child it names (Ofsted 2023)."""
+    """An allegation against a household: a social worker sees each child it names (Ofsted 2023)
+    who is still looked after; the duty to visit a child ended with their care."""
     due = rules.allegation_follow_up(allegation.received_at, practice)
     reactions: Reactions = []
-    for child_id in dict.fromkeys(allegation.child_ids or cause.child_ids):
+    named = dict.fromkeys(allegation.child_ids or cause.child_ids)
+    for child_id in (c for c in named if c not in no_longer_looked_after):
         stream = child_stream(child_id)
         clock = _clock(cause, f"follow-up-visit-{child_id}", due, stream, child_id, allegation.household_id)
         reactions.append((stream, [clock]))
@@ -188,7 +198,8 @@ class VisitsReactor(ChildrenView, ClocksView, ComplaintsView, PlansView, HealthV
     ) -> Reactions:
         driver = await _driver(conn)
         placements = [placement_of(r) for r in await driver.fetch(_PLACEMENTS_OF_CHILD, started.child_id)]
-        return decide_first_visit_clock(event, started, rules.current_placement(placements))
+        care_ended_on = await driver.fetchval(_CARE_ENDED_ON, started.child_id)
+        return decide_first_visit_clock(event, started, rules.current_placement(placements), care_ended_on)
 
     @reacts(PlacementEnded)
     async def _stop_placement_clocks(
@@ -201,7 +212,10 @@ class VisitsReactor(ChildrenView, ClocksView, ComplaintsView, PlansView, HealthV
     async def _visit_after_allegation(
         self, conn: AsyncConnection, allegation: AllegationReceived, event: RecordedEvent
     ) -> Reactions:
-        return decide_allegation_visits(event, allegation, self.practice)
+        named = list(allegation.child_ids or event.child_ids)
+        rows = await (await _driver(conn)).fetch(_CARE_OF_CHILDREN, named)
+        left = {r["child_id"] for r in rows if not rules.looked_after(r["care_ended_on"], r["starts"] or ())}
+        return decide_allegation_visits(event, allegation, self.practice, left)
 
     @reacts(ConcernEscalated)
     async def _complaint_from_concern(
@@ -214,6 +228,12 @@ class VisitsReactor(ChildrenView, ClocksView, ComplaintsView, PlansView, HealthV
 
 
 _PLACEMENTS_OF_CHILD = placements_of_child("$1")
+_CARE_ENDED_ON = "SELECT care_ended_on FROM visits_children WHERE child_id = $1"
+_CARE_OF_CHILDREN = (
+    "SELECT c.child_id, c.care_ended_on, (SELECT array_agg(p.start_date) FROM visits_placements p "
+    "WHERE p.child_id = c.child_id) AS starts FROM visits_children c "
+    "WHERE c.child_id = ANY($1::uuid[]) AND c.care_ended_on IS NOT NULL"
+)
 
 
 async def _driver(conn: AsyncConnection) -> Any:

@@ -28,6 +28,7 @@ from services.visits.rules.clocks import (
     incident_clocks,
     is_met_late,
     is_overdue,
+    looked_after,
     month_counts,
     needs_follow_up_visit,
     needs_return_home_interview,
@@ -43,6 +44,7 @@ from services.visits.rules.clocks import (
     registration_clocks,
     risk_assessment_review,
     risk_review_due,
+    starts,
     strategy_discussion,
 )
 from services.visits.rules.kinds import (
@@ -214,6 +216,8 @@ __all__ = [
     "first_visit_due",
     "follow_up_visit_due",
     "follows_placement",
+    "looked_after",
+    "starts",
     "health_review_key",
     "household_refusals",
     "incident_clocks",

@@ -113,6 +113,18 @@ def follows_placement(kind: str) -> bool:
     return kind == k.STATUTORY_VISIT
 
 
+def looked_after(care_ended_on: date | None, placement_starts: Iterable[date]) -> bool:
+    """Whether the child is looked after: their care never ended, or a placement started after it
+    did (a new period of care)."""
+    return care_ended_on is None or any(start > care_ended_on for start in placement_starts)
+
+
+def starts(kind: str, looked_after: bool) -> bool:
+    """Whether a clock of `kind` starts for the child: a duty of looking after them only while they
+    are looked after (CPPR 2010); a complaint or a concern about their care is answered regardless."""
+    return looked_after or kind not in k.LOOKED_AFTER_KINDS
+
+
 # ---- which clocks a fact meets -------------------------------------------------------------------
 def clocks_met(clocks: Iterable[OpenClock], kinds: Collection[str], at: datetime | None = None) -> list[OpenClock]:
     """The clocks of `kinds` (started by `at`, when given: a fact cannot meet a later clock)."""
