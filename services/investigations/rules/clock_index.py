@@ -24,7 +24,7 @@ def _bucket(at: datetime) -> int:
     return int(at.timestamp() // BUCKET_SECONDS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     kind: str
     undecided: int  # bucket of its due time or first ending, whichever is later (OPEN if open)

@@ -3,6 +3,7 @@ fold into them (one fold per contract: the table `FOLDS` is also what the report
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
@@ -32,7 +33,7 @@ from shared.contracts.visits import ChildRegistered, VisitRecorded
 from shared.eventstore.model import RecordedEvent
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Child:
     child_id: str
     name: str
@@ -40,7 +41,7 @@ class Child:
     recorded_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Household:
     household_id: str
     name: str
@@ -54,7 +55,7 @@ class Household:
         return self.left_at is not None and self.left_at < at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Allocation:
     subject_id: str  # child or household id
     worker_id: str
@@ -64,7 +65,7 @@ class Allocation:
     recorded_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     placement_id: str
     child_id: str
@@ -75,7 +76,7 @@ class Placement:
     end_recorded_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Visit:
     child_id: str
     visitor_id: str
@@ -93,7 +94,7 @@ class Visit:
         return self.child_seen and self.visitor_role == "child_social_worker"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Supervision:
     household_id: str
     occurred_at: datetime
@@ -101,7 +102,7 @@ class Supervision:
     recorded_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hold:
     hold_id: str
     household_id: str
@@ -114,7 +115,7 @@ class Hold:
         return self.placed_at <= at and (self.lifted_at is None or self.lifted_at > at)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deadline:
     deadline_id: str
     kind: str
@@ -139,7 +140,7 @@ class Deadline:
         return "overdue" if self.due_at < at else "open"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notification:
     notification_id: str
     rule_set: str
@@ -153,7 +154,7 @@ class Notification:
     sent: tuple[tuple[str | None, datetime, datetime], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Escalation:
     escalation_id: str
     raised_at: datetime
@@ -161,7 +162,7 @@ class Escalation:
     recorded_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
     children: tuple[Child, ...] = ()
     households: tuple[Household, ...] = ()
@@ -209,7 +210,7 @@ class Facts:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Window:
     """What a report reads of the facts: its months, measured at instants from `since` on, from
     the facts as of the report's instant and, for the late entries' baseline, as known at
@@ -302,19 +303,21 @@ class FactsFold:
     def from_json(cls, value: dict[str, Any]) -> FactsFold:
         """The fold `to_json` wrote: the same facts, in the same order."""
         fold = cls()
-        for name, kind in _LISTS.items():
-            getattr(fold, name).extend(_decoded(kind, f) for f in value[name])
-        for name, kind in _KEYED.items():
-            getattr(fold, name).update((k, _decoded(kind, f)) for k, f in value[name].items())
-        fold.ended.update(
-            (k, (date.fromisoformat(d), datetime.fromisoformat(r))) for k, (d, r) in value["ended"].items()
-        )
-        for name in _ENDS:
-            getattr(fold, name).update(
-                (k, (datetime.fromisoformat(w), datetime.fromisoformat(r))) for k, (w, r) in value[name].items()
-            )
-        for k, sent in value["sent"].items():
-            fold.sent[k].extend((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in sent)
+        try:
+            for name, kind in _LISTS.items():
+                getattr(fold, name).extend(_decoded(kind, f) for f in value[name])
+            for name, kind in _KEYED.items():
+                getattr(fold, name).update((sys.intern(k), _decoded(kind, f)) for k, f in value[name].items())
+            for k, (d, r) in value["ended"].items():
+                fold.ended[sys.intern(k)] = (date.fromisoformat(d), _instant(r))
+            for name in _ENDS:
+                getattr(fold, name).update(
+                    (sys.intern(k), (_instant(w), _instant(r))) for k, (w, r) in value[name].items()
+                )
+            for k, sent in value["sent"].items():
+                fold.sent[sys.intern(k)].extend((who, _instant(w), _instant(r)) for who, w, r in sent)
+        finally:
+            _INSTANTS.clear()
         return fold
 
     def facts(self, window: Window | None = None, clocks: Iterable[str] | None = None) -> Facts:
@@ -561,6 +564,18 @@ _KEYED: dict[str, type[Any]] = {
 _ENDS = ("lifted", "met", "cancelled", "left")
 
 
+_INSTANTS: dict[str, datetime] = {}  # of the span being decoded (FactsFold.from_json empties it)
+
+
+def _instant(text: str) -> datetime:
+    """An instant decoded from a span: the same object for the same text (one event's recorded_at
+    is the recorded_at of every fact it made)."""
+    found = _INSTANTS.get(text)
+    if found is None:
+        found = _INSTANTS[text] = datetime.fromisoformat(text)
+    return found
+
+
 def _encoded(fact: Any) -> list[Any]:
     return [getattr(fact, name) for name in _FIELDS[type(fact)]]
 
@@ -568,7 +583,7 @@ def _encoded(fact: Any) -> list[Any]:
 def _reader(hint: Any) -> Callable[[Any], Any] | None:
     """How a field of type `hint` is read back from JSON (None: as it is; tuples apart)."""
     if hint in (datetime, datetime | None):
-        return datetime.fromisoformat
+        return _instant
     if hint in (date, date | None):
         return date.fromisoformat
     return None
@@ -596,10 +611,16 @@ def _recipients_and_sent(kind: type[Any], values: list[Any]) -> None:
     """Tuples come back from JSON as lists: a notification's recipients and sends."""
     if kind is Notification:
         values[5] = tuple(values[5])
-        values[6] = tuple((who, datetime.fromisoformat(w), datetime.fromisoformat(r)) for who, w, r in values[6])
+        values[6] = tuple((who, _instant(w), _instant(r)) for who, w, r in values[6])
+
+
+def _shared(value: Any) -> Any:
+    """A text decoded from a span, the one copy of it in the process: ids and kinds recur in every
+    span, and a server holds every span's facts."""
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _decoded(kind: type[Any], encoded: list[Any]) -> Any:
-    values = [v if read is None else read(v) for read, v in zip(_READERS[kind], encoded, strict=True)]
+    values = [_shared(v) if read is None else read(v) for read, v in zip(_READERS[kind], encoded, strict=True)]
     _recipients_and_sent(kind, values)
     return kind(*values)
