@@ -91,6 +91,24 @@ class Visits:
         )
         return recorded[0]
 
+    async def allegation(self, *children: str, received_at: datetime, summary: str) -> RecordedEvent:
+        """The carers service's AllegationReceived against a new household, naming `children`."""
+        allegation_id = str(uuid.uuid4())
+        data = {
+            "allegation_id": allegation_id,
+            "household_id": str(uuid.uuid4()),
+            "child_ids": list(children),
+            "received_at": received_at.isoformat(),
+            "summary": summary,
+        }
+        return await self.foreign(
+            f"allegation-{allegation_id}",
+            "carers.AllegationReceived",
+            data,
+            occurred_at=received_at,
+            child_ids=list(children),
+        )
+
     async def place(
         self,
         child_id: str,

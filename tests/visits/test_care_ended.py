@@ -143,20 +143,8 @@ async def test_an_allegation_brings_a_visit_only_for_the_children_still_looked_a
     left, placed = await visits.register(), await visits.register(name="Ben K")
     await visits.post(f"/v1/children/{left}/care-ended", {"ended_on": "2026-11-01", "reason": "E13"})
     clock.set(datetime(2026, 11, 20, 10, tzinfo=UTC))
-    allegation_id = str(uuid.uuid4())
-    await visits.foreign(
-        f"allegation-{allegation_id}",
-        "carers.AllegationReceived",
-        {
-            "allegation_id": allegation_id,
-            "household_id": str(uuid.uuid4()),
-            "child_ids": [left, placed],
-            "received_at": "2026-11-20T10:00:00Z",
-            "summary": "Historical allegation of physical chastisement.",
-        },
-        occurred_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
-        child_ids=[left, placed],
-    )
+    received_at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    await visits.allegation(left, placed, received_at=received_at, summary="Historical allegation of chastisement.")
     await settle(visits.app)
     assert (await visits.get(f"/v1/children/{placed}/compliance"))["open_follow_ups"] != []
     assert (await visits.get(f"/v1/children/{left}/compliance"))["open_follow_ups"] == []

@@ -3,7 +3,6 @@ through the HTTP API on real PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from fastapi import FastAPI
@@ -161,20 +160,8 @@ async def test_a_complaint_unanswered_for_11_working_days_is_out_of_timescale_ov
 async def test_a_serious_allegation_starts_a_visit_clock_for_each_child(visits: Visits, app: FastAPI) -> None:
     """'An external agency ... alert[ed] them to a serious allegation ... The child had not been seen.'"""
     first, second = await visits.register(), await visits.register(name="Ben K")
-    allegation_id = str(uuid.uuid4())
-    await visits.foreign(
-        f"allegation-{allegation_id}",
-        "carers.AllegationReceived",
-        {
-            "allegation_id": allegation_id,
-            "household_id": str(uuid.uuid4()),
-            "child_ids": [first, second],
-            "received_at": "2026-11-20T10:00:00Z",
-            "summary": "Allegation of physical chastisement.",
-        },
-        occurred_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
-        child_ids=[first, second],
-    )
+    received_at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    await visits.allegation(first, second, received_at=received_at, summary="Allegation of physical chastisement.")
     await settle(app)
     await settle(app)  # a repeat reaction is a no-op
     for child in (first, second):

@@ -3,7 +3,6 @@ settings, not with whatever the environment held when its module was imported.""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -22,20 +21,8 @@ def settings() -> Settings:
 
 async def test_an_allegation_s_visit_clock_follows_the_agency_s_practice(visits: Visits, app: FastAPI) -> None:
     child = await visits.register()
-    allegation_id = str(uuid.uuid4())
-    await visits.foreign(
-        f"allegation-{allegation_id}",
-        "carers.AllegationReceived",
-        {
-            "allegation_id": allegation_id,
-            "household_id": str(uuid.uuid4()),
-            "child_ids": [child],
-            "received_at": "2026-11-20T10:00:00Z",  # a Friday
-            "summary": "Allegation of physical chastisement.",
-        },
-        occurred_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
-        child_ids=[child],
-    )
+    friday = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    await visits.allegation(child, received_at=friday, summary="Allegation of physical chastisement.")
     await settle(app)
     [follow_up] = (await visits.get(f"/v1/children/{child}/compliance"))["open_follow_ups"]
     # Four working days, not the shipped two (which would be Tuesday the 24th).
