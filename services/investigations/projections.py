@@ -155,8 +155,8 @@ async def _fold_span(store: EventStore, kept: _Spans, end: int) -> _Span:
     encoded = orjson.dumps(span.fold.to_json())
     async with store.acquire() as conn:
         await conn.execute(KEEP_SPAN, SPAN, end, folded_at, span.recorded_to, encoded, rules.FOLD_FORMAT)
-    # Held as a restarted process reads it from the table: the same facts, their ids and instants
-    # shared with every other span's rather than one copy an event (FactsFold.from_json).
+    # Held as a restarted process reads it from the table: the same facts, their ids and kinds
+    # shared with every other span's and each instant one object, not a copy per event (from_json).
     span.fold = rules.FactsFold.from_json(orjson.loads(encoded))
     kept.spans[end] = span
     return span
