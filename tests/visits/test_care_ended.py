@@ -99,6 +99,8 @@ async def test_a_record_made_after_care_ended_starts_no_duty_of_looking_after_th
 
     events = await visits.events_about(child)
     assert looked_after_kinds_set_since(events, ended_at) == set()
+    [plan] = [e for e in events if e.type == "visits.PlanRecorded"]
+    assert plan.data["review_deadline_id"] is None  # it names no clock that was never started
     # The complaint is answered, and the self-harm notified (Schedule 7), as for any child.
     assert set((await open_clocks(visits, child)).values()) == {
         "visits.complaint_acknowledgement",

@@ -89,6 +89,12 @@ def duty_started(
     ]
 
 
+def duty_id(rec: Recorder, child: ChildContext, due: Due) -> uuid.UUID | None:
+    """The id the clock `due` will start under, named by the fact that starts it; None when it will
+    not start (`duty_started`), so the record never names a clock that does not exist."""
+    return rec.new_id() if rules.starts(due.kind, child.looked_after) else None
+
+
 def met(rec: Recorder, clock: OpenClock, at: datetime, by: NewEvent, child_id: uuid.UUID) -> NewEvent:
     """`clock` met by the event `by` at `at` (late when after it was due)."""
     return rec.deadline_met(

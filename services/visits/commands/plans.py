@@ -9,7 +9,17 @@ from pydantic import ConfigDict, Field
 
 from services.visits import projections as pj
 from services.visits import rules
-from services.visits.commands.common import Body, ShortText, Text, child_of, duty_started, found, humanise, met
+from services.visits.commands.common import (
+    Body,
+    ShortText,
+    Text,
+    child_of,
+    duty_id,
+    duty_started,
+    found,
+    humanise,
+    met,
+)
 from services.visits.events import (
     Hazard,
     Medication,
@@ -100,7 +110,8 @@ def decide_plan(rec: Recorder, plan: PlanContext, child_id: uuid.UUID, body: Rec
     )
     current = plan.current
     version = (current.version if current is not None else 0) + 1
-    review_deadline_id = rec.new_id()
+    review = rules.plan_review(_label(body.kind), body.review_date, rec.now())
+    review_deadline_id = duty_id(rec, plan.child, review)
     recorded = rec.event(
         PlanRecorded(
             plan_id=plan_id_for(child_id, body.kind),
@@ -121,7 +132,6 @@ def decide_plan(rec: Recorder, plan: PlanContext, child_id: uuid.UUID, body: Rec
     if body.kind == PlanKind.HEALTH:  # the health plan reviewed after a seizure or substance misuse
         reviews = rules.clocks_met(plan.child.open_clocks, {rules.HEALTH_PLAN_REVIEW}, rec.now())
         events += [met(rec, clock, rec.now(), recorded, child_id) for clock in reviews]
-    review = rules.plan_review(_label(body.kind), body.review_date, rec.now())
     return events + duty_started(rec, plan.child, review, cause=recorded, deadline_id=review_deadline_id)
 
 
@@ -139,7 +149,8 @@ def decide_share(rec: Recorder, plan: PlanContext, plan_id: uuid.UUID, body: Sha
         + rules.sharing_refusals(version, current.version, household_id)
     )
     assert household_id is not None  # refused above
-    ack_deadline_id = rec.new_id()
+    due = rules.plan_acknowledgement(_label(current.kind), version, at, rec.settings.visits)
+    ack_deadline_id = duty_id(rec, plan.child, due)
     shared = rec.event(
         PlanShared(
             share_id=rec.new_id(),
@@ -157,7 +168,6 @@ def decide_share(rec: Recorder, plan: PlanContext, plan_id: uuid.UUID, body: Sha
         summary=f"{_label(current.kind).capitalize()} version {version} shared with the carers"
         + (f" ({body.how})" if body.how else ""),
     )
-    due = rules.plan_acknowledgement(_label(current.kind), version, at, rec.settings.visits)
     return [
         shared,
         *duty_started(rec, plan.child, due, cause=shared, household_id=household_id, deadline_id=ack_deadline_id),
